@@ -1,0 +1,125 @@
+"""Coded errors and merchant-facing problems.
+
+Every failure the merchant can act on is a :class:`Problem`: a stable ``code`` (listed in
+``docs/errors.md``), the Stripe or invoice ``field`` it concerns, a message in Romanian and in
+English, and a ``hint`` saying how to fix it (in English; ``hint_ro`` in Romanian).
+
+Exception tree::
+
+    EfacturaError(code, message)
+     ├── ConfigError            settings or efactura.toml are wrong
+     ├── StorageError           the database is unavailable (the webhook answers 503)
+     ├── SignatureError         Stripe-Signature missing or wrong (the webhook answers 400)
+     ├── StripeApiError         the Stripe API failed (retryable unless ``permanent``)
+     ├── InvoiceProblems        the payment cannot be invoiced; carries ``problems``
+     ├── ValidationArtifactsMissing  the UBL XSD / CIUS-RO schematron are not installed
+     ├── AnafError              ANAF answered with an error or could not be reached
+     └── RetryLater             transient: the job is retried with backoff (e.g. no BNR rate yet)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a payment cannot be invoiced (or an invoice was rejected)."""
+
+    code: str
+    field: str
+    message_ro: str
+    message_en: str
+    hint: str = ""
+    hint_ro: str = ""
+    fatal: bool = True
+    context: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "field": self.field,
+            "message_ro": self.message_ro,
+            "message_en": self.message_en,
+            "hint": self.hint,
+            "hint_ro": self.hint_ro,
+            "fatal": self.fatal,
+            "context": dict(self.context),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        return cls(
+            code=str(data["code"]),
+            field=str(data.get("field", "")),
+            message_ro=str(data.get("message_ro", "")),
+            message_en=str(data.get("message_en", "")),
+            hint=str(data.get("hint", "")),
+            hint_ro=str(data.get("hint_ro", "")),
+            fatal=bool(data.get("fatal", True)),
+            context=tuple(sorted((str(k), str(v)) for k, v in dict(data.get("context", {})).items())),
+        )
+
+
+class EfacturaError(Exception):
+    """Base of every error raised by the project; always carries a code."""
+
+    code = "E-GENERIC"
+
+    def __init__(self, message: str, *, code: str | None = None, **context: Any) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.context = context
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class ConfigError(EfacturaError):
+    code = "E-CONFIG"
+
+
+class StorageError(EfacturaError):
+    code = "E-STORAGE"
+
+
+class SignatureError(EfacturaError):
+    code = "E-SIGNATURE"
+
+
+class StripeApiError(EfacturaError):
+    code = "E-STRIPE-API"
+
+    def __init__(self, message: str, *, permanent: bool = False, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.permanent = permanent
+
+
+class InvoiceProblems(EfacturaError):
+    code = "E-PROBLEMS"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(f"{p.code} ({p.field}): {p.message_en}" for p in self.problems))
+
+
+class ValidationArtifactsMissing(EfacturaError):
+    code = "E-VALIDATION-ARTIFACTS"
+
+
+class AnafError(EfacturaError):
+    code = "E-ANAF"
+
+
+class RetryLater(EfacturaError):
+    """A transient condition: the job that raised it runs again later."""
+
+    code = "E-RETRY-LATER"
+
+    def __init__(self, message: str, *, delay_seconds: float | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.delay_seconds = delay_seconds

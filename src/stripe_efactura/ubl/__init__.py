@@ -1,0 +1,1 @@
+"""ubl package."""

@@ -1,0 +1,60 @@
+"""Shared test fixtures: the ``../shared`` folder, database URLs for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EFACTURA_SHARED_DIR", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout; tests that need it skip when it is absent."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not present")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def validation_src(shared_dir: Path) -> Path:
+    """The official UBL XSD + CIUS-RO schematron as laid out in ../shared/validation."""
+    return shared_dir / "validation"
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("EFACTURA_TEST_DATABASE_URL") or None
+
+
+DB_BACKENDS = ["sqlite"] + (["postgresql"] if _postgres_url() else [])
+
+
+@pytest.fixture(params=DB_BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL: a SQLite file, and PostgreSQL when configured.
+
+    PostgreSQL gets a new schema per test (dropped afterwards) so tests never see each
+    other's rows.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'efactura.db'}"
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    base = _postgres_url()
+    assert base is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
