@@ -20,7 +20,8 @@ Exception tree::
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 
@@ -35,7 +36,7 @@ class Problem:
     hint: str = ""
     hint_ro: str = ""
     fatal: bool = True
-    context: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    context: tuple[tuple[str, str], ...] = dc_field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
         return {

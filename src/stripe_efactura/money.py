@@ -88,7 +88,7 @@ def format_ro(value: Decimal, places: int = 2) -> str:
     sign = "-" if v < 0 else ""
     digits = f"{abs(v):f}"
     whole, _, frac = digits.partition(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

@@ -1,0 +1,3 @@
+"""`anaf` commands."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`core` commands."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`invoices` commands."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`payments` commands."""
+
+from __future__ import annotations

@@ -1,0 +1,362 @@
+"""Settings: environment (prefix ``EFACTURA_``) plus the company profile in ``efactura.toml``.
+
+Loaded once by the entry points (``load_settings``) and passed in; nothing else reads the
+environment. Base URLs default to the real services; tests and the demo point them at loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .invoicing.model import Address, VatCategory
+
+ANAF_HOSTS = {
+    "api": "https://api.anaf.ro",
+    "oauth": "https://logincert.anaf.ro",
+    "public": "https://webservicesp.anaf.ro",
+}
+BNR_URL = "https://www.bnr.ro/nbrfxrates.xml"
+STRIPE_API_BASE = "https://api.stripe.com"
+
+
+@dataclass(frozen=True)
+class CompanyProfile:
+    """The seller, snapshotted on every invoice."""
+
+    name: str
+    cui: str
+    """CUI without the ``RO`` prefix."""
+    address: Address
+    vat_payer: bool = True
+    vat_on_collection: bool = False
+    trade_register: str | None = None
+    email: str | None = None
+    """Company email: receives the merchant notifications."""
+    issuer_email: str | None = None
+    """The issuing user's email: also receives the merchant notifications."""
+    phone: str | None = None
+    iban: str | None = None
+    bank: str | None = None
+    share_capital: str | None = None
+    logo_path: str | None = None
+
+    @property
+    def vat_id(self) -> str | None:
+        return f"RO{self.cui}" if self.vat_payer else None
+
+
+@dataclass(frozen=True)
+class SeriesConfig:
+    """One numbering series: ``prefix`` + zero-padded number + ``suffix``."""
+
+    code: str
+    prefix: str = ""
+    suffix: str = ""
+    start: int = 1
+    padding: int = 0
+    auto_upload: bool = True
+    """Upload this series' invoices to ANAF automatically (per-series switch)."""
+
+
+@dataclass(frozen=True)
+class SeriesSettings:
+    invoice: SeriesConfig = field(default_factory=lambda: SeriesConfig(code="invoice", prefix="SEF"))
+    storno: SeriesConfig | None = None
+    """A separate storno series; ``None`` puts stornos in the invoice series."""
+    test: SeriesConfig = field(
+        default_factory=lambda: SeriesConfig(code="test", prefix="TEST", auto_upload=False)
+    )
+
+
+@dataclass(frozen=True)
+class VatPolicy:
+    default_category: VatCategory = VatCategory.STANDARD
+    default_rate: str = "standard"
+    """A rate kind from the dated table (``standard``, ``reduced``, ``housing``) or a percent."""
+    prices_include_vat: bool = True
+    """Stripe amounts are VAT-inclusive unless Stripe Tax says exclusive."""
+    reverse_charge_eu_b2b: bool = True
+    """EU business buyers with a valid VAT id get category AE (taxare inversă)."""
+    exemption_code: str | None = None
+    exemption_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    process_test_events: bool = True
+    """Process ``livemode: false`` events (test series; never sent to ANAF production)."""
+    invoice_zero_amount: bool = False
+    """Issue invoices for payments of 0 (trials, 100 % coupons)."""
+
+
+@dataclass(frozen=True)
+class EmailPolicy:
+    send_to_payer: bool = True
+    templates_dir: str | None = None
+    notify_merchant: bool = True
+    aggregate_minutes: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    config_path: Path
+    company: CompanyProfile
+    secret_key: str | None = None
+    stripe_webhook_secrets: tuple[str, ...] = ()
+    stripe_api_key: str | None = None
+    stripe_api_base: str = STRIPE_API_BASE
+    anaf_env: str = "test"
+    anaf_api_base: str = ANAF_HOSTS["api"]
+    anaf_oauth_base: str = ANAF_HOSTS["oauth"]
+    anaf_public_base: str = ANAF_HOSTS["public"]
+    anaf_client_id: str | None = None
+    anaf_client_secret: str | None = None
+    anaf_redirect_uri: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = True
+    mail_from: str | None = None
+    bnr_url: str = BNR_URL
+    validation_dir: Path = Path("validation")
+    series: SeriesSettings = field(default_factory=SeriesSettings)
+    vat: VatPolicy = field(default_factory=VatPolicy)
+    intake: IntakePolicy = field(default_factory=IntakePolicy)
+    email: EmailPolicy = field(default_factory=EmailPolicy)
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+STARTER_TOML = """\
+# stripe-efactura settings: the company profile, series and policies.
+# Secrets and URLs come from the environment (EFACTURA_*); see docs/configuration.md.
+
+[company]
+name = "Firma Mea SRL"
+cui = "18547290"           # CUI without RO
+vat_payer = true           # false: category O, no seller VAT id
+trade_register = "J40/1234/2020"
+email = "contabilitate@example.ro"
+issuer_email = "emitent@example.ro"
+iban = "RO49AAAA1B31007593840000"
+bank = "Banca Exemplu"
+share_capital = "200 lei"
+
+[company.address]
+line1 = "Str. Exemplu nr. 1"
+city = "SECTOR1"
+county = "RO-B"
+postal_code = "010101"
+country = "RO"
+
+[series.invoice]
+prefix = "SEF"
+padding = 6
+start = 1
+
+[series.test]
+prefix = "TEST"
+padding = 6
+
+[vat]
+default_category = "S"
+default_rate = "standard"  # standard | reduced | housing | a percent like "21"
+prices_include_vat = true
+reverse_charge_eu_b2b = true
+
+[intake]
+process_test_events = true
+invoice_zero_amount = false
+
+[email]
+send_to_payer = true
+"""
+
+
+def _bool(value: str) -> bool:
+    v = value.strip().lower()
+    if v in {"1", "true", "yes", "on", "da"}:
+        return True
+    if v in {"0", "false", "no", "off", "nu", ""}:
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+def _series(code: str, raw: Mapping[str, Any] | None, default: SeriesConfig) -> SeriesConfig:
+    if raw is None:
+        return default
+    try:
+        cfg = SeriesConfig(
+            code=code,
+            prefix=str(raw.get("prefix", default.prefix)),
+            suffix=str(raw.get("suffix", default.suffix)),
+            start=int(raw.get("start", default.start)),
+            padding=int(raw.get("padding", default.padding)),
+            auto_upload=bool(raw.get("auto_upload", default.auto_upload)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[series.{code}] is invalid: {exc}") from exc
+    if cfg.start < 1 or cfg.padding < 0 or cfg.padding > 12:
+        raise ConfigError(f"[series.{code}] start must be >= 1 and padding 0..12")
+    if any(ch.isdigit() for ch in cfg.suffix):
+        raise ConfigError(f"[series.{code}] suffix must not contain digits")
+    return cfg
+
+
+def _company(raw: Mapping[str, Any]) -> CompanyProfile:
+    addr = dict(raw.get("address") or {})
+    try:
+        address = Address(
+            line1=str(addr.get("line1", "")),
+            line2=addr.get("line2"),
+            city=str(addr.get("city", "")),
+            county=addr.get("county"),
+            postal_code=None if addr.get("postal_code") is None else str(addr["postal_code"]),
+            country=str(addr.get("country", "RO")).upper(),
+        )
+        cui = str(raw.get("cui", "")).upper().removeprefix("RO").strip()
+        return CompanyProfile(
+            name=str(raw["name"]),
+            cui=cui,
+            address=address,
+            vat_payer=bool(raw.get("vat_payer", True)),
+            vat_on_collection=bool(raw.get("vat_on_collection", False)),
+            trade_register=raw.get("trade_register"),
+            email=raw.get("email"),
+            issuer_email=raw.get("issuer_email"),
+            phone=raw.get("phone"),
+            iban=raw.get("iban"),
+            bank=raw.get("bank"),
+            share_capital=None if raw.get("share_capital") is None else str(raw["share_capital"]),
+            logo_path=raw.get("logo_path"),
+        )
+    except KeyError as exc:
+        raise ConfigError(f"[company] is missing {exc.args[0]!r}") from exc
+
+
+def parse_toml(text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"efactura.toml is not valid TOML: {exc}") from exc
+
+
+def settings_from(
+    toml: Mapping[str, Any], env: Mapping[str, str], *, config_path: Path | None = None
+) -> Settings:
+    """Build Settings from a parsed TOML document and an environment mapping (pure)."""
+
+    def e(name: str) -> str | None:
+        value = env.get(f"EFACTURA_{name}")
+        return value if value not in (None, "") else None
+
+    data_dir = Path(e("DATA_DIR") or "efactura-data")
+    db_url = e("DATABASE_URL") or f"sqlite:///{data_dir / 'efactura.db'}"
+    series_raw = dict(toml.get("series") or {})
+    defaults = SeriesSettings()
+    storno_raw = series_raw.get("storno")
+    series = SeriesSettings(
+        invoice=_series("invoice", series_raw.get("invoice"), defaults.invoice),
+        storno=_series("storno", storno_raw, SeriesConfig(code="storno")) if storno_raw else None,
+        test=_series("test", series_raw.get("test"), defaults.test),
+    )
+    vat_raw = dict(toml.get("vat") or {})
+    try:
+        vat = VatPolicy(
+            default_category=VatCategory(str(vat_raw.get("default_category", "S"))),
+            default_rate=str(vat_raw.get("default_rate", "standard")),
+            prices_include_vat=bool(vat_raw.get("prices_include_vat", True)),
+            reverse_charge_eu_b2b=bool(vat_raw.get("reverse_charge_eu_b2b", True)),
+            exemption_code=vat_raw.get("exemption_code"),
+            exemption_reason=vat_raw.get("exemption_reason"),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"[vat] is invalid: {exc}") from exc
+    if vat.default_rate not in {"standard", "reduced", "housing"}:
+        try:
+            Decimal(vat.default_rate)
+        except ArithmeticError as exc:
+            raise ConfigError(f"[vat] default_rate {vat.default_rate!r} is not valid") from exc
+    intake_raw = dict(toml.get("intake") or {})
+    email_raw = dict(toml.get("email") or {})
+    secrets = tuple(
+        s.strip() for s in (e("STRIPE_WEBHOOK_SECRET") or "").split(",") if s.strip()
+    )
+    anaf_env = (e("ANAF_ENV") or "test").lower()
+    if anaf_env not in {"test", "prod"}:
+        raise ConfigError("EFACTURA_ANAF_ENV must be 'test' or 'prod'")
+    return Settings(
+        data_dir=data_dir,
+        database_url=db_url,
+        config_path=config_path or Path("efactura.toml"),
+        company=_company(dict(toml.get("company") or {"name": "", "cui": ""})),
+        secret_key=e("SECRET_KEY"),
+        stripe_webhook_secrets=secrets,
+        stripe_api_key=e("STRIPE_API_KEY"),
+        stripe_api_base=e("STRIPE_API_BASE") or STRIPE_API_BASE,
+        anaf_env=anaf_env,
+        anaf_api_base=e("ANAF_API_BASE") or ANAF_HOSTS["api"],
+        anaf_oauth_base=e("ANAF_OAUTH_BASE") or ANAF_HOSTS["oauth"],
+        anaf_public_base=e("ANAF_PUBLIC_BASE") or ANAF_HOSTS["public"],
+        anaf_client_id=e("ANAF_CLIENT_ID"),
+        anaf_client_secret=e("ANAF_CLIENT_SECRET"),
+        anaf_redirect_uri=e("ANAF_REDIRECT_URI"),
+        smtp_host=e("SMTP_HOST"),
+        smtp_port=int(e("SMTP_PORT") or 587),
+        smtp_user=e("SMTP_USER"),
+        smtp_password=e("SMTP_PASSWORD"),
+        smtp_starttls=_bool(e("SMTP_STARTTLS") or "true"),
+        mail_from=e("MAIL_FROM"),
+        bnr_url=e("BNR_URL") or BNR_URL,
+        validation_dir=Path(e("VALIDATION_DIR") or (data_dir / "validation")),
+        series=series,
+        vat=vat,
+        intake=IntakePolicy(
+            process_test_events=bool(intake_raw.get("process_test_events", True)),
+            invoice_zero_amount=bool(intake_raw.get("invoice_zero_amount", False)),
+        ),
+        email=EmailPolicy(
+            send_to_payer=bool(email_raw.get("send_to_payer", True)),
+            templates_dir=email_raw.get("templates_dir"),
+            notify_merchant=bool(email_raw.get("notify_merchant", True)),
+            aggregate_minutes=int(email_raw.get("aggregate_minutes", 5)),
+        ),
+        web_host=e("HOST") or "127.0.0.1",
+        web_port=int(e("PORT") or 8000),
+    )
+
+
+def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False) -> Settings:
+    """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``) and the environment.
+
+    With ``create=True`` a starter ``efactura.toml`` is written when none exists.
+    """
+    env = os.environ if env is None else env
+    path = Path(env.get("EFACTURA_CONFIG") or "efactura.toml")
+    if not path.exists():
+        if not create:
+            raise ConfigError(
+                f"{path} does not exist: run `stripe-efactura init` to create a starter file"
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(STARTER_TOML, encoding="utf-8")
+    return settings_from(parse_toml(path.read_text(encoding="utf-8")), env, config_path=path)
+
+
+def demo_settings(tmp: Path, **changes: Any) -> Settings:
+    """Settings for tests and the demo: a data dir under ``tmp`` and the starter profile."""
+    s = settings_from(parse_toml(STARTER_TOML), {"EFACTURA_DATA_DIR": str(tmp)})
+    return s.with_(**changes) if changes else s
