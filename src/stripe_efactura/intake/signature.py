@@ -1,0 +1,120 @@
+"""Verify the ``Stripe-Signature`` header of a webhook against the raw request body.
+
+The header is ``t=<unix>,v1=<hex>[,v1=<hex>…][,v0=<hex>]``; ``v1`` is
+HMAC-SHA256(endpoint secret, ``f"{t}.{raw_body}"``). Stripe sends two ``v1`` values while an
+endpoint secret is being rolled, and the merchant may configure two secrets for the same reason
+(``EFACTURA_STRIPE_WEBHOOK_SECRET=whsec_new,whsec_old``): the body is accepted when any configured
+secret matches any ``v1``.
+
+The HMAC comparison itself is done by the SDK (``stripe.WebhookSignature.verify_header``, constant
+time). Apart from :mod:`stripe_efactura.intake.stripe_api`, this is the only module that imports
+the ``stripe`` package, and it uses only its webhook helpers, never the API client. The header's
+shape and the timestamp tolerance are checked here, so that every failure gets its own code and
+the clock can be injected in tests:
+
+- ``E-SIG-MISSING``: no ``Stripe-Signature`` header (or an empty one);
+- ``E-SIG-MALFORMED``: no integer ``t=`` or no ``v1=`` entry in the header;
+- ``E-SIG-MISMATCH``: no ``v1`` matches any configured secret (wrong secret, altered or
+  re-serialised body);
+- ``E-SIG-STALE``: a signature matches but ``t`` is older than ``tolerance`` seconds.
+
+Like the SDK, a timestamp in the future is accepted: forging one needs the secret.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import stripe
+
+from stripe_efactura.errors import ConfigError, SignatureError
+
+DEFAULT_TOLERANCE = 300
+"""Seconds a signature stays valid, as in the Stripe SDKs."""
+
+
+def _parse_header(header: str) -> tuple[int, list[str]]:
+    """Return ``(timestamp, v1 signatures)``; raise E-SIG-MALFORMED when either is absent."""
+    timestamp: int | None = None
+    signatures: list[str] = []
+    for item in header.split(","):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            continue
+        if key == "t" and timestamp is None:
+            try:
+                timestamp = int(value)
+            except ValueError:
+                break
+        elif key == "v1" and value:
+            signatures.append(value)
+    if timestamp is None or not signatures:
+        raise SignatureError(
+            "Stripe-Signature header is malformed: it needs t=<unix time> and at least one v1=",
+            code="E-SIG-MALFORMED",
+        )
+    return timestamp, signatures
+
+
+def verify(
+    payload: bytes,
+    header: str | None,
+    secrets: Sequence[str],
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: int | None = None,
+) -> None:
+    """Accept ``payload`` (the raw request body) or raise :class:`SignatureError`.
+
+    ``secrets`` are the endpoint secrets (``whsec_…``), newest first; any match is enough.
+    ``now`` (unix seconds) defaults to the system clock. ``tolerance <= 0`` disables the
+    staleness check. Raises :class:`ConfigError` (``E-CONFIG-WEBHOOK-SECRET``) when no secret
+    is configured, since no body can then be trusted.
+    """
+    usable = [s for s in secrets if s and s.strip()]
+    if not usable:
+        raise ConfigError(
+            "No Stripe webhook secret is configured (EFACTURA_STRIPE_WEBHOOK_SECRET)",
+            code="E-CONFIG-WEBHOOK-SECRET",
+        )
+    if not header or not header.strip():
+        raise SignatureError("The Stripe-Signature header is missing", code="E-SIG-MISSING")
+    timestamp, _ = _parse_header(header)
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SignatureError(
+            "The webhook body is not UTF-8, so it cannot be what Stripe signed",
+            code="E-SIG-MISMATCH",
+        ) from exc
+    if not any(_matches(payload, header, secret) for secret in usable):
+        raise SignatureError(
+            "No v1 signature in Stripe-Signature matches the body for any configured secret "
+            "(wrong secret, or the body was altered or re-serialised)",
+            code="E-SIG-MISMATCH",
+        )
+    current = int(time.time()) if now is None else now
+    if tolerance > 0 and timestamp < current - tolerance:
+        raise SignatureError(
+            f"The signature timestamp {timestamp} is more than {tolerance} s old",
+            code="E-SIG-STALE",
+            timestamp=timestamp,
+        )
+
+
+def _matches(payload: bytes, header: str, secret: str) -> bool:
+    """True when the SDK finds a ``v1`` for ``secret``; the tolerance is checked by the caller."""
+    try:
+        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
+    except stripe.SignatureVerificationError:
+        return False
+    return True
+
+
+def sign(payload: bytes, secret: str, *, timestamp: int) -> str:
+    """Build a ``Stripe-Signature`` header for ``payload`` (tests, the demo, ``ingest``)."""
+    header: str = stripe.WebhookSignature.generate_signature_header(
+        payload.decode("utf-8"), secret, timestamp=timestamp
+    )
+    return header
