@@ -1,0 +1,568 @@
+"""Romanian identifiers and addresses: CUI, CNP, EU VAT ids, counties, Bucharest sectors.
+
+Pure functions, no I/O. Every normaliser takes whatever a buyer typed into Stripe Checkout (or a
+merchant put into metadata) and returns a canonical value, or ``None`` when the input cannot be
+understood; none of them raises on odd input. The rules are documented in ``docs/romania.md``.
+
+- CUI/CIF (``cod unic de înregistrare``): 2-10 digits, the last one a check digit computed with
+  the key ``753217532`` (:func:`validate_cui`).
+- CNP (``cod numeric personal``): 13 digits ``S AA LL ZZ JJ NNN C``, check digit with the key
+  ``279146358279`` (:func:`validate_cnp`).
+- EU VAT ids: per-state format table, ``EL`` for Greece, ``XI`` for Northern Ireland; Romanian
+  ids also pass the CUI check (:func:`normalize_vat_id`).
+- Counties: ISO 3166-2:RO (``RO-CJ``; Bucharest ``RO-B``) as CIUS-RO BR-RO-110/111 want
+  (:func:`county_code`); Bucharest addresses carry ``SECTOR1``..``SECTOR6`` as the city
+  (BR-RO-100/101, :func:`bucharest_sector`, :func:`normalize_ro_address`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from types import MappingProxyType
+
+from stripe_efactura.invoicing.countries import EU_MEMBERS, fold, is_eu, normalize_country
+
+__all__ = [
+    "COUNTIES",
+    "VAT_ID_PATTERNS",
+    "bucharest_sector",
+    "county_code",
+    "county_name",
+    "is_eu",
+    "normalize_country",
+    "normalize_ro_address",
+    "normalize_vat_id",
+    "sector_from_postal_code",
+    "validate_cnp",
+    "validate_cui",
+]
+
+# --------------------------------------------------------------------------------------------
+# CUI / CIF
+
+_CUI_KEY = (7, 5, 3, 2, 1, 7, 5, 3, 2)
+_CUI_LABEL = re.compile(r"^\s*(?:c\.?\s*u\.?\s*i\.?|c\.?\s*i\.?\s*f\.?|cod\s+fiscal)\s*:?\s*", re.I)
+_ID_SEPARATORS = re.compile(r"[\s.\-_/,]+")
+
+
+def _cui_check_digit(body: str) -> int:
+    """The check digit of a CUI body (the digits before the check digit, at most 9)."""
+    padded = body.rjust(9, "0")
+    total = sum(int(d) * k for d, k in zip(padded, _CUI_KEY, strict=True))
+    return total * 10 % 11 % 10
+
+
+def validate_cui(text: str | None) -> str | None:
+    """The CUI digits when ``text`` is a Romanian CUI/CIF with a valid check digit, else None.
+
+    Accepts an optional ``RO`` prefix (any case), a ``CUI``/``CIF``/``Cod fiscal`` label, spaces,
+    dots and hyphens: ``'RO 18547290'``, ``'ro18547290'``, ``'18.547.290'``, ``'CIF: RO18547290'``
+    all give ``'18547290'``. A CUI has 2 to 10 digits and never starts with 0.
+    """
+    if not text:
+        return None
+    raw = _CUI_LABEL.sub("", text.strip())
+    if raw[:2].upper() == "RO":
+        raw = raw[2:]
+    digits = _ID_SEPARATORS.sub("", raw)
+    if not (digits.isascii() and digits.isdigit()) or not 2 <= len(digits) <= 10:
+        return None
+    if digits[0] == "0":
+        return None
+    if _cui_check_digit(digits[:-1]) != int(digits[-1]):
+        return None
+    return digits
+
+
+# --------------------------------------------------------------------------------------------
+# CNP
+
+_CNP_KEY = (2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9)
+_CNP_CENTURY: MappingProxyType[str, tuple[int, ...]] = MappingProxyType(
+    {
+        "1": (1900,),
+        "2": (1900,),
+        "3": (1800,),
+        "4": (1800,),
+        "5": (2000,),
+        "6": (2000,),
+        # Foreign residents (7, 8) and foreign persons (9): the century is not encoded, so the
+        # date must be valid in the 1900s or the 2000s.
+        "7": (1900, 2000),
+        "8": (1900, 2000),
+        "9": (1900, 2000),
+    }
+)
+
+
+def cnp_check_digit(first12: str) -> int:
+    """The check digit of a CNP from its first 12 digits."""
+    total = sum(int(d) * k for d, k in zip(first12, _CNP_KEY, strict=True))
+    rest = total % 11
+    return 1 if rest == 10 else rest
+
+
+def _valid_date(year: int, month: int, day: int) -> bool:
+    if not 1 <= month <= 12 or day < 1:
+        return False
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return day <= (29 if leap else 28)
+    return day <= (30 if month in (4, 6, 9, 11) else 31)
+
+
+def validate_cnp(text: str | None) -> str | None:
+    """The 13 digits when ``text`` is a plausible CNP with a valid check digit, else None.
+
+    Checks: 13 digits (spaces allowed around and between), sex/century digit 1-9, a real
+    birth date (for 7/8/9, valid in the 1900s or the 2000s), and the check digit. The county
+    digits (JJ) and the serial (NNN) are not checked: their allotment rules changed over time.
+    ``0000000000000`` (the ANAF placeholder for a consumer without CNP) is not a CNP.
+    """
+    if not text:
+        return None
+    digits = re.sub(r"\s+", "", text)
+    if len(digits) != 13 or not (digits.isascii() and digits.isdigit()):
+        return None
+    centuries = _CNP_CENTURY.get(digits[0])
+    if centuries is None:
+        return None
+    yy, mm, dd = int(digits[1:3]), int(digits[3:5]), int(digits[5:7])
+    if not any(_valid_date(century + yy, mm, dd) for century in centuries):
+        return None
+    if cnp_check_digit(digits[:12]) != int(digits[12]):
+        return None
+    return digits
+
+
+# --------------------------------------------------------------------------------------------
+# EU VAT identifiers
+
+VAT_ID_PATTERNS: MappingProxyType[str, re.Pattern[str]] = MappingProxyType(
+    {
+        prefix: re.compile(pattern)
+        for prefix, pattern in {
+            "AT": r"U\d{8}",
+            "BE": r"[01]\d{9}",
+            "BG": r"\d{9,10}",
+            "CY": r"\d{8}[A-Z]",
+            "CZ": r"\d{8,10}",
+            "DE": r"\d{9}",
+            "DK": r"\d{8}",
+            "EE": r"\d{9}",
+            "EL": r"\d{9}",
+            "ES": r"[A-Z]\d{7}[A-Z0-9]|\d{8}[A-Z]",
+            "FI": r"\d{8}",
+            "FR": r"[0-9A-HJ-NP-Z]{2}\d{9}",
+            "HR": r"\d{11}",
+            "HU": r"\d{8}",
+            "IE": r"\d{7}[A-W][A-IW]?|\d[A-Z+*]\d{5}[A-W]",
+            "IT": r"\d{11}",
+            "LT": r"\d{9}|\d{12}",
+            "LU": r"\d{8}",
+            "LV": r"\d{11}",
+            "MT": r"\d{8}",
+            "NL": r"\d{9}B\d{2}",
+            "PL": r"\d{10}",
+            "PT": r"\d{9}",
+            "RO": r"[1-9]\d{1,9}",
+            "SE": r"\d{10}01",
+            "SI": r"\d{8}",
+            "SK": r"\d{10}",
+            "XI": r"\d{9}|\d{12}|GD\d{3}|HA\d{3}",
+        }.items()
+    }
+)
+"""VAT id prefix -> pattern of the part after the prefix (VIES formats)."""
+
+_VAT_PREFIX_ALIASES = MappingProxyType({"GR": "EL"})
+
+
+def _vat_prefix_for_country(country: str | None) -> str | None:
+    if not country:
+        return None
+    up = country.strip().upper()
+    if up in ("EL", "XI"):
+        return up
+    code = normalize_country(country)
+    if code is None:
+        return None
+    return "EL" if code == "GR" else code if code in EU_MEMBERS else None
+
+
+def normalize_vat_id(text: str | None, country: str | None = None) -> str | None:
+    """An EU VAT id as ``PREFIX`` + number (``'DE123456789'``), or None when malformed.
+
+    The prefix comes from the text (``'de 123 456 789'``) or, when the text has none, from
+    ``country`` (ISO code or name; Greece is ``EL``, ``GR`` is accepted as an alias). A prefix
+    written in the text wins over ``country``. Spaces, dots, hyphens, slashes and commas are
+    dropped. Only the format is checked (VIES patterns), except for Romania where the CUI check
+    digit must also be right. Non-EU identifiers give None.
+    """
+    if not text:
+        return None
+    compact = _ID_SEPARATORS.sub("", text.strip()).upper()
+    if not compact.isascii():
+        return None
+    head = compact[:2]
+    head = _VAT_PREFIX_ALIASES.get(head, head)
+    if head in VAT_ID_PATTERNS:
+        prefix, number = head, compact[2:]
+    elif head.isalpha() and len(head) == 2 and not _looks_like_prefixless(compact, country):
+        return None
+    else:
+        found = _vat_prefix_for_country(country)
+        if found is None:
+            return None
+        prefix, number = found, compact
+    if not VAT_ID_PATTERNS[prefix].fullmatch(number):
+        return None
+    if prefix == "RO" and validate_cui(number) is None:
+        return None
+    return prefix + number
+
+
+def _looks_like_prefixless(compact: str, country: str | None) -> bool:
+    """Numbers that start with two letters without a prefix: French keys, Austrian ``U``."""
+    prefix = _vat_prefix_for_country(country)
+    return prefix is not None and bool(VAT_ID_PATTERNS[prefix].fullmatch(compact))
+
+
+# --------------------------------------------------------------------------------------------
+# Counties (ISO 3166-2:RO)
+
+COUNTIES: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "RO-AB": "Alba",
+        "RO-AG": "Argeș",
+        "RO-AR": "Arad",
+        "RO-B": "București",
+        "RO-BC": "Bacău",
+        "RO-BH": "Bihor",
+        "RO-BN": "Bistrița-Năsăud",
+        "RO-BR": "Brăila",
+        "RO-BT": "Botoșani",
+        "RO-BV": "Brașov",
+        "RO-BZ": "Buzău",
+        "RO-CJ": "Cluj",
+        "RO-CL": "Călărași",
+        "RO-CS": "Caraș-Severin",
+        "RO-CT": "Constanța",
+        "RO-CV": "Covasna",
+        "RO-DB": "Dâmbovița",
+        "RO-DJ": "Dolj",
+        "RO-GJ": "Gorj",
+        "RO-GL": "Galați",
+        "RO-GR": "Giurgiu",
+        "RO-HD": "Hunedoara",
+        "RO-HR": "Harghita",
+        "RO-IF": "Ilfov",
+        "RO-IL": "Ialomița",
+        "RO-IS": "Iași",
+        "RO-MH": "Mehedinți",
+        "RO-MM": "Maramureș",
+        "RO-MS": "Mureș",
+        "RO-NT": "Neamț",
+        "RO-OT": "Olt",
+        "RO-PH": "Prahova",
+        "RO-SB": "Sibiu",
+        "RO-SJ": "Sălaj",
+        "RO-SM": "Satu Mare",
+        "RO-SV": "Suceava",
+        "RO-TL": "Tulcea",
+        "RO-TM": "Timiș",
+        "RO-TR": "Teleorman",
+        "RO-VL": "Vâlcea",
+        "RO-VN": "Vrancea",
+        "RO-VS": "Vaslui",
+    }
+)
+"""ISO 3166-2:RO code -> the county's Romanian name (41 counties and Bucharest)."""
+
+# Extra spellings of county names (folded): pre-1993 orthography (î for â), short forms,
+# foreign names of Bucharest.
+_COUNTY_ALIASES: dict[str, tuple[str, ...]] = {
+    "RO-B": (
+        "bucuresti",
+        "bucharest",
+        "bukarest",
+        "bucarest",
+        "bucareste",
+        "bucurest",
+        "buc",
+        "municipiul bucuresti",
+        "mun bucuresti",
+        "bucuresti municipiul",
+    ),
+    "RO-BN": ("bistrita nasaud", "bistrita", "bistrita nasaud county"),
+    "RO-CS": ("caras severin", "caras"),
+    "RO-DB": ("dimbovita",),
+    "RO-VL": ("vilcea",),
+    "RO-SM": ("satu mare", "satmar"),
+}
+
+# County seats and the larger towns, for when the county field is empty and only the city says
+# where the buyer is. Folded; ``tg``/``rm``/``sf``/``dr tr`` are the usual abbreviations.
+_TOWNS: dict[str, tuple[str, ...]] = {
+    "RO-AB": ("alba iulia", "sebes", "aiud", "blaj"),
+    "RO-AG": ("pitesti", "campulung", "curtea de arges", "mioveni"),
+    "RO-AR": (),
+    "RO-BC": ("onesti", "moinesti", "comanesti"),
+    "RO-BH": ("oradea", "salonta", "marghita"),
+    "RO-BN": (),
+    "RO-BR": (),
+    "RO-BT": ("dorohoi",),
+    "RO-BV": ("fagaras", "sacele", "codlea", "rasnov", "zarnesti"),
+    "RO-BZ": ("ramnicu sarat", "rm sarat"),
+    "RO-CJ": ("cluj napoca", "turda", "dej", "campia turzii", "gherla", "floresti", "apahida"),
+    "RO-CL": ("oltenita",),
+    "RO-CS": ("resita", "caransebes"),
+    "RO-CT": ("mangalia", "medgidia", "navodari", "ovidiu", "eforie", "cernavoda"),
+    "RO-CV": ("sfantu gheorghe", "sf gheorghe", "sfintu gheorghe", "targu secuiesc"),
+    "RO-DB": ("targoviste", "tirgoviste", "moreni", "pucioasa"),
+    "RO-DJ": ("craiova", "bailesti", "calafat"),
+    "RO-GJ": ("targu jiu", "tirgu jiu", "tg jiu", "motru"),
+    "RO-GL": ("tecuci",),
+    "RO-GR": (),
+    "RO-HD": ("deva", "petrosani", "orastie", "lupeni", "vulcan", "brad"),
+    "RO-HR": ("miercurea ciuc", "odorheiu secuiesc", "gheorgheni", "toplita"),
+    "RO-IF": (
+        "buftea",
+        "voluntari",
+        "otopeni",
+        "pantelimon",
+        "popesti leordeni",
+        "chiajna",
+        "bragadiru",
+        "magurele",
+        "chitila",
+        "corbeanca",
+        "snagov",
+        "mogosoaia",
+        "jilava",
+        "domnesti",
+        "dobroesti",
+        "balotesti",
+        "stefanestii de jos",
+        "tunari",
+        "afumati",
+        "berceni ilfov",
+        "cernica",
+        "glina",
+    ),
+    "RO-IL": ("slobozia", "fetesti", "urziceni"),
+    "RO-IS": ("pascani", "harlau"),
+    "RO-MH": ("drobeta turnu severin", "turnu severin", "dr tr severin", "drobeta"),
+    "RO-MM": ("baia mare", "sighetu marmatiei", "borsa"),
+    "RO-MS": ("targu mures", "tirgu mures", "tg mures", "reghin", "sighisoara", "tarnaveni"),
+    "RO-NT": ("piatra neamt", "roman", "targu neamt"),
+    "RO-OT": ("slatina", "caracal"),
+    "RO-PH": ("ploiesti", "campina", "sinaia", "busteni", "breaza", "mizil"),
+    "RO-SB": ("medias", "cisnadie"),
+    "RO-SJ": ("zalau",),
+    "RO-SM": ("carei",),
+    "RO-SV": ("falticeni", "radauti", "campulung moldovenesc", "vatra dornei"),
+    "RO-TL": (),
+    "RO-TM": ("timisoara", "lugoj", "dumbravita", "giroc"),
+    "RO-TR": ("alexandria", "rosiorii de vede", "turnu magurele"),
+    "RO-VL": ("ramnicu valcea", "rimnicu vilcea", "rm valcea", "dragasani"),
+    "RO-VN": ("focsani", "adjud"),
+    "RO-VS": ("barlad", "birlad", "husi"),
+}
+
+_DROP_LEADING = frozenset(
+    {
+        "jud",
+        "judet",
+        "judetul",
+        "county",
+        "municipiul",
+        "municipiu",
+        "mun",
+        "orasul",
+        "oras",
+        "or",
+        "loc",
+        "localitatea",
+        "comuna",
+        "com",
+    }
+)
+_DROP_TRAILING = frozenset({"county", "judet", "jud", "romania", "ro"})
+
+
+def _key(folded: str) -> str:
+    return folded.replace(" ", "")
+
+
+def _build_county_index() -> tuple[MappingProxyType[str, str], MappingProxyType[str, str]]:
+    counties: dict[str, str] = {}
+    for code, name in COUNTIES.items():
+        counties[_key(fold(name))] = code
+        short = code.removeprefix("RO-").lower()
+        counties[short] = code
+        counties["ro" + short] = code
+    for code, aliases in _COUNTY_ALIASES.items():
+        for alias in aliases:
+            counties[_key(alias)] = code
+    towns: dict[str, str] = {}
+    for code, names in _TOWNS.items():
+        for name in names:
+            towns[_key(name)] = code
+    return MappingProxyType(counties), MappingProxyType(towns)
+
+
+_COUNTY_INDEX, _TOWN_INDEX = _build_county_index()
+_SECTOR_TAIL = re.compile(r"\s*\b(?:sector|sectorul|sect|s)\s*[1-6]\s*$")
+
+
+def _strip_words(folded: str) -> str:
+    words = folded.split()
+    while len(words) > 1 and words[0] in _DROP_LEADING:
+        words = words[1:]
+    while len(words) > 1 and words[-1] in _DROP_TRAILING:
+        words = words[:-1]
+    return " ".join(words)
+
+
+def county_code(text: str | None) -> str | None:
+    """The ISO 3166-2:RO code (``'RO-BV'``, ``'RO-B'``) of a county typed as free text.
+
+    Understands names with or without diacritics (ș/ş, ț/ţ, ă, â, î and the old î-spelling
+    ``Dîmbovița``), ``jud.``/``Județul``/``county`` around the name, hyphens or spaces
+    (``Satu-Mare``, ``Caras Severin``), the codes ``BV``/``RO-BV``/``ro bv``, Bucharest as
+    ``București``/``Bucharest``/``Municipiul București``/``B`` or a bare ``Sector 3``, and, as a
+    fallback, county seats and larger towns (``Cluj-Napoca`` -> ``RO-CJ``,
+    ``Voluntari`` -> ``RO-IF``). None when unknown.
+    """
+    if not text:
+        return None
+    folded = fold(text)
+    if not folded:
+        return None
+    if bucharest_sector(text) is not None and _SECTOR_TAIL.sub("", folded) in ("", *_B_WORDS):
+        return "RO-B"
+    folded = _SECTOR_TAIL.sub("", folded).strip() or folded
+    stripped = _strip_words(folded)
+    for candidate in (stripped, folded):
+        key = _key(candidate)
+        if key in _COUNTY_INDEX:
+            return _COUNTY_INDEX[key]
+    for candidate in (stripped, folded):
+        key = _key(candidate)
+        if key in _TOWN_INDEX:
+            return _TOWN_INDEX[key]
+    return None
+
+
+def county_name(code: str) -> str | None:
+    """The Romanian name of a county code (``'RO-BV'`` -> ``'Brașov'``), None when unknown."""
+    return COUNTIES.get(code.strip().upper())
+
+
+# --------------------------------------------------------------------------------------------
+# Bucharest sectors
+
+_B_WORDS = (
+    "bucuresti",
+    "bucharest",
+    "bukarest",
+    "bucarest",
+    "bucareste",
+    "buc",
+    "municipiul bucuresti",
+    "mun bucuresti",
+)
+_B_WORD_RE = re.compile(r"\b(?:bucuresti|bucharest|bukarest|bucarest|bucareste)\b")
+_STRONG_SECTOR = re.compile(
+    r"(?<![a-z0-9])sect(?:or(?:ul)?)?\s*[.:\-]?\s*(?:nr\.?\s*)?([1-6])(?!\d)"
+)
+_WEAK_SECTOR = re.compile(r"(?<![a-z0-9])s(?:\.\s?)?([1-6])(?![0-9a-z])")
+
+
+def _deaccent(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def bucharest_sector(*fields: str | None) -> str | None:
+    """``'SECTOR1'``..``'SECTOR6'`` when any field names a Bucharest sector, else None.
+
+    Recognises ``Sector 3``, ``sectorul 3``, ``sect. 3``, ``SECTOR3``, ``Sector nr. 3`` and the
+    short forms ``S3``, ``s.3``, ``S. 3``. The short forms only count as whole tokens (not in
+    ``BS3``, ``S30``, ``S3A``), and only 1-6 count. The long forms win over the short ones,
+    then the first field wins.
+    """
+    texts = [_deaccent(f) for f in fields if f]
+    for pattern in (_STRONG_SECTOR, _WEAK_SECTOR):
+        for text in texts:
+            match = pattern.search(text)
+            if match:
+                return f"SECTOR{match.group(1)}"
+    return None
+
+
+def sector_from_postal_code(postal_code: str | None) -> str | None:
+    """The sector of a Bucharest postal code: ``01xxxx`` -> ``SECTOR1`` … ``06xxxx`` ->
+    ``SECTOR6``; None for any other code (Ilfov is ``07xxxx``/``08xxxx``)."""
+    if not postal_code:
+        return None
+    digits = re.sub(r"[\s.\-]+", "", postal_code.strip())
+    if digits[:2].upper() == "RO":
+        digits = digits[2:]
+    if len(digits) != 6 or not (digits.isascii() and digits.isdigit()):
+        return None
+    if digits[0] == "0" and digits[1] in "123456":
+        return f"SECTOR{digits[1]}"
+    return None
+
+
+def _says_bucharest(text: str | None) -> bool:
+    return bool(text) and _B_WORD_RE.search(fold(text or "")) is not None
+
+
+def normalize_ro_address(
+    line1: str | None,
+    line2: str | None,
+    city: str | None,
+    state: str | None,
+    postal_code: str | None,
+) -> tuple[str, str | None]:
+    """``(city, county_code)`` for a Romanian address as CIUS-RO wants it.
+
+    Bucharest (BR-RO-100/101): the result is ``('SECTORn', 'RO-B')``. An address is in
+    Bucharest when the county (``state``) or the city says so, or the city is a sector, or when
+    neither names a known county and a sector or the word Bucharest appears in the address
+    lines or the postal code is a Bucharest one. The sector is taken from any field
+    (:func:`bucharest_sector`); when none is written, the postal code gives it
+    (:func:`sector_from_postal_code`). Without any sector the city is kept and the caller
+    reports the missing sector.
+
+    Elsewhere: the city as typed (trimmed, single spaces) and ``county_code(state)``, falling
+    back to ``county_code(city)`` (county seats and larger towns are known).
+    """
+    city_clean = " ".join((city or "").split())
+    by_state = county_code(state)
+    by_city = county_code(city)
+    sector = bucharest_sector(city, state, line1, line2)
+    postal_sector = sector_from_postal_code(postal_code)
+    unknown = by_state is None and by_city is None
+    in_bucharest = (
+        by_state == "RO-B"
+        or by_city == "RO-B"
+        or bucharest_sector(city) is not None
+        or (
+            unknown
+            and (
+                sector is not None
+                or _says_bucharest(line1)
+                or _says_bucharest(line2)
+                or postal_sector is not None
+            )
+        )
+    )
+    if in_bucharest:
+        found = sector or postal_sector
+        return (found, "RO-B") if found else (city_clean, "RO-B")
+    return city_clean, by_state or by_city
