@@ -1,0 +1,63 @@
+"""Use-cases: the web, the worker and the CLI call these, nothing else.
+
+The implementations live in ``services/``; this module wires them into job handlers and
+exposes the entry points by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .jobs import queue
+from .jobs.worker import Handler, Worker
+from .services import intake
+from .services.context import AppContext, build_context
+from .store import db
+from .store.migrate import ensure_schema
+
+__all__ = [
+    "AppContext",
+    "build_context",
+    "handlers",
+    "make_worker",
+    "prepare",
+    "receive_webhook",
+]
+
+receive_webhook = intake.receive_webhook
+accept_event = intake.accept_event
+process_event = intake.process_event
+payments_listing = intake.payments_listing
+
+PERIODIC: list[tuple[str, str, int]] = []
+"""(schedule name, task, interval seconds) registered at start-up."""
+
+HandlerFactory = Callable[[AppContext], Handler]
+_EXTRA_HANDLERS: dict[str, HandlerFactory] = {}
+
+
+def register_handler(task: str, factory: HandlerFactory) -> None:
+    """Let a capability module add a job handler (called at import time)."""
+    _EXTRA_HANDLERS[task] = factory
+
+
+def handlers(ctx: AppContext) -> dict[str, Handler]:
+    def _process_event(job: queue.Job) -> None:
+        intake.process_event(ctx, str(job.args["event_id"]))
+
+    out: dict[str, Handler] = {"process_event": _process_event}
+    for task, factory in _EXTRA_HANDLERS.items():
+        out[task] = factory(ctx)
+    return out
+
+
+def prepare(ctx: AppContext) -> None:
+    """Bring the schema up to date and register the periodic schedules."""
+    ensure_schema(ctx.engine)
+    with db.write(ctx.engine) as conn:
+        for name, task, interval in PERIODIC:
+            queue.ensure_schedule(conn, name, task, interval)
+
+
+def make_worker(ctx: AppContext, **kwargs: object) -> Worker:
+    return Worker(ctx.engine, handlers(ctx), **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,258 @@
+"""The job queue in the database: outbox enqueue, leased claims, retries, dead jobs, fencing.
+
+- :func:`enqueue` runs in the caller's transaction, so a job exists iff the state change
+  that caused it committed (outbox).
+- :func:`claim` leases due jobs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, ``BEGIN
+  IMMEDIATE`` on SQLite); a job whose lease expired is claimable again (at-least-once:
+  handlers are idempotent).
+- :func:`complete` and :func:`fail` are fenced by ``locked_by``: a worker whose lease expired
+  cannot overwrite the result of the worker that took the job over.
+- Retries back off exponentially with jitter; after ``max_attempts`` the job is ``dead``.
+- Times come from the database clock.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from ..store import db
+from ..store.tables import jobs, schedules
+
+DEFAULT_LEASE = timedelta(seconds=60)
+BACKOFF_BASE = 2.0
+BACKOFF_CAP = 3600.0
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    task: str
+    args: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    locked_by: str
+
+
+def enqueue(
+    conn: Connection,
+    task: str,
+    args: Mapping[str, Any] | None = None,
+    *,
+    delay: float = 0.0,
+    run_at: datetime | None = None,
+    dedupe_key: str | None = None,
+    max_attempts: int = 10,
+) -> int | None:
+    """Add a job in the caller's transaction. With ``dedupe_key``, a second enqueue of the
+    same key is a no-op (returns ``None``)."""
+    now = db.db_now(conn)
+    when = run_at if run_at is not None else now + timedelta(seconds=delay)
+    values = {
+        "task": task,
+        "args": json.dumps(dict(args or {}), sort_keys=True),
+        "status": "queued",
+        "run_at": when,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+    }
+    if dedupe_key is not None:
+        exists = conn.execute(
+            sa.select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)
+        ).first()
+        if exists is not None:
+            return None
+        new_id = conn.execute(_insert_ignore(conn, values).returning(jobs.c.id)).scalar()
+        return None if new_id is None else int(new_id)
+    return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
+
+
+def _insert_ignore(conn: Connection, values: dict[str, Any]) -> Any:
+    if db.is_sqlite(conn):
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(jobs).values(**values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return pg_insert(jobs).values(**values).on_conflict_do_nothing()
+
+
+def claim(
+    engine: Engine,
+    worker_id: str,
+    *,
+    limit: int = 1,
+    lease: timedelta = DEFAULT_LEASE,
+    tasks: frozenset[str] | None = None,
+) -> list[Job]:
+    """Lease up to ``limit`` due jobs for ``worker_id``."""
+    with db.write(engine) as conn:
+        now = db.db_now(conn)
+        due = sa.select(jobs.c.id).where(
+            sa.or_(
+                sa.and_(jobs.c.status == "queued", jobs.c.run_at <= now),
+                sa.and_(jobs.c.status == "running", jobs.c.locked_until < now),
+            )
+        )
+        if tasks is not None:
+            due = due.where(jobs.c.task.in_(sorted(tasks)))
+        due = due.order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+        if not db.is_sqlite(conn):
+            due = due.with_for_update(skip_locked=True)
+        ids = [row[0] for row in conn.execute(due)]
+        if not ids:
+            return []
+        conn.execute(
+            jobs.update()
+            .where(jobs.c.id.in_(ids))
+            .values(
+                status="running",
+                locked_by=worker_id,
+                locked_until=now + lease,
+                attempts=jobs.c.attempts + 1,
+            )
+        )
+        rows = conn.execute(
+            sa.select(jobs.c.id, jobs.c.task, jobs.c.args, jobs.c.attempts, jobs.c.max_attempts)
+            .where(jobs.c.id.in_(ids))
+            .order_by(jobs.c.run_at, jobs.c.id)
+        ).all()
+    return [
+        Job(
+            id=r.id,
+            task=r.task,
+            args=json.loads(r.args),
+            attempts=r.attempts,
+            max_attempts=r.max_attempts,
+            locked_by=worker_id,
+        )
+        for r in rows
+    ]
+
+
+def _fence(job: Job) -> Any:
+    return sa.and_(
+        jobs.c.id == job.id, jobs.c.locked_by == job.locked_by, jobs.c.status == "running"
+    )
+
+
+def complete(conn: Connection, job: Job) -> bool:
+    """Mark the job done in the caller's transaction; False when the lease was lost."""
+    now = db.db_now(conn)
+    result = conn.execute(
+        jobs.update().where(_fence(job)).values(status="done", finished_at=now, last_error=None)
+    )
+    return result.rowcount == 1
+
+
+def backoff_seconds(attempts: int, *, rng: random.Random | None = None) -> float:
+    """Exponential backoff with ±20 % jitter: 2, 4, 8 … seconds, capped at one hour."""
+    base = min(BACKOFF_CAP, BACKOFF_BASE ** max(1, attempts))
+    jitter = (rng or random).uniform(0.8, 1.2)
+    return base * jitter
+
+
+def fail(
+    conn: Connection, job: Job, error: str, *, delay: float | None = None, permanent: bool = False
+) -> str | None:
+    """Record a failure; requeue with backoff or mark dead. Returns the new status, or
+    None when the lease was lost (another worker owns the job now)."""
+    now = db.db_now(conn)
+    dead = permanent or job.attempts >= job.max_attempts
+    wait = delay if delay is not None else backoff_seconds(job.attempts)
+    status = "dead" if dead else "queued"
+    result = conn.execute(
+        jobs.update()
+        .where(_fence(job))
+        .values(
+            status=status,
+            run_at=now + timedelta(seconds=wait),
+            locked_by=None,
+            locked_until=None,
+            last_error=error[:4000],
+            finished_at=now if dead else None,
+        )
+    )
+    return status if result.rowcount == 1 else None
+
+
+def release(conn: Connection, job: Job, *, delay: float) -> bool:
+    """Put a job back without counting an attempt (e.g. waiting for a quota window)."""
+    now = db.db_now(conn)
+    result = conn.execute(
+        jobs.update()
+        .where(_fence(job))
+        .values(
+            status="queued",
+            run_at=now + timedelta(seconds=delay),
+            locked_by=None,
+            locked_until=None,
+            attempts=jobs.c.attempts - 1,
+        )
+    )
+    return result.rowcount == 1
+
+
+def retry_dead(conn: Connection, job_id: int) -> bool:
+    now = db.db_now(conn)
+    result = conn.execute(
+        jobs.update()
+        .where(jobs.c.id == job_id, jobs.c.status == "dead")
+        .values(status="queued", run_at=now, attempts=0, finished_at=None)
+    )
+    return result.rowcount == 1
+
+
+def ensure_schedule(conn: Connection, name: str, task: str, interval_seconds: int) -> None:
+    """Create or update a periodic schedule (idempotent)."""
+    now = db.db_now(conn)
+    row = conn.execute(sa.select(schedules.c.name).where(schedules.c.name == name)).first()
+    if row is None:
+        conn.execute(
+            schedules.insert().values(
+                name=name, task=task, interval_seconds=interval_seconds, next_run_at=now
+            )
+        )
+    else:
+        conn.execute(
+            schedules.update()
+            .where(schedules.c.name == name)
+            .values(task=task, interval_seconds=interval_seconds)
+        )
+
+
+def tick_schedules(engine: Engine) -> int:
+    """Enqueue every due periodic job exactly once per tick across all workers."""
+    fired = 0
+    with db.write(engine) as conn:
+        now = db.db_now(conn)
+        due = sa.select(schedules).where(schedules.c.next_run_at <= now)
+        if not db.is_sqlite(conn):
+            due = due.with_for_update(skip_locked=True)
+        for row in conn.execute(due).all():
+            tick = row.next_run_at.strftime("%Y%m%dT%H%M%S")
+            if enqueue(conn, row.task, {}, dedupe_key=f"schedule:{row.name}:{tick}"):
+                fired += 1
+            next_run = row.next_run_at + timedelta(seconds=row.interval_seconds)
+            if next_run <= now:  # a long pause: skip missed ticks, run once
+                next_run = now + timedelta(seconds=row.interval_seconds)
+            conn.execute(
+                schedules.update()
+                .where(schedules.c.name == row.name)
+                .values(next_run_at=next_run)
+            )
+    return fired
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all()
+    return {str(r[0]): int(r[1]) for r in rows}

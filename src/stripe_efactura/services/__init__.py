@@ -1,0 +1,1 @@
+"""Use-case implementations; ``app.py`` is their facade."""

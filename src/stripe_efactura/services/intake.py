@@ -1,0 +1,162 @@
+"""Intake use-cases: store signed events, then turn each into at most one sale per payment.
+
+The webhook path does the least possible work: verify the signature on the raw bytes, store
+the raw event and a ``process_event`` job in one transaction, answer. Everything else runs
+in the worker (``process_event``), where it can be retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from ..errors import SignatureError, StripeApiError
+from ..intake import correlate, events, signature
+from ..jobs import queue
+from ..jobs.worker import PermanentJobError
+from ..store import db, repo
+from .context import AppContext
+
+log = logging.getLogger("stripe_efactura.intake")
+audit = logging.getLogger("stripe_efactura.audit")
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    status: int
+    body: dict[str, object]
+
+
+def accept_event(ctx: AppContext, raw: bytes, *, source: str = "webhook") -> tuple[bool, str]:
+    """Store a raw event and its processing job atomically. Returns (new, event id).
+
+    Raises ValueError for a payload that is not an event, StorageError when the database
+    is unavailable.
+    """
+    meta = repo.event_meta(raw)
+    with db.write(ctx.engine) as conn:
+        created = repo.insert_event(conn, meta, raw, source=source)
+        if created:
+            queue.enqueue(conn, "process_event", {"event_id": meta.id})
+    return created, meta.id
+
+
+def receive_webhook(ctx: AppContext, raw: bytes, header: str | None) -> WebhookAnswer:
+    """``POST /webhooks/stripe``: 400 bad signature, 200 stored or duplicate, 503 storage."""
+    from ..errors import StorageError
+
+    secrets = ctx.settings.stripe_webhook_secrets
+    try:
+        if not secrets:
+            raise SignatureError(
+                "no webhook secret configured (EFACTURA_STRIPE_WEBHOOK_SECRET)",
+                code="E-SIG-NO-SECRET",
+            )
+        signature.verify(raw, header, secrets)
+    except SignatureError as exc:
+        audit.warning("webhook rejected: %s (%d bytes)", exc.code, len(raw))
+        return WebhookAnswer(400, {"error": exc.code, "message": exc.message})
+    try:
+        created, event_id = accept_event(ctx, raw)
+    except ValueError as exc:
+        audit.warning("webhook rejected: E-EVENT-MALFORMED %s", exc)
+        return WebhookAnswer(400, {"error": "E-EVENT-MALFORMED", "message": str(exc)})
+    except StorageError as exc:
+        log.error("webhook: storage unavailable: %s", exc)
+        return WebhookAnswer(503, {"error": exc.code, "message": "storage unavailable, retry"})
+    return WebhookAnswer(200, {"received": True, "id": event_id, "duplicate": not created})
+
+
+def process_event(ctx: AppContext, event_id: str) -> str:
+    """Job ``process_event``: classify, correlate, record the sale. Idempotent.
+
+    Returns the event's outcome: ``processed``, ``duplicate``, ``ignored``.
+    """
+    with db.read(ctx.engine) as conn:
+        row = repo.get_event(conn, event_id)
+    if row is None:
+        raise PermanentJobError(f"event {event_id} is not stored")
+    if row.outcome in ("processed", "ignored"):
+        return str(row.outcome)
+    env = events.parse_envelope(row.payload.encode("utf-8"))
+    settings = ctx.settings
+    if not env.livemode and not settings.intake.process_test_events:
+        return _ignore(ctx, event_id, "I-TEST-MODE: test-mode events are not processed (setting)")
+    outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
+    if isinstance(outcome, events.Ignored):
+        return _ignore(ctx, event_id, f"{outcome.code}: {outcome.reason}")
+    try:
+        resolved = correlate.resolve(outcome, ctx.stripe)
+    except StripeApiError as exc:
+        if exc.permanent:
+            with db.write(ctx.engine) as conn:
+                repo.mark_event(conn, event_id, "failed", reason=f"{exc.code}: {exc.message}")
+            raise PermanentJobError(str(exc)) from exc
+        raise
+    if isinstance(resolved, events.Ignored):
+        return _ignore(ctx, event_id, f"{resolved.code}: {resolved.reason}")
+    sale = resolved
+    with db.write(ctx.engine) as conn:
+        created = repo.record_sale(conn, sale, event_id)
+        if created:
+            queue.enqueue(
+                conn,
+                "issue_invoice",
+                {"payment_key": sale.payment_key},
+                dedupe_key=f"issue_invoice:{sale.payment_key}",
+            )
+        repo.mark_event(conn, event_id, "processed", payment_key=sale.payment_key)
+    log.info(
+        "event %s -> payment %s (%s)",
+        event_id,
+        sale.payment_key,
+        "new sale" if created else "already recorded",
+    )
+    return "processed" if created else "duplicate"
+
+
+def _ignore(ctx: AppContext, event_id: str, reason: str) -> str:
+    with db.write(ctx.engine) as conn:
+        repo.mark_event(conn, event_id, "ignored", reason=reason)
+    return "ignored"
+
+
+def payments_listing(ctx: AppContext) -> list[dict[str, object]]:
+    """``payments list --json``: every payment, then every ignored event."""
+    out: list[dict[str, object]] = []
+    with db.read(ctx.engine) as conn:
+        for r in repo.list_payments(conn):
+            out.append(
+                {
+                    "payment_key": r.payment_key,
+                    "kind": r.kind,
+                    "owner": f"{r.owner_type}:{r.owner_id}",
+                    "status": r.status,
+                    "amount": r.amount,
+                    "currency": r.currency,
+                    "livemode": bool(r.livemode),
+                    "degraded": bool(r.degraded),
+                    "event_ids": json.loads(r.event_ids),
+                    "problems": json.loads(r.problems),
+                    "reason": None,
+                }
+            )
+        for e in repo.ignored_events(conn):
+            out.append(
+                {
+                    "payment_key": e.payment_key,
+                    "kind": "event",
+                    "owner": None,
+                    "status": str(e.outcome),
+                    "amount": None,
+                    "currency": None,
+                    "livemode": bool(e.livemode),
+                    "degraded": False,
+                    "event_ids": [e.id],
+                    "problems": [],
+                    "reason": e.reason,
+                    "type": e.type,
+                }
+            )
+    return out

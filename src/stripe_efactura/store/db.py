@@ -1,0 +1,107 @@
+"""Engines and transactions for SQLite (embedded) and PostgreSQL (scale-out).
+
+SQLite runs in WAL with ``synchronous=FULL``; every write transaction starts with
+``BEGIN IMMEDIATE`` (a deferred read-then-write transaction fails at once under
+concurrency, see STACK.md §3). Read-only work uses :func:`read` (a deferred ``BEGIN``).
+PostgreSQL uses psycopg 3; claims use ``FOR UPDATE SKIP LOCKED``.
+
+Times come from the database clock (:func:`db_now`), never from the worker's clock, so that
+leases and run times agree across machines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from ..errors import StorageError
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def is_sqlite(engine: Engine | Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=10,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get("efactura_readonly"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+
+
+@contextmanager
+def write(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise StorageError(f"database unavailable: {exc.orig}") from exc
+
+
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction (deferred ``BEGIN`` on SQLite)."""
+    with engine.connect() as base:
+        conn = base.execution_options(efactura_readonly=True)
+        with conn.begin():
+            yield conn
+
+
+def db_now(conn: Connection) -> datetime:
+    """The database clock, as a naive UTC datetime."""
+    if is_sqlite(conn):
+        text = conn.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar_one()
+        return datetime.fromisoformat(str(text))
+    value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar_one()
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=None)
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """Aware -> naive UTC (the storage convention)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

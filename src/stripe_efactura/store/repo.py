@@ -1,0 +1,254 @@
+"""Repositories: the SQL the use-cases need, one small function each.
+
+Every function takes a ``Connection`` inside the caller's transaction; none commits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import Problem
+from ..invoicing.model import Sale
+from . import db
+from .tables import payments, stripe_events
+
+OWNER_RANK = {"charge": 0, "payment_intent": 1, "checkout_session": 2, "invoice": 3}
+
+
+def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> Any:
+    if db.is_sqlite(conn):
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return pg_insert(table).values(**values).on_conflict_do_nothing()
+
+
+# -- stripe_events ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    id: str
+    type: str
+    livemode: bool
+    api_version: str | None
+    account: str | None
+
+
+def event_meta(raw: bytes) -> EventMeta:
+    """The few envelope fields stored beside the raw payload. Raises ValueError."""
+    data = json.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("event payload is not a JSON object")
+    event_id = data.get("id")
+    event_type = data.get("type")
+    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
+        raise ValueError("event payload has no id or type")
+    api_version = data.get("api_version")
+    account = data.get("account") or data.get("context")
+    return EventMeta(
+        id=event_id,
+        type=event_type,
+        livemode=bool(data.get("livemode", False)),
+        api_version=api_version if isinstance(api_version, str) else None,
+        account=account if isinstance(account, str) else None,
+    )
+
+
+def insert_event(conn: Connection, meta: EventMeta, raw: bytes, *, source: str) -> bool:
+    """Store a raw event; False when its id is already stored (a duplicate delivery)."""
+    now = db.db_now(conn)
+    stmt = _insert_ignore(
+        conn,
+        stripe_events,
+        {
+            "id": meta.id,
+            "type": meta.type,
+            "api_version": meta.api_version,
+            "livemode": meta.livemode,
+            "account": meta.account,
+            "source": source,
+            "payload": raw.decode("utf-8"),
+            "received_at": now,
+            "outcome": "pending",
+        },
+    ).returning(stripe_events.c.id)
+    return conn.execute(stmt).scalar() is not None
+
+
+def get_event(conn: Connection, event_id: str) -> Any:
+    return conn.execute(sa.select(stripe_events).where(stripe_events.c.id == event_id)).first()
+
+
+def mark_event(
+    conn: Connection,
+    event_id: str,
+    outcome: str,
+    *,
+    reason: str | None = None,
+    payment_key: str | None = None,
+) -> None:
+    conn.execute(
+        stripe_events.update()
+        .where(stripe_events.c.id == event_id)
+        .values(
+            outcome=outcome,
+            reason=reason,
+            payment_key=payment_key,
+            processed_at=db.db_now(conn),
+        )
+    )
+
+
+# -- payments --------------------------------------------------------------------------
+
+
+def sale_to_json(sale: Sale) -> str:
+    return json.dumps(
+        {
+            "payment_key": sale.payment_key,
+            "owner_type": sale.owner_type,
+            "owner_id": sale.owner_id,
+            "currency": sale.currency,
+            "amount": sale.amount,
+            "paid_at": sale.paid_at.isoformat(),
+            "livemode": sale.livemode,
+            "objects": dict(sale.objects),
+            "degraded": sale.degraded,
+            "api_version": sale.api_version,
+        },
+        sort_keys=True,
+    )
+
+
+def sale_from_json(text: str) -> Sale:
+    d = json.loads(text)
+    paid_at = datetime.fromisoformat(d["paid_at"])
+    if paid_at.tzinfo is None:
+        paid_at = paid_at.replace(tzinfo=UTC)
+    return Sale(
+        payment_key=d["payment_key"],
+        owner_type=d["owner_type"],
+        owner_id=d["owner_id"],
+        currency=d["currency"],
+        amount=int(d["amount"]),
+        paid_at=paid_at,
+        livemode=bool(d["livemode"]),
+        objects=d["objects"],
+        degraded=bool(d.get("degraded", False)),
+        api_version=d.get("api_version"),
+    )
+
+
+def record_sale(conn: Connection, sale: Sale, event_id: str) -> bool:
+    """Record the sale for its payment key, exactly once.
+
+    Returns True when this call created the payment. A later event for the same payment adds
+    its id to ``event_ids``; if it brings a richer owner and no invoice was issued yet, the
+    sale is replaced by the richer one (never a second sale).
+    """
+    now = db.db_now(conn)
+    created = (
+        conn.execute(
+            _insert_ignore(
+                conn,
+                payments,
+                {
+                    "payment_key": sale.payment_key,
+                    "kind": "payment",
+                    "owner_type": sale.owner_type,
+                    "owner_id": sale.owner_id,
+                    "status": "pending",
+                    "livemode": sale.livemode,
+                    "currency": sale.currency,
+                    "amount": sale.amount,
+                    "paid_at": db.utc_naive(sale.paid_at),
+                    "degraded": sale.degraded,
+                    "sale": sale_to_json(sale),
+                    "event_ids": json.dumps([event_id]),
+                    "problems": "[]",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            ).returning(payments.c.payment_key)
+        ).scalar()
+        is not None
+    )
+    if created:
+        return True
+    q = sa.select(payments).where(payments.c.payment_key == sale.payment_key)
+    if not db.is_sqlite(conn):
+        q = q.with_for_update()
+    row = conn.execute(q).one()
+    seen = list(json.loads(row.event_ids))
+    values: dict[str, Any] = {}
+    if event_id not in seen:
+        seen.append(event_id)
+        values["event_ids"] = json.dumps(seen)
+    richer = OWNER_RANK.get(sale.owner_type, -1) > OWNER_RANK.get(row.owner_type, -1)
+    if richer and row.status in ("pending", "needs_attention") or (
+        row.degraded and not sale.degraded and row.status in ("pending", "needs_attention")
+    ):
+        values.update(
+            owner_type=sale.owner_type,
+            owner_id=sale.owner_id,
+            currency=sale.currency,
+            amount=sale.amount,
+            paid_at=db.utc_naive(sale.paid_at),
+            degraded=sale.degraded,
+            sale=sale_to_json(sale),
+        )
+    if values:
+        values["updated_at"] = now
+        conn.execute(
+            payments.update().where(payments.c.payment_key == sale.payment_key).values(**values)
+        )
+    return False
+
+
+def get_payment(conn: Connection, payment_key: str, *, for_update: bool = False) -> Any:
+    q = sa.select(payments).where(payments.c.payment_key == payment_key)
+    if for_update and not db.is_sqlite(conn):
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def set_payment_status(
+    conn: Connection, payment_key: str, status: str, problems: Sequence[Problem] = ()
+) -> None:
+    conn.execute(
+        payments.update()
+        .where(payments.c.payment_key == payment_key)
+        .values(
+            status=status,
+            problems=json.dumps([p.to_dict() for p in problems], ensure_ascii=False),
+            updated_at=db.db_now(conn),
+        )
+    )
+
+
+def list_payments(conn: Connection, *, status: str | None = None, limit: int = 1000) -> list[Any]:
+    q = sa.select(payments).order_by(payments.c.created_at.desc()).limit(limit)
+    if status:
+        q = q.where(payments.c.status == status)
+    return list(conn.execute(q).all())
+
+
+def ignored_events(conn: Connection, limit: int = 1000) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(stripe_events)
+            .where(stripe_events.c.outcome.in_(["ignored", "failed"]))
+            .order_by(stripe_events.c.received_at.desc())
+            .limit(limit)
+        ).all()
+    )

@@ -1,0 +1,192 @@
+"""The schema (SQLAlchemy Core). Migrations in ``migrations/versions`` must match it
+(a test compares them).
+
+Times are naive UTC. Money is integer minor units or Decimal text. JSON is stored as text
+(portable between SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+stripe_events = sa.Table(
+    "stripe_events",
+    metadata,
+    sa.Column("id", sa.String(255), primary_key=True),
+    sa.Column("type", sa.String(255), nullable=False),
+    sa.Column("api_version", sa.String(64)),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("account", sa.String(255)),
+    sa.Column("source", sa.String(32), nullable=False, server_default="webhook"),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False, server_default="pending"),
+    sa.Column("reason", sa.Text),
+    sa.Column("payment_key", sa.String(255)),
+    sa.Column("processed_at", sa.DateTime),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("payment_key", sa.String(255), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="payment"),
+    sa.Column("owner_type", sa.String(32), nullable=False),
+    sa.Column("owner_id", sa.String(255), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False, server_default="pending"),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("paid_at", sa.DateTime, nullable=False),
+    sa.Column("degraded", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sale", sa.Text, nullable=False),
+    sa.Column("event_ids", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("problems", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("overrides", sa.Text),
+    sa.Column("refers_to", sa.String(255)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Index("ix_payments_status", "status"),
+)
+
+series = sa.Table(
+    "series",
+    metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("prefix", sa.String(32), nullable=False, server_default=""),
+    sa.Column("suffix", sa.String(32), nullable=False, server_default=""),
+    sa.Column("padding", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_number", sa.BigInteger, nullable=False),
+)
+
+invoices = sa.Table(
+    "invoices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("series_code", sa.String(32), sa.ForeignKey("series.code"), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("number", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("payment_key", sa.String(255), nullable=False),
+    sa.Column("refers_to", sa.Integer, sa.ForeignKey("invoices.id")),
+    sa.Column("issue_date", sa.Date, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("total", sa.String(32), nullable=False),
+    sa.Column("livemode", sa.Boolean, nullable=False),
+    sa.Column("snapshot", sa.Text, nullable=False),
+    sa.Column("xml", sa.LargeBinary, nullable=False),
+    sa.Column("pdf", sa.LargeBinary),
+    sa.Column("validation", sa.Text),
+    sa.Column("anaf_state", sa.String(32), nullable=False, server_default="pending_upload"),
+    sa.Column("upload_index", sa.String(64)),
+    sa.Column("download_id", sa.String(64)),
+    sa.Column("anaf_messages", sa.Text),
+    sa.Column("signed_zip", sa.LargeBinary),
+    sa.Column("deadline", sa.Date),
+    sa.Column("email_state", sa.String(32), nullable=False, server_default="pending"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("series_code", "seq", name="uq_invoices_series_seq"),
+    sa.UniqueConstraint("number", name="uq_invoices_number"),
+    sa.UniqueConstraint("payment_key", "kind", name="uq_invoices_payment_key_kind"),
+    sa.Index("ix_invoices_anaf_state", "anaf_state"),
+)
+
+invoice_log = sa.Table(
+    "invoice_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_invoice_log_invoice_id", "invoice_id"),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task", sa.String(64), nullable=False),
+    sa.Column("args", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("status", sa.String(16), nullable=False, server_default="queued"),
+    sa.Column("run_at", sa.DateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False, server_default="10"),
+    sa.Column("locked_by", sa.String(64)),
+    sa.Column("locked_until", sa.DateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("dedupe_key", sa.String(255)),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("finished_at", sa.DateTime),
+    sa.UniqueConstraint("dedupe_key", name="uq_jobs_dedupe_key"),
+    sa.Index("ix_jobs_status_run_at", "status", "run_at"),
+)
+
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("task", sa.String(64), nullable=False),
+    sa.Column("interval_seconds", sa.Integer, nullable=False),
+    sa.Column("next_run_at", sa.DateTime, nullable=False),
+)
+
+anaf_tokens = sa.Table(
+    "anaf_tokens",
+    metadata,
+    sa.Column("cui", sa.String(16), primary_key=True),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("access_expires_at", sa.DateTime),
+    sa.Column("refresh_expires_at", sa.DateTime),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+anaf_quota = sa.Table(
+    "anaf_quota",
+    metadata,
+    sa.Column("bucket", sa.String(128), primary_key=True),
+    sa.Column("window_start", sa.DateTime, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+fx_rates = sa.Table(
+    "fx_rates",
+    metadata,
+    sa.Column("currency", sa.String(3), primary_key=True),
+    sa.Column("rate_date", sa.Date, primary_key=True),
+    sa.Column("rate", sa.String(32), nullable=False),
+    sa.Column("fetched_at", sa.DateTime, nullable=False),
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("ref", sa.String(255), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("sent_at", sa.DateTime),
+    sa.Index("ix_notices_sent_at", "sent_at"),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(255), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("email", name="uq_users_email"),
+)

@@ -1,0 +1,75 @@
+"""The HTTP side: webhook endpoint, health, metrics (dashboard and API come later).
+
+The webhook handler runs its database work on ONE writer thread per process (STACK.md §1:
+many SQLite writer threads make p99 explode), verifies the signature on the raw bytes and
+answers within milliseconds; processing happens in the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import anyio
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ..services import intake
+from ..services.context import AppContext
+from ..store import db
+from ..store.tables import jobs, payments, stripe_events
+
+log = logging.getLogger("stripe_efactura.web")
+
+
+def create_app(ctx: AppContext) -> Starlette:
+    limiter = anyio.CapacityLimiter(1)
+
+    async def stripe_webhook(request: Request) -> Response:
+        raw = await request.body()
+        header = request.headers.get("stripe-signature")
+        answer = await anyio.to_thread.run_sync(
+            intake.receive_webhook, ctx, raw, header, limiter=limiter
+        )
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    async def healthz(_request: Request) -> Response:
+        def check() -> dict[str, Any]:
+            with db.read(ctx.engine) as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return {"status": "ok"}
+
+        try:
+            body = await anyio.to_thread.run_sync(check)
+        except Exception as exc:
+            return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)
+        return JSONResponse(body)
+
+    async def metrics(_request: Request) -> Response:
+        def collect() -> str:
+            lines: list[str] = []
+            with db.read(ctx.engine) as conn:
+                for table, col, name in (
+                    (jobs, jobs.c.status, "efactura_jobs"),
+                    (payments, payments.c.status, "efactura_payments"),
+                    (stripe_events, stripe_events.c.outcome, "efactura_stripe_events"),
+                ):
+                    lines.append(f"# TYPE {name} gauge")
+                    rows = conn.execute(sa.select(col, sa.func.count()).group_by(col)).all()
+                    for status, count in sorted(rows, key=lambda r: str(r[0])):
+                        lines.append(f'{name}{{status="{status}"}} {count}')
+            return "\n".join(lines) + "\n"
+
+        return PlainTextResponse(await anyio.to_thread.run_sync(collect))
+
+    routes = [
+        Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.ctx = ctx
+    return app
