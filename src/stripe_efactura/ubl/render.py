@@ -1,0 +1,553 @@
+"""Invoice -> UBL 2.1 CIUS-RO XML bytes (pure, deterministic).
+
+``render(invoice)`` writes an ``Invoice-2`` document (type 380, also for a storno with negative
+quantities and amounts); ``render(invoice, credit_note=True)`` writes a ``CreditNote-2`` (type
+381) with positive values. The output is a pure function of the :class:`Invoice`: fixed
+namespace prefixes, elements in the order of the UBL 2.1 XSD sequences, two-space indentation,
+UTF-8 with an XML declaration, no timestamps, no ``xsi:schemaLocation``.
+
+Text is normalised (Unicode NFC, characters XML forbids removed, whitespace collapsed as
+``normalize-space`` does) and cut to the CIUS-RO length limits listed in
+:mod:`stripe_efactura.ubl.codes`; ``docs/ubl.md`` has the mapping and every choice made.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from stripe_efactura.errors import EfacturaError
+from stripe_efactura.invoicing.model import (
+    Address,
+    Invoice,
+    InvoiceLine,
+    Party,
+    TaxClass,
+    VatBreakdown,
+    VatCategory,
+)
+from stripe_efactura.money import CENT, format_ro, round2
+from stripe_efactura.ubl import codes
+
+__all__ = ["RenderError", "clean_text", "render", "truncate_text"]
+
+ELLIPSIS = "…"
+_INVALID_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SPACES = re.compile(r"\s+")
+_ZWJ = "\u200d"
+_TRAILING_PUNCT = " ,;:.-–—/"
+
+
+class RenderError(EfacturaError):
+    """The Invoice cannot be written as a CIUS-RO document (a builder bug, not user data)."""
+
+    code = "E-UBL-RENDER"
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def clean_text(text: str) -> str:
+    """NFC, drop characters XML 1.0 forbids, collapse whitespace like XPath normalize-space."""
+    text = _INVALID_XML.sub("", unicodedata.normalize("NFC", text))
+    return _SPACES.sub(" ", text).strip()
+
+
+def _glued(text: str, i: int) -> bool:
+    """True when ``text[i]`` belongs to the character before it (mark, joiner, modifier)."""
+    ch = text[i]
+    if unicodedata.category(ch) in ("Mn", "Mc", "Me", "Sk") and not ch.isascii():
+        return True
+    return ch == _ZWJ or text[i - 1] == _ZWJ
+
+
+def _safe_cut(text: str, cut: int) -> int:
+    """Move ``cut`` left until it does not split a character from its marks or joiners."""
+    while 0 < cut < len(text) and _glued(text, cut):
+        cut -= 1
+    return cut
+
+
+def truncate_text(text: str, limit: int, *, ellipsis: bool = True) -> str:
+    """``clean_text`` then cut to at most ``limit`` characters.
+
+    With ``ellipsis`` the text is cut at the last word boundary (when one lies in the last
+    third of the allowed length, else mid-word), trailing punctuation is dropped and ``…`` is
+    appended; without it the text is cut hard (identifiers, postal codes). A cut never
+    separates a letter from its combining marks or an emoji from its joiners/modifiers.
+    """
+    s = clean_text(text)
+    if len(s) <= limit:
+        return s
+    if not ellipsis:
+        return s[: _safe_cut(s, limit)].rstrip()
+    budget = limit - len(ELLIPSIS)
+    cut = budget
+    if s[budget] != " ":
+        space = s.rfind(" ", 0, budget)
+        if space >= budget * 2 // 3:
+            cut = space
+    head = s[: _safe_cut(s, cut)].rstrip(_TRAILING_PUNCT)
+    return head + ELLIPSIS
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+
+def _finite(value: Decimal, what: str) -> Decimal:
+    if not value.is_finite():
+        raise RenderError(f"{what} is not a finite number: {value}", field=what)
+    return value
+
+
+def _amount(value: Decimal, what: str = "amount") -> str:
+    """A document amount: exactly 2 decimals (BR-DEC-RO-*); more precision is a bug."""
+    q = _finite(value, what).quantize(CENT)
+    if q != value:
+        raise RenderError(f"{what} {value} has more than 2 decimals", field=what)
+    return f"{(q if q else abs(q)):f}"
+
+
+def _number(value: Decimal, what: str = "number") -> str:
+    """Quantity / percent: plain decimal notation without trailing zeros, never an exponent."""
+    n = _finite(value, what).normalize()
+    return f"{(n if n else abs(n)):f}"
+
+
+def _price(value: Decimal) -> str:
+    """Unit price: at least 2 decimals, more when the price has them."""
+    n = _finite(value, "price").normalize()
+    exp = n.as_tuple().exponent
+    if isinstance(exp, int) and exp > -2:
+        n = n.quantize(CENT)
+    return f"{(n if n else abs(n)):f}"
+
+
+def _date(value: date) -> str:
+    return value.strftime("%Y-%m-%d")
+
+
+# --- writer ------------------------------------------------------------------------------
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _esc_attr(text: str) -> str:
+    return _esc(text).replace('"', "&quot;")
+
+
+class _Writer:
+    """Append-only pretty printer: one element per line, two-space indentation."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+        self.depth = 0
+
+    def _attrs(self, attrs: Iterable[tuple[str, str]]) -> str:
+        return "".join(f' {k}="{_esc_attr(v)}"' for k, v in attrs)
+
+    def open(self, tag: str, attrs: Iterable[tuple[str, str]] = ()) -> None:
+        self.parts.append(f"{'  ' * self.depth}<{tag}{self._attrs(attrs)}>\n")
+        self.depth += 1
+
+    def close(self, tag: str) -> None:
+        self.depth -= 1
+        self.parts.append(f"{'  ' * self.depth}</{tag}>\n")
+
+    def leaf(self, tag: str, text: str, attrs: Iterable[tuple[str, str]] = ()) -> None:
+        self.parts.append(f"{'  ' * self.depth}<{tag}{self._attrs(attrs)}>{_esc(text)}</{tag}>\n")
+
+    def opt(self, tag: str, text: str | None) -> None:
+        """Write ``tag`` only when ``text`` is not empty."""
+        if text:
+            self.leaf(tag, text)
+
+    def bytes(self) -> bytes:
+        return "".join(self.parts).encode("utf-8")
+
+
+# --- document context --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Doc:
+    inv: Invoice
+    credit_note: bool
+    sign: Decimal
+    currency: str
+    not_subject: bool
+    """Some line is category O: no seller/buyer VAT identifier may appear (BR-O-02)."""
+
+    def money(self, value: Decimal, what: str = "amount") -> tuple[str, list[tuple[str, str]]]:
+        return _amount(self.sign * value, what), [("currencyID", self.currency)]
+
+
+def _context(inv: Invoice, credit_note: bool) -> _Doc:
+    as_cn = credit_note or inv.type_code == codes.TYPE_CREDIT_NOTE
+    return _Doc(
+        inv=inv,
+        credit_note=as_cn,
+        sign=Decimal(-1) if as_cn and inv.is_storno else Decimal(1),
+        currency=inv.currency.upper(),
+        not_subject=any(ln.tax.category is VatCategory.NOT_SUBJECT for ln in inv.lines),
+    )
+
+
+def render(invoice: Invoice, *, credit_note: bool = False) -> bytes:
+    """Write ``invoice`` as UBL 2.1 CIUS-RO XML; same Invoice -> identical bytes.
+
+    ``credit_note=True`` (or an invoice whose ``type_code`` is ``381``) gives a CreditNote-2
+    of type 381; a storno is then written with every quantity and amount negated, so the
+    credit note carries positive values. Otherwise the root is Invoice-2 with the invoice's
+    type code (380 for invoices and stornos alike).
+    """
+    d = _context(invoice, credit_note)
+    w = _Writer()
+    root = "CreditNote" if d.credit_note else "Invoice"
+    w.open(
+        root,
+        [
+            ("xmlns", codes.NS_CREDIT_NOTE if d.credit_note else codes.NS_INVOICE),
+            ("xmlns:cac", codes.NS_CAC),
+            ("xmlns:cbc", codes.NS_CBC),
+        ],
+    )
+    _header(w, d)
+    _references(w, d)
+    _supplier(w, d)
+    _customer(w, d)
+    _payment(w, d)
+    _tax_totals(w, d)
+    _monetary_total(w, d)
+    for line in invoice.lines:
+        _line(w, d, line)
+    w.close(root)
+    return w.bytes()
+
+
+# --- header and references -----------------------------------------------------------------
+
+
+def _reference(value: str, what: str) -> str:
+    text = clean_text(value)
+    if not text or len(text) > codes.MAX_REFERENCE:
+        raise RenderError(f"{what} must have 1..{codes.MAX_REFERENCE} characters", field=what)
+    return text
+
+
+def _header(w: _Writer, d: _Doc) -> None:
+    inv = d.inv
+    w.leaf("cbc:CustomizationID", codes.CUSTOMIZATION_ID)
+    w.leaf("cbc:ID", _reference(inv.number, "BT-1"))
+    w.leaf("cbc:IssueDate", _date(inv.issue_date))
+    if d.credit_note:
+        w.leaf("cbc:CreditNoteTypeCode", codes.TYPE_CREDIT_NOTE)
+    else:
+        if inv.due_date is not None:
+            w.leaf("cbc:DueDate", _date(inv.due_date))
+        w.leaf("cbc:InvoiceTypeCode", inv.type_code)
+    for note in _notes(d):
+        w.leaf("cbc:Note", note)
+    w.leaf("cbc:DocumentCurrencyCode", d.currency)
+    if d.currency != codes.ACCOUNTING_CURRENCY:
+        w.leaf("cbc:TaxCurrencyCode", codes.ACCOUNTING_CURRENCY)
+    if inv.buyer_reference:
+        w.opt("cbc:BuyerReference", clean_text(inv.buyer_reference))
+
+
+def _notes(d: _Doc) -> list[str]:
+    """BT-22: the VAT-on-collection mention, the merchant's notes, the BNR rate (max 20)."""
+    inv = d.inv
+    head = ["TVA la încasare"] if inv.seller_extras.vat_on_collection else []
+    tail = [_fx_note(d)] if inv.fx is not None and d.currency != codes.ACCOUNTING_CURRENCY else []
+    own = [t for t in (truncate_text(n, codes.MAX_NOTE) for n in inv.notes) if t]
+    room = codes.MAX_NOTES - len(head) - len(tail)
+    return head + own[:room] + tail
+
+
+def _fx_note(d: _Doc) -> str:
+    fx = d.inv.fx
+    assert fx is not None
+    exp = fx.rate.normalize().as_tuple().exponent
+    places = max(4, -exp if isinstance(exp, int) else 4)
+    rate = format_ro(fx.rate, places)
+    vat_ron = format_ro(d.sign * _tax_total_ron(d))
+    day = fx.rate_date.strftime("%d.%m.%Y")
+    text = f"Curs {fx.source} din {day}: 1 {d.currency} = {rate} RON. Total TVA: {vat_ron} RON."
+    return truncate_text(text, codes.MAX_NOTE)
+
+
+def _references(w: _Writer, d: _Doc) -> None:
+    inv = d.inv
+    if inv.order_reference and clean_text(inv.order_reference):
+        w.open("cac:OrderReference")
+        w.leaf("cbc:ID", truncate_text(inv.order_reference, codes.MAX_REFERENCE, ellipsis=False))
+        w.close("cac:OrderReference")
+    for prev in inv.preceding:
+        w.open("cac:BillingReference")
+        w.open("cac:InvoiceDocumentReference")
+        w.leaf("cbc:ID", _reference(prev.number, "BT-25"))
+        w.leaf("cbc:IssueDate", _date(prev.issue_date))
+        w.close("cac:InvoiceDocumentReference")
+        w.close("cac:BillingReference")
+
+
+# --- parties -----------------------------------------------------------------------------
+
+
+def _address(w: _Writer, a: Address) -> None:
+    w.open("cac:PostalAddress")
+    w.opt("cbc:StreetName", truncate_text(a.line1, codes.MAX_STREET))
+    w.opt("cbc:AdditionalStreetName", truncate_text(a.line2 or "", codes.MAX_STREET_2))
+    w.opt("cbc:CityName", truncate_text(a.city, codes.MAX_CITY))
+    w.opt(
+        "cbc:PostalZone", truncate_text(a.postal_code or "", codes.MAX_POSTAL_CODE, ellipsis=False)
+    )
+    w.opt("cbc:CountrySubentity", clean_text(a.county or ""))
+    w.open("cac:Country")
+    w.leaf("cbc:IdentificationCode", clean_text(a.country).upper())
+    w.close("cac:Country")
+    w.close("cac:PostalAddress")
+
+
+def _party_head(w: _Writer, p: Party) -> None:
+    """PartyName (BT-28/BT-45) and PostalAddress (BG-5/BG-8)."""
+    w.open("cac:PartyName")
+    w.leaf("cbc:Name", truncate_text(p.name, codes.MAX_PARTY_NAME))
+    w.close("cac:PartyName")
+    _address(w, p.address)
+
+
+def _tax_scheme(w: _Writer, vat_id: str) -> None:
+    """PartyTaxScheme with the VAT identifier (BT-31 / BT-48)."""
+    w.open("cac:PartyTaxScheme")
+    w.leaf("cbc:CompanyID", vat_id)
+    w.open("cac:TaxScheme")
+    w.leaf("cbc:ID", codes.VAT_SCHEME)
+    w.close("cac:TaxScheme")
+    w.close("cac:PartyTaxScheme")
+
+
+def _legal_entity(w: _Writer, p: Party, company_id: str | None, legal_form: str) -> None:
+    w.open("cac:PartyLegalEntity")
+    w.leaf("cbc:RegistrationName", truncate_text(p.name, codes.MAX_PARTY_NAME))
+    w.opt("cbc:CompanyID", company_id)
+    w.opt("cbc:CompanyLegalForm", legal_form)
+    w.close("cac:PartyLegalEntity")
+
+
+def _contact(w: _Writer, p: Party) -> None:
+    """BT-42/43 or BT-57/58; a value longer than the limit is left out, never cut."""
+    phone = clean_text(p.phone or "")
+    email = clean_text(p.email or "")
+    phone = phone if len(phone) <= codes.MAX_CONTACT else ""
+    email = email if len(email) <= codes.MAX_CONTACT else ""
+    if not (phone or email):
+        return
+    w.open("cac:Contact")
+    w.opt("cbc:Telephone", phone)
+    w.opt("cbc:ElectronicMail", email)
+    w.close("cac:Contact")
+
+
+def _seller_company_id(p: Party) -> str | None:
+    """BT-30: the CUI; derived from the VAT id (``RO123`` -> ``123``) when not given."""
+    if p.legal_id and clean_text(p.legal_id):
+        return clean_text(p.legal_id)
+    vat = clean_text(p.vat_id or "")
+    return vat[2:] if vat[:2].isalpha() and vat[2:] else (vat or None)
+
+
+def _seller_legal_form(d: _Doc) -> str:
+    """BT-33: trade register number and share capital (Fiscal Code art. 319 mentions)."""
+    p, extras = d.inv.seller, d.inv.seller_extras
+    parts = []
+    if p.trade_register and clean_text(p.trade_register):
+        parts.append(f"Nr. Reg. Com. {clean_text(p.trade_register)}")
+    if extras.share_capital and clean_text(extras.share_capital):
+        parts.append(f"Capital social: {clean_text(extras.share_capital)}")
+    return truncate_text("; ".join(parts), codes.MAX_LEGAL_INFO)
+
+
+def _supplier(w: _Writer, d: _Doc) -> None:
+    p = d.inv.seller
+    w.open("cac:AccountingSupplierParty")
+    w.open("cac:Party")
+    _party_head(w, p)
+    vat = clean_text(p.vat_id or "")
+    if vat and not d.not_subject:
+        _tax_scheme(w, vat)
+    _legal_entity(w, p, _seller_company_id(p), _seller_legal_form(d))
+    _contact(w, p)
+    w.close("cac:Party")
+    w.close("cac:AccountingSupplierParty")
+
+
+def _customer(w: _Writer, d: _Doc) -> None:
+    """BG-7. No id at all -> ``0000000000000``; under category O the VAT id moves to BT-47."""
+    p = d.inv.buyer
+    vat = clean_text(p.vat_id or "")
+    legal = clean_text(p.legal_id or "")
+    if d.not_subject and vat:
+        legal, vat = legal or vat, ""
+    if not (legal or vat):
+        legal = codes.ANONYMOUS_BUYER_ID
+    w.open("cac:AccountingCustomerParty")
+    w.open("cac:Party")
+    _party_head(w, p)
+    if vat:
+        _tax_scheme(w, vat)
+    _legal_entity(w, p, legal or None, "")
+    _contact(w, p)
+    w.close("cac:Party")
+    w.close("cac:AccountingCustomerParty")
+
+
+# --- payment -----------------------------------------------------------------------------
+
+
+def _payment(w: _Writer, d: _Doc) -> None:
+    inv = d.inv
+    pay = inv.payment
+    if pay is not None:
+        code = clean_text(pay.means_code)
+        label = truncate_text(pay.method_label or "", codes.MAX_MEANS_TEXT)
+        remittance = pay.reference or inv.payment_key or ""
+        iban = "".join((inv.seller_extras.iban or "").split()).upper()
+        w.open("cac:PaymentMeans")
+        w.leaf("cbc:PaymentMeansCode", code, [("name", label)] if label else [])
+        if d.credit_note and inv.due_date is not None:
+            w.leaf("cbc:PaymentDueDate", _date(inv.due_date))
+        w.opt("cbc:PaymentID", truncate_text(remittance, codes.MAX_REMITTANCE, ellipsis=False))
+        if code in codes.TRANSFER_MEANS and iban:
+            w.open("cac:PayeeFinancialAccount")
+            w.leaf("cbc:ID", iban)
+            w.close("cac:PayeeFinancialAccount")
+        w.close("cac:PaymentMeans")
+    terms = _payment_terms(d)
+    if terms:
+        w.open("cac:PaymentTerms")
+        w.leaf("cbc:Note", terms)
+        w.close("cac:PaymentTerms")
+
+
+def _payment_terms(d: _Doc) -> str:
+    """BT-20, only when BR-CO-25 needs it: an amount due and no ``cbc:DueDate`` element."""
+    inv = d.inv
+    payable = d.sign * inv.totals.payable
+    if payable <= 0 or (inv.due_date is not None and not d.credit_note):
+        return ""
+    if inv.due_date is not None:
+        return f"Termen de plată: {inv.due_date.strftime('%d.%m.%Y')}"
+    if d.credit_note:
+        return f"Suma de {format_ro(payable)} {d.currency} se restituie cumpărătorului."
+    return "Plata la primirea facturii."
+
+
+# --- tax and totals ----------------------------------------------------------------------
+
+
+def _exemption(tax: TaxClass) -> tuple[str, str]:
+    """(BT-121, BT-120) for E/AE/K/G/O; defaults from codes.DEFAULT_EXEMPTIONS; else empty."""
+    if tax.category not in codes.EXEMPT_CATEGORIES:
+        return "", ""
+    code = clean_text(tax.exemption_code or "")
+    reason = truncate_text(tax.exemption_reason or "", codes.MAX_EXEMPTION_REASON)
+    if not (code or reason):
+        default_code, reason = codes.DEFAULT_EXEMPTIONS[tax.category]
+        code = default_code or ""
+    return code, reason
+
+
+def _tax_category(w: _Writer, tag: str, tax: TaxClass, *, exemption: bool) -> None:
+    """TaxCategory (BG-23) or ClassifiedTaxCategory (BG-30); no Percent for O (BR-O-05)."""
+    w.open(tag)
+    w.leaf("cbc:ID", tax.category.value)
+    if tax.category is not VatCategory.NOT_SUBJECT:
+        w.leaf("cbc:Percent", _number(tax.rate, "BT-152"))
+    if exemption:
+        code, reason = _exemption(tax)
+        w.opt("cbc:TaxExemptionReasonCode", code)
+        w.opt("cbc:TaxExemptionReason", reason)
+    w.open("cac:TaxScheme")
+    w.leaf("cbc:ID", codes.VAT_SCHEME)
+    w.close("cac:TaxScheme")
+    w.close(tag)
+
+
+def _subtotal(w: _Writer, d: _Doc, vb: VatBreakdown) -> None:
+    w.open("cac:TaxSubtotal")
+    w.leaf("cbc:TaxableAmount", *d.money(vb.taxable_amount, "BT-116"))
+    w.leaf("cbc:TaxAmount", *d.money(vb.tax_amount, "BT-117"))
+    _tax_category(w, "cac:TaxCategory", vb.tax, exemption=True)
+    w.close("cac:TaxSubtotal")
+
+
+def _tax_total_ron(d: _Doc) -> Decimal:
+    """BT-111 as given; else VAT total × BNR rate rounded half up; unsigned (model sign)."""
+    t = d.inv.totals
+    if t.tax_total_ron is not None:
+        return t.tax_total_ron
+    if d.inv.fx is None:
+        raise RenderError("a non-RON invoice needs totals.tax_total_ron or fx", field="BT-111")
+    return round2(t.tax_total * d.inv.fx.rate)
+
+
+def _tax_totals(w: _Writer, d: _Doc) -> None:
+    w.open("cac:TaxTotal")
+    w.leaf("cbc:TaxAmount", *d.money(d.inv.totals.tax_total, "BT-110"))
+    for vb in d.inv.vat_breakdown:
+        _subtotal(w, d, vb)
+    w.close("cac:TaxTotal")
+    if d.currency != codes.ACCOUNTING_CURRENCY:
+        ron = _amount(d.sign * _tax_total_ron(d), "BT-111")
+        w.open("cac:TaxTotal")
+        w.leaf("cbc:TaxAmount", ron, [("currencyID", codes.ACCOUNTING_CURRENCY)])
+        w.close("cac:TaxTotal")
+
+
+def _monetary_total(w: _Writer, d: _Doc) -> None:
+    t = d.inv.totals
+    w.open("cac:LegalMonetaryTotal")
+    w.leaf("cbc:LineExtensionAmount", *d.money(t.line_net_total, "BT-106"))
+    w.leaf("cbc:TaxExclusiveAmount", *d.money(t.tax_exclusive, "BT-109"))
+    w.leaf("cbc:TaxInclusiveAmount", *d.money(t.tax_inclusive, "BT-112"))
+    if t.prepaid:
+        w.leaf("cbc:PrepaidAmount", *d.money(t.prepaid, "BT-113"))
+    w.leaf("cbc:PayableAmount", *d.money(t.payable, "BT-115"))
+    w.close("cac:LegalMonetaryTotal")
+
+
+# --- lines -------------------------------------------------------------------------------
+
+
+def _line(w: _Writer, d: _Doc, line: InvoiceLine) -> None:
+    tag = "cac:CreditNoteLine" if d.credit_note else "cac:InvoiceLine"
+    unit = [("unitCode", clean_text(line.unit_code))]
+    w.open(tag)
+    w.leaf("cbc:ID", clean_text(line.line_id))
+    qty = _number(d.sign * line.quantity, "BT-129")
+    w.leaf("cbc:CreditedQuantity" if d.credit_note else "cbc:InvoicedQuantity", qty, unit)
+    w.leaf("cbc:LineExtensionAmount", *d.money(line.net_amount, "BT-131"))
+    w.open("cac:Item")
+    w.opt("cbc:Description", truncate_text(line.description or "", codes.MAX_ITEM_DESCRIPTION))
+    w.leaf("cbc:Name", truncate_text(line.name, codes.MAX_ITEM_NAME))
+    seller_item = clean_text(line.seller_item_id or "")
+    if seller_item:
+        w.open("cac:SellersItemIdentification")
+        w.leaf("cbc:ID", seller_item)
+        w.close("cac:SellersItemIdentification")
+    _tax_category(w, "cac:ClassifiedTaxCategory", line.tax, exemption=False)
+    w.close("cac:Item")
+    w.open("cac:Price")
+    w.leaf("cbc:PriceAmount", _price(line.unit_price), [("currencyID", d.currency)])
+    if line.price_base_quantity is not None:
+        w.leaf("cbc:BaseQuantity", _number(line.price_base_quantity, "BT-149"), unit)
+    w.close("cac:Price")
+    w.close(tag)
