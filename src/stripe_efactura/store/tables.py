@@ -61,7 +61,7 @@ payments = sa.Table(
 series = sa.Table(
     "series",
     metadata,
-    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("code", sa.String(100), primary_key=True),
     sa.Column("prefix", sa.String(32), nullable=False, server_default=""),
     sa.Column("suffix", sa.String(32), nullable=False, server_default=""),
     sa.Column("padding", sa.Integer, nullable=False, server_default="0"),
@@ -72,7 +72,7 @@ invoices = sa.Table(
     "invoices",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("series_code", sa.String(32), sa.ForeignKey("series.code"), nullable=False),
+    sa.Column("series_code", sa.String(100), sa.ForeignKey("series.code"), nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("number", sa.String(200), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),

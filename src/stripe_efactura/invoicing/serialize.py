@@ -1,0 +1,80 @@
+"""Invoice snapshots: the frozen model <-> plain JSON, losslessly (Decimal as text).
+
+The snapshot stored with an issued invoice is what the PDF, the email and any later
+re-rendering use: the seller, buyer and lines as they were at issue time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from .model import Invoice
+
+
+def to_data(value: Any) -> Any:
+    """A model value as JSON-able data."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [to_data(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_data(v) for k, v in value.items()}
+    return value
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _from(tp: Any, data: Any) -> Any:
+    if data is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _from(args[0], data)
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(tp)
+        return tuple(_from(item, v) for v in data)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        hints = _hints(tp)
+        kwargs = {
+            f.name: _from(hints[f.name], data[f.name])
+            for f in dataclasses.fields(tp)
+            if f.name in data
+        }
+        return tp(**kwargs)
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return tp(data)
+    if tp is Decimal:
+        return Decimal(data)
+    if tp is datetime:
+        return datetime.fromisoformat(data)
+    if tp is date:
+        return date.fromisoformat(data)
+    return data
+
+
+def invoice_to_json(invoice: Invoice) -> str:
+    return json.dumps(to_data(invoice), ensure_ascii=False, sort_keys=True)
+
+
+def invoice_from_json(text: str) -> Invoice:
+    value = _from(Invoice, json.loads(text))
+    assert isinstance(value, Invoice)
+    return value

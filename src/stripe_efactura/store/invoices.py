@@ -1,0 +1,131 @@
+"""Invoice rows and their timeline. An invoice ANAF accepted is never changed or deleted:
+``update_invoice`` refuses to touch the legal content of an ``ok`` invoice."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..errors import EfacturaError
+from . import db
+from .tables import invoice_log, invoices
+
+LEGAL_CONTENT = frozenset({"number", "seq", "series_code", "issue_date", "snapshot", "xml", "total"})
+
+
+class ImmutableInvoice(EfacturaError):
+    code = "E-INVOICE-IMMUTABLE"
+
+
+def insert_invoice(
+    conn: Connection,
+    *,
+    series_code: str,
+    seq: int,
+    number: str,
+    kind: str,
+    payment_key: str,
+    issue_date: date,
+    currency: str,
+    total: str,
+    livemode: bool,
+    snapshot: str,
+    xml: bytes,
+    validation: str | None = None,
+    deadline: date | None = None,
+    anaf_state: str = "pending_upload",
+    refers_to: int | None = None,
+) -> int:
+    now = db.db_now(conn)
+    new_id = conn.execute(
+        invoices.insert()
+        .values(
+            series_code=series_code,
+            seq=seq,
+            number=number,
+            kind=kind,
+            payment_key=payment_key,
+            refers_to=refers_to,
+            issue_date=issue_date,
+            currency=currency,
+            total=total,
+            livemode=livemode,
+            snapshot=snapshot,
+            xml=xml,
+            validation=validation,
+            anaf_state=anaf_state,
+            deadline=deadline,
+            email_state="pending",
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(invoices.c.id)
+    ).scalar_one()
+    log(conn, int(new_id), "issued", {"number": number})
+    return int(new_id)
+
+
+def log(conn: Connection, invoice_id: int, event: str, detail: Any = None) -> None:
+    conn.execute(
+        invoice_log.insert().values(
+            invoice_id=invoice_id,
+            at=db.db_now(conn),
+            event=event,
+            detail=None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
+        )
+    )
+
+
+def timeline(conn: Connection, invoice_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(invoice_log)
+            .where(invoice_log.c.invoice_id == invoice_id)
+            .order_by(invoice_log.c.id)
+        ).all()
+    )
+
+
+def for_payment(conn: Connection, payment_key: str, kind: str = "invoice") -> Any:
+    return conn.execute(
+        sa.select(invoices).where(invoices.c.payment_key == payment_key, invoices.c.kind == kind)
+    ).first()
+
+
+def get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> Any:
+    q = sa.select(invoices).where(invoices.c.id == invoice_id)
+    if for_update and not db.is_sqlite(conn):
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def by_number(conn: Connection, number: str) -> Any:
+    return conn.execute(sa.select(invoices).where(invoices.c.number == number)).first()
+
+
+def listing(conn: Connection, *, limit: int = 10000) -> list[Any]:
+    return list(
+        conn.execute(
+            sa.select(invoices).order_by(invoices.c.series_code, invoices.c.seq).limit(limit)
+        ).all()
+    )
+
+
+def update_invoice(conn: Connection, invoice_id: int, **values: Any) -> None:
+    """Change operational fields (ANAF state, PDF, email state…) of an invoice."""
+    touched = LEGAL_CONTENT & values.keys()
+    if touched:
+        row = conn.execute(
+            sa.select(invoices.c.anaf_state).where(invoices.c.id == invoice_id)
+        ).scalar_one()
+        if row == "ok":
+            raise ImmutableInvoice(
+                f"invoice {invoice_id} was accepted by ANAF; {sorted(touched)} cannot change "
+                "(issue a storno instead)"
+            )
+    values["updated_at"] = db.db_now(conn)
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
