@@ -1,0 +1,378 @@
+"""The invoice PDF: every art. 319 mention and amount read back from the PDF text."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+from types import ModuleType
+
+import pypdf
+import pytest
+from PIL import Image as PILImage
+
+from stripe_efactura.invoicing.model import (
+    Address,
+    InvoiceLine,
+    TaxClass,
+    VatBreakdown,
+    VatCategory,
+)
+from stripe_efactura.pdf.fonts import REQUIRED_CHARS, load_fonts, missing_glyphs, postscript_name
+from stripe_efactura.pdf.render import (
+    PdfLogoError,
+    format_address,
+    format_date,
+    line_vat_amounts,
+    render_pdf,
+)
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    """Text of every page, whitespace collapsed to single spaces."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    return [" ".join(page.extract_text().split()) for page in reader.pages]
+
+
+def assert_in_order(text: str, expected: list[str]) -> None:
+    """Every string of ``expected`` occurs in ``text``, in this order."""
+    pos = 0
+    for item in expected:
+        found = text.find(item, pos)
+        assert found >= 0, f"{item!r} not found after position {pos} in:\n{text}"
+        pos = found + len(item)
+
+
+SELLER_BLOCK = [
+    "Furnizor",
+    "Firma Mea SRL",
+    "CUI: 18547290 / Cod TVA: RO18547290",
+    "Reg. Com.: J40/1234/2020",
+    "Capital social: 200 lei",
+    "Adresa: Str. Exemplu nr. 1, Sector 1, București, 010101, România",
+    "IBAN: RO49AAAA1B31007593840000",
+    "Banca: Banca Exemplu",
+]
+BUYER_RO_BLOCK = [
+    "Cumpărător",
+    "Client Ștefănescu SRL",
+    "CUI: 14399840 / Cod TVA: RO14399840",
+    "Reg. Com.: J12/345/2015",
+    "Adresa: Bd. Eroilor nr. 7, Cluj-Napoca, jud. Cluj, 400129, România",
+]
+SUBSCRIPTION_ROW = "1 Abonament lunar „Premium” — acces platformă Perioada 21.11.2026 – 20.12.2026 "
+
+
+def table_head(currency: str) -> str:
+    return (
+        "Nr. Denumirea produselor sau a serviciilor U.M. Cant. Preț unitar fără TVA "
+        f"({currency}) Valoare ({currency}) Cota TVA Valoare TVA ({currency})"
+    )
+
+
+def test_standard_invoice_has_every_mention(factory: ModuleType) -> None:
+    (text,) = page_texts(render_pdf(factory.standard_invoice()))
+    assert_in_order(
+        text,
+        [
+            "FACTURĂ Seria SEF nr. 000123 Data emiterii: 21.11.2026 Moneda: RON",
+            *SELLER_BLOCK,
+            "Email: contabilitate@firma-mea.ro",
+            "Telefon: +40 21 000 0000",
+            "TVA la încasare",
+            *BUYER_RO_BLOCK,
+            table_head("RON"),
+            SUBSCRIPTION_ROW + "lună 1 100,00 100,00 21% 21,00",
+            "2 Consultanță tehnică oră 10 150,00 1.500,00 21% 315,00",
+            "3 Carte tipărită „Șezătoarea și țăranii” buc 2 49,99 99,98 11% 11,00",
+            "Cota TVA Bază impozabilă (RON) TVA (RON) 21% 1.600,00 336,00 11% 99,98 11,00",
+            "Total fără TVA 1.699,98 RON",
+            "TVA 347,00 RON",
+            "Total factură 2.046,98 RON",
+            "Achitat 2.046,98 RON",
+            "Total de plată 0,00 RON",
+            "Achitat cu cardul prin Stripe, referință pi_3QabcDEF123 (Card Visa •••• 4242).",
+            "Comanda: comanda-7781",
+            "Factură SEF000123 — pagina 1 din 1",
+        ],
+    )
+    assert "FACTURĂ STORNO" not in text
+    assert "Curs BNR" not in text
+    assert "Taxare inversă" not in text
+    assert "DOCUMENT DE TEST" not in text
+
+
+def test_storno_names_the_invoice_it_reverses(factory: ModuleType) -> None:
+    (text,) = page_texts(render_pdf(factory.storno_invoice()))
+    assert_in_order(
+        text,
+        [
+            "FACTURĂ STORNO Seria SEF nr. 000124 Data emiterii: 25.11.2026 Moneda: RON",
+            *SELLER_BLOCK,
+            "TVA la încasare",
+            *BUYER_RO_BLOCK,
+            table_head("RON"),
+            SUBSCRIPTION_ROW + "lună -1 100,00 -100,00 21% -21,00",
+            "21% -100,00 -21,00",
+            "Total fără TVA -100,00 RON",
+            "TVA -21,00 RON",
+            "Total factură -121,00 RON",
+            "Rambursat -121,00 RON",
+            "Total de plată 0,00 RON",
+            "Stornează factura SEF000123 din 21.11.2026",
+            "Rambursat prin Stripe, referință re_3QstornoXYZ.",
+            "Factură storno SEF000124 — pagina 1 din 1",
+        ],
+    )
+
+
+def test_foreign_currency_shows_bnr_rate_and_vat_in_ron(factory: ModuleType) -> None:
+    (text,) = page_texts(render_pdf(factory.eur_invoice()))
+    assert_in_order(
+        text,
+        [
+            "FACTURĂ Seria SEF nr. 000125 Data emiterii: 21.11.2026 Moneda: EUR",
+            *SELLER_BLOCK,
+            "Cumpărător",
+            "Ion Țăranu",
+            "CNP: 1900101400017",
+            "Adresa: Str. Lăpușneanu nr. 3, Iași, jud. Iași, România",
+            table_head("EUR"),
+            "1 Curs online „Programare în Python” buc 1 200,00 200,00 21% 42,00",
+            "Cota TVA Bază impozabilă (EUR) TVA (EUR) 21% 200,00 42,00",
+            "Total fără TVA 200,00 EUR",
+            "TVA 42,00 EUR",
+            "Total factură 242,00 EUR",
+            "Achitat 242,00 EUR",
+            "Total de plată 0,00 EUR",
+            "Curs BNR din 20.11.2026: 1 EUR = 5,0876 RON. TVA în RON: 213,68 RON.",
+            "Achitat cu cardul prin Stripe, referință pi_3QeurEUR777 (Card Visa •••• 4242).",
+        ],
+    )
+    assert "TVA la încasare" not in text
+
+
+def test_reverse_charge_mentions_taxare_inversa(factory: ModuleType) -> None:
+    (text,) = page_texts(render_pdf(factory.reverse_charge_invoice()))
+    assert_in_order(
+        text,
+        [
+            "FACTURĂ Seria SEF nr. 000126 Data emiterii: 22.11.2026 Moneda: EUR",
+            *SELLER_BLOCK,
+            "Cumpărător",
+            "Müller Software GmbH",
+            "Cod TVA: DE123456789",
+            "Adresa: Hauptstraße 5, Berlin, 10115, Germania",
+            table_head("EUR"),
+            "1 Licență software anuală an 1 1.000,00 1.000,00 taxare inversă 0,00",
+            "taxare inversă 1.000,00 0,00",
+            "Total fără TVA 1.000,00 EUR",
+            "TVA 0,00 EUR",
+            "Total factură 1.000,00 EUR",
+            "Total de plată 0,00 EUR",
+            "Taxare inversă",
+            "Curs BNR din 20.11.2026: 1 EUR = 5,0876 RON. TVA în RON: 0,00 RON.",
+            "Achitat cu cardul prin Stripe, referință pi_3QrevCHG555 (Card Visa •••• 4242).",
+        ],
+    )
+
+
+def test_exemption_reason_is_printed(factory: ModuleType) -> None:
+    reason = "Scutit de TVA conform art. 294 alin. (2) lit. a) din Codul fiscal"
+    exempt = TaxClass(
+        VatCategory.EXPORT, D("0"), exemption_code="VATEX-EU-G", exemption_reason=reason
+    )
+    base = factory.reverse_charge_invoice()
+    invoice = replace(
+        base,
+        buyer=replace(
+            base.buyer,
+            name="Acme Inc.",
+            vat_id=None,
+            legal_id="98-7654321",
+            address=Address(line1="1 Main St", city="Austin", county="TX", country="US"),
+        ),
+        lines=tuple(replace(line, tax=exempt) for line in base.lines),
+        vat_breakdown=(VatBreakdown(exempt, D("1000.00"), D("0.00")),),
+    )
+    (text,) = page_texts(render_pdf(invoice))
+    assert_in_order(
+        text,
+        [
+            "Acme Inc.",
+            "Nr. identificare: 98-7654321",
+            "Adresa: 1 Main St, Austin, TX, SUA",
+            "1 Licență software anuală an 1 1.000,00 1.000,00 scutit (export) 0,00",
+            "scutit (export) 1.000,00 0,00",
+            reason,
+        ],
+    )
+    assert "Taxare inversă" not in text
+
+
+def test_test_mode_invoice_is_marked(factory: ModuleType) -> None:
+    invoice = replace(factory.standard_invoice(), number="TEST000004", livemode=False)
+    (text,) = page_texts(render_pdf(invoice))
+    assert_in_order(
+        text,
+        [
+            "FACTURĂ Seria TEST nr. 000004",
+            "DOCUMENT DE TEST — emis dintr-o plată Stripe în modul test; nu are valoare fiscală.",
+        ],
+    )
+
+
+def test_long_table_repeats_its_header_on_every_page(factory: ModuleType) -> None:
+    pages = page_texts(render_pdf(factory.long_invoice(70)))
+    assert len(pages) == 2
+    assert pages[1].startswith(table_head("RON") + " ")
+    assert pages[0].endswith("Factură SEF000127 — pagina 1 din 2")
+    assert pages[1].endswith("Factură SEF000127 — pagina 2 din 2")
+    rows = [
+        f"{i} Produs de test nr. {i} — ședință buc 1 10,00 10,00 21% 2,10" for i in range(1, 71)
+    ]
+    assert_in_order(" ".join(pages), rows)
+    assert_in_order(
+        pages[1],
+        ["Total fără TVA 700,00 RON", "TVA 147,00 RON", "Total factură 847,00 RON"],
+    )
+
+
+def test_output_is_deterministic(factory: ModuleType) -> None:
+    first = render_pdf(factory.standard_invoice())
+    assert first.startswith(b"%PDF-1.")
+    assert render_pdf(factory.standard_invoice()) == first
+    assert render_pdf(factory.storno_invoice()) != first
+
+
+def test_diacritics_are_embedded_ttf_glyphs_and_extract_exactly(factory: ModuleType) -> None:
+    pangram = "Pangramă: ă â î ș ț Ă Â Î Ș Ț „citat”"
+    invoice = replace(factory.standard_invoice(), notes=(pangram,))
+    pdf = render_pdf(invoice)
+
+    fonts = load_fonts()
+    assert missing_glyphs(fonts.files.regular) == ""
+    assert missing_glyphs(fonts.files.bold) == ""
+    # Every font the page uses is an embedded TrueType subset of the TTF we loaded
+    # (no built-in Helvetica: it has no ș ț ă).
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    used = {}
+    for page in reader.pages:
+        for ref in page["/Resources"]["/Font"].values():
+            font = ref.get_object()
+            used[str(font["/BaseFont"])] = font
+    expected_names = {postscript_name(fonts.files.regular), postscript_name(fonts.files.bold)}
+    assert {name.split("+", 1)[1] for name in used} == expected_names
+    for name, font in used.items():
+        assert font["/Subtype"] == "/TrueType", name
+        assert "/FontFile2" in font["/FontDescriptor"], name
+        assert "/ToUnicode" in font, name
+
+    (text,) = page_texts(pdf)
+    assert pangram in text
+    assert "FACTURĂ" in text
+    # comma-below (U+0219, U+021B, U+0218, U+021A), never the cedilla look-alikes
+    for ch in "șțȘȚ":
+        assert ch in text
+    for ch in "şţŞŢ":
+        assert ch not in text
+    assert set(REQUIRED_CHARS) >= set("ăâîșțĂÂÎȘȚ„”")
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None,
+    reason="pdftoppm (Debian package poppler-utils) is not installed",
+)
+def test_page_one_rasterizes(factory: ModuleType, tmp_path: Path) -> None:
+    pdf_path = tmp_path / "invoice.pdf"
+    pdf_path.write_bytes(render_pdf(factory.standard_invoice()))
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "p")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    (png,) = sorted(tmp_path.glob("p-*.png"))
+    with PILImage.open(png) as img:
+        assert img.size == (414, 585)  # A4 at 50 dpi
+        gray = img.convert("L")
+        histogram = gray.histogram()
+    dark = sum(histogram[:128])
+    total = sum(histogram)
+    # some ink, mostly paper
+    assert 0 < dark < total // 5
+
+
+def _png(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    PILImage.new("RGB", (width, height), (200, 30, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_logo_is_drawn(factory: ModuleType) -> None:
+    pdf = render_pdf(factory.standard_invoice(), logo=_png(300, 100))
+    page = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]
+    images = list(page.images)
+    assert len(images) == 1
+    assert images[0].image is not None
+    assert images[0].image.size == (300, 100)
+    assert render_pdf(factory.standard_invoice(), logo=_png(300, 100)) == pdf
+    no_logo = pypdf.PdfReader(io.BytesIO(render_pdf(factory.standard_invoice()))).pages[0]
+    assert list(no_logo.images) == []
+
+
+def test_bad_logo_is_a_coded_error(factory: ModuleType) -> None:
+    with pytest.raises(PdfLogoError) as err:
+        render_pdf(factory.standard_invoice(), logo=b"not an image")
+    assert err.value.code == "E-PDF-LOGO"
+
+
+def test_line_vat_rounding_difference_goes_to_the_largest_line(factory: ModuleType) -> None:
+    s21 = TaxClass(VatCategory.STANDARD, D("21"))
+    # 3 × 0.07 at 21 %: each line 0.0147 -> 0.01 (sum 0.03); the breakdown 0.21 × 21 % = 0.04
+    lines = tuple(
+        InvoiceLine(
+            line_id=str(i),
+            name="x",
+            quantity=D("1"),
+            unit_price=D("0.07"),
+            net_amount=D("0.07"),
+            tax=s21,
+        )
+        for i in (1, 2, 3)
+    )
+    invoice = replace(
+        factory.standard_invoice(),
+        lines=lines,
+        vat_breakdown=(VatBreakdown(s21, D("0.21"), D("0.04")),),
+    )
+    assert line_vat_amounts(invoice) == (D("0.02"), D("0.01"), D("0.01"))
+    assert line_vat_amounts(factory.standard_invoice()) == (
+        D("21.00"),
+        D("315.00"),
+        D("11.00"),
+    )
+
+
+def test_format_address_and_date() -> None:
+    assert format_date(date(2026, 1, 5)) == "05.01.2026"
+    assert (
+        format_address(Address("Str. A nr. 2", "SECTOR6", "RO", county="RO-B"))
+        == "Str. A nr. 2, Sector 6, București, România"
+    )
+    assert (
+        format_address(Address("Str. B", "Voluntari", "RO", line2="Bl. 3, ap. 4", county="RO-IF"))
+        == "Str. B, Bl. 3, ap. 4, Voluntari, jud. Ilfov, România"
+    )
+    assert (
+        format_address(Address("Calea Victoriei 1", "București", "RO", county="RO-B"))
+        == "Calea Victoriei 1, București, România"
+    )
+    assert format_address(Address("Rue X", "Paris", "FR", postal_code="75001")) == (
+        "Rue X, Paris, 75001, Franța"
+    )
+    assert format_address(Address("Main 1", "Tokyo", "JP")) == "Main 1, Tokyo, JP"
