@@ -1,0 +1,469 @@
+"""From a trigger event to a Sale: the payment key and the richest owner of the payment.
+
+One payment can announce itself through several events (a Checkout payment sends
+``payment_intent.succeeded``, ``charge.succeeded`` and ``checkout.session.completed``). Every
+trigger of the same payment must resolve to the same **payment key** (``pi_…``, else ``in_…``,
+else ``ch_…``; the database keeps one invoice per key) and to the same **owner**, the object the
+invoice is built from, whichever event arrives first:
+
+1. a Stripe **Invoice** (the event is ``invoice.*``; or the session has ``invoice``; or the
+   PaymentIntent is linked to one through an InvoicePayment, or ``invoice`` before basil);
+2. else a **Checkout Session** (the event is ``checkout.session.*``, or the session found by
+   ``GET /v1/checkout/sessions?payment_intent=``), with its line items;
+3. else the **PaymentIntent** with its latest Charge (and ``amount_details`` line items);
+4. else the **Charge** alone (legacy Charges API, no PaymentIntent).
+
+All Stripe reads go through :class:`StripeReader` (plain dicts in, plain dicts out). Without a
+reader (no API key) the Sale is built from the webhook payload alone and marked ``degraded``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from stripe_efactura.errors import ConfigError, EfacturaError, StripeApiError
+from stripe_efactura.intake.events import (
+    KIND_CHARGE,
+    KIND_INVOICE,
+    KIND_PAYMENT_INTENT,
+    KIND_SESSION,
+    EventPage,
+    Ignored,
+    Trigger,
+    as_dict,
+    as_int,
+    as_list,
+    charge_amount,
+    invoice_paid_amount,
+    invoice_payment_refs,
+    normalize,
+    ref_id,
+    trigger_rule,
+)
+from stripe_efactura.invoicing.model import Sale
+
+SESSION_LINE_ITEM_EXPAND = ("data.price.product", "data.taxes", "data.discounts")
+"""``expand`` for ``GET /v1/checkout/sessions/{id}/line_items``."""
+
+OBJECT_KEYS = (
+    "invoice",
+    "invoice_lines",
+    "checkout_session",
+    "line_items",
+    "payment_intent",
+    "charge",
+    "customer",
+    "amount_details_line_items",
+    "tax_rates",
+    "products",
+)
+"""Keys of ``Sale.objects``; all are always present (``None``, ``[]`` or ``{}`` when unknown)."""
+
+
+class StripeReader(Protocol):
+    """Read-only Stripe API access; every method returns plain JSON dicts.
+
+    ``retrieve_*`` raise :class:`StripeApiError` (``permanent=True`` for 404 and other 4xx
+    except 429); ``find_*`` return ``None`` when nothing matches; ``list_*`` return all pages.
+    """
+
+    def retrieve_payment_intent(self, pi_id: str) -> dict[str, Any]: ...
+    def retrieve_charge(self, charge_id: str) -> dict[str, Any]: ...
+    def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]: ...
+    def list_invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]: ...
+    def retrieve_checkout_session(self, session_id: str) -> dict[str, Any]: ...
+    def list_session_line_items(self, session_id: str) -> list[dict[str, Any]]:
+        """Line items expanded with :data:`SESSION_LINE_ITEM_EXPAND`."""
+        ...
+
+    def find_session_by_payment_intent(self, pi_id: str) -> dict[str, Any] | None: ...
+    def find_invoice_payment_by_payment_intent(self, pi_id: str) -> dict[str, Any] | None: ...
+    def list_invoice_payments(self, invoice_id: str) -> list[dict[str, Any]]: ...
+    def retrieve_tax_rate(self, tax_rate_id: str) -> dict[str, Any]: ...
+    def retrieve_customer(self, customer_id: str) -> dict[str, Any]: ...
+    def retrieve_product(self, product_id: str) -> dict[str, Any]: ...
+    def list_pi_amount_details_line_items(self, pi_id: str) -> list[dict[str, Any]]: ...
+    def retrieve_object(self, kind: str, object_id: str) -> dict[str, Any]:
+        """The resource behind a thin event; ``kind`` as in :data:`events.TRIGGER_TYPES`."""
+        ...
+
+    def list_events(
+        self,
+        created_gte: int,
+        starting_after: str | None = None,
+        *,
+        types: tuple[str, ...] = (),
+        limit: int = 100,
+    ) -> EventPage: ...
+    def list_refunds(self, charge_id: str) -> list[dict[str, Any]]: ...
+
+
+def iter_events(
+    reader: StripeReader, created_gte: int, *, types: tuple[str, ...] = ()
+) -> Iterator[dict[str, Any]]:
+    """Every event created at or after ``created_gte`` (newest first), all pages (reconcile)."""
+    cursor: str | None = None
+    while True:
+        page = reader.list_events(created_gte, cursor, types=types)
+        yield from page.events
+        if not page.has_more or page.last_id is None:
+            return
+        cursor = page.last_id
+
+
+# --- payment key ----------------------------------------------------------------------------
+
+
+def payment_key_hint(trigger: Trigger) -> str | None:
+    """The payment key the payload alone suggests: ``pi_…``, else ``in_…``, else ``ch_…``.
+
+    It is final for PaymentIntent and Charge events and for invoices that name their PI (before
+    basil); a basil invoice or a subscription-mode session only names the ``in_…`` and the API
+    may still find its ``pi_…`` (see :func:`resolve`).
+    """
+    for prefix in ("pi_", "in_", "ch_", "py_"):
+        for hint in trigger.hints:
+            if hint.startswith(prefix):
+                return hint
+    return None
+
+
+def _key(pi_id: str | None, invoice_id: str | None, charge_id: str | None, fallback: str) -> str:
+    return pi_id or invoice_id or charge_id or fallback
+
+
+def _pi_ref(value: Any) -> str | None:
+    """A PaymentIntent id, ignoring hand-edited junk such as ``"pm_1234"``."""
+    rid = ref_id(value)
+    return rid if rid and rid.startswith("pi_") else None
+
+
+# --- resolve --------------------------------------------------------------------------------
+
+
+def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
+    """Build the :class:`Sale` for a trigger, or :class:`Ignored` when the fetched object of a
+    thin event does not pass the trigger rules.
+
+    Raises :class:`ConfigError` (``E-STRIPE-THIN-NEEDS-KEY``) for a thin event without a reader,
+    :class:`StripeApiError` when Stripe fails, :class:`EfacturaError` (``E-SALE-INCOMPLETE``)
+    when the owner has no amount, currency or date.
+    """
+    obj = trigger.object
+    if trigger.needs_fetch or obj is None:
+        if reader is None:
+            raise ConfigError(
+                f"Event {trigger.event_id} is a thin event; it needs EFACTURA_STRIPE_API_KEY",
+                code="E-STRIPE-THIN-NEEDS-KEY",
+            )
+        obj = normalize(reader.retrieve_object(trigger.kind, trigger.object_id))
+        reason = trigger_rule(trigger.event_type, obj, invoice_zero_amount=trigger.zero_allowed)
+        if reason is not None:
+            return Ignored.of(trigger.event_id, trigger.event_type, reason)
+    if reader is None:
+        return _Build(trigger, obj, None).degraded()
+    return _Build(trigger, obj, reader).full()
+
+
+class _Build:
+    """Collects the objects of one payment; ``full`` uses the reader, ``degraded`` does not."""
+
+    def __init__(self, trigger: Trigger, obj: dict[str, Any], reader: StripeReader | None):
+        self.trigger = trigger
+        self.reader = reader
+        self.objects: dict[str, Any] = {
+            k: ([] if k.endswith(("lines", "items")) else None) for k in OBJECT_KEYS
+        }
+        self.objects["tax_rates"] = {}
+        self.objects["products"] = {}
+        role = {
+            KIND_INVOICE: "invoice",
+            KIND_SESSION: "checkout_session",
+            KIND_PAYMENT_INTENT: "payment_intent",
+            KIND_CHARGE: "charge",
+        }[trigger.kind]
+        self.objects[role] = obj
+
+    # -- with the API --------------------------------------------------------------------
+
+    def full(self) -> Sale:
+        r = self.reader
+        assert r is not None
+        o = self.objects
+        if o["charge"] is not None and o["payment_intent"] is None:
+            pi_id = _pi_ref(o["charge"].get("payment_intent"))
+            if pi_id:
+                o["payment_intent"] = normalize(r.retrieve_payment_intent(pi_id))
+        pi_id = self._pi_id()
+        if o["invoice"] is None:
+            invoice_id = self._linked_invoice_id(pi_id)
+            if invoice_id is None and o["checkout_session"] is None and pi_id:
+                session = r.find_session_by_payment_intent(pi_id)
+                if session is not None:
+                    found = normalize(session)
+                    o["checkout_session"] = found
+                    invoice_id = ref_id(found.get("invoice"))
+            if invoice_id is not None:
+                o["invoice"] = normalize(r.retrieve_invoice(invoice_id))
+        if o["invoice"] is not None:
+            return self._full_invoice()
+        if o["checkout_session"] is not None:
+            return self._full_session()
+        if o["payment_intent"] is not None:
+            return self._full_payment_intent()
+        ch = o["charge"]
+        return self._finish(KIND_CHARGE, ch, _pi_ref(ch.get("payment_intent")), degraded=False)
+
+    def _pi_id(self) -> str | None:
+        o = self.objects
+        if o["payment_intent"] is not None:
+            return ref_id(o["payment_intent"])
+        if o["checkout_session"] is not None:
+            return _pi_ref(o["checkout_session"].get("payment_intent"))
+        return None
+
+    def _linked_invoice_id(self, pi_id: str | None) -> str | None:
+        """An invoice named by the payload (session, pre-basil PI/charge) or by InvoicePayment."""
+        o = self.objects
+        for role in ("checkout_session", "payment_intent", "charge"):
+            if o[role] is not None and ref_id(o[role].get("invoice")):
+                return ref_id(o[role].get("invoice"))
+        if pi_id and self.reader is not None:
+            found = self.reader.find_invoice_payment_by_payment_intent(pi_id)
+            if found is not None:
+                return ref_id(found.get("invoice"))
+        return None
+
+    def _full_invoice(self) -> Sale:
+        r, o = self.reader, self.objects
+        assert r is not None
+        inv = o["invoice"]
+        lines = as_dict(inv.get("lines"))
+        if lines.get("has_more"):
+            o["invoice_lines"] = [normalize(x) for x in r.list_invoice_lines(inv["id"])]
+        else:
+            o["invoice_lines"] = [dict(x) for x in as_list(lines) if isinstance(x, dict)]
+        refs = invoice_payment_refs(inv)
+        if not refs:
+            fake = {"payments": {"data": r.list_invoice_payments(inv["id"])}}
+            refs = invoice_payment_refs(fake)
+        pi_id = next((pid for t, pid in refs if t == "payment_intent"), None)
+        charge_id = next((pid for t, pid in refs if t == "charge"), None)
+        if pi_id and ref_id(o["payment_intent"]) != pi_id:
+            # The invoice's own (default, paid) payment decides, not the event that led here.
+            o["payment_intent"] = normalize(r.retrieve_payment_intent(pi_id))
+            o["charge"] = None
+        self._fetch_charge(charge_id)
+        self._fetch_customer(inv.get("customer"))
+        self._invoice_tax_rates_and_products()
+        return self._finish(KIND_INVOICE, inv, pi_id, degraded=False)
+
+    def _full_session(self) -> Sale:
+        r, o = self.reader, self.objects
+        assert r is not None
+        cs = o["checkout_session"]
+        o["line_items"] = r.list_session_line_items(cs["id"])
+        pi_id = _pi_ref(cs.get("payment_intent"))
+        if pi_id and o["payment_intent"] is None:
+            o["payment_intent"] = normalize(r.retrieve_payment_intent(pi_id))
+        self._fetch_charge(None)
+        self._fetch_customer(cs.get("customer"))
+        for item in o["line_items"]:
+            self._harvest_price(as_dict(item).get("price"))
+            for tax in as_list(as_dict(item).get("taxes")):
+                self._harvest_tax_rate(as_dict(tax).get("rate"))
+        return self._finish(KIND_SESSION, cs, pi_id, degraded=False)
+
+    def _full_payment_intent(self) -> Sale:
+        r, o = self.reader, self.objects
+        assert r is not None
+        pi = o["payment_intent"]
+        self._fetch_charge(None)
+        self._fetch_customer(pi.get("customer"))
+        try:
+            o["amount_details_line_items"] = r.list_pi_amount_details_line_items(pi["id"])
+        except StripeApiError as exc:
+            if not exc.permanent:
+                raise
+            o["amount_details_line_items"] = []
+        return self._finish(KIND_PAYMENT_INTENT, pi, ref_id(pi), degraded=False)
+
+    def _fetch_charge(self, charge_id: str | None) -> None:
+        r, o = self.reader, self.objects
+        assert r is not None
+        if o["charge"] is not None:
+            return
+        pi = o["payment_intent"]
+        latest = pi.get("latest_charge") if pi is not None else None
+        if isinstance(latest, dict):
+            o["charge"] = normalize(latest)
+            return
+        cid = ref_id(latest) or charge_id
+        if cid:
+            o["charge"] = normalize(r.retrieve_charge(cid))
+
+    def _fetch_customer(self, customer: Any) -> None:
+        r = self.reader
+        assert r is not None
+        if isinstance(customer, dict):
+            self.objects["customer"] = customer
+        elif isinstance(customer, str) and customer:
+            self.objects["customer"] = r.retrieve_customer(customer)
+
+    def _invoice_tax_rates_and_products(self) -> None:
+        r, o = self.reader, self.objects
+        assert r is not None
+        self._harvest_invoice_embedded()
+        for rate_id in _invoice_tax_rate_ids(o["invoice"], o["invoice_lines"]):
+            if rate_id not in o["tax_rates"]:
+                o["tax_rates"][rate_id] = r.retrieve_tax_rate(rate_id)
+        for product_id in _invoice_product_ids(o["invoice_lines"]):
+            if product_id not in o["products"]:
+                o["products"][product_id] = r.retrieve_product(product_id)
+
+    # -- without the API -----------------------------------------------------------------
+
+    def degraded(self) -> Sale:
+        o = self.objects
+        if o["invoice"] is not None:
+            inv = o["invoice"]
+            o["invoice_lines"] = [dict(x) for x in as_list(inv.get("lines")) if isinstance(x, dict)]
+            self._harvest_invoice_embedded()
+            for role, field in (("payment_intent", "payment_intent"), ("charge", "charge")):
+                if isinstance(inv.get(field), dict):
+                    o[role] = normalize(inv[field])
+            pi_id = next((p for t, p in invoice_payment_refs(inv) if t == "payment_intent"), None)
+            return self._finish(KIND_INVOICE, inv, pi_id, degraded=True)
+        if o["checkout_session"] is not None:
+            cs = o["checkout_session"]
+            o["line_items"] = [dict(x) for x in as_list(cs.get("line_items"))]
+            for item in o["line_items"]:
+                self._harvest_price(as_dict(item).get("price"))
+            if isinstance(cs.get("payment_intent"), dict):
+                o["payment_intent"] = normalize(cs["payment_intent"])
+            pi_id = _pi_ref(cs.get("payment_intent"))
+            return self._finish(KIND_SESSION, cs, pi_id, degraded=True)
+        if o["payment_intent"] is not None:
+            pi = o["payment_intent"]
+            latest = ref_id(pi.get("latest_charge"))
+            for ch in as_list(pi.get("charges")):
+                if isinstance(ch, dict) and ref_id(ch) == latest:
+                    o["charge"] = normalize(ch)
+            if isinstance(pi.get("latest_charge"), dict):
+                o["charge"] = normalize(pi["latest_charge"])
+            return self._finish(KIND_PAYMENT_INTENT, pi, ref_id(pi), degraded=True)
+        ch = o["charge"]
+        return self._finish(KIND_CHARGE, ch, _pi_ref(ch.get("payment_intent")), degraded=True)
+
+    # -- shared --------------------------------------------------------------------------
+
+    def _harvest_invoice_embedded(self) -> None:
+        """Tax rates and products already expanded in the invoice or its lines."""
+        o = self.objects
+        inv = o["invoice"]
+        for rate in as_list(inv.get("default_tax_rates")):
+            self._harvest_tax_rate(rate)
+        for amount in as_list(inv.get("total_tax_amounts")):
+            self._harvest_tax_rate(as_dict(amount).get("tax_rate"))
+        for line in o["invoice_lines"]:
+            for rate in as_list(as_dict(line).get("tax_rates")):
+                self._harvest_tax_rate(rate)
+            for amount in as_list(as_dict(line).get("tax_amounts")):
+                self._harvest_tax_rate(as_dict(amount).get("tax_rate"))
+            self._harvest_price(as_dict(line).get("price"))
+
+    def _harvest_tax_rate(self, rate: Any) -> None:
+        if isinstance(rate, dict) and isinstance(rate.get("id"), str):
+            self.objects["tax_rates"].setdefault(rate["id"], rate)
+
+    def _harvest_price(self, price: Any) -> None:
+        product = as_dict(price).get("product")
+        if isinstance(product, dict) and isinstance(product.get("id"), str):
+            self.objects["products"].setdefault(product["id"], product)
+
+    def _finish(
+        self, owner_type: str, owner: Mapping[str, Any], pi_id: str | None, *, degraded: bool
+    ) -> Sale:
+        o = self.objects
+        inv, cs, pi, ch = o["invoice"], o["checkout_session"], o["payment_intent"], o["charge"]
+        owner_id = str(owner["id"])
+        invoice_id = ref_id(inv) if inv is not None else None
+        if invoice_id is None and cs is not None:
+            invoice_id = ref_id(cs.get("invoice"))
+        charge_id = owner_id if owner_type == KIND_CHARGE else None
+        key = _key(pi_id, invoice_id, charge_id, owner_id)
+        amount = _owner_amount(owner_type, owner)
+        currency = owner.get("currency")
+        paid_at = _paid_at(inv, ch, pi, cs, self.trigger.created)
+        if amount is None or not isinstance(currency, str) or paid_at is None:
+            raise EfacturaError(
+                f"{owner_type} {owner_id} has no usable amount, currency or payment date",
+                code="E-SALE-INCOMPLETE",
+            )
+        return Sale(
+            payment_key=key,
+            owner_type=owner_type,
+            owner_id=owner_id,
+            currency=currency.upper(),
+            amount=amount,
+            paid_at=paid_at,
+            livemode=self.trigger.livemode,
+            objects=o,
+            degraded=degraded,
+            api_version=self.trigger.api_version,
+        )
+
+
+def _owner_amount(owner_type: str, owner: Mapping[str, Any]) -> int | None:
+    if owner_type == KIND_INVOICE:
+        return invoice_paid_amount(owner)
+    if owner_type == KIND_SESSION:
+        return as_int(owner.get("amount_total"))
+    if owner_type == KIND_PAYMENT_INTENT:
+        return as_int(owner.get("amount_received"))
+    return charge_amount(owner)
+
+
+def _paid_at(
+    inv: Mapping[str, Any] | None,
+    ch: Mapping[str, Any] | None,
+    pi: Mapping[str, Any] | None,
+    cs: Mapping[str, Any] | None,
+    event_created: int | None,
+) -> datetime | None:
+    """``invoice.status_transitions.paid_at``, else ``charge.created``, ``pi.created``,
+    ``session.created``, and the event's ``created`` as the last resort."""
+    candidates = [
+        as_int(as_dict(inv.get("status_transitions")).get("paid_at")) if inv else None,
+        as_int(ch.get("created")) if ch else None,
+        as_int(pi.get("created")) if pi else None,
+        as_int(cs.get("created")) if cs else None,
+        event_created,
+    ]
+    ts = next((c for c in candidates if c is not None), None)
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _invoice_tax_rate_ids(inv: Mapping[str, Any], lines: list[Any]) -> list[str]:
+    """TaxRate ids named by ``total_taxes`` and the lines' ``taxes`` (normalised), in order."""
+    found: dict[str, None] = {}
+    taxes = list(as_list(inv.get("total_taxes")))
+    for line in lines:
+        taxes += as_list(as_dict(line).get("taxes"))
+    for tax in taxes:
+        rid = ref_id(as_dict(as_dict(tax).get("tax_rate_details")).get("tax_rate"))
+        if rid:
+            found.setdefault(rid, None)
+    return list(found)
+
+
+def _invoice_product_ids(lines: list[Any]) -> list[str]:
+    found: dict[str, None] = {}
+    for line in lines:
+        details = as_dict(as_dict(as_dict(line).get("pricing")).get("price_details"))
+        pid = details.get("product")
+        if isinstance(pid, str) and pid:
+            found.setdefault(pid, None)
+    return list(found)

@@ -1,0 +1,228 @@
+"""The Stripe API adapter: the ONLY module that uses the SDK's HTTP client.
+
+(:mod:`~stripe_efactura.intake.signature` also imports ``stripe``, for its webhook signature
+helpers only.)
+
+:class:`StripeApi` implements :class:`~stripe_efactura.intake.correlate.StripeReader` with
+``stripe.StripeClient``. Every call is a ``GET`` made through ``StripeClient.raw_request`` and
+answered with the **raw JSON** as plain dicts: since stripe-python 15 a ``StripeObject`` is not
+a ``dict`` (``.get`` raises) and its ``decimal_string`` fields become ``Decimal``; the rest of
+the project works on the JSON Stripe sent.
+
+The API version is pinned (:data:`API_VERSION`): fetched objects have that shape, whatever
+version the webhook endpoint renders events in (``events.normalize`` reconciles both).
+
+Retries: the SDK retries connection errors, 409 and 5xx (``max_network_retries``); this module
+adds retries of 429 (rate limit), which the SDK leaves to the caller unless Stripe sends
+``Stripe-Should-Retry``. Errors are mapped to :class:`StripeApiError` with a code and
+``permanent=True`` for 4xx other than 429 (a job should not retry those):
+
+- ``E-STRIPE-NOT-FOUND`` (404), ``E-STRIPE-AUTH`` (401), ``E-STRIPE-PERMISSION`` (403: a
+  restricted key lacks a read permission), ``E-STRIPE-REQUEST`` (other 4xx);
+- ``E-STRIPE-RATE-LIMIT`` (429 after all retries), ``E-STRIPE-UNAVAILABLE`` (5xx, network).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import stripe
+
+from stripe_efactura.errors import StripeApiError
+from stripe_efactura.intake.correlate import SESSION_LINE_ITEM_EXPAND
+from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage, as_dict
+
+API_VERSION = "2026-10-28.endive"
+"""The Stripe API version of every request (the one stripe-python 16.1 is generated for)."""
+
+DEFAULT_API_BASE = "https://api.stripe.com"
+PAGE_LIMIT = 100
+
+Json = dict[str, Any]
+
+_PATHS = {
+    "payment_intent": "/v1/payment_intents/{}",
+    "charge": "/v1/charges/{}",
+    "invoice": "/v1/invoices/{}",
+    "checkout.session": "/v1/checkout/sessions/{}",
+    "tax_rate": "/v1/tax_rates/{}",
+    "customer": "/v1/customers/{}",
+    "product": "/v1/products/{}",
+}
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Wait before retry ``attempt`` (1, 2, …): 0.5 s doubling to 8 s, with ±25 % jitter."""
+    base: float = min(0.5 * 2 ** (attempt - 1), 8.0)
+    return base * (0.75 + random.random() / 2)
+
+
+class StripeApi:
+    """Read-only Stripe API access over ``stripe.StripeClient``; returns plain JSON dicts."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        api_base: str | None = None,
+        api_version: str = API_VERSION,
+        max_retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        backoff: Callable[[int], float] = backoff_seconds,
+    ) -> None:
+        self.api_version = api_version
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._backoff = backoff
+        self._client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base or DEFAULT_API_BASE},
+            stripe_version=api_version,
+            max_network_retries=max_retries,
+        )
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _get(self, path: str, **params: Any) -> Json:
+        attempt = 0
+        while True:
+            try:
+                response = self._client.raw_request("get", path, **params)
+            except stripe.RateLimitError as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise _mapped(exc, path) from exc
+                self._sleep(self._backoff(attempt))
+                continue
+            except stripe.StripeError as exc:
+                raise _mapped(exc, path) from exc
+            data = json.loads(response.body)
+            if not isinstance(data, dict):
+                raise StripeApiError(f"GET {path}: not a JSON object", code="E-STRIPE-REQUEST")
+            return data
+
+    def _list_all(self, path: str, **params: Any) -> list[Json]:
+        items: list[Json] = []
+        cursor: str | None = None
+        while True:
+            page_params = dict(params, limit=PAGE_LIMIT)
+            if cursor is not None:
+                page_params["starting_after"] = cursor
+            page = self._get(path, **page_params)
+            data = [x for x in page.get("data") or [] if isinstance(x, dict)]
+            items.extend(data)
+            if not page.get("has_more") or not data:
+                return items
+            cursor = str(data[-1]["id"])
+
+    def _first(self, path: str, **params: Any) -> Json | None:
+        page = self._get(path, limit=1, **params)
+        data = [x for x in page.get("data") or [] if isinstance(x, dict)]
+        return data[0] if data else None
+
+    def _retrieve(self, name: str, object_id: str) -> Json:
+        return self._get(_PATHS[name].format(_path_id(object_id)))
+
+    # -- StripeReader --------------------------------------------------------------------
+
+    def retrieve_payment_intent(self, pi_id: str) -> Json:
+        return self._retrieve("payment_intent", pi_id)
+
+    def retrieve_charge(self, charge_id: str) -> Json:
+        return self._retrieve("charge", charge_id)
+
+    def retrieve_invoice(self, invoice_id: str) -> Json:
+        return self._retrieve("invoice", invoice_id)
+
+    def list_invoice_lines(self, invoice_id: str) -> list[Json]:
+        return self._list_all(f"/v1/invoices/{_path_id(invoice_id)}/lines")
+
+    def retrieve_checkout_session(self, session_id: str) -> Json:
+        return self._retrieve("checkout.session", session_id)
+
+    def list_session_line_items(self, session_id: str) -> list[Json]:
+        return self._list_all(
+            f"/v1/checkout/sessions/{_path_id(session_id)}/line_items",
+            expand=list(SESSION_LINE_ITEM_EXPAND),
+        )
+
+    def find_session_by_payment_intent(self, pi_id: str) -> Json | None:
+        return self._first("/v1/checkout/sessions", payment_intent=pi_id)
+
+    def find_invoice_payment_by_payment_intent(self, pi_id: str) -> Json | None:
+        return self._first(
+            "/v1/invoice_payments",
+            payment={"type": "payment_intent", "payment_intent": pi_id},
+        )
+
+    def list_invoice_payments(self, invoice_id: str) -> list[Json]:
+        return self._list_all("/v1/invoice_payments", invoice=invoice_id)
+
+    def retrieve_tax_rate(self, tax_rate_id: str) -> Json:
+        return self._retrieve("tax_rate", tax_rate_id)
+
+    def retrieve_customer(self, customer_id: str) -> Json:
+        return self._retrieve("customer", customer_id)
+
+    def retrieve_product(self, product_id: str) -> Json:
+        return self._retrieve("product", product_id)
+
+    def list_pi_amount_details_line_items(self, pi_id: str) -> list[Json]:
+        return self._list_all(f"/v1/payment_intents/{_path_id(pi_id)}/amount_details_line_items")
+
+    def retrieve_object(self, kind: str, object_id: str) -> Json:
+        name = KIND_STRIPE_OBJECT.get(kind, kind)
+        if name not in _PATHS:
+            raise StripeApiError(f"Cannot fetch a {kind}", permanent=True, code="E-STRIPE-REQUEST")
+        return self._retrieve(name, object_id)
+
+    def list_events(
+        self,
+        created_gte: int,
+        starting_after: str | None = None,
+        *,
+        types: tuple[str, ...] = (),
+        limit: int = PAGE_LIMIT,
+    ) -> EventPage:
+        params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": limit}
+        if starting_after is not None:
+            params["starting_after"] = starting_after
+        if types:
+            params["types"] = list(types)
+        page = self._get("/v1/events", **params)
+        data = [x for x in page.get("data") or [] if isinstance(x, dict)]
+        return EventPage(data, bool(page.get("has_more")))
+
+    def list_refunds(self, charge_id: str) -> list[Json]:
+        return self._list_all("/v1/refunds", charge=charge_id)
+
+
+def _path_id(object_id: str) -> str:
+    """Stripe ids are ``[A-Za-z0-9_]``; refuse anything that could change the path."""
+    if not object_id or not object_id.replace("_", "").isalnum():
+        raise StripeApiError(f"Invalid Stripe id {object_id!r}", permanent=True, code="E-STRIPE-ID")
+    return object_id
+
+
+def _mapped(exc: stripe.StripeError, path: str) -> StripeApiError:
+    status = exc.http_status
+    body = as_dict(as_dict(exc.json_body).get("error"))
+    context: dict[str, Any] = {
+        "http_status": status,
+        "request_id": exc.request_id,
+        "stripe_code": body.get("code") or exc.code,
+        "path": path,
+    }
+    message = f"Stripe GET {path} failed: {exc.user_message or exc}"
+    if isinstance(exc, stripe.RateLimitError) or status == 429:
+        return StripeApiError(message, code="E-STRIPE-RATE-LIMIT", **context)
+    if status is not None and 400 <= status < 500:
+        code = {404: "E-STRIPE-NOT-FOUND", 401: "E-STRIPE-AUTH", 403: "E-STRIPE-PERMISSION"}.get(
+            status, "E-STRIPE-REQUEST"
+        )
+        return StripeApiError(message, permanent=True, code=code, **context)
+    return StripeApiError(message, code="E-STRIPE-UNAVAILABLE", **context)
