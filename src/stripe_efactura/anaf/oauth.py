@@ -1,0 +1,267 @@
+"""ANAF OAuth2 (``logincert.anaf.ro``): authorize URL, code exchange, refresh, JWT expiry.
+
+The flow (``ANAF.md`` §2): the certificate holder opens :func:`authorize_url` in a browser;
+ANAF redirects to the registered ``https`` callback with ``?code=...`` which must be exchanged
+within 60 seconds (:meth:`OAuthClient.exchange_code`). The access JWT lives 90 days, the
+refresh JWT 365 days; :meth:`OAuthClient.refresh` is headless and ROTATES the refresh token, so
+the caller must persist both new tokens atomically (the old refresh token stops working).
+
+Expiry is read from the JWT ``exp`` claim (payload only; the signature is not verified: the
+token is ANAF's business, we only need to know when to refresh).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from stripe_efactura.errors import AnafError
+
+AUTHORIZE_PATH = "/anaf-oauth2/v1/authorize"
+TOKEN_PATH = "/anaf-oauth2/v1/token"
+REVOKE_PATH = "/anaf-oauth2/v1/revoke"
+DEFAULT_OAUTH_BASE = "https://logincert.anaf.ro"
+
+#: Refresh the access token this long before it expires.
+DEFAULT_REFRESH_MARGIN = timedelta(days=7)
+#: Warn the merchant this long before the refresh token expires (re-auth needs the USB token).
+DEFAULT_REAUTH_WARNING = timedelta(days=30)
+
+
+class OAuthError(AnafError):
+    """The token endpoint refused or could not be reached.
+
+    ``reauthorize`` is True when retrying cannot help (``invalid_grant``, an expired or rotated
+    refresh token, an expired code): a person must authorise again in a browser.
+    ``retryable`` is True for network failures and 5xx.
+    """
+
+    code = "E-ANAF-OAUTH"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reauthorize: bool = False,
+        retryable: bool = False,
+        http_status: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        super().__init__(message, code="E-ANAF-REAUTH" if reauthorize else None)
+        self.reauthorize = reauthorize
+        self.retryable = retryable
+        self.http_status = http_status
+        self.error = error
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """The tokens of one authorisation. Expiry datetimes are aware (UTC)."""
+
+    access: str
+    refresh: str
+    access_exp: datetime
+    refresh_exp: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "access": self.access,
+            "refresh": self.refresh,
+            "access_exp": self.access_exp.isoformat(),
+            "refresh_exp": self.refresh_exp.isoformat() if self.refresh_exp else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenSet:
+        refresh_exp = data.get("refresh_exp")
+        return cls(
+            access=str(data["access"]),
+            refresh=str(data["refresh"]),
+            access_exp=datetime.fromisoformat(str(data["access_exp"])),
+            refresh_exp=datetime.fromisoformat(str(refresh_exp)) if refresh_exp else None,
+        )
+
+
+def authorize_url(
+    client_id: str,
+    redirect_uri: str,
+    *,
+    state: str | None = None,
+    oauth_base: str = DEFAULT_OAUTH_BASE,
+) -> str:
+    """The browser URL that starts the authorisation (``token_content_type=jwt``)."""
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "token_content_type": "jwt",
+    }
+    if state is not None:
+        params["state"] = state
+    return f"{oauth_base.rstrip('/')}{AUTHORIZE_PATH}?{urlencode(params)}"
+
+
+def decode_jwt_payload(token: str) -> dict[str, Any]:
+    """The JSON payload of a JWT, without verifying its signature.
+
+    Raises :class:`ValueError` when the token is not a JWT (e.g. an opaque token issued without
+    ``token_content_type=jwt``).
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise ValueError("not a JWT: expected three dot-separated parts")
+    segment = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(segment.encode("ascii")))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise ValueError("not a JWT: the payload is not base64url JSON") from exc
+    if not isinstance(payload, dict):
+        raise ValueError("not a JWT: the payload is not a JSON object")
+    return payload
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    """The ``exp`` claim as an aware UTC datetime; None when absent or not a JWT."""
+    try:
+        exp = decode_jwt_payload(token).get("exp")
+    except ValueError:
+        return None
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        return None
+    return datetime.fromtimestamp(int(exp), tz=UTC)
+
+
+def needs_refresh(
+    tokens: TokenSet, now: datetime, *, margin: timedelta = DEFAULT_REFRESH_MARGIN
+) -> bool:
+    """True when the access token expires within ``margin`` of ``now`` (or already has)."""
+    return now + margin >= tokens.access_exp
+
+
+def refresh_expired(tokens: TokenSet, now: datetime) -> bool:
+    """True when the refresh token is past its ``exp``: only a browser re-authorisation helps."""
+    return tokens.refresh_exp is not None and now >= tokens.refresh_exp
+
+
+def reauthorization_due(
+    tokens: TokenSet, now: datetime, *, warning: timedelta = DEFAULT_REAUTH_WARNING
+) -> bool:
+    """True when the refresh token expires within ``warning`` (alert the merchant)."""
+    return tokens.refresh_exp is not None and now + warning >= tokens.refresh_exp
+
+
+def token_set_from_response(data: dict[str, Any], now: datetime) -> TokenSet:
+    """Build a :class:`TokenSet` from the token endpoint JSON; ``exp`` claims win over
+    ``expires_in`` (which only describes the access token)."""
+    access = data.get("access_token")
+    refresh = data.get("refresh_token")
+    if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
+        raise OAuthError("ANAF token answer without access_token/refresh_token")
+    access_exp = jwt_expiry(access)
+    if access_exp is None:
+        expires_in = data.get("expires_in")
+        if not isinstance(expires_in, int) or isinstance(expires_in, bool):
+            raise OAuthError("ANAF access token has neither an exp claim nor expires_in")
+        access_exp = now + timedelta(seconds=expires_in)
+    return TokenSet(access, refresh, access_exp, jwt_expiry(refresh))
+
+
+class OAuthClient:
+    """Token endpoint calls. ``auth_style`` is ``"basic"`` (HTTP Basic client credentials, as
+    ANAF documents) or ``"body"`` (``client_id``/``client_secret`` form fields, as Odoo does)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        oauth_base: str = DEFAULT_OAUTH_BASE,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        auth_style: str = "basic",
+    ) -> None:
+        if auth_style not in ("basic", "body"):
+            raise ValueError("auth_style must be 'basic' or 'body'")
+        self.client_id = client_id
+        self._secret = client_secret
+        self.oauth_base = oauth_base.rstrip("/")
+        self.auth_style = auth_style
+        self._http = httpx.Client(transport=transport, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OAuthClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def authorize_url(self, redirect_uri: str, *, state: str | None = None) -> str:
+        return authorize_url(self.client_id, redirect_uri, state=state, oauth_base=self.oauth_base)
+
+    def exchange_code(
+        self, code: str, redirect_uri: str, *, now: datetime | None = None
+    ) -> TokenSet:
+        """Exchange the authorisation ``code`` (valid 60 seconds) for tokens."""
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "token_content_type": "jwt",
+        }
+        return self._token_request(form, now)
+
+    def refresh(self, refresh_token: str, *, now: datetime | None = None) -> TokenSet:
+        """New access AND refresh tokens; the old refresh token is invalid afterwards."""
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "token_content_type": "jwt",
+        }
+        return self._token_request(form, now)
+
+    def _token_request(self, form: dict[str, str], now: datetime | None) -> TokenSet:
+        headers = {"Accept": "application/json"}
+        if self.auth_style == "basic":
+            pair = f"{self.client_id}:{self._secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+        else:
+            form = {**form, "client_id": self.client_id, "client_secret": self._secret}
+        try:
+            response = self._http.post(f"{self.oauth_base}{TOKEN_PATH}", data=form, headers=headers)
+        except httpx.HTTPError as exc:
+            raise OAuthError(f"ANAF token endpoint unreachable: {exc}", retryable=True) from exc
+        return _token_answer(response.status_code, response.content, now or datetime.now(UTC))
+
+
+def _token_answer(status: int, body: bytes, now: datetime) -> TokenSet:
+    try:
+        data = json.loads(body) if body.strip() else {}
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    if status == 200 and data:
+        return token_set_from_response(data, now)
+    if status >= 500:
+        raise OAuthError(
+            f"ANAF token endpoint error HTTP {status}", retryable=True, http_status=status
+        )
+    error = str(data.get("error", "")) or None
+    description = str(data.get("error_description") or data.get("message") or "")
+    text = f"{error or ''} {description}".lower()
+    reauthorize = error in ("invalid_grant", "unauthorized_client") or "expired" in text
+    detail = ": ".join(p for p in (error, description) if p) or f"HTTP {status}"
+    raise OAuthError(
+        f"ANAF refused the token request: {detail}",
+        reauthorize=reauthorize,
+        http_status=status,
+        error=error,
+    )
