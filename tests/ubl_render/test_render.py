@@ -112,6 +112,10 @@ def test_not_subject_invoice_never_carries_vat_ids(cius_ro) -> None:  # type: ig
     assert texts(xml, "//cac:PartyTaxScheme/cbc:CompanyID") == []
     assert texts(xml, "//cac:PartyLegalEntity/cbc:CompanyID") == ["12345674", "34567892"]
     assert texts(xml, "//cbc:Percent") == []
+    # and the seller's VAT code stays on the document as a note
+    assert texts(xml, "/*/cbc:Note") == [
+        "Cod de înregistrare în scopuri de TVA al furnizorului: RO12345674"
+    ]
     assert cius_ro(xml) == []
 
 

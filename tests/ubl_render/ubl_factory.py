@@ -40,10 +40,17 @@ AE = TaxClass(
     exemption_code="VATEX-EU-AE",
     exemption_reason="Taxare inversă (art. 278 alin. (2) Cod fiscal)",
 )
-E_OUTSIDE = TaxClass(
-    VatCategory.EXEMPT,
+O_OUTSIDE_RO = TaxClass(
+    VatCategory.NOT_SUBJECT,
     D("0"),
+    exemption_code="VATEX-EU-O",
     exemption_reason="Neimpozabil în România conform art. 278 alin. (2) Cod fiscal",
+)
+G_EXPORT = TaxClass(
+    VatCategory.EXPORT,
+    D("0"),
+    exemption_code="VATEX-EU-G",
+    exemption_reason="Export scutit conform art. 294 alin. (1) Cod fiscal",
 )
 O_NON_PAYER = TaxClass(
     VatCategory.NOT_SUBJECT,
@@ -344,11 +351,25 @@ NON_EU_US = invoice(
     "NDG0000105",
     date(2026, 11, 20),
     COMPANY_US,
-    (line("1", "Dezvoltare software la comandă", "40", "30.00", E_OUTSIDE, unit="HUR"),),
+    (line("1", "Dezvoltare software la comandă", "40", "30.00", O_OUTSIDE_RO, unit="HUR"),),
     currency="USD",
     fx=USD_FX,
     payment=card("pi_3QxE5f6G7h8I9j0K1l2M3n4O", "Card Amex •••• 0005"),
     payment_key="pi_3QxE5f6G7h8I9j0K1l2M3n4O",
+)
+
+NON_EU_US_GOODS = invoice(
+    "NDG0000108",
+    date(2026, 11, 20),
+    COMPANY_US,
+    (
+        line("1", "Tastatură mecanică artizanală", "2", "185.00", G_EXPORT),
+        line("2", "Transport internațional", "1", "40.00", G_EXPORT, unit="C62"),
+    ),
+    currency="USD",
+    fx=USD_FX,
+    payment=card("pi_3QxJ0k1L2m3N4o5P6q7R8s9T", "Card Amex •••• 0005"),
+    payment_key="pi_3QxJ0k1L2m3N4o5P6q7R8s9T",
 )
 
 SELLER_NOT_VAT_REGISTERED = invoice(
@@ -424,6 +445,7 @@ CASES: dict[str, tuple[Invoice, bool]] = {
     "bucharest_sector": (BUCHAREST_SECTOR, False),
     "eu_reverse_charge_eur": (EU_REVERSE_CHARGE_EUR, False),
     "non_eu_us_services": (NON_EU_US, False),
+    "non_eu_us_goods_export": (NON_EU_US_GOODS, False),
     "seller_not_vat_registered": (SELLER_NOT_VAT_REGISTERED, False),
     "two_rates_21_11": (TWO_RATES, False),
     "storno_full": (STORNO_FULL, False),

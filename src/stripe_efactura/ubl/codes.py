@@ -43,15 +43,6 @@ EXEMPT_CATEGORIES: Final = frozenset(
 )
 """Categories that need an exemption reason code or text (BR-E/AE/IC/G/O-10)."""
 
-DEFAULT_EXEMPTIONS: Final[dict[VatCategory, tuple[str | None, str]]] = {
-    VatCategory.EXEMPT: (None, "Scutit de TVA"),
-    VatCategory.REVERSE_CHARGE: ("VATEX-EU-AE", "Taxare inversă"),
-    VatCategory.INTRA_COMMUNITY: ("VATEX-EU-IC", "Livrare intracomunitară scutită de TVA"),
-    VatCategory.EXPORT: ("VATEX-EU-G", "Export scutit de TVA"),
-    VatCategory.NOT_SUBJECT: ("VATEX-EU-O", "Operațiune care nu intră în sfera TVA"),
-}
-"""(BT-121 code, BT-120 text) used only when the TaxClass carries neither."""
-
 # --- Length limits (characters after whitespace normalisation; BR-RO-Lnnn) ----------------
 MAX_REFERENCE: Final = 200
 """BT-1 invoice number, BT-13 order reference, BT-25 preceding invoice (BR-RO-L155/L0303/L156)."""

@@ -30,6 +30,7 @@ from stripe_efactura.invoicing.model import (
     VatBreakdown,
     VatCategory,
 )
+from stripe_efactura.invoicing.vat import EXEMPTIONS
 from stripe_efactura.money import CENT, format_ro, round2
 from stripe_efactura.ubl import codes
 
@@ -262,9 +263,16 @@ def _header(w: _Writer, d: _Doc) -> None:
 
 
 def _notes(d: _Doc) -> list[str]:
-    """BT-22: the VAT-on-collection mention, the merchant's notes, the BNR rate (max 20)."""
+    """BT-22 (max 20): legal mentions first, then the merchant's notes, then the BNR rate.
+
+    The mentions are "TVA la încasare" and, on a category O invoice of a VAT-registered
+    seller, the seller's VAT code, which BR-O-02 keeps out of PartyTaxScheme.
+    """
     inv = d.inv
     head = ["TVA la încasare"] if inv.seller_extras.vat_on_collection else []
+    seller_vat = clean_text(inv.seller.vat_id or "")
+    if d.not_subject and seller_vat:
+        head.append(f"Cod de înregistrare în scopuri de TVA al furnizorului: {seller_vat}")
     tail = [_fx_note(d)] if inv.fx is not None and d.currency != codes.ACCOUNTING_CURRENCY else []
     own = [t for t in (truncate_text(n, codes.MAX_NOTE) for n in inv.notes) if t]
     room = codes.MAX_NOTES - len(head) - len(tail)
@@ -454,14 +462,14 @@ def _payment_terms(d: _Doc) -> str:
 
 
 def _exemption(tax: TaxClass) -> tuple[str, str]:
-    """(BT-121, BT-120) for E/AE/K/G/O; defaults from codes.DEFAULT_EXEMPTIONS; else empty."""
+    """(BT-121, BT-120) for E/AE/K/G/O; ``invoicing.vat.EXEMPTIONS`` when neither is given."""
     if tax.category not in codes.EXEMPT_CATEGORIES:
         return "", ""
     code = clean_text(tax.exemption_code or "")
     reason = truncate_text(tax.exemption_reason or "", codes.MAX_EXEMPTION_REASON)
-    if not (code or reason):
-        default_code, reason = codes.DEFAULT_EXEMPTIONS[tax.category]
-        code = default_code or ""
+    default = EXEMPTIONS.get(tax.category)
+    if not (code or reason) and default is not None:
+        code, reason = default[0], truncate_text(default[1], codes.MAX_EXEMPTION_REASON)
     return code, reason
 
 
