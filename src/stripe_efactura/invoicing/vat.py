@@ -232,7 +232,9 @@ def _exemption(
         return None, None
     if code is not None and code not in VATEX_CODES:
         raise _exemption_error(
-            f"exemption code {code!r} is not in ANAF's VATEX list (BR-CL-22)", category, code=code
+            f"exemption code {code!r} is not in ANAF's VATEX list (BR-CL-22)",
+            category,
+            exemption_code=code,
         )
     if reason is not None and len(reason) > _MAX_REASON:
         raise _exemption_error(
