@@ -41,11 +41,31 @@ def register_handler(task: str, factory: HandlerFactory) -> None:
     _EXTRA_HANDLERS[task] = factory
 
 
+def issue_invoice(ctx: AppContext, payment_key: str) -> str:
+    from .services import issuing
+
+    return issuing.issue_invoice(ctx, payment_key)
+
+
 def handlers(ctx: AppContext) -> dict[str, Handler]:
+    from .services import fx as fx_service
+    from .services import issuing
+
     def _process_event(job: queue.Job) -> None:
         intake.process_event(ctx, str(job.args["event_id"]))
 
-    out: dict[str, Handler] = {"process_event": _process_event}
+    def _issue_invoice(job: queue.Job) -> None:
+        issuing.issue_invoice(ctx, str(job.args["payment_key"]))
+
+    def _fetch_bnr(job: queue.Job) -> None:
+        year = job.args.get("year")
+        fx_service.fetch_bnr(ctx, int(year) if year else None)
+
+    out: dict[str, Handler] = {
+        "process_event": _process_event,
+        "issue_invoice": _issue_invoice,
+        "fetch_bnr": _fetch_bnr,
+    }
     for task, factory in _EXTRA_HANDLERS.items():
         out[task] = factory(ctx)
     return out

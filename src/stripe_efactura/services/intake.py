@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from ..errors import SignatureError, StripeApiError
+from ..errors import ConfigError, EfacturaError, SignatureError, StripeApiError
 from ..intake import correlate, events, signature
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
@@ -79,23 +79,30 @@ def process_event(ctx: AppContext, event_id: str) -> str:
         raise PermanentJobError(f"event {event_id} is not stored")
     if row.outcome in ("processed", "ignored"):
         return str(row.outcome)
-    env = events.parse_envelope(row.payload.encode("utf-8"))
+    try:
+        env = events.parse_envelope(row.payload.encode("utf-8"))
+    except events.EventMalformed as exc:
+        _fail(ctx, event_id, f"{exc.code}: {exc.message}")
+        raise PermanentJobError(str(exc)) from exc
     settings = ctx.settings
     if not env.livemode and not settings.intake.process_test_events:
         return _ignore(ctx, event_id, "I-TEST-MODE: test-mode events are not processed (setting)")
     outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
     if isinstance(outcome, events.Ignored):
-        return _ignore(ctx, event_id, f"{outcome.code}: {outcome.reason}")
+        return _ignore(ctx, event_id, f"{outcome.code}: {outcome.message_en}")
     try:
         resolved = correlate.resolve(outcome, ctx.stripe)
     except StripeApiError as exc:
         if exc.permanent:
-            with db.write(ctx.engine) as conn:
-                repo.mark_event(conn, event_id, "failed", reason=f"{exc.code}: {exc.message}")
+            _fail(ctx, event_id, f"{exc.code}: {exc.message}")
             raise PermanentJobError(str(exc)) from exc
         raise
+    except (ConfigError, EfacturaError) as exc:
+        # kept and explained; `stripe-efactura payments retry` re-runs it once fixed
+        _fail(ctx, event_id, f"{exc.code}: {exc.message}")
+        raise PermanentJobError(str(exc)) from exc
     if isinstance(resolved, events.Ignored):
-        return _ignore(ctx, event_id, f"{resolved.code}: {resolved.reason}")
+        return _ignore(ctx, event_id, f"{resolved.code}: {resolved.message_en}")
     sale = resolved
     with db.write(ctx.engine) as conn:
         created = repo.record_sale(conn, sale, event_id)
@@ -114,6 +121,11 @@ def process_event(ctx: AppContext, event_id: str) -> str:
         "new sale" if created else "already recorded",
     )
     return "processed" if created else "duplicate"
+
+
+def _fail(ctx: AppContext, event_id: str, reason: str) -> None:
+    with db.write(ctx.engine) as conn:
+        repo.mark_event(conn, event_id, "failed", reason=reason)
 
 
 def _ignore(ctx: AppContext, event_id: str, reason: str) -> str:

@@ -1,0 +1,100 @@
+"""BNR exchange rates: fetched from the official feed, cached in ``fx_rates``.
+
+``EFACTURA_BNR_URL`` names the daily feed (default ``https://www.bnr.ro/nbrfxrates.xml``);
+the yearly archive is ``<origin>/files/xml/years/nbrfxrates<YYYY>.xml`` on the same host.
+The rate an invoice uses is chosen by :func:`invoicing.fx.choose_rate`; with no provable
+rate the invoice waits (the job retries) — it never guesses.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import httpx
+import sqlalchemy as sa
+
+from ..errors import RetryLater
+from ..invoicing import deadlines, fx
+from ..invoicing.model import FxInfo
+from ..jobs import queue
+from ..store import db
+from ..store.repo import _insert_ignore
+from ..store.tables import fx_rates
+from .context import AppContext
+
+log = logging.getLogger("stripe_efactura.fx")
+
+
+def archive_url(feed_url: str, year: int) -> str:
+    parts = urlsplit(feed_url)
+    return f"{parts.scheme}://{parts.netloc}/files/xml/years/nbrfxrates{year}.xml"
+
+
+def cached_rates(ctx: AppContext, around: date) -> dict[date, dict[str, Decimal]]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(
+            sa.select(fx_rates.c.currency, fx_rates.c.rate_date, fx_rates.c.rate).where(
+                fx_rates.c.rate_date.between(around - timedelta(days=20), around + timedelta(days=7))
+            )
+        ).all()
+    out: dict[date, dict[str, Decimal]] = {}
+    for r in rows:
+        out.setdefault(r.rate_date, {})[r.currency] = Decimal(r.rate)
+    return out
+
+
+def rate_for(ctx: AppContext, currency: str, issue_date: date) -> FxInfo | None:
+    holidays = deadlines.romanian_holidays(issue_date.year) | deadlines.romanian_holidays(
+        issue_date.year - 1
+    )
+    return fx.choose_rate(cached_rates(ctx, issue_date), currency, issue_date, holidays=holidays)
+
+
+def store_rates(ctx: AppContext, rates: dict[date, dict[str, Decimal]]) -> int:
+    n = 0
+    with db.write(ctx.engine) as conn:
+        now = db.db_now(conn)
+        for day, values in rates.items():
+            for cur, value in values.items():
+                res = conn.execute(
+                    _insert_ignore(
+                        conn,
+                        fx_rates,
+                        {"currency": cur, "rate_date": day, "rate": str(value), "fetched_at": now},
+                    )
+                )
+                n += res.rowcount or 0
+    return n
+
+
+def fetch_bnr(ctx: AppContext, year: int | None = None) -> int:
+    """Job ``fetch_bnr``: download the feed (or a yearly archive) and cache it."""
+    url = ctx.settings.bnr_url if year is None else archive_url(ctx.settings.bnr_url, year)
+    transport = ctx.extras.get("bnr_transport")
+    try:
+        with httpx.Client(timeout=20, transport=transport, follow_redirects=True) as client:
+            resp = client.get(url)
+    except httpx.HTTPError as exc:
+        raise RetryLater(f"BNR unreachable ({url}): {exc}", delay_seconds=600) from exc
+    if resp.status_code != 200:
+        raise RetryLater(f"BNR answered {resp.status_code} for {url}", delay_seconds=600)
+    stored = store_rates(ctx, fx.parse_bnr_xml(resp.content))
+    log.info("BNR %s: %d new rates", url, stored)
+    return stored
+
+
+def request_rates(ctx: AppContext, issue_date: date, today: date) -> None:
+    """Ask the worker to fetch what the issue date needs (deduplicated per hour)."""
+    year = issue_date.year if (today - issue_date).days > 5 else None
+    with db.write(ctx.engine) as conn:
+        stamp = db.db_now(conn).strftime("%Y%m%d%H")
+        queue.enqueue(
+            conn,
+            "fetch_bnr",
+            {"year": year},
+            dedupe_key=f"fetch_bnr:{year or 'latest'}:{stamp}",
+            max_attempts=50,
+        )

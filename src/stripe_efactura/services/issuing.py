@@ -1,0 +1,138 @@
+"""Issue the invoice of a recorded sale: build, validate with the official rules, number.
+
+The gate runs BEFORE a number is given: the invoice is rendered with a provisional number and
+validated; with any problem or fatal finding the payment goes to ``needs_attention`` and no
+number is used. Only a clean invoice is numbered, rendered again with its number and stored,
+in one transaction with the number allocation and the follow-up jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from ..errors import Problem, RetryLater
+from ..invoicing import build, deadlines
+from ..invoicing.model import Invoice, Sale
+from ..invoicing.numbering import provisional_number, series_for
+from ..invoicing.serialize import invoice_to_json
+from ..jobs import queue
+from ..store import db, repo
+from ..store import invoices as invoice_store
+from ..store.numbering import allocate
+from ..ubl import explain
+from ..ubl.render import render
+from ..ubl.validate import get_validator
+from . import fx as fx_service
+from . import notices
+from .context import AppContext
+
+log = logging.getLogger("stripe_efactura.issuing")
+BUCHAREST = ZoneInfo("Europe/Bucharest")
+
+
+def issue_date_of(sale: Sale) -> date:
+    """The payment date in Europe/Bucharest."""
+    return sale.paid_at.astimezone(BUCHAREST).date()
+
+
+def render_xml(ctx: AppContext, invoice: Invoice) -> bytes:
+    return render(invoice, credit_note=bool(ctx.extras.get("credit_note_381", False)))
+
+
+def validate_xml(ctx: AppContext, xml: bytes) -> tuple[tuple[Problem, ...], str]:
+    report = get_validator(ctx.settings.validation_dir).validate(xml)
+    fatal = tuple(report.fatal)
+    summary = json.dumps(
+        {
+            "fatal": [f.rule_id for f in fatal],
+            "warnings": sorted({f.rule_id for f in report.findings if f not in fatal}),
+        }
+    )
+    return explain.explain_all(fatal), summary
+
+
+def needs_attention(ctx: AppContext, payment_key: str, problems: tuple[Problem, ...]) -> None:
+    with db.write(ctx.engine) as conn:
+        repo.set_payment_status(conn, payment_key, "needs_attention", problems)
+        notices.record(
+            conn,
+            "payment_problem",
+            payment_key,
+            f"Plata {payment_key} nu poate fi facturată / Payment {payment_key} cannot be invoiced",
+            problems,
+        )
+    log.warning("payment %s needs attention: %s", payment_key, [p.code for p in problems])
+
+
+def issue_invoice(ctx: AppContext, payment_key: str) -> str:
+    """Job ``issue_invoice``. Idempotent: returns ``issued``, ``already``, ``needs_attention``
+    or ``ignored``; raises RetryLater while the BNR rate is not known yet."""
+    with db.read(ctx.engine) as conn:
+        pay = repo.get_payment(conn, payment_key)
+        existing = invoice_store.for_payment(conn, payment_key, "invoice")
+    if pay is None:
+        return "ignored"
+    if existing is not None:
+        return "already"
+    if pay.status == "ignored":
+        return "ignored"
+    sale = repo.sale_from_json(pay.sale)
+    settings = ctx.settings
+    cfg = series_for(settings.series, storno=False, livemode=sale.livemode)
+    issue_date = issue_date_of(sale)
+    fx_info = None
+    if sale.currency.upper() != "RON":
+        fx_info = fx_service.rate_for(ctx, sale.currency, issue_date)
+        if fx_info is None:
+            fx_service.request_rates(ctx, issue_date, ctx.clock().astimezone(BUCHAREST).date())
+            raise RetryLater(f"waiting for the BNR rate of {sale.currency} for {issue_date}", delay_seconds=300)
+    overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
+    result = build.build_invoice(
+        sale, settings, number=provisional_number(cfg), fx=fx_info, overrides=overrides
+    )
+    if result.needs_fx:
+        fx_service.request_rates(ctx, issue_date, ctx.clock().astimezone(BUCHAREST).date())
+        raise RetryLater(f"waiting for the BNR rate of {sale.currency}", delay_seconds=300)
+    if result.problems or result.invoice is None:
+        needs_attention(ctx, payment_key, tuple(result.problems))
+        return "needs_attention"
+    problems, _summary = validate_xml(ctx, render_xml(ctx, result.invoice))
+    if problems:
+        needs_attention(ctx, payment_key, problems)
+        return "needs_attention"
+    with db.write(ctx.engine) as conn:
+        if invoice_store.for_payment(conn, payment_key, "invoice") is not None:
+            return "already"
+        code, seq, number = allocate(conn, cfg)
+        invoice = replace(result.invoice, number=number)
+        xml = render_xml(ctx, invoice)
+        upload = cfg.auto_upload and sale.livemode
+        invoice_id = invoice_store.insert_invoice(
+            conn,
+            series_code=code,
+            seq=seq,
+            number=number,
+            kind="invoice",
+            payment_key=payment_key,
+            issue_date=invoice.issue_date,
+            currency=invoice.currency,
+            total=str(invoice.totals.tax_inclusive),
+            livemode=sale.livemode,
+            snapshot=invoice_to_json(invoice),
+            xml=xml,
+            validation=_summary,
+            deadline=deadlines.upload_deadline(invoice.issue_date),
+            anaf_state="pending_upload" if upload else "not_uploaded",
+        )
+        repo.set_payment_status(conn, payment_key, "invoiced")
+        queue.enqueue(conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}")
+        if upload:
+            queue.enqueue(
+                conn, "submit_anaf", {"invoice_id": invoice_id}, dedupe_key=f"submit:{invoice_id}"
+            )
+    log.info("payment %s -> invoice %s", payment_key, number)
+    return "issued"

@@ -1,0 +1,45 @@
+"""Merchant notices: recorded in the caller's transaction, emailed in aggregated digests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Connection
+
+from ..errors import Problem
+from ..jobs import queue
+from ..store import db
+from ..store.tables import notices
+
+
+def record(
+    conn: Connection,
+    kind: str,
+    ref: str,
+    title: str,
+    problems: Sequence[Problem] = (),
+    **extra: object,
+) -> None:
+    """Add a notice (``payment_problem``, ``anaf_rejected``, ``deadline``, ``auth_expiry``)
+    and make sure a digest goes out within the aggregation window."""
+    now = db.db_now(conn)
+    conn.execute(
+        notices.insert().values(
+            kind=kind,
+            ref=ref,
+            payload=json.dumps(
+                {"title": title, "problems": [p.to_dict() for p in problems], **extra},
+                ensure_ascii=False,
+                default=str,
+            ),
+            created_at=now,
+        )
+    )
+    queue.enqueue(
+        conn,
+        "send_merchant_digest",
+        {},
+        delay=60,
+        dedupe_key=f"digest:{now.strftime('%Y%m%d%H')}:{now.minute // 5}",
+    )

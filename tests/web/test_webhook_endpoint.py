@@ -1,0 +1,116 @@
+"""POST /webhooks/stripe over HTTP: 400 bad signature, 200 stored once, 503 storage down."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import stripe
+from starlette.testclient import TestClient
+
+from stripe_efactura import app as use_cases
+from stripe_efactura.config import demo_settings
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import jobs, stripe_events
+from stripe_efactura.web.app import create_app
+
+SECRET = "whsec_test_secret"
+
+
+def sign(body: bytes, secret: str = SECRET, ts: int | None = None) -> str:
+    ts = int(time.time()) if ts is None else ts
+    sig = stripe.WebhookSignature._compute_signature(f"{ts}.{body.decode()}", secret)
+    return f"t={ts},v1={sig}"
+
+
+def event(eid: str = "evt_1", etype: str = "payment_intent.created") -> bytes:
+    return json.dumps(
+        {
+            "id": eid,
+            "object": "event",
+            "type": etype,
+            "api_version": "2026-10-28.endive",
+            "livemode": False,
+            "created": 1763700000,
+            "data": {"object": {"id": "pi_1", "object": "payment_intent", "status": "requires_payment_method"}},
+        }
+    ).encode()
+
+
+@pytest.fixture
+def client(tmp_path: Path, db_url: str):  # type: ignore[no-untyped-def]
+    ctx = use_cases.build_context(
+        demo_settings(tmp_path, stripe_webhook_secrets=(SECRET,), database_url=db_url)
+    )
+    use_cases.prepare(ctx)
+    with TestClient(create_app(ctx)) as c:
+        c.ctx = ctx  # type: ignore[attr-defined]
+        yield c
+    ctx.close()
+
+
+def _rows(ctx) -> tuple[list[str], list[str]]:  # type: ignore[no-untyped-def]
+    with db.read(ctx.engine) as conn:
+        evs = [r[0] for r in conn.execute(sa.select(stripe_events.c.id))]
+        tasks = [r[0] for r in conn.execute(sa.select(jobs.c.task))]
+    return evs, tasks
+
+
+def test_good_signature_stores_event_and_job_once(client) -> None:  # type: ignore[no-untyped-def]
+    body = event()
+    r1 = client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body)})
+    r2 = client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body)})
+    assert (r1.status_code, r1.json()) == (200, {"received": True, "id": "evt_1", "duplicate": False})
+    assert (r2.status_code, r2.json()) == (200, {"received": True, "id": "evt_1", "duplicate": True})
+    assert _rows(client.ctx) == (["evt_1"], ["process_event"])
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        (None, "E-SIG-MISSING"),
+        ("garbage", "E-SIG-MALFORMED"),
+        ("wrong-secret", "E-SIG-MISMATCH"),
+        ("stale", "E-SIG-STALE"),
+        ("reserialised", "E-SIG-MISMATCH"),
+    ],
+)
+def test_bad_signature_is_400_and_stores_nothing(client, header, code) -> None:  # type: ignore[no-untyped-def]
+    body = event()
+    headers = {}
+    sent = body
+    if header == "garbage":
+        headers["Stripe-Signature"] = "t=abc,v2=zzz"
+    elif header == "wrong-secret":
+        headers["Stripe-Signature"] = sign(body, "whsec_other")
+    elif header == "stale":
+        headers["Stripe-Signature"] = sign(body, ts=int(time.time()) - 301)
+    elif header == "reserialised":
+        headers["Stripe-Signature"] = sign(body)
+        sent = json.dumps(json.loads(body), indent=2).encode()
+    r = client.post("/webhooks/stripe", content=sent, headers=headers)
+    assert r.status_code == 400
+    assert r.json()["error"] == code
+    assert _rows(client.ctx) == ([], [])
+
+
+def test_storage_failure_is_503(client) -> None:  # type: ignore[no-untyped-def]
+    with db.write(client.ctx.engine) as conn:
+        conn.execute(sa.text("DROP TABLE jobs"))
+    body = event("evt_2")
+    r = client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body)})
+    assert r.status_code == 503
+    with db.read(client.ctx.engine) as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(stripe_events)).scalar() == 0
+
+
+def test_health_and_metrics(client) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/healthz").json() == {"status": "ok"}
+    body = event("evt_3")
+    client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body)})
+    text = client.get("/metrics").text
+    assert 'efactura_jobs{status="queued"} 1' in text
+    assert 'efactura_stripe_events{status="pending"} 1' in text
