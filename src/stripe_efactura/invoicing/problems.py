@@ -1,0 +1,346 @@
+"""The catalogue of coded problems the invoice builder reports.
+
+Every reason a payment cannot be invoiced is a :class:`~stripe_efactura.errors.Problem` with a
+stable code from :data:`CATALOGUE`. Each entry names the field it concerns, a message in Romanian
+and in English, and a hint (English and Romanian) saying how to fix it *in Stripe*. Messages may
+hold ``{placeholders}`` filled from the context given to :func:`problem`; the context is also kept
+on the problem (``Problem.context``) for the dashboard and the merchant email.
+
+``docs/errors.md`` lists every code; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import Problem
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """One catalogue entry."""
+
+    code: str
+    field: str
+    message_ro: str
+    message_en: str
+    hint: str
+    hint_ro: str
+    fatal: bool = True
+    rule: str | None = None
+    """The ANAF / EN 16931 rule the problem prevents (``BR-RO-082``), when there is one."""
+
+
+_ADDRESS_HINT = (
+    "Turn on billing address collection in Checkout / Payment Links "
+    "(billing_address_collection=required), or add the metadata key `address` "
+    '(JSON: {"line1","city","state","postal_code","country"}).'
+)
+_ADDRESS_HINT_RO = (
+    "Activați colectarea adresei de facturare în Checkout / Payment Links "
+    "(billing_address_collection=required) sau adăugați cheia de metadate `address` "
+    '(JSON: {"line1","city","state","postal_code","country"}).'
+)
+
+_SPECS: tuple[ProblemSpec, ...] = (
+    # --- buyer -------------------------------------------------------------------------------
+    ProblemSpec(
+        "P-BUYER-NAME-MISSING",
+        "buyer.name",
+        "Numele cumpărătorului lipsește.",
+        "The buyer's name is missing.",
+        "Collect the customer name in Checkout (it is on by default for cards), or add the "
+        "metadata key `name`.",
+        "Colectați numele clientului în Checkout sau adăugați cheia de metadate `name`.",
+        rule="BR-07",
+    ),
+    ProblemSpec(
+        "P-BUYER-ADDRESS-MISSING",
+        "buyer.address.line1",
+        "Adresa cumpărătorului (strada) lipsește.",
+        "The buyer's street address is missing.",
+        _ADDRESS_HINT,
+        _ADDRESS_HINT_RO,
+        rule="BR-RO-082",
+    ),
+    ProblemSpec(
+        "P-BUYER-CITY-MISSING",
+        "buyer.address.city",
+        "Localitatea cumpărătorului lipsește.",
+        "The buyer's city is missing.",
+        _ADDRESS_HINT,
+        _ADDRESS_HINT_RO,
+        rule="BR-RO-092",
+    ),
+    ProblemSpec(
+        "P-BUYER-COUNTRY-MISSING",
+        "buyer.address.country",
+        "Țara cumpărătorului lipsește.",
+        "The buyer's country is missing.",
+        _ADDRESS_HINT,
+        _ADDRESS_HINT_RO,
+        rule="BR-11",
+    ),
+    ProblemSpec(
+        "P-BUYER-COUNTRY-INVALID",
+        "buyer.address.country",
+        "Țara cumpărătorului „{value}” nu este un cod ISO 3166 cunoscut.",
+        "The buyer's country {value!r} is not a known ISO 3166 code.",
+        "Use a two-letter country code (RO, DE, …) in the address (metadata `address.country`).",
+        "Folosiți un cod de țară din două litere (RO, DE, …) în adresă "
+        "(metadate `address.country`).",
+    ),
+    ProblemSpec(
+        "P-BUYER-COUNTY-UNKNOWN",
+        "buyer.address.county",
+        "Județul cumpărătorului nu poate fi determinat din „{value}”.",
+        "The buyer's county cannot be determined from {value!r}.",
+        "Collect the billing address in Checkout (the 'state' field holds the county), or add "
+        "metadata `address.state` with the county name or code (e.g. 'Cluj' or 'CJ').",
+        "Colectați adresa de facturare în Checkout (câmpul 'state' conține județul) sau "
+        "adăugați metadata `address.state` cu numele sau codul județului (ex. 'Cluj' sau 'CJ').",
+        rule="BR-RO-111",
+    ),
+    ProblemSpec(
+        "P-BUYER-SECTOR-UNKNOWN",
+        "buyer.address.city",
+        "Pentru București trebuie indicat sectorul (SECTOR1..SECTOR6); primit „{value}”.",
+        "A Bucharest address needs its sector (SECTOR1..SECTOR6); got {value!r}.",
+        "Ask for the sector in the address (e.g. city 'Sector 3' or 'București, Sector 3'), or "
+        "set metadata `address.city` to 'Sector N'.",
+        "Cereți sectorul în adresă (ex. localitatea 'Sector 3' sau 'București, Sector 3') sau "
+        "setați metadata `address.city` la 'Sector N'.",
+        rule="BR-RO-101",
+    ),
+    ProblemSpec(
+        "P-BUYER-METADATA-INVALID",
+        "metadata.{key}",
+        "Metadatele „{key}” nu pot fi citite: {reason}.",
+        "Metadata {key!r} cannot be read: {reason}.",
+        "Metadata values are strings: `address` must be a JSON object string such as "
+        '{"line1":"Str. X 1","city":"Cluj-Napoca","state":"CJ","country":"RO"}.',
+        "Valorile metadatelor sunt texte: `address` trebuie să fie un obiect JSON, de ex. "
+        '{"line1":"Str. X 1","city":"Cluj-Napoca","state":"CJ","country":"RO"}.',
+    ),
+    ProblemSpec(
+        "P-CUI-INVALID",
+        "buyer.legal_id",
+        "CUI/CIF-ul „{value}” (din {source}) nu este valid (cifra de control nu corespunde "
+        "sau format greșit).",
+        "The CUI/CIF {value!r} (from {source}) is not valid (wrong format or check digit).",
+        "Fix the company's fiscal code: 2–10 digits, optionally prefixed by RO (metadata `cui`, "
+        "the Checkout custom field 'CUI', or the customer's tax id).",
+        "Corectați codul fiscal al firmei: 2–10 cifre, opțional cu prefixul RO (metadata `cui`, "
+        "câmpul personalizat 'CUI' din Checkout sau codul fiscal al clientului).",
+    ),
+    ProblemSpec(
+        "P-CNP-INVALID",
+        "buyer.legal_id",
+        "CNP-ul „{value}” (din {source}) nu este valid.",
+        "The CNP {value!r} (from {source}) is not valid.",
+        "A CNP has 13 digits and a check digit; fix it or leave the field empty (a private "
+        "buyer without a CNP is invoiced with 0000000000000).",
+        "CNP-ul are 13 cifre și o cifră de control; corectați-l sau lăsați câmpul gol "
+        "(persoanele fizice fără CNP primesc 0000000000000).",
+    ),
+    ProblemSpec(
+        "P-VAT-ID-INVALID",
+        "buyer.vat_id",
+        "Codul de TVA „{value}” (din {source}) nu are un format valid.",
+        "The VAT number {value!r} (from {source}) has no valid format.",
+        "A VAT number is the country prefix plus the national number (RO12345678, "
+        "DE123456789); fix the customer's tax id (type eu_vat) in Stripe.",
+        "Codul de TVA este prefixul țării plus numărul național (RO12345678, DE123456789); "
+        "corectați codul fiscal al clientului (tip eu_vat) în Stripe.",
+    ),
+    # --- lines -------------------------------------------------------------------------------
+    ProblemSpec(
+        "P-LINES-MISMATCH",
+        "lines",
+        "Liniile facturii ({source}) însumează {lines_total} {currency}, dar Stripe a încasat "
+        "{collected} {currency}.",
+        "The invoice lines ({source}) add up to {lines_total} {currency} but Stripe collected "
+        "{collected} {currency}.",
+        "Make the line totals (metadata `Order Item #N` totals include VAT) add up to the amount "
+        "charged, including shipping and discounts, or remove the line metadata to invoice one "
+        "line for the whole amount.",
+        "Faceți ca totalurile liniilor (totalurile `Order Item #N` includ TVA) să dea suma "
+        "încasată, inclusiv transportul și reducerile, sau eliminați metadatele de linii pentru "
+        "o singură linie cu toată suma.",
+    ),
+    ProblemSpec(
+        "P-METADATA-ORDER-ITEM-INVALID",
+        "metadata.{key}",
+        "Metadata „{key}” = „{value}” nu poate fi citită: {reason}.",
+        "Metadata {key!r} = {value!r} cannot be read: {reason}.",
+        "Write order items as `Order Item #N` = 'product id (optional), name, quantity, total "
+        "with VAT', e.g. '123, Tricou, 2, 99.90' (use ', ' between fields when the total has "
+        "a decimal comma: 'Tricou, 2, 99,90').",
+        "Scrieți produsele ca `Order Item #N` = 'cod produs (opțional), nume, cantitate, total "
+        "cu TVA', de ex. '123, Tricou, 2, 99.90' (folosiți ', ' între câmpuri când totalul are "
+        "virgulă zecimală: 'Tricou, 2, 99,90').",
+    ),
+    ProblemSpec(
+        "P-METADATA-LINEITEM-INVALID",
+        "metadata.{key}",
+        "Metadata „{key}” nu poate fi citită: {reason}.",
+        "Metadata {key!r} cannot be read: {reason}.",
+        'Write `lineitemN` as a JSON string: {"productname":"Tricou","quantity":"2",'
+        '"itemtotal":"99.90"} (itemtotal includes VAT, in major units).',
+        'Scrieți `lineitemN` ca text JSON: {"productname":"Tricou","quantity":"2",'
+        '"itemtotal":"99.90"} (itemtotal include TVA, în lei/unități întregi).',
+    ),
+    ProblemSpec(
+        "P-METADATA-LINES-INVALID",
+        "metadata.{key}",
+        "Metadata „{key}” nu poate fi citită: {reason}.",
+        "Metadata {key!r} cannot be read: {reason}.",
+        'Write `lines` as a JSON array string: [{"name":"Tricou","quantity":2,"total":"99.90"}].',
+        'Scrieți `lines` ca text JSON (listă): [{"name":"Tricou","quantity":2,"total":"99.90"}].',
+    ),
+    ProblemSpec(
+        "P-LINE-QUANTITY-INVALID",
+        "lines[{line}].quantity",
+        "Linia {line} („{name}”) are cantitatea {value}, care nu poate fi facturată.",
+        "Line {line} ({name!r}) has quantity {value}, which cannot be invoiced.",
+        "Give every line item a quantity greater than zero.",
+        "Dați fiecărei linii o cantitate mai mare decât zero.",
+    ),
+    ProblemSpec(
+        "P-LINE-NAME-TRUNCATED",
+        "lines[{line}].name",
+        "Denumirea liniei {line} are peste 100 de caractere și a fost scurtată; textul "
+        "complet este în descriere.",
+        "The name of line {line} is longer than 100 characters and was shortened; the full "
+        "text is in the line description.",
+        "Use product names of at most 100 characters.",
+        "Folosiți denumiri de produs de cel mult 100 de caractere.",
+        fatal=False,
+        rule="BR-RO-L100",
+    ),
+    # --- money -------------------------------------------------------------------------------
+    ProblemSpec(
+        "P-CURRENCY-UNSUPPORTED",
+        "currency",
+        "Moneda {currency} nu are curs BNR; TVA-ul nu poate fi exprimat în lei.",
+        "BNR publishes no rate for {currency}; the VAT cannot be stated in RON.",
+        "Charge in RON or in a currency BNR publishes (EUR, USD, GBP, …); with Adaptive "
+        "Pricing keep RON or EUR as the settlement currency.",
+        "Încasați în RON sau într-o monedă cu curs BNR (EUR, USD, GBP, …).",
+    ),
+    ProblemSpec(
+        "P-AMOUNT-ROUNDED",
+        "amount",
+        "Suma {collected} {currency} are 3 zecimale; factura o arată rotunjită la {rounded}.",
+        "The amount {collected} {currency} has 3 decimals; the invoice shows it rounded to "
+        "{rounded}.",
+        "Nothing to do: e-Factura amounts have 2 decimals. Price in whole fils/baisa "
+        "multiples of 10 to avoid the rounding.",
+        "Nimic de făcut: sumele e-Factura au 2 zecimale.",
+        fatal=False,
+        rule="BR-DEC-RO",
+    ),
+    # --- VAT ---------------------------------------------------------------------------------
+    ProblemSpec(
+        "P-VAT-RATE-UNKNOWN",
+        "lines[{line}].tax",
+        "Cota de TVA pentru linia {line} nu poate fi stabilită ({reason}).",
+        "The VAT rate of line {line} cannot be determined ({reason}).",
+        "Use Romanian VAT rates in Stripe Tax / Tax Rates (21 %, 11 %), or fix [vat] "
+        "default_rate in efactura.toml.",
+        "Folosiți cotele de TVA din România în Stripe Tax / Tax Rates (21 %, 11 %) sau "
+        "corectați [vat] default_rate în efactura.toml.",
+    ),
+    ProblemSpec(
+        "P-VAT-MULTIPLE-RATES",
+        "lines[{line}].tax",
+        "Linia {line} are mai multe taxe ({value}); o linie de factură are o singură cotă TVA.",
+        "Line {line} carries several taxes ({value}); an invoice line has one VAT rate.",
+        "Attach a single tax rate to each line item in Stripe.",
+        "Atașați o singură cotă de taxă fiecărei linii în Stripe.",
+    ),
+    ProblemSpec(
+        "P-VAT-INCONSISTENT",
+        "vat_breakdown",
+        "TVA-ul {tax} pentru baza {taxable} la cota {rate}% nu corespunde (din Stripe).",
+        "The VAT {tax} on {taxable} at {rate}% does not match (from Stripe).",
+        "Check the tax rates attached in Stripe: a Romanian invoice needs the VAT amount to "
+        "match the rate applied to the net amount.",
+        "Verificați cotele de taxă din Stripe: TVA-ul trebuie să corespundă cotei aplicate bazei.",
+        rule="BR-CO-17",
+    ),
+    # --- seller ------------------------------------------------------------------------------
+    ProblemSpec(
+        "P-SELLER-PROFILE-INCOMPLETE",
+        "company.{key}",
+        "Profilul firmei nu este complet: lipsește {key}.",
+        "The company profile is incomplete: {key} is missing.",
+        "Fill in [company] in efactura.toml (name, cui, address line1, city, county for RO).",
+        "Completați [company] în efactura.toml (name, cui, adresa line1, city, county pentru RO).",
+    ),
+    ProblemSpec(
+        "P-SELLER-CUI-INVALID",
+        "company.cui",
+        "CUI-ul firmei „{value}” din efactura.toml nu este valid.",
+        "The company CUI {value!r} in efactura.toml is not valid.",
+        "Set [company] cui to your fiscal code without the RO prefix.",
+        "Setați [company] cui la codul fiscal fără prefixul RO.",
+    ),
+)
+
+CATALOGUE: dict[str, ProblemSpec] = {s.code: s for s in _SPECS}
+"""Every problem code the builder can report, by code."""
+
+
+class _Ctx(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def problem(code: str, *, field: str | None = None, **context: Any) -> Problem:
+    """Make the :class:`Problem` for catalogue ``code``, its texts filled from ``context``.
+
+    ``field`` overrides the catalogue's field (itself formatted with the context).
+    Raises ``KeyError`` for a code that is not in the catalogue (a programming error).
+    """
+    spec = CATALOGUE[code]
+    ctx = _Ctx({k: "" if v is None else str(v) for k, v in context.items()})
+
+    def fmt(text: str) -> str:
+        try:
+            return text.format_map(ctx)
+        except (ValueError, IndexError, AttributeError):
+            return text
+
+    return Problem(
+        code=code,
+        field=fmt(field if field is not None else spec.field),
+        message_ro=fmt(spec.message_ro),
+        message_en=fmt(spec.message_en),
+        hint=spec.hint,
+        hint_ro=spec.hint_ro,
+        fatal=spec.fatal,
+        context=tuple(sorted(ctx.items())),
+    )
+
+
+def catalogue_markdown() -> str:
+    """The catalogue as a Markdown table (the body of ``docs/errors.md``'s builder section)."""
+    rows = [
+        "| Code | Field | Fatal | Rule | Message (EN) | Mesaj (RO) | Fix in Stripe | Remediere |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for s in _SPECS:
+        cells = [
+            f"`{s.code}`",
+            f"`{s.field}`",
+            "yes" if s.fatal else "no (warning)",
+            s.rule or "",
+            s.message_en,
+            s.message_ro,
+            s.hint,
+            s.hint_ro,
+        ]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
