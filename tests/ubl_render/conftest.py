@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,8 @@ import pytest
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
+
+from ubl_factory import Validator  # noqa: E402
 
 XSLT = "cius-ro-1.0.9/xslt/EN16931-CIUS_RO-UBL-validation.xslt"
 XSD = {
@@ -28,8 +29,6 @@ _FINDING = re.compile(
 )
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _TEXT = re.compile(r"<svrl:text>(.*?)</svrl:text>", re.DOTALL)
-
-Validator = Callable[[bytes], list[str]]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from ubl_factory import BUCHAREST_SECTOR, CASES
+from ubl_factory import BUCHAREST_SECTOR, CASES, Validator
 
 from stripe_efactura.ubl.render import render
 
@@ -33,7 +33,7 @@ def test_matches_golden_file(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_golden_is_valid_ubl_and_cius_ro(name: str, cius_ro, ubl_xsd) -> None:  # type: ignore[no-untyped-def]
+def test_golden_is_valid_ubl_and_cius_ro(name: str, cius_ro: Validator, ubl_xsd: Validator) -> None:
     xml = (GOLDEN / f"{name}.xml").read_bytes()
     assert ubl_xsd(xml) == []
     assert cius_ro(xml) == []
@@ -43,7 +43,7 @@ def test_every_golden_file_has_a_case() -> None:
     assert sorted(p.stem for p in GOLDEN.glob("*.xml")) == sorted(CASES)
 
 
-def test_validator_fixture_reports_fatal_rules(cius_ro) -> None:  # type: ignore[no-untyped-def]
+def test_validator_fixture_reports_fatal_rules(cius_ro: Validator) -> None:
     """The gate is live: a Bucharest address with a city that is not SECTORn is reported."""
     buyer = BUCHAREST_SECTOR.buyer
     bad = replace(buyer, address=replace(buyer.address, city="București"))

@@ -16,6 +16,7 @@ from ubl_factory import (
     SELLER_NOT_VAT_REGISTERED,
     STORNO_FULL,
     TWO_RATES,
+    Validator,
     breakdown,
     invoice,
     line,
@@ -104,7 +105,7 @@ def test_buyer_without_any_id_gets_thirteen_zeros_same_as_explicit() -> None:
     ]
 
 
-def test_not_subject_invoice_never_carries_vat_ids(cius_ro) -> None:  # type: ignore[no-untyped-def]
+def test_not_subject_invoice_never_carries_vat_ids(cius_ro: Validator) -> None:
     # given category O lines but a seller and a buyer that both have VAT ids (a builder slip)
     inv = replace(SELLER_NOT_VAT_REGISTERED, seller=SELLER, buyer=COMPANY_TM)
     xml = render(inv)
@@ -125,7 +126,7 @@ def test_not_subject_buyer_vat_id_becomes_legal_id_when_no_legal_id() -> None:
     assert texts(xml, "//cac:AccountingCustomerParty//cbc:CompanyID") == ["RO34567892"]
 
 
-def test_missing_exemption_reason_gets_the_category_default(cius_ro) -> None:  # type: ignore[no-untyped-def]
+def test_missing_exemption_reason_gets_the_category_default(cius_ro: Validator) -> None:
     bare = TaxClass(VatCategory.REVERSE_CHARGE, Decimal("0"))
     lines = tuple(replace(ln, tax=bare) for ln in EU_REVERSE_CHARGE_EUR.lines)
     inv = replace(EU_REVERSE_CHARGE_EUR, lines=lines, vat_breakdown=breakdown(lines))
@@ -192,7 +193,7 @@ def test_amounts_always_have_two_decimals_and_prices_keep_their_precision() -> N
     assert texts(xml, "//cac:LegalMonetaryTotal/*") == ["363.46", "363.46", "430.69", "430.69"]
 
 
-def test_unpaid_invoice_without_due_date_gets_payment_terms(cius_ro) -> None:  # type: ignore[no-untyped-def]
+def test_unpaid_invoice_without_due_date_gets_payment_terms(cius_ro: Validator) -> None:
     inv = replace(TWO_RATES, due_date=None)
     xml = render(inv)
     assert texts(xml, "//cbc:DueDate") == []
@@ -200,7 +201,9 @@ def test_unpaid_invoice_without_due_date_gets_payment_terms(cius_ro) -> None:  #
     assert cius_ro(xml) == []
 
 
-def test_unpaid_credit_note_states_the_amount_to_return(cius_ro, ubl_xsd) -> None:  # type: ignore[no-untyped-def]
+def test_unpaid_credit_note_states_the_amount_to_return(
+    cius_ro: Validator, ubl_xsd: Validator
+) -> None:
     # given a storno that was not yet refunded (prepaid 0, payable negative)
     vat = STORNO_FULL.vat_breakdown
     unpaid = replace(STORNO_FULL, totals=totals(STORNO_FULL.lines, vat, paid=False))

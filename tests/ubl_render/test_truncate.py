@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lxml import etree
-from ubl_factory import B2C_RO_NO_CNP, CONSUMER_BV, EU_REVERSE_CHARGE_EUR, SELLER
+from ubl_factory import B2C_RO_NO_CNP, CONSUMER_BV, EU_REVERSE_CHARGE_EUR, SELLER, Validator
 
 from stripe_efactura.ubl.render import clean_text, render, truncate_text
 
@@ -72,7 +72,7 @@ def test_identifier_cut_is_hard_and_without_ellipsis() -> None:
     assert truncate_text("1234567890 1234567890 1234", 20, ellipsis=False) == "1234567890 123456789"
 
 
-def test_render_applies_every_limit_and_stays_valid(cius_ro, ubl_xsd) -> None:  # type: ignore[no-untyped-def]
+def test_render_applies_every_limit_and_stays_valid(cius_ro: Validator, ubl_xsd: Validator) -> None:
     # given a buyer, a line and notes longer than every CIUS-RO limit
     address = replace(
         CONSUMER_BV.address,

@@ -7,6 +7,7 @@ totals per BR-CO-10..16. ``CASES`` maps each golden file name to (Invoice, credi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -30,6 +31,8 @@ from stripe_efactura.invoicing.model import (
 from stripe_efactura.money import round2
 
 D = Decimal
+Validator = Callable[[bytes], list[str]]
+"""A validator fixture: XML bytes -> list of fatal findings (empty when valid)."""
 ZERO = D("0.00")
 
 S21 = TaxClass(VatCategory.STANDARD, D("21"))
