@@ -92,6 +92,10 @@ def test_credit_note_has_positive_values() -> None:
     assert texts(xml, "/*/cac:TaxTotal/cbc:TaxAmount") == ["20.79"]
 
 
+def test_credit_note_setting_does_not_touch_ordinary_invoices() -> None:
+    assert render(B2C_RO_NO_CNP, credit_note=True) == render(B2C_RO_NO_CNP)
+
+
 def test_type_code_381_alone_selects_the_credit_note_syntax() -> None:
     cn = replace(STORNO_FULL, type_code="381")
     assert render(cn) == render(STORNO_FULL, credit_note=True)

@@ -190,7 +190,7 @@ class _Doc:
 
 
 def _context(inv: Invoice, credit_note: bool) -> _Doc:
-    as_cn = credit_note or inv.type_code == codes.TYPE_CREDIT_NOTE
+    as_cn = (credit_note and inv.is_storno) or inv.type_code == codes.TYPE_CREDIT_NOTE
     return _Doc(
         inv=inv,
         credit_note=as_cn,
@@ -203,10 +203,12 @@ def _context(inv: Invoice, credit_note: bool) -> _Doc:
 def render(invoice: Invoice, *, credit_note: bool = False) -> bytes:
     """Write ``invoice`` as UBL 2.1 CIUS-RO XML; same Invoice -> identical bytes.
 
-    ``credit_note=True`` (or an invoice whose ``type_code`` is ``381``) gives a CreditNote-2
-    of type 381; a storno is then written with every quantity and amount negated, so the
-    credit note carries positive values. Otherwise the root is Invoice-2 with the invoice's
-    type code (380 for invoices and stornos alike).
+    ``credit_note`` is the merchant setting "corrections as 381 credit notes": it applies to
+    stornos only (an ordinary invoice ignores it, so the setting can be passed to every call).
+    A storno with ``credit_note=True`` (or any invoice whose ``type_code`` is ``381``) becomes a
+    CreditNote-2 of type 381; a storno's quantities and amounts are then negated, so the credit
+    note carries positive values. Otherwise the root is Invoice-2 with the invoice's type code
+    (380 for invoices and stornos alike).
     """
     d = _context(invoice, credit_note)
     w = _Writer()
