@@ -698,9 +698,10 @@ def _parse_invoice(body: bytes, standard: str) -> tuple[etree._Element | None, s
         root = etree.fromstring(body, parser=_PARSER)
     except etree.XMLSyntaxError as exc:
         line, column = exc.position
+        detail = re.sub(r", line \d+, column \d+$", "", exc.msg).rstrip(".")
         return None, (
             "Fisierul transmis nu este valid. org.xml.sax.SAXParseException; "
-            f"lineNumber: {line}; columnNumber: {column}; {exc.msg}. "
+            f"lineNumber: {line}; columnNumber: {column}; {detail}. "
         )
     expected = _ROOTS.get(standard)
     qname = etree.QName(root)
@@ -1089,6 +1090,37 @@ async def _validate(request: Request, state: FakeAnafState) -> Response:
     if _text(root, "cbc:ID") is None:
         return nok(f"E: validari globale  SCHEMATRON   eroare: {BR_02}")
     return JSONResponse({"stare": "ok", "trace_id": trace})
+
+
+def sample_invoice(
+    number: str = "STR-0001",
+    issue_date: str = "2026-03-02",
+    seller: str = "RO12345678",
+    buyer: str = "87654321",
+    *,
+    with_id: bool = True,
+) -> bytes:
+    """A minimal UBL invoice carrying what the fake checks (BT-1, BT-2, seller and buyer ids).
+
+    Not a valid CIUS-RO invoice: for exercising the transport and the fake only.
+    """
+    id_line = f"  <cbc:ID>{number}</cbc:ID>\n" if with_id else ""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<Invoice xmlns="{UBL_INVOICE}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">\n'
+        "  <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:efactura.mfinante.ro:"
+        "CIUS-RO:1.0.1</cbc:CustomizationID>\n"
+        f"{id_line}"
+        f"  <cbc:IssueDate>{issue_date}</cbc:IssueDate>\n"
+        "  <cac:AccountingSupplierParty><cac:Party><cac:PartyTaxScheme>"
+        f"<cbc:CompanyID>{seller}</cbc:CompanyID>"
+        "<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>"
+        "</cac:Party></cac:AccountingSupplierParty>\n"
+        "  <cac:AccountingCustomerParty><cac:Party><cac:PartyLegalEntity>"
+        f"<cbc:CompanyID>{buyer}</cbc:CompanyID></cac:PartyLegalEntity>"
+        "</cac:Party></cac:AccountingCustomerParty>\n"
+        "</Invoice>\n"
+    ).encode()
 
 
 # --------------------------------------------------------------------------------------------
