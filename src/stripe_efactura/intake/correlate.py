@@ -29,6 +29,7 @@ from stripe_efactura.intake.events import (
     KIND_INVOICE,
     KIND_PAYMENT_INTENT,
     KIND_SESSION,
+    SUBSCRIPTION_SESSION,
     EventPage,
     Ignored,
     Trigger,
@@ -162,6 +163,10 @@ def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
         reason = trigger_rule(trigger.event_type, obj, invoice_zero_amount=trigger.zero_allowed)
         if reason is not None:
             return Ignored.of(trigger.event_id, trigger.event_type, reason)
+    subscription_session = trigger.kind == KIND_SESSION and obj.get("mode") == "subscription"
+    if subscription_session and ref_id(obj.get("invoice")) is None:
+        # Old API versions do not link the first invoice; never issue from the session.
+        return Ignored.of(trigger.event_id, trigger.event_type, SUBSCRIPTION_SESSION)
     if reader is None:
         return _Build(trigger, obj, None).degraded()
     return _Build(trigger, obj, reader).full()

@@ -140,6 +140,11 @@ class Ignored:
     def of(cls, event_id: str, event_type: str, reason: Reason) -> Ignored:
         return cls(event_id, event_type, reason.code, reason.message_en, reason.message_ro)
 
+    @property
+    def reason(self) -> str:
+        """The English text (for logs and the events table)."""
+        return self.message_en
+
 
 @dataclass(frozen=True)
 class Trigger:
@@ -164,7 +169,7 @@ class Trigger:
     account: str | None = None
 
 
-class EventMalformed(EfacturaError):
+class EventMalformed(EfacturaError, ValueError):
     """The body is not a Stripe event (after a valid signature this is Stripe's or our bug)."""
 
     code = "E-EVENT-MALFORMED"
@@ -201,6 +206,13 @@ NO_OBJECT = Reason(
     "I-NO-OBJECT",
     "The event carries no object.",
     "Evenimentul nu conține niciun obiect.",
+)
+SUBSCRIPTION_SESSION = Reason(
+    "I-SUBSCRIPTION-SESSION",
+    "A subscription Checkout Session that names no invoice; the subscription's invoice.paid "
+    "event issues the invoice.",
+    "Sesiune Checkout de abonament fără factură Stripe asociată; factura se emite la "
+    "evenimentul invoice.paid al abonamentului.",
 )
 MALFORMED = Reason(
     "I-MALFORMED",

@@ -16,7 +16,8 @@ the clock can be injected in tests:
 - ``E-SIG-MALFORMED``: no integer ``t=`` or no ``v1=`` entry in the header;
 - ``E-SIG-MISMATCH``: no ``v1`` matches any configured secret (wrong secret, altered or
   re-serialised body);
-- ``E-SIG-STALE``: a signature matches but ``t`` is older than ``tolerance`` seconds.
+- ``E-SIG-STALE``: a signature matches but ``t`` is older than ``tolerance`` seconds;
+- ``E-SIG-NO-SECRET``: no endpoint secret is configured.
 
 Like the SDK, a timestamp in the future is accepted: forging one needs the secret.
 """
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 
 import stripe
 
-from stripe_efactura.errors import ConfigError, SignatureError
+from stripe_efactura.errors import SignatureError
 
 DEFAULT_TOLERANCE = 300
 """Seconds a signature stays valid, as in the Stripe SDKs."""
@@ -69,14 +70,13 @@ def verify(
 
     ``secrets`` are the endpoint secrets (``whsec_…``), newest first; any match is enough.
     ``now`` (unix seconds) defaults to the system clock. ``tolerance <= 0`` disables the
-    staleness check. Raises :class:`ConfigError` (``E-CONFIG-WEBHOOK-SECRET``) when no secret
-    is configured, since no body can then be trusted.
+    staleness check. With no secret configured nothing can be trusted: ``E-SIG-NO-SECRET``.
     """
     usable = [s for s in secrets if s and s.strip()]
     if not usable:
-        raise ConfigError(
+        raise SignatureError(
             "No Stripe webhook secret is configured (EFACTURA_STRIPE_WEBHOOK_SECRET)",
-            code="E-CONFIG-WEBHOOK-SECRET",
+            code="E-SIG-NO-SECRET",
         )
     if not header or not header.strip():
         raise SignatureError("The Stripe-Signature header is missing", code="E-SIG-MISSING")

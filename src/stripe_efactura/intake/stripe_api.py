@@ -71,11 +71,13 @@ class StripeApi:
         api_base: str | None = None,
         api_version: str = API_VERSION,
         max_retries: int = 3,
+        page_limit: int = PAGE_LIMIT,
         sleep: Callable[[float], None] = time.sleep,
         backoff: Callable[[int], float] = backoff_seconds,
     ) -> None:
         self.api_version = api_version
         self.max_retries = max_retries
+        self.page_limit = page_limit
         self._sleep = sleep
         self._backoff = backoff
         self._client = stripe.StripeClient(
@@ -109,7 +111,7 @@ class StripeApi:
         items: list[Json] = []
         cursor: str | None = None
         while True:
-            page_params = dict(params, limit=PAGE_LIMIT)
+            page_params = dict(params, limit=self.page_limit)
             if cursor is not None:
                 page_params["starting_after"] = cursor
             page = self._get(path, **page_params)
@@ -186,9 +188,12 @@ class StripeApi:
         starting_after: str | None = None,
         *,
         types: tuple[str, ...] = (),
-        limit: int = PAGE_LIMIT,
+        limit: int | None = None,
     ) -> EventPage:
-        params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": limit}
+        params: dict[str, Any] = {
+            "created": {"gte": created_gte},
+            "limit": limit or self.page_limit,
+        }
         if starting_after is not None:
             params["starting_after"] = starting_after
         if types:
