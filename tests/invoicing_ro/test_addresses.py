@@ -305,6 +305,17 @@ def test_sector_from_postal_code(postal: str | None, expected: str | None) -> No
         # A street named București or a block named S3 does not move the buyer to Bucharest.
         (("Bl. S3, Str. București", None, "Ploiești", "Prahova", None), ("Ploiești", "RO-PH")),
         (("Str. București 1", None, "Turda", None, None), ("Turda", "RO-CJ")),
+        (("Str. București 5", None, "Sânpetru", None, None), ("Sânpetru", None)),
+        (("Bl. S3", None, "Sânpetru", None, None), ("Sânpetru", None)),
+        # ... but two weak hints do: București in a line, a short sector form, no city.
+        (("Str. București 5", None, "", None, None), ("", "RO-B")),
+        (("Bl. 2, S3", None, None, None, None), ("SECTOR3", "RO-B")),
+        # The county says Bucharest but the city is a known town elsewhere.
+        (("Str. X 1", None, "Voluntari", "Bucuresti", "077190"), ("Voluntari", "RO-IF")),
+        (("Str. X 1, Sector 1", None, "Voluntari", "Bucuresti", None), ("SECTOR1", "RO-B")),
+        # The city says Bucharest whatever the county says.
+        (("Str. X 1", None, "Bucuresti", "Ilfov", None), ("Bucuresti", "RO-B")),
+        (("Str. X 1", None, "Bucuresti", "Prahova", "030167"), ("SECTOR3", "RO-B")),
         # Unknown everything.
         (("Str. X 1", None, "Sânpetru", None, "507190"), ("Sânpetru", None)),
         ((None, None, None, None, None), ("", None)),

@@ -486,6 +486,15 @@ def _deaccent(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
+def _find_sector(pattern: re.Pattern[str], fields: tuple[str | None, ...]) -> str | None:
+    for field in fields:
+        if field:
+            match = pattern.search(_deaccent(field))
+            if match:
+                return f"SECTOR{match.group(1)}"
+    return None
+
+
 def bucharest_sector(*fields: str | None) -> str | None:
     """``'SECTOR1'``..``'SECTOR6'`` when any field names a Bucharest sector, else None.
 
@@ -494,13 +503,7 @@ def bucharest_sector(*fields: str | None) -> str | None:
     ``BS3``, ``S30``, ``S3A``), and only 1-6 count. The long forms win over the short ones,
     then the first field wins.
     """
-    texts = [_deaccent(f) for f in fields if f]
-    for pattern in (_STRONG_SECTOR, _WEAK_SECTOR):
-        for text in texts:
-            match = pattern.search(text)
-            if match:
-                return f"SECTOR{match.group(1)}"
-    return None
+    return _find_sector(_STRONG_SECTOR, fields) or _find_sector(_WEAK_SECTOR, fields)
 
 
 def sector_from_postal_code(postal_code: str | None) -> str | None:
@@ -522,6 +525,27 @@ def _says_bucharest(text: str | None) -> bool:
     return bool(text) and _B_WORD_RE.search(fold(text or "")) is not None
 
 
+def _in_bucharest(
+    fields: tuple[str | None, str | None, str | None, str | None],
+    city: str | None,
+    postal_sector: str | None,
+) -> bool:
+    """Neither the county nor the city names a known place: is the address in Bucharest?
+
+    Yes on strong evidence (a written ``Sector n``, a Bucharest postal code) or on two weak
+    hints (the word București in an address line, a short ``S3``, an empty city).
+    """
+    if _find_sector(_STRONG_SECTOR, fields) or postal_sector:
+        return True
+    line1, line2 = fields[2], fields[3]
+    hints = (
+        _says_bucharest(line1) or _says_bucharest(line2),
+        _find_sector(_WEAK_SECTOR, fields) is not None,
+        not (city or "").strip(),
+    )
+    return sum(hints) >= 2
+
+
 def normalize_ro_address(
     line1: str | None,
     line2: str | None,
@@ -531,38 +555,39 @@ def normalize_ro_address(
 ) -> tuple[str, str | None]:
     """``(city, county_code)`` for a Romanian address as CIUS-RO wants it.
 
-    Bucharest (BR-RO-100/101): the result is ``('SECTORn', 'RO-B')``. An address is in
-    Bucharest when the county (``state``) or the city says so, or the city is a sector, or when
-    neither names a known county and a sector or the word Bucharest appears in the address
-    lines or the postal code is a Bucharest one. The sector is taken from any field
-    (:func:`bucharest_sector`); when none is written, the postal code gives it
-    (:func:`sector_from_postal_code`). Without any sector the city is kept and the caller
-    reports the missing sector.
+    Bucharest (BR-RO-100/101) gives ``('SECTORn', 'RO-B')``. The address is in Bucharest when
+
+    - the city names Bucharest or is a sector (``București``, ``Sector 3``), or
+    - the county (``state``) names Bucharest, unless the city is a known place of another
+      county and no ``Sector n`` is written (``Voluntari`` with ``București`` is Ilfov), or
+    - neither the county nor the city is a known place, and there is strong evidence (a
+      written ``Sector n`` anywhere, a Bucharest postal code ``01xxxx``-``06xxxx``) or two weak
+      hints (București in an address line, a short sector form ``S3``, an empty city).
+
+    The sector comes from any field (:func:`bucharest_sector`) or else from the postal code
+    (:func:`sector_from_postal_code`). Without any sector the city is kept as typed and the
+    caller reports the missing sector.
 
     Elsewhere: the city as typed (trimmed, single spaces) and ``county_code(state)``, falling
-    back to ``county_code(city)`` (county seats and larger towns are known).
+    back to ``county_code(city)`` (county seats and larger towns are known). A street named
+    București or a block named S3 does not move an address to Bucharest.
     """
     city_clean = " ".join((city or "").split())
+    fields = (city, state, line1, line2)
     by_state = county_code(state)
     by_city = county_code(city)
-    sector = bucharest_sector(city, state, line1, line2)
     postal_sector = sector_from_postal_code(postal_code)
-    unknown = by_state is None and by_city is None
-    in_bucharest = (
-        by_state == "RO-B"
-        or by_city == "RO-B"
-        or bucharest_sector(city) is not None
-        or (
-            unknown
-            and (
-                sector is not None
-                or _says_bucharest(line1)
-                or _says_bucharest(line2)
-                or postal_sector is not None
-            )
-        )
-    )
+    if by_city == "RO-B" or bucharest_sector(city) is not None:
+        in_bucharest = True
+    elif by_state == "RO-B":
+        in_bucharest = by_city is None or _find_sector(_STRONG_SECTOR, fields) is not None
+    elif by_state is None and by_city is None:
+        in_bucharest = _in_bucharest(fields, city, postal_sector)
+    else:
+        in_bucharest = False
     if in_bucharest:
-        found = sector or postal_sector
+        found = bucharest_sector(*fields) or postal_sector
         return (found, "RO-B") if found else (city_clean, "RO-B")
+    if by_state == "RO-B":  # a town of another county, see above
+        return city_clean, by_city
     return city_clean, by_state or by_city
