@@ -648,8 +648,9 @@ def _check_charge(event_type: str, ch: Mapping[str, Any]) -> int | Reason:
 
 def charge_amount(ch: Mapping[str, Any]) -> int | None:
     """The captured amount (``amount_captured``, else ``amount`` for very old charges)."""
-    captured = as_int(ch.get("amount_captured"))
-    return captured if captured is not None else as_int(ch.get("amount"))
+    if ch.get("amount_captured") is not None:
+        return as_int(ch.get("amount_captured"))
+    return as_int(ch.get("amount"))
 
 
 _CHECKS = {
