@@ -414,7 +414,7 @@ def _build_county_index() -> tuple[MappingProxyType[str, str], MappingProxyType[
 
 
 _COUNTY_INDEX, _TOWN_INDEX = _build_county_index()
-_SECTOR_TAIL = re.compile(r"\s*\b(?:sector|sectorul|sect|s)\s*[1-6]\s*$")
+_SECTOR_WORDS = re.compile(r"\b(?:sectorul|sector|sect|s)\s*(?:nr\s*)?[1-6]\b")
 
 
 def _strip_words(folded: str) -> str:
@@ -441,9 +441,10 @@ def county_code(text: str | None) -> str | None:
     folded = fold(text)
     if not folded:
         return None
-    if bucharest_sector(text) is not None and _SECTOR_TAIL.sub("", folded) in ("", *_B_WORDS):
+    without_sector = " ".join(_SECTOR_WORDS.sub(" ", folded).split())
+    if bucharest_sector(text) is not None and without_sector in ("", *_B_WORDS):
         return "RO-B"
-    folded = _SECTOR_TAIL.sub("", folded).strip() or folded
+    folded = without_sector or folded
     stripped = _strip_words(folded)
     for candidate in (stripped, folded):
         key = _key(candidate)
