@@ -568,3 +568,13 @@ def test_official_anaf_example_invoice(
     assert state_ is MessageState.OK
     assert download_id is not None
     assert parse_archive(client.download(download_id)).document == xml
+
+
+def test_fake_transport_inside_a_running_event_loop(client: AnafClient) -> None:
+    """The web app (async) may call the sync client: the transport then uses a worker thread."""
+    import anyio
+
+    async def inside() -> str:
+        return client.upload(invoice_xml("LOOP-1"), SELLER).index
+
+    assert anyio.run(inside) == "5001130147"

@@ -1219,7 +1219,7 @@ def _run(fn: Callable[[], Awaitable[Any]]) -> Any:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m stripe_efactura.anaf.fake [--host H] [--port P]``."""
+    """``python -m stripe_efactura.anaf.fake [--host H] [--port P] [knobs]``."""
     import argparse
 
     import uvicorn
@@ -1227,8 +1227,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the fake ANAF e-Factura server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--processing-seconds", type=float, default=60.0)
+    parser.add_argument("--processing-polls", type=int, default=1)
+    parser.add_argument("--cif", action="append", help="CIF with SPV rights (repeat; default any)")
+    parser.add_argument("--client-id", default="fake-client-id")
+    parser.add_argument("--client-secret", default="fake-client-secret")
     args = parser.parse_args(argv)
-    uvicorn.run(create_fake_anaf(), host=args.host, port=args.port)
+    state = FakeAnafState(
+        cifs=set(args.cif) if args.cif else None,
+        processing_polls=args.processing_polls,
+        processing_delay=timedelta(seconds=args.processing_seconds),
+        clients={args.client_id: FakeOAuthClient(args.client_id, args.client_secret)},
+    )
+    uvicorn.run(create_fake_anaf(state), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":
