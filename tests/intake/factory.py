@@ -30,6 +30,9 @@ Json = dict[str, Any]
 
 API_VERSION = "2026-10-28.endive"
 ERA_VERSIONS = {"basil": API_VERSION, "pre_basil": "2024-06-20", "pre_2022": "2020-08-27"}
+ERA_TAGS = {"basil": "", "pre_basil": "p", "pre_2022": "q"}
+"""Suffix of a flow's tag per era: ids of ``flow_d_subscription_renewal(era="pre_basil")`` end
+in ``flowDp``."""
 SECRET = "whsec_test_factory"
 T0 = 1_767_225_600
 """2026-01-01T00:00:00Z; every object and event of a flow is created shortly after."""
@@ -664,13 +667,13 @@ def flow_a_checkout_card(*, invoice_creation: bool = False, era: str = "basil") 
     With ``invoice_creation`` Stripe also issues a post-purchase Invoice (``in_flowA``), which
     then owns the payment.
     """
-    f = "A"
-    ev = _Seq(f, 0, ERA_VERSIONS[era])
+    t = "A" + ("I" if invoice_creation else "") + ERA_TAGS[era]
+    ev = _Seq(t, 0, ERA_VERSIONS[era])
     rate = tax_rate()
     prod = product("prod_carte", "Carte de bucate")
     items = [
         session_item(
-            "li_flowA1",
+            f"li_flow{t}1",
             price_id="price_carte",
             product_id=prod["id"],
             quantity=2,
@@ -678,12 +681,12 @@ def flow_a_checkout_card(*, invoice_creation: bool = False, era: str = "basil") 
             rate=rate,
         )
     ]
-    pi_created = payment_intent("pi_flowA", 12100, status="requires_payment_method")
-    pi = payment_intent("pi_flowA", 12100, latest_charge="ch_flowA")
-    ch = charge("ch_flowA", 12100, pi="pi_flowA", created=T0 + 2)
-    inv_id = "in_flowA" if invoice_creation else None
+    pi_created = payment_intent(f"pi_flow{t}", 12100, status="requires_payment_method")
+    pi = payment_intent(f"pi_flow{t}", 12100, latest_charge=f"ch_flow{t}")
+    ch = charge(f"ch_flow{t}", 12100, pi=f"pi_flow{t}", created=T0 + 2)
+    inv_id = f"in_flow{t}" if invoice_creation else None
     cs = checkout_session(
-        "cs_flowA", amount_subtotal=10000, amount_tax=2100, pi="pi_flowA", invoice=inv_id
+        f"cs_flow{t}", amount_subtotal=10000, amount_tax=2100, pi=f"pi_flow{t}", invoice=inv_id
     )
     objects: list[Json] = [pi, ch, cs, rate, prod]
     inv_events: list[Json] = []
@@ -700,23 +703,27 @@ def flow_a_checkout_card(*, invoice_creation: bool = False, era: str = "basil") 
     ]
     if invoice_creation:
         line = invoice_line(
-            "il_flowA1",
-            invoice_id="in_flowA",
+            f"il_flow{t}1",
+            invoice_id=f"in_flow{t}",
             amount=10000,
             quantity=2,
             product_id=prod["id"],
             price_id="price_carte",
             description="Carte de bucate",
         )
-        inv = invoice("in_flowA", lines=[line], customer=None, paid_at=T0 + 5, created=T0 + 4)
+        inv = invoice(f"in_flow{t}", lines=[line], customer=None, paid_at=T0 + 5, created=T0 + 4)
         objects += [
             inv,
             invoice_payment(
-                "inpay_flowA", invoice_id="in_flowA", pi="pi_flowA", amount=12100, paid_at=T0 + 5
+                f"inpay_flow{t}",
+                invoice_id=f"in_flow{t}",
+                pi=f"pi_flow{t}",
+                amount=12100,
+                paid_at=T0 + 5,
             ),
         ]
         if era != "basil":
-            inv = pre_basil_invoice(inv, pi="pi_flowA", charge_id="ch_flowA")
+            inv = pre_basil_invoice(inv, pi=f"pi_flow{t}", charge_id=f"ch_flow{t}")
         inv_events = [
             ev("invoice.created", _with(inv, status="draft")),
             ev("invoice.finalized", inv),
@@ -732,29 +739,30 @@ def flow_a_checkout_card(*, invoice_creation: bool = False, era: str = "basil") 
         "invoice.paid",
         "invoice.finalized",
     )
-    owner = ("invoice", "in_flowA") if invoice_creation else ("checkout_session", "cs_flowA")
+    owner = ("invoice", f"in_flow{t}") if invoice_creation else ("checkout_session", f"cs_flow{t}")
     return Flow(
-        "A-invoice" if invoice_creation else "A",
+        t,
         "Checkout, payment mode, card" + (", post-purchase invoice" if invoice_creation else ""),
         events,
         objects,
-        "pi_flowA",
+        f"pi_flow{t}",
         owner,
         12100,
         "RON",
         triggers,
-        session_line_items={"cs_flowA": items},
+        session_line_items={f"cs_flow{t}": items},
     )
 
 
 def flow_b_checkout_delayed() -> Flow:
     """B. Checkout with SEPA Debit (EUR): ``completed`` is unpaid, success comes days later."""
-    ev = _Seq("B", 1000, API_VERSION)
+    t = "B"
+    ev = _Seq(t, 1000, API_VERSION)
     rate = tax_rate()
     prod = product("prod_abonament_anual", "Abonament anual")
     items = [
         session_item(
-            "li_flowB1",
+            f"li_flow{t}1",
             price_id="price_anual",
             product_id=prod["id"],
             quantity=1,
@@ -765,21 +773,21 @@ def flow_b_checkout_delayed() -> Flow:
     ]
     later = T0 + 3 * 86_400
     cs_unpaid = checkout_session(
-        "cs_flowB",
+        f"cs_flow{t}",
         amount_subtotal=20000,
         amount_tax=4200,
-        pi="pi_flowB",
+        pi=f"pi_flow{t}",
         payment_status="unpaid",
         currency="eur",
         created=T0 + 1000,
     )
     cs_paid = _with(cs_unpaid, payment_status="paid")
-    pi_proc = payment_intent("pi_flowB", 24200, status="processing", currency="eur")
+    pi_proc = payment_intent(f"pi_flow{t}", 24200, status="processing", currency="eur")
     pi = payment_intent(
-        "pi_flowB", 24200, latest_charge="py_flowB", currency="eur", created=T0 + 1000
+        f"pi_flow{t}", 24200, latest_charge=f"py_flow{t}", currency="eur", created=T0 + 1000
     )
-    ch_pending = charge("py_flowB", 24200, pi="pi_flowB", status="pending", currency="eur")
-    ch = charge("py_flowB", 24200, pi="pi_flowB", currency="eur", created=T0 + 1001)
+    ch_pending = charge(f"py_flow{t}", 24200, pi=f"pi_flow{t}", status="pending", currency="eur")
+    ch = charge(f"py_flow{t}", 24200, pi=f"pi_flow{t}", currency="eur", created=T0 + 1001)
     events = [
         ev("checkout.session.completed", cs_unpaid),
         ev("payment_intent.processing", pi_proc),
@@ -798,16 +806,16 @@ def flow_b_checkout_delayed() -> Flow:
         "checkout.session.async_payment_succeeded",
     )
     return Flow(
-        "B",
+        t,
         "Checkout, delayed method (SEPA)",
         events,
         [cs_paid, pi, ch, rate, prod],
-        "pi_flowB",
-        ("checkout_session", "cs_flowB"),
+        f"pi_flow{t}",
+        ("checkout_session", f"cs_flow{t}"),
         24200,
         "EUR",
         triggers,
-        session_line_items={"cs_flowB": items},
+        session_line_items={f"cs_flow{t}": items},
     )
 
 
@@ -880,37 +888,44 @@ def _invoice_events(
         pi_created = _with(pi_created, invoice=inv["id"])
     if era == "pre_2022":
         pi_ev = pre_2022_payment_intent(pi, [ch_ev], invoice_id=inv["id"])
-    head = [ev("invoice.created", draft), ev("invoice.finalized", open_)]
+    head = [("invoice.created", draft), ("invoice.finalized", open_)]
     pay = [
-        ev("payment_intent.created", pi_created),
-        ev("payment_intent.succeeded", pi_ev),
-        ev("charge.succeeded", ch_ev),
+        ("payment_intent.created", pi_created),
+        ("payment_intent.succeeded", pi_ev),
+        ("charge.succeeded", ch_ev),
     ]
     paid = [
-        ev("invoice.paid", inv_ev),
-        ev("invoice.payment_succeeded", inv_ev),
-        ev("invoice_payment.paid", ip),
+        ("invoice.paid", inv_ev),
+        ("invoice.payment_succeeded", inv_ev),
+        ("invoice_payment.paid", ip),
     ]
-    return head + paid + pay if order == "invoice_first" else head + pay + paid
+    ordered = head + paid + pay if order == "invoice_first" else head + pay + paid
+    return [ev(etype, obj) for etype, obj in ordered]
 
 
 def flow_c_subscription_checkout(*, era: str = "basil") -> Flow:
     """C. Checkout, ``mode=subscription``, first period: the session names ``in_flowC``."""
-    ev = _Seq("C", 2000, ERA_VERSIONS[era])
-    inv, pi, ch, ip, _ = _subscription_objects("C", reason="subscription_create", created=T0 + 2000)
+    t = "C" + ERA_TAGS[era]
+    ev = _Seq(t, 2000, ERA_VERSIONS[era])
+    inv, pi, ch, ip, _ = _subscription_objects(t, reason="subscription_create", created=T0 + 2000)
     cs = checkout_session(
-        "cs_flowC",
+        f"cs_flow{t}",
         amount_subtotal=10000,
         amount_tax=2100,
         pi=None,
         mode="subscription",
-        invoice="in_flowC",
-        subscription="sub_flowC",
-        customer="cus_flowC",
+        invoice=f"in_flow{t}",
+        subscription=f"sub_flow{t}",
+        customer=f"cus_flow{t}",
         created=T0 + 1990,
     )
     cs_ev = pre_basil_session(cs) if era != "basil" else cs
-    sub = {"id": "sub_flowC", "object": "subscription", "status": "active", "customer": "cus_flowC"}
+    sub = {
+        "id": f"sub_flow{t}",
+        "object": "subscription",
+        "status": "active",
+        "customer": f"cus_flow{t}",
+    }
     events = [ev("checkout.session.completed", cs_ev), ev("customer.subscription.created", sub)]
     events += _invoice_events(ev, inv, pi, ch, ip, era, "invoice_first")
     triggers = _ids(
@@ -921,14 +936,14 @@ def flow_c_subscription_checkout(*, era: str = "basil") -> Flow:
         "charge.succeeded",
     )
     objects = [cs, inv, pi, ch, ip, sub, tax_rate(), product("prod_plan_pro", "Plan Pro")]
-    objects.append(customer("cus_flowC"))
+    objects.append(customer(f"cus_flow{t}"))
     return Flow(
-        "C",
+        t,
         "Checkout, subscription mode, first period",
         events,
         objects,
-        "pi_flowC",
-        ("invoice", "in_flowC"),
+        f"pi_flow{t}",
+        ("invoice", f"in_flow{t}"),
         12100,
         "RON",
         triggers,
@@ -937,19 +952,20 @@ def flow_c_subscription_checkout(*, era: str = "basil") -> Flow:
 
 def flow_d_subscription_renewal(*, era: str = "basil") -> Flow:
     """D. Subscription renewal: invoice events, PaymentIntent and Charge of ``in_flowD``."""
-    ev = _Seq("D", 3000, ERA_VERSIONS[era])
-    inv, pi, ch, ip, _ = _subscription_objects("D", reason="subscription_cycle", created=T0 + 3000)
+    t = "D" + ERA_TAGS[era]
+    ev = _Seq(t, 3000, ERA_VERSIONS[era])
+    inv, pi, ch, ip, _ = _subscription_objects(t, reason="subscription_cycle", created=T0 + 3000)
     events = _invoice_events(ev, inv, pi, ch, ip, era, "payment_first")
     triggers = _ids(events, "invoice.paid", "payment_intent.succeeded", "charge.succeeded")
     objects = [inv, pi, ch, ip, tax_rate(), product("prod_plan_pro", "Plan Pro")]
-    objects.append(customer("cus_flowD"))
+    objects.append(customer(f"cus_flow{t}"))
     return Flow(
-        "D",
+        t,
         "Subscription renewal",
         events,
         objects,
-        "pi_flowD",
-        ("invoice", "in_flowD"),
+        f"pi_flow{t}",
+        ("invoice", f"in_flow{t}"),
         12100,
         "RON",
         triggers,
@@ -961,12 +977,13 @@ def flow_e_stripe_invoicing(*, out_of_band: bool = False) -> Flow:
 
     Paid on the hosted page (PI + charge), or ``out_of_band`` (no PI: the key is ``in_flowE``).
     """
-    ev = _Seq("E", 4000, API_VERSION)
+    t = "E" + ("O" if out_of_band else "")
+    ev = _Seq(t, 4000, API_VERSION)
     created = T0 + 4000
     lines = [
         invoice_line(
-            f"il_flowE{n:02d}",
-            invoice_id="in_flowE",
+            f"il_flow{t}{n:02d}",
+            invoice_id=f"in_flow{t}",
             amount=1000 * n,
             product_id=f"prod_ora{n:02d}",
             price_id=f"price_ora{n:02d}",
@@ -976,9 +993,9 @@ def flow_e_stripe_invoicing(*, out_of_band: bool = False) -> Flow:
     ]
     paid_at = created + 7 * 86_400
     inv = invoice(
-        "in_flowE",
+        f"in_flow{t}",
         lines=lines,
-        customer="cus_flowE",
+        customer=f"cus_flow{t}",
         created=created,
         paid_at=paid_at,
         paid_out_of_band=out_of_band,
@@ -993,34 +1010,44 @@ def flow_e_stripe_invoicing(*, out_of_band: bool = False) -> Flow:
         status_transitions={**inv["status_transitions"], "paid_at": None},
     )
     events = [ev("invoice.finalized", open_)]
-    objects = [inv, tax_rate(), customer("cus_flowE")]
+    objects = [inv, tax_rate(), customer(f"cus_flow{t}")]
     objects += [product(f"prod_ora{n:02d}", f"Consultanță, modulul {n}") for n in range(1, 13)]
-    key = "in_flowE"
+    key = f"in_flow{t}"
     if not out_of_band:
         pi = payment_intent(
-            "pi_flowE", amount, latest_charge="ch_flowE", customer="cus_flowE", created=paid_at
+            f"pi_flow{t}",
+            amount,
+            latest_charge=f"ch_flow{t}",
+            customer=f"cus_flow{t}",
+            created=paid_at,
         )
-        ch = charge("ch_flowE", amount, pi="pi_flowE", customer="cus_flowE", created=paid_at)
+        ch = charge(
+            f"ch_flow{t}", amount, pi=f"pi_flow{t}", customer=f"cus_flow{t}", created=paid_at
+        )
         ip = invoice_payment(
-            "inpay_flowE", invoice_id="in_flowE", pi="pi_flowE", amount=amount, paid_at=paid_at
+            f"inpay_flow{t}",
+            invoice_id=f"in_flow{t}",
+            pi=f"pi_flow{t}",
+            amount=amount,
+            paid_at=paid_at,
         )
         objects += [pi, ch, ip]
         ev.offset += 7 * 86_400
         events += [ev("payment_intent.succeeded", pi), ev("charge.succeeded", ch)]
-        key = "pi_flowE"
+        key = f"pi_flow{t}"
     events += [ev("invoice.paid", inv), ev("invoice.payment_succeeded", inv)]
     triggers = _ids(events, "invoice.paid", "payment_intent.succeeded", "charge.succeeded")
     return Flow(
-        "E-oob" if out_of_band else "E",
+        t,
         "Stripe Invoicing" + (" paid out of band" if out_of_band else ""),
         events,
         objects,
         key,
-        ("invoice", "in_flowE"),
+        ("invoice", f"in_flow{t}"),
         amount,
         "RON",
         triggers,
-        invoice_lines={"in_flowE": lines},
+        invoice_lines={f"in_flow{t}": lines},
     )
 
 
@@ -1040,20 +1067,21 @@ def flow_f_direct_payment_intent(*, created_succeeded: bool = False, era: str = 
     ``created_succeeded``: a ``confirm=true`` create, whose ``payment_intent.created`` snapshot
     already says ``succeeded`` (then also a trigger).
     """
-    ev = _Seq("F", 5000, ERA_VERSIONS[era])
+    t = "F" + ("S" if created_succeeded else "") + ERA_TAGS[era]
+    ev = _Seq(t, 5000, ERA_VERSIONS[era])
     kwargs: Json = {
         "created": T0 + 5000,
         "description": "Magazin Exemplu - Comanda 1234",
         "metadata": WOO_METADATA,
         "shipping": {"name": "Ion Popescu", "phone": None, "address": _address()},
     }
-    pi = payment_intent("pi_flowF", 23200, latest_charge="ch_flowF", **kwargs)
+    pi = payment_intent(f"pi_flow{t}", 23200, latest_charge=f"ch_flow{t}", **kwargs)
     first = (
         pi
         if created_succeeded
-        else payment_intent("pi_flowF", 23200, status="requires_payment_method", **kwargs)
+        else payment_intent(f"pi_flow{t}", 23200, status="requires_payment_method", **kwargs)
     )
-    ch = charge("ch_flowF", 23200, pi="pi_flowF", created=T0 + 5001)
+    ch = charge(f"ch_flow{t}", 23200, pi=f"pi_flow{t}", created=T0 + 5001)
     pi_ev = pi
     if era == "pre_2022":
         pi_ev = pre_2022_payment_intent(pi, [ch], invoice_id=None)
@@ -1073,7 +1101,7 @@ def flow_f_direct_payment_intent(*, created_succeeded: bool = False, era: str = 
         types.append("payment_intent.created")
     amount_items = [
         {
-            "id": "uli_flowF1",
+            "id": f"uli_flow{t}1",
             "object": "payment_intent_amount_details_line_item",
             "discount_amount": None,
             "payment_method_options": {},
@@ -1086,31 +1114,32 @@ def flow_f_direct_payment_intent(*, created_succeeded: bool = False, era: str = 
         }
     ]
     return Flow(
-        "F",
+        t,
         "Direct PaymentIntent (WooCommerce)",
         events,
         [pi, ch],
-        "pi_flowF",
-        ("payment_intent", "pi_flowF"),
+        f"pi_flow{t}",
+        ("payment_intent", f"pi_flow{t}"),
         23200,
         "RON",
         _ids(events, *types),
-        pi_line_items={"pi_flowF": amount_items},
+        pi_line_items={f"pi_flow{t}": amount_items},
     )
 
 
 def flow_g_legacy_charge() -> Flow:
     """G. Legacy Charges API: a single ``charge.succeeded`` with no PaymentIntent."""
-    ev = _Seq("G", 6000, "2019-12-03")
-    ch = charge("ch_flowG", 5000, pi=None, created=T0 + 6000)
+    t = "G"
+    ev = _Seq(t, 6000, "2019-12-03")
+    ch = charge(f"ch_flow{t}", 5000, pi=None, created=T0 + 6000)
     events = [ev("charge.succeeded", ch)]
     return Flow(
-        "G",
+        t,
         "Legacy charge without PaymentIntent",
         events,
         [ch],
-        "ch_flowG",
-        ("charge", "ch_flowG"),
+        f"ch_flow{t}",
+        ("charge", f"ch_flow{t}"),
         5000,
         "RON",
         _ids(events, "charge.succeeded"),
@@ -1119,36 +1148,37 @@ def flow_g_legacy_charge() -> Flow:
 
 def flow_h_nothing_paid() -> Flow:
     """H. Nothing paid: a trial through Checkout (``no_payment_required``) and a 0 invoice."""
-    ev = _Seq("H", 7000, API_VERSION)
+    t = "H"
+    ev = _Seq(t, 7000, API_VERSION)
     line = invoice_line(
-        "il_flowH1",
-        invoice_id="in_flowH",
+        f"il_flow{t}1",
+        invoice_id=f"in_flow{t}",
         amount=0,
         product_id="prod_plan_pro",
         price_id="price_plan_pro",
         description="Perioadă de probă pentru Plan Pro",
-        subscription="sub_flowH",
+        subscription=f"sub_flow{t}",
         rate_id=None,
     )
     inv = invoice(
-        "in_flowH",
+        f"in_flow{t}",
         lines=[line],
-        customer="cus_flowH",
-        subscription="sub_flowH",
+        customer=f"cus_flow{t}",
+        subscription=f"sub_flow{t}",
         billing_reason="subscription_create",
         created=T0 + 7000,
         paid_at=T0 + 7000,
     )
     cs = checkout_session(
-        "cs_flowH",
+        f"cs_flow{t}",
         amount_subtotal=0,
         amount_tax=0,
         pi=None,
         mode="subscription",
         payment_status="no_payment_required",
-        invoice="in_flowH",
-        subscription="sub_flowH",
-        customer="cus_flowH",
+        invoice=f"in_flow{t}",
+        subscription=f"sub_flow{t}",
+        customer=f"cus_flow{t}",
         created=T0 + 6990,
     )
     events = [
@@ -1157,10 +1187,10 @@ def flow_h_nothing_paid() -> Flow:
         ev("invoice.paid", inv),
     ]
     return Flow(
-        "H",
+        t,
         "Nothing paid (trial)",
         events,
-        [cs, inv, customer("cus_flowH"), product("prod_plan_pro", "Plan Pro")],
+        [cs, inv, customer(f"cus_flow{t}"), product("prod_plan_pro", "Plan Pro")],
         None,
         None,
         0,
