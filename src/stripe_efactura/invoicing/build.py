@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 
 from ..config import Settings
 from ..errors import EfacturaError, Problem
-from ..money import exponent, format_amount, from_minor, round2
+from ..money import exponent, format_ro, from_minor, round2
 from . import ro, vat
 from .buyer import BuyerOverrides, extract_buyer
 from .fx import BNR_CURRENCIES
@@ -73,6 +73,15 @@ from .model import (
 from .problems import problem
 from .totals import Mode, PricedLine, allocate, compute, document_totals, unit_price
 
+__all__ = [
+    "BuildResult",
+    "BuyerOverrides",
+    "build_invoice",
+    "issue_date_of",
+    "preview_dict",
+    "seller_party",
+]
+
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 NAME_LIMIT = 100
 DESCRIPTION_LIMIT = 200
@@ -86,7 +95,7 @@ class BuildResult:
     invoice: Invoice | None
     """``None`` when a fatal problem was found or the BNR rate is still missing."""
     problems: tuple[Problem, ...]
-    """Fatal problems and warnings (``Problem.fatal`` false)."""
+    """The fatal problems: any one means no invoice."""
     needs_fx: bool = False
     """True when only the BNR rate is missing: retry later with ``fx``."""
     buyer: Party | None = None
@@ -97,14 +106,12 @@ class BuildResult:
     line_source: str = ""
     issue_date: date | None = None
     currency: str = ""
+    warnings: tuple[Problem, ...] = ()
+    """Non-fatal problems (``Problem.fatal`` false): the invoice is built, the merchant told."""
 
     @property
     def ok(self) -> bool:
         return self.invoice is not None
-
-    @property
-    def fatal_problems(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.fatal)
 
 
 def issue_date_of(paid_at: datetime) -> date:
@@ -338,6 +345,10 @@ def _order_reference(sale: Sale) -> str | None:
 # --- build ---------------------------------------------------------------------------------
 
 
+def _fmt(value: Decimal, currency: str) -> str:
+    return format_ro(value, max(exponent(currency), 2))
+
+
 def _to_cents(values: list[Decimal], currency: str) -> list[Decimal]:
     if exponent(currency) <= 2:
         return [v.quantize(Decimal("0.01")) for v in values]
@@ -442,9 +453,9 @@ def build_invoice(
                 problem(
                     "P-LINES-MISMATCH",
                     source=lines_res.source,
-                    lines_total=format_amount(shown, currency),
-                    collected=format_amount(collected, currency),
-                    currency="",
+                    lines_total=_fmt(shown, currency),
+                    collected=_fmt(collected, currency),
+                    currency=currency,
                 )
             )
     elif not classes:
@@ -452,9 +463,9 @@ def build_invoice(
             problem(
                 "P-LINES-MISMATCH",
                 source=lines_res.source,
-                lines_total=format_amount(Decimal(0), currency),
-                collected=format_amount(collected, currency),
-                currency="",
+                lines_total=_fmt(Decimal(0), currency),
+                collected=_fmt(collected, currency),
+                currency=currency,
             )
         )
 
@@ -499,7 +510,8 @@ def build_invoice(
         )
     return BuildResult(
         invoice=invoice,
-        problems=tuple(problems),
+        problems=tuple(p for p in problems if p.fatal),
+        warnings=tuple(p for p in problems if not p.fatal),
         needs_fx=needs_fx,
         buyer=buyer,
         buyer_sources=dict(buyer_res.sources),
@@ -643,4 +655,5 @@ def preview_dict(result: BuildResult) -> dict[str, Any]:
             "source": inv.fx.source,
         },
         "problems": [p.to_dict() for p in result.problems],
+        "warnings": [p.to_dict() for p in result.warnings],
     }

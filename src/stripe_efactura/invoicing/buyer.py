@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ..errors import Problem
@@ -85,6 +85,32 @@ class BuyerOverrides:
     reg_com: str | None = None
     individual: bool = False
     """Invoice a private person even when Stripe holds a company id."""
+
+    @classmethod
+    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> BuyerOverrides:
+        """From a JSON object (text or parsed); unknown keys are ignored, values are strings.
+
+        Raises ``ValueError`` when the text is not a JSON object.
+        """
+        raw = json.loads(data) if isinstance(data, (str, bytes)) else data
+        if not isinstance(raw, Mapping):
+            raise ValueError("buyer overrides must be a JSON object")
+        kwargs: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in raw or raw[f.name] is None:
+                continue
+            value = raw[f.name]
+            kwargs[f.name] = bool(value) if f.name == "individual" else str(value)
+        return cls(**kwargs)
+
+    def to_json(self) -> str:
+        """The given fields as a JSON object (keys sorted; ``None`` fields left out)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return json.dumps(
+            {k: v for k, v in data.items() if v not in (None, False)},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ on the problem (``Problem.context``) for the dashboard and the merchant email.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -325,6 +326,9 @@ def problem(code: str, *, field: str | None = None, **context: Any) -> Problem:
     )
 
 
+_REPR = re.compile(r"\{(\w+)!r\}")
+
+
 def catalogue_markdown() -> str:
     """The catalogue as a Markdown table (the body of ``docs/errors.md``'s builder section)."""
     rows = [
@@ -337,7 +341,7 @@ def catalogue_markdown() -> str:
             f"`{s.field}`",
             "yes" if s.fatal else "no (warning)",
             s.rule or "",
-            s.message_en,
+            _REPR.sub(r"'{\1}'", s.message_en),
             s.message_ro,
             s.hint,
             s.hint_ro,
