@@ -578,3 +578,22 @@ def test_fake_transport_inside_a_running_event_loop(client: AnafClient) -> None:
         return client.upload(invoice_xml("LOOP-1"), SELLER).index
 
     assert anyio.run(inside) == "5001130147"
+
+
+def test_rasp_daily_limit(client: AnafClient, state: FakeAnafState) -> None:
+    state.rasp_limit_per_day = 2
+    rasp = b'<header xmlns="mfp:anaf:dgti:spv:reqMesaj:v1" index_incarcare="1" message="ok"/>'
+    assert client.upload(rasp, SELLER, standard="RASP").index == "5001130147"
+    assert client.upload(rasp, SELLER, standard="RASP").index == "5001130148"
+    with pytest.raises(AnafQuotaExceeded) as info:
+        client.upload(rasp, SELLER, standard="RASP")
+    assert info.value.messages == (
+        f"S-au incarcat deja 2 de mesaje de tip RASP pentru cui={SELLER} in cursul zilei",
+    )
+    assert (info.value.scope, info.value.limit) == ("daily", 2)
+
+
+def test_wildcard_faults_do_not_hit_the_token_endpoint(state: FakeAnafState) -> None:
+    state.inject(FaultKind.SERVER_ERROR, "*")
+    assert state.take_fault("token", wildcard=False) is None
+    assert state.take_fault("upload") is not None

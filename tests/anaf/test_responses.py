@@ -423,3 +423,26 @@ def test_parse_archive_rejects_unexpected_contents() -> None:
         r.parse_archive(_zip({"5.xml": b"<a/>"}))
     with pytest.raises(AnafProtocolError):
         r.parse_archive(b"not a zip")
+
+
+def test_upload_accepted_without_index_is_outcome_unknown() -> None:
+    body = UPLOAD_OK.replace(b' index_incarcare="3828"', b"")
+    with pytest.raises(UploadOutcomeUnknown) as info:
+        r.classify_upload(200, body)
+    assert info.value.cause_code == "E-ANAF-PROTOCOL"
+
+
+def test_validation_swagger_example_three_messages() -> None:
+    body = (
+        b'{"stare":"nok","Messages":['
+        b'{"message":"E: validari globale  SCHEMATRON   eroare: [BR-CO-09]-The Seller VAT '
+        b'identifier (BT-31) ... shall have a prefix."},'
+        b'{"message":"E: AccountingSupplierParty (1) sectiune Party (1) sectiune PartyTaxScheme (1)'
+        b" sectiune CompanyID (1)  eroare regula: R_BT_32_cui: Cui vanzator incorect / validare "
+        b'CUI (1234) "}],"trace_id":"2c9b28f2"}'
+    )
+    answer = r.classify_validation(200, body)
+    assert [(f.rule, f.message_ro, f.message_en) for f in answer.findings] == [
+        ("BR-CO-09", "The Seller VAT identifier (BT-31) ... shall have a prefix.", None),
+        (None, "R_BT_32_cui: Cui vanzator incorect / validare CUI (1234)", None),
+    ]

@@ -197,6 +197,7 @@ class FakeAnafState:
     download_limit_per_day: int = 10
     list_limit_per_day: int = 1500
     paged_list_limit_per_day: int = 100_000
+    rasp_limit_per_day: int = 1000
     page_size: int = 500
     retention: timedelta = timedelta(days=60)
     code_lifetime: timedelta = timedelta(seconds=60)
@@ -260,10 +261,12 @@ class FakeAnafState:
             self.serial_counter += 1
             return self.serial_counter
 
-    def take_fault(self, endpoint: str) -> Fault | None:
+    def take_fault(self, endpoint: str, *, wildcard: bool = True) -> Fault | None:
+        """The next queued fault for ``endpoint`` (``"*"`` faults match API calls only)."""
+        matches = ("*", endpoint) if wildcard else (endpoint,)
         with self.lock:
             for fault in self.faults:
-                if fault.times > 0 and fault.endpoint in ("*", endpoint):
+                if fault.times > 0 and fault.endpoint in matches:
                     fault.times -= 1
                     if fault.times == 0:
                         self.faults.remove(fault)
@@ -516,7 +519,7 @@ async def _authorize(request: Request) -> Response:
 
 async def _token(request: Request) -> Response:
     state: FakeAnafState = request.app.state.fake
-    fault = state.take_fault("token")
+    fault = state.take_fault("token", wildcard=False)
     if fault is not None:
         early = await _fault_answer(state, fault, "token")
         if early is not None:
@@ -767,6 +770,13 @@ def _upload_handler(endpoint: str) -> Handler:
         problem = _check_upload_params(params, state)
         if problem:
             return _upload_error(problem, now)
+        cif = params["cif"]
+        if params["standard"] == "RASP" and state.count("rasp", cif) > state.rasp_limit_per_day:
+            return _upload_error(
+                f"S-au incarcat deja {state.rasp_limit_per_day} de mesaje de tip RASP pentru "
+                f"cui={cif} in cursul zilei",
+                now,
+            )
         root, problem = _parse_invoice(body, params["standard"])
         if root is None:
             return _upload_error(problem or "Fisierul transmis nu este valid.", now)

@@ -543,8 +543,14 @@ def classify_upload(status: int, body: bytes) -> UploadResult:
             http_status=status,
         )
     index = root.get("index_incarcare")
-    if root.get("ExecutionStatus") == "0" and index:
-        return UploadResult(index, root.get("dateResponse", ""))
+    if root.get("ExecutionStatus") == "0":
+        if index:
+            return UploadResult(index, root.get("dateResponse", ""))
+        raise UploadOutcomeUnknown(
+            "ANAF accepted the upload without an index_incarcare",
+            cause_code=AnafProtocolError.code,
+            http_status=status,
+        )
     messages = [_squash(m) for m in _error_messages(root)]
     error = classify_message(" ".join(messages) or "ExecutionStatus=1", http_status=status)
     error.messages = tuple(messages)
