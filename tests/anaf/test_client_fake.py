@@ -597,3 +597,12 @@ def test_wildcard_faults_do_not_hit_the_token_endpoint(state: FakeAnafState) -> 
     state.inject(FaultKind.SERVER_ERROR, "*")
     assert state.take_fault("token", wildcard=False) is None
     assert state.take_fault("upload") is not None
+
+
+def test_request_log_records_api_calls(client: AnafClient, state: FakeAnafState) -> None:
+    index = client.upload(invoice_xml(), SELLER).index
+    client.status(index)
+    assert [(m, t) for _, m, t in state.request_log] == [
+        ("POST", "/test/FCTEL/rest/upload?standard=UBL&cif=12345678"),
+        ("GET", f"/test/FCTEL/rest/stareMesaj?id_incarcare={index}"),
+    ]

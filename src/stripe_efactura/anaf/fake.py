@@ -213,7 +213,8 @@ class FakeAnafState:
     messages: dict[str, FakeMessage] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     planned: list[PlannedOutcome] = field(default_factory=list)
-    request_log: list[tuple[datetime, str, str]] = field(default_factory=list)
+    request_log: list[tuple[datetime, str, str]] = field(default_factory=list)  # API calls
+    minute_counts: dict[datetime, int] = field(default_factory=dict)
     counters: dict[tuple[str, str, date], int] = field(default_factory=dict)
     codes: dict[str, _Grant] = field(default_factory=dict)
     access_tokens: dict[str, _Grant] = field(default_factory=dict)
@@ -601,17 +602,17 @@ async def _fault_answer(state: FakeAnafState, fault: Fault, endpoint: str) -> Re
     return None  # DROP / HANG act after handling
 
 
-def _over_rate_limit(state: FakeAnafState) -> bool:
+def _over_rate_limit(state: FakeAnafState, request: Request) -> bool:
+    """Log the API call and count it against the minute it falls in (fixed windows)."""
     now = state.clock.now()
     minute = now.replace(second=0, microsecond=0)
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     with state.lock:
-        state.request_log.append((now, "", ""))
-        recent = sum(
-            1 for t, _, _ in state.request_log if t.replace(second=0, microsecond=0) == minute
-        )
-        # keep the log short: only the current minute matters
-        state.request_log[:] = [e for e in state.request_log if e[0] >= minute]
-    return recent > state.rate_limit_per_minute
+        state.request_log.append((now, request.method, target))
+        del state.request_log[: max(0, len(state.request_log) - 10_000)]
+        count = state.minute_counts.get(minute, 0) + 1
+        state.minute_counts = {minute: count}  # only the current minute matters
+    return count > state.rate_limit_per_minute
 
 
 def _authorised(request: Request, state: FakeAnafState) -> bool:
@@ -632,7 +633,7 @@ def _api(
         if request.path_params.get("env") not in ("test", "prod"):
             return Response("Not Found", status_code=404)
         now = state.clock.now()
-        if _over_rate_limit(state):
+        if _over_rate_limit(state, request):
             return _spring_error(now, 429, "Limita de apeluri depasita")
         fault = state.take_fault(endpoint)
         if fault is not None:
