@@ -35,7 +35,9 @@ from stripe_efactura.anaf.responses import (
     DuplicateInfo,
     MessageState,
     UploadOutcomeUnknown,
+    InvoiceKey,
     UploadResult,
+    invoice_key,
     parse_archive,
 )
 
@@ -306,6 +308,8 @@ def test_answer_lost_after_upload_taken_then_reconciled(
     state.processing_delay = timedelta(seconds=60)
     page = client.list_messages(SELLER, ms(START - timedelta(hours=1)), ms(state.clock.now()), 1)
     assert [(m.upload_index, m.kind) for m in page.messages] == [("5001130147", "FACTURA TRIMISA")]
+    archive = parse_archive(client.download(page.messages[0].download_id))
+    assert invoice_key(archive.document) == InvoiceKey(SELLER, "F-3", "2026-03-02")
 
 
 def test_connection_dropped_after_upload_taken(client: AnafClient, state: FakeAnafState) -> None:

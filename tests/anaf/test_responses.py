@@ -446,3 +446,13 @@ def test_validation_swagger_example_three_messages() -> None:
         ("BR-CO-09", "The Seller VAT identifier (BT-31) ... shall have a prefix.", None),
         (None, "R_BT_32_cui: Cui vanzator incorect / validare CUI (1234)", None),
     ]
+
+
+def test_invoice_key() -> None:
+    from stripe_efactura.anaf.fake import sample_invoice
+
+    assert r.invoice_key(sample_invoice("S-9", "2026-02-01", "ro 123")) == r.InvoiceKey(
+        "123", "S-9", "2026-02-01"
+    )
+    assert r.invoice_key(ERROR_FILE) is None
+    assert r.invoice_key(b"garbage") is None

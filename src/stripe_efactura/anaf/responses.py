@@ -429,11 +429,46 @@ def parse_archive(data: bytes) -> DownloadArchive:
         raise AnafProtocolError("The ANAF download is not a valid ZIP") from exc
     root = _xml_root(document)
     error_file = None
-    if root is not None and etree.QName(root).namespace == NS_ERRORS:
+    if root is not None and _local(root.tag) == "header":  # ANAF's error list, not an invoice
         error_file = parse_error_file(document)
     index = _DOC_RE.match(docs[0])
     assert index is not None
     return DownloadArchive(index.group(1), docs[0], document, sigs[0], signature, error_file)
+
+
+_UBL_NS = {
+    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
+    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+}
+
+
+@dataclass(frozen=True)
+class InvoiceKey:
+    """What identifies a filing when reconciling an upload whose answer was lost: seller CUI
+    (without ``RO``), BT-1 invoice number, BT-2 issue date (``YYYY-MM-DD``)."""
+
+    seller_cif: str | None
+    number: str | None
+    issue_date: str | None
+
+
+def invoice_key(xml: bytes) -> InvoiceKey | None:
+    """The :class:`InvoiceKey` of a UBL Invoice/CreditNote (e.g. ``DownloadArchive.document``),
+    or None when the bytes are not a UBL invoice."""
+    root = _xml_root(xml)
+    if root is None or _local(root.tag) not in ("Invoice", "CreditNote"):
+        return None
+
+    def text(path: str) -> str | None:
+        found = root.find(path, _UBL_NS)
+        return found.text.strip() if found is not None and found.text else None
+
+    seller = text("cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID") or text(
+        "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID"
+    )
+    if seller is not None:
+        seller = seller.replace(" ", "").upper().removeprefix("RO")
+    return InvoiceKey(seller, text("cbc:ID"), text("cbc:IssueDate"))
 
 
 # --------------------------------------------------------------------------------------------
