@@ -610,3 +610,19 @@ def test_request_log_records_api_calls(client: AnafClient, state: FakeAnafState)
         ("POST", "/test/FCTEL/rest/upload?standard=UBL&cif=12345678"),
         ("GET", f"/test/FCTEL/rest/stareMesaj?id_incarcare={index}"),
     ]
+
+
+def test_unknown_upload_resolved_by_duplicate_nok(client: AnafClient, state: FakeAnafState) -> None:
+    """Lost answer, then a deliberate second upload: ANAF's duplicate nok names the first index."""
+    state.inject(FaultKind.DROP_AFTER_ACCEPT, "upload")
+    with pytest.raises(UploadOutcomeUnknown):
+        client.upload(invoice_xml("D-1"), SELLER)
+    (lost,) = state.uploads("D-1")
+    assert finish(client, lost.index) == (MessageState.OK, "3001474424")
+    retry = client.upload(invoice_xml("D-1"), SELLER).index
+    state_, download_id = finish(client, retry)
+    assert (state_, download_id) == (MessageState.NOK, "3001474425")
+    error_file = parse_archive(client.download(download_id)).error_file
+    assert error_file is not None
+    assert error_file.duplicate == DuplicateInfo(lost.index, date(2026, 3, 2))
+    assert state.upload_count("D-1") == 2
