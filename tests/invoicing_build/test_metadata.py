@@ -142,7 +142,7 @@ def test_order_item_wins_over_lineitem_and_owner_metadata_first() -> None:
         },
         payment_intent={"id": "pi_1", "metadata": {"Order Item #1": "P, 1, 1"}},
     )
-    assert [name for name, _ in metadata_sources(sale)] == ["checkout_session", "payment_intent"]
+    assert [s.name for s in metadata_sources(sale)] == ["checkout_session", "payment_intent"]
     res = metadata_lines(sale)
     assert res is not None and res.source == "metadata.checkout_session.lineitem"
     md = {"lineitem1": '{"productname":"L","itemtotal":"1"}', "Order Item #1": "O, 1, 1"}

@@ -44,10 +44,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..config import Settings
+from ..config import CompanyProfile, Settings, VatPolicy
 from ..errors import EfacturaError, Problem
 from ..money import exponent, format_ro, from_minor, round2
 from . import ro, vat
@@ -125,7 +126,12 @@ def issue_date_of(paid_at: datetime) -> date:
 
 def seller_party(settings: Settings) -> tuple[Party, list[Problem]]:
     """The seller (BG-4) from ``[company]``, with ``P-SELLER-*`` problems."""
-    c = settings.company
+    party, problems = _seller(settings.company)
+    return party, list(problems)
+
+
+@lru_cache(maxsize=64)
+def _seller(c: CompanyProfile) -> tuple[Party, tuple[Problem, ...]]:
     a = c.address
     problems: list[Problem] = []
     for key, value in (
@@ -156,7 +162,7 @@ def seller_party(settings: Settings) -> tuple[Party, list[Problem]]:
         email=c.email,
         phone=c.phone,
     )
-    return party, problems
+    return party, tuple(problems)
 
 
 # --- VAT -----------------------------------------------------------------------------------
@@ -172,8 +178,8 @@ class _VatContext:
     default_problem: str | None
 
 
-def _default_class(settings: Settings, on: date) -> tuple[TaxClass | None, str | None]:
-    policy = settings.vat
+@lru_cache(maxsize=256)
+def _default_class(policy: VatPolicy, on: date) -> tuple[TaxClass | None, str | None]:
     try:
         if policy.default_category is VatCategory.STANDARD:
             kind = policy.default_rate
@@ -380,7 +386,7 @@ def build_invoice(
     lines_res: LinesResult = extract_lines(sale_c, settings)
     problems.extend(lines_res.problems)
 
-    default, default_problem = _default_class(settings, on)
+    default, default_problem = _default_class(settings.vat, on)
     ctx = _VatContext(
         on=on,
         settings=settings,

@@ -56,7 +56,7 @@ from typing import Any
 from ..errors import Problem
 from . import ro
 from .countries import fold
-from .metadata import iter_metadata, metadata_address, metadata_sources
+from .metadata import MetaSource, iter_metadata, meta_source, metadata_address, metadata_sources
 from .model import Address, BuyerKind, Party, Sale
 from .problems import problem
 
@@ -139,8 +139,13 @@ class _Layer:
     addresses: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    if type(value) is dict:  # fast path: JSON objects are dicts
+        return value
+    return value if isinstance(value, Mapping) else _EMPTY
 
 
 def _list(value: Any) -> list[Mapping[str, Any]]:
@@ -150,7 +155,7 @@ def _list(value: Any) -> list[Mapping[str, Any]]:
 
 
 def _s(value: Any) -> str | None:
-    if isinstance(value, str):
+    if type(value) is str:
         text = " ".join(value.split())
         return text or None
     return None
@@ -164,6 +169,8 @@ def _put(layer: _Layer, key: str, value: Any, source: str) -> None:
 
 
 def _address(layer: _Layer, value: Any, source: str) -> None:
+    if not value:
+        return
     data = _map(value)
     out = {k: t for k in _ADDR if (t := _s(data.get(k)))}
     if out:
@@ -202,7 +209,7 @@ _META_FIELDS = {
 }
 
 
-def _metadata_into(layer: _Layer, sources: list[tuple[str, dict[str, str]]]) -> list[Problem]:
+def _metadata_into(layer: _Layer, sources: list[MetaSource]) -> list[Problem]:
     problems: list[Problem] = []
     for key, names in _META_FIELDS.items():
         for obj, k, v in iter_metadata(sources, *names):
@@ -223,7 +230,7 @@ def _metadata_into(layer: _Layer, sources: list[tuple[str, dict[str, str]]]) -> 
             layer.ids.append(_Id("text", v, src))
     for obj, k, v in iter_metadata(sources, "cnp"):
         layer.ids.append(_Id("cnp", v, f"{obj}.metadata.{k}"))
-    for obj, md in sources:
+    for obj, md, _ in sources:
         fields, probs, key = metadata_address(md)
         problems.extend(probs)
         cui = fields.pop("cui", None)
@@ -345,7 +352,7 @@ def _customer_layer(sale: Sale) -> tuple[_Layer, list[Problem]]:
     _address(layer, cus.get("address"), "customer.address")
     _address(layer, _map(cus.get("shipping")).get("address"), "customer.shipping.address")
     md = {str(k): v for k, v in _map(cus.get("metadata")).items() if isinstance(v, str)}
-    problems = _metadata_into(layer, [("customer", md)]) if md else []
+    problems = _metadata_into(layer, [meta_source("customer", md)]) if md else []
     return layer, problems
 
 

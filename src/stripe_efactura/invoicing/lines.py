@@ -91,8 +91,13 @@ class LinesResult:
     problems: tuple[Problem, ...] = ()
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    if type(value) is dict:  # fast path: JSON objects are dicts
+        return value
+    return value if isinstance(value, Mapping) else _EMPTY
 
 
 def _list(value: Any) -> list[Mapping[str, Any]]:

@@ -44,7 +44,8 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from ..errors import Problem
 from ..money import exponent, parse_decimal
@@ -67,18 +68,33 @@ class MetaLine:
 
 
 def _as_str_dict(value: Any) -> dict[str, str]:
-    if not isinstance(value, Mapping):
+    if not value or not isinstance(value, Mapping):
         return {}
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
 def _obj(sale: Sale, name: str) -> Mapping[str, Any]:
     value = sale.objects.get(name)
+    if type(value) is dict:
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
-def metadata_sources(sale: Sale) -> list[tuple[str, dict[str, str]]]:
-    """``(source name, metadata)`` pairs in precedence order (owner first), non-empty only."""
+class MetaSource(NamedTuple):
+    """One object's metadata: its role, the metadata, and the keys normalised (:func:`norm_key`)
+    to ``(original key, value)``."""
+
+    name: str
+    md: dict[str, str]
+    normed: dict[str, tuple[str, str]]
+
+
+def meta_source(name: str, md: dict[str, str]) -> MetaSource:
+    return MetaSource(name, md, {norm_key(k): (k, v) for k, v in md.items()})
+
+
+def metadata_sources(sale: Sale) -> list[MetaSource]:
+    """The metadata of the sale's objects in precedence order (owner first), non-empty only."""
     found: dict[str, dict[str, str]] = {}
     for name in ("checkout_session", "payment_intent", "invoice", "charge"):
         md = _as_str_dict(_obj(sale, name).get("metadata"))
@@ -92,12 +108,16 @@ def metadata_sources(sale: Sale) -> list[tuple[str, dict[str, str]]]:
             if md:
                 found["subscription"] = md
     order = [sale.owner_type, *(n for n in _OWNER_ORDER if n != sale.owner_type)]
-    return [(name, found[name]) for name in order if name in found]
+    return [meta_source(name, found[name]) for name in order if name in found]
 
 
+_KEY_NOISE = re.compile(r"[\s_\-]+")
+
+
+@lru_cache(maxsize=4096)
 def norm_key(key: str) -> str:
     """Lower case without spaces, ``_``, ``-`` (``'Order Item #1'`` -> ``'orderitem#1'``)."""
-    return re.sub(r"[\s_\-]+", "", key).lower()
+    return _KEY_NOISE.sub("", key).lower()
 
 
 _ORDER_ITEM = re.compile(r"^orderitem#?(\d{1,6})$")
@@ -222,7 +242,7 @@ class MetaLinesResult:
 
 def metadata_lines(sale: Sale) -> MetaLinesResult | None:
     """Lines from merchant metadata, or ``None`` when no metadata holds line keys."""
-    for obj_name, md in metadata_sources(sale):
+    for obj_name, md, _ in metadata_sources(sale):
         keys = line_keys(md)
         if not keys:
             continue
@@ -322,13 +342,10 @@ def metadata_address(md: Mapping[str, str]) -> tuple[dict[str, str], list[Proble
     return flat, problems, "address.*" if flat else ""
 
 
-def iter_metadata(
-    sources: list[tuple[str, dict[str, str]]], *names: str
-) -> Iterator[tuple[str, str, str]]:
+def iter_metadata(sources: list[MetaSource], *names: str) -> Iterator[tuple[str, str, str]]:
     """``(object, key, value)`` for keys matching ``names`` (normalised), in precedence order."""
     wanted = [norm_key(n) for n in names]
-    for obj_name, md in sources:
-        normed = {norm_key(k): (k, v) for k, v in md.items()}
+    for obj_name, _, normed in sources:
         for w in wanted:
             hit = normed.get(w)
             if hit and hit[1].strip():
