@@ -589,14 +589,12 @@ def trigger_rule(
 
 def _check_session(event_type: str, cs: Mapping[str, Any]) -> int | Reason:
     status = cs.get("payment_status")
-    amount = as_int(cs.get("amount_total"))
-    if amount is None:
-        return MALFORMED
     if status == "no_payment_required":
         return 0
     if event_type == "checkout.session.completed" and status != "paid":
         return NOT_PAID
-    return amount
+    amount = as_int(cs.get("amount_total"))
+    return MALFORMED if amount is None else amount
 
 
 def _check_payment_intent(event_type: str, pi: Mapping[str, Any]) -> int | Reason:
@@ -647,10 +645,15 @@ def _check_charge(event_type: str, ch: Mapping[str, Any]) -> int | Reason:
 
 
 def charge_amount(ch: Mapping[str, Any]) -> int | None:
-    """The captured amount (``amount_captured``, else ``amount`` for very old charges)."""
-    if ch.get("amount_captured") is not None:
-        return as_int(ch.get("amount_captured"))
-    return as_int(ch.get("amount"))
+    """The captured amount: ``amount_captured``, else ``amount`` for very old charges (also
+    when a captured charge says ``amount_captured: 0``, as older API versions rendered it)."""
+    amount = as_int(ch.get("amount"))
+    if ch.get("amount_captured") is None:
+        return amount
+    captured = as_int(ch.get("amount_captured"))
+    if captured == 0 and ch.get("captured") is True and amount:
+        return amount
+    return captured
 
 
 _CHECKS = {
