@@ -6,6 +6,7 @@ import base64
 import hashlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from stripe_efactura.anaf.fake import (
     sample_invoice,
 )
 from stripe_efactura.anaf.responses import (
+    AnafApiError,
     AnafAuthError,
     AnafDownloadExpired,
     AnafNetworkError,
@@ -240,7 +242,7 @@ def test_rejected_at_upload(
     state: FakeAnafState,
     xml: bytes,
     cif: str,
-    error_type: type,
+    error_type: type[AnafApiError],
     message: str,
 ) -> None:
     with pytest.raises(error_type) as info:
@@ -308,7 +310,7 @@ def test_answer_lost_after_upload_taken_then_reconciled(
     state.processing_delay = timedelta(seconds=60)
     page = client.list_messages(SELLER, ms(START - timedelta(hours=1)), ms(state.clock.now()), 1)
     assert [(m.upload_index, m.kind) for m in page.messages] == [("5001130147", "FACTURA TRIMISA")]
-    archive = parse_archive(client.download(page.messages[0].download_id))
+    archive = parse_archive(client.download(page.messages[0].download_id or ""))
     assert invoice_key(archive.document) == InvoiceKey(SELLER, "F-3", "2026-03-02")
 
 
@@ -556,8 +558,8 @@ def test_validate_not_on_test_host(state: FakeAnafState) -> None:
 
 
 def test_official_anaf_example_invoice(
-    client: AnafClient, state: FakeAnafState, shared_dir
-) -> None:  # type: ignore[no-untyped-def]
+    client: AnafClient, state: FakeAnafState, shared_dir: Path
+) -> None:
     xml = (shared_dir / "validation/samples/anaf-examples/eInvoice_ex.xml").read_bytes()
     receipt = client.upload(xml, "1234567890")
     (msg,) = state.uploads()
@@ -622,7 +624,7 @@ def test_unknown_upload_resolved_by_duplicate_nok(client: AnafClient, state: Fak
     retry = client.upload(invoice_xml("D-1"), SELLER).index
     state_, download_id = finish(client, retry)
     assert (state_, download_id) == (MessageState.NOK, "3001474425")
-    error_file = parse_archive(client.download(download_id)).error_file
+    error_file = parse_archive(client.download("3001474425")).error_file
     assert error_file is not None
     assert error_file.duplicate == DuplicateInfo(lost.index, date(2026, 3, 2))
     assert state.upload_count("D-1") == 2

@@ -10,6 +10,7 @@ import pytest
 
 from stripe_efactura.anaf import responses as r
 from stripe_efactura.anaf.responses import (
+    AnafApiError,
     AnafAuthError,
     AnafDownloadExpired,
     AnafNoRights,
@@ -86,7 +87,9 @@ def test_upload_accepted() -> None:
         ),
     ],
 )
-def test_upload_rejected_on_http_200(message: str, error_type: type, code: str) -> None:
+def test_upload_rejected_on_http_200(
+    message: str, error_type: type[AnafApiError], code: str
+) -> None:
     with pytest.raises(error_type) as info:
         r.classify_upload(200, upload_error(message))
     assert type(info.value) is error_type
@@ -198,7 +201,7 @@ def test_status_states(inner: str, state: MessageState, download_id: str | None)
         ("A aparut o eroare tehnica. Cod: 4003", AnafTechnicalError),
     ],
 )
-def test_status_errors(message: str, error_type: type) -> None:
+def test_status_errors(message: str, error_type: type[AnafApiError]) -> None:
     body = status_body(f'>\n    <Errors errorMessage="{message}"/>\n</header>')
     with pytest.raises(error_type) as info:
         r.classify_status(200, body)
@@ -241,7 +244,7 @@ def test_status_unknown_state_is_protocol_error() -> None:
         ("Id descarcare introdus= 123a nu este un numar intreg", AnafRejected, "E-ANAF-REJECTED"),
     ],
 )
-def test_download_errors(message: str, error_type: type, code: str) -> None:
+def test_download_errors(message: str, error_type: type[AnafApiError], code: str) -> None:
     body = ('{"eroare":"' + message + '","titlu":"Descarcare mesaj"}').encode()
     with pytest.raises(error_type) as info:
         r.classify_download(200, body)
@@ -301,7 +304,7 @@ def test_list_empty(message: str) -> None:
         ),
     ],
 )
-def test_list_errors(message: str, error_type: type) -> None:
+def test_list_errors(message: str, error_type: type[AnafApiError]) -> None:
     with pytest.raises(error_type) as info:
         r.classify_list(200, ('{"eroare":"' + message + '","titlu":"Lista Mesaje"}').encode())
     assert type(info.value) is error_type
