@@ -14,12 +14,14 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -435,22 +437,28 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
         if line.price_base_quantity not in (None, Decimal(1)):
             assert line.price_base_quantity is not None
             price += f" / {_qty(line.price_base_quantity)}"
+        vat_label = _vat_label(line.tax)
+        # plain strings (drawn with the table's font) are much cheaper than Paragraphs;
+        # only the texts that may wrap are Paragraphs
         rows.append(
             [
-                _p(str(idx), st.cell),
+                str(idx),
                 _line_name(line, st),
-                _p(UNIT_LABELS.get(line.unit_code.upper(), line.unit_code), st.cell),
-                _p(_qty(line.quantity), st.cell_right),
-                _p(price, st.cell_right),
-                _p(format_ro(line.net_amount), st.cell_right),
-                _p(_vat_label(line.tax), st.cell_right),
-                _p(format_ro(vat), st.cell_right),
+                UNIT_LABELS.get(line.unit_code.upper(), line.unit_code),
+                _qty(line.quantity),
+                price,
+                format_ro(line.net_amount),
+                vat_label if len(vat_label) <= 8 else _p(vat_label, st.cell_right),
+                format_ro(vat),
             ]
         )
     widths = [8, 64, 12, 14, 22, 22, 16, 22]
     table = LongTable(rows, colWidths=[w * mm for w in widths], repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONTSIZE", (0, 1), (-1, -1), st.cell.fontSize),
+        ("LEADING", (0, 1), (-1, -1), st.cell.leading),
+        ("ALIGN", (3, 1), (-1, -1), "RIGHT"),
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#EEEEEE")),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.HexColor("#888888")),
         ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#CCCCCC")),
@@ -475,9 +483,9 @@ def _totals(invoice: Invoice, st: _Styles) -> Table:
     for item in invoice.vat_breakdown:
         vat_rows.append(
             [
-                _p(_vat_label(item.tax), st.cell),
-                _p(format_ro(item.taxable_amount), st.cell_right),
-                _p(format_ro(item.tax_amount), st.cell_right),
+                _vat_label(item.tax),
+                format_ro(item.taxable_amount),
+                format_ro(item.tax_amount),
             ]
         )
     vat_table = Table(vat_rows, colWidths=[24 * mm, 28 * mm, 22 * mm])
@@ -485,6 +493,10 @@ def _totals(invoice: Invoice, st: _Styles) -> Table:
         _table_style(
             st,
             [
+                ("FONTSIZE", (0, 1), (-1, -1), st.cell.fontSize),
+                ("LEADING", (0, 1), (-1, -1), st.cell.leading),
+                ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.5, colors.HexColor("#888888")),
                 ("LEFTPADDING", (0, 0), (-1, -1), 2),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 2),
@@ -504,18 +516,18 @@ def _totals(invoice: Invoice, st: _Styles) -> Table:
     if t.prepaid:
         rows.append(("Rambursat" if invoice.is_storno else "Achitat", t.prepaid, False))
     rows.append(("Total de plată", t.payable, True))
-    total_rows = [
-        [
-            _p(label, st.grand if grand else st.total),
-            _p(format_amount(value, cur_code), st.grand_right if grand else st.total_right),
-        ]
-        for label, value, grand in rows
-    ]
-    totals_table = Table(total_rows, colWidths=[38 * mm, 42 * mm])
+    total_rows = [[label, format_amount(value, cur_code)] for label, value, _ in rows]
+    totals_table = Table(total_rows, colWidths=[38 * mm, 44 * mm])
     totals_table.setStyle(
         _table_style(
             st,
             [
+                ("FONTSIZE", (0, 0), (-1, -2), st.total.fontSize),
+                ("LEADING", (0, 0), (-1, -2), st.total.leading),
+                ("FONTNAME", (0, -1), (-1, -1), st.fonts.bold),
+                ("FONTSIZE", (0, -1), (-1, -1), st.grand.fontSize),
+                ("LEADING", (0, -1), (-1, -1), st.grand.leading),
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 2),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 2),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
@@ -662,6 +674,17 @@ def _canvas_class(footer: str, font: str) -> type[Any]:
 # Entry point
 
 
+@contextmanager
+def _binary_streams() -> Iterator[None]:
+    """Write compressed streams as binary, not ASCII85 (faster and 20 % smaller)."""
+    previous = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        yield
+    finally:
+        rl_config.useA85 = previous
+
+
 def render_pdf(
     invoice: Invoice, *, logo: bytes | None = None, fonts: PdfFonts | None = None
 ) -> bytes:
@@ -677,7 +700,7 @@ def render_pdf(
     st = _Styles(pdf_fonts)
     title = "Factură storno" if invoice.is_storno else "Factură"
     buf = io.BytesIO()
-    with _RENDER_LOCK:
+    with _RENDER_LOCK, _binary_streams():
         doc = SimpleDocTemplate(
             buf,
             pagesize=A4,
