@@ -225,3 +225,10 @@ def test_token_set_round_trip() -> None:
         "access_exp": "2026-03-02T10:00:00+00:00",
         "refresh_exp": None,
     }
+
+
+def test_needs_refresh_on_a_raw_jwt() -> None:
+    token = _jwt({"exp": int((START + timedelta(days=90)).timestamp())})
+    assert needs_refresh(token, START) is False
+    assert needs_refresh(token, START + timedelta(days=83)) is True
+    assert needs_refresh("opaque", START) is True

@@ -138,9 +138,16 @@ def jwt_expiry(token: str) -> datetime | None:
 
 
 def needs_refresh(
-    tokens: TokenSet, now: datetime, *, margin: timedelta = DEFAULT_REFRESH_MARGIN
+    tokens: TokenSet | str, now: datetime, *, margin: timedelta = DEFAULT_REFRESH_MARGIN
 ) -> bool:
-    """True when the access token expires within ``margin`` of ``now`` (or already has)."""
+    """True when the access token expires within ``margin`` of ``now`` (or already has).
+
+    ``tokens`` is a :class:`TokenSet` or an access JWT; a token without a readable ``exp``
+    always needs a refresh.
+    """
+    if isinstance(tokens, str):
+        exp = jwt_expiry(tokens)
+        return exp is None or now + margin >= exp
     return now + margin >= tokens.access_exp
 
 
