@@ -19,6 +19,7 @@ reader (no API key) the Sale is built from the webhook payload alone and marked 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -189,7 +190,7 @@ class _Build:
             KIND_PAYMENT_INTENT: "payment_intent",
             KIND_CHARGE: "charge",
         }[trigger.kind]
-        self.objects[role] = obj
+        self.objects[role] = copy.deepcopy(obj)  # the Sale never shares dicts with the Trigger
 
     # -- with the API --------------------------------------------------------------------
 
