@@ -325,6 +325,20 @@ def test_logo_is_drawn(factory: ModuleType) -> None:
     assert list(no_logo.images) == []
 
 
+def test_big_logo_is_scaled_down(factory: ModuleType) -> None:
+    pdf = render_pdf(factory.standard_invoice(), logo=_png(3000, 1000))
+    (image,) = pypdf.PdfReader(io.BytesIO(pdf)).pages[0].images
+    assert image.image is not None
+    assert image.image.size == (1000, 333)
+
+
+def test_credit_note_title(factory: ModuleType) -> None:
+    invoice = replace(factory.standard_invoice(), type_code="381")
+    (text,) = page_texts(render_pdf(invoice))
+    assert text.startswith("NOTĂ DE CREDIT Seria SEF nr. 000123")
+    assert text.endswith("Notă de credit SEF000123 — pagina 1 din 1")
+
+
 def test_bad_logo_is_a_coded_error(factory: ModuleType) -> None:
     with pytest.raises(PdfLogoError) as err:
         render_pdf(factory.standard_invoice(), logo=b"not an image")

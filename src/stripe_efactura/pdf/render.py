@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from PIL import Image as PILImage
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
@@ -56,8 +57,10 @@ from .fonts import PdfFonts, load_fonts
 __all__ = [
     "COUNTRY_NAMES",
     "COUNTY_NAMES",
+    "LOGO_MAX_PIXELS",
     "UNIT_LABELS",
     "PdfLogoError",
+    "document_title",
     "format_address",
     "format_date",
     "line_vat_amounts",
@@ -287,8 +290,19 @@ def _pb(text: str, style: ParagraphStyle) -> Paragraph:
 # Blocks
 
 
+LOGO_MAX_PIXELS = (1000, 440)
+"""Larger logos are scaled down to fit (about 500 dpi at the 50 × 22 mm drawn size)."""
+
+
 def _logo_flowable(logo: bytes) -> Image:
     try:
+        with PILImage.open(io.BytesIO(logo)) as im:
+            im.load()
+            if im.width > LOGO_MAX_PIXELS[0] or im.height > LOGO_MAX_PIXELS[1]:
+                im.thumbnail(LOGO_MAX_PIXELS)
+                out = io.BytesIO()
+                im.save(out, format="PNG")
+                logo = out.getvalue()
         reader = ImageReader(io.BytesIO(logo))
         width, height = reader.getSize()
     except Exception as exc:  # PIL raises a zoo of types for bad images
@@ -302,8 +316,17 @@ def _logo_flowable(logo: bytes) -> Image:
     return img
 
 
+def document_title(invoice: Invoice) -> str:
+    """``FACTURĂ``, ``FACTURĂ STORNO`` or, for type code 381, ``NOTĂ DE CREDIT``."""
+    if invoice.is_storno:
+        return "FACTURĂ STORNO"
+    if invoice.type_code == "381":
+        return "NOTĂ DE CREDIT"
+    return "FACTURĂ"
+
+
 def _header(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]:
-    title = "FACTURĂ STORNO" if invoice.is_storno else "FACTURĂ"
+    title = document_title(invoice)
     meta = [
         _series_and_number(invoice.number),
         f"Data emiterii: {format_date(invoice.issue_date)}",
@@ -698,7 +721,7 @@ def render_pdf(
     """
     pdf_fonts = fonts or load_fonts()
     st = _Styles(pdf_fonts)
-    title = "Factură storno" if invoice.is_storno else "Factură"
+    title = document_title(invoice).capitalize()
     buf = io.BytesIO()
     with _RENDER_LOCK, _binary_streams():
         doc = SimpleDocTemplate(
