@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from ..store.db import Checkpointer
 from . import app, db_app, settings
 
 
@@ -61,6 +62,7 @@ def serve(
     s = settings(create=True)
     ctx = use_cases.build_context(s)
     use_cases.prepare(ctx)
+    checkpointer = Checkpointer(ctx.engine).start()
     stop = threading.Event()
     thread = None
     if not no_worker:
@@ -79,6 +81,7 @@ def serve(
         stop.set()
         if thread is not None:
             thread.join(timeout=10)
+        checkpointer.stop()
 
 
 @app.command()
@@ -99,7 +102,11 @@ def worker(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    w.run(stop)
+    checkpointer = Checkpointer(ctx.engine).start()
+    try:
+        w.run(stop)
+    finally:
+        checkpointer.stop()
 
 
 @app.command()

@@ -76,6 +76,36 @@ def enqueue(
     return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
 
 
+def enqueue_many(conn: Connection, task: str, args_list: list[dict[str, Any]]) -> None:
+    """Add many jobs of one task in the caller's transaction (one statement)."""
+    if not args_list:
+        return
+    now = db.db_now(conn)
+    if db.is_sqlite(conn):
+        stamp = db.sqlite_stamp(now)
+        conn.exec_driver_sql(
+            "INSERT INTO jobs (task, args, status, run_at, attempts, max_attempts, created_at)"
+            " VALUES (?, ?, 'queued', ?, 0, 10, ?)",
+            [(task, json.dumps(a, sort_keys=True), stamp, stamp) for a in args_list],
+        )
+        return
+    conn.execute(
+        jobs.insert(),
+        [
+            {
+                "task": task,
+                "args": json.dumps(a, sort_keys=True),
+                "status": "queued",
+                "run_at": now,
+                "attempts": 0,
+                "max_attempts": 10,
+                "created_at": now,
+            }
+            for a in args_list
+        ],
+    )
+
+
 def _insert_ignore(conn: Connection, values: dict[str, Any]) -> Any:
     if db.is_sqlite(conn):
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert

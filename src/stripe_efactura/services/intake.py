@@ -11,7 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from ..errors import ConfigError, EfacturaError, SignatureError, StripeApiError
+from ..errors import ConfigError, EfacturaError, SignatureError, StorageError, StripeApiError
 from ..intake import correlate, events, signature
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
@@ -35,17 +35,32 @@ def accept_event(ctx: AppContext, raw: bytes, *, source: str = "webhook") -> tup
     is unavailable.
     """
     meta = repo.event_meta(raw)
-    with db.write(ctx.engine) as conn:
-        created = repo.insert_event(conn, meta, raw, source=source)
-        if created:
-            queue.enqueue(conn, "process_event", {"event_id": meta.id})
+    (created,) = accept_batch(ctx, [(meta, raw)], source=source)
     return created, meta.id
 
 
-def receive_webhook(ctx: AppContext, raw: bytes, header: str | None) -> WebhookAnswer:
-    """``POST /webhooks/stripe``: 400 bad signature, 200 stored or duplicate, 503 storage."""
-    from ..errors import StorageError
+def accept_batch(
+    ctx: AppContext, items: list[tuple[repo.EventMeta, bytes]], *, source: str = "webhook"
+) -> list[bool]:
+    """Group commit: store many verified events and their jobs in ONE transaction.
 
+    Returns, per item, whether it was new. A duplicate id (within the batch or stored
+    before) creates nothing.
+    """
+    with db.write(ctx.engine) as conn:
+        new_ids = repo.insert_events(conn, items, source=source)
+        queue.enqueue_many(
+            conn, "process_event", [{"event_id": meta.id} for meta, _ in items if meta.id in new_ids]
+        )
+    out: list[bool] = []
+    for meta, _raw in items:
+        out.append(meta.id in new_ids)
+        new_ids.discard(meta.id)
+    return out
+
+
+def check_webhook(ctx: AppContext, raw: bytes, header: str | None) -> repo.EventMeta | WebhookAnswer:
+    """Verify the signature on the raw bytes and read the envelope; an answer when bad."""
     secrets = ctx.settings.stripe_webhook_secrets
     try:
         if not secrets:
@@ -58,14 +73,30 @@ def receive_webhook(ctx: AppContext, raw: bytes, header: str | None) -> WebhookA
         audit.warning("webhook rejected: %s (%d bytes)", exc.code, len(raw))
         return WebhookAnswer(400, {"error": exc.code, "message": exc.message})
     try:
-        created, event_id = accept_event(ctx, raw)
+        return repo.event_meta(raw)
     except ValueError as exc:
         audit.warning("webhook rejected: E-EVENT-MALFORMED %s", exc)
         return WebhookAnswer(400, {"error": "E-EVENT-MALFORMED", "message": str(exc)})
+
+
+def stored_answer(event_id: str, created: bool) -> WebhookAnswer:
+    return WebhookAnswer(200, {"received": True, "id": event_id, "duplicate": not created})
+
+
+STORAGE_DOWN = WebhookAnswer(503, {"error": "E-STORAGE", "message": "storage unavailable, retry"})
+
+
+def receive_webhook(ctx: AppContext, raw: bytes, header: str | None) -> WebhookAnswer:
+    """``POST /webhooks/stripe``: 400 bad signature, 200 stored or duplicate, 503 storage."""
+    checked = check_webhook(ctx, raw, header)
+    if isinstance(checked, WebhookAnswer):
+        return checked
+    try:
+        (created,) = accept_batch(ctx, [(checked, raw)])
     except StorageError as exc:
         log.error("webhook: storage unavailable: %s", exc)
-        return WebhookAnswer(503, {"error": exc.code, "message": "storage unavailable, retry"})
-    return WebhookAnswer(200, {"received": True, "id": event_id, "duplicate": not created})
+        return STORAGE_DOWN
+    return stored_answer(checked.id, created)
 
 
 def process_event(ctx: AppContext, event_id: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -46,7 +47,10 @@ class EventMeta:
 
 def event_meta(raw: bytes) -> EventMeta:
     """The few envelope fields stored beside the raw payload. Raises ValueError."""
-    data = json.loads(raw)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"event payload is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ValueError("event payload is not a JSON object")
     event_id = data.get("id")
@@ -83,6 +87,71 @@ def insert_event(conn: Connection, meta: EventMeta, raw: bytes, *, source: str) 
         },
     ).returning(stripe_events.c.id)
     return conn.execute(stmt).scalar() is not None
+
+
+def insert_events(
+    conn: Connection, items: Sequence[tuple[EventMeta, bytes]], *, source: str
+) -> set[str]:
+    """Store many raw events in one statement; returns the ids that were new."""
+    if not items:
+        return set()
+    now = db.db_now(conn)
+    rows = [
+        {
+            "id": meta.id,
+            "type": meta.type,
+            "api_version": meta.api_version,
+            "livemode": meta.livemode,
+            "account": meta.account,
+            "source": source,
+            "payload": raw.decode("utf-8"),
+            "received_at": now,
+            "outcome": "pending",
+        }
+        for meta, raw in items
+    ]
+    if db.is_sqlite(conn):
+        return _insert_events_sqlite(conn, rows)
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    stmt = pg_insert(stripe_events).on_conflict_do_nothing().returning(stripe_events.c.id)
+    return {str(r[0]) for r in conn.execute(stmt, rows)}
+
+
+_SQLITE_INSERT_EVENT = (
+    "INSERT OR IGNORE INTO stripe_events (id, type, api_version, livemode, account, source,"
+    " payload, received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_events_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """The webhook hot path on SQLite: one IN lookup + one executemany, inside the caller's
+    ``BEGIN IMMEDIATE`` transaction (so nobody else can insert in between)."""
+    ids = list(dict.fromkeys(r["id"] for r in rows))
+    marks = ",".join("?" * len(ids))
+    existing = {
+        str(r[0])
+        for r in conn.exec_driver_sql(f"SELECT id FROM stripe_events WHERE id IN ({marks})", tuple(ids))
+    }
+    stamp = db.sqlite_stamp(rows[0]["received_at"])
+    conn.exec_driver_sql(
+        _SQLITE_INSERT_EVENT,
+        [
+            (
+                r["id"],
+                r["type"],
+                r["api_version"],
+                1 if r["livemode"] else 0,
+                r["account"],
+                r["source"],
+                r["payload"],
+                stamp,
+                "pending",
+            )
+            for r in rows
+        ],
+    )
+    return set(ids) - existing
 
 
 def get_event(conn: Connection, event_id: str) -> Any:

@@ -7,7 +7,9 @@ answers within milliseconds; processing happens in the worker.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -17,23 +19,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..errors import StorageError
 from ..services import intake
 from ..services.context import AppContext
 from ..store import db
 from ..store.tables import jobs, payments, stripe_events
+from .batching import BatchWriter
 
 log = logging.getLogger("stripe_efactura.web")
 
 
 def create_app(ctx: AppContext) -> Starlette:
-    limiter = anyio.CapacityLimiter(1)
+    writer = BatchWriter(ctx)
 
     async def stripe_webhook(request: Request) -> Response:
         raw = await request.body()
-        header = request.headers.get("stripe-signature")
-        answer = await anyio.to_thread.run_sync(
-            intake.receive_webhook, ctx, raw, header, limiter=limiter
-        )
+        checked = intake.check_webhook(ctx, raw, request.headers.get("stripe-signature"))
+        if isinstance(checked, intake.WebhookAnswer):
+            return JSONResponse(checked.body, status_code=checked.status)
+        try:
+            created = await writer.store(checked, raw)
+        except StorageError:
+            answer = intake.STORAGE_DOWN
+        else:
+            answer = intake.stored_answer(checked.id, created)
         return JSONResponse(answer.body, status_code=answer.status)
 
     async def healthz(_request: Request) -> Response:
@@ -47,6 +56,10 @@ def create_app(ctx: AppContext) -> Starlette:
         except Exception as exc:
             return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)
         return JSONResponse(body)
+
+    async def livez(_request: Request) -> Response:
+        """Liveness: the process answers (no database work)."""
+        return PlainTextResponse("ok")
 
     async def metrics(_request: Request) -> Response:
         def collect() -> str:
@@ -68,8 +81,17 @@ def create_app(ctx: AppContext) -> Starlette:
     routes = [
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/livez", livez, methods=["GET", "POST"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        writer.start()
+        try:
+            yield
+        finally:
+            writer.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.ctx = ctx
     return app

@@ -1,0 +1,238 @@
+"""bench/webhook: signed ~5 KB Stripe events over HTTP into `serve --no-worker` on SQLite.
+
+Runs the real server (uvicorn, one process) on 127.0.0.1, then wrk (Debian package `wrk`)
+with 32 connections: first against the empty endpoint `POST /livez`, then against
+`POST /webhooks/stripe` with unique, pre-signed events. Accepted events are counted in the
+database afterwards. Targets (issue 2): >= 1,000 accepted events/s, p99 < 50 ms, and >= 60 %
+of the empty endpoint's throughput measured in the same run.
+
+    .venv/bin/python bench/webhook.py [--seconds 10] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import stripe
+
+SECRET = "whsec_bench"
+LUA = r"""
+local lines = {}
+local idx = 0
+local step = 1
+function setup(thread)
+  thread:set("tid", #threads_list + 1)
+  table.insert(threads_list, thread)
+end
+threads_list = {}
+function init(args)
+  local f = io.open(args[1], "r")
+  for line in f:lines() do
+    local tab = line:find("\t", 1, true)
+    table.insert(lines, {line:sub(1, tab - 1), line:sub(tab + 1)})
+  end
+  f:close()
+  step = tonumber(args[2])
+  idx = tid - 1
+end
+function request()
+  idx = idx + step
+  local item = lines[(idx % #lines) + 1]
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+    ["Stripe-Signature"] = item[1]}, item[2])
+end
+"""
+
+
+def make_event(n: int) -> bytes:
+    lines = [
+        {
+            "id": f"li_{n}_{i}",
+            "object": "item",
+            "description": f"Produs de test nr. {i} — ăâîșț",
+            "quantity": 1,
+            "amount_total": 15466,
+            "currency": "ron",
+        }
+        for i in range(12)
+    ]
+    event = {
+        "id": f"evt_bench_{n:08d}",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": 1763700000,
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": f"req_{n}", "idempotency_key": None},
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": f"cs_test_{n:08d}",
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "complete",
+                "payment_status": "paid",
+                "amount_subtotal": 46400,
+                "amount_total": 46400,
+                "currency": "ron",
+                "payment_intent": f"pi_bench_{n:08d}",
+                "customer_details": {
+                    "address": {
+                        "city": "București",
+                        "country": "RO",
+                        "line1": "Strada Exemplului nr. 10, bl. A1, sc. 2, ap. 34",
+                        "line2": "Sector 3",
+                        "postal_code": "030000",
+                        "state": "București",
+                    },
+                    "email": "client@example.ro",
+                    "name": "Ion Popescu",
+                    "phone": "+40700000000",
+                    "tax_exempt": "none",
+                    "tax_ids": [],
+                },
+                "metadata": {"order_id": str(n), "note": "x" * 480, "extra": "y" * 480},
+                "custom_fields": [],
+                "line_items_preview": lines,
+                "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+            }
+        },
+    }
+    return json.dumps(event, indent=2, ensure_ascii=False).encode()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wrk(url: str, seconds: int, conns: int, script: Path | None, args: list[str]) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency"]
+    if script is not None:
+        cmd += ["-s", str(script), url, "--", *args]
+    else:
+        cmd += ["-s", str(script_empty), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+
+    def pct(p: str) -> float:
+        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        assert m, out
+        v = float(m.group(1))
+        return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "requests": total,
+        "p50_ms": pct("50"),
+        "p99_ms": pct("99"),
+        "non2xx": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+script_empty = Path()
+
+
+def main() -> int:
+    global script_empty
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--events", type=int, default=40000)
+    opts = ap.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    tmp = Path(tempfile.mkdtemp(prefix="efactura-bench-"))
+    ts = int(time.time())
+    sample = make_event(0)
+    with open(tmp / "events.tsv", "w", encoding="utf-8") as f:
+        for n in range(opts.events):
+            body = make_event(n)
+            sig = stripe.WebhookSignature._compute_signature(f"{ts}.{body.decode()}", SECRET)
+            f.write(f"t={ts},v1={sig}\t{body.decode()}".replace("\n", "\\n") + "\n")
+    # the TSV escapes newlines; Lua restores them
+    lua = LUA.replace(
+        "table.insert(lines, {line:sub(1, tab - 1), line:sub(tab + 1)})",
+        'table.insert(lines, {line:sub(1, tab - 1), (line:sub(tab + 1):gsub("\\\\n", "\\n"))})',
+    )
+    (tmp / "events.lua").write_text(lua)
+    script_empty = tmp / "empty.lua"
+    script_empty.write_text(
+        'wrk.method = "POST"\nwrk.body = ' + json.dumps(sample.decode()) + "\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+    )
+    port = free_port()
+    env = dict(
+        os.environ,
+        EFACTURA_DATA_DIR=str(tmp / "data"),
+        EFACTURA_CONFIG=str(tmp / "efactura.toml"),
+        EFACTURA_STRIPE_WEBHOOK_SECRET=SECRET,
+        EFACTURA_LOG_LEVEL="WARNING",
+    )
+    env.pop("EFACTURA_DATABASE_URL", None)
+    exe = Path(sys.executable).with_name("stripe-efactura")
+    server = subprocess.Popen(
+        [str(exe), "serve", "--no-worker", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        base = f"http://127.0.0.1:{port}"
+        empty = wrk(f"{base}/livez", opts.seconds, opts.connections, None, [])
+        hook = wrk(
+            f"{base}/webhooks/stripe",
+            opts.seconds,
+            opts.connections,
+            tmp / "events.lua",
+            [str(tmp / "events.tsv"), "2"],
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    db = sqlite3.connect(tmp / "data" / "efactura.db")
+    stored = db.execute("SELECT count(*) FROM stripe_events").fetchone()[0]
+    jobs = db.execute("SELECT count(*) FROM jobs WHERE task='process_event'").fetchone()[0]
+    db.close()
+    accepted_rps = stored / opts.seconds
+    result = {
+        "event_bytes": len(sample),
+        "connections": opts.connections,
+        "seconds": opts.seconds,
+        "empty": empty,
+        "webhook": hook,
+        "stored_events": stored,
+        "stored_jobs": jobs,
+        "accepted_events_per_s": round(accepted_rps, 1),
+        "ratio_to_empty": round(hook["rps"] / empty["rps"], 3),
+    }
+    print(json.dumps(result, indent=2))
+    ok = accepted_rps >= 1000 and hook["p99_ms"] < 50 and result["ratio_to_empty"] >= 0.6
+    print("targets met" if ok else "TARGETS NOT MET")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Group commit for the webhook: one writer thread stores many events per transaction.
+
+Requests verify their signature on the event loop, then hand the event to the writer and
+await its answer. The writer drains whatever is waiting (up to ``max_batch``) into one
+``BEGIN IMMEDIATE … COMMIT``, so one fsync serves a burst of deliveries, and it is the only
+thread of the process that writes webhook rows (STACK.md §1). An event is answered 200 only
+after its transaction committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from ..errors import StorageError
+from ..services import intake
+from ..services.context import AppContext
+from ..store.repo import EventMeta
+
+log = logging.getLogger("stripe_efactura.web")
+
+
+@dataclass
+class _Item:
+    meta: EventMeta
+    raw: bytes
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[bool]
+
+
+class BatchWriter:
+    def __init__(self, ctx: AppContext, *, max_batch: int = 256) -> None:
+        self.ctx = ctx
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="webhook-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    async def store(self, meta: EventMeta, raw: bytes) -> bool:
+        """Store one verified event; True when new. Raises StorageError."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._queue.put(_Item(meta, raw, loop, future))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._write(batch)
+            if stop:
+                return
+
+    def _write(self, batch: list[_Item]) -> None:
+        try:
+            results = intake.accept_batch(self.ctx, [(i.meta, i.raw) for i in batch])
+        except StorageError as exc:
+            log.error("webhook: storage unavailable: %s", exc)
+            for item in batch:
+                item.loop.call_soon_threadsafe(_set_exception, item.future, exc)
+            return
+        except Exception as exc:  # keep the writer alive; Stripe will retry
+            log.exception("webhook writer failed")
+            err = StorageError(f"webhook writer failed: {exc}")
+            for item in batch:
+                item.loop.call_soon_threadsafe(_set_exception, item.future, err)
+            return
+        for item, created in zip(batch, results, strict=True):
+            item.loop.call_soon_threadsafe(_set_result, item.future, created)
+
+
+def _set_result(future: asyncio.Future[bool], value: bool) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[bool], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
