@@ -1,0 +1,78 @@
+"""Cross-check against objects recorded from real Stripe accounts (read from ../shared)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from stripe_efactura.config import Settings
+from stripe_efactura.invoicing.build import build_invoice
+from stripe_efactura.invoicing.lines import extract_lines
+from stripe_efactura.invoicing.model import Sale
+
+D = Decimal
+
+
+def _load(shared_dir: Path, name: str) -> dict[str, Any]:
+    data = json.loads((shared_dir / "fixtures" / "stripe" / name).read_text(encoding="utf-8"))
+    return (
+        data.get("object", data) if "object" in data and isinstance(data["object"], dict) else data
+    )
+
+
+def test_pay_rails_hybrid_invoice_with_discounts_and_us_tax(
+    shared_dir: Path, settings: Settings
+) -> None:
+    inv = _load(shared_dir, "pay-rails/invoice.json")
+    sale = Sale(
+        payment_key=str(inv["id"]),
+        owner_type="invoice",
+        owner_id=str(inv["id"]),
+        currency=str(inv["currency"]).upper(),
+        amount=int(inv["amount_paid"]),
+        paid_at=datetime(2025, 4, 18, 12, 0, tzinfo=UTC),
+        livemode=False,
+        objects={"invoice": inv, "invoice_lines": inv["lines"]["data"]},
+    )
+    lines = extract_lines(sale, settings)
+    assert lines.source == "invoice_lines"
+    assert [
+        (ln.name, ln.quantity, ln.amount, ln.tax_amount, ln.amount_includes_tax)
+        for ln in lines.lines
+    ] == [
+        ("T-Shirt", D(6), D("156.60"), D("12.45"), False),
+        ("T-Shirt", D(3), D("70.47"), D("5.60"), False),
+    ]
+    res = build_invoice(sale, settings, number="T1", fx=None)
+    # 7.95 % US sales tax is no Romanian rate; the address has only a postal code.
+    assert [p.code for p in res.problems] == [
+        "P-BUYER-ADDRESS-MISSING",
+        "P-BUYER-CITY-MISSING",
+        "P-VAT-RATE-UNKNOWN",
+        "P-VAT-RATE-UNKNOWN",
+    ]
+    assert res.invoice is None and res.needs_fx is True
+
+
+def test_pay_rails_subscription_session_with_postal_code_only(
+    shared_dir: Path, settings: Settings
+) -> None:
+    cs = _load(shared_dir, "pay-rails/checkout.session.completed.json")
+    sale = Sale(
+        payment_key=str(cs["id"]),
+        owner_type="checkout_session",
+        owner_id=str(cs["id"]),
+        currency="RON",  # pretend RON so only the buyer problems remain
+        amount=int(cs["amount_total"]),
+        paid_at=datetime(2022, 1, 1, 12, 0, tzinfo=UTC),
+        livemode=False,
+        objects={"checkout_session": cs},
+    )
+    res = build_invoice(sale, settings, number="T1", fx=None)
+    assert res.line_source == "single_line"
+    assert [p.code for p in res.problems] == ["P-BUYER-ADDRESS-MISSING", "P-BUYER-CITY-MISSING"]
+    assert res.buyer is not None and res.buyer.address.country == "US"
+    assert res.totals is not None and res.totals.tax_inclusive == D("19.00")
