@@ -408,3 +408,24 @@ def test_iter_events_walks_every_page() -> None:
     ]
     only = [e["id"] for e in iter_events(reader, 0, types=("checkout.session.completed",))]
     assert only == ["evt_B01", "evt_AI04", "evt_A04"]
+
+
+def test_zero_session_without_payment_or_invoice_keys_itself_when_allowed() -> None:
+    cs = fx.checkout_session(
+        "cs_free", amount_subtotal=0, amount_tax=0, pi=None, payment_status="no_payment_required"
+    )
+    evt = fx.event("checkout.session.completed", cs, eid="evt_free", created=fx.T0)
+    ignored = _classify(evt)
+    assert isinstance(ignored, Ignored) and ignored.code == "I-ZERO-AMOUNT"
+    trigger = _classify(evt, zero=True)
+    assert isinstance(trigger, Trigger)
+    store = FakeStripeStore()
+    store.add(cs)
+    for reader in (None, FakeStripeReader(store)):
+        sale = _sale(resolve(trigger, reader))
+        assert (sale.payment_key, sale.owner_type, sale.amount) == (
+            "cs_free",
+            "checkout_session",
+            0,
+        )
+        assert sale.paid_at == datetime.fromtimestamp(fx.T0, UTC)
