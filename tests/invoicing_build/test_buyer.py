@@ -449,3 +449,15 @@ def test_email_phone_and_tax_exempt() -> None:
         "+40 700 000 000",
         "reverse",
     )
+
+
+def test_country_from_foreign_vat_prefix() -> None:
+    sale = _sale(
+        {"name": "Muster GmbH", "address": {"line1": "Hauptstr. 1", "city": "Berlin"}},
+        checkout_session=_session(
+            customer_details={"tax_ids": [{"type": "eu_vat", "value": "DE123456789"}]}
+        ),
+    )
+    res = extract_buyer(sale)
+    assert res.problems == () and res.party is not None
+    assert (res.party.address.country, res.party.vat_id) == ("DE", "DE123456789")

@@ -277,3 +277,15 @@ def test_parsed_order_adds_up_or_yields_mismatch(
         assert result.invoice.totals.tax_inclusive == Decimal(total).scaleb(-2)
     elif total + delta >= 0:
         assert codes == ["P-LINES-MISMATCH"]
+
+
+def test_broken_item_is_reported_alone(settings: Settings) -> None:
+    md = {"Order Item #1": "A, 1, 10", "Order Item #2": "B, x, 5"}
+    sale = make_sale(1500, payment_intent={"id": "pi_1", "metadata": md})
+    res = build_invoice(sale, settings, number="T1", fx=None)
+    assert [(p.code, p.field) for p in res.problems] == [
+        ("P-METADATA-ORDER-ITEM-INVALID", "metadata.Order Item #2")
+    ]
+    assert res.problems[0].message_en == (
+        "Metadata 'Order Item #2' = 'B, x, 5' cannot be read: not a number: 'x'."
+    )

@@ -98,7 +98,8 @@ class BuildResult:
     problems: tuple[Problem, ...]
     """The fatal problems: any one means no invoice."""
     needs_fx: bool = False
-    """True when only the BNR rate is missing: retry later with ``fx``."""
+    """True when the invoice currency is not RON and ``fx`` was not given: retry with the BNR
+    rate once it is published (``problems`` still lists anything else that is wrong)."""
     buyer: Party | None = None
     buyer_sources: dict[str, str] = field(default_factory=dict)
     lines: tuple[InvoiceLine, ...] = ()
@@ -453,7 +454,8 @@ def build_invoice(
             inv_lines.append(inv_line)
         computed_lines = tuple(inv_lines)
         totals = document_totals(computed, fx if currency != "RON" else None)
-        if totals.tax_inclusive != collected2 or exact_mismatch:
+        line_source_broken = any(p.fatal for p in lines_res.problems)
+        if (totals.tax_inclusive != collected2 or exact_mismatch) and not line_source_broken:
             shown = exact_total if exact_mismatch else totals.tax_inclusive
             problems.append(
                 problem(

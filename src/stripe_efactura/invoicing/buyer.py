@@ -25,8 +25,8 @@
 
 **The address** is taken whole from the first source whose address has a street (``line1``),
 else the first with a city, so fields of two addresses are never mixed — except the country,
-which is borrowed from the next address that has one, and inferred as ``RO`` for a buyer with a
-Romanian CUI/CNP. Romanian addresses go through :func:`.ro.normalize_ro_address` (county
+which is borrowed from the next address that has one, else taken from the buyer's VAT id prefix
+(``RO`` for a CUI or CNP). Romanian addresses go through :func:`.ro.normalize_ro_address` (county
 ``RO-XX``; Bucharest ``SECTORn``).
 
 **Company or individual.** The first fiscal identifier by precedence decides:
@@ -507,7 +507,9 @@ def extract_buyer(sale: Sale, overrides: BuyerOverrides | None = None) -> BuyerR
         country = ro.normalize_country(country_text)
         if country is None:
             problems.append(problem("P-BUYER-COUNTRY-INVALID", value=country_text))
-    elif (ident is not None and ident.country == "RO") or (cnp_id is not None):
+    elif ident is not None and ident.country:
+        country = ident.country
+    elif cnp_id is not None:
         country = "RO"
     else:
         problems.append(problem("P-BUYER-COUNTRY-MISSING"))
