@@ -214,6 +214,43 @@ def test_exemption_reason_is_printed(factory: ModuleType) -> None:
     assert "Taxare inversă" not in text
 
 
+def test_seller_not_registered_for_vat(factory: ModuleType) -> None:
+    not_subject = TaxClass(VatCategory.NOT_SUBJECT, D("0"))
+    base = factory.standard_invoice()
+    line = replace(base.lines[1], tax=not_subject)  # 10 × 150.00 = 1 500.00, no VAT
+    invoice = replace(
+        base,
+        seller=replace(base.seller, vat_id=None),
+        seller_extras=replace(base.seller_extras, vat_payer=False, vat_on_collection=False),
+        lines=(line,),
+        vat_breakdown=(VatBreakdown(not_subject, D("1500.00"), D("0.00")),),
+        totals=replace(
+            base.totals,
+            line_net_total=D("1500.00"),
+            tax_exclusive=D("1500.00"),
+            tax_total=D("0.00"),
+            tax_inclusive=D("1500.00"),
+            prepaid=D("1500.00"),
+        ),
+    )
+    (text,) = page_texts(render_pdf(invoice))
+    assert_in_order(
+        text,
+        [
+            "Firma Mea SRL CUI: 18547290 Reg. Com.: J40/1234/2020",
+            "Neplătitor de TVA",
+            "1 Consultanță tehnică oră 10 150,00 1.500,00 neimpozabil 0,00",
+            "neimpozabil 1.500,00 0,00",
+            "Total fără TVA 1.500,00 RON",
+            "TVA 0,00 RON",
+            "Total factură 1.500,00 RON",
+            "Furnizor neînregistrat în scopuri de TVA",
+        ],
+    )
+    assert "Cod TVA: RO18547290" not in text
+    assert "TVA la încasare" not in text
+
+
 def test_test_mode_invoice_is_marked(factory: ModuleType) -> None:
     invoice = replace(factory.standard_invoice(), number="TEST000004", livemode=False)
     (text,) = page_texts(render_pdf(invoice))

@@ -475,7 +475,7 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
                 format_ro(vat),
             ]
         )
-    widths = [8, 64, 12, 14, 22, 22, 16, 22]
+    widths = [8, 60, 12, 14, 22, 22, 20, 22]
     table = LongTable(rows, colWidths=[w * mm for w in widths], repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
