@@ -245,7 +245,6 @@ class _Styles:
         r, b = fonts.regular, fonts.bold
         self.fonts = fonts
         self.body = ParagraphStyle("body", fontName=r, fontSize=8.5, leading=11)
-        self.small = ParagraphStyle("small", fontName=r, fontSize=7, leading=8.5)
         self.title = ParagraphStyle(
             "title", fontName=b, fontSize=18, leading=22, alignment=TA_RIGHT
         )
@@ -259,9 +258,7 @@ class _Styles:
         self.head_cell = ParagraphStyle("head", fontName=b, fontSize=7, leading=8.5)
         self.head_right = ParagraphStyle("headr", parent=self.head_cell, alignment=TA_RIGHT)
         self.total = ParagraphStyle("total", fontName=r, fontSize=8.5, leading=11)
-        self.total_right = ParagraphStyle("totalr", parent=self.total, alignment=TA_RIGHT)
         self.grand = ParagraphStyle("grand", fontName=b, fontSize=10, leading=13)
-        self.grand_right = ParagraphStyle("grandr", parent=self.grand, alignment=TA_RIGHT)
         self.warning = ParagraphStyle(
             "warning",
             fontName=b,
