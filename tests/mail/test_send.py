@@ -18,7 +18,7 @@ from stripe_efactura.mail.compose import (
     compose_invoice_email,
     compose_merchant_digest,
 )
-from stripe_efactura.mail.send import SmtpError, SmtpSender, classify_smtp_code
+from stripe_efactura.mail.send import DirectorySender, SmtpError, SmtpSender, classify_smtp_code
 from stripe_efactura.pdf.render import render_pdf
 
 # what the ``auth=True`` test servers accept (tests/mail/conftest.py, ``smtp_credentials``)
@@ -353,3 +353,28 @@ def test_from_settings_needs_a_host(tmp_path: object) -> None:
         "u",
         True,
     )
+
+
+def test_directory_sender_writes_each_message_once(factory: ModuleType, tmp_path: Any) -> None:
+    msg, pdf = invoice_message(factory)
+    sender = DirectorySender(tmp_path / "outbox")
+    sender.send(msg)
+    sender.send(msg)  # same Message-ID: same file
+    (path,) = (tmp_path / "outbox").iterdir()
+    assert path == sender.path_for(msg)
+    assert path.suffix == ".eml"
+    received = parse(path.read_bytes())
+    assert received["Subject"] == "Factura SEF000123 din 21.11.2026 — Firma Mea SRL"
+    assert received["Message-ID"] == msg["Message-ID"]
+    body = received.get_body(("plain",))
+    assert body is not None and body.get_content() == EXPECTED_BODY
+    assert [p.get_payload(decode=True) for p in received.iter_attachments()] == [pdf, XML]
+
+
+def test_directory_sender_failure_is_coded(factory: ModuleType, tmp_path: Any) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    msg, _ = invoice_message(factory)
+    with pytest.raises(SmtpError) as err:
+        DirectorySender(blocker / "outbox").send(msg)
+    assert (err.value.code, err.value.retryable) == ("E-MAIL-WRITE", True)

@@ -14,17 +14,21 @@ was delivered, and reporting an error would make the caller send it twice.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
+import os
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
+from pathlib import Path
 from typing import Any, Protocol
 
 from ..config import Settings
 from ..errors import ConfigError, EfacturaError
 
-__all__ = ["MailSender", "SmtpError", "SmtpSender", "classify_smtp_code"]
+__all__ = ["DirectorySender", "MailSender", "SmtpError", "SmtpSender", "classify_smtp_code"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +64,47 @@ def classify_smtp_code(code: int) -> bool:
 
 def _reply_text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _prepare(msg: EmailMessage) -> None:
+    """Add ``Date`` and ``Message-ID`` (domain of ``From``) when the message has none."""
+    if msg["Date"] is None:
+        msg["Date"] = formatdate(localtime=False, usegmt=True)
+    if msg["Message-ID"] is None:
+        senders = getaddresses([str(msg.get("From", ""))])
+        domain = senders[0][1].rpartition("@")[2] if senders and "@" in senders[0][1] else None
+        msg["Message-ID"] = make_msgid(domain=domain or "stripe-efactura.invalid")
+
+
+class DirectorySender:
+    """Writes every message to ``directory`` as an ``.eml`` file instead of sending it.
+
+    For the demo and for installations without SMTP: the files open in any mail client. The
+    file name is derived from the ``Message-ID``, so sending the same message twice writes
+    the same file once. Files are written atomically (temporary file + rename).
+    """
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, msg: EmailMessage) -> Path:
+        digest = hashlib.sha256(str(msg["Message-ID"]).encode("utf-8")).hexdigest()[:20]
+        return self.directory / f"{digest}.eml"
+
+    def send(self, msg: EmailMessage) -> None:
+        _prepare(msg)
+        target = self.path_for(msg)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(msg.as_bytes(policy=policy.SMTP))
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise SmtpError(
+                f"cannot write the message to {self.directory}: {exc}",
+                retryable=True,
+                code="E-MAIL-WRITE",
+            ) from exc
 
 
 class SmtpSender:
@@ -181,21 +226,12 @@ class SmtpSender:
         if code != 235:
             raise smtplib.SMTPAuthenticationError(code, reply)
 
-    @staticmethod
-    def _prepare(msg: EmailMessage) -> None:
-        if msg["Date"] is None:
-            msg["Date"] = formatdate(localtime=False, usegmt=True)
-        if msg["Message-ID"] is None:
-            senders = getaddresses([str(msg.get("From", ""))])
-            domain = senders[0][1].rpartition("@")[2] if senders and "@" in senders[0][1] else None
-            msg["Message-ID"] = make_msgid(domain=domain or "stripe-efactura.invalid")
-
     def send(self, msg: EmailMessage) -> None:
         """Deliver ``msg`` (adding ``Date`` and ``Message-ID`` in place when missing).
 
         Raises :class:`SmtpError`; see the module docstring for what is retryable.
         """
-        self._prepare(msg)
+        _prepare(msg)
         where = f"{self.host}:{self.port}"
         try:
             smtp = self._connect()
