@@ -344,6 +344,49 @@ def test_page_one_rasterizes(factory: ModuleType, tmp_path: Path) -> None:
     assert 0 < dark < total // 5
 
 
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None,
+    reason="pdftoppm (Debian package poppler-utils) is not installed",
+)
+def test_rasterized_diacritics_are_not_missing_glyph_boxes(tmp_path: Path) -> None:
+    """Draw each letter and a character the font lacks (U+E000 -> .notdef box) with the PDF
+    font, rasterize with poppler and compare pixels: no letter may look like the box."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen.canvas import Canvas
+
+    fonts = load_fonts()
+    letters = "ăâîșțĂÂÎȘȚ„”"
+    missing = "\ue000"
+    assert missing_glyphs(fonts.files.regular, missing) == missing
+    pdf_path = tmp_path / "glyphs.pdf"
+    canvas = Canvas(str(pdf_path), pagesize=A4, invariant=1)
+    for i, ch in enumerate(letters + missing):
+        canvas.setFont(fonts.regular, 40)
+        canvas.drawString(40 + (i % 6) * 90, 780 - (i // 6) * 90, ch)
+    canvas.save()
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "72", "-gray", str(pdf_path), str(tmp_path / "g")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    (png,) = sorted(tmp_path.glob("g-*.png"))
+    with PILImage.open(png) as img:
+        page = img.convert("L")
+        height = page.height
+
+        def cell(i: int) -> bytes:
+            x, y = 40 + (i % 6) * 90, height - (780 - (i // 6) * 90)
+            return page.crop((x - 5, y - 50, x + 75, y + 20)).tobytes()
+
+        box = cell(len(letters))
+        assert any(b < 128 for b in box)  # the box has ink
+        for i, ch in enumerate(letters):
+            glyph = cell(i)
+            assert any(b < 128 for b in glyph), f"{ch!r} drew nothing"
+            assert glyph != box, f"{ch!r} is drawn as the missing-glyph box"
+
+
 def _png(width: int, height: int) -> bytes:
     buf = io.BytesIO()
     PILImage.new("RGB", (width, height), (200, 30, 30)).save(buf, format="PNG")
