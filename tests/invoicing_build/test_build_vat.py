@@ -597,3 +597,94 @@ def test_inputs_are_not_mutated(settings: Settings) -> None:
     before = json.dumps(dict(sale.objects), sort_keys=True, default=str)
     build_invoice(sale, settings, number="T1", fx=None)
     assert json.dumps(dict(sale.objects), sort_keys=True, default=str) == before
+
+
+_GOODS = {"id": "prod_g", "name": "Cană", "tax_code": "txcd_99999999"}
+_SERVICE = {"id": "prod_s", "name": "Curs", "tax_code": "txcd_10000000"}
+_DE_ADDRESS = {"line1": "Hauptstr. 1", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+_DE_COMPANY = {"name": "Muster GmbH", "address": {**_DE_ADDRESS, "state": "Berlin"}}
+_DE_NO_STATE = {"name": "Muster GmbH", "address": _DE_ADDRESS}
+_US = {
+    "name": "John Doe",
+    "address": {"line1": "1 Main St", "city": "Springfield", "state": "IL", "country": "US"},
+}
+
+
+@pytest.mark.parametrize(
+    ("reason", "product", "billing", "category", "exemption"),
+    [
+        ("standard_rated", _SERVICE, None, VatCategory.STANDARD, None),
+        ("zero_rated", _SERVICE, None, VatCategory.ZERO, None),
+        ("zero_rated", _GOODS, _US, VatCategory.EXPORT, "VATEX-EU-G"),
+        ("reverse_charge", _SERVICE, _DE_COMPANY, VatCategory.REVERSE_CHARGE, "VATEX-EU-AE"),
+        ("reverse_charge", _GOODS, _DE_COMPANY, VatCategory.INTRA_COMMUNITY, "VATEX-EU-IC"),
+        ("product_exempt", _SERVICE, None, VatCategory.EXEMPT, "VATEX-EU-132"),
+        ("not_subject_to_tax", _SERVICE, _US, VatCategory.NOT_SUBJECT, "VATEX-EU-O"),
+        ("not_collecting", _GOODS, _US, VatCategory.EXPORT, "VATEX-EU-G"),
+    ],
+)
+def test_stripe_taxability_reason_to_category(
+    settings: Settings,
+    reason: str,
+    product: dict[str, str],
+    billing: dict[str, object] | None,
+    category: VatCategory,
+    exemption: str | None,
+) -> None:
+    rate = 21 if reason == "standard_rated" else 0
+    tax = 2100 if rate else 0
+    sale = make_sale(
+        12100 if rate else 10000,
+        "EUR",
+        owner_type="checkout_session",
+        billing=billing,
+        checkout_session={"id": "cs_1"},
+        line_items=[
+            {
+                "quantity": 1,
+                "amount_total": 12100 if rate else 10000,
+                "amount_tax": tax,
+                "price": {"id": "price_1", "product": product},
+                "taxes": [
+                    {"amount": tax, "rate": {"percentage": rate}, "taxability_reason": reason}
+                ],
+            }
+        ],
+    )
+    res = build_invoice(sale, settings, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19)))
+    assert res.invoice is not None, res.problems
+    (b,) = res.invoice.vat_breakdown
+    assert (b.tax.category, b.tax.exemption_code, b.taxable_amount) == (
+        category,
+        exemption,
+        D("100.00"),
+    )
+
+
+def test_policy_reverse_charge_for_goods_is_intra_community(settings: Settings) -> None:
+    sale = make_sale(
+        10000,
+        "EUR",
+        owner_type="checkout_session",
+        billing=_DE_NO_STATE,
+        checkout_session={
+            "id": "cs_1",
+            "customer_details": {"tax_ids": [{"type": "eu_vat", "value": "DE123456789"}]},
+        },
+        line_items=[
+            {"quantity": 2, "amount_total": 10000, "price": {"id": "p", "product": _GOODS}}
+        ],
+    )
+    res = build_invoice(sale, settings, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19)))
+    assert [(p.code, p.field) for p in res.problems] == [
+        ("P-DELIVERY-ADDRESS-INCOMPLETE", "buyer.address.county")
+    ]
+    assert res.vat_breakdown[0].tax.category is VatCategory.INTRA_COMMUNITY
+    sale2 = replace(sale, objects={**sale.objects, "charge": {"billing_details": _DE_COMPANY}})
+    res2 = build_invoice(sale2, settings, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19)))
+    assert res2.invoice is not None, res2.problems
+    assert (res2.invoice.delivery_date, res2.invoice.delivery_address) == (
+        date(2026, 11, 20),
+        res2.invoice.buyer.address,
+    )
+    assert res2.invoice.buyer.address.county == "Berlin"

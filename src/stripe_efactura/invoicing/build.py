@@ -17,7 +17,8 @@ and reads no clock: the issue date is the payment date in Europe/Bucharest.
    rate in force on the issue date.
 3. Reverse charge: an EU (non-RO) company buyer with a VAT id when ``[vat]
    reverse_charge_eu_b2b`` (or Stripe's customer ``tax_exempt = reverse``): category AE,
-   ``VATEX-EU-AE`` "Taxare inversă"; the amount charged is the net.
+   ``VATEX-EU-AE`` "Taxare inversă" — K (``VATEX-EU-IC``, intra-Community supply) for a
+   physical good (Stripe product tax code ``txcd_99999999``); the amount charged is the net.
 4. Otherwise ``[vat] default_category``/``default_rate`` (a rate kind resolved with
    :func:`.vat.rate_for` on the issue date, or a percent) — or the metadata line's own ``vat``
    percent. Buyers outside the EU get no automatic change: the default applies unless Stripe
@@ -256,6 +257,7 @@ def _line_tax(
             category = vat.stripe_tax_category(
                 raw.taxability_reason,
                 rate,
+                goods=raw.goods,
                 buyer_country=ctx.buyer.address.country if ctx.buyer else None,
                 zero_default=VatCategory.REVERSE_CHARGE if ctx.reverse else VatCategory.ZERO,
             )
@@ -271,7 +273,9 @@ def _line_tax(
             )
         return tc, "known", gross, tax, []
     if ctx.reverse:
-        return vat.tax_class(VatCategory.REVERSE_CHARGE), "incl", gross, _ZERO, []
+        intra = raw.goods and ctx.buyer is not None and ctx.buyer.address.country != "RO"
+        category = VatCategory.INTRA_COMMUNITY if intra else VatCategory.REVERSE_CHARGE
+        return vat.tax_class(category), "incl", gross, _ZERO, []
     includes = raw.amount_includes_tax
     if includes is None:
         includes = s.vat.prices_include_vat
@@ -482,6 +486,19 @@ def build_invoice(
     if buyer is not None and only_o and buyer.vat_id:
         buyer = replace(buyer, vat_id=None, legal_id=buyer.legal_id or buyer.vat_id)
 
+    # BR-IC-11/12: an intra-Community supply names the delivery date and place.
+    delivery_date: date | None = None
+    delivery_address: Address | None = None
+    if buyer is not None and any(b.tax.category is VatCategory.INTRA_COMMUNITY for b in breakdown):
+        delivery_date, delivery_address = on, buyer.address
+        for key, value in (
+            ("line1", buyer.address.line1),
+            ("city", buyer.address.city),
+            ("county", buyer.address.county),
+        ):
+            if not value:
+                problems.append(problem("P-DELIVERY-ADDRESS-INCOMPLETE", key=key))
+
     needs_fx = False
     if currency != "RON" and fx is None:
         if currency in BNR_CURRENCIES:
@@ -515,6 +532,8 @@ def build_invoice(
             order_reference=_order_reference(sale_c),
             payment_key=sale.payment_key,
             livemode=sale.livemode,
+            delivery_date=delivery_date,
+            delivery_address=delivery_address,
         )
     return BuildResult(
         invoice=invoice,

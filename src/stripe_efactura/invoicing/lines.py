@@ -80,6 +80,9 @@ class RawLine:
     unit_code: str = "H87"
     kind: str = "item"
     """``item`` or ``shipping``."""
+    goods: bool = False
+    """A physical good (Stripe product ``tax_code`` ``txcd_99999999`` or ``type: good``): decides
+    K (intra-Community supply) over AE and G (export) over Z/O."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,17 @@ def _taxes(entries: list[Mapping[str, Any]], currency: str, sale: Sale) -> _Taxe
     )
 
 
+GOODS_TAX_CODES = frozenset({"txcd_99999999"})
+"""Stripe product tax codes of physical goods ("General - Tangible Goods")."""
+
+
+def _is_goods(product: Mapping[str, Any]) -> bool:
+    code = product.get("tax_code")
+    if isinstance(code, Mapping):
+        code = code.get("id")
+    return code in GOODS_TAX_CODES or product.get("type") == "good"
+
+
 def _product(sale: Sale, ref: Any) -> Mapping[str, Any]:
     if isinstance(ref, Mapping):
         return ref
@@ -238,6 +252,8 @@ def _invoice_lines(sale: Sale) -> list[RawLine]:
         price = li.get("price")
         product_ref = details.get("product") or _map(price).get("product")
         product = _product(sale, product_ref)
+        if not product:
+            product = _product(sale, _map(price).get("product"))
         price_id = _text(details.get("price")) or (
             _text(price) if isinstance(price, str) else _text(_map(price).get("id"))
         )
@@ -255,6 +271,7 @@ def _invoice_lines(sale: Sale) -> list[RawLine]:
                 tax_count=taxes.count,
                 item_id=price_id or _text(product_ref if isinstance(product_ref, str) else None),
                 description=desc,
+                goods=_is_goods(product),
             )
         )
     return out
@@ -288,6 +305,7 @@ def _checkout_lines(sale: Sale) -> list[RawLine]:
                 tax_count=taxes.count if taxes.amount is not None else (1 if has_tax else 0),
                 item_id=_text(price.get("id")),
                 description=desc,
+                goods=_is_goods(product),
             )
         )
     return out

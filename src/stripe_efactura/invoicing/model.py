@@ -238,6 +238,11 @@ class Invoice:
     payment_key: str | None = None
     """The Stripe payment (``pi_…``/``in_…``/``ch_…``) or refund/dispute id it comes from."""
     livemode: bool = True
+    delivery_date: date | None = None
+    """BT-72 actual delivery date; set for intra-Community supplies (category K, BR-IC-11)."""
+    delivery_address: Address | None = None
+    """BG-15 deliver-to address (BT-75..BT-80); set for category K (BR-IC-12). CIUS-RO wants
+    line 1, city and country subdivision when it is present (BR-RO-180/201/211)."""
 
     @property
     def is_storno(self) -> bool:

@@ -271,6 +271,17 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "Verificați cotele de taxă din Stripe: TVA-ul trebuie să corespundă cotei aplicate bazei.",
         rule="BR-CO-17",
     ),
+    ProblemSpec(
+        "P-DELIVERY-ADDRESS-INCOMPLETE",
+        "buyer.address.{key}",
+        "Livrarea intracomunitară (categoria K) cere adresa de livrare completă; lipsește {key}.",
+        "An intra-Community supply (category K) needs the full delivery address; {key} is missing.",
+        "Collect the shipping or billing address with its region/state in Checkout "
+        "(shipping_address_collection), or add metadata `address.state`.",
+        "Colectați adresa de livrare sau de facturare cu regiunea/statul în Checkout "
+        "(shipping_address_collection) sau adăugați metadata `address.state`.",
+        rule="BR-RO-211",
+    ),
     # --- seller ------------------------------------------------------------------------------
     ProblemSpec(
         "P-SELLER-PROFILE-INCOMPLETE",
