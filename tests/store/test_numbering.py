@@ -42,9 +42,18 @@ def _issue(conn: sa.Connection, cfg: SeriesConfig, key: str) -> str:
     [
         (SeriesConfig(code="invoice"), ["1", "2", "3"]),
         (SeriesConfig(code="invoice", prefix="SEF", padding=4), ["SEF0001", "SEF0002", "SEF0003"]),
-        (SeriesConfig(code="invoice", prefix="AB-", suffix="/2026", start=124), ["AB-124/2026", "AB-125/2026", "AB-126/2026"]),
-        (SeriesConfig(code="invoice", prefix="F", padding=6, start=998), ["F000998", "F000999", "F001000"]),
-        (SeriesConfig(code="invoice", suffix="-RO", padding=2, start=99), ["99-RO", "100-RO", "101-RO"]),
+        (
+            SeriesConfig(code="invoice", prefix="AB-", suffix="/2026", start=124),
+            ["AB-124/2026", "AB-125/2026", "AB-126/2026"],
+        ),
+        (
+            SeriesConfig(code="invoice", prefix="F", padding=6, start=998),
+            ["F000998", "F000999", "F001000"],
+        ),
+        (
+            SeriesConfig(code="invoice", suffix="-RO", padding=2, start=99),
+            ["99-RO", "100-RO", "101-RO"],
+        ),
     ],
 )
 def test_exact_sequences(db_url: str, cfg: SeriesConfig, expected: list[str]) -> None:

@@ -35,7 +35,13 @@ def event(eid: str = "evt_1", etype: str = "payment_intent.created") -> bytes:
             "api_version": "2026-10-28.endive",
             "livemode": False,
             "created": 1763700000,
-            "data": {"object": {"id": "pi_1", "object": "payment_intent", "status": "requires_payment_method"}},
+            "data": {
+                "object": {
+                    "id": "pi_1",
+                    "object": "payment_intent",
+                    "status": "requires_payment_method",
+                }
+            },
         }
     ).encode()
 
@@ -63,8 +69,14 @@ def test_good_signature_stores_event_and_job_once(client) -> None:  # type: igno
     body = event()
     r1 = client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body)})
     r2 = client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body)})
-    assert (r1.status_code, r1.json()) == (200, {"received": True, "id": "evt_1", "duplicate": False})
-    assert (r2.status_code, r2.json()) == (200, {"received": True, "id": "evt_1", "duplicate": True})
+    assert (r1.status_code, r1.json()) == (
+        200,
+        {"received": True, "id": "evt_1", "duplicate": False},
+    )
+    assert (r2.status_code, r2.json()) == (
+        200,
+        {"received": True, "id": "evt_1", "duplicate": True},
+    )
     assert _rows(client.ctx) == (["evt_1"], ["process_event"])
 
 

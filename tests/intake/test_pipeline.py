@@ -1,0 +1,234 @@
+"""Intake end to end through the database: whatever Stripe sends, in whatever order and
+however often, each payment gets exactly one sale (payments row) and every event an outcome.
+
+Runs on SQLite and, when EFACTURA_TEST_DATABASE_URL is set, on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import re
+import signal
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import factory
+import pytest
+import sqlalchemy as sa
+
+from stripe_efactura import app as use_cases
+from stripe_efactura.config import demo_settings
+from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
+from stripe_efactura.jobs import queue
+from stripe_efactura.jobs.worker import Worker
+from stripe_efactura.services import intake
+from stripe_efactura.services.context import AppContext, build_context
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import jobs, payments, stripe_events
+
+Json = dict
+
+
+def make_ctx(tmp_path: Path, db_url: str, store: FakeStripeStore | None) -> AppContext:
+    settings = demo_settings(tmp_path, database_url=db_url)
+    reader = FakeStripeReader(store) if store is not None else None
+    ctx = build_context(settings, stripe=reader)  # type: ignore[arg-type]
+    return ctx
+
+
+def intake_worker(ctx: AppContext, **kw: object) -> Worker:
+    """A worker that runs only the intake job (invoicing is tested elsewhere)."""
+
+    def process(job: queue.Job) -> None:
+        intake.process_event(ctx, str(job.args["event_id"]))
+
+    return Worker(ctx.engine, {"process_event": process}, **kw)  # type: ignore[arg-type]
+
+
+def feed(ctx: AppContext, events: list[Json], rng: random.Random, dup: float = 0.5) -> None:
+    batch = list(events)
+    batch += [e for e in events if rng.random() < dup]  # duplicates
+    rng.shuffle(batch)
+    for evt in batch:
+        intake.accept_event(ctx, json.dumps(evt).encode())
+
+
+def sales(ctx: AppContext) -> dict[str, tuple[str, str, int, str]]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(payments)).all()
+    return {r.payment_key: (r.owner_type, r.owner_id, r.amount, r.currency) for r in rows}
+
+
+def outcomes(ctx: AppContext) -> dict[str, str]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(stripe_events.c.id, stripe_events.c.outcome)).all()
+    return {r.id: r.outcome for r in rows}
+
+
+FLOWS = {f.name: f for f in factory.all_flows()}
+
+
+@pytest.mark.parametrize("name", sorted(FLOWS))
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_each_flow_shuffled_with_duplicates_gives_one_sale(
+    tmp_path: Path, db_url: str, name: str, seed: int
+) -> None:
+    flow = FLOWS[name]
+    ctx = make_ctx(tmp_path, db_url, flow.store())
+    use_cases.prepare(ctx)
+    feed(ctx, flow.events, random.Random(seed))
+    intake_worker(ctx).drain()
+    got = sales(ctx)
+    if flow.payment_key is None:
+        assert got == {}
+    else:
+        assert flow.owner is not None
+        assert got == {flow.payment_key: (*flow.owner, flow.amount, flow.currency)}
+    outs = outcomes(ctx)
+    assert set(outs) == {e["id"] for e in flow.events}
+    assert {eid for eid, o in outs.items() if o == "ignored"} == {
+        e["id"] for e in flow.events
+    } - flow.triggers
+    assert all(outs[eid] == "processed" for eid in flow.triggers)
+    ctx.close()
+
+
+def test_degraded_mode_records_from_the_payload(tmp_path: Path, db_url: str) -> None:
+    flow = factory.flow_f_direct_payment_intent()
+    ctx = make_ctx(tmp_path, db_url, None)
+    use_cases.prepare(ctx)
+    feed(ctx, flow.events, random.Random(5))
+    intake_worker(ctx).drain()
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(sa.select(payments.c.payment_key, payments.c.degraded)).all()
+    assert [(r.payment_key, bool(r.degraded)) for r in rows] == [(flow.payment_key, True)]
+    ctx.close()
+
+
+# --- many payments, several workers, crashes ----------------------------------------------
+
+
+def clone(flow: factory.Flow, n: int) -> tuple[list[Json], list[Json], dict[str, list[Json]], str]:
+    """The same flow with unique ids (suffix ``x<n>``)."""
+    tag = flow.name
+
+    def rename(text: str) -> str:
+        text = re.sub(rf"flow{tag}(?![A-Za-z])", f"flow{tag}x{n}", text)
+        return re.sub(rf'"evt_{tag}(\d\d)"', rf'"evt_{tag}x{n}_\1"', text)
+
+    events = json.loads(rename(json.dumps(flow.events)))
+    objects = json.loads(rename(json.dumps(flow.objects)))
+    items = json.loads(rename(json.dumps(flow.session_line_items)))
+    assert flow.payment_key is not None
+    return events, objects, items, rename(flow.payment_key)
+
+
+def many_payments(count: int) -> tuple[list[Json], FakeStripeStore, set[str]]:
+    """``count`` checkout payments (flow A), ~5 events each, plus duplicates."""
+    base = factory.flow_a_checkout_card()
+    store = FakeStripeStore()
+    events: list[Json] = []
+    keys: set[str] = set()
+    for n in range(count):
+        evs, objs, items, key = clone(base, n)
+        store.add(*objs)
+        for sid, li in items.items():
+            store.add_session_line_items(sid, li)
+        events += evs
+        keys.add(key)
+    return events, store, keys
+
+
+def _run_worker(db_url: str, tmp: str, store: FakeStripeStore, stop_when_idle: bool) -> None:
+    ctx = make_ctx(Path(tmp), db_url, store)
+    w = intake_worker(ctx, lease=timedelta(seconds=2), batch=4, poll_interval=0.05)
+    if stop_when_idle:
+        idle = 0
+        while idle < 20:
+            idle = idle + 1 if w.run_once() == 0 else 0
+            time.sleep(0.05) if idle else None
+    else:
+        import threading
+
+        w.run(threading.Event())
+
+
+def _pending(ctx: AppContext) -> int:
+    with db.read(ctx.engine) as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count())
+                .select_from(jobs)
+                .where(jobs.c.task == "process_event", jobs.c.status.in_(["queued", "running"]))
+            ).scalar_one()
+        )
+
+
+def _check_exactly_once(ctx: AppContext, events: list[Json], keys: set[str]) -> None:
+    outs = outcomes(ctx)
+    assert set(outs) == {e["id"] for e in events}
+    assert "pending" not in set(outs.values())
+    got = sales(ctx)
+    assert set(got) == keys
+    assert all(v[0] == "checkout_session" and v[2] == 12100 for v in got.values())
+    with db.read(ctx.engine) as conn:
+        dead = conn.execute(sa.select(jobs.c.id).where(jobs.c.status == "dead")).all()
+        seen = [json.loads(r[0]) for r in conn.execute(sa.select(payments.c.event_ids))]
+    assert dead == []
+    trigger_ids = {
+        e["id"]
+        for e in events
+        if e["type"]
+        in ("payment_intent.succeeded", "charge.succeeded", "checkout.session.completed")
+    }
+    assert sorted(i for ids in seen for i in ids) == sorted(trigger_ids)
+
+
+@pytest.mark.slow
+def test_two_worker_processes_one_sale_per_payment(tmp_path: Path, db_url: str) -> None:
+    events, store, keys = many_payments(60)
+    ctx = make_ctx(tmp_path, db_url, store)
+    use_cases.prepare(ctx)
+    feed(ctx, events, random.Random(11), dup=0.3)
+    mp = multiprocessing.get_context("fork")
+    procs = [
+        mp.Process(target=_run_worker, args=(db_url, str(tmp_path), store, True)) for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert _pending(ctx) == 0
+    _check_exactly_once(ctx, events, keys)
+    ctx.close()
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_points_loses_nothing(tmp_path: Path, db_url: str) -> None:
+    events, store, keys = many_payments(200)  # 1,000 events
+    assert len(events) == 1000
+    ctx = make_ctx(tmp_path, db_url, store)
+    use_cases.prepare(ctx)
+    feed(ctx, events, random.Random(3), dup=0.0)
+    rng = random.Random(99)
+    mp = multiprocessing.get_context("fork")
+    kills = 0
+    deadline = time.monotonic() + 240
+    while _pending(ctx) and time.monotonic() < deadline:
+        p = mp.Process(target=_run_worker, args=(db_url, str(tmp_path), store, False))
+        p.start()
+        time.sleep(rng.uniform(0.1, 0.8))
+        if p.is_alive():
+            os.kill(p.pid, signal.SIGKILL)  # type: ignore[arg-type]
+            kills += 1
+        p.join()
+    assert kills >= 3
+    _run_worker(db_url, str(tmp_path), store, True)  # leases of the killed workers expire
+    assert _pending(ctx) == 0
+    _check_exactly_once(ctx, events, keys)
+    ctx.close()
