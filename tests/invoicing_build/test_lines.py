@@ -367,3 +367,25 @@ def test_zero_lines_are_dropped_and_bad_quantities_reported(settings: Settings) 
     assert [(p.code, p.field) for p in res.problems] == [
         ("P-LINE-QUANTITY-INVALID", "lines[2].quantity")
     ]
+
+
+def test_tax_entries_of_one_rate_count_once(settings: Settings) -> None:
+    tax = {"tax_behavior": "exclusive", "tax_rate_details": {"tax_rate": "txr_21"}}
+    invoice = {
+        "id": "in_1",
+        "lines": {
+            "data": [
+                {
+                    "amount": 10000,
+                    "quantity": 1,
+                    "description": "Plan",
+                    "taxes": [{**tax, "amount": 1000}, {**tax, "amount": 1100}],
+                }
+            ]
+        },
+    }
+    sale = make_sale(
+        12100, owner_type="invoice", invoice=invoice, tax_rates={"txr_21": {"percentage": 21}}
+    )
+    (ln,) = extract_lines(sale, settings).lines
+    assert (ln.tax_amount, ln.tax_rate, ln.tax_count) == (D("21.00"), D(21), 1)

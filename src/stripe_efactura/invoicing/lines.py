@@ -183,6 +183,7 @@ def _taxes(entries: list[Mapping[str, Any]], currency: str, sale: Sale) -> _Taxe
     rates: list[Decimal] = []
     ids: list[str] = []
     reasons: list[str] = []
+    seen: list[tuple[str | None, Decimal | None]] = []
     for e in entries:
         total += _minor(e.get("amount"), currency)
         if e.get("tax_behavior") == "inclusive" or e.get("inclusive") is True:
@@ -193,6 +194,7 @@ def _taxes(entries: list[Mapping[str, Any]], currency: str, sale: Sale) -> _Taxe
         if rate_ref is None:
             rate_ref = _map(e.get("tax_rate_details")).get("tax_rate")
         pct, rid = _percentage(rate_ref, tax_rates)
+        seen.append((rid, pct))
         if pct is not None and pct not in rates:
             rates.append(pct)
         if rid and rid not in ids:
@@ -200,7 +202,10 @@ def _taxes(entries: list[Mapping[str, Any]], currency: str, sale: Sale) -> _Taxe
         reason = _text(e.get("taxability_reason"))
         if reason and reason not in reasons:
             reasons.append(reason)
-    count = max(len(rates), len(ids), 1 if len(entries) == 1 else len(entries))
+    # distinct taxes: by rate id, else by percentage; entries naming neither count one each
+    keys = {rid or str(pct) for rid, pct in seen if rid or pct is not None}
+    anonymous = sum(1 for rid, pct in seen if not rid and pct is None)
+    count = len(keys) + anonymous
     return _Taxes(
         amount=total,
         inclusive=inclusive,
