@@ -6,6 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from stripe_efactura.config import Settings
 from stripe_efactura.invoicing.build import build_invoice
@@ -389,3 +392,56 @@ def test_tax_entries_of_one_rate_count_once(settings: Settings) -> None:
     )
     (ln,) = extract_lines(sale, settings).lines
     assert (ln.tax_amount, ln.tax_rate, ln.tax_count) == (D("21.00"), D(21), 1)
+
+
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["amount", "percentage", "id"]), st.integers(), max_size=2),
+)
+_ITEM = st.fixed_dictionaries(
+    {},
+    optional={
+        "description": _JUNK,
+        "quantity": _JUNK,
+        "amount_total": _JUNK,
+        "amount_subtotal": _JUNK,
+        "amount_tax": _JUNK,
+        "amount": _JUNK,
+        "discount_amounts": st.lists(st.fixed_dictionaries({"amount": _JUNK}), max_size=2),
+        "taxes": st.lists(
+            st.fixed_dictionaries(
+                {"amount": _JUNK},
+                optional={"rate": _JUNK, "taxability_reason": _JUNK, "tax_behavior": _JUNK},
+            ),
+            max_size=2,
+        ),
+        "price": _JUNK,
+        "product_name": _JUNK,
+        "unit_cost": _JUNK,
+        "tax": st.fixed_dictionaries({"total_tax_amount": _JUNK}),
+    },
+)
+
+
+@hsettings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    items=st.lists(_ITEM, max_size=3),
+    role=st.sampled_from(["line_items", "invoice_lines", "amount_details_line_items"]),
+    amount=st.integers(0, 10**6),
+)
+def test_malformed_stripe_lines_never_crash(
+    settings: Settings, items: list[dict[str, Any]], role: str, amount: int
+) -> None:
+    sale = make_sale(amount, owner_type="checkout_session", **{role: items})
+    result = build_invoice(sale, settings, number="T1", fx=None)
+    if result.invoice is not None:
+        assert result.invoice.totals.tax_inclusive == Decimal(amount).scaleb(-2)
+    else:
+        assert result.problems

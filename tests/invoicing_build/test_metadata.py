@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -216,7 +216,9 @@ _VALUES = st.one_of(
         r"[A-Za-z0-9 ,.#-]{0,20}, ?-?[0-9]{1,3}([.,][0-9]{1,3})?, ?-?[0-9]{1,5}([.,][0-9]{1,3})?",
         fullmatch=True,
     ),
+    st.from_regex(r"[A-Za-z ]{1,8}, ?[-+0-9.eE]{1,10}, ?[-+0-9.,eEIinfNa]{1,12}", fullmatch=True),
     st.just('{"productname":"x","quantity":"2","itemtotal":"3.5"}'),
+    st.just('{"productname":"x","quantity":"1e9999","itemtotal":"1","vat":"NaN"}'),
     st.just('[{"name":"x","total":"1"}]'),
 )
 
@@ -225,6 +227,10 @@ _VALUES = st.one_of(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(md=st.dictionaries(_KEYS, _VALUES, max_size=6), amount=st.integers(0, 10**7))
+@example(md={"Order Item #1": "A, 1, 1e999999"}, amount=100)
+@example(md={"Order Item #1": "A, 1e999999, 10"}, amount=1000)
+@example(md={"quantity": "1e99999"}, amount=1000)
+@example(md={"lines": '[{"name":"x","total":"NaN"}]'}, amount=1000)
 def test_any_metadata_never_crashes_and_adds_up_or_is_a_problem(
     settings: Settings, md: dict[str, str], amount: int
 ) -> None:

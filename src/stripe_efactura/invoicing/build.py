@@ -470,7 +470,7 @@ def build_invoice(
                     currency=currency,
                 )
             )
-    elif not classes:
+    elif not classes and not any(p.fatal for p in lines_res.problems):
         problems.append(
             problem(
                 "P-LINES-MISMATCH",

@@ -48,7 +48,14 @@ from typing import Any
 from ..config import Settings
 from ..errors import Problem
 from ..money import exponent, from_minor, parse_decimal
-from .metadata import MetaLine, iter_metadata, metadata_lines, metadata_sources
+from .metadata import (
+    MAX_QUANTITY,
+    MetaLine,
+    iter_metadata,
+    metadata_lines,
+    metadata_sources,
+    parse_quantity,
+)
 from .model import Sale
 from .problems import problem
 
@@ -127,14 +134,16 @@ def _minor(value: Any, currency: str) -> Decimal:
 
 
 def _qty(value: Any) -> Decimal:
-    if value is None:
-        return Decimal(1)
-    if isinstance(value, bool):
+    """A Stripe quantity; 0 (reported as invalid) when it is not a sane number."""
+    if value is None or isinstance(value, bool):
         return Decimal(1)
     try:
-        return parse_decimal(str(value))
+        qty = parse_decimal(str(value))
     except ValueError:
         return Decimal(0)
+    if abs(qty) >= MAX_QUANTITY or qty != qty.quantize(Decimal("0.000001")):
+        return Decimal(0)
+    return qty
 
 
 def _text(value: Any) -> str | None:
@@ -485,9 +494,7 @@ def _single_line(sale: Sale) -> tuple[list[RawLine], list[Problem]]:
     quantity = Decimal(1)
     for _, key, value in iter_metadata(sources, "quantity"):
         try:
-            quantity = parse_decimal(value)
-            if quantity <= 0:
-                raise ValueError
+            quantity = parse_quantity(value)
         except ValueError:
             problems.append(
                 problem(

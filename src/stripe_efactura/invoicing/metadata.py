@@ -140,19 +140,29 @@ def line_keys(md: Mapping[str, str]) -> list[tuple[str, str, int]]:
     return out
 
 
+MAX_AMOUNT = Decimal(10) ** 12
+"""Largest line total accepted from metadata (major units)."""
+MAX_QUANTITY = Decimal(10) ** 9
+
+
 def _amount(text: str, currency: str) -> Decimal:
     value = parse_decimal(text)
     if value < 0:
         raise ValueError("the total is negative")
+    if value >= MAX_AMOUNT:
+        raise ValueError("the total is too large")
     if value != value.quantize(Decimal(1).scaleb(-exponent(currency))):
         raise ValueError(f"the total has more decimals than {currency} allows")
     return value
 
 
-def _quantity(text: str) -> Decimal:
+def parse_quantity(text: str) -> Decimal:
+    """A quantity typed by a merchant: > 0, < 10⁹, at most 4 decimals. Raises ``ValueError``."""
     value = parse_decimal(text)
     if value <= 0:
         raise ValueError("the quantity must be greater than zero")
+    if value >= MAX_QUANTITY:
+        raise ValueError("the quantity is too large")
     if value != value.quantize(Decimal("0.0001")):
         raise ValueError("the quantity has more than 4 decimals")
     return value
@@ -173,7 +183,7 @@ def parse_order_item(key: str, value: str, currency: str) -> MetaLine:
     if len(fields) < 3:
         raise ValueError("expected 'name, quantity, total'")
     total = _amount(fields[-1], currency)
-    quantity = _quantity(fields[-2])
+    quantity = parse_quantity(fields[-2])
     rest = fields[:-2]
     item_id: str | None = None
     if len(rest) >= 2 and _LOOKS_LIKE_ID.match(rest[0]):
@@ -204,7 +214,7 @@ def _json_line(obj: Any, key: str, currency: str) -> MetaLine:
         raise ValueError("itemtotal is missing")
     if isinstance(qty_raw, (bool, dict, list)):
         raise ValueError("quantity is not a number")
-    quantity = Decimal(1) if qty_raw is None else _quantity(str(qty_raw))
+    quantity = Decimal(1) if qty_raw is None else parse_quantity(str(qty_raw))
     total = _amount(str(total_raw), currency)
     item_id = _pick(obj, "id", "productid", "product_id", "sku")
     vat_raw = _pick(obj, "vat", "vatrate", "vat_rate")
@@ -213,7 +223,7 @@ def _json_line(obj: Any, key: str, currency: str) -> MetaLine:
         if isinstance(vat_raw, (bool, dict, list)):
             raise ValueError("vat is not a number")
         vat_rate = parse_decimal(str(vat_raw).rstrip("%"))
-        if vat_rate < 0 or vat_rate >= 100:
+        if not 0 <= vat_rate < 100 or vat_rate != vat_rate.quantize(Decimal("0.01")):
             raise ValueError("vat must be a percent between 0 and 100")
     return MetaLine(
         name=str(name).strip(),
