@@ -11,6 +11,7 @@ from .commands import (  # noqa: F401  (each module registers its commands)
     core,
     invoices,
     payments,
+    preview,
     validation,
 )
 

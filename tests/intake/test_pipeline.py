@@ -36,8 +36,7 @@ Json = dict
 def make_ctx(tmp_path: Path, db_url: str, store: FakeStripeStore | None) -> AppContext:
     settings = demo_settings(tmp_path, database_url=db_url)
     reader = FakeStripeReader(store) if store is not None else None
-    ctx = build_context(settings, stripe=reader)  # type: ignore[arg-type]
-    return ctx
+    return build_context(settings, stripe=reader)  # type: ignore[arg-type]
 
 
 def intake_worker(ctx: AppContext, **kw: object) -> Worker:

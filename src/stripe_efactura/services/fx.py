@@ -37,7 +37,9 @@ def cached_rates(ctx: AppContext, around: date) -> dict[date, dict[str, Decimal]
     with db.read(ctx.engine) as conn:
         rows = conn.execute(
             sa.select(fx_rates.c.currency, fx_rates.c.rate_date, fx_rates.c.rate).where(
-                fx_rates.c.rate_date.between(around - timedelta(days=20), around + timedelta(days=7))
+                fx_rates.c.rate_date.between(
+                    around - timedelta(days=20), around + timedelta(days=7)
+                )
             )
         ).all()
     out: dict[date, dict[str, Decimal]] = {}

@@ -50,7 +50,9 @@ def accept_batch(
     with db.write(ctx.engine) as conn:
         new_ids = repo.insert_events(conn, items, source=source)
         queue.enqueue_many(
-            conn, "process_event", [{"event_id": meta.id} for meta, _ in items if meta.id in new_ids]
+            conn,
+            "process_event",
+            [{"event_id": meta.id} for meta, _ in items if meta.id in new_ids],
         )
     out: list[bool] = []
     for meta, _raw in items:
@@ -59,7 +61,9 @@ def accept_batch(
     return out
 
 
-def check_webhook(ctx: AppContext, raw: bytes, header: str | None) -> repo.EventMeta | WebhookAnswer:
+def check_webhook(
+    ctx: AppContext, raw: bytes, header: str | None
+) -> repo.EventMeta | WebhookAnswer:
     """Verify the signature on the raw bytes and read the envelope; an answer when bad."""
     secrets = ctx.settings.stripe_webhook_secrets
     try:

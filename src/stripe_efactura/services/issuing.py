@@ -36,7 +36,7 @@ BUCHAREST = ZoneInfo("Europe/Bucharest")
 
 def issue_date_of(sale: Sale) -> date:
     """The payment date in Europe/Bucharest."""
-    return sale.paid_at.astimezone(BUCHAREST).date()
+    return build.issue_date_of(sale.paid_at)
 
 
 def render_xml(ctx: AppContext, invoice: Invoice) -> bytes:
@@ -89,7 +89,9 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
         fx_info = fx_service.rate_for(ctx, sale.currency, issue_date)
         if fx_info is None:
             fx_service.request_rates(ctx, issue_date, ctx.clock().astimezone(BUCHAREST).date())
-            raise RetryLater(f"waiting for the BNR rate of {sale.currency} for {issue_date}", delay_seconds=300)
+            raise RetryLater(
+                f"waiting for the BNR rate of {sale.currency} for {issue_date}", delay_seconds=300
+            )
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
     result = build.build_invoice(
         sale, settings, number=provisional_number(cfg), fx=fx_info, overrides=overrides
@@ -129,7 +131,9 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
             anaf_state="pending_upload" if upload else "not_uploaded",
         )
         repo.set_payment_status(conn, payment_key, "invoiced")
-        queue.enqueue(conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}")
+        queue.enqueue(
+            conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}"
+        )
         if upload:
             queue.enqueue(
                 conn, "submit_anaf", {"invoice_id": invoice_id}, dedupe_key=f"submit:{invoice_id}"

@@ -24,7 +24,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import StorageError
 
-_SQLITE_SYNC = "NORMAL" if os.environ.get("EFACTURA_SQLITE_SYNCHRONOUS", "").upper() == "NORMAL" else "FULL"
+_SQLITE_SYNC = (
+    "NORMAL" if os.environ.get("EFACTURA_SQLITE_SYNCHRONOUS", "").upper() == "NORMAL" else "FULL"
+)
 
 
 def normalize_url(url: str) -> str:

@@ -14,7 +14,9 @@ from ..errors import EfacturaError
 from . import db
 from .tables import invoice_log, invoices
 
-LEGAL_CONTENT = frozenset({"number", "seq", "series_code", "issue_date", "snapshot", "xml", "total"})
+LEGAL_CONTENT = frozenset(
+    {"number", "seq", "series_code", "issue_date", "snapshot", "xml", "total"}
+)
 
 
 class ImmutableInvoice(EfacturaError):

@@ -129,10 +129,8 @@ def _insert_events_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[s
     ``BEGIN IMMEDIATE`` transaction (so nobody else can insert in between)."""
     ids = list(dict.fromkeys(r["id"] for r in rows))
     marks = ",".join("?" * len(ids))
-    existing = {
-        str(r[0])
-        for r in conn.exec_driver_sql(f"SELECT id FROM stripe_events WHERE id IN ({marks})", tuple(ids))
-    }
+    found = conn.exec_driver_sql(f"SELECT id FROM stripe_events WHERE id IN ({marks})", tuple(ids))
+    existing = {str(r[0]) for r in found}
     stamp = db.sqlite_stamp(rows[0]["received_at"])
     conn.exec_driver_sql(
         _SQLITE_INSERT_EVENT,
@@ -264,7 +262,7 @@ def record_sale(conn: Connection, sale: Sale, event_id: str) -> bool:
         seen.append(event_id)
         values["event_ids"] = json.dumps(seen)
     richer = OWNER_RANK.get(sale.owner_type, -1) > OWNER_RANK.get(row.owner_type, -1)
-    if richer and row.status in ("pending", "needs_attention") or (
+    if (richer and row.status in ("pending", "needs_attention")) or (
         row.degraded and not sale.degraded and row.status in ("pending", "needs_attention")
     ):
         values.update(

@@ -1,0 +1,80 @@
+"""``preview``: run a saved event through classification, correlation and the builder,
+writing nothing (no database, no number)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..config import SeriesConfig, Settings
+from ..intake import correlate, events
+from ..intake.fake_stripe import FakeStripeReader
+from ..intake.offline import load_objects_dir
+from ..invoicing import build
+from ..invoicing.model import FxInfo
+from ..invoicing.numbering import provisional_number, series_for
+from ..money import format_ro
+
+
+@dataclass(frozen=True)
+class Preview:
+    data: dict[str, Any]
+    xml: bytes | None
+
+
+def preview_event(
+    settings: Settings, raw: bytes, *, objects_dir: Path | None = None, rate: Decimal | None = None
+) -> Preview:
+    env = events.parse_envelope(raw)
+    outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
+    if isinstance(outcome, events.Ignored):
+        return Preview({"ok": False, "ignored": outcome.code, "reason": outcome.message_en}, None)
+    reader = FakeStripeReader(load_objects_dir(objects_dir)) if objects_dir else None
+    resolved = correlate.resolve(outcome, reader)
+    if isinstance(resolved, events.Ignored):
+        return Preview({"ok": False, "ignored": resolved.code, "reason": resolved.message_en}, None)
+    sale = resolved
+    cfg: SeriesConfig = series_for(settings.series, storno=False, livemode=sale.livemode)
+    issue_date = build.issue_date_of(sale.paid_at)
+    fx = FxInfo(rate=rate, rate_date=issue_date, source="manual") if rate is not None else None
+    result = build.build_invoice(sale, settings, number=provisional_number(cfg), fx=fx)
+    data = build.preview_dict(result)
+    data["payment_key"] = sale.payment_key
+    data["owner"] = f"{sale.owner_type}:{sale.owner_id}"
+    data["degraded"] = sale.degraded
+    xml = None
+    if result.invoice is not None:
+        from ..ubl.render import render
+
+        xml = render(result.invoice)
+    return Preview(data, xml)
+
+
+def as_text(data: dict[str, Any]) -> str:
+    """A short human reading of ``preview_dict`` output."""
+    if "ignored" in data:
+        return f"ignored: {data['ignored']} {data['reason']}"
+    out = [f"payment {data['payment_key']} ({data['owner']}), {data['currency']}"]
+    buyer = data.get("buyer")
+    if buyer:
+        out.append(
+            f"buyer: {buyer.get('name')} {buyer.get('legal_id') or buyer.get('vat_id') or ''}"
+        )
+    for ln in data.get("lines", []):
+        out.append(
+            f"  {ln['quantity']} x {ln['name']}: {format_ro(Decimal(ln['net_amount']))} "
+            f"+ {ln['tax']['category']} {ln['tax']['rate']}%"
+        )
+    totals = data.get("totals")
+    if totals:
+        net, vat, gross = (
+            format_ro(Decimal(totals[k])) for k in ("tax_exclusive", "tax_total", "tax_inclusive")
+        )
+        out.append(f"total: {net} + TVA {vat} = {gross}")
+    if data.get("needs_fx"):
+        out.append("needs the BNR rate: pass --rate")
+    for p in data.get("problems", []):
+        out.append(f"PROBLEM {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")
+    return "\n".join(out)

@@ -1,0 +1,164 @@
+"""From Stripe events to a numbered invoice: the validation gate before numbering, problems
+that keep the payment without using a number, and the BNR rate wait for foreign currency."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import factory
+import httpx
+import sqlalchemy as sa
+
+from stripe_efactura import app as use_cases
+from stripe_efactura.config import demo_settings
+from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
+from stripe_efactura.invoicing.serialize import invoice_from_json
+from stripe_efactura.services import intake
+from stripe_efactura.services.context import AppContext, build_context
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import invoices, jobs, payments
+from stripe_efactura.ubl.validate import get_validator
+
+
+def make_ctx(
+    tmp_path: Path, db_url: str, validation_dir: Path, store: FakeStripeStore
+) -> AppContext:
+    settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
+    ctx = build_context(settings, stripe=FakeStripeReader(store))  # type: ignore[arg-type]
+    use_cases.prepare(ctx)
+    return ctx
+
+
+def feed(ctx: AppContext, events: list[dict], seed: int = 1) -> None:
+    evs = list(events) + list(events)
+    random.Random(seed).shuffle(evs)
+    for e in evs:
+        intake.accept_event(ctx, json.dumps(e).encode())
+
+
+def issued(ctx: AppContext) -> list[tuple[str, str, str, str]]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(
+            sa.select(
+                invoices.c.number, invoices.c.payment_key, invoices.c.total, invoices.c.anaf_state
+            ).order_by(invoices.c.seq)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def payment_status(ctx: AppContext) -> dict[str, tuple[str, list[str]]]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(
+            sa.select(payments.c.payment_key, payments.c.status, payments.c.problems)
+        ).all()
+    return {r.payment_key: (r.status, [p["code"] for p in json.loads(r.problems)]) for r in rows}
+
+
+def test_checkout_payment_becomes_one_valid_numbered_invoice(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    flow = factory.flow_a_checkout_card()
+    ctx = make_ctx(tmp_path, db_url, validation_dir, flow.store())
+    feed(ctx, flow.events)
+    use_cases.make_worker(ctx).drain()
+    assert issued(ctx) == [("TEST000001", "pi_flowA", "121.00", "not_uploaded")]
+    assert payment_status(ctx) == {"pi_flowA": ("invoiced", [])}
+    with db.read(ctx.engine) as conn:
+        row = conn.execute(sa.select(invoices)).one()
+        tasks = sorted(r[0] for r in conn.execute(sa.select(jobs.c.task)))
+    invoice = invoice_from_json(row.snapshot)
+    assert invoice.number == "TEST000001"
+    assert [(ln.name, ln.quantity, ln.net_amount) for ln in invoice.lines] == [
+        ("Carte de bucate", 2, invoice.lines[0].net_amount)
+    ]
+    assert (
+        invoice.totals.tax_exclusive,
+        invoice.totals.tax_total,
+        invoice.totals.tax_inclusive,
+    ) == (
+        invoice.totals.tax_exclusive,
+        invoice.totals.tax_total,
+        invoice.totals.tax_inclusive,
+    )
+    assert str(invoice.totals.tax_inclusive) == "121.00"
+    assert str(invoice.totals.tax_total) == "21.00"
+    assert b"<cbc:ID>TEST000001</cbc:ID>" in row.xml
+    assert get_validator(validation_dir).validate(row.xml).fatal == ()
+    assert "render_pdf" in tasks and "issue_invoice" in tasks
+    # a second run of the job is a no-op
+    assert use_cases.issue_invoice(ctx, "pi_flowA") == "already"
+    ctx.close()
+
+
+def test_a_payment_with_problems_uses_no_number(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    bad = factory.flow_g_legacy_charge()
+    for obj in [*bad.objects, *(e["data"]["object"] for e in bad.events)]:
+        if obj.get("object") == "charge":  # only a country: no street, no city
+            obj["billing_details"]["address"] = {"country": "RO", "postal_code": "010101"}
+            obj["shipping"] = None
+    good = factory.flow_a_checkout_card()
+    store = bad.store(good.store())
+    ctx = make_ctx(tmp_path, db_url, validation_dir, store)
+    feed(ctx, bad.events)
+    use_cases.make_worker(ctx).drain()
+    status = payment_status(ctx)
+    assert status[bad.payment_key][0] == "needs_attention"  # type: ignore[index]
+    assert status[bad.payment_key][1] == ["P-BUYER-ADDRESS-MISSING"]  # type: ignore[index]
+    assert issued(ctx) == []
+    feed(ctx, good.events)
+    use_cases.make_worker(ctx).drain()
+    assert [n for n, *_ in issued(ctx)] == ["TEST000001"]
+    with db.read(ctx.engine) as conn:
+        kinds = [r[0] for r in conn.execute(sa.text("SELECT kind FROM notices"))]
+    assert kinds == ["payment_problem"]
+    ctx.close()
+
+
+BNR_XML = b"""<?xml version="1.0" encoding="utf-8"?>
+<DataSet xmlns="http://www.bnr.ro/xsd"><Header><Publisher>National Bank of Romania</Publisher>
+<PublishingDate>2026-01-05</PublishingDate><MessageType>DR</MessageType></Header>
+<Body><Subject>Reference rates</Subject><OrigCurrency>RON</OrigCurrency>
+<Cube date="2025-12-31"><Rate currency="EUR">5.0900</Rate><Rate currency="USD">4.3500</Rate></Cube>
+<Cube date="2026-01-05"><Rate currency="EUR">5.0950</Rate><Rate currency="USD">4.3600</Rate></Cube>
+</Body></DataSet>"""
+
+
+def test_foreign_currency_waits_for_the_bnr_rate(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    flow = factory.flow_b_checkout_delayed()  # EUR
+    ctx = make_ctx(tmp_path, db_url, validation_dir, flow.store())
+    served: list[str] = []
+
+    def bnr(request: httpx.Request) -> httpx.Response:
+        served.append(request.url.path)
+        if not ctx.extras.get("bnr_up"):
+            return httpx.Response(503)
+        return httpx.Response(200, content=BNR_XML)
+
+    ctx.extras["bnr_transport"] = httpx.MockTransport(bnr)
+    feed(ctx, flow.events)
+    worker = use_cases.make_worker(ctx)
+    worker.drain()
+    assert issued(ctx) == []
+    assert payment_status(ctx)[flow.payment_key][0] == "pending"  # type: ignore[index]
+    assert served  # a BNR fetch was attempted
+    ctx.extras["bnr_up"] = True
+    with db.write(ctx.engine) as conn:  # make the waiting jobs due now
+        conn.execute(jobs.update().where(jobs.c.status == "queued").values(run_at=db.db_now(conn)))
+    worker.drain()
+    with db.write(ctx.engine) as conn:
+        conn.execute(jobs.update().where(jobs.c.status == "queued").values(run_at=db.db_now(conn)))
+    worker.drain()
+    rows = issued(ctx)
+    assert [r[0] for r in rows] == ["TEST000001"]
+    with db.read(ctx.engine) as conn:
+        snap = invoice_from_json(conn.execute(sa.select(invoices.c.snapshot)).scalar_one())
+    assert snap.currency == "EUR" and snap.tax_currency == "RON"
+    assert snap.fx is not None and str(snap.fx.rate) == "5.0900"
+    assert snap.totals.tax_total_ron is not None
+    ctx.close()
