@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -436,6 +436,9 @@ _ITEM = st.fixed_dictionaries(
     role=st.sampled_from(["line_items", "invoice_lines", "amount_details_line_items"]),
     amount=st.integers(0, 10**6),
 )
+@example(items=[{"amount_total": "²"}], role="line_items", amount=0)
+@example(items=[{"amount": "9" * 40, "quantity": "1"}], role="invoice_lines", amount=0)
+@example(items=[{"amount": 10**40, "quantity": 1}], role="invoice_lines", amount=0)
 def test_malformed_stripe_lines_never_crash(
     settings: Settings, items: list[dict[str, Any]], role: str, amount: int
 ) -> None:

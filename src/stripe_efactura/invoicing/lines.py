@@ -40,6 +40,7 @@ here adjusts an amount to force a match.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -118,12 +119,15 @@ def _list(value: Any) -> list[Mapping[str, Any]]:
     return [v for v in value if isinstance(v, Mapping)]
 
 
+_INT = re.compile(r"-?[0-9]{1,15}")
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return value if abs(value) < 10**15 else None
+    if isinstance(value, str) and _INT.fullmatch(value.strip()):
         return int(value.strip())
     return None
 
