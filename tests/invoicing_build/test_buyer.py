@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from stripe_efactura.invoicing.buyer import ANONYMOUS_ID, BuyerOverrides, extract_buyer
 from stripe_efactura.invoicing.model import Address, BuyerKind
+from stripe_efactura.invoicing.problems import CATALOGUE
 from stripe_efactura.invoicing.ro import cnp_check_digit
 
 from .conftest import make_sale
@@ -461,3 +465,64 @@ def test_country_from_foreign_vat_prefix() -> None:
     res = extract_buyer(sale)
     assert res.problems == () and res.party is not None
     assert (res.party.address.country, res.party.vat_id) == ("DE", "DE123456789")
+
+
+_J = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=10)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "address",
+                    "line1",
+                    "city",
+                    "state",
+                    "country",
+                    "type",
+                    "value",
+                    "tax_ids",
+                    "custom",
+                    "label",
+                    "key",
+                    "text",
+                    "email",
+                    "business_name",
+                ]
+            ),
+            inner,
+            max_size=4,
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(
+    details=_J,
+    custom=_J,
+    billing=_J,
+    shipping=_J,
+    customer=_J,
+    overrides=st.builds(
+        BuyerOverrides,
+        name=st.none() | st.text(max_size=8),
+        cui=st.none() | st.text(max_size=12),
+        cnp=st.none() | st.text(max_size=14),
+        country=st.none() | st.text(max_size=4),
+    ),
+)
+def test_junk_stripe_buyer_data_never_crashes(
+    details: Any, custom: Any, billing: Any, shipping: Any, customer: Any, overrides: BuyerOverrides
+) -> None:
+    sale = _sale(
+        billing if isinstance(billing, dict) else {},
+        checkout_session={"id": "cs_1", "customer_details": details, "custom_fields": custom},
+        payment_intent={"id": "pi_1", "shipping": shipping},
+        customer=customer,
+    )
+    res = extract_buyer(sale, overrides)
+    assert res.party is not None
+    assert all(p.code in CATALOGUE for p in res.problems)
