@@ -10,7 +10,8 @@ that lxml ships (``lxml/isoschematron/resources/xsl/iso-schematron-xslt1/``), ru
 3. ``queryBinding`` is set to ``xslt`` so the XSLT 1 skeleton accepts the schema, and
    ``iso_svrl_for_xslt1.xsl`` generates the validator (Saxon);
 4. the generated stylesheet is declared ``version="2.0"`` (the rules use XPath 2.0) and the
-   ``<svrl:active-pattern>`` bodies, which only echo the document's text, are dropped.
+   ``<svrl:active-pattern>`` bodies, which only echo the document's text, are dropped;
+   attribute locations get their element path (the XSLT 1 skeleton omits it).
 
 The result (SVRL with ``id``, ``flag``, ``location``, ``test`` and the rule text on every
 ``failed-assert`` / ``successful-report``) is cached on disk under
@@ -36,7 +37,7 @@ from lxml import etree
 from ..errors import ValidationArtifactsMissing
 from .artifacts import FETCH_HINT, ArtifactSet
 
-COMPILER_VERSION = "1"
+COMPILER_VERSION = "2"
 """Bump when the compilation pipeline changes: it invalidates cached stylesheets."""
 
 SKELETON_DIR = (
@@ -155,6 +156,16 @@ def _transform(
 def _finish(generated: str) -> str:
     doc = etree.fromstring(generated.encode("utf-8"))
     doc.set("version", "2.0")
+    # The XSLT 1 skeleton writes an attribute's location as "/@name" only; prefix the path of
+    # its element, as the XSLT 2 skeleton does.
+    for template in doc.iterfind(f"{{{XSL}}}template"):
+        if template.get("match") == "@*" and template.get("mode") == "schematron-get-full-path":
+            parent_path = etree.Element(
+                f"{{{XSL}}}apply-templates",
+                select="parent::*",
+                mode="schematron-get-full-path",
+            )
+            template.insert(0, parent_path)
     for apply in doc.iterfind(f".//{{{SVRL}}}active-pattern/{{{XSL}}}apply-templates"):
         if apply.get("select") is None and apply.get("mode") is None:
             parent = apply.getparent()
