@@ -134,3 +134,37 @@ def ingest(
     if process:
         use_cases.make_worker(ctx).drain()
     typer.echo(json.dumps({"stored": new, "duplicates": dup}))
+
+
+@app.command()
+def reconcile(
+    since: str = typer.Option(..., "--since", help="YYYY-MM-DD (Stripe keeps 30 days of events)."),
+) -> None:
+    """Fetch Stripe's events since DATE and feed whatever was missed (idempotent)."""
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from .. import app as use_cases
+    from ..errors import EfacturaError
+    from ..services.repair import reconcile as run
+
+    try:
+        start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise typer.BadParameter("use YYYY-MM-DD") from exc
+    ctx = use_cases.build_context(settings(create=False))
+    use_cases.prepare(ctx)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+        task = bar.add_task("reading Stripe events…")
+
+        def tick(seen: int, new: int) -> None:
+            bar.update(task, description=f"{seen} events read, {new} new")
+
+        try:
+            counts = run(ctx, start, progress=tick)
+        except EfacturaError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
+    use_cases.make_worker(ctx).drain()
+    typer.echo(json.dumps(counts))

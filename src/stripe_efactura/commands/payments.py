@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -28,3 +29,38 @@ def list_payments(as_json: bool = typer.Option(False, "--json", help="JSON outpu
         amount = format_amount(from_minor(int(r["amount"]), str(r["currency"])), str(r["currency"]))  # type: ignore[call-overload]
         live = "live" if r["livemode"] else "test"
         typer.echo(f"{r['status']:<16} {r['payment_key']:<32} {amount:>16} {live} {r['owner']}")
+
+
+@payments_app.command("retry")
+def retry(
+    key: str = typer.Argument(..., help="Payment key (pi_…, in_…, ch_…) or a failed event id."),
+    buyer: Path = typer.Option(None, "--buyer", help="JSON file with buyer overrides."),
+) -> None:
+    """Re-read a payment that needs attention and issue its invoice again."""
+    from .. import app as use_cases
+    from ..errors import EfacturaError
+    from ..invoicing.buyer import BuyerOverrides
+    from ..services.repair import retry_payment
+
+    ctx = use_cases.build_context(settings(create=False))
+    use_cases.prepare(ctx)
+    overrides = None
+    if buyer is not None:
+        try:
+            overrides = BuyerOverrides.from_json(buyer.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            typer.echo(f"{buyer}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    try:
+        typer.echo(retry_payment(ctx, key, overrides=overrides))
+    except EfacturaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    use_cases.make_worker(ctx).drain()
+    rows = {r["payment_key"]: r for r in use_cases.payments_listing(ctx)}
+    row = rows.get(key)
+    if row is not None:
+        typer.echo(f"status: {row['status']}")
+        problems: list[dict[str, str]] = row["problems"]  # type: ignore[assignment]
+        for p in problems:
+            typer.echo(f"  {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")

@@ -1,0 +1,131 @@
+"""Fixing what needs attention: ``payments retry`` and ``reconcile``.
+
+A payment that could not be invoiced stays ``needs_attention`` with its problems. Once the
+merchant fixed the data in Stripe (or wrote buyer overrides), ``retry`` re-reads the owner
+from the Stripe API (when a key is configured), stores the fresh sale and queues the invoice
+again. ``reconcile`` pages through Stripe's events list (30 days) and feeds whatever was
+missed through the normal intake path; both are idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import EfacturaError
+from ..intake import correlate, events
+from ..invoicing.buyer import BuyerOverrides
+from ..jobs import queue
+from ..store import db, repo
+from ..store import invoices as invoice_store
+from ..store.tables import payments, stripe_events
+from .context import AppContext
+from .intake import accept_event
+
+
+OWNER_EVENT = {
+    "invoice": "invoice.paid",
+    "checkout_session": "checkout.session.completed",
+    "payment_intent": "payment_intent.succeeded",
+    "charge": "charge.succeeded",
+}
+"""The trigger rule a re-read owner must pass again."""
+
+
+class RepairError(EfacturaError):
+    code = "E-RETRY"
+
+
+def retry_payment(
+    ctx: AppContext, payment_key: str, *, overrides: BuyerOverrides | None = None
+) -> str:
+    """Re-read a payment from Stripe (if possible), apply overrides, queue its invoice.
+
+    Returns a short description of what was done. Raises RepairError when the payment is
+    unknown or already invoiced.
+    """
+    with db.read(ctx.engine) as conn:
+        pay = repo.get_payment(conn, payment_key)
+        existing = invoice_store.for_payment(conn, payment_key, "invoice")
+    if pay is None:
+        with db.read(ctx.engine) as conn:
+            failed = conn.execute(
+                stripe_events.select().where(
+                    stripe_events.c.id == payment_key, stripe_events.c.outcome == "failed"
+                )
+            ).first()
+        if failed is not None:
+            return _retry_event(ctx, payment_key)
+        raise RepairError(f"no payment {payment_key}", code="E-RETRY-UNKNOWN")
+    if existing is not None:
+        raise RepairError(
+            f"payment {payment_key} already has invoice {existing.number}; corrections are "
+            "made with a storno",
+            code="E-RETRY-INVOICED",
+        )
+    refreshed = "from the stored data"
+    sale_json = pay.sale
+    if ctx.stripe is not None:
+        trigger = events.Trigger(
+            event_id=f"retry:{payment_key}",
+            event_type=OWNER_EVENT.get(pay.owner_type, "payment_intent.succeeded"),
+            kind=pay.owner_type,
+            object_id=pay.owner_id,
+            object=None,
+            livemode=bool(pay.livemode),
+            needs_fetch=True,
+            zero_allowed=True,
+        )
+        fresh = correlate.resolve(trigger, ctx.stripe)
+        if not isinstance(fresh, events.Ignored) and fresh.payment_key == payment_key:
+            sale_json = repo.sale_to_json(fresh)
+            refreshed = "re-read from Stripe"
+    with db.write(ctx.engine) as conn:
+        values: dict[str, Any] = {
+            "sale": sale_json,
+            "status": "pending",
+            "problems": "[]",
+            "updated_at": db.db_now(conn),
+        }
+        if overrides is not None:
+            values["overrides"] = overrides.to_json()
+        conn.execute(
+            payments.update().where(payments.c.payment_key == payment_key).values(**values)
+        )
+        stamp = db.db_now(conn).strftime("%Y%m%dT%H%M%S%f")
+        queue.enqueue(
+            conn,
+            "issue_invoice",
+            {"payment_key": payment_key},
+            dedupe_key=f"issue_invoice:{payment_key}:retry:{stamp}",
+        )
+    return f"payment {payment_key} queued again ({refreshed})"
+
+
+def _retry_event(ctx: AppContext, event_id: str) -> str:
+    with db.write(ctx.engine) as conn:
+        repo.mark_event(conn, event_id, "pending")
+        queue.enqueue(conn, "process_event", {"event_id": event_id})
+    return f"event {event_id} queued again"
+
+
+def reconcile(
+    ctx: AppContext, since: datetime, *, progress: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
+    """Feed every event Stripe lists since ``since`` (at most 30 days back) through intake."""
+    if ctx.stripe is None:
+        raise RepairError(
+            "reconcile needs the Stripe API: set EFACTURA_STRIPE_API_KEY",
+            code="E-RECONCILE-NO-KEY",
+        )
+    created_gte = int(since.astimezone(UTC).timestamp())
+    seen = new = 0
+    for evt in correlate.iter_events(ctx.stripe, created_gte):
+        seen += 1
+        created, _ = accept_event(ctx, json.dumps(evt).encode("utf-8"), source="reconcile")
+        new += created
+        if progress is not None:
+            progress(seen, new)
+    return {"seen": seen, "new": new}
