@@ -24,7 +24,6 @@ from ..store.tables import payments, stripe_events
 from .context import AppContext
 from .intake import accept_event
 
-
 OWNER_EVENT = {
     "invoice": "invoice.paid",
     "checkout_session": "checkout.session.completed",
