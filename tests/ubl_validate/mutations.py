@@ -1,4 +1,5 @@
-"""Negative variants of the sample invoice (and credit note), each aimed at specific CIUS-RO / EN 16931 rules.
+"""Negative variants of the sample invoice (and credit note), each aimed at specific CIUS-RO /
+EN 16931 rules.
 
 ``MUTATIONS``: name -> (mutate(root) in place, the exact sorted ``(rule id, flag)`` pairs the
 official rules fire on the result). Every variant stays valid against the UBL 2.1 XSD so the
@@ -17,8 +18,6 @@ NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
 }
-CBC = "{%s}" % NS["cbc"]
-CAC = "{%s}" % NS["cac"]
 SELLER = "cac:AccountingSupplierParty/cac:Party"
 BUYER = "cac:AccountingCustomerParty/cac:Party"
 
@@ -173,9 +172,11 @@ MUTATIONS: dict[str, tuple[Mutate, list[tuple[str, str]]]] = {
     "BR-RO-140/150/170 tax representative without street, city, county": (
         insert_after(
             "cac:AccountingCustomerParty",
-            "<cac:TaxRepresentativeParty><cac:PartyName><cbc:Name>Rep SRL</cbc:Name></cac:PartyName>"
+            "<cac:TaxRepresentativeParty>"
+            "<cac:PartyName><cbc:Name>Rep SRL</cbc:Name></cac:PartyName>"
             "<cac:PostalAddress><cac:Country><cbc:IdentificationCode>RO</cbc:IdentificationCode>"
-            "</cac:Country></cac:PostalAddress><cac:PartyTaxScheme><cbc:CompanyID>RO123456</cbc:CompanyID>"
+            "</cac:Country></cac:PostalAddress>"
+            "<cac:PartyTaxScheme><cbc:CompanyID>RO123456</cbc:CompanyID>"
             "<cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>"
             "</cac:TaxRepresentativeParty>",
         ),
