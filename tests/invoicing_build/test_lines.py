@@ -448,3 +448,14 @@ def test_malformed_stripe_lines_never_crash(
         assert result.invoice.totals.tax_inclusive == Decimal(amount).scaleb(-2)
     else:
         assert result.problems
+
+
+def test_degraded_single_line_is_a_warning(settings: Settings) -> None:
+    from dataclasses import replace
+
+    sale = replace(make_sale(5000), degraded=True)
+    invoice, problems, needs_fx = build_invoice(sale, settings, number="T1", fx=None)
+    assert invoice is not None and problems == () and needs_fx is False
+    res = build_invoice(sale, settings, number="T1", fx=None)
+    assert [w.code for w in res.warnings] == ["P-LINES-DEGRADED"]
+    assert res.warnings[0].fatal is False

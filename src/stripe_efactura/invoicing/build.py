@@ -41,7 +41,7 @@ rate and retries; it never guesses); a currency BNR does not publish is
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -115,6 +115,10 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return self.invoice is not None
+
+    def __iter__(self) -> Iterator[Any]:
+        """``invoice, problems, needs_fx = build_invoice(...)`` works too."""
+        return iter((self.invoice, self.problems, self.needs_fx))
 
 
 def issue_date_of(paid_at: datetime) -> date:
@@ -390,6 +394,8 @@ def build_invoice(
     buyer = buyer_res.party
     lines_res: LinesResult = extract_lines(sale_c, settings)
     problems.extend(lines_res.problems)
+    if sale.degraded and lines_res.source == "single_line":
+        problems.append(problem("P-LINES-DEGRADED"))
 
     default, default_problem = _default_class(settings.vat, on)
     ctx = _VatContext(

@@ -544,7 +544,7 @@ def extract_buyer(sale: Sale, overrides: BuyerOverrides | None = None) -> BuyerR
             country=country or "",
             line2=_cut(line2, 100),
             postal_code=_cut(addr.get("postal_code"), 20),
-            county=county,
+            county=_cut(county, 50),
         ),
         kind=BuyerKind.COMPANY if company else BuyerKind.INDIVIDUAL,
         vat_id=vat_id,

@@ -220,6 +220,19 @@ _SPECS: tuple[ProblemSpec, ...] = (
         fatal=False,
         rule="BR-RO-L100",
     ),
+    ProblemSpec(
+        "P-LINES-DEGRADED",
+        "lines",
+        "Fără cheie Stripe API, factura are o singură linie pentru toată suma (din webhook).",
+        "Without a Stripe API key the invoice has one line for the whole amount (from the "
+        "webhook payload alone).",
+        "Set EFACTURA_STRIPE_API_KEY (a restricted read-only key is enough) so line items, tax "
+        "rates and products can be fetched, or put the lines in metadata (`Order Item #N`).",
+        "Setați EFACTURA_STRIPE_API_KEY (o cheie restricționată, doar citire) ca liniile, "
+        "cotele și produsele să poată fi citite, sau puneți liniile în metadate "
+        "(`Order Item #N`).",
+        fatal=False,
+    ),
     # --- money -------------------------------------------------------------------------------
     ProblemSpec(
         "P-CURRENCY-UNSUPPORTED",
