@@ -459,3 +459,24 @@ def test_degraded_single_line_is_a_warning(settings: Settings) -> None:
     res = build_invoice(sale, settings, number="T1", fx=None)
     assert [w.code for w in res.warnings] == ["P-LINES-DEGRADED"]
     assert res.warnings[0].fatal is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "rate"), [(21.0, D(21)), ("21.00", D(21)), (5.5, D("5.5")), ("11", D(11))]
+)
+def test_stripe_percentages_have_one_spelling(
+    settings: Settings, raw: object, rate: Decimal
+) -> None:
+    sale = make_sale(
+        1,
+        owner_type="checkout_session",
+        line_items=[
+            {
+                "amount_total": 1,
+                "amount_tax": 0,
+                "taxes": [{"amount": 0, "rate": {"percentage": raw}}],
+            }
+        ],
+    )
+    (ln,) = extract_lines(sale, settings).lines
+    assert ln.tax_rate == rate and str(ln.tax_rate) == str(rate)

@@ -156,6 +156,13 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def canonical_rate(rate: Decimal) -> Decimal:
+    """``21.0`` -> ``21``, ``5.50`` -> ``5.5``: one spelling per rate (BT-119/BT-152)."""
+    if rate == rate.to_integral_value():
+        return rate.quantize(Decimal(1))
+    return rate.normalize()
+
+
 def _percentage(rate: Any, tax_rates: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
     """The percentage of a TaxRate given as an object or an id (looked up in ``tax_rates``)."""
     rate_id: str | None = None
@@ -169,7 +176,7 @@ def _percentage(rate: Any, tax_rates: Mapping[str, Any]) -> tuple[Decimal | None
             pct = rate.get("percentage")
         if pct is not None and not isinstance(pct, bool):
             try:
-                return parse_decimal(str(pct)), rate_id
+                return canonical_rate(parse_decimal(str(pct))), rate_id
             except ValueError:
                 return None, rate_id
     return None, rate_id
@@ -473,7 +480,7 @@ def _meta_raw(ml: MetaLine) -> RawLine:
         quantity=ml.quantity,
         amount=ml.total,
         amount_includes_tax=None,
-        tax_rate=ml.vat_rate,
+        tax_rate=None if ml.vat_rate is None else canonical_rate(ml.vat_rate),
         item_id=ml.item_id,
     )
 
