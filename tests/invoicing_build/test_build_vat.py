@@ -688,3 +688,18 @@ def test_policy_reverse_charge_for_goods_is_intra_community(settings: Settings) 
         res2.invoice.buyer.address,
     )
     assert res2.invoice.buyer.address.county == "Berlin"
+
+
+def test_not_vat_payer_uses_configured_o_reason(settings: Settings) -> None:
+    s = settings.with_(
+        company=replace(settings.company, vat_payer=False),
+        vat=VatPolicy(
+            default_category=VatCategory.NOT_SUBJECT,
+            exemption_reason="Neplătitor de TVA (art. 310 Cod fiscal)",
+        ),
+    )
+    res = build_invoice(make_sale(5000), s, number="T1", fx=None)
+    assert res.invoice is not None, res.problems
+    assert res.invoice.vat_breakdown[0].tax == TaxClass(
+        VatCategory.NOT_SUBJECT, D(0), "VATEX-EU-O", "Neplătitor de TVA (art. 310 Cod fiscal)"
+    )

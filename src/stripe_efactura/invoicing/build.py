@@ -239,7 +239,8 @@ def _line_tax(
     if raw.tax_amount is not None and raw.amount_includes_tax is False:
         gross = raw.amount + raw.tax_amount
     if not s.company.vat_payer:
-        tc = vat.tax_class(VatCategory.NOT_SUBJECT)
+        own_o = ctx.default is not None and ctx.default.category is VatCategory.NOT_SUBJECT
+        tc = ctx.default if own_o and ctx.default else vat.tax_class(VatCategory.NOT_SUBJECT)
         if gross_known or raw.amount_includes_tax is not False:
             return tc, "incl", gross, _ZERO, []
         return tc, "excl", raw.amount, _ZERO, []
