@@ -29,7 +29,13 @@ accept_event = intake.accept_event
 process_event = intake.process_event
 payments_listing = intake.payments_listing
 
-PERIODIC: list[tuple[str, str, int]] = []
+PERIODIC: list[tuple[str, str, int]] = [
+    ("anaf_sweep", "anaf_sweep", 600),
+    ("anaf_deadlines", "anaf_deadlines", 3600),
+    # notices recorded after their window's digest ran, or whose digest job died while SMTP
+    # was down, go out with this sweep (services/mailing.py)
+    ("merchant_digest", "send_merchant_digest", 300),
+]
 """(schedule name, task, interval seconds) registered at start-up."""
 
 HandlerFactory = Callable[[AppContext], Handler]
@@ -66,9 +72,51 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
         "issue_invoice": _issue_invoice,
         "fetch_bnr": _fetch_bnr,
     }
+    out.update(_anaf_handlers(ctx))
+    out.update(_mail_handlers(ctx))
     for task, factory in _EXTRA_HANDLERS.items():
         out[task] = factory(ctx)
     return out
+
+
+def _anaf_handlers(ctx: AppContext) -> dict[str, Handler]:
+    from .services import anaf_sync
+
+    def _step(job: queue.Job) -> None:
+        anaf_sync.run_step_job(ctx, job.args)
+
+    def _sweep(_job: queue.Job) -> None:
+        anaf_sync.sweep(ctx)
+
+    def _deadlines(_job: queue.Job) -> None:
+        anaf_sync.check_deadlines(ctx)
+
+    return {
+        "submit_anaf": _step,
+        anaf_sync.STEP_TASK: _step,
+        "anaf_sweep": _sweep,
+        "anaf_deadlines": _deadlines,
+    }
+
+
+def _mail_handlers(ctx: AppContext) -> dict[str, Handler]:
+    """``render_pdf``, ``email_invoice``, ``send_merchant_digest`` (docs/email-delivery.md)."""
+    from .services import documents, mailing
+
+    def _render_pdf(job: queue.Job) -> None:
+        documents.render_invoice_pdf(ctx, int(job.args["invoice_id"]))
+
+    def _email_invoice(job: queue.Job) -> None:
+        mailing.email_invoice_job(ctx, job)
+
+    def _merchant_digest(job: queue.Job) -> None:
+        mailing.merchant_digest_job(ctx, job)
+
+    return {
+        "render_pdf": _render_pdf,
+        "email_invoice": _email_invoice,
+        "send_merchant_digest": _merchant_digest,
+    }
 
 
 def prepare(ctx: AppContext) -> None:

@@ -1,0 +1,318 @@
+"""One invoice's way through ANAF against the fake, for every fault the fake can produce."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
+from stripe_efactura.services import anaf_sync
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import anaf_tokens, notices, payments
+
+FAST = anaf_sync.Tuning(
+    upload_timeout=0.3, timeout=0.3, reconcile_grace_seconds=600, list_lag_seconds=30
+)
+
+
+def _notices(env) -> list[tuple[str, str, list[str]]]:  # type: ignore[no-untyped-def]
+    with db.read(env.ctx.engine) as conn:
+        rows = conn.execute(sa.select(notices).order_by(notices.c.id)).all()
+    return [(r.kind, r.ref, [p["code"] for p in json.loads(r.payload)["problems"]]) for r in rows]
+
+
+def _payment(env, key: str):  # type: ignore[no-untyped-def]
+    with db.read(env.ctx.engine) as conn:
+        return conn.execute(sa.select(payments).where(payments.c.payment_key == key)).one()
+
+
+HAPPY = [
+    "issued",
+    "anaf_upload_intent",
+    "anaf_uploaded",
+    "anaf_in_processing",
+    "anaf_ok",
+    "anaf_archived",
+]
+
+
+def test_happy_path_uploads_once_and_archives_the_signed_zip(env) -> None:  # type: ignore[no-untyped-def]
+    invoice_id, number = env.issue()
+    last = env.drive([invoice_id])
+    assert last[invoice_id] == anaf_sync.Step("ok", None)
+    row = env.row(invoice_id)
+    assert (row.anaf_state, row.upload_index, row.download_id) == ("ok", "5001130147", "3001474424")
+    assert env.events(invoice_id) == HAPPY
+    (sent,) = env.state.uploads(number)
+    assert (sent.endpoint, sent.params) == ("upload", {"standard": "UBL", "cif": "18547290"})
+    with zipfile.ZipFile(io.BytesIO(row.signed_zip)) as archive:
+        assert archive.namelist() == ["5001130147.xml", "semnatura_5001130147.xml"]
+        assert archive.read("5001130147.xml") == bytes(row.xml)
+    path = env.tmp / "archive" / "2026" / f"{number}.zip"
+    assert path.read_bytes() == bytes(row.signed_zip)
+    # stareMesaj twice (in prelucrare, ok), one download
+    calls = [target.split("?")[0].rsplit("/", 1)[1] for _t, _m, target in env.state.request_log]
+    assert calls == ["upload", "stareMesaj", "stareMesaj", "descarcare"]
+    assert anaf_sync.advance(env.ctx, invoice_id) == anaf_sync.Step("ok", None)
+
+
+@pytest.mark.parametrize(
+    ("buyer", "endpoint", "params"),
+    [
+        ("CONSUMER", "uploadb2c", {"standard": "UBL", "cif": "18547290"}),
+        ("FOREIGN", "upload", {"standard": "UBL", "cif": "18547290", "extern": "DA"}),
+    ],
+)
+def test_upload_endpoint_follows_the_buyer(env, buyer, endpoint, params) -> None:  # type: ignore[no-untyped-def]
+    invoice_id, number = env.issue(buyer=env.buyer(buyer))
+    env.drive([invoice_id])
+    (sent,) = env.state.uploads(number)
+    assert (sent.endpoint, sent.params) == (endpoint, params)
+    assert env.row(invoice_id).anaf_state == "ok"
+
+
+def test_5xx_on_upload_is_unknown_then_reuploaded_after_the_grace_period(make_env) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tune=FAST, processing_delay=timedelta(seconds=60))
+    env.state.inject(FaultKind.SERVER_ERROR, "upload", status=502)
+    invoice_id, number = env.issue()
+    env.drive([invoice_id])
+    row = env.row(invoice_id)
+    assert row.anaf_state == "ok"
+    assert env.state.upload_count(number) == 1  # the 502 took nothing
+    assert env.events(invoice_id) == [
+        "issued",
+        "anaf_upload_intent",
+        "anaf_upload_unknown",
+        "anaf_reupload",
+        "anaf_upload_intent",
+        "anaf_uploaded",
+        "anaf_in_processing",
+        "anaf_ok",
+        "anaf_archived",
+    ]
+    assert row.upload_index == env.state.uploads(number)[0].index
+
+
+@pytest.mark.parametrize("fault", [FaultKind.TIMEOUT_AFTER_ACCEPT, FaultKind.DROP_AFTER_ACCEPT])
+def test_answer_lost_after_the_upload_was_taken_is_found_in_the_message_list(
+    make_env, fault
+) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tune=FAST, processing_delay=timedelta(seconds=60))
+    env.state.inject(fault, "upload", delay=1.0)
+    invoice_id, number = env.issue()
+    env.drive([invoice_id])
+    row = env.row(invoice_id)
+    (taken,) = env.state.uploads(number)  # exactly one upload at ANAF
+    assert (row.anaf_state, row.upload_index, row.download_id) == (
+        "ok",
+        taken.index,
+        taken.download_id,
+    )
+    assert env.events(invoice_id) == [
+        "issued",
+        "anaf_upload_intent",
+        "anaf_upload_unknown",
+        "anaf_reconciled",
+        "anaf_ok",
+        "anaf_archived",
+    ]
+    with zipfile.ZipFile(io.BytesIO(row.signed_zip)) as archive:
+        assert archive.read(f"{taken.index}.xml") == bytes(row.xml)
+
+
+def test_lost_answer_not_listed_in_time_is_resolved_by_the_duplicate_message(make_env) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tune=FAST, processing_delay=timedelta(seconds=60), list_delay=timedelta(hours=3))
+    env.state.inject(FaultKind.TIMEOUT_AFTER_ACCEPT, "upload", delay=1.0)
+    invoice_id, number = env.issue()
+    env.drive([invoice_id])
+    row = env.row(invoice_id)
+    first, second = env.state.uploads(number)
+    # the deliberate second upload was refused as a duplicate: ANAF holds ONE valid filing
+    assert (first.outcome, second.outcome) == ("ok", "nok")
+    assert second.errors == (
+        f"Factura a mai fost transmisa anterior cu index={first.index} si data incarcare=2026-03-02",
+    )
+    assert (row.anaf_state, row.upload_index, row.download_id) == (
+        "ok",
+        first.index,
+        first.download_id,
+    )
+    assert env.events(invoice_id) == [
+        "issued",
+        "anaf_upload_intent",
+        "anaf_upload_unknown",
+        "anaf_reupload",
+        "anaf_upload_intent",
+        "anaf_uploaded",
+        "anaf_in_processing",
+        "anaf_nok",
+        "anaf_reconciled",
+        "anaf_ok",
+        "anaf_archived",
+    ]
+    assert _notices(env) == []  # a duplicate is not a rejection
+    assert _payment(env, row.payment_key).status == "invoiced"
+
+
+def test_slow_answers_within_the_timeout_just_take_longer(make_env) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tune=anaf_sync.Tuning(timeout=2.0, upload_timeout=2.0))
+    env.state.inject(FaultKind.SLOW, "upload", delay=0.05)
+    env.state.inject(FaultKind.SLOW, "stareMesaj", delay=0.05)
+    invoice_id, number = env.issue()
+    env.drive([invoice_id])
+    assert env.events(invoice_id) == HAPPY
+    assert env.state.upload_count(number) == 1
+
+
+def test_slow_upload_beyond_the_timeout_was_not_taken_and_is_sent_once(make_env) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tune=FAST, processing_delay=timedelta(seconds=60))
+    env.state.inject(FaultKind.SLOW, "upload", delay=1.0)
+    invoice_id, number = env.issue()
+    env.drive([invoice_id])
+    assert env.row(invoice_id).anaf_state == "ok"
+    assert env.state.upload_count(number) == 1
+    assert "anaf_reupload" in env.events(invoice_id)
+
+
+@pytest.mark.parametrize(
+    "fault", [FaultKind.SERVER_ERROR, FaultKind.TECHNICAL, FaultKind.QUOTA_429, FaultKind.QUOTA_204]
+)
+def test_transient_faults_on_status_and_download_are_retried(make_env, fault) -> None:  # type: ignore[no-untyped-def]
+    env = make_env()
+    env.state.inject(fault, "stareMesaj")
+    env.state.inject(fault, "descarcare")
+    invoice_id, number = env.issue()
+    start = env.clock.now()
+    env.drive([invoice_id])
+    row = env.row(invoice_id)
+    assert (row.anaf_state, row.signed_zip is not None) == ("ok", True)
+    assert env.state.upload_count(number) == 1
+    waited = (env.clock.now() - start).total_seconds()
+    # poll after 5 s (fault, wait 60 s), "in prelucrare", poll 10 s later: ok; download
+    # (fault, wait 60 s), download
+    assert waited == 5 + 60 + 10 + 60
+
+
+@pytest.mark.parametrize("fault", [FaultKind.QUOTA_429, FaultKind.QUOTA_204])
+def test_quota_answer_on_upload_leaves_it_pending_and_retries(make_env, fault) -> None:  # type: ignore[no-untyped-def]
+    env = make_env()
+    env.state.inject(fault, "upload")
+    invoice_id, number = env.issue()
+    env.drive([invoice_id])
+    assert env.row(invoice_id).anaf_state == "ok"
+    assert env.state.upload_count(number) == 1
+    assert env.events(invoice_id)[:4] == [
+        "issued",
+        "anaf_upload_intent",
+        "anaf_upload_not_sent",
+        "anaf_upload_intent",
+    ]
+
+
+def test_waf_page_on_upload_is_a_rejection_with_an_explanation(env) -> None:  # type: ignore[no-untyped-def]
+    env.state.inject(FaultKind.WAF, "upload")
+    invoice_id, number = env.issue()
+    last = env.drive([invoice_id])
+    row = env.row(invoice_id)
+    assert last[invoice_id] == anaf_sync.Step("rejected_at_upload", None, "E-ANAF-WAF")
+    assert env.state.upload_count(number) == 0
+    assert _notices(env) == [("anaf_rejected", number, ["E-ANAF-WAF"])]
+    pay = _payment(env, row.payment_key)
+    assert pay.status == "needs_attention"
+    (problem,) = json.loads(pay.problems)
+    assert problem["hint"].startswith("Texts such as ';CP ' in an address")
+
+
+def test_nok_with_br_ro_findings_explains_them_and_retry_keeps_number_and_date(env) -> None:  # type: ignore[no-untyped-def]
+    env.state.inject_nok(BR_RO_065)
+    invoice_id, number = env.issue()
+    last = env.drive([invoice_id])
+    assert last[invoice_id] == anaf_sync.Step("nok", None, "BR-RO-065")
+    row = env.row(invoice_id)
+    assert (row.anaf_state, row.upload_index) == ("nok", "5001130147")
+    assert _notices(env) == [("anaf_rejected", number, ["V-BR-RO-065"])]
+    (problem,) = json.loads(_payment(env, row.payment_key).problems)
+    assert problem["code"] == "V-BR-RO-065"
+    assert problem["field"] == "efactura.toml [company]"
+    assert problem["message_ro"] == (
+        "Identificatorul de înregistrare fiscala a Vanzatorului (BT-32) trebuie sa fie înscris."
+    )
+    assert (
+        problem["message_en"] == "The Seller tax registration identifier (BT-32) shall be present."
+    )
+    detail = anaf_sync.invoice_detail(env.ctx, number)
+    assert [f["code"] for f in detail["findings"]] == ["V-BR-RO-065"]
+
+    # unchanged data: refused; corrected data: re-sent with the same number and date
+    with pytest.raises(anaf_sync.RetryRefused):
+        anaf_sync.retry_invoice(env.ctx, number, corrected=(bytes(row.xml), row.snapshot, ""))
+    fixed = bytes(row.xml).replace(b"Abonament lunar", b"Abonament lunar corectat")
+    result = anaf_sync.retry_invoice(env.ctx, number, corrected=(fixed, row.snapshot, "{}"))
+    assert (result["previous_state"], result["previous_index"], result["xml_changed"]) == (
+        "nok",
+        "5001130147",
+        True,
+    )
+    env.drive([invoice_id])
+    row2 = env.row(invoice_id)
+    assert (row2.number, row2.issue_date, row2.anaf_state) == (number, row.issue_date, "ok")
+    assert row2.upload_index == "5001130148"
+    assert bytes(row2.xml) == fixed
+    assert env.events(invoice_id)[-7:] == [
+        "anaf_findings",
+        "corrected",
+        "anaf_upload_intent",
+        "anaf_uploaded",
+        "anaf_in_processing",
+        "anaf_ok",
+        "anaf_archived",
+    ]
+    assert _payment(env, row.payment_key).status == "invoiced"
+    with pytest.raises(anaf_sync.RetryRefused, match="storno"):
+        anaf_sync.retry_invoice(env.ctx, number, force=True)
+    assert [m.outcome for m in env.state.uploads(number)] == ["nok", "ok"]
+
+
+def test_xml_not_taken_by_the_system_is_rejected_at_upload(env) -> None:  # type: ignore[no-untyped-def]
+    env.state.inject_nok("ignored", state="xml_errors")
+    invoice_id, number = env.issue()
+    last = env.drive([invoice_id])
+    assert last[invoice_id] == anaf_sync.Step("rejected_at_upload", None, "E-ANAF-XML-NOT-TAKEN")
+    assert _notices(env) == [("anaf_rejected", number, ["E-ANAF-XML-NOT-TAKEN"])]
+
+
+def test_test_mode_invoice_never_reaches_production(make_env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    env = make_env()
+    env.ctx.settings = env.ctx.settings.with_(anaf_env="prod")
+    invoice_id, _number = env.issue(livemode=False)
+    last = env.drive([invoice_id])
+    assert last[invoice_id].state == "not_uploaded"
+    assert env.state.request_log == []
+    assert env.events(invoice_id) == ["issued", "anaf_not_uploaded"]
+    with pytest.raises(anaf_sync.RetryRefused, match="test-mode"):
+        anaf_sync.retry_invoice(env.ctx, _number, force=True)
+
+
+def test_401_refreshes_the_token_once_and_uploads(env) -> None:  # type: ignore[no-untyped-def]
+    env.state.inject(FaultKind.UNAUTHORIZED, "upload")
+    invoice_id, number = env.issue()
+    env.drive([invoice_id])
+    assert env.row(invoice_id).anaf_state == "ok"
+    assert env.state.upload_count(number) == 1
+    with db.read(env.ctx.engine) as conn:
+        assert conn.execute(sa.select(anaf_tokens.c.version)).scalar_one() == 2
+
+
+def test_series_with_auto_upload_off_waits_for_retry(env) -> None:  # type: ignore[no-untyped-def]
+    invoice_id, number = env.issue(anaf_state="not_uploaded")
+    assert env.drive([invoice_id])[invoice_id].state == "not_uploaded"
+    assert env.state.request_log == []
+    anaf_sync.retry_invoice(env.ctx, number, corrected=(bytes(env.row(invoice_id).xml), "", ""))
+    env.drive([invoice_id])
+    assert env.row(invoice_id).anaf_state == "ok"
+    assert env.state.upload_count(number) == 1
