@@ -39,6 +39,14 @@ Flag = Literal["fatal", "warning", "xsd"]
 BLOCKING_FLAGS = frozenset({"fatal", "xsd"})
 _PREFIX = re.compile(r"^\s*\[[^\]]*\]\s*-?\s*")
 _SPACE = re.compile(r"\s+")
+_LINE_COLUMN = re.compile(r", line \d+, column \d+$")
+_UBL_PREFIXES = {
+    "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}": "cbc:",
+    "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}": "cac:",
+    "{urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2}": "ext:",
+    f"{{{UBL_INVOICE_NS}}}": "",
+    f"{{{UBL_CREDIT_NOTE_NS}}}": "",
+}
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,13 @@ def _finding(svrl: schematron.SvrlFinding) -> Finding:
     return Finding(svrl.rule_id, flag, svrl.location, svrl.test, ro, en)
 
 
+def _short_names(text: str) -> str:
+    """``{urn:...CommonBasicComponents-2}ID`` -> ``cbc:ID`` in libxml2 messages."""
+    for clark, prefix in _UBL_PREFIXES.items():
+        text = text.replace(clark, prefix)
+    return text
+
+
 def _xsd_finding(rule_id: str, location: str, line: int, detail: str) -> Finding:
     where_ro = f" (linia {line})" if line else ""
     where_en = f" (line {line})" if line else ""
@@ -199,7 +214,11 @@ class Validator:
             doc = etree.fromstring(xml, _parser())
         except etree.XMLSyntaxError as exc:
             line = exc.lineno or 0
-            return ValidationReport((_xsd_finding("XML", "", line, str(exc.msg)),))
+            detail = _LINE_COLUMN.sub("", str(exc.msg))
+            return ValidationReport((_xsd_finding("XML", "", line, detail),))
+        if doc.getroottree().docinfo.doctype:
+            detail = "a DOCTYPE declaration is not allowed in an e-Factura document"
+            return ValidationReport((_xsd_finding("XML", "", 1, detail),))
         kind = ROOTS.get(str(doc.tag))
         if kind is None:
             detail = (
@@ -209,10 +228,16 @@ class Validator:
             return ValidationReport((_xsd_finding("XSD", "/", doc.sourceline or 0, detail),))
         schema = self._schemas[kind]
         with self._lock:
-            valid = schema.validate(doc)
+            try:
+                valid = schema.validate(doc)
+            except etree.XMLSchemaValidateError as exc:  # libxml2 gave up: still a rejection
+                detail = f"the schema validator failed ({exc})"
+                return ValidationReport((_xsd_finding("XSD", "", 0, detail),), kind)
             errors = list(schema.error_log) if not valid else []
         if errors:
-            findings = tuple(_xsd_finding("XSD", e.path or "", e.line, e.message) for e in errors)
+            findings = tuple(
+                _xsd_finding("XSD", e.path or "", e.line, _short_names(e.message)) for e in errors
+            )
             return ValidationReport(findings, kind)
         assert self._schematron is not None
         try:
