@@ -35,13 +35,17 @@ __all__ = [
     "invoice_template_values",
 ]
 
-NoticeKind = Literal["payment_problem", "anaf_rejected", "deadline", "auth_expiry"]
+NoticeKind = Literal[
+    "payment_problem", "anaf_rejected", "deadline", "auth_expiry", "email_failed", "general"
+]
 
 KIND_LABELS: dict[str, tuple[str, str]] = {
     "payment_problem": ("Plată care nu poate fi facturată", "Payment that cannot be invoiced"),
     "anaf_rejected": ("Factură respinsă de ANAF", "Invoice rejected by ANAF"),
     "deadline": ("Termen de transmitere la ANAF", "ANAF reporting deadline"),
     "auth_expiry": ("Autorizarea ANAF expiră", "ANAF authorization is expiring"),
+    "email_failed": ("Email netrimis către client", "Email to the customer not sent"),
+    "general": ("Altă notificare", "Other notice"),
 }
 """Notice kind -> (Romanian, English) label; also the order of kinds in the digest."""
 

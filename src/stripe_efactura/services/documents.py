@@ -1,0 +1,213 @@
+"""The documents of an issued invoice: its PDF (job ``render_pdf``) and the export use-case.
+
+``render_pdf`` renders the PDF from the invoice snapshot stored at issue time, stores it in
+``invoices.pdf`` and then decides what happens to the payer's email, in the same transaction:
+
+* ``[email] send_to_payer = false``: ``email_state`` becomes ``disabled``;
+* the buyer of the snapshot has no email: ``no_recipient``;
+* otherwise ``queued`` and the job ``email_invoice`` is enqueued (outbox: the job exists iff
+  the PDF was stored).
+
+The PDF is rendered once; later callers (email, export, a resend) use the stored bytes, so
+what the payer received and what ``invoices export`` writes are the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from ..errors import EfacturaError
+from ..invoicing.model import Invoice
+from ..invoicing.serialize import invoice_from_json
+from ..jobs import queue
+from ..pdf.render import PdfLogoError, render_pdf
+from ..store import db
+from ..store import invoices as invoice_store
+from .context import AppContext
+
+__all__ = [
+    "EMAIL_MAX_ATTEMPTS",
+    "ExportResult",
+    "InvoiceNotFound",
+    "ensure_pdf",
+    "export",
+    "load_logo",
+    "render_invoice_pdf",
+    "schedule_email",
+]
+
+log = logging.getLogger("stripe_efactura.documents")
+
+EMAIL_MAX_ATTEMPTS = 40
+"""Attempts of one ``email_invoice`` job: with the backoff of ``services.mailing`` (30 s
+doubling to one hour) SMTP may be down for about a day and a half before the email is
+marked ``failed``."""
+
+
+class InvoiceNotFound(EfacturaError):
+    """No invoice has this number (or id)."""
+
+    code = "E-INVOICE-NOT-FOUND"
+
+
+def load_logo(ctx: AppContext) -> bytes | None:
+    """The bytes of ``company.logo_path`` (relative to ``efactura.toml``), or None.
+
+    An unreadable logo is logged and left out: an invoice without a logo is better than no
+    PDF at all.
+    """
+    raw = ctx.settings.company.logo_path
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        path = ctx.settings.config_path.parent / path
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        log.warning("company.logo_path %s cannot be read (%s); PDF without a logo", path, exc)
+        return None
+
+
+def _render(ctx: AppContext, invoice: Invoice) -> tuple[bytes, str | None]:
+    """Render the PDF; returns (pdf, logo problem or None)."""
+    logo = load_logo(ctx)
+    if logo is not None:
+        try:
+            return render_pdf(invoice, logo=logo), None
+        except PdfLogoError as exc:
+            log.warning("invoice %s: %s; PDF without a logo", invoice.number, exc)
+            return render_pdf(invoice), str(exc)
+    return render_pdf(invoice), None
+
+
+def schedule_email(ctx: AppContext, conn: Connection, row: Any) -> str:
+    """Decide the payer's email of invoice ``row`` (state ``pending`` only), in ``conn``.
+
+    Returns the new ``email_state`` (``queued``, ``no_recipient``, ``disabled``), or the
+    current one when it is not ``pending`` any more.
+    """
+    if row.email_state != "pending":
+        return str(row.email_state)
+    invoice = invoice_from_json(row.snapshot)
+    if not ctx.settings.email.send_to_payer:
+        invoice_store.update_invoice(conn, row.id, email_state="disabled")
+        invoice_store.log(conn, row.id, "email_skipped", {"reason": "send_to_payer is off"})
+        return "disabled"
+    to = (invoice.buyer.email or "").strip()
+    if not to:
+        invoice_store.update_invoice(conn, row.id, email_state="no_recipient")
+        invoice_store.log(conn, row.id, "email_skipped", {"reason": "the payer has no email"})
+        return "no_recipient"
+    invoice_store.update_invoice(conn, row.id, email_state="queued")
+    queue.enqueue(
+        conn,
+        "email_invoice",
+        {"invoice_id": int(row.id)},
+        dedupe_key=f"email:{row.id}",
+        max_attempts=EMAIL_MAX_ATTEMPTS,
+    )
+    invoice_store.log(conn, row.id, "email_queued", {"to": to})
+    return "queued"
+
+
+def _store_pdf(conn: Connection, invoice_id: int, pdf: bytes, logo_problem: str | None) -> None:
+    invoice_store.update_invoice(conn, invoice_id, pdf=pdf)
+    detail: dict[str, Any] = {"bytes": len(pdf), "sha256": hashlib.sha256(pdf).hexdigest()}
+    if logo_problem:
+        detail["logo_error"] = logo_problem
+    invoice_store.log(conn, invoice_id, "pdf_rendered", detail)
+
+
+def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
+    """Job ``render_pdf``: store the PDF, then schedule the payer's email. Idempotent.
+
+    Returns ``rendered``, ``already`` (the PDF was stored before) or ``missing``. A missing
+    font raises ``FontNotFound`` (a ``ConfigError``): the job is retried with backoff until
+    the font is installed.
+    """
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.get(conn, invoice_id)
+    if row is None:
+        return "missing"
+    pdf: bytes | None = None
+    logo_problem: str | None = None
+    if row.pdf is None:  # render outside the transaction: it is CPU work
+        pdf, logo_problem = _render(ctx, invoice_from_json(row.snapshot))
+    with db.write(ctx.engine) as conn:
+        current = invoice_store.get(conn, invoice_id, for_update=True)
+        outcome = "already"
+        if current.pdf is None and pdf is not None:
+            _store_pdf(conn, invoice_id, pdf, logo_problem)
+            outcome = "rendered"
+        schedule_email(ctx, conn, current)
+    return outcome
+
+
+def ensure_pdf(ctx: AppContext, invoice_id: int) -> bytes:
+    """The stored PDF of an invoice, rendered and stored first when the job has not run yet."""
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.get(conn, invoice_id)
+    if row is None:
+        raise InvoiceNotFound(f"no invoice with id {invoice_id}", invoice_id=invoice_id)
+    if row.pdf is not None:
+        return bytes(row.pdf)
+    pdf, logo_problem = _render(ctx, invoice_from_json(row.snapshot))
+    with db.write(ctx.engine) as conn:
+        current = invoice_store.get(conn, invoice_id, for_update=True)
+        if current.pdf is not None:  # somebody else was faster: keep theirs
+            return bytes(current.pdf)
+        _store_pdf(conn, invoice_id, pdf, logo_problem)
+    return pdf
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    number: str
+    pdf_path: Path | None
+    xml_path: Path | None
+    pdf_bytes: int
+    xml_bytes: int
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def export(
+    ctx: AppContext, number: str, pdf_path: Path | None = None, xml_path: Path | None = None
+) -> ExportResult:
+    """Write the stored PDF and/or UBL XML of invoice ``number`` (exact stored bytes).
+
+    A PDF that was not rendered yet is rendered and stored first. Raises
+    :class:`InvoiceNotFound`, or ``ValueError`` when neither path is given.
+    """
+    if pdf_path is None and xml_path is None:
+        raise ValueError("give a PDF path, an XML path or both")
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.by_number(conn, number)
+    if row is None:
+        raise InvoiceNotFound(f"no invoice numbered {number!r}", number=number)
+    pdf = ensure_pdf(ctx, int(row.id)) if pdf_path is not None else b""
+    xml = bytes(row.xml)
+    if pdf_path is not None:
+        _write_atomic(pdf_path, pdf)
+    if xml_path is not None:
+        _write_atomic(xml_path, xml)
+    return ExportResult(
+        number=str(row.number),
+        pdf_path=pdf_path,
+        xml_path=xml_path,
+        pdf_bytes=len(pdf) if pdf_path is not None else 0,
+        xml_bytes=len(xml) if xml_path is not None else 0,
+    )

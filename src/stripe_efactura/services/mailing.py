@@ -1,0 +1,624 @@
+"""Email delivery: the invoice to the payer (exactly once), resends, the merchant's digest.
+
+Job ``email_invoice`` (enqueued by ``render_pdf``, see ``services.documents``):
+
+1. an invoice whose ``email_state`` is ``sent``, ``failed``, ``no_recipient`` or ``disabled``
+   is left alone (a job that runs twice sends nothing the second time);
+2. in one transaction the state becomes ``sending`` and an ``email_sending`` line (attempt,
+   ``Message-ID``, recipient) is written to the invoice timeline;
+3. the message goes to the SMTP server, outside any transaction;
+4. in one transaction the state becomes ``sent`` (timeline ``email_sent``).
+
+A retryable SMTP failure (server down, timeout, 4xx) puts the state to ``retrying`` and the
+job runs again after 30 s, 1, 2, 4 … minutes (at most one hour between tries). A permanent
+failure (5xx, wrong password, a malformed address) or running out of attempts makes it
+``failed`` and records a merchant notice (kind ``email_failed``).
+
+The ``Message-ID`` is derived from the invoice (:func:`invoice_message_id`), so it is the same
+on every attempt. If the process dies after the server accepted the message and before step 4,
+the state stays ``sending``; after :data:`SENDING_STALE_SECONDS` the job sends it again with
+the same ``Message-ID`` (the one case where the payer can get two copies, and mail clients
+that de-duplicate by ``Message-ID`` show one). A ``sending`` state younger than that means
+another worker is sending right now: the job waits.
+
+Job ``send_merchant_digest`` (enqueued by ``services.notices.record`` and every five minutes
+by the schedule ``merchant_digest``) sends every unsent notice in ONE email to
+``company.email`` and ``company.issuer_email``, and marks the notices ``sent_at`` only after
+the server accepted it. It waits until the oldest unsent notice is :data:`DIGEST_SETTLE_SECONDS`
+old (so a burst ends up in one email) and until ``[email] aggregate_minutes`` have passed
+since the previous digest. One worker at a time sends digests (a PostgreSQL advisory lock, or
+a lock file in the data directory with SQLite).
+
+Without ``EFACTURA_SMTP_HOST`` every message is written as an ``.eml`` file to
+``<data_dir>/outbox/`` instead (:class:`~stripe_efactura.mail.send.DirectorySender`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import getaddresses
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..config import Settings
+from ..errors import ConfigError, EfacturaError, Problem, RetryLater
+from ..invoicing.model import Invoice
+from ..invoicing.serialize import invoice_from_json
+from ..jobs import queue
+from ..jobs.worker import PermanentJobError
+from ..mail.compose import (
+    KIND_LABELS,
+    MailAddressError,
+    MerchantNotice,
+    attachment_basename,
+    compose_invoice_email,
+    compose_merchant_digest,
+)
+from ..mail.send import DirectorySender, MailSender, SmtpError, SmtpSender
+from ..mail.templates import Templates, load_templates
+from ..store import db
+from ..store import invoices as invoice_store
+from ..store.tables import invoice_log, notices
+from . import documents
+from . import notices as notice_service
+from .context import AppContext
+
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = [
+    "DIGEST_MAX_ITEMS",
+    "DIGEST_SETTLE_SECONDS",
+    "FINAL_STATES",
+    "SENDING_STALE_SECONDS",
+    "EmailBusy",
+    "ResendResult",
+    "email_backoff_seconds",
+    "email_invoice_job",
+    "invoice_message_id",
+    "mail_from",
+    "mail_sender",
+    "merchant_digest_job",
+    "merchant_recipients",
+    "notice_from_row",
+    "resend_email",
+    "send_invoice_email",
+    "send_merchant_digest",
+    "templates",
+]
+
+log = logging.getLogger("stripe_efactura.mailing")
+
+FINAL_STATES = frozenset({"sent", "failed", "no_recipient", "disabled"})
+"""``email_state`` values the ``email_invoice`` job does not act on (``resend_email`` does)."""
+
+SENDING_STALE_SECONDS = 600
+"""A ``sending`` mark older than this is a crashed attempt, not one in progress."""
+
+DIGEST_SETTLE_SECONDS = 60
+"""The digest waits until its oldest notice is this old, so a burst makes one email."""
+
+DIGEST_MAX_ITEMS = 200
+"""At most this many notices per digest; the rest follow in the next one."""
+
+_DIGEST_LOCK_KEY = 0x5EFAC7D1  # pg_advisory_lock key of the digest sender
+_EMAIL_BACKOFF_BASE = 30.0
+_EMAIL_BACKOFF_CAP = 3600.0
+
+
+class EmailBusy(EfacturaError):
+    """Another worker is sending this invoice's email right now."""
+
+    code = "E-MAIL-BUSY"
+
+
+# --------------------------------------------------------------------------------------------
+# wiring: sender, templates, addresses
+
+
+def mail_sender(ctx: AppContext) -> MailSender:
+    """``ctx.extras['mail_sender']`` when set, else SMTP from the settings, else the outbox
+    directory ``<data_dir>/outbox`` (no ``EFACTURA_SMTP_HOST``)."""
+    injected = ctx.extras.get("mail_sender")
+    if injected is not None:
+        return injected  # type: ignore[no-any-return]
+    if ctx.settings.smtp_host:
+        return SmtpSender.from_settings(ctx.settings)
+    return DirectorySender(ctx.settings.data_dir / "outbox")
+
+
+def _relative_to_config(settings: Settings, raw: str) -> Path:
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else settings.config_path.parent / path
+
+
+def templates(ctx: AppContext) -> Templates:
+    """The email templates (``[email] templates_dir``, relative to ``efactura.toml``), loaded
+    once per context. Raises ``TemplateError`` for a bad template."""
+    raw = ctx.settings.email.templates_dir
+    key = ("mail_templates", raw)
+    cached = ctx.extras.get("mail_templates")
+    if isinstance(cached, tuple) and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    loaded = load_templates(_relative_to_config(ctx.settings, raw) if raw else None)
+    ctx.extras["mail_templates"] = (key, loaded)
+    return loaded
+
+
+def mail_from(settings: Settings) -> str:
+    """``EFACTURA_MAIL_FROM``, else the company email; ``ConfigError`` when neither is set."""
+    value = (settings.mail_from or settings.company.email or "").strip()
+    if not value:
+        raise ConfigError("no sender address: set EFACTURA_MAIL_FROM (or [company] email)")
+    return value
+
+
+def _domain(sender: str) -> str:
+    parsed = getaddresses([sender])
+    spec = parsed[0][1] if parsed else ""
+    domain = spec.rpartition("@")[2] if "@" in spec else ""
+    return domain or "stripe-efactura.invalid"
+
+
+def merchant_recipients(settings: Settings) -> list[str]:
+    """``company.email`` and ``company.issuer_email``, without blanks or duplicates."""
+    out: list[str] = []
+    for value in (settings.company.email, settings.company.issuer_email):
+        text = (value or "").strip()
+        if text and text.lower() not in {o.lower() for o in out}:
+            out.append(text)
+    return out
+
+
+def invoice_message_id(row: Any, domain: str, *, resend: int = 0) -> str:
+    """The ``Message-ID`` of an invoice's email: the same for every attempt of one sending.
+
+    ``<SEF000123.3f1c…@firma-mea.ro>``; a resend ``k`` gets ``<SEF000123.r2.3f1c…@…>``.
+    """
+    seed = f"{row.id}\0{row.number}\0{row.payment_key}\0{row.kind}"
+    digest = hashlib.sha256(seed.encode("utf-8")).hexdigest()[:16]
+    part = f".r{resend}" if resend else ""
+    return f"<{attachment_basename(str(row.number))}{part}.{digest}@{domain}>"
+
+
+def email_backoff_seconds(attempt: int, *, rng: random.Random | None = None) -> float:
+    """Wait after failed attempt ``attempt`` (1-based): 30 s doubling, at most one hour,
+    ±10 % jitter so that many invoices do not hit the server at the same second."""
+    doublings = min(max(0, attempt - 1), 30)
+    base = min(_EMAIL_BACKOFF_CAP, math.ldexp(_EMAIL_BACKOFF_BASE, doublings))
+    return base * (rng or random.Random()).uniform(0.9, 1.1)
+
+
+# --------------------------------------------------------------------------------------------
+# the invoice email
+
+
+def _buyer_email(invoice: Invoice) -> str:
+    return (invoice.buyer.email or "").strip()
+
+
+def _sending_marks(conn: Connection, invoice_id: int) -> list[tuple[datetime, dict[str, Any]]]:
+    rows = conn.execute(
+        sa.select(invoice_log.c.at, invoice_log.c.detail)
+        .where(invoice_log.c.invoice_id == invoice_id, invoice_log.c.event == "email_sending")
+        .order_by(invoice_log.c.id)
+    ).all()
+    return [(r.at, json.loads(r.detail) if r.detail else {}) for r in rows]
+
+
+def _fresh_sending(conn: Connection, invoice_id: int) -> tuple[float, dict[str, Any]] | None:
+    """(age in seconds, detail) of the last ``email_sending`` mark when it is not stale."""
+    marks = _sending_marks(conn, invoice_id)
+    if not marks:
+        return None
+    at, detail = marks[-1]
+    age = (db.db_now(conn) - at).total_seconds()
+    return (age, detail) if age < SENDING_STALE_SECONDS else None
+
+
+def _replace_message_id(msg: EmailMessage, message_id: str) -> None:
+    del msg["Message-ID"]
+    msg["Message-ID"] = message_id
+
+
+def _failure_problem(number: str, exc: EfacturaError, *, exhausted: bool) -> Problem:
+    resend = f"`stripe-efactura invoices resend-email {number}`"
+    resend_to = f"`stripe-efactura invoices resend-email {number} --to ADRESĂ`"
+    if isinstance(exc, MailAddressError) or (
+        isinstance(exc, SmtpError) and exc.context.get("recipients")
+    ):
+        return Problem(
+            code=exc.code,
+            field="buyer.email",
+            message_ro=f"Adresa de email a clientului a fost refuzată: {exc.message}",
+            message_en=f"The customer's email address was refused: {exc.message}",
+            hint="Check the customer's email in Stripe, then send it again with "
+            f"`stripe-efactura invoices resend-email {number} --to ADDRESS`.",
+            hint_ro=f"Verificați emailul clientului în Stripe, apoi retrimiteți cu {resend_to}.",
+        )
+    if exhausted:
+        return Problem(
+            code=exc.code,
+            field="smtp",
+            message_ro=f"Serverul SMTP nu a acceptat emailul după mai multe încercări: "
+            f"{exc.message}",
+            message_en=f"The SMTP server did not take the email after many attempts: {exc.message}",
+            hint=f"Check EFACTURA_SMTP_HOST and the server, then run {resend}.",
+            hint_ro=f"Verificați EFACTURA_SMTP_HOST și serverul, apoi rulați {resend}.",
+        )
+    return Problem(
+        code=exc.code,
+        field="smtp",
+        message_ro=f"Serverul SMTP a refuzat emailul: {exc.message}",
+        message_en=f"The SMTP server refused the email: {exc.message}",
+        hint="Check EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM and the "
+        f"server's reply above, then run {resend}.",
+        hint_ro="Verificați EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM și "
+        f"răspunsul serverului de mai sus, apoi rulați {resend}.",
+    )
+
+
+def _mark_failed(
+    conn: Connection, row: Any, exc: EfacturaError, *, attempt: int, exhausted: bool
+) -> None:
+    number = str(row.number)
+    invoice_store.update_invoice(conn, row.id, email_state="failed")
+    invoice_store.log(
+        conn, row.id, "email_failed", {"attempt": attempt, "code": exc.code, "error": exc.message}
+    )
+    notice_service.record(
+        conn,
+        "email_failed",
+        number,
+        f"Factura {number} nu a putut fi trimisă clientului pe email",
+        (_failure_problem(number, exc, exhausted=exhausted),),
+        title_en=f"Invoice {number} could not be emailed to the customer",
+        invoice=number,
+    )
+
+
+def send_invoice_email(
+    ctx: AppContext,
+    invoice_id: int,
+    *,
+    attempt: int = 1,
+    max_attempts: int = documents.EMAIL_MAX_ATTEMPTS,
+) -> str:
+    """Job ``email_invoice``: send the invoice to the payer once.
+
+    Returns ``sent``, ``already`` (a final state), ``failed``, ``no_recipient`` or
+    ``missing``; raises :class:`RetryLater` after a retryable SMTP failure (or while another
+    worker is sending this email).
+    """
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.get(conn, invoice_id)
+    if row is None:
+        return "missing"
+    if row.email_state in FINAL_STATES:
+        return "already"
+    invoice = invoice_from_json(row.snapshot)
+    to = _buyer_email(invoice)
+    if not to:
+        with db.write(ctx.engine) as conn:
+            invoice_store.update_invoice(conn, invoice_id, email_state="no_recipient")
+            invoice_store.log(
+                conn, invoice_id, "email_skipped", {"reason": "the payer has no email"}
+            )
+        return "no_recipient"
+    pdf = documents.ensure_pdf(ctx, invoice_id)
+    sender_address = mail_from(ctx.settings)
+    message_id = invoice_message_id(row, _domain(sender_address))
+    try:
+        msg = compose_invoice_email(
+            invoice,
+            pdf,
+            bytes(row.xml),
+            mail_from=sender_address,
+            to=to,
+            templates=templates(ctx),
+            message_id=message_id,
+        )
+    except MailAddressError as exc:
+        with db.write(ctx.engine) as conn:
+            current = invoice_store.get(conn, invoice_id, for_update=True)
+            if current.email_state not in FINAL_STATES:
+                _mark_failed(conn, current, exc, attempt=attempt, exhausted=False)
+        return "failed"
+
+    with db.write(ctx.engine) as conn:
+        current = invoice_store.get(conn, invoice_id, for_update=True)
+        if current.email_state in FINAL_STATES:
+            return "already"
+        recovered = False
+        if current.email_state == "sending":
+            fresh = _fresh_sending(conn, invoice_id)
+            if fresh is not None:
+                age, _detail = fresh
+                raise RetryLater(
+                    f"invoice {row.number}: another worker is sending the email",
+                    delay_seconds=SENDING_STALE_SECONDS - age + 5,
+                )
+            marks = _sending_marks(conn, invoice_id)
+            previous = str(marks[-1][1].get("message_id") or "") if marks else ""
+            if previous and not marks[-1][1].get("resend"):
+                message_id = previous
+                _replace_message_id(msg, message_id)
+            recovered = True
+        invoice_store.update_invoice(conn, invoice_id, email_state="sending")
+        invoice_store.log(
+            conn,
+            invoice_id,
+            "email_sending",
+            {"attempt": attempt, "message_id": message_id, "to": to, "recovered": recovered},
+        )
+
+    try:
+        mail_sender(ctx).send(msg)
+    except SmtpError as exc:
+        exhausted = attempt >= max_attempts
+        if exc.retryable and not exhausted:
+            delay = email_backoff_seconds(attempt)
+            with db.write(ctx.engine) as conn:
+                invoice_store.update_invoice(conn, invoice_id, email_state="retrying")
+                invoice_store.log(
+                    conn,
+                    invoice_id,
+                    "email_retry",
+                    {"attempt": attempt, "error": exc.message, "retry_in": round(delay)},
+                )
+            raise RetryLater(f"invoice {row.number}: {exc.message}", delay_seconds=delay) from exc
+        with db.write(ctx.engine) as conn:
+            current = invoice_store.get(conn, invoice_id, for_update=True)
+            _mark_failed(conn, current, exc, attempt=attempt, exhausted=exc.retryable)
+        log.error("invoice %s: email failed: %s", row.number, exc)
+        return "failed"
+
+    with db.write(ctx.engine) as conn:
+        invoice_store.update_invoice(conn, invoice_id, email_state="sent")
+        invoice_store.log(
+            conn, invoice_id, "email_sent", {"attempt": attempt, "message_id": message_id, "to": to}
+        )
+    log.info("invoice %s emailed to %s (%s)", row.number, to, message_id)
+    return "sent"
+
+
+def email_invoice_job(ctx: AppContext, job: queue.Job) -> None:
+    send_invoice_email(
+        ctx, int(job.args["invoice_id"]), attempt=job.attempts, max_attempts=job.max_attempts
+    )
+
+
+@dataclass(frozen=True)
+class ResendResult:
+    number: str
+    to: str
+    message_id: str
+
+
+def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> ResendResult:
+    """Send invoice ``number`` to the payer again, now (``invoices resend-email``).
+
+    ``to`` replaces the payer's address from the invoice. Each resend has its own
+    ``Message-ID`` and is logged on the timeline (``email_sending`` with ``resend``, then
+    ``email_resent`` or ``email_resend_failed``). The state ends ``sent``; a queued or
+    retrying first email is therefore not sent any more. Raises
+    :class:`~stripe_efactura.services.documents.InvoiceNotFound`, ``MailAddressError``,
+    :class:`EmailBusy` and ``SmtpError``.
+    """
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.by_number(conn, number)
+    if row is None:
+        raise documents.InvoiceNotFound(f"no invoice numbered {number!r}", number=number)
+    invoice = invoice_from_json(row.snapshot)
+    recipient = (to or "").strip() or _buyer_email(invoice)
+    if not recipient:
+        raise MailAddressError(
+            f"invoice {number}: the payer has no email address; give one with --to",
+            code="E-MAIL-NO-RECIPIENT",
+        )
+    pdf = documents.ensure_pdf(ctx, int(row.id))
+    sender_address = mail_from(ctx.settings)
+    with db.write(ctx.engine) as conn:
+        current = invoice_store.get(conn, row.id, for_update=True)
+        if current.email_state == "sending" and _fresh_sending(conn, row.id) is not None:
+            raise EmailBusy(f"invoice {number}: the email is being sent right now; try again soon")
+        resend = 1 + sum(1 for _at, d in _sending_marks(conn, row.id) if d.get("resend"))
+        message_id = invoice_message_id(row, _domain(sender_address), resend=resend)
+        msg = compose_invoice_email(
+            invoice,
+            pdf,
+            bytes(row.xml),
+            mail_from=sender_address,
+            to=recipient,
+            templates=templates(ctx),
+            message_id=message_id,
+        )
+        previous_state = str(current.email_state)
+        invoice_store.update_invoice(conn, row.id, email_state="sending")
+        invoice_store.log(
+            conn,
+            row.id,
+            "email_sending",
+            {"resend": resend, "message_id": message_id, "to": recipient},
+        )
+    try:
+        mail_sender(ctx).send(msg)
+    except SmtpError as exc:
+        with db.write(ctx.engine) as conn:
+            invoice_store.update_invoice(conn, row.id, email_state=previous_state)
+            invoice_store.log(
+                conn,
+                row.id,
+                "email_resend_failed",
+                {"resend": resend, "code": exc.code, "error": exc.message},
+            )
+        raise
+    with db.write(ctx.engine) as conn:
+        invoice_store.update_invoice(conn, row.id, email_state="sent")
+        invoice_store.log(
+            conn,
+            row.id,
+            "email_resent",
+            {"resend": resend, "message_id": message_id, "to": recipient},
+        )
+    return ResendResult(number=str(row.number), to=recipient, message_id=message_id)
+
+
+# --------------------------------------------------------------------------------------------
+# the merchant digest
+
+
+@contextmanager
+def _digest_lock(ctx: AppContext) -> Iterator[bool]:
+    """Whether this process may send the digest now (one sender at a time)."""
+    if db.is_sqlite(ctx.engine):
+        if sys.platform == "win32":  # pragma: no cover - no flock; one worker on Windows
+            yield True
+            return
+        path = ctx.settings.data_dir / ".merchant-digest.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a+b") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return
+    with ctx.engine.connect() as conn:
+        got = bool(
+            conn.execute(
+                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _DIGEST_LOCK_KEY}
+            ).scalar()
+        )
+        conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _DIGEST_LOCK_KEY})
+                conn.commit()
+
+
+def notice_from_row(row: Any) -> MerchantNotice:
+    """A stored notice as the digest shows it (an unknown kind is listed as ``general``)."""
+    payload = json.loads(row.payload) if row.payload else {}
+    kind = str(row.kind) if row.kind in KIND_LABELS else "general"
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    details_ro = str(payload.get("details_ro") or "")
+    details_en = str(payload.get("details_en") or "")
+    if kind != row.kind:
+        details_ro = "\n".join(x for x in (f"Tip: {row.kind}", details_ro) if x)
+        details_en = "\n".join(x for x in (f"Kind: {row.kind}", details_en) if x)
+    link = payload.get("link")
+    return MerchantNotice(
+        kind=kind,  # type: ignore[arg-type]
+        title=str(payload.get("title") or ""),
+        subject_ref=str(row.ref),
+        problems=tuple(Problem.from_dict(p) for p in payload.get("problems") or ()),
+        created_at=created,
+        title_en=str(payload["title_en"]) if payload.get("title_en") else None,
+        details_ro=details_ro,
+        details_en=details_en,
+        link=str(link) if link else None,
+        livemode=bool(payload.get("livemode", True)),
+    )
+
+
+def _digest_message_id(ids: Sequence[int], domain: str) -> str:
+    digest = hashlib.sha256(",".join(str(i) for i in ids).encode()).hexdigest()[:12]
+    return f"<digest.{ids[0]}-{ids[-1]}.{digest}@{domain}>"
+
+
+def send_merchant_digest(ctx: AppContext, *, attempt: int = 1) -> str:
+    """Job ``send_merchant_digest``: one email with every unsent notice.
+
+    Returns ``sent``, ``nothing``, ``disabled`` (``notify_merchant`` off) or ``no_recipient``
+    (neither company email is set); the notices stay unsent in the last two cases. Raises
+    :class:`RetryLater` while the burst settles, before ``aggregate_minutes`` have passed
+    since the previous digest, while another worker sends, and when SMTP is unreachable;
+    ``PermanentJobError`` when the server refuses the message (the notices stay unsent).
+    """
+    settings = ctx.settings
+    if not settings.email.notify_merchant:
+        return "disabled"
+    to = merchant_recipients(settings)
+    if not to:
+        log.warning("merchant notices are not emailed: set [company] email or issuer_email")
+        return "no_recipient"
+    with _digest_lock(ctx) as locked:
+        if not locked:
+            raise RetryLater("another worker is sending the merchant digest", delay_seconds=30)
+        with db.read(ctx.engine) as conn:
+            now = db.db_now(conn)
+            rows = conn.execute(
+                sa.select(notices)
+                .where(notices.c.sent_at.is_(None))
+                .order_by(notices.c.id)
+                .limit(DIGEST_MAX_ITEMS)
+            ).all()
+            last_sent = conn.execute(sa.select(sa.func.max(notices.c.sent_at))).scalar()
+        if not rows:
+            return "nothing"
+        oldest = min(r.created_at for r in rows)
+        wait = DIGEST_SETTLE_SECONDS - (now - oldest).total_seconds()
+        if last_sent is not None:
+            since = (now - last_sent).total_seconds()
+            wait = max(wait, settings.email.aggregate_minutes * 60 - since)
+        if wait > 0:
+            raise RetryLater(f"merchant digest waits {wait:.0f} s to aggregate", delay_seconds=wait)
+        ids = [int(r.id) for r in rows]
+        sender_address = mail_from(settings)
+        msg = compose_merchant_digest(
+            [notice_from_row(r) for r in rows],
+            mail_from=sender_address,
+            to=to,
+            company_name=settings.company.name,
+            templates=templates(ctx),
+            message_id=_digest_message_id(ids, _domain(sender_address)),
+        )
+        try:
+            mail_sender(ctx).send(msg)
+        except SmtpError as exc:
+            if exc.retryable:
+                raise RetryLater(
+                    f"merchant digest: {exc.message}", delay_seconds=email_backoff_seconds(attempt)
+                ) from exc
+            raise PermanentJobError(f"merchant digest refused: {exc.message}") from exc
+        with db.write(ctx.engine) as conn:
+            stamp = db.db_now(conn)
+            conn.execute(
+                notices.update()
+                .where(notices.c.id.in_(ids), notices.c.sent_at.is_(None))
+                .values(sent_at=stamp)
+            )
+            if len(ids) == DIGEST_MAX_ITEMS:  # more are waiting: the next digest follows
+                queue.enqueue(
+                    conn,
+                    "send_merchant_digest",
+                    {},
+                    delay=settings.email.aggregate_minutes * 60,
+                    dedupe_key=f"digest:after:{ids[-1]}",
+                )
+    log.info("merchant digest with %d notices sent to %s", len(ids), ", ".join(to))
+    return "sent"
+
+
+def merchant_digest_job(ctx: AppContext, job: queue.Job) -> None:
+    send_merchant_digest(ctx, attempt=job.attempts)
