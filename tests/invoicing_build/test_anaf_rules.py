@@ -1,7 +1,7 @@
 """End to end: every VAT case the builder makes passes ANAF's CIUS-RO 1.0.9 rules.
 
-Category K (intra-Community supply of goods) is not here yet: it needs the delivery date and
-address (BR-IC-11/12) that ``ubl.render`` does not emit so far (``Invoice.delivery_*``).
+Category K (intra-Community supply of goods) is included: ``ubl.render`` writes the delivery
+date and address (``Invoice.delivery_*``) that BR-IC-11/12 and BR-RO-180/201/211 require.
 
 Builds invoices from hand-made sales, renders them with ``ubl.render`` and runs the official
 schematron (XSLT 2.0, saxonche) read from ``../shared/validation``; skips when it is absent.
@@ -64,6 +64,16 @@ BUCHAREST = {
         "city": "Bucuresti",
         "state": "Sector 1",
         "country": "RO",
+    },
+}
+DE_STATE = {
+    "name": "Muster GmbH",
+    "address": {
+        "line1": "Hauptstr. 1",
+        "city": "Berlin",
+        "state": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
     },
 }
 DE_VAT = {
@@ -195,6 +205,46 @@ def _cases(s: Settings) -> dict[str, tuple[Sale, Settings, FxInfo | None]]:
             s,
             FX,
         ),
+        "K goods to EU company, Stripe Tax": (
+            make_sale(
+                24200,
+                "EUR",
+                owner_type="checkout_session",
+                billing=DE_STATE,
+                checkout_session=DE_VAT,
+                line_items=[
+                    {
+                        "quantity": 2,
+                        "amount_total": 24200,
+                        "amount_tax": 0,
+                        "price": {"id": "price_g", "product": GOODS},
+                        "taxes": [
+                            {
+                                "amount": 0,
+                                "rate": {"percentage": 0},
+                                "taxability_reason": "reverse_charge",
+                            }
+                        ],
+                    }
+                ],
+            ),
+            s,
+            FX,
+        ),
+        "K goods to EU company, no Stripe Tax": (
+            make_sale(
+                10000,
+                "EUR",
+                owner_type="checkout_session",
+                billing=DE_STATE,
+                checkout_session=DE_VAT,
+                line_items=[
+                    {"quantity": 1, "amount_total": 10000, "price": {"id": "p", "product": GOODS}}
+                ],
+            ),
+            s,
+            FX,
+        ),
         "S JPY": (make_sale(1000, "JPY"), s, FxInfo(Decimal("0.0285"), date(2026, 11, 19))),
         "S USD individual abroad": (
             make_sale(1999, "USD", billing=US),
@@ -216,6 +266,8 @@ def test_every_case_passes_cius_ro(
     for name, (sale, s, fx) in _cases(settings).items():
         result = build_invoice(sale, s, number="TST0000001", fx=fx)
         assert result.invoice is not None, (name, result.problems)
+        categories = {b.tax.category for b in result.invoice.vat_breakdown}
+        assert (VatCategory.INTRA_COMMUNITY in categories) == name.startswith("K "), name
         found = cius_ro(render(result.invoice))
         if found:
             failures[name] = found

@@ -55,6 +55,12 @@ G_EXPORT = TaxClass(
     exemption_code="VATEX-EU-G",
     exemption_reason="Export scutit conform art. 294 alin. (1) Cod fiscal",
 )
+K_INTRA_EU = TaxClass(
+    VatCategory.INTRA_COMMUNITY,
+    D("0"),
+    exemption_code="VATEX-EU-IC",
+    exemption_reason="Livrare intracomunitară scutită conform art. 294 alin. (2) Cod fiscal",
+)
 O_NON_PAYER = TaxClass(
     VatCategory.NOT_SUBJECT,
     D("0"),
@@ -147,6 +153,27 @@ COMPANY_DE = Party(
     ),
     vat_id="DE123456789",
     email="billing@beispiel.de",
+)
+COMPANY_DE_GOODS = Party(
+    name="Werkstatt Müller GmbH",
+    address=Address(
+        line1="Leopoldstraße 45",
+        city="München",
+        postal_code="80802",
+        county="Bayern",
+        country="DE",
+    ),
+    vat_id="DE987654321",
+    legal_id="HRB 123456",
+    email="einkauf@werkstatt-mueller.de",
+)
+WAREHOUSE_HAMBURG = Address(
+    line1="Am Sandtorkai 50",
+    line2="Lagerhalle 3, Tor 5",
+    city="Hamburg",
+    postal_code="20457",
+    county="Hamburg",
+    country="de",
 )
 COMPANY_US = Party(
     name="Example Corp",
@@ -375,6 +402,22 @@ NON_EU_US_GOODS = invoice(
     payment_key="pi_3QxJ0k1L2m3N4o5P6q7R8s9T",
 )
 
+EU_INTRA_COMMUNITY_GOODS_EUR = invoice(
+    "NDG0000109",
+    date(2026, 11, 20),
+    COMPANY_DE_GOODS,
+    (
+        line("1", "Tastatură mecanică artizanală", "3", "185.00", K_INTRA_EU),
+        line("2", "Set taste PBT", "2", "45.50", K_INTRA_EU),
+    ),
+    currency="EUR",
+    fx=EUR_FX,
+    payment=card("pi_3QxK1l2M3n4O5p6Q7r8S9t0U", "Card Visa •••• 1881"),
+    payment_key="pi_3QxK1l2M3n4O5p6Q7r8S9t0U",
+    delivery_date=date(2026, 11, 19),
+    delivery_address=WAREHOUSE_HAMBURG,
+)
+
 SELLER_NOT_VAT_REGISTERED = invoice(
     "IIF0000012",
     date(2026, 11, 20),
@@ -447,6 +490,7 @@ CASES: dict[str, tuple[Invoice, bool]] = {
     "b2b_ro_vat": (B2B_RO_VAT, False),
     "bucharest_sector": (BUCHAREST_SECTOR, False),
     "eu_reverse_charge_eur": (EU_REVERSE_CHARGE_EUR, False),
+    "eu_intra_community_goods_eur": (EU_INTRA_COMMUNITY_GOODS_EUR, False),
     "non_eu_us_services": (NON_EU_US, False),
     "non_eu_us_goods_export": (NON_EU_US_GOODS, False),
     "seller_not_vat_registered": (SELLER_NOT_VAT_REGISTERED, False),

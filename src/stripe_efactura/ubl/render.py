@@ -41,6 +41,7 @@ _INVALID_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 _SPACES = re.compile(r"\s+")
 _ZWJ = "\u200d"
 _TRAILING_PUNCT = " ,;:.-–—/"
+_ROMANIA = "RO"
 
 
 class RenderError(EfacturaError):
@@ -225,6 +226,7 @@ def render(invoice: Invoice, *, credit_note: bool = False) -> bytes:
     _references(w, d)
     _supplier(w, d)
     _customer(w, d)
+    _delivery(w, d)
     _payment(w, d)
     _tax_totals(w, d)
     _monetary_total(w, d)
@@ -311,19 +313,32 @@ def _references(w: _Writer, d: _Doc) -> None:
 # --- parties -----------------------------------------------------------------------------
 
 
-def _address(w: _Writer, a: Address) -> None:
-    w.open("cac:PostalAddress")
+def _address(
+    w: _Writer, a: Address, tag: str = "cac:PostalAddress", *, delivery: bool = False
+) -> None:
+    """BG-5/BG-8 (``cac:PostalAddress``) or BG-15 (``cac:Address``); same fields, same limits.
+
+    ``delivery``: BR-RO-211 wants BT-79 in every deliver-to address, whatever the country, so a
+    foreign address without a region repeats its city there. A Romanian one is written as
+    given (BR-RO-212 needs an ISO 3166-2:RO code the renderer cannot invent).
+    """
+    country = clean_text(a.country).upper()
+    city = truncate_text(a.city, codes.MAX_CITY)
+    county = clean_text(a.county or "")
+    if delivery and not county and country != _ROMANIA:
+        county = city
+    w.open(tag)
     w.opt("cbc:StreetName", truncate_text(a.line1, codes.MAX_STREET))
     w.opt("cbc:AdditionalStreetName", truncate_text(a.line2 or "", codes.MAX_STREET_2))
-    w.opt("cbc:CityName", truncate_text(a.city, codes.MAX_CITY))
+    w.opt("cbc:CityName", city)
     w.opt(
         "cbc:PostalZone", truncate_text(a.postal_code or "", codes.MAX_POSTAL_CODE, ellipsis=False)
     )
-    w.opt("cbc:CountrySubentity", clean_text(a.county or ""))
+    w.opt("cbc:CountrySubentity", county)
     w.open("cac:Country")
-    w.leaf("cbc:IdentificationCode", clean_text(a.country).upper())
+    w.leaf("cbc:IdentificationCode", country)
     w.close("cac:Country")
-    w.close("cac:PostalAddress")
+    w.close(tag)
 
 
 def _party_head(w: _Writer, p: Party) -> None:
@@ -417,6 +432,27 @@ def _customer(w: _Writer, d: _Doc) -> None:
     _contact(w, p)
     w.close("cac:Party")
     w.close("cac:AccountingCustomerParty")
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+def _delivery(w: _Writer, d: _Doc) -> None:
+    """BG-13/BG-15: actual delivery date (BT-72) and deliver-to address (BT-75..BT-80).
+
+    Written only when the model has them (the builder sets both for category K, BR-IC-11/12).
+    """
+    inv = d.inv
+    if inv.delivery_date is None and inv.delivery_address is None:
+        return
+    w.open("cac:Delivery")
+    if inv.delivery_date is not None:
+        w.leaf("cbc:ActualDeliveryDate", _date(inv.delivery_date))
+    if inv.delivery_address is not None:
+        w.open("cac:DeliveryLocation")
+        _address(w, inv.delivery_address, "cac:Address", delivery=True)
+        w.close("cac:DeliveryLocation")
+    w.close("cac:Delivery")
 
 
 # --- payment -----------------------------------------------------------------------------
