@@ -1,0 +1,78 @@
+"""A worker process for the crash and token-race tests (run as a script, killed with SIGKILL).
+
+    python lifecycle_proc.py drive CONFIG.json   # advance every invoice until none has work
+    python lifecycle_proc.py token CONFIG.json   # wait for the start time, print the access token
+
+CONFIG.json: database_url, data_dir, anaf_base, secret_key and, for ``token``, start_at (epoch).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from stripe_efactura.config import demo_settings
+from stripe_efactura.services import anaf_sync, anaf_tokens
+from stripe_efactura.services.context import build_context
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import invoices
+
+
+def _context(config: dict[str, str]):  # type: ignore[no-untyped-def]
+    base = config["anaf_base"]
+    settings = demo_settings(
+        Path(config["data_dir"]),
+        database_url=config["database_url"],
+        anaf_api_base=base,
+        anaf_oauth_base=base,
+        anaf_public_base=base,
+        anaf_client_id="fake-client-id",
+        anaf_client_secret="fake-client-secret",
+        secret_key=config["secret_key"],
+    )
+    ctx = build_context(settings)
+    ctx.extras["anaf_tuning"] = anaf_sync.Tuning(
+        timeout=5.0,
+        upload_timeout=5.0,
+        inflight_seconds=0.3,
+        reconcile_grace_seconds=1.0,
+        reconcile_every_seconds=0.2,
+        list_lag_seconds=0.0,
+    )
+    return ctx
+
+
+def drive(config: dict[str, str]) -> int:
+    ctx = _context(config)
+    while True:
+        with db.read(ctx.engine) as conn:
+            rows = conn.execute(
+                sa.select(invoices.c.id, invoices.c.anaf_state, invoices.c.signed_zip.is_(None))
+                .where(invoices.c.anaf_state.in_(anaf_sync.ACTIVE))
+                .order_by(invoices.c.id)
+            ).all()
+        todo = [r.id for r in rows if not (r.anaf_state == "ok" and not r[2])]
+        if not todo:
+            return 0
+        for invoice_id in todo:
+            anaf_sync.advance(ctx, int(invoice_id))
+        time.sleep(0.02)
+
+
+def token(config: dict[str, str]) -> int:
+    ctx = _context(config)
+    anaf_tokens.load_tokens(ctx)  # connect and read once before the race
+    while time.time() < float(config["start_at"]):
+        time.sleep(0.001)
+    print(anaf_tokens.access_token(ctx), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    mode, path = sys.argv[1], sys.argv[2]
+    cfg = json.loads(Path(path).read_text())
+    sys.exit(drive(cfg) if mode == "drive" else token(cfg))
