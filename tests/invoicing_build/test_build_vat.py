@@ -676,10 +676,22 @@ def test_policy_reverse_charge_for_goods_is_intra_community(settings: Settings) 
         ],
     )
     res = build_invoice(sale, settings, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19)))
-    assert [(p.code, p.field) for p in res.problems] == [
-        ("P-DELIVERY-ADDRESS-INCOMPLETE", "buyer.address.county")
-    ]
+    # no region outside Romania is fine: the renderer repeats the city (BR-RO-211)
+    assert res.problems == ()
+    assert res.invoice is not None and res.invoice.delivery_address is not None
+    assert res.invoice.delivery_address.county is None
     assert res.vat_breakdown[0].tax.category is VatCategory.INTRA_COMMUNITY
+    no_street = replace(
+        sale,
+        objects={
+            **sale.objects,
+            "charge": {"billing_details": {**_DE_NO_STATE, "address": {"country": "DE"}}},
+        },
+    )
+    res0 = build_invoice(no_street, settings, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19)))
+    assert ("P-DELIVERY-ADDRESS-INCOMPLETE", "buyer.address.line1") in [
+        (p.code, p.field) for p in res0.problems
+    ]
     sale2 = replace(sale, objects={**sale.objects, "charge": {"billing_details": _DE_COMPANY}})
     res2 = build_invoice(sale2, settings, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19)))
     assert res2.invoice is not None, res2.problems

@@ -498,11 +498,12 @@ def build_invoice(
     delivery_address: Address | None = None
     if buyer is not None and any(b.tax.category is VatCategory.INTRA_COMMUNITY for b in breakdown):
         delivery_date, delivery_address = on, buyer.address
-        for key, value in (
-            ("line1", buyer.address.line1),
-            ("city", buyer.address.city),
-            ("county", buyer.address.county),
-        ):
+        # BR-RO-180/201/211: street, city and subdivision; outside Romania the renderer
+        # repeats the city as the subdivision, so only a Romanian address needs its county.
+        required = [("line1", buyer.address.line1), ("city", buyer.address.city)]
+        if buyer.address.country == "RO":
+            required.append(("county", buyer.address.county))
+        for key, value in required:
             if not value:
                 problems.append(problem("P-DELIVERY-ADDRESS-INCOMPLETE", key=key))
 

@@ -289,10 +289,10 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "buyer.address.{key}",
         "Livrarea intracomunitară (categoria K) cere adresa de livrare completă; lipsește {key}.",
         "An intra-Community supply (category K) needs the full delivery address; {key} is missing.",
-        "Collect the shipping or billing address with its region/state in Checkout "
-        "(shipping_address_collection), or add metadata `address.state`.",
-        "Colectați adresa de livrare sau de facturare cu regiunea/statul în Checkout "
-        "(shipping_address_collection) sau adăugați metadata `address.state`.",
+        "Collect the full shipping or billing address (street and city) in Checkout "
+        "(shipping_address_collection), or add metadata `address`.",
+        "Colectați adresa completă de livrare sau de facturare (stradă și oraș) în Checkout "
+        "(shipping_address_collection) sau adăugați metadata `address`.",
         rule="BR-RO-211",
     ),
     # --- seller ------------------------------------------------------------------------------
