@@ -355,3 +355,55 @@ def check_expiry(ctx: AppContext) -> list[str]:
             [problem],
         )
     return [ref] if recorded else []
+
+
+# ---- the OAuth redirect (``GET /anaf/callback`` and ``anaf login --listen``) ----------------
+
+
+@dataclass(frozen=True)
+class CallbackAnswer:
+    status: int
+    message_ro: str
+    message_en: str
+
+
+def handle_callback(
+    ctx: AppContext,
+    *,
+    code: str | None,
+    state: str | None,
+    error: str | None,
+    redirect_uri: str,
+) -> CallbackAnswer:
+    """Check the ``state``, exchange the ``code`` at once (it lives 60 s), store the tokens."""
+    if error:
+        audit.warning("ANAF authorisation refused: %s", error)
+        return CallbackAnswer(
+            400,
+            f"ANAF a refuzat autorizarea ({error}). Folosiți calculatorul cu certificatul "
+            "calificat înregistrat în SPV pentru CUI-ul firmei.",
+            f"ANAF refused the authorisation ({error}). Use the computer with the qualified "
+            "certificate registered in SPV for the company's CUI.",
+        )
+    if not code or not check_login_state(ctx, state):
+        return CallbackAnswer(
+            400,
+            "Cerere de autorizare necunoscută sau expirată: rulați din nou "
+            "`stripe-efactura anaf login`.",
+            "Unknown or expired authorisation request: run `stripe-efactura anaf login` again.",
+        )
+    try:
+        tokens = exchange_code(ctx, code, redirect_uri)
+    except OAuthError as exc:
+        return CallbackAnswer(
+            400,
+            f"ANAF a refuzat codul de autorizare: {exc.message}",
+            f"ANAF refused the authorisation code: {exc.message}",
+        )
+    until = tokens.refresh_exp.date().isoformat() if tokens.refresh_exp else "?"
+    return CallbackAnswer(
+        200,
+        f"Autorizare ANAF reușită. Tokenurile sunt salvate criptat; reautorizare până la {until}.",
+        f"ANAF authorisation succeeded. The tokens are stored encrypted; authorise again by "
+        f"{until}.",
+    )

@@ -24,6 +24,7 @@ from ..services import intake
 from ..services.context import AppContext
 from ..store import db
 from ..store.tables import jobs, payments, stripe_events
+from .anaf_callback import anaf_callback_route
 from .batching import BatchWriter
 
 log = logging.getLogger("stripe_efactura.web")
@@ -83,6 +84,7 @@ def create_app(ctx: AppContext) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/livez", livez, methods=["GET", "POST"]),
         Route("/metrics", metrics, methods=["GET"]),
+        anaf_callback_route(ctx),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

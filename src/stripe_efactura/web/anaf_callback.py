@@ -1,0 +1,48 @@
+"""``GET /anaf/callback``: where ANAF sends the certificate holder's browser after consent.
+
+The ``state`` is checked, the ``code`` exchanged at once (it lives 60 seconds) and both tokens
+stored encrypted (``services/anaf_tokens.py``). The redirect URI sent with the exchange must be
+the one of the authorize URL: ``EFACTURA_ANAF_REDIRECT_URI``, else this request's own URL.
+"""
+
+from __future__ import annotations
+
+import html
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from ..services import anaf_tokens
+from ..services.context import AppContext
+
+
+def page(answer: anaf_tokens.CallbackAnswer) -> str:
+    title = "Autorizare ANAF / ANAF authorisation"
+    return (
+        '<!doctype html><html lang="ro"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><h1>{title}</h1>"
+        f'<p>{html.escape(answer.message_ro)}</p><p lang="en">{html.escape(answer.message_en)}</p>'
+        "</body></html>"
+    )
+
+
+def anaf_callback_route(ctx: AppContext) -> Route:
+    async def anaf_callback(request: Request) -> Response:
+        q = request.query_params
+        redirect_uri = ctx.settings.anaf_redirect_uri or str(request.url.replace(query=""))
+
+        def run() -> anaf_tokens.CallbackAnswer:
+            return anaf_tokens.handle_callback(
+                ctx,
+                code=q.get("code"),
+                state=q.get("state"),
+                error=q.get("error"),
+                redirect_uri=redirect_uri,
+            )
+
+        answer = await anyio.to_thread.run_sync(run)
+        return HTMLResponse(page(answer), status_code=answer.status)
+
+    return Route("/anaf/callback", anaf_callback, methods=["GET"])
