@@ -224,3 +224,12 @@ def test_official_urls() -> None:
         "https://mfinante.gov.ro/static/10/eFactura/ro16931-ubl-1.0.9.zip"
     )
     assert artifacts.OASIS_ZIP_URL == "http://docs.oasis-open.org/ubl/os-UBL-2.1/UBL-2.1.zip"
+
+
+def test_unwritable_destination(validation_src: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ValidationArtifactsMissing) as info:
+        artifacts.install_from(validation_src, tmp_path / "file" / "v")
+    assert info.value.message.startswith(
+        f"cannot write the validation artifacts to {tmp_path / 'file' / 'v'} ("
+    )

@@ -139,3 +139,13 @@ def test_compilation_is_deterministic(
 ) -> None:
     fresh = schematron.compile_schematron(installed.schematron_entry)
     assert fresh == schematron.cache_path(installed).read_text(encoding="utf-8")
+
+
+def test_one_saxon_compilation_per_process_and_cache_file(
+    installed: artifacts.ArtifactSet, validator: Validator
+) -> None:
+    assert schematron.load(installed) is schematron.load(artifacts.verify(installed.root))
+    assert Validator(installed.root)._schematron is None  # lazy
+    other = Validator(installed.root)
+    other.load()
+    assert other._schematron is schematron.load(installed)

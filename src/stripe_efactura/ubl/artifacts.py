@@ -213,8 +213,15 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 def _install(files: Mapping[str, bytes], dest: Path) -> ArtifactSet:
     """Write pinned files whose bytes match the pins, then verify the whole set."""
-    for rel, data in files.items():
-        _write_atomic(dest / rel, data)
+    try:
+        for rel, data in files.items():
+            _write_atomic(dest / rel, data)
+    except OSError as exc:
+        raise ValidationArtifactsMissing(
+            f"cannot write the validation artifacts to {dest} ({exc.strerror or exc}): choose "
+            "a writable folder with EFACTURA_VALIDATION_DIR or `--dir`",
+            validation_dir=str(dest),
+        ) from exc
     return verify(dest)
 
 

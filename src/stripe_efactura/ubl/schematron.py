@@ -289,9 +289,19 @@ class CompiledSchematron:
         return parse_svrl(self.run_svrl(xml_text))
 
 
+_loaded: dict[Path, CompiledSchematron] = {}
+_loaded_lock = threading.Lock()
+
+
 def load(artifacts: ArtifactSet) -> CompiledSchematron:
-    """Compile (or read from the cache) and load the CIUS-RO validator for ``artifacts``."""
-    return CompiledSchematron(compiled_xslt(artifacts))
+    """The CIUS-RO validator for ``artifacts``: compiled (or read from the disk cache) and
+    loaded into Saxon once per process and cache file."""
+    path = cache_path(artifacts).resolve()
+    with _loaded_lock:
+        compiled = _loaded.get(path)
+        if compiled is None:
+            compiled = _loaded[path] = CompiledSchematron(compiled_xslt(artifacts))
+        return compiled
 
 
 def rule_ids(findings: Iterable[SvrlFinding]) -> list[tuple[str, str]]:
