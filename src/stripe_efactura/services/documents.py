@@ -47,8 +47,8 @@ log = logging.getLogger("stripe_efactura.documents")
 
 EMAIL_MAX_ATTEMPTS = 40
 """Attempts of one ``email_invoice`` job: with the backoff of ``services.mailing`` (30 s
-doubling to one hour) SMTP may be down for about a day and a half before the email is
-marked ``failed``."""
+doubling to one hour) SMTP may be down for about 33 hours before the email is marked
+``failed``."""
 
 
 class InvoiceNotFound(EfacturaError):
@@ -143,6 +143,8 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
         pdf, logo_problem = _render(ctx, invoice_from_json(row.snapshot))
     with db.write(ctx.engine) as conn:
         current = invoice_store.get(conn, invoice_id, for_update=True)
+        if current is None:
+            return "missing"
         outcome = "already"
         if current.pdf is None and pdf is not None:
             _store_pdf(conn, invoice_id, pdf, logo_problem)
