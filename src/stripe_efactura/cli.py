@@ -9,6 +9,7 @@ from . import commands
 from .commands import (  # noqa: F401  (each module registers its commands)
     anaf,
     core,
+    demo,
     invoices,
     payments,
     preview,
