@@ -149,3 +149,23 @@ def test_one_saxon_compilation_per_process_and_cache_file(
     other = Validator(installed.root)
     other.load()
     assert other._schematron is schematron.load(installed)
+
+
+def test_a_saxon_failure_is_a_blocking_finding(
+    installed: artifacts.ArtifactSet, tmp_path: Path
+) -> None:
+    dest = tmp_path / "v"
+    shutil.copytree(installed.root, dest, ignore=shutil.ignore_patterns(".cache"))
+    path = schematron.cache_path(artifacts.verify(dest))
+    path.parent.mkdir()
+    path.write_text(
+        """<xsl:stylesheet version="2.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+<xsl:template match="/"><xsl:value-of select="error((), 'boom')"/></xsl:template>
+</xsl:stylesheet>""",
+        encoding="utf-8",
+    )
+    report = Validator(dest).validate(TINY_VALID_INVOICE)
+    assert report.rule_ids() == [("SCHEMATRON", "fatal")]
+    assert not report.ok
+    assert report.findings[0].message_en.startswith("The schematron validation failed: ")
+    assert "boom" in report.findings[0].message_en
