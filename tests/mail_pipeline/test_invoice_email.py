@@ -378,3 +378,61 @@ def test_without_smtp_host_messages_go_to_the_outbox_with_merchant_templates(
         ("SEF000001.xml", "application/xml", render(invoice)),
     ]
     assert pipe.row(invoice_id).email_state == "sent"
+
+
+def test_last_attempt_with_smtp_down_marks_failed_and_notifies(
+    pipe: Any, factory: ModuleType
+) -> None:
+    invoice_id, _invoice = pipe.issue(factory.standard_invoice())
+    with db.write(pipe.ctx.engine) as conn:
+        conn.execute(jobs.update().values(status="done"))
+    from stripe_efactura.services import documents
+
+    documents.render_invoice_pdf(pipe.ctx, invoice_id)
+    last = documents.EMAIL_MAX_ATTEMPTS
+    with pytest.raises(RetryLater):  # nothing listens on the SMTP port
+        mailing.send_invoice_email(pipe.ctx, invoice_id, attempt=last - 1)
+    assert mailing.send_invoice_email(pipe.ctx, invoice_id, attempt=last) == "failed"
+    assert pipe.row(invoice_id).email_state == "failed"
+    with db.read(pipe.ctx.engine) as conn:
+        (notice,) = conn.execute(sa.select(notices)).all()
+    payload = json.loads(notice.payload)
+    assert (notice.kind, notice.ref, payload["title"], payload["title_en"]) == (
+        "email_failed",
+        "SEF000001",
+        "Factura SEF000001 nu a putut fi trimisă clientului pe email",
+        "Invoice SEF000001 could not be emailed to the customer",
+    )
+    (problem,) = payload["problems"]
+    port = pipe.ctx.settings.smtp_port
+    assert (problem["code"], problem["field"], problem["message_en"], problem["hint"]) == (
+        "E-SMTP",
+        "smtp",
+        (
+            "The SMTP server did not take the email after many attempts: "
+            f"127.0.0.1:{port} refused the connection (is it down?)"
+        ),
+        (
+            "Check EFACTURA_SMTP_HOST and the server, then run "
+            "`stripe-efactura invoices resend-email SEF000001`."
+        ),
+    )
+
+
+def test_unreadable_logo_gives_a_pdf_without_logo_and_says_why(
+    make_pipe: Any, tmp_path: Path, factory: ModuleType
+) -> None:
+    (tmp_path / "logo.png").write_bytes(b"not an image")
+    base = make_pipe(smtp_host=None)
+    company = replace(base.ctx.settings.company, logo_path="logo.png")
+    base.ctx.settings = base.ctx.settings.with_(
+        company=company, config_path=tmp_path / "efactura.toml"
+    )
+    invoice_id, invoice = base.issue(factory.standard_invoice())
+    base.drain()
+    assert bytes(base.row(invoice_id).pdf) == render_pdf(invoice)
+    with db.read(base.ctx.engine) as conn:
+        (detail,) = conn.execute(
+            sa.select(invoice_log.c.detail).where(invoice_log.c.event == "pdf_rendered")
+        ).all()
+    assert json.loads(detail[0])["logo_error"].startswith("[E-PDF-LOGO] ")
