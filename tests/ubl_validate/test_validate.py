@@ -220,3 +220,20 @@ def test_threads_share_one_validator(validator: Validator, make_invoice: MakeInv
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda d: validator.validate(d).rule_ids(), docs))
     assert results == [[], [("BR-RO-010", "fatal")]] * 8
+
+
+def test_short_location() -> None:
+    cac = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+    location = (
+        "/*[local-name()='Invoice' and "
+        "namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2']"
+        f"/*[local-name()='InvoiceLine' and namespace-uri()='{cac}'][1]"
+        "/*[local-name()='InvoicedQuantity' and "
+        "namespace-uri()='urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2']"
+        "/@unitCode"
+    )
+    finding = Finding("BR-CL-23", "fatal", location, "", "", "")
+    assert finding.short_location == "/Invoice/cac:InvoiceLine[1]/cbc:InvoicedQuantity/@unitCode"
+    assert Finding("XSD", "xsd", "/*/cbc:IssueDate", "", "", "").short_location == (
+        "/*/cbc:IssueDate"
+    )

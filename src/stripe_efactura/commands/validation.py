@@ -32,7 +32,7 @@ def _print_findings(
     path: Path, report_dict: dict[str, object], findings: list[dict[str, str]]
 ) -> None:
     for f in findings:
-        typer.echo(f"{f['flag']:<7} {f['rule_id']}  {f['location']}")
+        typer.echo(f"{f['flag']:<7} {f['rule_id']}  {f['short_location']}")
         if f["message_ro"]:
             typer.echo(f"        ro: {f['message_ro']}")
         typer.echo(f"        en: {f['message_en']}")

@@ -39,6 +39,7 @@ Flag = Literal["fatal", "warning", "xsd"]
 BLOCKING_FLAGS = frozenset({"fatal", "xsd"})
 _PREFIX = re.compile(r"^\s*\[[^\]]*\]\s*-?\s*")
 _SPACE = re.compile(r"\s+")
+_STEP = re.compile(r"\*\[local-name\(\)='([^']*)' and namespace-uri\(\)='([^']*)'\]")
 _LINE_COLUMN = re.compile(r", line \d+, column \d+$")
 _UBL_PREFIXES = {
     "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}": "cbc:",
@@ -72,6 +73,11 @@ class Finding:
     def blocking(self) -> bool:
         return self.flag in BLOCKING_FLAGS
 
+    @property
+    def short_location(self) -> str:
+        """``location`` with UBL prefixes, for people: ``/Invoice/cac:TaxTotal/cbc:TaxAmount``."""
+        return _STEP.sub(_short_step, self.location)
+
     def to_dict(self) -> dict[str, str]:
         return {
             "rule_id": self.rule_id,
@@ -80,6 +86,7 @@ class Finding:
             "test": self.test,
             "message_ro": self.message_ro,
             "message_en": self.message_en,
+            "short_location": self.short_location,
         }
 
     def to_problem(self) -> Problem:
@@ -148,6 +155,11 @@ def _finding(svrl: schematron.SvrlFinding) -> Finding:
     ro, en = split_message(svrl.text)
     flag: Flag = "warning" if svrl.flag == "warning" else "fatal"
     return Finding(svrl.rule_id, flag, svrl.location, svrl.test, ro, en)
+
+
+def _short_step(match: re.Match[str]) -> str:
+    local, namespace = match.group(1), match.group(2)
+    return _short_names(f"{{{namespace}}}{local}") if namespace else local
 
 
 def _short_names(text: str) -> str:
