@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from collections import Counter
 from dataclasses import replace
 from email.message import EmailMessage
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from stripe_efactura.config import EmailPolicy
 from stripe_efactura.errors import RetryLater
 from stripe_efactura.invoicing.model import Invoice
-from stripe_efactura.mail.send import SmtpSender
+from stripe_efactura.mail.send import SmtpError, SmtpSender
 from stripe_efactura.pdf.render import render_pdf
 from stripe_efactura.services import mailing
 from stripe_efactura.store import db
@@ -314,14 +315,13 @@ def test_resend_while_smtp_is_down_raises_and_keeps_the_state(
     server = start_smtp()
     invoice_id, _invoice = pipe.issue(factory.standard_invoice())
     pipe.drain()
-    server_port = server.port
     assert len(server.messages) == 1
-    broken = pipe.ctx.settings.with_(smtp_port=server_port + 1 if server_port < 65535 else 1)
-    pipe.ctx.settings = broken
-    from stripe_efactura.mail.send import SmtpError
-
-    with pytest.raises(SmtpError) as info:
-        mailing.resend_email(pipe.ctx, "SEF000001")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = int(closed.getsockname()[1])
+        pipe.ctx.settings = pipe.ctx.settings.with_(smtp_port=port)
+        with pytest.raises(SmtpError) as info:
+            mailing.resend_email(pipe.ctx, "SEF000001")
     assert info.value.retryable
     assert pipe.row(invoice_id).email_state == "sent"
     assert pipe.timeline(invoice_id)[-2:] == ["email_sending", "email_resend_failed"]
