@@ -118,7 +118,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wrk(url: str, seconds: int, conns: int, script: Path | None, args: list[str]) -> dict[str, float]:
+def wrk(
+    url: str, seconds: int, conns: int, script: Path | None, args: list[str]
+) -> dict[str, float]:
     cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency"]
     if script is not None:
         cmd += ["-s", str(script), url, "--", *args]

@@ -67,7 +67,9 @@ class SeriesConfig:
 
 @dataclass(frozen=True)
 class SeriesSettings:
-    invoice: SeriesConfig = field(default_factory=lambda: SeriesConfig(code="invoice", prefix="SEF"))
+    invoice: SeriesConfig = field(
+        default_factory=lambda: SeriesConfig(code="invoice", prefix="SEF")
+    )
     storno: SeriesConfig | None = None
     """A separate storno series; ``None`` puts stornos in the invoice series."""
     test: SeriesConfig = field(
@@ -292,9 +294,7 @@ def settings_from(
             raise ConfigError(f"[vat] default_rate {vat.default_rate!r} is not valid") from exc
     intake_raw = dict(toml.get("intake") or {})
     email_raw = dict(toml.get("email") or {})
-    secrets = tuple(
-        s.strip() for s in (e("STRIPE_WEBHOOK_SECRET") or "").split(",") if s.strip()
-    )
+    secrets = tuple(s.strip() for s in (e("STRIPE_WEBHOOK_SECRET") or "").split(",") if s.strip())
     anaf_env = (e("ANAF_ENV") or "test").lower()
     if anaf_env not in {"test", "prod"}:
         raise ConfigError("EFACTURA_ANAF_ENV must be 'test' or 'prod'")

@@ -60,7 +60,9 @@ class Problem:
             hint=str(data.get("hint", "")),
             hint_ro=str(data.get("hint_ro", "")),
             fatal=bool(data.get("fatal", True)),
-            context=tuple(sorted((str(k), str(v)) for k, v in dict(data.get("context", {})).items())),
+            context=tuple(
+                sorted((str(k), str(v)) for k, v in dict(data.get("context", {})).items())
+            ),
         )
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from stripe_efactura.errors import RetryLater
 from stripe_efactura.jobs import queue
 from stripe_efactura.jobs.worker import PermanentJobError, Worker
-from stripe_efactura.errors import RetryLater
 from stripe_efactura.store import db
 from stripe_efactura.store.migrate import upgrade
 from stripe_efactura.store.tables import jobs

@@ -500,7 +500,10 @@ def build_invoice(
         delivery_date, delivery_address = on, buyer.address
         # BR-RO-180/201/211: street, city and subdivision; outside Romania the renderer
         # repeats the city as the subdivision, so only a Romanian address needs its county.
-        required = [("line1", buyer.address.line1), ("city", buyer.address.city)]
+        required: list[tuple[str, str | None]] = [
+            ("line1", buyer.address.line1),
+            ("city", buyer.address.city),
+        ]
         if buyer.address.country == "RO":
             required.append(("county", buyer.address.county))
         for key, value in required:
