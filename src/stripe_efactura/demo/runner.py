@@ -123,6 +123,10 @@ class DeliveryResult:
             return f"{self.status} {self.body.get('error', '')}".strip()
         return "200 duplicate" if self.body.get("duplicate") else "200 stored"
 
+    @property
+    def short(self) -> str:
+        return self.answer.removeprefix("200 ")
+
 
 @dataclass(frozen=True)
 class CapturedMail:
@@ -163,6 +167,8 @@ class InvoiceReport:
     pdf: Path
     xml: Path
     signed_zip: Path | None
+    anaf_uploads: int = 0
+    """Uploads of this invoice the fake ANAF received (exactly once: 1)."""
 
 
 @dataclass
@@ -244,9 +250,10 @@ def find_validation(
     try:
         artifacts.fetch(dest, timeout=45.0)
     except (EfacturaError, httpx.HTTPError, OSError) as exc:
+        detail = exc.message if isinstance(exc, EfacturaError) else str(exc)
         raise DemoError(
             "The official validation files (UBL 2.1 XSD + ANAF CIUS-RO schematron) are not "
-            f"installed and could not be downloaded ({exc}). Run `stripe-efactura validation "
+            f"installed and could not be downloaded ({detail}). Run `stripe-efactura validation "
             "fetch --dir efactura-data/validation` (or `... --from DIR` offline) in this folder, "
             "or set EFACTURA_VALIDATION_DIR, then run the demo again."
         ) from exc
@@ -549,6 +556,8 @@ def _check(result: DemoResult, expected: list[SamplePayment]) -> list[str]:
             problems.append(f"{r.number}: fatal validation findings {r.validation['fatal']}")
         if r.anaf_state != anaf_sync.OK or r.signed_zip is None:
             problems.append(f"{r.number}: ANAF state {r.anaf_state}, not ok and archived")
+        if r.anaf_uploads != 1:
+            problems.append(f"{r.number}: ANAF received {r.anaf_uploads} uploads")
         if r.email_state != "sent" or r.mail is None:
             problems.append(f"{r.number}: email {r.email_state}")
     return problems
@@ -563,11 +572,27 @@ def run_demo(
     started = time.monotonic()
     env = os.environ if options.env is None else options.env
     directory = _prepare_directory(options.directory)
-    _log_to(directory / "demo.log")
-    say(f"Demo folder: {directory}")
-    validation_dir, validation_source = find_validation(directory, env)
-    sink = SmtpSink(directory / "mail")
-    ctx = demo_context(directory, validation_dir, sink.port)
+    with _demo_logging(directory / "demo.log"):
+        say(f"Demo folder: {directory}")
+        validation_dir, validation_source = find_validation(directory, env)
+        sink = SmtpSink(directory / "mail")
+        ctx = demo_context(directory, validation_dir, sink.port)
+        try:
+            result = _run(ctx, options, sink, say, started)
+        finally:
+            ctx.close()
+    result.validation_source = validation_source
+    return result
+
+
+def _run(
+    ctx: AppContext,
+    options: DemoOptions,
+    sink: SmtpSink,
+    say: Callable[[str], None],
+    started: float,
+) -> DemoResult:
+    directory = ctx.settings.data_dir
     now = int(time.time())
     samples = build_samples(now)
     ctx.stripe = FakeStripeReader(samples.store())
@@ -586,45 +611,42 @@ def run_demo(
     stop = threading.Event()
     worker_thread = threading.Thread(target=worker.run, args=(stop,), name="demo-worker")
     checkpointer = db.Checkpointer(ctx.engine)
-    try:
-        with ExitStack() as stack:
-            stack.enter_context(_running(sink.start, sink.stop))
-            stack.enter_context(_running(checkpointer.start, checkpointer.stop))
-            stack.enter_context(_running(web.start, web.stop))
-            stack.enter_context(_running(worker_thread.start, lambda: _stop(stop, worker_thread)))
-            say(f"Posting {len(samples.deliveries)} signed webhooks to {web.url}/webhooks/stripe")
-            deliveries = _post_all(web.url, samples.deliveries)
-            say("Waiting for the worker: invoices, PDF, ANAF (fake) and email…")
-            deadline = started + options.timeout
-            while time.monotonic() < deadline and not _done(ctx, len(samples.payments)):
-                time.sleep(0.25)
-        mails = list(sink.mails)
-        reports = _report(ctx, directory, {p.key: p for p in samples.payments}, mails)
-        with db.read(ctx.engine) as conn:
-            unsent = int(
-                conn.execute(
-                    sa.select(sa.func.count())
-                    .select_from(notices)
-                    .where(notices.c.sent_at.is_(None))
-                ).scalar_one()
-            )
-        result = DemoResult(
-            directory=directory,
-            validation_source=validation_source,
-            web_url=web.url,
-            smtp=f"127.0.0.1:{sink.port}",
-            rate_date=days[-1],
-            deliveries=deliveries,
-            event_outcomes=_event_outcomes(ctx),
-            invoices=reports,
-            mails=mails,
-            unsent_notices=unsent,
-            elapsed=time.monotonic() - started,
+    with ExitStack() as stack:
+        stack.enter_context(_running(sink.start, sink.stop))
+        stack.enter_context(_running(checkpointer.start, checkpointer.stop))
+        stack.enter_context(_running(web.start, web.stop))
+        stack.enter_context(_running(worker_thread.start, lambda: _stop(stop, worker_thread)))
+        say(f"Posting {len(samples.deliveries)} signed webhooks to {web.url}/webhooks/stripe")
+        deliveries = _post_all(web.url, samples.deliveries)
+        say("Waiting for the worker: invoices, PDF, ANAF (fake) and email…")
+        deadline = started + options.timeout
+        while time.monotonic() < deadline and not _done(ctx, len(samples.payments)):
+            time.sleep(0.25)
+    mails = list(sink.mails)
+    reports = _report(ctx, directory, {p.key: p for p in samples.payments}, mails)
+    for report in reports:
+        report.anaf_uploads = fake.upload_count(report.number)
+    with db.read(ctx.engine) as conn:
+        unsent = int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(notices).where(notices.c.sent_at.is_(None))
+            ).scalar_one()
         )
-        result.problems = _check(result, samples.payments)
-        return result
-    finally:
-        ctx.close()
+    result = DemoResult(
+        directory=directory,
+        validation_source="",
+        web_url=web.url,
+        smtp=f"127.0.0.1:{sink.port}",
+        rate_date=days[-1],
+        deliveries=deliveries,
+        event_outcomes=_event_outcomes(ctx),
+        invoices=reports,
+        mails=mails,
+        unsent_notices=unsent,
+        elapsed=time.monotonic() - started,
+    )
+    result.problems = _check(result, samples.payments)
+    return result
 
 
 def _stop(stop: threading.Event, thread: threading.Thread) -> None:
@@ -632,22 +654,29 @@ def _stop(stop: threading.Event, thread: threading.Thread) -> None:
     thread.join(timeout=15)
 
 
-def _log_to(path: Path) -> None:
-    """The service's own log lines go to ``demo.log`` (the terminal shows the account)."""
+@contextmanager
+def _demo_logging(path: Path) -> Iterator[None]:
+    """The service's own log lines go to ``demo.log`` while the demo runs (the terminal shows
+    the account); the logging set-up is restored afterwards."""
     logger = logging.getLogger("stripe_efactura")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_demo", False):
-            logger.removeHandler(handler)
-            handler.close()
+    quiet = [logging.getLogger(name) for name in ("mail.log", "asyncio")]
+    saved = (logger.level, logger.propagate, [q.level for q in quiet])
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler._demo = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
-    asyncio_logger = logging.getLogger("asyncio")
-    asyncio_logger.setLevel(logging.ERROR)
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    for q in quiet:
+        q.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+        for q, level in zip(quiet, saved[2], strict=True):
+            q.setLevel(level)
 
 
 # --------------------------------------------------------------------------------------------
@@ -720,15 +749,16 @@ def render_account(result: DemoResult) -> str:
     add("")
     stored = sum(1 for r in result.deliveries if r.answer == "200 stored")
     dups = sum(1 for r in result.deliveries if r.answer == "200 duplicate")
+    answered = "all answered 200" if all(r.status == 200 for r in result.deliveries) else "!"
     add(
-        f"Webhooks: {len(result.deliveries)} signed deliveries, {stored} stored, "
-        f'{dups} duplicates answered {{"duplicate": true}}'
+        f"Webhooks: {len(result.deliveries)} signed deliveries ({answered}): {stored} stored, "
+        f"{dups} duplicates"
     )
     for n, dr in enumerate(result.deliveries, 1):
         outcome = result.event_outcomes.get(dr.delivery.event_id, "?")
         add(
-            f"  {n:2d}. {dr.delivery.event_id:<11} {dr.delivery.type:<27} {dr.answer:<14} "
-            f"{outcome:<21} {dr.delivery.note}".rstrip()
+            f"  {n:2d}. {dr.delivery.event_id:<11} {dr.delivery.type:<27} {dr.short:<9} "
+            f"{outcome:<22} {dr.delivery.note}".rstrip()
         )
     ignored = Counter(v.split(" ", 1)[1] for v in result.event_outcomes.values() if "ignored" in v)
     sales = {v for v in result.event_outcomes.values() if v.startswith("sale ")}
@@ -766,15 +796,14 @@ def render_account(result: DemoResult) -> str:
         )
         add(f"    ANAF        {' -> '.join(r.anaf_states)}")
         add(
-            f"                upload index {r.upload_index} via {r.endpoint}, download id "
-            f"{r.download_id}"
+            f"                upload index {r.upload_index} via {r.endpoint} "
+            f"({r.anaf_uploads} upload{'s' if r.anaf_uploads != 1 else ''}), "
+            f"download id {r.download_id}"
         )
         if r.mail is not None:
-            add(f"    email       {r.email_state} to {r.mail.to}: {r.mail.subject}")
-            add(
-                f"                {_rel(r.mail.path, d)} (attached: "
-                f"{', '.join(r.mail.attachments())})"
-            )
+            add(f"    email       {r.email_state} to {r.mail.to}")
+            add(f'                "{r.mail.subject}"')
+            add(f"                {_rel(r.mail.path, d)} ({' + '.join(r.mail.attachments())})")
         else:
             add(f"    email       {r.email_state}")
         add(f"    files       {_rel(r.pdf, d)}, {_rel(r.xml, d)}")
@@ -795,9 +824,9 @@ def render_account(result: DemoResult) -> str:
         numbers = [r.number for r in result.invoices]
         add(
             f"OK: {len(result.deliveries)} webhooks -> {len(numbers)} invoices "
-            f"{numbers[0]}..{numbers[-1]}, all validated, ANAF ok, emailed "
-            f"({result.elapsed:.1f} s). The service's log is demo.log."
+            f"{numbers[0]}..{numbers[-1]}: validated, ANAF ok, emailed ({result.elapsed:.1f} s)."
         )
+        add("The service's own log is demo.log in the folder.")
     else:
         add("FAILED:")
         for p in result.problems:
