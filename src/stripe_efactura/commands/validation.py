@@ -87,11 +87,17 @@ def fetch_command(
     oasis_url: Annotated[
         str | None, typer.Option("--oasis-url", help="Override the OASIS UBL 2.1 zip URL.")
     ] = None,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing when they are installed already.")
+    ] = False,
 ) -> None:
     """Install the official validation artifacts (every file checked against its SHA-256)."""
     from ..ubl import artifacts, schematron
 
     dest = _validation_dir(directory)
+    if if_missing and artifacts.is_installed(dest):
+        typer.echo(f"validation artifacts already installed in {dest}")
+        return
     try:
         if source is not None:
             installed = artifacts.install_from(source, dest)
