@@ -47,7 +47,7 @@ import sqlalchemy as sa
 
 from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
-from ..config import Settings, demo_settings
+from ..config import STARTER_TOML, Settings, demo_settings
 from ..errors import EfacturaError
 from ..intake.fake_stripe import FakeStripeReader
 from ..intake.signature import sign
@@ -59,7 +59,7 @@ from ..services import fx as fx_service
 from ..services.context import AppContext, build_context
 from ..store import db
 from ..store import invoices as invoice_store
-from ..store.tables import invoices, notices, payments, stripe_events
+from ..store.tables import invoices, jobs, notices, payments, stripe_events
 from ..ubl import artifacts
 from .samples import Delivery, SamplePayment, build_samples
 
@@ -260,6 +260,16 @@ def find_validation(
     return dest, "downloaded from ANAF and OASIS (`stripe-efactura validation fetch`)"
 
 
+def _check_font() -> None:
+    """Fail at once (not after the timeout) when no font with the Romanian letters exists."""
+    from ..pdf.fonts import FontNotFound, find_font_files
+
+    try:
+        find_font_files()
+    except FontNotFound as exc:
+        raise DemoError(f"the PDF needs a font with the Romanian letters: {exc.message}") from exc
+
+
 def banking_days_before(issue: date, count: int = 10) -> list[date]:
     """The last ``count`` Romanian banking days before ``issue``, oldest first."""
     holidays = deadlines.romanian_holidays(issue.year) | deadlines.romanian_holidays(issue.year - 1)
@@ -391,7 +401,11 @@ def authorise_anaf(ctx: AppContext) -> None:
 
 
 def demo_context(directory: Path, validation_dir: Path, smtp_port: int) -> AppContext:
-    """Settings and adapters of the demo (the sample Stripe API, the fake ANAF and BNR)."""
+    """Settings and adapters of the demo (the sample Stripe API, the fake ANAF and BNR).
+
+    The starter ``efactura.toml`` the settings come from is written to the folder, so the
+    other commands can look at the demo's data afterwards (``docs/demo.md``)."""
+    (directory / "efactura.toml").write_text(STARTER_TOML, encoding="utf-8")
     settings: Settings = demo_settings(
         directory,
         database_url=f"sqlite:///{directory / 'efactura.db'}",
@@ -575,6 +589,7 @@ def run_demo(
     with _demo_logging(directory / "demo.log"):
         say(f"Demo folder: {directory}")
         validation_dir, validation_source = find_validation(directory, env)
+        _check_font()
         sink = SmtpSink(directory / "mail")
         ctx = demo_context(directory, validation_dir, sink.port)
         try:
@@ -646,7 +661,25 @@ def _run(
         elapsed=time.monotonic() - started,
     )
     result.problems = _check(result, samples.payments)
+    if result.problems:
+        result.problems += _job_errors(ctx)
     return result
+
+
+def _job_errors(ctx: AppContext, limit: int = 5) -> list[str]:
+    """The distinct errors of jobs that did not finish (why a run failed)."""
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(
+            sa.select(jobs.c.task, jobs.c.status, jobs.c.last_error)
+            .where(jobs.c.last_error.is_not(None), jobs.c.status != "done")
+            .order_by(jobs.c.id)
+        ).all()
+    out: list[str] = []
+    for task, status, error in rows:
+        line = f"job {task} ({status}): {str(error).strip().splitlines()[0][:200]}"
+        if line not in out:
+            out.append(line)
+    return out[:limit]
 
 
 def _stop(stop: threading.Event, thread: threading.Thread) -> None:
@@ -807,7 +840,10 @@ def render_account(result: DemoResult) -> str:
         else:
             add(f"    email       {r.email_state}")
         add(f"    files       {_rel(r.pdf, d)}, {_rel(r.xml, d)}")
-        add(f"                {_rel(r.signed_zip, d)} (XML + ANAF signature, as downloaded)")
+        if r.signed_zip is not None:
+            add(f"                {_rel(r.signed_zip, d)} (XML + ANAF signature, as downloaded)")
+        else:
+            add("                (no signed ZIP: ANAF has not validated it yet)")
     add("")
     payer = {r.mail.path for r in result.invoices if r.mail is not None}
     others = [m for m in result.mails if m.path not in payer]
