@@ -20,7 +20,7 @@ from lxml import etree
 
 from stripe_efactura import cli
 from stripe_efactura.demo import runner
-from stripe_efactura.demo.samples import SCHEDULE, build_samples
+from stripe_efactura.demo.samples import SCHEDULE, build_samples, payment_times
 from stripe_efactura.errors import ValidationArtifactsMissing
 from stripe_efactura.invoicing.fx import choose_rate, parse_bnr_xml
 from stripe_efactura.invoicing.serialize import invoice_from_json
@@ -196,12 +196,19 @@ def test_the_issue_date_is_the_payment_day_in_bucharest(
     demo_run: tuple[int, str, str, Path, float],
 ) -> None:
     _, _, _, directory, started = demo_run
-    # The sample payments are paid 4 to 10 minutes before the run starts.
-    days = {
-        datetime.fromtimestamp(started - 600, BUCHAREST).date(),
-        datetime.fromtimestamp(started - 240, BUCHAREST).date(),
-    }
-    assert set(_issue_dates(directory)) <= days
+    today = datetime.fromtimestamp(started, BUCHAREST).date()
+    issued = _issue_dates(directory)
+    assert len(issued) == 4 and len(set(issued)) == 1
+    # the run may start a few milliseconds before midnight
+    assert issued[0] in {today, date.fromordinal(today.toordinal() + 1)}
+
+
+def test_the_payments_are_paid_before_the_run_on_its_day_in_bucharest() -> None:
+    noon = int(datetime(2026, 11, 21, 12, 0, tzinfo=BUCHAREST).timestamp())
+    assert [noon - t for t in payment_times(noon)] == [600, 480, 360, 240]
+    midnight = int(datetime(2026, 11, 21, 0, 0, tzinfo=BUCHAREST).timestamp())
+    assert [t - midnight for t in payment_times(midnight + 300)] == [0, 60, 120, 180]
+    assert [t - midnight for t in payment_times(midnight + 20)] == [0, 1, 2, 3]
 
 
 def test_the_files_are_where_the_account_says(

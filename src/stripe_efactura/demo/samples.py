@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ..intake.fake_stripe import FakeStripeStore
 from ..intake.stripe_api import API_VERSION
@@ -35,6 +37,7 @@ from ..intake.stripe_api import API_VERSION
 Json = dict[str, Any]
 
 VAT_RATE_ID = "txr_1DemoStripeTaxRO21"
+BUCHAREST = ZoneInfo("Europe/Bucharest")
 
 
 @dataclass(frozen=True)
@@ -723,14 +726,25 @@ def _eur_payment_intent(ev: _Events, t: int, out: SampleSet) -> list[Delivery]:
     ]
 
 
+def payment_times(now: int) -> tuple[int, int, int, int]:
+    """When the four payments start: two minutes apart in the ten minutes before ``now``, and
+    all on the day of ``now`` in Bucharest (their issue date), even just after midnight."""
+    local = datetime.fromtimestamp(now, BUCHAREST)
+    day_start = int(local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+    first = max(now - 600, day_start)
+    step = max(1, min(120, (now - 60 - first) // 4))
+    return first, first + step, first + 2 * step, first + 3 * step
+
+
 def build_samples(now: int) -> SampleSet:
     """The four sample payments, paid in the minutes before ``now`` (Unix seconds)."""
     out = SampleSet(payments=[], deliveries=[], objects=[])
     ev = _Events(now - 50)
-    first = _b2c_checkout(ev, now - 600, out)
-    second = _b2b_checkout(ev, now - 480, out)
-    third = _subscription_renewal(ev, now - 360, out)
-    fourth = _eur_payment_intent(ev, now - 240, out)
+    t1, t2, t3, t4 = payment_times(now)
+    first = _b2c_checkout(ev, t1, out)
+    second = _b2b_checkout(ev, t2, out)
+    third = _subscription_renewal(ev, t3, out)
+    fourth = _eur_payment_intent(ev, t4, out)
     queues = {1: first, 2: second, 3: third, 4: fourth}
     # Interleaved as deliveries of concurrent payments arrive; each payment's first trigger
     # comes in payment order, so the invoice numbers follow 1..4.
