@@ -1,3 +1,162 @@
-"""`anaf` commands."""
+"""`anaf login|status`, `anaf token import`: the company's authorisation with ANAF."""
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import anaf_app, anaf_token_app, settings
+
+
+@anaf_app.command("login")
+def login_command(
+    listen: Annotated[
+        int | None,
+        typer.Option(
+            "--listen",
+            help="Receive ANAF's redirect on this local port (one-shot listener) instead of "
+            "the web app's /anaf/callback.",
+        ),
+    ] = None,
+    redirect_uri: Annotated[
+        str | None,
+        typer.Option(
+            "--redirect-uri",
+            help="The callback URL registered at ANAF (default EFACTURA_ANAF_REDIRECT_URI; "
+            "with --listen, https://localhost:PORT/anaf/callback).",
+        ),
+    ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option("--tls/--no-tls", help="With --listen: HTTPS with a self-signed certificate."),
+    ] = True,
+    timeout: Annotated[float, typer.Option(help="With --listen: seconds to wait.")] = 600.0,
+) -> None:
+    """Print the ANAF authorisation URL for the person holding the qualified certificate."""
+    from .. import app as use_cases
+    from ..errors import EfacturaError
+    from ..services import anaf_tokens
+
+    s = settings(create=False)
+    scheme = "https" if tls else "http"
+    redirect = redirect_uri or (
+        f"{scheme}://localhost:{listen}/anaf/callback" if listen else s.anaf_redirect_uri
+    )
+    if not redirect:
+        typer.echo(
+            "set EFACTURA_ANAF_REDIRECT_URI (the https URL of /anaf/callback registered at "
+            "ANAF) or use --listen PORT",
+            err=True,
+        )
+        raise typer.Exit(2)
+    ctx = use_cases.build_context(s)
+    try:
+        use_cases.prepare(ctx)
+        url = anaf_tokens.authorize_url(ctx, redirect)
+        typer.echo(
+            "Deschideți adresa de mai jos pe calculatorul cu certificatul calificat (token USB)\n"
+            "Open this URL on the computer with the qualified certificate (USB token):\n"
+        )
+        typer.echo(url)
+        if listen is None:
+            typer.echo(
+                f"\nANAF will redirect to {redirect}; `stripe-efactura serve` must be "
+                "reachable there. The code is exchanged within 60 seconds."
+            )
+            return
+        typer.echo(f"\nWaiting for ANAF's redirect on {redirect} …")
+        answer = anaf_tokens.listen_once(
+            ctx, port=listen, redirect_uri=redirect, timeout=timeout, tls=tls
+        )
+    except EfacturaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        ctx.close()
+    typer.echo(answer.message_ro)
+    typer.echo(answer.message_en)
+    if answer.status != 200:
+        raise typer.Exit(1)
+
+
+@anaf_token_app.command("import")
+def token_import_command(
+    access: Annotated[str | None, typer.Option("--access", help="The access token (JWT).")] = None,
+    refresh: Annotated[
+        str | None, typer.Option("--refresh", help="The refresh token (JWT).")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="JSON with access_token and refresh_token (as ANAF's token endpoint answers); "
+            "'-' reads standard input.",
+        ),
+    ] = None,
+) -> None:
+    """Store tokens obtained elsewhere (encrypted; expiry read from the JWTs)."""
+    from .. import app as use_cases
+    from ..errors import EfacturaError
+    from ..services import anaf_tokens
+
+    if file is not None:
+        raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            typer.echo(f"{file}: not JSON ({exc})", err=True)
+            raise typer.Exit(2) from exc
+        access = access or data.get("access_token")
+        refresh = refresh or data.get("refresh_token")
+    if not access or not refresh:
+        typer.echo("give --access and --refresh, or --file with both tokens", err=True)
+        raise typer.Exit(2)
+    ctx = use_cases.build_context(settings(create=False))
+    try:
+        use_cases.prepare(ctx)
+        tokens = anaf_tokens.import_tokens(ctx, access, refresh)
+    except EfacturaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        ctx.close()
+    until = tokens.refresh_exp.isoformat() if tokens.refresh_exp else "unknown"
+    typer.echo(f"tokens stored; access expires {tokens.access_exp.isoformat()}, refresh {until}")
+
+
+@anaf_app.command("status")
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """Whether ANAF is authorised, when the tokens expire, when to authorise again."""
+    from .. import app as use_cases
+    from ..errors import EfacturaError
+    from ..services import anaf_tokens
+
+    s = settings(create=False)
+    ctx = use_cases.build_context(s)
+    try:
+        use_cases.prepare(ctx)
+        status = anaf_tokens.token_status(ctx)
+    except EfacturaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        ctx.close()
+    out = {**status.to_dict(), "env": s.anaf_env}
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    if not status.authorised:
+        typer.echo(f"CUI {status.cui}: not authorised; run `stripe-efactura anaf login`")
+        raise typer.Exit(1)
+    typer.echo(f"CUI {status.cui} ({s.anaf_env}): authorised")
+    typer.echo(f"  access token expires  {out['access_expires_at']}")
+    typer.echo(
+        f"  refresh token expires {out['refresh_expires_at']} "
+        f"(authorise again within {status.reauthorize_in_days} days)"
+    )

@@ -71,3 +71,107 @@ def resend_email_command(
         typer.echo(json.dumps(out, ensure_ascii=False))
         return
     typer.echo(f"{result.number}: sent to {result.to} ({result.message_id})")
+
+
+# ---- list, show, retry (services/anaf_sync.py) -------------------------------------------
+
+
+@invoices_app.command("list")
+def list_command(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    overdue: Annotated[
+        bool,
+        typer.Option(
+            "--overdue", help="Only invoices due at ANAF within one working day, or late."
+        ),
+    ] = False,
+) -> None:
+    """Invoices with their ANAF state, upload index, download id and deadline."""
+    from .. import app as use_cases
+    from ..services import anaf_sync
+
+    ctx = use_cases.build_context(settings(create=False))
+    try:
+        use_cases.prepare(ctx)
+        rows = anaf_sync.invoices_listing(ctx, overdue=overdue)
+    finally:
+        ctx.close()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        flag = str(r["deadline_status"]).upper() if r["deadline_status"] else ""
+        due = f"{r['deadline']} {flag}".rstrip()
+        typer.echo(
+            f"{r['number']:<16} {r['issue_date']} {r['total']:>12} {r['currency']} "
+            f"{r['anaf_state']:<18} {r['upload_index'] or '-':<12} {due}"
+        )
+
+
+@invoices_app.command("show")
+def show_command(
+    number: Annotated[str, typer.Argument(help="Invoice number, e.g. SEF000123.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """One invoice: ANAF state, findings explained, timeline."""
+    from .. import app as use_cases
+    from ..errors import EfacturaError
+    from ..services import anaf_sync
+
+    ctx = use_cases.build_context(settings(create=False))
+    try:
+        use_cases.prepare(ctx)
+        detail = anaf_sync.invoice_detail(ctx, number)
+    except EfacturaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        ctx.close()
+    if as_json:
+        typer.echo(json.dumps(detail, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{detail['number']} ({detail['kind']}) issued {detail['issue_date']}")
+    typer.echo(
+        f"  ANAF: {detail['anaf_state']}  index {detail['upload_index'] or '-'}  "
+        f"download {detail['download_id'] or '-'}  deadline {detail['deadline']}"
+    )
+    if detail["archive_path"]:
+        typer.echo(f"  signed archive: {detail['archive_path']}")
+    for f in detail["findings"]:
+        typer.echo(f"  ! {f['code']}: {f['message_en']}")
+        typer.echo(f"    {f['message_ro']}")
+        if f.get("hint"):
+            typer.echo(f"    fix: {f['hint']}")
+    for e in detail["timeline"]:
+        extra = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
+        typer.echo(f"  {e['at']}  {e['event']:<24} {extra}")
+
+
+@invoices_app.command("retry")
+def retry_command(
+    number: Annotated[str, typer.Argument(help="Invoice number, e.g. SEF000123.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Send again even if the rebuilt XML is unchanged.")
+    ] = False,
+) -> None:
+    """Send again an invoice ANAF rejected (nok) once its data is corrected: same number and
+    date, correction recorded in its timeline. An invoice ANAF accepted is never re-sent."""
+    from .. import app as use_cases
+    from ..errors import EfacturaError, InvoiceProblems
+    from ..services import anaf_sync
+
+    ctx = use_cases.build_context(settings(create=False))
+    try:
+        use_cases.prepare(ctx)
+        result = anaf_sync.retry_invoice(ctx, number, force=force)
+    except InvoiceProblems as exc:
+        for p in exc.problems:
+            typer.echo(f"{p.code} ({p.field}): {p.message_en}\n  {p.message_ro}", err=True)
+        raise typer.Exit(1) from exc
+    except EfacturaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        ctx.close()
+    change = "corrected" if result["xml_changed"] else "unchanged (--force)"
+    typer.echo(f"{number}: {change}, queued for upload (was {result['previous_state']})")

@@ -186,16 +186,21 @@ def client(ctx: AppContext) -> AnafClient:
 # --------------------------------------------------------------------------------------------
 
 
-def _bucket_count(conn: Connection, name: str) -> int:
-    value = conn.execute(sa.select(anaf_quota.c.count).where(anaf_quota.c.bucket == name)).scalar()
-    return int(value or 0)
+def _counts(conn: Connection, names: list[str]) -> dict[str, int]:
+    rows = conn.execute(
+        sa.select(anaf_quota.c.bucket, anaf_quota.c.count).where(anaf_quota.c.bucket.in_(names))
+    ).all()
+    return {str(r[0]): int(r[1]) for r in rows}
 
 
-def _bump(conn: Connection, name: str, window_start: datetime) -> None:
-    updated = conn.execute(
-        anaf_quota.update().where(anaf_quota.c.bucket == name).values(count=anaf_quota.c.count + 1)
-    )
-    if updated.rowcount == 0:
+def _bump(conn: Connection, name: str, window_start: datetime, exists: bool) -> None:
+    if exists:
+        conn.execute(
+            anaf_quota.update()
+            .where(anaf_quota.c.bucket == name)
+            .values(count=anaf_quota.c.count + 1)
+        )
+    else:
         conn.execute(
             anaf_quota.insert().values(
                 bucket=name, window_start=db.utc_naive(window_start), count=1
@@ -208,31 +213,31 @@ def _take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind,
     :class:`QuotaWait` when there is none."""
     if not db.is_sqlite(conn):
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUOTA_LOCK})
-    daily: tuple[str, datetime] | None = None
+    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
+    window = range(current - GLOBAL_BUCKETS + 1, current + 1)
+    names = [f"global:{b}" for b in window]
+    daily = None
     if kind is not QuotaKind.GLOBAL:
         day = now.astimezone(next_ro_midnight(now).tzinfo).date().isoformat()
-        name = f"{kind.value}:{key}:{day}"
-        if _bucket_count(conn, name) >= policy.limit(kind).max_calls:
-            raise QuotaWait(kind.value, next_ro_midnight(now).astimezone(UTC))
-        daily = (name, now)
+        daily = f"{kind.value}:{key}:{day}"
+        names.append(daily)
+    counts = _counts(conn, names)
+    if daily is not None and counts.get(daily, 0) >= policy.limit(kind).max_calls:
+        raise QuotaWait(kind.value, next_ro_midnight(now).astimezone(UTC))
     limit = policy.limit(QuotaKind.GLOBAL).max_calls
-    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
-    counts = {
-        b: _bucket_count(conn, f"global:{b}")
-        for b in range(current - GLOBAL_BUCKETS + 1, current + 1)
-    }
-    if sum(counts.values()) >= limit:
+    per_bucket = {b: counts.get(f"global:{b}", 0) for b in window}
+    if sum(per_bucket.values()) >= limit:
         # the first bucket boundary at which the window holds fewer than ``limit`` calls
         for ahead in range(1, GLOBAL_BUCKETS + 1):
-            kept = sum(c for b, c in counts.items() if b > current + ahead - GLOBAL_BUCKETS)
+            kept = sum(c for b, c in per_bucket.items() if b > current + ahead - GLOBAL_BUCKETS)
             if kept < limit:
                 break
         until = datetime.fromtimestamp((current + ahead) * GLOBAL_BUCKET_SECONDS, tz=UTC)
         raise QuotaWait("global", until)
     if daily is not None:
-        _bump(conn, *daily)
+        _bump(conn, daily, now, daily in counts)
     bucket_start = datetime.fromtimestamp(current * GLOBAL_BUCKET_SECONDS, tz=UTC)
-    _bump(conn, f"global:{current}", bucket_start)
+    _bump(conn, f"global:{current}", bucket_start, f"global:{current}" in counts)
 
 
 def take_quota(ctx: AppContext, kind: QuotaKind, key: str = "") -> None:
@@ -555,7 +560,9 @@ def match_listed(ctx: AppContext, start: datetime, end: datetime) -> dict[int, s
                 sa.select(invoices.c.upload_index).where(invoices.c.upload_index.is_not(None))
             ).scalars()
         }
-    seen: dict[str, Any] = ctx.extras.setdefault("anaf_listed_keys", {})
+    # listed filings already read (index -> (invoice key, download id)): read each ZIP once
+    # per process; a filing seen before its invoice became ``unknown`` is matched again here
+    seen: dict[str, tuple[Any, str]] = ctx.extras.setdefault("anaf_listed_keys", {})
     adopted: dict[int, str] = {}
     page = 1
     while True:
@@ -567,8 +574,12 @@ def match_listed(ctx: AppContext, start: datetime, end: datetime) -> dict[int, s
             return adopted
         for entry in result.messages:
             index = entry.upload_index
-            if not index or index in known or index in seen or not entry.download_id:
+            if not index or index in known or not entry.download_id:
                 continue
+            if index in seen:
+                key = seen[index][0]
+                if key is None or _unknown_invoice(ctx, key) is None:
+                    continue
             take_quota(ctx, QuotaKind.DOWNLOAD, entry.download_id)
             try:
                 data = anaf.download(entry.download_id)
@@ -577,7 +588,7 @@ def match_listed(ctx: AppContext, start: datetime, end: datetime) -> dict[int, s
                 log.warning("download of listed message %s failed: %s", index, exc)
                 continue
             key = None if archive.is_error else invoice_key(archive.document)
-            seen[index] = key
+            seen[index] = (key, entry.download_id)
             if key is None or key.seller_cif != cui or key.number is None:
                 continue
             found = _adopt(ctx, key.number, key.issue_date, index, entry.download_id, data, archive)
@@ -586,6 +597,14 @@ def match_listed(ctx: AppContext, start: datetime, end: datetime) -> dict[int, s
         if not result.has_next:
             return adopted
         page += 1
+
+
+def _unknown_invoice(ctx: AppContext, key: Any) -> int | None:
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.by_number(conn, str(key.number))
+    if row is None or row.anaf_state != UNKNOWN or str(row.issue_date) != key.issue_date:
+        return None
+    return int(row.id)
 
 
 def _adopt(
@@ -871,8 +890,8 @@ def sweep(ctx: AppContext) -> list[int]:
     """Periodic ``anaf_sweep``: restart the chain of every invoice with ANAF work left and no
     live job (e.g. after its jobs died), and prune old quota buckets."""
     prune_quota(ctx)
-    now = db.utc_naive(_now(ctx))
     with db.write(ctx.engine) as conn:
+        now = db.db_now(conn)  # updated_at is written with the database clock
         live = _chained_ids(conn)
         rows = conn.execute(
             sa.select(invoices.c.id, invoices.c.anaf_state, invoices.c.signed_zip.is_(None))

@@ -20,6 +20,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -407,3 +408,130 @@ def handle_callback(
         f"ANAF authorisation succeeded. The tokens are stored encrypted; authorise again by "
         f"{until}.",
     )
+
+
+def callback_page(answer: CallbackAnswer) -> str:
+    """The small bilingual HTML page shown to the certificate holder after the redirect."""
+    import html
+
+    title = "Autorizare ANAF / ANAF authorisation"
+    return (
+        '<!doctype html><html lang="ro"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><h1>{title}</h1>"
+        f"<p>{html.escape(answer.message_ro)}</p>"
+        f'<p lang="en">{html.escape(answer.message_en)}</p></body></html>'
+    )
+
+
+def listen_once(
+    ctx: AppContext,
+    *,
+    port: int,
+    redirect_uri: str,
+    host: str = "127.0.0.1",
+    timeout: float = 600.0,
+    tls: bool = False,
+    ready: Callable[[int], None] | None = None,
+) -> CallbackAnswer:
+    """``anaf login --listen PORT``: a one-shot local listener for ANAF's redirect. Serves
+    until one request reaches the callback path (or ``timeout``), exchanges its code at once
+    and returns the outcome. ``tls``: HTTPS with a throw-away self-signed certificate for
+    ``localhost`` (ANAF accepts only ``https://`` callback URLs, ``https://localhost`` too)."""
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    path = urlsplit(redirect_uri).path or "/"
+    outcome: list[CallbackAnswer] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path != path:
+                self.send_error(404)
+                return
+            q = {k: v[0] for k, v in parse_qs(url.query).items()}
+            answer = handle_callback(
+                ctx,
+                code=q.get("code"),
+                state=q.get("state"),
+                error=q.get("error"),
+                redirect_uri=redirect_uri,
+            )
+            body = callback_page(answer).encode()
+            self.send_response(answer.status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            outcome.append(answer)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = HTTPServer((host, port), Handler)
+    server.timeout = 0.5
+    try:
+        if tls:
+            server.socket = _tls_context().wrap_socket(server.socket, server_side=True)
+        if ready is not None:
+            ready(int(server.server_address[1]))
+        deadline = time.monotonic() + timeout
+        while not outcome and time.monotonic() < deadline:
+            server.handle_request()
+    finally:
+        server.server_close()
+    if outcome:
+        return outcome[0]
+    return CallbackAnswer(
+        408,
+        "Nu a sosit niciun răspuns de la ANAF în timpul alocat.",
+        "No answer from ANAF arrived in time.",
+    )
+
+
+def _tls_context() -> Any:
+    """An SSL context with a fresh self-signed certificate for localhost (kept in memory and a
+    private temporary directory that is removed at once)."""
+    import ipaddress
+    import ssl
+    import tempfile
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    with tempfile.TemporaryDirectory() as tmp:
+        cert_file, key_file = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        key_file.chmod(0o600)
+        context.load_cert_chain(cert_file, key_file)
+    return context

@@ -7,8 +7,6 @@ the one of the authorize URL: ``EFACTURA_ANAF_REDIRECT_URI``, else this request'
 
 from __future__ import annotations
 
-import html
-
 import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -16,16 +14,6 @@ from starlette.routing import Route
 
 from ..services import anaf_tokens
 from ..services.context import AppContext
-
-
-def page(answer: anaf_tokens.CallbackAnswer) -> str:
-    title = "Autorizare ANAF / ANAF authorisation"
-    return (
-        '<!doctype html><html lang="ro"><head><meta charset="utf-8">'
-        f"<title>{title}</title></head><body><h1>{title}</h1>"
-        f'<p>{html.escape(answer.message_ro)}</p><p lang="en">{html.escape(answer.message_en)}</p>'
-        "</body></html>"
-    )
 
 
 def anaf_callback_route(ctx: AppContext) -> Route:
@@ -43,6 +31,6 @@ def anaf_callback_route(ctx: AppContext) -> Route:
             )
 
         answer = await anyio.to_thread.run_sync(run)
-        return HTMLResponse(page(answer), status_code=answer.status)
+        return HTMLResponse(anaf_tokens.callback_page(answer), status_code=answer.status)
 
     return Route("/anaf/callback", anaf_callback, methods=["GET"])
