@@ -165,6 +165,10 @@ class Env:
             )
         return invoice_id, number
 
+    def row_by_number(self, number: str) -> Any:
+        with db.read(self.ctx.engine) as conn:
+            return invoice_store.by_number(conn, number)
+
     def buyer(self, name: str) -> Party:
         return BUYERS[name]
 
@@ -289,3 +293,12 @@ PROC = Path(__file__).with_name("lifecycle_proc.py")
 @pytest.fixture
 def proc_script() -> Path:
     return PROC
+
+
+@pytest.fixture(scope="session")
+def validation_dir(validation_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from stripe_efactura.ubl import artifacts
+
+    dest = tmp_path_factory.mktemp("validation")
+    artifacts.install_from(validation_src, dest)
+    return dest
