@@ -51,11 +51,20 @@ def drive(config: dict[str, str]) -> int:
     while True:
         with db.read(ctx.engine) as conn:
             rows = conn.execute(
-                sa.select(invoices.c.id, invoices.c.anaf_state, invoices.c.signed_zip.is_(None))
+                sa.select(
+                    invoices.c.id,
+                    invoices.c.anaf_state,
+                    invoices.c.anaf_messages,
+                    invoices.c.signed_zip.is_(None).label("unarchived"),
+                )
                 .where(invoices.c.anaf_state.in_(anaf_sync.ACTIVE))
                 .order_by(invoices.c.id)
             ).all()
-        todo = [r.id for r in rows if not (r.anaf_state == "ok" and not r[2])]
+        todo = [
+            r.id
+            for r in rows
+            if anaf_sync.has_work(r.anaf_state, json.loads(r.anaf_messages or "{}"), r.unarchived)
+        ]
         if not todo:
             return 0
         for invoice_id in todo:

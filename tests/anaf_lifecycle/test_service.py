@@ -210,3 +210,17 @@ def test_anaf_status_and_token_import_commands(cli_env, capsys, tmp_path) -> Non
     stored = anaf_tokens.load_tokens(env.ctx)
     assert stored is not None and stored.access == raw["access_token"]
     assert cli.main(["anaf", "token", "import"]) == 2
+
+
+def test_sweep_leaves_finished_invoices_alone(env) -> None:  # type: ignore[no-untyped-def]
+    env.state.inject_nok()
+    nok_id, _nok = env.issue()
+    ok_id, _ok = env.issue()
+    env.drive([nok_id, ok_id])
+    assert (env.row(nok_id).anaf_state, env.row(ok_id).anaf_state) == ("nok", "ok")
+    with db.write(env.ctx.engine) as conn:
+        conn.execute(
+            sa.text("UPDATE invoices SET updated_at = :t"),
+            {"t": db.db_now(conn) - timedelta(hours=1)},
+        )
+    assert anaf_sync.sweep(env.ctx) == []

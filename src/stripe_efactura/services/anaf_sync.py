@@ -886,6 +886,17 @@ def _chained_ids(conn: Connection) -> set[int]:
     return out
 
 
+def has_work(state: str, work: dict[str, Any], unarchived: bool) -> bool:
+    """Whether :func:`advance` still has something to do for an invoice in ``state``."""
+    if state in (PENDING, UPLOADING, UNKNOWN, UPLOADED, IN_PROCESSING):
+        return True
+    if state == OK:
+        return unarchived and not work.get("archive_error")
+    if state == NOK:
+        return "findings" not in work
+    return False
+
+
 def sweep(ctx: AppContext) -> list[int]:
     """Periodic ``anaf_sweep``: restart the chain of every invoice with ANAF work left and no
     live job (e.g. after its jobs died), and prune old quota buckets."""
@@ -894,16 +905,21 @@ def sweep(ctx: AppContext) -> list[int]:
         now = db.db_now(conn)  # updated_at is written with the database clock
         live = _chained_ids(conn)
         rows = conn.execute(
-            sa.select(invoices.c.id, invoices.c.anaf_state, invoices.c.signed_zip.is_(None))
+            sa.select(
+                invoices.c.id,
+                invoices.c.anaf_state,
+                invoices.c.anaf_messages,
+                invoices.c.signed_zip.is_(None).label("unarchived"),
+            )
             .where(invoices.c.anaf_state.in_(ACTIVE))
             .where(invoices.c.updated_at < now - SWEEP_AFTER)
         ).all()
         started = []
-        for invoice_id, state, unarchived in rows:
-            if invoice_id in live or (state == OK and not unarchived):
+        for row in rows:
+            if row.id in live or not has_work(row.anaf_state, _work(row), row.unarchived):
                 continue
-            enqueue_step(conn, int(invoice_id), 0.0, gen=f"sweep-{uuid.uuid4().hex[:8]}")
-            started.append(int(invoice_id))
+            enqueue_step(conn, int(row.id), 0.0, gen=f"sweep-{uuid.uuid4().hex[:8]}")
+            started.append(int(row.id))
     return started
 
 
