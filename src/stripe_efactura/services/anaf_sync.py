@@ -397,6 +397,7 @@ def _upload(ctx: AppContext, invoice_id: int) -> Step:
             return Step(NOT_UPLOADED, None, work["reason"])
         _take(conn, tuning(ctx).policy, now, QuotaKind.GLOBAL, "")
         mode = upload_mode(row)
+        work.setdefault("first_intent_at", now.isoformat())
         work.update(
             attempt=attempt,
             intent_at=now.isoformat(),
@@ -518,7 +519,9 @@ def _reconcile(ctx: AppContext, row: Any, work: dict[str, Any]) -> Step:
     tune = tuning(ctx)
     now = _now(ctx)
     intent = datetime.fromisoformat(str(work.get("intent_at")))
-    start = intent - timedelta(minutes=5)
+    # from the first attempt: an earlier lost upload may be listed late (ANAF lists 60 days)
+    first = datetime.fromisoformat(str(work.get("first_intent_at", work.get("intent_at"))))
+    start = max(first - timedelta(minutes=5), now - timedelta(days=59))
     end = now - timedelta(seconds=tune.list_lag_seconds)
     if end > start:
         adopted = match_listed(ctx, start, end)
