@@ -315,3 +315,16 @@ def test_series_with_auto_upload_off_waits_for_retry(env) -> None:  # type: igno
     env.drive([invoice_id])
     assert env.row(invoice_id).anaf_state == "ok"
     assert env.state.upload_count(number) == 1
+
+
+def test_no_spv_rights_waits_and_tells_the_merchant_once_a_day(make_env) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(cifs={"99999999"})
+    invoice_id, number = env.issue()
+    steps = [anaf_sync.advance(env.ctx, invoice_id) for _ in range(2)]
+    assert steps == [anaf_sync.Step("pending_upload", 3600.0, "E-ANAF-NO-RIGHTS")] * 2
+    assert _notices(env) == [("auth_expiry", "18547290:no-rights:2026-03-02", ["E-ANAF-NO-RIGHTS"])]
+    assert env.state.upload_count(number) == 0
+    env.state.cifs = None  # rights granted
+    env.drive([invoice_id])
+    assert env.row(invoice_id).anaf_state == "ok"
+    assert env.state.upload_count(number) == 1

@@ -373,8 +373,34 @@ def _wait_after(ctx: AppContext, exc: AnafApiError, state: str) -> Step:
         anaf_tokens.refresh(ctx, rejected=getattr(token, "access", None))
         return Step(state, 1.0, exc.code)
     if isinstance(exc, AnafNoRights):
+        _no_rights_notice(ctx, exc)
         return Step(state, 3600.0, exc.code)
     return Step(state, tuning(ctx).retry_seconds, exc.code)
+
+
+def _no_rights_notice(ctx: AppContext, exc: AnafNoRights) -> None:
+    """ANAF says the authorised certificate has no SPV rights for the CUI: tell the merchant
+    (once a day); invoices wait and try again hourly."""
+    cui = anaf_tokens.company_cui(ctx)
+    text = " ".join(exc.messages) or exc.message
+    problem = Problem(
+        code=exc.code,
+        field="anaf",
+        message_ro=f"ANAF: {text}. Certificatul autorizat nu are drepturi SPV pentru CUI {cui}.",
+        message_en=f"ANAF: {text}. The authorised certificate has no SPV rights for CUI {cui}.",
+        hint="Give the certificate holder SPV rights for the company (form 150/151 at ANAF) "
+        "or authorise again with a certificate that has them (`stripe-efactura anaf login`).",
+        hint_ro="Acordați titularului certificatului drepturi SPV pentru firmă sau autorizați "
+        "din nou cu un certificat care le are (`stripe-efactura anaf login`).",
+    )
+    with db.write(ctx.engine) as conn:
+        anaf_tokens._notice_once(
+            conn,
+            "auth_expiry",
+            f"{cui}:no-rights:{_today(ctx).isoformat()}",
+            f"ANAF: fără drepturi SPV pentru CUI {cui} / no SPV rights for CUI {cui}",
+            [problem],
+        )
 
 
 # ---- upload ------------------------------------------------------------------------------------
