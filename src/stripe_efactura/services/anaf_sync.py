@@ -394,7 +394,7 @@ def _no_rights_notice(ctx: AppContext, exc: AnafNoRights) -> None:
         "din nou cu un certificat care le are (`stripe-efactura anaf login`).",
     )
     with db.write(ctx.engine) as conn:
-        anaf_tokens._notice_once(
+        anaf_tokens.notice_once(
             conn,
             "auth_expiry",
             f"{cui}:no-rights:{_today(ctx).isoformat()}",
@@ -994,7 +994,7 @@ def check_deadlines(ctx: AppContext) -> list[str]:
             if status is None:
                 continue
             ref = f"{row.number}:{status}"
-            if anaf_tokens._notice_once(
+            if anaf_tokens.notice_once(
                 conn,
                 "deadline",
                 ref,

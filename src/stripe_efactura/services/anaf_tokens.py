@@ -228,7 +228,7 @@ def refresh(ctx: AppContext, *, rejected: str | None = None) -> TokenSet:
 def _record_reauth_needed(ctx: AppContext, cui: str, exc: Exception) -> None:
     day = _now(ctx).date().isoformat()
     with db.write(ctx.engine) as conn:
-        _notice_once(
+        notice_once(
             conn,
             "auth_expiry",
             f"{cui}:refused:{day}",
@@ -311,9 +311,8 @@ def authorize_url(ctx: AppContext, redirect_uri: str) -> str:
 # ---- expiry notices ----------------------------------------------------------------------
 
 
-def _notice_once(
-    conn: Connection, kind: str, ref: str, title: str, problems: list[Problem]
-) -> bool:
+def notice_once(conn: Connection, kind: str, ref: str, title: str, problems: list[Problem]) -> bool:
+    """Record a merchant notice unless one with this kind and ref exists (True: recorded)."""
     exists = conn.execute(
         sa.select(notices.c.id).where(notices.c.kind == kind, notices.c.ref == ref)
     ).first()
@@ -348,7 +347,7 @@ def check_expiry(ctx: AppContext) -> list[str]:
         fatal=False,
     )
     with db.write(ctx.engine) as conn:
-        recorded = _notice_once(
+        recorded = notice_once(
             conn,
             "auth_expiry",
             ref,
