@@ -125,6 +125,9 @@ class Tuning:
     upload_timeout: float = 60.0
     retry_seconds: float = 60.0
     """Wait after a transient failure (5xx, timeout, technical error)."""
+    poll_scale: float = 1.0
+    """Multiplies :func:`quotas.poll_delay`; the demo uses 0 (poll at once). Polls stay
+    capped by the per-message daily quota whatever the scale."""
 
 
 @dataclass(frozen=True)
@@ -467,7 +470,11 @@ def _upload(ctx: AppContext, invoice_id: int) -> Step:
             conn, invoice_id, "anaf_uploaded", {"index": result.index, "attempt": attempt}
         )
     log.info("invoice %s uploaded: index %s", row.number, result.index)
-    return Step(UPLOADED, float(poll_delay(0)))
+    return Step(UPLOADED, _poll_wait(ctx, 0))
+
+
+def _poll_wait(ctx: AppContext, polls: int) -> float:
+    return float(poll_delay(polls)) * max(0.0, tuning(ctx).poll_scale)
 
 
 def _to_unknown(ctx: AppContext, invoice_id: int, attempt: str, cause: str, text: str) -> Step:
@@ -696,7 +703,7 @@ def _poll(ctx: AppContext, row: Any, work: dict[str, Any]) -> Step:
             _set(conn, invoice_id, work, anaf_state=IN_PROCESSING)
             if state == UPLOADED:
                 invoice_store.log(conn, invoice_id, "anaf_in_processing", {"index": index})
-            return Step(IN_PROCESSING, float(poll_delay(polls)))
+            return Step(IN_PROCESSING, _poll_wait(ctx, polls))
         if status.state is MessageState.OK:
             _set(conn, invoice_id, work, anaf_state=OK, download_id=status.download_id)
             invoice_store.log(conn, invoice_id, "anaf_ok", {"download_id": status.download_id})
