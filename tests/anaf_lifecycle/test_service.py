@@ -216,3 +216,19 @@ def test_sweep_leaves_finished_invoices_alone(env) -> None:  # type: ignore[no-u
             {"t": db.db_now(conn) - timedelta(hours=1)},
         )
     assert anaf_sync.sweep(env.ctx) == []
+
+
+def test_anaf_login_prints_the_authorize_url(cli_env, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert cli.main(["anaf", "login"]) == 2  # no redirect URI configured
+    assert "EFACTURA_ANAF_REDIRECT_URI" in capsys.readouterr().err
+    monkeypatch.setenv("EFACTURA_ANAF_REDIRECT_URI", "https://efactura.example.ro/anaf/callback")
+    monkeypatch.setenv("EFACTURA_ANAF_OAUTH_BASE", "https://logincert.anaf.ro")
+    assert cli.main(["anaf", "login"]) == 0
+    out = capsys.readouterr().out
+    (url,) = [line for line in out.splitlines() if line.startswith("https://")]
+    assert url.startswith("https://logincert.anaf.ro/anaf-oauth2/v1/authorize?response_type=code")
+    query = dict(part.split("=", 1) for part in url.split("?", 1)[1].split("&"))
+    assert query["client_id"] == "fake-client-id"
+    assert query["redirect_uri"] == "https%3A%2F%2Fefactura.example.ro%2Fanaf%2Fcallback"
+    assert query["token_content_type"] == "jwt"
+    assert anaf_tokens.check_login_state(cli_env.ctx, query["state"])
