@@ -25,7 +25,7 @@ from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoice_log
 
 MODES = ("before", "after_accept", "after_response")
-INVOICES = 20
+INVOICES = 24
 ROUNDS = 12
 
 

@@ -1073,7 +1073,9 @@ def _summary(row: Any, today: date) -> dict[str, Any]:
         "anaf_state": row.anaf_state,
         "upload_index": row.upload_index,
         "download_id": row.download_id,
-        "archived": row.signed_zip is not None,
+        "archived": (
+            bool(row.archived) if "archived" in row._mapping else row.signed_zip is not None
+        ),
         "deadline": row.deadline.isoformat() if row.deadline else None,
         "deadline_status": deadline_status(row, today),
         "email_state": row.email_state,
@@ -1085,8 +1087,13 @@ def _summary(row: Any, today: date) -> dict[str, Any]:
 def invoices_listing(ctx: AppContext, *, overdue: bool = False) -> list[dict[str, Any]]:
     """``invoices list --json``; ``overdue``: only invoices due within one working day or late."""
     today = _today(ctx)
+    columns = [c for c in invoices.c if c.name not in ("xml", "pdf", "signed_zip", "snapshot")]
     with db.read(ctx.engine) as conn:
-        rows = invoice_store.listing(conn)
+        rows = conn.execute(
+            sa.select(*columns, invoices.c.signed_zip.is_not(None).label("archived")).order_by(
+                invoices.c.series_code, invoices.c.seq
+            )
+        ).all()
     out = [_summary(r, today) for r in rows]
     if overdue:
         out = [r for r in out if r["deadline_status"] is not None]
