@@ -1,6 +1,6 @@
 """A worker process for the crash and token-race tests (run as a script, killed with SIGKILL).
 
-    python lifecycle_proc.py drive CONFIG.json   # advance every invoice until none has work
+    python lifecycle_proc.py drive CONFIG.json   # the job worker (anaf jobs) until no work is left
     python lifecycle_proc.py token CONFIG.json   # wait for the start time, print the access token
 
 CONFIG.json: database_url, data_dir, anaf_base, secret_key and, for ``token``, start_at (epoch).
@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from stripe_efactura import app
 from stripe_efactura.config import demo_settings
+from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.services import anaf_sync, anaf_tokens
 from stripe_efactura.services.context import build_context
 from stripe_efactura.store import db
@@ -42,34 +45,34 @@ def _context(config: dict[str, str]):  # type: ignore[no-untyped-def]
         reconcile_grace_seconds=1.0,
         reconcile_every_seconds=0.2,
         list_lag_seconds=0.0,
+        poll_scale=0.0,
     )
     return ctx
 
 
 def drive(config: dict[str, str]) -> int:
+    """The real worker loop (claim, run, complete; leases of 1 s so that the jobs of a killed
+    process are taken over quickly), restricted to the ANAF jobs."""
     ctx = _context(config)
+    handlers = {k: v for k, v in app.handlers(ctx).items() if k in ("submit_anaf", "anaf_step")}
+    worker = Worker(ctx.engine, handlers, lease=timedelta(seconds=1), batch=1)
     while True:
+        if worker.run_once():
+            continue
         with db.read(ctx.engine) as conn:
             rows = conn.execute(
                 sa.select(
-                    invoices.c.id,
                     invoices.c.anaf_state,
                     invoices.c.anaf_messages,
                     invoices.c.signed_zip.is_(None).label("unarchived"),
-                )
-                .where(invoices.c.anaf_state.in_(anaf_sync.ACTIVE))
-                .order_by(invoices.c.id)
+                ).where(invoices.c.anaf_state.in_(anaf_sync.ACTIVE))
             ).all()
-        todo = [
-            r.id
+        if not any(
+            anaf_sync.has_work(r.anaf_state, json.loads(r.anaf_messages or "{}"), r.unarchived)
             for r in rows
-            if anaf_sync.has_work(r.anaf_state, json.loads(r.anaf_messages or "{}"), r.unarchived)
-        ]
-        if not todo:
+        ):
             return 0
-        for invoice_id in todo:
-            anaf_sync.advance(ctx, int(invoice_id))
-        time.sleep(0.02)
+        time.sleep(0.05)
 
 
 def token(config: dict[str, str]) -> int:
