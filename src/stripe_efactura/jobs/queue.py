@@ -66,9 +66,7 @@ def enqueue(
         "created_at": now,
     }
     if dedupe_key is not None:
-        exists = conn.execute(
-            sa.select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)
-        ).first()
+        exists = conn.execute(sa.select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)).first()
         if exists is not None:
             return None
         new_id = conn.execute(_insert_ignore(conn, values).returning(jobs.c.id)).scalar()
@@ -276,9 +274,7 @@ def tick_schedules(engine: Engine) -> int:
             if next_run <= now:  # a long pause: skip missed ticks, run once
                 next_run = now + timedelta(seconds=row.interval_seconds)
             conn.execute(
-                schedules.update()
-                .where(schedules.c.name == row.name)
-                .values(next_run_at=next_run)
+                schedules.update().where(schedules.c.name == row.name).values(next_run_at=next_run)
             )
     return fired
 

@@ -131,9 +131,7 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
             anaf_state="pending_upload" if upload else "not_uploaded",
         )
         if result.warnings:
-            invoice_store.log(
-                conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings]
-            )
+            invoice_store.log(conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings])
         repo.set_payment_status(conn, payment_key, "invoiced")
         queue.enqueue(
             conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}"

@@ -66,10 +66,10 @@ def create_app(ctx: AppContext) -> Starlette:
         def collect() -> str:
             lines: list[str] = []
             with db.read(ctx.engine) as conn:
-                for table, col, name in (
-                    (jobs, jobs.c.status, "efactura_jobs"),
-                    (payments, payments.c.status, "efactura_payments"),
-                    (stripe_events, stripe_events.c.outcome, "efactura_stripe_events"),
+                for col, name in (
+                    (jobs.c.status, "efactura_jobs"),
+                    (payments.c.status, "efactura_payments"),
+                    (stripe_events.c.outcome, "efactura_stripe_events"),
                 ):
                     lines.append(f"# TYPE {name} gauge")
                     rows = conn.execute(sa.select(col, sa.func.count()).group_by(col)).all()
@@ -86,6 +86,7 @@ def create_app(ctx: AppContext) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         anaf_callback_route(ctx),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         writer.start()
