@@ -19,11 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from readme_section import write_section
+
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.build import build_invoice
 from stripe_efactura.invoicing.model import FxInfo, Sale
 
-README = Path(__file__).resolve().parent / "README.md"
 HEADING = "## issue"
 ROUNDS = 7
 PER_ROUND = 500
@@ -177,18 +178,6 @@ def measure() -> tuple[float, float, int]:
     return statistics.median(rates), max(rates), len(mix)
 
 
-def write_section(text: str) -> None:
-    current = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    start = current.find(HEADING + "\n")
-    if start < 0:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(HEADING))
-        tail = current[end + 1 :] if end >= 0 else ""
-        updated = current[:start] + text + ("\n" + tail if tail else "")
-    README.write_text(updated, encoding="utf-8")
-
-
 def main() -> int:
     median, best, kinds = measure()
     verdict = "meets" if median >= TARGET_PER_S else "MISSES"
@@ -205,7 +194,7 @@ def main() -> int:
         "2 shared cores (other work running).\n"
     )
     print(text)
-    write_section(text)
+    write_section(HEADING, text)
     return 0 if median >= TARGET_PER_S else 1
 
 

@@ -20,13 +20,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pypdf
+from readme_section import write_section
 
 from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.pdf.fonts import load_fonts
 from stripe_efactura.pdf.render import render_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
-README = ROOT / "bench" / "README.md"
 HEADING = "## pdf"
 TARGET_MS = 30.0
 ROUNDS = 7
@@ -68,18 +68,6 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def write_section(text: str) -> None:
-    current = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    start = current.find(HEADING + "\n")
-    if start < 0:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(HEADING))
-        rest = current[end + 1 :] if end >= 0 else ""
-        updated = current[:start] + text + ("\n" + rest if rest else "")
-    README.write_text(updated, encoding="utf-8")
-
-
 def main() -> int:
     factory = load_factory()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
@@ -112,7 +100,7 @@ def main() -> int:
         f"Machine: Python {platform.python_version()} on {platform.machine()}, "
         "2 shared cores (other work running).\n"
     )
-    write_section(section)
+    write_section(HEADING, section)
     print(section)
     return 0
 

@@ -12,7 +12,8 @@ import sys
 import time
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
+
+from readme_section import write_section
 
 from stripe_efactura.invoicing.model import (
     Address,
@@ -30,7 +31,6 @@ from stripe_efactura.invoicing.model import (
 from stripe_efactura.money import round2
 from stripe_efactura.ubl.render import render
 
-README = Path(__file__).resolve().parent / "README.md"
 HEADING = "## ubl render"
 LINES = 20
 ROUNDS = 7
@@ -104,18 +104,6 @@ def measure() -> tuple[float, float, int]:
     return statistics.median(per_round), min(per_round), size
 
 
-def write_section(text: str) -> None:
-    current = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
-    start = current.find(HEADING + "\n")
-    if start < 0:
-        updated = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = current.find("\n## ", start + len(HEADING))
-        rest = current[end + 1 :] if end >= 0 else ""
-        updated = current[:start] + text + ("\n" + rest if rest else "")
-    README.write_text(updated, encoding="utf-8")
-
-
 def main() -> int:
     median, best, size = measure()
     verdict = "meets" if median <= TARGET_MS else "MISSES"
@@ -129,7 +117,7 @@ def main() -> int:
         f"Machine: Python {platform.python_version()} on {platform.machine()}, "
         f"2 shared cores (other work running).\n"
     )
-    write_section(section)
+    write_section(HEADING, section)
     print(section)
     return 0
 

@@ -58,6 +58,8 @@ from . import ro
 from .countries import fold
 from .metadata import MetaSource, iter_metadata, meta_source, metadata_address, metadata_sources
 from .model import Address, BuyerKind, Party, Sale
+from .plain import as_list as _list
+from .plain import as_map as _map
 from .problems import problem
 
 ANONYMOUS_ID = "0000000000000"
@@ -137,21 +139,6 @@ class _Layer:
     fields: dict[str, str] = field(default_factory=dict)
     ids: list[_Id] = field(default_factory=list)
     addresses: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-
-
-_EMPTY: Mapping[str, Any] = {}
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    if type(value) is dict:  # fast path: JSON objects are dicts
-        return value
-    return value if isinstance(value, Mapping) else _EMPTY
-
-
-def _list(value: Any) -> list[Mapping[str, Any]]:
-    if isinstance(value, Mapping):
-        value = value.get("data")
-    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 def _s(value: Any) -> str | None:

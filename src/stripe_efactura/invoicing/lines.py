@@ -58,6 +58,8 @@ from .metadata import (
     parse_quantity,
 )
 from .model import Sale
+from .plain import as_list as _list
+from .plain import as_map as _map
 from .problems import problem
 
 SHIPPING_NAME = "Transport"
@@ -100,23 +102,6 @@ class LinesResult:
     """``metadata.<object>.<format>``, ``invoice_lines``, ``line_items``,
     ``amount_details_line_items`` or ``single_line``."""
     problems: tuple[Problem, ...] = ()
-
-
-_EMPTY: Mapping[str, Any] = {}
-
-
-def _map(value: Any) -> Mapping[str, Any]:
-    if type(value) is dict:  # fast path: JSON objects are dicts
-        return value
-    return value if isinstance(value, Mapping) else _EMPTY
-
-
-def _list(value: Any) -> list[Mapping[str, Any]]:
-    if isinstance(value, Mapping):
-        value = value.get("data")
-    if not isinstance(value, list):
-        return []
-    return [v for v in value if isinstance(v, Mapping)]
 
 
 _INT = re.compile(r"-?[0-9]{1,15}")

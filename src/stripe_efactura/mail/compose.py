@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import EfacturaError, Problem
 from ..invoicing.model import Invoice
+from ..invoicing.plain import PAYMENT_MEANS_RO
 from ..money import format_amount
 from .templates import Templates
 
@@ -48,18 +49,6 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "general": ("Altă notificare", "Other notice"),
 }
 """Notice kind -> (Romanian, English) label; also the order of kinds in the digest."""
-
-_MEANS: dict[str, str] = {
-    "48": "cu cardul",
-    "54": "cu cardul",
-    "55": "cu cardul",
-    "49": "prin debit direct",
-    "59": "prin debit direct",
-    "30": "prin transfer bancar",
-    "31": "prin transfer bancar",
-    "42": "prin transfer bancar",
-    "58": "prin transfer bancar",
-}
 
 
 class MailAddressError(EfacturaError):
@@ -180,7 +169,7 @@ def _payment_note(invoice: Invoice) -> str:
         if invoice.is_storno:
             parts.append(f"Suma a fost rambursată prin Stripe{suffix}.")
         else:
-            means = _MEANS.get(pay.means_code)
+            means = PAYMENT_MEANS_RO.get(pay.means_code)
             how = f"{means} prin Stripe" if means else "prin Stripe"
             parts.append(f"Plata a fost efectuată {how}{suffix}.")
     return " ".join(parts)

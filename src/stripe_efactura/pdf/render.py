@@ -51,6 +51,7 @@ from ..invoicing.model import (
     TaxClass,
     VatCategory,
 )
+from ..invoicing.plain import PAYMENT_MEANS_RO
 from ..money import format_amount, format_ro, round2
 from .fonts import PdfFonts, load_fonts
 
@@ -128,17 +129,6 @@ _VAT_MENTIONS: dict[VatCategory, str] = {
     VatCategory.NOT_SUBJECT: "Operațiune care nu intră în sfera de aplicare a TVA",
 }
 
-_MEANS: dict[str, str] = {
-    "48": "cu cardul",
-    "54": "cu cardul",
-    "55": "cu cardul",
-    "49": "prin debit direct",
-    "59": "prin debit direct",
-    "30": "prin transfer bancar",
-    "31": "prin transfer bancar",
-    "42": "prin transfer bancar",
-    "58": "prin transfer bancar",
-}
 
 _SECTOR = re.compile(r"^\s*SECTOR\s*([1-6])\s*$", re.IGNORECASE)
 _SERIES_NUMBER = re.compile(r"^(\D+?)[\s-]*(\d+)$")
@@ -617,7 +607,7 @@ def _paid_note(invoice: Invoice) -> str | None:
     if invoice.is_storno:
         text = "Rambursat prin Stripe"
     else:
-        means = _MEANS.get(pay.means_code)
+        means = PAYMENT_MEANS_RO.get(pay.means_code)
         text = f"Achitat {means} prin Stripe" if means else "Achitat prin Stripe"
     if ref:
         text += f", referință {ref}"

@@ -68,27 +68,6 @@ def event_meta(raw: bytes) -> EventMeta:
     )
 
 
-def insert_event(conn: Connection, meta: EventMeta, raw: bytes, *, source: str) -> bool:
-    """Store a raw event; False when its id is already stored (a duplicate delivery)."""
-    now = db.db_now(conn)
-    stmt = _insert_ignore(
-        conn,
-        stripe_events,
-        {
-            "id": meta.id,
-            "type": meta.type,
-            "api_version": meta.api_version,
-            "livemode": meta.livemode,
-            "account": meta.account,
-            "source": source,
-            "payload": raw.decode("utf-8"),
-            "received_at": now,
-            "outcome": "pending",
-        },
-    ).returning(stripe_events.c.id)
-    return conn.execute(stmt).scalar() is not None
-
-
 def insert_events(
     conn: Connection, items: Sequence[tuple[EventMeta, bytes]], *, source: str
 ) -> set[str]:

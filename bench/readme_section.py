@@ -1,0 +1,20 @@
+"""Shared by the bench scripts: rewrite one ``## heading`` section of ``bench/README.md``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+README = Path(__file__).resolve().parent / "README.md"
+
+
+def write_section(heading: str, text: str, readme: Path = README) -> None:
+    """Replace the section that starts with ``heading`` by ``text`` (append when absent)."""
+    current = readme.read_text(encoding="utf-8") if readme.exists() else "# Benchmarks\n"
+    start = current.find(heading + "\n")
+    if start < 0:
+        updated = current.rstrip("\n") + "\n\n" + text
+    else:
+        end = current.find("\n## ", start + len(heading))
+        tail = current[end + 1 :] if end >= 0 else ""
+        updated = current[:start] + text + ("\n" + tail if tail else "")
+    readme.write_text(updated, encoding="utf-8")
