@@ -6,8 +6,6 @@ exposes the entry points by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from .jobs import queue
 from .jobs.worker import Handler, Worker
 from .services import intake
@@ -38,15 +36,6 @@ PERIODIC: list[tuple[str, str, int]] = [
 ]
 """(schedule name, task, interval seconds) registered at start-up."""
 
-HandlerFactory = Callable[[AppContext], Handler]
-_EXTRA_HANDLERS: dict[str, HandlerFactory] = {}
-
-
-def register_handler(task: str, factory: HandlerFactory) -> None:
-    """Let a capability module add a job handler (called at import time)."""
-    _EXTRA_HANDLERS[task] = factory
-
-
 def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     from .services import issuing
 
@@ -74,8 +63,6 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
     }
     out.update(_anaf_handlers(ctx))
     out.update(_mail_handlers(ctx))
-    for task, factory in _EXTRA_HANDLERS.items():
-        out[task] = factory(ctx)
     return out
 
 
