@@ -36,6 +36,7 @@ PERIODIC: list[tuple[str, str, int]] = [
 ]
 """(schedule name, task, interval seconds) registered at start-up."""
 
+
 def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     from .services import issuing
 

@@ -162,3 +162,28 @@ def test_foreign_currency_waits_for_the_bnr_rate(
     assert snap.fx is not None and str(snap.fx.rate) == "5.0900"
     assert snap.totals.tax_total_ron is not None
     ctx.close()
+
+
+def test_a_richer_event_after_needs_attention_issues_the_invoice(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    """Degraded mode: the PaymentIntent alone has no buyer address (needs attention); the
+    Checkout Session that arrives later is a richer owner and the invoice is issued from it."""
+    flow = factory.flow_a_checkout_card()
+    settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
+    ctx = build_context(settings)  # no Stripe API key
+    use_cases.prepare(ctx)
+    worker = use_cases.make_worker(ctx)
+    intake.accept_event(ctx, json.dumps(flow.event("payment_intent.succeeded")).encode())
+    worker.drain()
+    assert payment_status(ctx)["pi_flowA"][0] == "needs_attention"
+    assert issued(ctx) == []
+    intake.accept_event(ctx, json.dumps(flow.event("checkout.session.completed")).encode())
+    intake.accept_event(ctx, json.dumps(flow.event("charge.succeeded")).encode())
+    worker.drain()
+    assert payment_status(ctx) == {"pi_flowA": ("invoiced", [])}
+    assert [r[0] for r in issued(ctx)] == ["TEST000001"]
+    with db.read(ctx.engine) as conn:
+        owner = conn.execute(sa.select(payments.c.owner_type)).scalar_one()
+    assert owner == "checkout_session"
+    ctx.close()

@@ -140,13 +140,17 @@ def process_event(ctx: AppContext, event_id: str) -> str:
         return _ignore(ctx, event_id, f"{resolved.code}: {resolved.message_en}")
     sale = resolved
     with db.write(ctx.engine) as conn:
-        created = repo.record_sale(conn, sale, event_id)
-        if created:
+        recorded = repo.record_sale(conn, sale, event_id)
+        created = recorded == "created"
+        if recorded != "seen":
+            # a new sale, or a richer one for a payment not invoiced yet: (re)issue from it;
+            # issue_invoice is idempotent and never issues twice for one payment key
+            suffix = "" if created else f":{event_id}"
             queue.enqueue(
                 conn,
                 "issue_invoice",
                 {"payment_key": sale.payment_key},
-                dedupe_key=f"issue_invoice:{sale.payment_key}",
+                dedupe_key=f"issue_invoice:{sale.payment_key}{suffix}",
             )
         repo.mark_event(conn, event_id, "processed", payment_key=sale.payment_key)
     log.info(

@@ -195,12 +195,13 @@ def sale_from_json(text: str) -> Sale:
     )
 
 
-def record_sale(conn: Connection, sale: Sale, event_id: str) -> bool:
+def record_sale(conn: Connection, sale: Sale, event_id: str) -> str:
     """Record the sale for its payment key, exactly once.
 
-    Returns True when this call created the payment. A later event for the same payment adds
-    its id to ``event_ids``; if it brings a richer owner and no invoice was issued yet, the
-    sale is replaced by the richer one (never a second sale).
+    Returns ``"created"`` when this call created the payment. A later event for the same
+    payment adds its id to ``event_ids`` (``"seen"``); if it brings a richer owner (or full
+    data after a degraded sale) and no invoice was issued yet, the sale is replaced by the
+    richer one (``"upgraded"``) — never a second sale.
     """
     now = db.db_now(conn)
     created = (
@@ -230,7 +231,7 @@ def record_sale(conn: Connection, sale: Sale, event_id: str) -> bool:
         is not None
     )
     if created:
-        return True
+        return "created"
     q = sa.select(payments).where(payments.c.payment_key == sale.payment_key)
     if not db.is_sqlite(conn):
         q = q.with_for_update()
@@ -241,9 +242,9 @@ def record_sale(conn: Connection, sale: Sale, event_id: str) -> bool:
         seen.append(event_id)
         values["event_ids"] = json.dumps(seen)
     richer = OWNER_RANK.get(sale.owner_type, -1) > OWNER_RANK.get(row.owner_type, -1)
-    if (richer and row.status in ("pending", "needs_attention")) or (
-        row.degraded and not sale.degraded and row.status in ("pending", "needs_attention")
-    ):
+    fuller = bool(row.degraded) and not sale.degraded
+    upgraded = (richer or fuller) and row.status in ("pending", "needs_attention")
+    if upgraded:
         values.update(
             owner_type=sale.owner_type,
             owner_id=sale.owner_id,
@@ -258,7 +259,7 @@ def record_sale(conn: Connection, sale: Sale, event_id: str) -> bool:
         conn.execute(
             payments.update().where(payments.c.payment_key == sale.payment_key).values(**values)
         )
-    return False
+    return "upgraded" if upgraded else "seen"
 
 
 def get_payment(conn: Connection, payment_key: str, *, for_update: bool = False) -> Any:
