@@ -231,3 +231,40 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path, db_url: str) -> N
     assert _pending(ctx) == 0
     _check_exactly_once(ctx, events, keys)
     ctx.close()
+
+
+@pytest.mark.slow
+def test_all_flows_together_with_two_worker_processes(tmp_path: Path, db_url: str) -> None:
+    """Every flow A–H at once, shuffled with duplicates, drained by two worker processes."""
+    flows = factory.all_flows()
+    store = FakeStripeStore()
+    events: list[Json] = []
+    for flow in flows:
+        flow.store(store)
+        events += flow.events
+    ctx = make_ctx(tmp_path, db_url, store)
+    use_cases.prepare(ctx)
+    feed(ctx, events, random.Random(21), dup=0.5)
+    mp = multiprocessing.get_context("fork")
+    procs = [
+        mp.Process(target=_run_worker, args=(db_url, str(tmp_path), store, True)) for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert _pending(ctx) == 0
+    expected = {
+        f.payment_key: (*f.owner, f.amount, f.currency)
+        for f in flows
+        if f.payment_key is not None and f.owner is not None
+    }
+    assert sales(ctx) == expected
+    outs = outcomes(ctx)
+    triggers = set().union(*(f.triggers for f in flows))
+    assert {eid for eid, o in outs.items() if o == "processed"} == triggers
+    assert {eid for eid, o in outs.items() if o == "ignored"} == {
+        e["id"] for e in events
+    } - triggers
+    ctx.close()
