@@ -178,10 +178,12 @@ ANALYSIS = (
     "adds the SDK's signature check, the envelope read (orjson) and the insert, about 120 us "
     "per event in one process under the GIL. 60 % of an empty Starlette endpoint (14,000+ "
     "requests/s on this machine) would need under 70 us per event including a durable write, "
-    "which this design does not reach, and the tail stays near 50 ms because of fsync and WAL "
-    "checkpoint stalls (without checkpoints during the run p99 was 48-50 ms; with "
-    "`EFACTURA_SQLITE_SYNCHRONOUS=NORMAL` throughput rose only to about 5,000/s). Scale-out "
-    "(PostgreSQL, several `serve --no-worker` processes) is the way past one SQLite writer."
+    "which this design does not reach. The tail: about once a second a commit stalls for "
+    "50-80 ms in the disk (seen with and without WAL checkpoints, and with the payload "
+    "compressed to a third), and every request in flight then waits, so p99 lands at 50-60 ms "
+    "while p90 is about 11 ms; with `EFACTURA_SQLITE_SYNCHRONOUS=NORMAL` throughput rose only "
+    "to about 5,000/s. Scale-out (PostgreSQL, several `serve --no-worker` processes) is the way "
+    "past one SQLite writer."
 )
 
 
