@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import ipaddress
-import socket
 import ssl
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+import support
+
 FACTORY_PATH = Path(__file__).resolve().parents[1] / "pdf" / "invoice_factory.py"
 
 USER = "facturi@firma-mea.ro"
@@ -29,15 +28,7 @@ PASSWORD = "s3cret-Pass"
 
 
 def _load_factory() -> ModuleType:
-    name = "efactura_tests_invoice_factory"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return support.invoice_factory()
 
 
 @pytest.fixture(scope="session")
@@ -45,10 +36,7 @@ def factory() -> ModuleType:
     return _load_factory()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+_free_port = support.free_port
 
 
 @pytest.fixture

@@ -4,9 +4,6 @@ runs the mail jobs, and a way to let time pass (every stored timestamp moves bac
 
 from __future__ import annotations
 
-import importlib.util
-import socket
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -21,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+import support
 from stripe_efactura import app as use_cases
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.model import Invoice
@@ -39,15 +37,7 @@ MAIL_TASKS = frozenset({"render_pdf", "email_invoice", "send_merchant_digest"})
 
 
 def _load_factory() -> ModuleType:
-    name = "efactura_tests_invoice_factory"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return support.invoice_factory()
 
 
 @pytest.fixture(scope="session")
@@ -55,10 +45,7 @@ def factory() -> ModuleType:
     return _load_factory()
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+free_port = support.free_port
 
 
 # ---- SMTP --------------------------------------------------------------------------------

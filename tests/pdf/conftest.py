@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+import support
+
 FACTORY_PATH = Path(__file__).with_name("invoice_factory.py")
 
 
 def load_factory() -> ModuleType:
-    name = "efactura_tests_invoice_factory"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, FACTORY_PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return support.invoice_factory()
 
 
 @pytest.fixture(scope="session")
