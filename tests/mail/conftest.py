@@ -21,8 +21,6 @@ from cryptography.x509.oid import NameOID
 
 import support
 
-FACTORY_PATH = Path(__file__).resolve().parents[1] / "pdf" / "invoice_factory.py"
-
 USER = "facturi@firma-mea.ro"
 PASSWORD = "s3cret-Pass"
 

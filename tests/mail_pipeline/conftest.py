@@ -32,7 +32,6 @@ from stripe_efactura.store.numbering import allocate
 from stripe_efactura.store.tables import invoice_log, jobs, notices, schedules
 from stripe_efactura.ubl.render import render
 
-FACTORY_PATH = Path(__file__).resolve().parents[1] / "pdf" / "invoice_factory.py"
 MAIL_TASKS = frozenset({"render_pdf", "email_invoice", "send_merchant_digest"})
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import support
-
-FACTORY_PATH = Path(__file__).with_name("invoice_factory.py")
 
 
 def load_factory() -> ModuleType:
