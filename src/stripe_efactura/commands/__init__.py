@@ -24,14 +24,12 @@ validation_app = typer.Typer(help="Official UBL 2.1 XSD and ANAF CIUS-RO schemat
 anaf_app = typer.Typer(help="ANAF authorisation: login, token import, status.")
 anaf_token_app = typer.Typer(help="ANAF tokens obtained elsewhere.")
 db_app = typer.Typer(help="Database migrations.")
-user_app = typer.Typer(help="Dashboard users.")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.add_typer(validation_app, name="validation")
 app.add_typer(anaf_app, name="anaf")
 anaf_app.add_typer(anaf_token_app, name="token")
 app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
 
 
 def settings(*, create: bool = False) -> Settings:

@@ -52,7 +52,8 @@ def serve(
     port: int = typer.Option(None, help="Port (default EFACTURA_PORT or 8000)."),
     no_worker: bool = typer.Option(False, "--no-worker", help="Web only; run `worker` apart."),
 ) -> None:
-    """Run the web app (webhooks, API, dashboard) and, unless --no-worker, one worker."""
+    """Run the web app (webhooks, health, metrics, ANAF callback) and, unless --no-worker, one
+    worker."""
     import uvicorn
 
     from .. import app as use_cases
