@@ -72,7 +72,7 @@ def serve(
         thread.start()
     try:
         uvicorn.run(
-            create_app(ctx),
+            create_app(ctx, freeze_heap=True),
             host=host or s.web_host,
             port=port or s.web_port,
             log_level="warning",

@@ -82,13 +82,13 @@ def verify(
         raise SignatureError("The Stripe-Signature header is missing", code="E-SIG-MISSING")
     timestamp, _ = _parse_header(header)
     try:
-        payload.decode("utf-8")
+        text = payload.decode("utf-8")  # decoded once: the SDK takes the str as it is
     except UnicodeDecodeError as exc:
         raise SignatureError(
             "The webhook body is not UTF-8, so it cannot be what Stripe signed",
             code="E-SIG-MISMATCH",
         ) from exc
-    if not any(_matches(payload, header, secret) for secret in usable):
+    if not any(_matches(text, header, secret) for secret in usable):
         raise SignatureError(
             "No v1 signature in Stripe-Signature matches the body for any configured secret "
             "(wrong secret, or the body was altered or re-serialised)",
@@ -103,8 +103,10 @@ def verify(
         )
 
 
-def _matches(payload: bytes, header: str, secret: str) -> bool:
-    """True when the SDK finds a ``v1`` for ``secret``; the tolerance is checked by the caller."""
+def _matches(payload: str, header: str, secret: str) -> bool:
+    """True when the SDK finds a ``v1`` for ``secret``; the tolerance is checked by the caller.
+
+    ``payload`` is the body already decoded (the SDK would decode bytes once more)."""
     try:
         stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
     except stripe.SignatureVerificationError:

@@ -8,6 +8,7 @@ answers within milliseconds; processing happens in the worker.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -30,7 +31,12 @@ from .batching import BatchWriter
 log = logging.getLogger("stripe_efactura.web")
 
 
-def create_app(ctx: AppContext) -> Starlette:
+def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
+    """The web app. ``freeze_heap`` (``serve``) moves every object alive at startup out of
+    the cyclic garbage collector's reach (:func:`gc.freeze`): the imported modules (the
+    ``stripe`` SDK alone is ~100,000 objects) were traversed by every full collection, which
+    held the GIL for 50-65 ms about once a second under load and stalled the event loop and
+    the webhook writer together (the p99 tail of bench/webhook)."""
     writer = BatchWriter(ctx)
 
     async def stripe_webhook(request: Request) -> Response:
@@ -89,6 +95,9 @@ def create_app(ctx: AppContext) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
         writer.start()
         try:
             yield
