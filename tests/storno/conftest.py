@@ -1,0 +1,21 @@
+"""Fixtures for the storno tests: validation artifacts installed once, the intake factory."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from stripe_efactura.ubl import artifacts
+
+_INTAKE = str(Path(__file__).resolve().parents[1] / "intake")
+if _INTAKE not in sys.path:
+    sys.path.insert(0, _INTAKE)
+
+
+@pytest.fixture(scope="session")
+def validation_dir(validation_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("validation")
+    artifacts.install_from(validation_src, dest)
+    return dest
