@@ -53,6 +53,13 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
     def _issue_invoice(job: queue.Job) -> None:
         issuing.issue_invoice(ctx, str(job.args["payment_key"]))
 
+    def _issue_storno(job: queue.Job) -> None:
+        from .services import storno
+
+        storno.issue_storno(
+            ctx, str(job.args["payment_key"]), last_attempt=job.attempts >= job.max_attempts
+        )
+
     def _fetch_bnr(job: queue.Job) -> None:
         year = job.args.get("year")
         fx_service.fetch_bnr(ctx, int(year) if year else None)
@@ -60,6 +67,7 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
     out: dict[str, Handler] = {
         "process_event": _process_event,
         "issue_invoice": _issue_invoice,
+        "issue_storno": _issue_storno,
         "fetch_bnr": _fetch_bnr,
     }
     out.update(_anaf_handlers(ctx))

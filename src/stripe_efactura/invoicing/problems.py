@@ -312,6 +312,29 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "Set [company] cui to your fiscal code without the RO prefix.",
         "Setați [company] cui la codul fiscal fără prefixul RO.",
     ),
+    # --- storno (refunds, lost disputes) -----------------------------------------------------
+    ProblemSpec(
+        "P-STORNO-NO-ORIGINAL",
+        "refers_to",
+        "Rambursarea {key} se referă la plata {value}, pentru care nu există o factură.",
+        "The refund {key} refers to payment {value}, which has no invoice.",
+        "Check that the original payment reached the service (`payments list`); feed its events "
+        "with `ingest` or `reconcile`, then run `payments retry` for the refund.",
+        "Verificați că plata inițială a ajuns în serviciu (`payments list`); trimiteți-i "
+        "evenimentele cu `ingest` sau `reconcile`, apoi rulați `payments retry` pentru rambursare.",
+    ),
+    ProblemSpec(
+        "P-STORNO-TOO-LARGE",
+        "amount",
+        "Rambursarea {key} ({value}) depășește ce a rămas de stornat din factura {name} "
+        "({lines_total}).",
+        "The refund {key} ({value}) exceeds what is left to reverse on invoice {name} "
+        "({lines_total}).",
+        "Check the refunds of the payment in Stripe; correct the invoice by hand if Stripe "
+        "refunded more than was invoiced.",
+        "Verificați rambursările plății în Stripe; corectați manual factura dacă Stripe a "
+        "rambursat mai mult decât s-a facturat.",
+    ),
 )
 
 CATALOGUE: dict[str, ProblemSpec] = {s.code: s for s in _SPECS}

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from ..errors import ConfigError, EfacturaError, SignatureError, StorageError, StripeApiError
-from ..intake import correlate, events, signature
+from ..intake import correlate, events, refunds, signature
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
 from ..store import db, repo
@@ -122,6 +122,8 @@ def process_event(ctx: AppContext, event_id: str) -> str:
     settings = ctx.settings
     if not env.livemode and not settings.intake.process_test_events:
         return _ignore(ctx, event_id, "I-TEST-MODE: test-mode events are not processed (setting)")
+    if refunds.handles(env):
+        return _process_reversal(ctx, event_id, refunds.classify(env))
     outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
     if isinstance(outcome, events.Ignored):
         return _ignore(ctx, event_id, f"{outcome.code}: {outcome.message_en}")
@@ -159,6 +161,28 @@ def process_event(ctx: AppContext, event_id: str) -> str:
         sale.payment_key,
         "new sale" if created else "already recorded",
     )
+    return "processed" if created else "duplicate"
+
+
+def _process_reversal(
+    ctx: AppContext, event_id: str, outcome: refunds.Reversal | events.Ignored
+) -> str:
+    """A succeeded refund or a lost dispute: one payments row per ``re_…``/``dp_…`` id and
+    one ``issue_storno`` job, whatever the deliveries (docs/storno.md)."""
+    if isinstance(outcome, events.Ignored):
+        return _ignore(ctx, event_id, f"{outcome.code}: {outcome.message_en}")
+    key = outcome.sale.payment_key
+    with db.write(ctx.engine) as conn:
+        recorded = repo.record_sale(
+            conn, outcome.sale, event_id, kind=outcome.kind, refers_to=outcome.refers_to
+        )
+        created = recorded == "created"
+        if created:
+            queue.enqueue(
+                conn, "issue_storno", {"payment_key": key}, dedupe_key=f"issue_storno:{key}"
+            )
+        repo.mark_event(conn, event_id, "processed", payment_key=key)
+    log.info("event %s -> %s %s of %s", event_id, outcome.kind, key, outcome.refers_to)
     return "processed" if created else "duplicate"
 
 

@@ -14,6 +14,9 @@ from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Connection
+
+from ..config import SeriesConfig
 from ..errors import Problem, RetryLater
 from ..invoicing import build, deadlines
 from ..invoicing.model import Invoice, Sale
@@ -74,8 +77,8 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     with db.read(ctx.engine) as conn:
         pay = repo.get_payment(conn, payment_key)
         existing = invoice_store.for_payment(conn, payment_key, "invoice")
-    if pay is None:
-        return "ignored"
+    if pay is None or pay.kind != "payment":
+        return "ignored"  # refunds and disputes get a storno (services/storno.py)
     if existing is not None:
         return "already"
     if pay.status == "ignored":
@@ -109,36 +112,63 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     with db.write(ctx.engine) as conn:
         if invoice_store.for_payment(conn, payment_key, "invoice") is not None:
             return "already"
-        code, seq, number = allocate(conn, cfg)
-        invoice = replace(result.invoice, number=number)
-        xml = render_xml(ctx, invoice)
-        upload = cfg.auto_upload and sale.livemode
-        invoice_id = invoice_store.insert_invoice(
+        invoice_id, number = store_numbered(
+            ctx,
             conn,
-            series_code=code,
-            seq=seq,
-            number=number,
+            cfg,
+            result.invoice,
             kind="invoice",
             payment_key=payment_key,
-            issue_date=invoice.issue_date,
-            currency=invoice.currency,
-            total=str(invoice.totals.tax_inclusive),
             livemode=sale.livemode,
-            snapshot=invoice_to_json(invoice),
-            xml=xml,
             validation=_summary,
-            deadline=deadlines.upload_deadline(invoice.issue_date),
-            anaf_state="pending_upload" if upload else "not_uploaded",
         )
         if result.warnings:
             invoice_store.log(conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings])
-        repo.set_payment_status(conn, payment_key, "invoiced")
-        queue.enqueue(
-            conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}"
-        )
-        if upload:
-            queue.enqueue(
-                conn, "submit_anaf", {"invoice_id": invoice_id}, dedupe_key=f"submit:{invoice_id}"
-            )
     log.info("payment %s -> invoice %s", payment_key, number)
     return "issued"
+
+
+def store_numbered(
+    ctx: AppContext,
+    conn: Connection,
+    cfg: SeriesConfig,
+    validated: Invoice,
+    *,
+    kind: str,
+    payment_key: str,
+    livemode: bool,
+    validation: str,
+    refers_to: int | None = None,
+) -> tuple[int, str]:
+    """Inside the caller's write transaction: number a validated invoice (or storno), render it
+    with its number, store it, mark its payment ``invoiced`` and enqueue the PDF and, for a
+    live series with ``auto_upload``, the ANAF upload. Returns ``(invoice id, number)``."""
+    code, seq, number = allocate(conn, cfg)
+    invoice = replace(validated, number=number)
+    xml = render_xml(ctx, invoice)
+    upload = cfg.auto_upload and livemode
+    invoice_id = invoice_store.insert_invoice(
+        conn,
+        series_code=code,
+        seq=seq,
+        number=number,
+        kind=kind,
+        payment_key=payment_key,
+        issue_date=invoice.issue_date,
+        currency=invoice.currency,
+        total=str(invoice.totals.tax_inclusive),
+        livemode=livemode,
+        snapshot=invoice_to_json(invoice),
+        xml=xml,
+        validation=validation,
+        deadline=deadlines.upload_deadline(invoice.issue_date),
+        anaf_state="pending_upload" if upload else "not_uploaded",
+        refers_to=refers_to,
+    )
+    repo.set_payment_status(conn, payment_key, "invoiced")
+    queue.enqueue(conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}")
+    if upload:
+        queue.enqueue(
+            conn, "submit_anaf", {"invoice_id": invoice_id}, dedupe_key=f"submit:{invoice_id}"
+        )
+    return invoice_id, number

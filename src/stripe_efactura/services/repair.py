@@ -58,6 +58,8 @@ def retry_payment(
         if failed is not None:
             return _retry_event(ctx, payment_key)
         raise RepairError(f"no payment {payment_key}", code="E-RETRY-UNKNOWN")
+    if pay.kind in ("refund", "dispute"):
+        return _retry_storno(ctx, payment_key)
     if existing is not None:
         raise RepairError(
             f"payment {payment_key} already has invoice {existing.number}; corrections are "
@@ -101,6 +103,30 @@ def retry_payment(
             dedupe_key=f"issue_invoice:{payment_key}:retry:{stamp}",
         )
     return f"payment {payment_key} queued again ({refreshed})"
+
+
+def _retry_storno(ctx: AppContext, payment_key: str) -> str:
+    """A refund or lost dispute: queue its storno again (docs/storno.md)."""
+    with db.write(ctx.engine) as conn:
+        existing = invoice_store.for_payment(conn, payment_key, "storno")
+        if existing is not None:
+            raise RepairError(
+                f"{payment_key} already has storno {existing.number}",
+                code="E-RETRY-INVOICED",
+            )
+        conn.execute(
+            payments.update()
+            .where(payments.c.payment_key == payment_key)
+            .values(status="pending", problems="[]", updated_at=db.db_now(conn))
+        )
+        stamp = db.db_now(conn).strftime("%Y%m%dT%H%M%S%f")
+        queue.enqueue(
+            conn,
+            "issue_storno",
+            {"payment_key": payment_key},
+            dedupe_key=f"issue_storno:{payment_key}:retry:{stamp}",
+        )
+    return f"storno of {payment_key} queued again"
 
 
 def _retry_event(ctx: AppContext, event_id: str) -> str:

@@ -195,8 +195,18 @@ def sale_from_json(text: str) -> Sale:
     )
 
 
-def record_sale(conn: Connection, sale: Sale, event_id: str) -> str:
+def record_sale(
+    conn: Connection,
+    sale: Sale,
+    event_id: str,
+    *,
+    kind: str = "payment",
+    refers_to: str | None = None,
+) -> str:
     """Record the sale for its payment key, exactly once.
+
+    ``kind`` is ``payment``, or ``refund`` / ``dispute`` for a reversal whose ``refers_to``
+    is the payment key of the original payment.
 
     Returns ``"created"`` when this call created the payment. A later event for the same
     payment adds its id to ``event_ids`` (``"seen"``); if it brings a richer owner (or full
@@ -211,7 +221,8 @@ def record_sale(conn: Connection, sale: Sale, event_id: str) -> str:
                 payments,
                 {
                     "payment_key": sale.payment_key,
-                    "kind": "payment",
+                    "kind": kind,
+                    "refers_to": refers_to,
                     "owner_type": sale.owner_type,
                     "owner_id": sale.owner_id,
                     "status": "pending",
