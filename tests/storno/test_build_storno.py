@@ -131,9 +131,7 @@ def test_partial_storno_splits_by_vat_rate_to_the_ban() -> None:
 def test_partial_storno_of_one_ban_goes_to_the_largest_rate_share() -> None:
     s = build(original(), "0.01")
     assert [(ln.net_amount, ln.tax) for ln in s.lines] == [(D("-0.01"), S21)]
-    assert [(b.taxable_amount, b.tax_amount) for b in s.vat_breakdown] == [
-        (D("-0.01"), D("0.00"))
-    ]
+    assert [(b.taxable_amount, b.tax_amount) for b in s.vat_breakdown] == [(D("-0.01"), D("0.00"))]
     assert s.totals.tax_inclusive == D("-0.01")
 
 
