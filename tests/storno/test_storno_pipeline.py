@@ -270,7 +270,7 @@ def test_a_refund_that_does_not_succeed_is_ignored(
     feed(
         ctx,
         ev("refund.created", refund("re_bad", 12100, status="pending"), 1),
-        ev("refund.updated", refund("re_bad", 12100, status="failed"), 2),
+        ev("refund.failed", refund("re_bad", 12100, status="failed"), 2),
     )
     drain(ctx)
     assert [r[1] for r in issued(ctx)] == ["invoice"]

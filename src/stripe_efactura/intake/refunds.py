@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from ..invoicing.model import Sale
 from .events import Envelope, Ignored, Reason, as_dict, as_int, ref_id
 
-REFUND_TYPES = frozenset({"refund.created", "refund.updated", "charge.refund.updated"})
+REFUND_TYPES = frozenset(
+    {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
+)
 DISPUTE_TYPES = frozenset(
     {
         "charge.dispute.created",

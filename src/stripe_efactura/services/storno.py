@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem, RetryLater
+from ..intake.events import ref_id
 from ..invoicing import build
 from ..invoicing.model import Invoice
 from ..invoicing.numbering import provisional_number, series_for
@@ -59,11 +60,11 @@ def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = Fals
     with db.read(ctx.engine) as conn:
         pay = repo.get_payment(conn, payment_key)
         existing = invoice_store.for_payment(conn, payment_key, "storno")
-        original_row = (
-            invoice_store.for_payment(conn, pay.refers_to, "invoice")
-            if pay is not None and pay.refers_to
-            else None
-        )
+        original_row = None
+        for key in _original_keys(pay):
+            original_row = invoice_store.for_payment(conn, key, "invoice")
+            if original_row is not None:
+                break
         left = storno_left(conn, original_row) if original_row is not None else None
     if pay is None or pay.kind not in ("refund", "dispute"):
         return "ignored"
@@ -139,6 +140,20 @@ def _too_large(pay: Any, amount: Decimal, left: Decimal, original: Invoice) -> P
         lines_total=f"{left} {original.currency}",
         name=original.number,
     )
+
+
+def _original_keys(pay: Any) -> list[str]:
+    """The payment keys the original invoice may be stored under: ``refers_to`` (the
+    PaymentIntent, else the Charge), then the refund's or dispute's Charge (a sale recorded
+    from a Charge alone is keyed by ``ch_…``)."""
+    if pay is None or not pay.refers_to:
+        return []
+    keys = [str(pay.refers_to)]
+    obj = repo.sale_from_json(pay.sale).objects.get(str(pay.kind))
+    charge = ref_id(obj.get("charge")) if isinstance(obj, dict) else None
+    if charge and charge not in keys:
+        keys.append(charge)
+    return keys
 
 
 def _reason(kind: str, obj: object) -> str:
