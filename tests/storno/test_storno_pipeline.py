@@ -27,7 +27,9 @@ T_REFUND = factory.T0 + 86400
 
 
 def make_ctx(tmp_path: Path, db_url: str, validation_dir: Path) -> AppContext:
-    store: FakeStripeStore = factory.flow_a_checkout_card().store()
+    store: FakeStripeStore = factory.flow_g_legacy_charge().store(
+        factory.flow_a_checkout_card().store()
+    )
     settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
     ctx = build_context(settings, stripe=FakeStripeReader(store))  # type: ignore[arg-type]
     use_cases.prepare(ctx)
@@ -307,4 +309,22 @@ def test_a_lost_dispute_gives_a_storno_a_won_one_nothing(
     ]
     storno = invoice_from_json(storno_row(ctx, "dp_lost").snapshot)
     assert storno.notes[-1] == "Motiv: Dispută pierdută (fraudulent) dp_lost"
+    ctx.close()
+
+
+def test_a_refund_of_a_legacy_charge_refers_to_the_charge(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    ctx = make_ctx(tmp_path, db_url, validation_dir)
+    feed(ctx, *factory.flow_g_legacy_charge().events)
+    drain(ctx)
+    legacy = dict(refund("re_legacy", 2000), payment_intent=None, charge="ch_flowG")
+    feed(ctx, ev("refund.created", legacy, 1))
+    drain(ctx)
+    assert issued(ctx) == [
+        ("TEST000001", "invoice", "ch_flowG", "50.00", None),
+        ("TEST000002", "storno", "re_legacy", "-20.00", 1),
+    ]
+    assert status_of(ctx, "re_legacy") == ("refund", "invoiced", "ch_flowG", [])
+    assert get_validator(validation_dir).validate(storno_row(ctx, "re_legacy").xml).fatal == ()
     ctx.close()
