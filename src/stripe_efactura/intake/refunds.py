@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..invoicing.model import Sale
-from .events import Envelope, Ignored, Reason, as_dict, as_int, ref_id
+from .events import MALFORMED, Envelope, Ignored, Reason, as_dict, as_int, ref_id
 
 REFUND_TYPES = frozenset(
     {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}
@@ -37,11 +37,6 @@ DISPUTE_NOT_LOST = Reason(
     "I-DISPUTE-NOT-LOST",
     "The dispute is not closed as lost; only a lost dispute reverses the invoice.",
     "Disputa nu este închisă ca pierdută; doar o dispută pierdută stornează factura.",
-)
-REVERSAL_MALFORMED = Reason(
-    "I-MALFORMED",
-    "The object in the event is not what this event type carries, or its amount is not an integer.",
-    "Obiectul din eveniment nu corespunde tipului de eveniment sau suma nu este un număr întreg.",
 )
 
 
@@ -89,7 +84,7 @@ def classify(env: Envelope) -> Reversal | Ignored:
         or refers_to is None
         or created is None
     ):
-        return Ignored.of(env.id, env.type, REVERSAL_MALFORMED)
+        return Ignored.of(env.id, env.type, MALFORMED)
     sale = Sale(
         payment_key=key,
         owner_type=kind,

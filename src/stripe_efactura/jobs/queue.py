@@ -69,7 +69,7 @@ def enqueue(
         exists = conn.execute(sa.select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)).first()
         if exists is not None:
             return None
-        new_id = conn.execute(_insert_ignore(conn, values).returning(jobs.c.id)).scalar()
+        new_id = conn.execute(db.insert_ignore(conn, jobs, values).returning(jobs.c.id)).scalar()
         return None if new_id is None else int(new_id)
     return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
 
@@ -102,16 +102,6 @@ def enqueue_many(conn: Connection, task: str, args_list: list[dict[str, Any]]) -
             for a in args_list
         ],
     )
-
-
-def _insert_ignore(conn: Connection, values: dict[str, Any]) -> Any:
-    if db.is_sqlite(conn):
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(jobs).values(**values).on_conflict_do_nothing()
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    return pg_insert(jobs).values(**values).on_conflict_do_nothing()
 
 
 def claim(

@@ -21,7 +21,6 @@ from ..invoicing import deadlines, fx
 from ..invoicing.model import FxInfo
 from ..jobs import queue
 from ..store import db
-from ..store.repo import _insert_ignore
 from ..store.tables import fx_rates
 from .context import AppContext
 
@@ -62,7 +61,7 @@ def store_rates(ctx: AppContext, rates: dict[date, dict[str, Decimal]]) -> int:
         for day, values in rates.items():
             for cur, value in values.items():
                 res = conn.execute(
-                    _insert_ignore(
+                    db.insert_ignore(
                         conn,
                         fx_rates,
                         {"currency": cur, "rate_date": day, "rate": str(value), "fetched_at": now},

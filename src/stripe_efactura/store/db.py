@@ -178,3 +178,14 @@ class Checkpointer:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.checkpoint()
+
+
+def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
+    if is_sqlite(conn):
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return pg_insert(table).values(**values).on_conflict_do_nothing()

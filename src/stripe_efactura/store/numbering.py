@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from ..config import SeriesConfig
 from ..invoicing.numbering import format_number, series_key
-from .repo import _insert_ignore
+from . import db
 from .tables import series
 
 
@@ -22,7 +22,7 @@ def ensure_series(conn: Connection, cfg: SeriesConfig) -> str:
     (to continue an existing series), never backward."""
     key = series_key(cfg)
     conn.execute(
-        _insert_ignore(
+        db.insert_ignore(
             conn,
             series,
             {

@@ -23,16 +23,6 @@ from .tables import payments, stripe_events
 OWNER_RANK = {"charge": 0, "payment_intent": 1, "checkout_session": 2, "invoice": 3}
 
 
-def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> Any:
-    if db.is_sqlite(conn):
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    return pg_insert(table).values(**values).on_conflict_do_nothing()
-
-
 # -- stripe_events ---------------------------------------------------------------------
 
 
@@ -216,7 +206,7 @@ def record_sale(
     now = db.db_now(conn)
     created = (
         conn.execute(
-            _insert_ignore(
+            db.insert_ignore(
                 conn,
                 payments,
                 {
