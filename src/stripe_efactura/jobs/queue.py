@@ -74,11 +74,18 @@ def enqueue(
     return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
 
 
-def enqueue_many(conn: Connection, task: str, args_list: list[dict[str, Any]]) -> None:
-    """Add many jobs of one task in the caller's transaction (one statement)."""
+def enqueue_many(
+    conn: Connection,
+    task: str,
+    args_list: list[dict[str, Any]],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Add many jobs of one task in the caller's transaction (one statement). ``now`` is the
+    database clock when the caller has already read it."""
     if not args_list:
         return
-    now = db.db_now(conn)
+    now = now or db.db_now(conn)
     if db.is_sqlite(conn):
         stamp = db.sqlite_stamp(now)
         conn.exec_driver_sql(

@@ -48,11 +48,13 @@ def accept_batch(
     before) creates nothing.
     """
     with db.write(ctx.engine) as conn:
-        new_ids = repo.insert_events(conn, items, source=source)
+        now = db.db_now(conn)  # one clock read for the whole batch
+        new_ids = repo.insert_events(conn, items, source=source, now=now)
         queue.enqueue_many(
             conn,
             "process_event",
             [{"event_id": meta.id} for meta, _ in items if meta.id in new_ids],
+            now=now,
         )
     out: list[bool] = []
     for meta, _raw in items:

@@ -59,12 +59,17 @@ def event_meta(raw: bytes) -> EventMeta:
 
 
 def insert_events(
-    conn: Connection, items: Sequence[tuple[EventMeta, bytes]], *, source: str
+    conn: Connection,
+    items: Sequence[tuple[EventMeta, bytes]],
+    *,
+    source: str,
+    now: datetime | None = None,
 ) -> set[str]:
-    """Store many raw events in one statement; returns the ids that were new."""
+    """Store many raw events in one statement; returns the ids that were new. ``now`` is the
+    database clock when the caller has already read it."""
     if not items:
         return set()
-    now = db.db_now(conn)
+    now = now or db.db_now(conn)
     rows = [
         {
             "id": meta.id,
