@@ -26,6 +26,8 @@ from stripe_efactura import app
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
 from stripe_efactura.anaf.quotas import RO_TZ
+from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.deadlines import upload_deadline
 from stripe_efactura.invoicing.model import (
@@ -39,8 +41,6 @@ from stripe_efactura.invoicing.model import (
     VatCategory,
 )
 from stripe_efactura.invoicing.serialize import invoice_to_json
-from stripe_efactura.services import anaf_sync, anaf_tokens
-from stripe_efactura.services.context import build_context
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.store.numbering import allocate

@@ -1,5 +1,5 @@
 """Fixtures for the ANAF lifecycle tests: a service context wired to the fake ANAF (in-process,
-fake clock), issued invoices inserted the way ``services.issuing`` stores them, and a driver
+fake clock), issued invoices inserted the way ``app.issuing`` stores them, and a driver
 that runs :func:`anaf_sync.advance` like the worker does, on the fake clock."""
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import pytest
 from stripe_efactura import app
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
+from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.deadlines import upload_deadline
 from stripe_efactura.invoicing.model import (
@@ -31,8 +33,6 @@ from stripe_efactura.invoicing.model import (
     VatCategory,
 )
 from stripe_efactura.invoicing.serialize import invoice_to_json
-from stripe_efactura.services import anaf_sync, anaf_tokens
-from stripe_efactura.services.context import AppContext, build_context
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.store.numbering import allocate

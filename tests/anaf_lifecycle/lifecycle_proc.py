@@ -17,10 +17,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from stripe_efactura import app
+from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.jobs.worker import Worker
-from stripe_efactura.services import anaf_sync, anaf_tokens
-from stripe_efactura.services.context import build_context
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices
 

@@ -20,8 +20,8 @@ from starlette.responses import Response
 
 from stripe_efactura.anaf.fake import FakeAnafState, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
+from stripe_efactura.app import anaf_tokens
 from stripe_efactura.jobs import queue
-from stripe_efactura.services import anaf_tokens
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoice_log
 
@@ -91,7 +91,7 @@ def test_kill_between_upload_and_record_never_uploads_twice(
     for i in range(INVOICES):
         invoice_id, number = env.issue(buyer=env.buyer("CONSUMER" if i % 3 == 0 else "COMPANY"))
         numbers[invoice_id] = number
-    with db.write(env.ctx.engine) as conn:  # what services.issuing enqueues with each invoice
+    with db.write(env.ctx.engine) as conn:  # what app.issuing enqueues with each invoice
         for invoice_id in numbers:
             queue.enqueue(conn, "submit_anaf", {"invoice_id": invoice_id})
     with loopback(switch) as server:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from stripe_efactura.app import anaf_sync, intake, issuing
 from stripe_efactura.intake.fake_stripe import FakeStripeReader
 from stripe_efactura.invoicing.buyer import BuyerOverrides
 from stripe_efactura.jobs.worker import Worker
-from stripe_efactura.services import anaf_sync, intake, issuing
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import payments
 from stripe_efactura.ubl.validate import get_validator

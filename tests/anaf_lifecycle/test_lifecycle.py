@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
-from stripe_efactura.services import anaf_sync
+from stripe_efactura.app import anaf_sync
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import anaf_tokens, notices, payments
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import FakeAnafTransport, create_fake_anaf
 from stripe_efactura.anaf.quotas import RO_TZ, Limit, QuotaKind, QuotaPolicy, Window
-from stripe_efactura.services import anaf_sync
+from stripe_efactura.app import anaf_sync
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices
 

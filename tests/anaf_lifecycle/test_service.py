@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura import app, cli
+from stripe_efactura.app import anaf_sync, anaf_tokens
 from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.jobs import queue
-from stripe_efactura.services import anaf_sync, anaf_tokens
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import jobs, notices
 
@@ -56,7 +56,7 @@ def test_the_worker_runs_the_job_chain_to_ok(make_env) -> None:  # type: ignore[
     env = make_env(tune=anaf_sync.Tuning(poll_scale=0))  # as the demo: poll without waiting
     ids = [env.issue()[0] for _ in range(3)]
     with db.write(env.ctx.engine) as conn:
-        for invoice_id in ids:  # what services.issuing enqueues
+        for invoice_id in ids:  # what app.issuing enqueues
             queue.enqueue(
                 conn, "submit_anaf", {"invoice_id": invoice_id}, dedupe_key=f"submit:{invoice_id}"
             )

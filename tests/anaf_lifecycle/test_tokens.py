@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import FakeAnafState, FakeClock, FaultKind, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.services import anaf_tokens
+from stripe_efactura.app import anaf_tokens
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import anaf_tokens as tokens_table
 from stripe_efactura.store.tables import notices

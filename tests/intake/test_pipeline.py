@@ -21,12 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura import app as use_cases
+from stripe_efactura.app import intake
+from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.jobs import queue
 from stripe_efactura.jobs.worker import Worker
-from stripe_efactura.services import intake
-from stripe_efactura.services.context import AppContext, build_context
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import jobs, payments, stripe_events
 

@@ -12,11 +12,11 @@ import httpx
 import sqlalchemy as sa
 
 from stripe_efactura import app as use_cases
+from stripe_efactura.app import intake
+from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.serialize import invoice_from_json
-from stripe_efactura.services import intake
-from stripe_efactura.services.context import AppContext, build_context
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices, jobs, payments
 from stripe_efactura.ubl.validate import get_validator

@@ -20,12 +20,12 @@ from aiosmtpd.controller import Controller
 
 import support
 from stripe_efactura import app as use_cases
+from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.invoicing.serialize import invoice_to_json
 from stripe_efactura.jobs import queue
 from stripe_efactura.jobs.worker import Worker
-from stripe_efactura.services.context import AppContext, build_context
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.store.numbering import allocate
@@ -142,7 +142,7 @@ class Pipeline:
 
     def issue(self, invoice: Invoice, *, payment_key: str | None = None) -> tuple[int, Invoice]:
         """Store ``invoice`` numbered in the invoice series and enqueue ``render_pdf``, as
-        ``services.issuing`` does. Returns (invoice id, the numbered invoice)."""
+        ``app.issuing`` does. Returns (invoice id, the numbered invoice)."""
         with db.write(self.ctx.engine) as conn:
             code, seq, number = allocate(conn, self.ctx.settings.series.invoice)
             numbered = replace(

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from stripe_efactura import cli
+from stripe_efactura.app import documents
 from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.pdf.render import render_pdf
-from stripe_efactura.services import documents
 from stripe_efactura.ubl.render import render
 
 

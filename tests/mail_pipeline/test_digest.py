@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from stripe_efactura.app import mailing, notices
 from stripe_efactura.config import EmailPolicy
 from stripe_efactura.errors import Problem, RetryLater
 from stripe_efactura.mail.compose import MerchantNotice, compose_merchant_digest
-from stripe_efactura.services import mailing, notices
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import notices as notices_table
 

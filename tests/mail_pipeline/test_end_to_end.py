@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from stripe_efactura import app as use_cases
+from stripe_efactura.app import intake
+from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader
 from stripe_efactura.invoicing.serialize import invoice_from_json
 from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.pdf.render import render_pdf
-from stripe_efactura.services import intake
-from stripe_efactura.services.context import build_context
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.ubl import artifacts

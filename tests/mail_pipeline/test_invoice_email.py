@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from stripe_efactura.app import mailing
 from stripe_efactura.config import EmailPolicy
 from stripe_efactura.errors import RetryLater
 from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.mail.send import SmtpError, SmtpSender
 from stripe_efactura.pdf.render import render_pdf
-from stripe_efactura.services import mailing
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoice_log, jobs, notices
 from stripe_efactura.ubl.render import render
@@ -386,7 +386,7 @@ def test_last_attempt_with_smtp_down_marks_failed_and_notifies(
     invoice_id, _invoice = pipe.issue(factory.standard_invoice())
     with db.write(pipe.ctx.engine) as conn:
         conn.execute(jobs.update().values(status="done"))
-    from stripe_efactura.services import documents
+    from stripe_efactura.app import documents
 
     documents.render_invoice_pdf(pipe.ctx, invoice_id)
     last = documents.EMAIL_MAX_ATTEMPTS

@@ -38,8 +38,8 @@ def login_command(
 ) -> None:
     """Print the ANAF authorisation URL for the person holding the qualified certificate."""
     from .. import app as use_cases
+    from ..app import anaf_tokens
     from ..errors import EfacturaError
-    from ..services import anaf_tokens
 
     s = settings(create=False)
     scheme = "https" if tls else "http"
@@ -100,8 +100,8 @@ def token_import_command(
 ) -> None:
     """Store tokens obtained elsewhere (encrypted; expiry read from the JWTs)."""
     from .. import app as use_cases
+    from ..app import anaf_tokens
     from ..errors import EfacturaError
-    from ..services import anaf_tokens
 
     if file is not None:
         raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
@@ -134,8 +134,8 @@ def status_command(
 ) -> None:
     """Whether ANAF is authorised, when the tokens expire, when to authorise again."""
     from .. import app as use_cases
+    from ..app import anaf_tokens
     from ..errors import EfacturaError
-    from ..services import anaf_tokens
 
     s = settings(create=False)
     ctx = use_cases.build_context(s)

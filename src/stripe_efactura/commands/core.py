@@ -147,8 +147,8 @@ def reconcile(
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from .. import app as use_cases
+    from ..app.repair import reconcile as run
     from ..errors import EfacturaError
-    from ..services.repair import reconcile as run
 
     try:
         start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ import typer
 
 from . import invoices_app, settings
 
-# ---- export, resend-email (services/documents.py, services/mailing.py) ---------------------
+# ---- export, resend-email (services/documents.py, app/mailing.py) ---------------------
 
 
 @invoices_app.command("export")
@@ -23,8 +23,8 @@ def export_command(
 ) -> None:
     """Write the stored PDF and/or XML of an invoice (byte for byte what was issued)."""
     from .. import app as use_cases
+    from ..app import documents
     from ..errors import EfacturaError
-    from ..services import documents
 
     if pdf is None and xml is None:
         typer.echo("give --pdf PATH, --xml PATH or both", err=True)
@@ -54,8 +54,8 @@ def resend_email_command(
 ) -> None:
     """Email the invoice (PDF and XML) to the payer again, now."""
     from .. import app as use_cases
+    from ..app import mailing
     from ..errors import EfacturaError
-    from ..services import mailing
 
     ctx = use_cases.build_context(settings(create=False))
     try:
@@ -88,7 +88,7 @@ def list_command(
 ) -> None:
     """Invoices with their ANAF state, upload index, download id and deadline."""
     from .. import app as use_cases
-    from ..services import anaf_sync
+    from ..app import anaf_sync
 
     ctx = use_cases.build_context(settings(create=False))
     try:
@@ -115,8 +115,8 @@ def show_command(
 ) -> None:
     """One invoice: ANAF state, findings explained, timeline."""
     from .. import app as use_cases
+    from ..app import anaf_sync
     from ..errors import EfacturaError
-    from ..services import anaf_sync
 
     ctx = use_cases.build_context(settings(create=False))
     try:
@@ -157,8 +157,8 @@ def retry_command(
     """Send again an invoice ANAF rejected (nok) once its data is corrected: same number and
     date, correction recorded in its timeline. An invoice ANAF accepted is never re-sent."""
     from .. import app as use_cases
+    from ..app import anaf_sync
     from ..errors import EfacturaError, InvoiceProblems
-    from ..services import anaf_sync
 
     ctx = use_cases.build_context(settings(create=False))
     try:

@@ -38,9 +38,9 @@ def retry(
 ) -> None:
     """Re-read a payment that needs attention and issue its invoice again."""
     from .. import app as use_cases
+    from ..app.repair import retry_payment
     from ..errors import EfacturaError
     from ..invoicing.buyer import BuyerOverrides
-    from ..services.repair import retry_payment
 
     ctx = use_cases.build_context(settings(create=False))
     use_cases.prepare(ctx)

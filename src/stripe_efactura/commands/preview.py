@@ -20,7 +20,7 @@ def preview(
     rate: str = typer.Option(None, "--rate", help="BNR rate to use for a non-RON invoice."),
 ) -> None:
     """Show buyer, lines, VAT breakdown, totals and problems for a saved event."""
-    from ..services import preview as use_case
+    from ..app import preview as use_case
 
     s = settings(create=False)
     fx_rate = None

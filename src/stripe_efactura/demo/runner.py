@@ -9,7 +9,7 @@ What runs (all in this process, on loopback):
   customers "from the API" as it does in production;
 - the fake ANAF (:mod:`stripe_efactura.anaf.fake`) of the *test* environment, authorised with
   an OAuth authorization-code flow against the fake; the tokens are stored encrypted like real
-  ones (``services.anaf_tokens``);
+  ones (``app.anaf_tokens``);
 - a demo BNR feed (an ``httpx.MockTransport``) with a clearly labelled demo EUR rate;
 - a local SMTP sink (aiosmtpd) that keeps every message and saves it as an ``.eml`` file.
 
@@ -47,6 +47,9 @@ import sqlalchemy as sa
 
 from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
+from ..app import anaf_sync, anaf_tokens, documents
+from ..app import fx as fx_service
+from ..app.context import AppContext, build_context
 from ..config import STARTER_TOML, Settings, demo_settings
 from ..errors import EfacturaError
 from ..intake.fake_stripe import FakeStripeReader
@@ -54,9 +57,6 @@ from ..intake.signature import sign
 from ..invoicing import deadlines
 from ..invoicing.model import BuyerKind, Invoice
 from ..invoicing.serialize import invoice_from_json
-from ..services import anaf_sync, anaf_tokens, documents
-from ..services import fx as fx_service
-from ..services.context import AppContext, build_context
 from ..store import db
 from ..store import invoices as invoice_store
 from ..store.tables import invoices, jobs, notices, payments, stripe_events
@@ -386,7 +386,7 @@ def _running(start: Callable[[], Any], stop: Callable[[], Any]) -> Iterator[None
 
 def authorise_anaf(ctx: AppContext) -> None:
     """``anaf login`` without a browser: the authorization-code flow against the fake ANAF,
-    then the tokens are exchanged and stored (encrypted) by ``services.anaf_tokens``."""
+    then the tokens are exchanged and stored (encrypted) by ``app.anaf_tokens``."""
     redirect_uri = str(ctx.settings.anaf_redirect_uri)
     url = anaf_tokens.authorize_url(ctx, redirect_uri)
     with httpx.Client(transport=ctx.anaf_transport, follow_redirects=False) as browser:

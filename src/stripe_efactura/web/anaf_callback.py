@@ -1,7 +1,7 @@
 """``GET /anaf/callback``: where ANAF sends the certificate holder's browser after consent.
 
 The ``state`` is checked, the ``code`` exchanged at once (it lives 60 seconds) and both tokens
-stored encrypted (``services/anaf_tokens.py``). The redirect URI sent with the exchange must be
+stored encrypted (``app/anaf_tokens.py``). The redirect URI sent with the exchange must be
 the one of the authorize URL: ``EFACTURA_ANAF_REDIRECT_URI``, else this request's own URL.
 """
 
@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..services import anaf_tokens
-from ..services.context import AppContext
+from ..app import anaf_tokens
+from ..app.context import AppContext
 
 
 def anaf_callback_route(ctx: AppContext) -> Route:

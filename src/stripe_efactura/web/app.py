@@ -20,9 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from ..app import intake
+from ..app.context import AppContext
 from ..errors import StorageError
-from ..services import intake
-from ..services.context import AppContext
 from ..store import db
 from ..store.tables import jobs, payments, stripe_events
 from .anaf_callback import anaf_callback_route

@@ -15,9 +15,9 @@ import queue
 import threading
 from dataclasses import dataclass
 
+from ..app import intake
+from ..app.context import AppContext
 from ..errors import StorageError
-from ..services import intake
-from ..services.context import AppContext
 from ..store.repo import EventMeta
 
 log = logging.getLogger("stripe_efactura.web")

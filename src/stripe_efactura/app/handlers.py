@@ -1,17 +1,13 @@
-"""Use-cases: the web, the worker and the CLI call these, nothing else.
-
-The implementations live in ``services/``; this module wires them into job handlers and
-exposes the entry points by name.
-"""
+"""The worker's job handlers: each job task wired to its use case, and the start-up steps."""
 
 from __future__ import annotations
 
-from .jobs import queue
-from .jobs.worker import Handler, Worker
-from .services import intake
-from .services.context import AppContext, build_context
-from .store import db
-from .store.migrate import ensure_schema
+from ..jobs import queue
+from ..jobs.worker import Handler, Worker
+from ..store import db
+from ..store.migrate import ensure_schema
+from . import intake
+from .context import AppContext, build_context
 
 __all__ = [
     "AppContext",
@@ -38,14 +34,14 @@ PERIODIC: list[tuple[str, str, int]] = [
 
 
 def issue_invoice(ctx: AppContext, payment_key: str) -> str:
-    from .services import issuing
+    from . import issuing
 
     return issuing.issue_invoice(ctx, payment_key)
 
 
 def handlers(ctx: AppContext) -> dict[str, Handler]:
-    from .services import fx as fx_service
-    from .services import issuing
+    from . import fx as fx_service
+    from . import issuing
 
     def _process_event(job: queue.Job) -> None:
         intake.process_event(ctx, str(job.args["event_id"]))
@@ -54,7 +50,7 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
         issuing.issue_invoice(ctx, str(job.args["payment_key"]))
 
     def _issue_storno(job: queue.Job) -> None:
-        from .services import storno
+        from . import storno
 
         storno.issue_storno(
             ctx, str(job.args["payment_key"]), last_attempt=job.attempts >= job.max_attempts
@@ -76,7 +72,7 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
 
 
 def _anaf_handlers(ctx: AppContext) -> dict[str, Handler]:
-    from .services import anaf_sync
+    from . import anaf_sync
 
     def _step(job: queue.Job) -> None:
         anaf_sync.run_step_job(ctx, job.args)
@@ -97,7 +93,7 @@ def _anaf_handlers(ctx: AppContext) -> dict[str, Handler]:
 
 def _mail_handlers(ctx: AppContext) -> dict[str, Handler]:
     """``render_pdf``, ``email_invoice``, ``send_merchant_digest`` (docs/email-delivery.md)."""
-    from .services import documents, mailing
+    from . import documents, mailing
 
     def _render_pdf(job: queue.Job) -> None:
         documents.render_invoice_pdf(ctx, int(job.args["invoice_id"]))

@@ -46,7 +46,7 @@ __all__ = [
 log = logging.getLogger("stripe_efactura.documents")
 
 EMAIL_MAX_ATTEMPTS = 40
-"""Attempts of one ``email_invoice`` job: with the backoff of ``services.mailing`` (30 s
+"""Attempts of one ``email_invoice`` job: with the backoff of ``app.mailing`` (30 s
 doubling to one hour) SMTP may be down for about 33 hours before the email is marked
 ``failed``."""
 

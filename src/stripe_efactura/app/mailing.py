@@ -1,6 +1,6 @@
 """Email delivery: the invoice to the payer (exactly once), resends, the merchant's digest.
 
-Job ``email_invoice`` (enqueued by ``render_pdf``, see ``services.documents``):
+Job ``email_invoice`` (enqueued by ``render_pdf``, see ``app.documents``):
 
 1. an invoice whose ``email_state`` is ``sent``, ``failed``, ``no_recipient`` or ``disabled``
    is left alone (a job that runs twice sends nothing the second time);
@@ -21,7 +21,7 @@ the same ``Message-ID`` (the one case where the payer can get two copies, and ma
 that de-duplicate by ``Message-ID`` show one). A ``sending`` state younger than that means
 another worker is sending right now: the job waits.
 
-Job ``send_merchant_digest`` (enqueued by ``services.notices.record`` and every five minutes
+Job ``send_merchant_digest`` (enqueued by ``app.notices.record`` and every five minutes
 by the schedule ``merchant_digest``) sends every unsent notice in ONE email to
 ``company.email`` and ``company.issuer_email``, and marks the notices ``sent_at`` only after
 the server accepted it. It waits until the oldest unsent notice is :data:`DIGEST_SETTLE_SECONDS`
@@ -415,7 +415,7 @@ def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> Rese
     ``Message-ID`` and is logged on the timeline (``email_sending`` with ``resend``, then
     ``email_resent`` or ``email_resend_failed``). The state ends ``sent``; a queued or
     retrying first email is therefore not sent any more. Raises
-    :class:`~stripe_efactura.services.documents.InvoiceNotFound`, ``MailAddressError``,
+    :class:`~stripe_efactura.app.documents.InvoiceNotFound`, ``MailAddressError``,
     :class:`EmailBusy` and ``SmtpError``.
     """
     with db.read(ctx.engine) as conn:

@@ -1,1 +1,0 @@
-"""Use-case implementations; ``app.py`` is their facade."""
