@@ -23,10 +23,25 @@ def shared_dir() -> Path:
     return SHARED
 
 
+def shared_part(part: str) -> Path:
+    """``../shared/<part>``; the calling test skips when that folder is absent (each part of
+    ``../shared`` may be missing on its own)."""
+    path = SHARED / part
+    if not path.is_dir():
+        pytest.skip(f"../shared/{part} is not present")
+    return path
+
+
 @pytest.fixture(scope="session")
-def validation_src(shared_dir: Path) -> Path:
+def validation_src() -> Path:
     """The official UBL XSD + CIUS-RO schematron as laid out in ../shared/validation."""
-    return shared_dir / "validation"
+    return shared_part("validation")
+
+
+@pytest.fixture(scope="session")
+def stripe_fixtures() -> Path:
+    """Real recorded Stripe objects in ../shared/fixtures/stripe."""
+    return shared_part("fixtures/stripe")
 
 
 def _postgres_url() -> str | None:

@@ -558,9 +558,9 @@ def test_validate_not_on_test_host(state: FakeAnafState) -> None:
 
 
 def test_official_anaf_example_invoice(
-    client: AnafClient, state: FakeAnafState, shared_dir: Path
+    client: AnafClient, state: FakeAnafState, validation_src: Path
 ) -> None:
-    xml = (shared_dir / "validation/samples/anaf-examples/eInvoice_ex.xml").read_bytes()
+    xml = (validation_src / "samples/anaf-examples/eInvoice_ex.xml").read_bytes()
     receipt = client.upload(xml, "1234567890")
     (msg,) = state.uploads()
     assert (msg.index, msg.invoice_number, msg.issue_date, msg.seller_cif, msg.buyer_cif) == (

@@ -52,13 +52,6 @@ def wrap(obj: Json, etype: str, api_version: str | None) -> Json:
     }
 
 
-def _stripe_dir(shared_dir: Path) -> Path:
-    root = shared_dir / "fixtures" / "stripe"
-    if not root.is_dir():
-        pytest.skip("../shared/fixtures/stripe is absent")
-    return root
-
-
 def recorded_events(root: Path) -> list[tuple[str, Json]]:
     """``(label, event)`` for every recorded object in every folder."""
     cases: list[tuple[str, Json]] = []
@@ -94,8 +87,8 @@ def _outcome(evt: Json, *, zero: bool = False) -> Any:
     return (result.payment_key, result.owner_type, result.amount, result.currency)
 
 
-def test_every_recorded_object_goes_through_without_a_crash(shared_dir: Path) -> None:
-    cases = recorded_events(_stripe_dir(shared_dir))
+def test_every_recorded_object_goes_through_without_a_crash(stripe_fixtures: Path) -> None:
+    cases = recorded_events(stripe_fixtures)
     assert len(cases) > 190
     outcomes = {}
     for label, evt in cases:
@@ -105,10 +98,10 @@ def test_every_recorded_object_goes_through_without_a_crash(shared_dir: Path) ->
     assert len(sales) == 16
 
 
-def test_every_trigger_rule_on_every_recorded_shape(shared_dir: Path) -> None:
+def test_every_trigger_rule_on_every_recorded_shape(stripe_fixtures: Path) -> None:
     """Any object under any trigger type: a Trigger or a coded Ignored, never an exception."""
     codes: set[str] = set()
-    for _, evt in recorded_events(_stripe_dir(shared_dir)):
+    for _, evt in recorded_events(stripe_fixtures):
         obj = evt["data"]["object"]
         before = json.dumps(obj, sort_keys=True)
         normalize(obj, evt.get("api_version"))
@@ -163,13 +156,13 @@ def test_every_trigger_rule_on_every_recorded_shape(shared_dir: Path) -> None:
         ("openapi/event", "I-NOT-TRIGGER"),
     ],
 )
-def test_notable_recorded_objects(shared_dir: Path, label: str, expected: Any) -> None:
-    cases = dict(recorded_events(_stripe_dir(shared_dir)))
+def test_notable_recorded_objects(stripe_fixtures: Path, label: str, expected: Any) -> None:
+    cases = dict(recorded_events(stripe_fixtures))
     assert _outcome(cases[label]) == expected
 
 
-def test_pre_basil_recorded_invoice_normalises(shared_dir: Path) -> None:
-    cases = dict(recorded_events(_stripe_dir(shared_dir)))
+def test_pre_basil_recorded_invoice_normalises(stripe_fixtures: Path) -> None:
+    cases = dict(recorded_events(stripe_fixtures))
     evt = cases["dj-stripe/invoice_in_fakefakefakefakefake0001.json"]
     trigger = classify(parse_envelope(json.dumps(evt).encode()), invoice_zero_amount=False)
     assert isinstance(trigger, Trigger) and trigger.object is not None

@@ -16,17 +16,17 @@ from stripe_efactura.invoicing.model import Sale
 D = Decimal
 
 
-def _load(shared_dir: Path, name: str) -> dict[str, Any]:
-    data = json.loads((shared_dir / "fixtures" / "stripe" / name).read_text(encoding="utf-8"))
+def _load(stripe_fixtures: Path, name: str) -> dict[str, Any]:
+    data = json.loads((stripe_fixtures / name).read_text(encoding="utf-8"))
     return (
         data.get("object", data) if "object" in data and isinstance(data["object"], dict) else data
     )
 
 
 def test_pay_rails_hybrid_invoice_with_discounts_and_us_tax(
-    shared_dir: Path, settings: Settings
+    stripe_fixtures: Path, settings: Settings
 ) -> None:
-    inv = _load(shared_dir, "pay-rails/invoice.json")
+    inv = _load(stripe_fixtures, "pay-rails/invoice.json")
     sale = Sale(
         payment_key=str(inv["id"]),
         owner_type="invoice",
@@ -58,9 +58,9 @@ def test_pay_rails_hybrid_invoice_with_discounts_and_us_tax(
 
 
 def test_pay_rails_subscription_session_with_postal_code_only(
-    shared_dir: Path, settings: Settings
+    stripe_fixtures: Path, settings: Settings
 ) -> None:
-    cs = _load(shared_dir, "pay-rails/checkout.session.completed.json")
+    cs = _load(stripe_fixtures, "pay-rails/checkout.session.completed.json")
     sale = Sale(
         payment_key=str(cs["id"]),
         owner_type="checkout_session",

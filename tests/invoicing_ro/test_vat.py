@@ -143,11 +143,11 @@ def test_default_codes_are_accepted_by_anaf() -> None:
             assert len(default[1]) <= 100
 
 
-def test_vatex_codes_match_the_cius_ro_code_list(shared_dir: object) -> None:
+def test_vatex_codes_match_the_cius_ro_code_list(validation_src: object) -> None:
     from pathlib import Path
 
-    assert isinstance(shared_dir, Path)
-    sch = shared_dir / "validation/cius-ro-1.0.9/schematron/codelist/EN16931-UBL-codes.sch"
+    assert isinstance(validation_src, Path)
+    sch = validation_src / "cius-ro-1.0.9/schematron/codelist/EN16931-UBL-codes.sch"
     text = sch.read_text(encoding="utf-8")
     rule = text[text.index('<rule context="cbc:TaxExemptionReasonCode"') :]
     listed = rule[rule.index("contains(' ") + len("contains(' ") : rule.index(" ', concat")]

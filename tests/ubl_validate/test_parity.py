@@ -93,8 +93,8 @@ def assert_same_as_reference(
             assert locate(doc, mine.location) == locate(doc, ref.location)
 
 
-def test_every_official_sample_is_listed(shared_dir: Path) -> None:
-    root = shared_dir / "validation" / "samples"
+def test_every_official_sample_is_listed(validation_src: Path) -> None:
+    root = validation_src / "samples"
     found = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.xml"))
     assert found == sorted(SAMPLE_EXPECTED)
 
