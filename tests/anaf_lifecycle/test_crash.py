@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from starlette.responses import Response
 
@@ -82,6 +83,7 @@ class KillSwitch:
         asyncio.get_running_loop().call_later(self.rng.uniform(0, 0.02), _kill, pid)
 
 
+@pytest.mark.slow
 def test_kill_between_upload_and_record_never_uploads_twice(
     env, loopback, proc_script, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]

@@ -108,6 +108,7 @@ class Processing:
         return self.app.state
 
 
+@pytest.mark.slow
 def test_1000_invoices_in_processing_over_a_day_stay_within_every_anaf_limit(
     make_env, monkeypatch, db_url
 ) -> None:  # type: ignore[no-untyped-def]
