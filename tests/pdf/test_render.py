@@ -29,6 +29,7 @@ from stripe_efactura.pdf.render import (
     format_date,
     line_vat_amounts,
     render_pdf,
+    vat_in_ron_by_rate,
 )
 
 
@@ -143,7 +144,7 @@ def test_foreign_currency_shows_bnr_rate_and_vat_in_ron(factory: ModuleType) -> 
             "Adresa: Str. Lăpușneanu nr. 3, Iași, jud. Iași, România",
             table_head("EUR"),
             "1 Curs online „Programare în Python” buc 1 200,00 200,00 21% 42,00",
-            "Cota TVA Bază impozabilă (EUR) TVA (EUR) 21% 200,00 42,00",
+            "Cota TVA Bază impozabilă (EUR) TVA (EUR) TVA (RON) 21% 200,00 42,00 213,68",
             "Total fără TVA 200,00 EUR",
             "TVA 42,00 EUR",
             "Total factură 242,00 EUR",
@@ -425,7 +426,12 @@ def test_bad_logo_is_a_coded_error(factory: ModuleType) -> None:
     assert err.value.code == "E-PDF-LOGO"
 
 
-def test_line_vat_rounding_difference_goes_to_the_largest_line(factory: ModuleType) -> None:
+def test_line_vat_column_is_dropped_when_lines_do_not_add_up_to_the_rate(
+    factory: ModuleType,
+) -> None:
+    """Art. 319 (20) i-j: every VAT amount printed is its base × rate. When rounding line by
+    line does not add up to the VAT of the rate, the per-line column is dropped (the VAT per
+    rate stays) rather than adjusting one line's VAT away from base × rate."""
     s21 = TaxClass(VatCategory.STANDARD, D("21"))
     # 3 × 0.07 at 21 %: each line 0.0147 -> 0.01 (sum 0.03); the breakdown 0.21 × 21 % = 0.04
     lines = tuple(
@@ -444,12 +450,39 @@ def test_line_vat_rounding_difference_goes_to_the_largest_line(factory: ModuleTy
         lines=lines,
         vat_breakdown=(VatBreakdown(s21, D("0.21"), D("0.04")),),
     )
-    assert line_vat_amounts(invoice) == (D("0.02"), D("0.01"), D("0.01"))
+    assert line_vat_amounts(invoice) is None
+    (text,) = page_texts(render_pdf(invoice))
+    assert "Valoare TVA" not in text
+    assert_in_order(
+        text,
+        [
+            "Preț unitar fără TVA (RON) Valoare (RON) Cota TVA 1 x buc 1 0,07 0,07 21%",
+            "Cota TVA Bază impozabilă (RON) TVA (RON) 21% 0,21 0,04",
+        ],
+    )
     assert line_vat_amounts(factory.standard_invoice()) == (
         D("21.00"),
         D("315.00"),
         D("11.00"),
     )
+
+
+def test_vat_in_lei_per_rate_adds_up_to_the_vat_total_in_lei(factory: ModuleType) -> None:
+    """Art. 319 (20) j: an invoice in another currency shows the VAT in lei for every rate;
+    the rows add up to the VAT total in lei (BT-111)."""
+    s21 = TaxClass(VatCategory.STANDARD, D("21"))
+    s11 = TaxClass(VatCategory.STANDARD, D("11"))
+    base = factory.eur_invoice()
+    invoice = replace(
+        base,
+        vat_breakdown=(
+            VatBreakdown(s21, D("100.00"), D("21.00")),
+            VatBreakdown(s11, D("0.09"), D("0.01")),
+        ),
+        totals=replace(base.totals, tax_total=D("21.01"), tax_total_ron=D("106.89")),
+    )
+    assert vat_in_ron_by_rate(invoice) == (D("106.84"), D("0.05"))
+    assert vat_in_ron_by_rate(factory.standard_invoice()) is None
 
 
 def test_format_address_and_date() -> None:
@@ -470,3 +503,26 @@ def test_format_address_and_date() -> None:
         "Rue X, Paris, 75001, Franța"
     )
     assert format_address(Address("Main 1", "Tokyo", "JP")) == "Main 1, Tokyo, JP"
+
+
+def test_address_parts_are_written_once() -> None:
+    """Art. 319 (20) e: the buyer's address, written once — Stripe often repeats the
+    sector in the street line, and a city-state as the state."""
+    assert (
+        format_address(
+            Address("Str. Ion Creangă 9", "SECTOR3", "RO", line2="Sector 3", county="RO-B")
+        )
+        == "Str. Ion Creangă 9, Sector 3, București, România"
+    )
+    assert (
+        format_address(Address("Bd. Unirii 1, sector 3", "SECTOR3", "RO", county="RO-B"))
+        == "Bd. Unirii 1, sector 3, București, România"
+    )
+    assert (
+        format_address(Address("Torstraße 1", "Berlin", "DE", county="Berlin", postal_code="10119"))
+        == "Torstraße 1, Berlin, 10119, Germania"
+    )
+    assert (
+        format_address(Address("Str. Mare 2", "Brașov", "RO", line2="Brasov", county="RO-BV"))
+        == "Str. Mare 2, Brasov, jud. Brașov, România"
+    )

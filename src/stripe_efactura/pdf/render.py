@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -170,32 +171,63 @@ def _vat_label(tax: TaxClass) -> str:
 
 
 def format_address(address: Address) -> str:
-    """One line: street, (sector,) city, county, postal code, country — in Romanian."""
+    """One line: street, (sector,) city, county, postal code, country — in Romanian.
+
+    A part already said by an earlier one (``Sector 3`` in the street line and the city,
+    ``Berlin`` as city and state) is written once.
+    """
     parts = [address.line1.strip()]
     if address.line2 and address.line2.strip():
         parts.append(address.line2.strip())
-    sector = _SECTOR.match(address.city or "")
-    county = address.county.strip() if address.county else ""
-    county_name = COUNTY_NAMES.get(county.upper(), county) if county else ""
-    if sector:
-        parts.append(f"Sector {sector.group(1)}")
-        parts.append("București")
-    else:
-        if address.city and address.city.strip():
-            parts.append(address.city.strip())
-        if county_name:
-            if county.upper() == "RO-B":
-                if "bucure" not in (address.city or "").lower():
-                    parts.append("București")
-            elif address.country.upper() == "RO":
-                parts.append(f"jud. {county_name}")
-            else:
-                parts.append(county_name)
+    parts.extend(_locality_parts(address))
     if address.postal_code and address.postal_code.strip():
         parts.append(address.postal_code.strip())
     country = address.country.upper()
     parts.append(COUNTRY_NAMES.get(country, country))
-    return ", ".join(p for p in parts if p)
+    return ", ".join(_without_repeats(parts))
+
+
+def _locality_parts(address: Address) -> list[str]:
+    sector = _SECTOR.match(address.city or "")
+    if sector:
+        return [f"Sector {sector.group(1)}", "București"]
+    parts: list[str] = []
+    if address.city and address.city.strip():
+        parts.append(address.city.strip())
+    county = address.county.strip() if address.county else ""
+    county_name = COUNTY_NAMES.get(county.upper(), county) if county else ""
+    if not county_name:
+        return parts
+    if county.upper() == "RO-B":
+        if "bucure" not in (address.city or "").lower():
+            parts.append("București")
+    elif address.country.upper() == "RO":
+        parts.append(f"jud. {county_name}")
+    else:
+        parts.append(county_name)
+    return parts
+
+
+def _address_key(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return " ".join(re.sub(r"(?i)^sector\s*", "sector ", plain).casefold().split())
+
+
+def _without_repeats(parts: list[str]) -> list[str]:
+    """``parts`` without empty ones and without a part that an earlier one already holds
+    (as a whole or as one of its comma-separated pieces), compared without case and
+    diacritics."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for part in parts:
+        key = _address_key(part)
+        if not key or key in seen:
+            continue
+        out.append(part)
+        seen.add(key)
+        seen.update(_address_key(piece) for piece in part.split(","))
+    return out
 
 
 def _series_and_number(number: str) -> str:
@@ -205,11 +237,13 @@ def _series_and_number(number: str) -> str:
     return f"Nr. {number}"
 
 
-def line_vat_amounts(invoice: Invoice) -> tuple[Decimal, ...]:
-    """VAT of every line, so that the lines of each (category, rate) add up to the breakdown.
+def line_vat_amounts(invoice: Invoice) -> tuple[Decimal, ...] | None:
+    """VAT of every line as ``round2(net × rate / 100)``, or ``None`` when the lines of some
+    (category, rate) do not add up to that rate's VAT in the breakdown (BT-117).
 
-    Each line gets ``round2(net × rate / 100)``; the rounding difference against the VAT
-    breakdown (BT-117) of its category and rate goes to the line with the largest net amount.
+    A line's VAT is never adjusted to absorb a rounding difference: the invoice then shows the
+    VAT per rate only and drops the per-line column, so that every VAT amount printed equals
+    its base × rate.
     """
     raw = [round2(line.net_amount * line.tax.rate / Decimal(100)) for line in invoice.lines]
     groups: dict[tuple[VatCategory, Decimal], list[int]] = {}
@@ -217,13 +251,32 @@ def line_vat_amounts(invoice: Invoice) -> tuple[Decimal, ...]:
         groups.setdefault((line.tax.category, line.tax.rate), []).append(idx)
     for item in invoice.vat_breakdown:
         members = groups.get((item.tax.category, item.tax.rate))
-        if not members:
-            continue
-        diff = item.tax_amount - sum((raw[i] for i in members), Decimal("0.00"))
-        if diff:
-            biggest = max(members, key=lambda i: (abs(invoice.lines[i].net_amount), -i))
-            raw[biggest] += diff
+        if members and item.tax_amount != sum((raw[i] for i in members), Decimal("0.00")):
+            return None
     return tuple(raw)
+
+
+def vat_in_ron_by_rate(invoice: Invoice) -> tuple[Decimal, ...] | None:
+    """The VAT of every breakdown row in lei (art. 319 (20) j), for an invoice in another
+    currency with an exchange rate; ``None`` otherwise.
+
+    Each row is ``round2(VAT × rate)``; a rounding difference against the VAT total in lei
+    (BT-111) goes to the row with the most VAT, so that the rows add up to BT-111.
+    """
+    fx = invoice.fx
+    if invoice.currency.upper() == "RON" or fx is None or not invoice.vat_breakdown:
+        return None
+    rows = [round2(item.tax_amount * fx.rate) for item in invoice.vat_breakdown]
+    total = invoice.totals.tax_total_ron
+    if total is None:
+        total = round2(invoice.totals.tax_total * fx.rate)
+    diff = total - sum(rows, Decimal("0.00"))
+    if diff:
+        biggest = max(
+            range(len(rows)), key=lambda i: (abs(invoice.vat_breakdown[i].tax_amount), -i)
+        )
+        rows[biggest] += diff
+    return tuple(rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -430,6 +483,7 @@ def _line_name(line: InvoiceLine, st: _Styles) -> Paragraph:
 
 def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
     cur = escape(invoice.currency)
+    vats = line_vat_amounts(invoice)
     head = [
         Paragraph("Nr.", st.head_cell),
         Paragraph("Denumirea produselor sau a serviciilor", st.head_cell),
@@ -438,31 +492,16 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
         Paragraph(f"Preț unitar fără TVA ({cur})", st.head_right),
         Paragraph(f"Valoare ({cur})", st.head_right),
         Paragraph("Cota TVA", st.head_right),
-        Paragraph(f"Valoare TVA ({cur})", st.head_right),
     ]
+    if vats is not None:
+        head.append(Paragraph(f"Valoare TVA ({cur})", st.head_right))
     rows: list[list[Any]] = [head]
-    vats = line_vat_amounts(invoice)
-    for idx, (line, vat) in enumerate(zip(invoice.lines, vats, strict=True), start=1):
-        price = _price(line.unit_price)
-        if line.price_base_quantity not in (None, Decimal(1)):
-            assert line.price_base_quantity is not None
-            price += f" / {_qty(line.price_base_quantity)}"
-        vat_label = _vat_label(line.tax)
-        # plain strings (drawn with the table's font) are much cheaper than Paragraphs;
-        # only the texts that may wrap are Paragraphs
-        rows.append(
-            [
-                str(idx),
-                _line_name(line, st),
-                UNIT_LABELS.get(line.unit_code.upper(), line.unit_code),
-                _qty(line.quantity),
-                price,
-                format_ro(line.net_amount),
-                vat_label if len(vat_label) <= 8 else _p(vat_label, st.cell_right),
-                format_ro(vat),
-            ]
-        )
-    widths = [8, 60, 12, 14, 22, 22, 20, 22]
+    for idx, line in enumerate(invoice.lines, start=1):
+        row = _line_row(idx, line, st)
+        if vats is not None:
+            row.append(format_ro(vats[idx - 1]))
+        rows.append(row)
+    widths = [8, 60, 12, 14, 22, 22, 20, 22] if vats is not None else [8, 72, 12, 16, 26, 26, 20]
     table = LongTable(rows, colWidths=[w * mm for w in widths], repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -481,24 +520,49 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
     return table
 
 
-def _totals(invoice: Invoice, st: _Styles) -> Table:
-    cur = escape(invoice.currency)
-    vat_rows: list[list[Any]] = [
-        [
-            Paragraph("Cota TVA", st.head_cell),
-            Paragraph(f"Bază impozabilă ({cur})", st.head_right),
-            Paragraph(f"TVA ({cur})", st.head_right),
-        ]
+def _line_row(idx: int, line: InvoiceLine, st: _Styles) -> list[Any]:
+    price = _price(line.unit_price)
+    if line.price_base_quantity not in (None, Decimal(1)):
+        assert line.price_base_quantity is not None
+        price += f" / {_qty(line.price_base_quantity)}"
+    vat_label = _vat_label(line.tax)
+    # plain strings (drawn with the table's font) are much cheaper than Paragraphs;
+    # only the texts that may wrap are Paragraphs
+    return [
+        str(idx),
+        _line_name(line, st),
+        UNIT_LABELS.get(line.unit_code.upper(), line.unit_code),
+        _qty(line.quantity),
+        price,
+        format_ro(line.net_amount),
+        vat_label if len(vat_label) <= 8 else _p(vat_label, st.cell_right),
     ]
-    for item in invoice.vat_breakdown:
-        vat_rows.append(
-            [
-                _vat_label(item.tax),
-                format_ro(item.taxable_amount),
-                format_ro(item.tax_amount),
-            ]
-        )
-    vat_table = Table(vat_rows, colWidths=[24 * mm, 28 * mm, 22 * mm])
+
+
+def _vat_table(invoice: Invoice, st: _Styles) -> Table:
+    """VAT per rate: base and VAT in the invoice currency, and the VAT in lei for an invoice
+    in another currency (art. 319 (20) j)."""
+    cur = escape(invoice.currency)
+    in_ron = vat_in_ron_by_rate(invoice)
+    head = [
+        Paragraph("Cota TVA", st.head_cell),
+        Paragraph(f"Bază impozabilă ({cur})", st.head_right),
+        Paragraph(f"TVA ({cur})", st.head_right),
+    ]
+    if in_ron is not None:
+        head.append(Paragraph("TVA (RON)", st.head_right))
+    vat_rows: list[list[Any]] = [head]
+    for idx, item in enumerate(invoice.vat_breakdown):
+        row: list[Any] = [
+            _vat_label(item.tax),
+            format_ro(item.taxable_amount),
+            format_ro(item.tax_amount),
+        ]
+        if in_ron is not None:
+            row.append(format_ro(in_ron[idx]))
+        vat_rows.append(row)
+    widths = [24, 28, 22] if in_ron is None else [18, 22, 17, 19]
+    vat_table = Table(vat_rows, colWidths=[w * mm for w in widths])
     vat_table.setStyle(
         _table_style(
             st,
@@ -515,7 +579,11 @@ def _totals(invoice: Invoice, st: _Styles) -> Table:
             ],
         )
     )
+    return vat_table
 
+
+def _totals(invoice: Invoice, st: _Styles) -> Table:
+    vat_table = _vat_table(invoice, st)
     t = invoice.totals
     cur_code = invoice.currency
     rows: list[tuple[str, Decimal, bool]] = [
