@@ -137,6 +137,11 @@ class Settings:
     email: EmailPolicy = field(default_factory=EmailPolicy)
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+    log_level: str = "INFO"
+    sqlite_synchronous: str | None = None
+    """``NORMAL`` trades durability on power loss for fewer fsyncs; None: ``FULL``."""
+    pdf_font: str | None = None
+    pdf_font_bold: str | None = None
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -256,6 +261,49 @@ def parse_toml(text: str) -> dict[str, Any]:
         raise ConfigError(f"efactura.toml is not valid TOML: {exc}") from exc
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
+
+
+def _env_error(name: str, value: str, expected: str, expected_ro: str) -> ConfigError:
+    return ConfigError(
+        f"EFACTURA_{name}={value!r} is not valid: {expected}",
+        message_ro=f"EFACTURA_{name}={value!r} nu este valid: {expected_ro}",
+    )
+
+
+def _env_port(name: str, raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
+        raise _env_error(name, raw, "give a port number 1-65535", "dați un port între 1 și 65535")
+    return int(raw)
+
+
+def _env_choice(name: str, raw: str | None, choices: tuple[str, ...], default: str) -> str:
+    if raw is None:
+        return default
+    if raw.upper() not in choices:
+        listed = ", ".join(choices)
+        raise _env_error(name, raw, f"use one of {listed}", f"folosiți una dintre {listed}")
+    return raw.upper()
+
+
+def _env_database_url(raw: str | None, data_dir: Path) -> str:
+    if raw is None:
+        return f"sqlite:///{data_dir / 'efactura.db'}"
+    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
+    if scheme not in DATABASE_SCHEMES:
+        shown = scheme or raw.split("@")[-1]
+        raise ConfigError(
+            f"EFACTURA_DATABASE_URL {shown!r} is not supported: use sqlite:///PATH or "
+            "postgresql://USER@HOST/DB",
+            message_ro=f"EFACTURA_DATABASE_URL {shown!r} nu este acceptat: folosiți "
+            "sqlite:///CALE sau postgresql://UTILIZATOR@GAZDA/BD",
+        )
+    return raw
+
+
 def settings_from(
     toml: Mapping[str, Any], env: Mapping[str, str], *, config_path: Path | None = None
 ) -> Settings:
@@ -266,7 +314,7 @@ def settings_from(
         return value if value not in (None, "") else None
 
     data_dir = Path(e("DATA_DIR") or "efactura-data")
-    db_url = e("DATABASE_URL") or f"sqlite:///{data_dir / 'efactura.db'}"
+    db_url = _env_database_url(e("DATABASE_URL"), data_dir)
     series_raw = dict(toml.get("series") or {})
     defaults = SeriesSettings()
     storno_raw = series_raw.get("storno")
@@ -315,7 +363,7 @@ def settings_from(
         anaf_client_secret=e("ANAF_CLIENT_SECRET"),
         anaf_redirect_uri=e("ANAF_REDIRECT_URI"),
         smtp_host=e("SMTP_HOST"),
-        smtp_port=int(e("SMTP_PORT") or 587),
+        smtp_port=_env_port("SMTP_PORT", e("SMTP_PORT"), 587),
         smtp_user=e("SMTP_USER"),
         smtp_password=e("SMTP_PASSWORD"),
         smtp_starttls=_bool(e("SMTP_STARTTLS") or "true"),
@@ -335,7 +383,15 @@ def settings_from(
             aggregate_minutes=int(email_raw.get("aggregate_minutes", 5)),
         ),
         web_host=e("HOST") or "127.0.0.1",
-        web_port=int(e("PORT") or 8000),
+        web_port=_env_port("PORT", e("PORT"), 8000),
+        log_level=_env_choice("LOG_LEVEL", e("LOG_LEVEL"), LOG_LEVELS, "INFO"),
+        sqlite_synchronous=(
+            _env_choice("SQLITE_SYNCHRONOUS", raw_sync, ("FULL", "NORMAL"), "FULL")
+            if (raw_sync := e("SQLITE_SYNCHRONOUS"))
+            else None
+        ),
+        pdf_font=e("PDF_FONT"),
+        pdf_font_bold=e("PDF_FONT_BOLD"),
     )
 
 

@@ -8,7 +8,9 @@ Exception tree::
 
     EfacturaError(code, message)
      ├── ConfigError            settings or efactura.toml are wrong
+     ├── UserInputError         a file or argument given on the command line is unusable
      ├── StorageError           the database is unavailable (the webhook answers 503)
+     │    └── SchemaError       the database has no schema or an older one (read-only commands)
      ├── SignatureError         Stripe-Signature missing or wrong (the webhook answers 400)
      ├── StripeApiError         the Stripe API failed (retryable unless ``permanent``)
      ├── InvoiceProblems        the payment cannot be invoiced; carries ``problems``
@@ -67,27 +69,57 @@ class Problem:
 
 
 class EfacturaError(Exception):
-    """Base of every error raised by the project; always carries a code."""
+    """Base of every error raised by the project; always carries a code.
+
+    ``str()`` is the one line the command line prints: ``[CODE] message`` and, for what a
+    merchant reads, `` / `` and the Romanian ``message_ro``. ``exit_code`` is the command's
+    exit status when the error ends it (2: fix the settings or the arguments; 1: otherwise).
+    """
 
     code = "E-GENERIC"
+    exit_code = 1
 
-    def __init__(self, message: str, *, code: str | None = None, **context: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        message_ro: str | None = None,
+        **context: Any,
+    ) -> None:
         super().__init__(message)
         if code is not None:
             self.code = code
         self.message = message
+        self.message_ro = message_ro
         self.context = context
 
     def __str__(self) -> str:
-        return f"[{self.code}] {self.message}"
+        ro = f" / {self.message_ro}" if self.message_ro else ""
+        return f"[{self.code}] {self.message}{ro}"
 
 
 class ConfigError(EfacturaError):
     code = "E-CONFIG"
+    exit_code = 2
+
+
+class UserInputError(EfacturaError):
+    """A file or argument given on the command line cannot be used (missing, unreadable,
+    a destination that cannot be written)."""
+
+    code = "E-INPUT"
+    exit_code = 2
 
 
 class StorageError(EfacturaError):
     code = "E-STORAGE"
+
+
+class SchemaError(StorageError):
+    """The database has no schema, or an older one: ``stripe-efactura db upgrade``."""
+
+    code = "E-DB-SCHEMA"
 
 
 class SignatureError(EfacturaError):

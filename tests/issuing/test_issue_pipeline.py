@@ -133,21 +133,22 @@ def test_foreign_currency_waits_for_the_bnr_rate(
     flow = factory.flow_b_checkout_delayed()  # EUR
     ctx = make_ctx(tmp_path, db_url, validation_dir, flow.store())
     served: list[str] = []
+    bnr_up = [False]
 
     def bnr(request: httpx.Request) -> httpx.Response:
         served.append(request.url.path)
-        if not ctx.extras.get("bnr_up"):
+        if not bnr_up[0]:
             return httpx.Response(503)
         return httpx.Response(200, content=BNR_XML)
 
-    ctx.extras["bnr_transport"] = httpx.MockTransport(bnr)
+    ctx.bnr_transport = httpx.MockTransport(bnr)
     feed(ctx, flow.events)
     worker = use_cases.make_worker(ctx)
     worker.drain()
     assert issued(ctx) == []
     assert payment_status(ctx)[flow.payment_key][0] == "pending"  # type: ignore[index]
     assert served  # a BNR fetch was attempted
-    ctx.extras["bnr_up"] = True
+    bnr_up[0] = True
     with db.write(ctx.engine) as conn:  # make the waiting jobs due now
         conn.execute(jobs.update().where(jobs.c.status == "queued").values(run_at=db.db_now(conn)))
     worker.drain()

@@ -105,7 +105,9 @@ def test_cli_errors(
 ) -> None:
     pipe.issue(factory.standard_invoice())
     assert cli.main(["invoices", "export", "SEF000001"]) == 2
-    assert capsys.readouterr().err == "give --pdf PATH, --xml PATH or both\n"
+    assert capsys.readouterr().err == (
+        "[E-USAGE] give --pdf PATH, --xml PATH or both / dați --pdf CALE, --xml CALE sau amândouă\n"
+    )
     assert cli.main(["invoices", "export", "NOPE", "--xml", str(cli_env / "x.xml")]) == 1
     assert capsys.readouterr().err == "[E-INVOICE-NOT-FOUND] no invoice numbered 'NOPE'\n"
     # nothing listens on the SMTP port

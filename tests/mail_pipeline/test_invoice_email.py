@@ -178,9 +178,9 @@ def test_crash_between_send_and_record_resends_with_the_same_message_id(
 ) -> None:
     server = start_smtp()
     invoice_id, invoice = pipe.issue(factory.standard_invoice())
-    pipe.ctx.extras["mail_sender"] = CrashAfterSend(SmtpSender.from_settings(pipe.ctx.settings))
+    pipe.ctx.mail_sender = CrashAfterSend(SmtpSender.from_settings(pipe.ctx.settings))
     pipe.drain()
-    del pipe.ctx.extras["mail_sender"]
+    pipe.ctx.mail_sender = None
     assert len(server.messages) == 1
     assert pipe.row(invoice_id).email_state == "sending"
 
@@ -218,10 +218,10 @@ def test_fresh_sending_mark_makes_a_second_worker_wait(
     invoice_id, _invoice = pipe.issue(factory.standard_invoice())
     with db.write(pipe.ctx.engine) as conn:  # render_pdf ran; another worker marked sending
         conn.execute(jobs.update().values(status="done"))
-    pipe.ctx.extras["mail_sender"] = CrashAfterSend(SmtpSender.from_settings(pipe.ctx.settings))
+    pipe.ctx.mail_sender = CrashAfterSend(SmtpSender.from_settings(pipe.ctx.settings))
     with pytest.raises(RuntimeError):
         mailing.send_invoice_email(pipe.ctx, invoice_id)
-    del pipe.ctx.extras["mail_sender"]
+    pipe.ctx.mail_sender = None
     with pytest.raises(RetryLater, match="another worker is sending"):
         mailing.send_invoice_email(pipe.ctx, invoice_id, attempt=2)
     assert len(server.messages) == 1

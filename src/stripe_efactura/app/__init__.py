@@ -1,7 +1,8 @@
 """The application layer: the use cases that the CLI, the worker and the web call.
 
-``context`` opens what every use case needs; ``handlers`` wires the use cases into job
-handlers for the worker.
+``context`` holds what every use case needs (settings, engine, typed ports); ``runner`` is
+the one way in (open a context, check or migrate the schema, run a use case); ``handlers``
+wires the use cases into job handlers for the worker.
 """
 
 from __future__ import annotations
@@ -18,17 +19,22 @@ from .handlers import (
     process_event,
     receive_webhook,
 )
+from .runner import Access, open_context, run, session
 
 __all__ = [
     "PERIODIC",
+    "Access",
     "AppContext",
     "accept_event",
     "build_context",
     "handlers",
     "issue_invoice",
     "make_worker",
+    "open_context",
     "payments_listing",
     "prepare",
     "process_event",
     "receive_webhook",
+    "run",
+    "session",
 ]

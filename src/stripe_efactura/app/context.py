@@ -1,4 +1,8 @@
-"""What every use-case needs: settings, the database engine and the edge adapters."""
+"""What every use case needs: settings, the database engine and the edge adapters (ports).
+
+The ports are typed fields set once at start-up (:func:`build_context`); tests and the demo
+inject fakes by passing them (or assigning the field) instead of looking anything up by name.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from sqlalchemy.engine import Engine
 
 from ..config import Settings
@@ -14,10 +19,20 @@ from ..store.db import make_engine
 
 if TYPE_CHECKING:
     from ..intake.correlate import StripeReader
+    from ..mail.send import MailSender
+    from ..mail.templates import Templates
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass
+class Caches:
+    """What a context loads once and reuses (never shared between contexts)."""
+
+    mail_templates: tuple[str | None, Templates] | None = None
+    """The templates loaded for ``[email] templates_dir`` (the key), see ``app.mailing``."""
 
 
 @dataclass
@@ -27,9 +42,17 @@ class AppContext:
     stripe: StripeReader | None = None
     """None: degraded mode, sales are built from webhook payloads alone."""
     clock: Callable[[], datetime] = _utcnow
-    anaf_transport: Any = None
-    """An ``httpx.BaseTransport`` for ANAF (tests/demo: the fake); None = the network."""
+    anaf_transport: httpx.BaseTransport | None = None
+    """The transport for ANAF (tests/demo: the fake); None = the network."""
+    bnr_transport: httpx.BaseTransport | None = None
+    """The transport for the BNR rate feed (tests/demo: a mock); None = the network."""
+    mail_sender: MailSender | None = None
+    """None: SMTP from the settings, or the ``outbox/`` folder without ``EFACTURA_SMTP_HOST``."""
+    credit_note_381: bool = False
+    """Render stornos as UBL CreditNote (type 381) instead of a negative Invoice (380)."""
+    caches: Caches = field(default_factory=Caches)
     extras: dict[str, Any] = field(default_factory=dict)
+    """Only the ANAF adapters still live here (being replaced by typed fields)."""
 
     def close(self) -> None:
         self.engine.dispose()
@@ -39,7 +62,9 @@ def build_context(
     settings: Settings,
     *,
     stripe: StripeReader | None = None,
-    anaf_transport: Any = None,
+    anaf_transport: httpx.BaseTransport | None = None,
+    bnr_transport: httpx.BaseTransport | None = None,
+    mail_sender: MailSender | None = None,
     engine: Engine | None = None,
 ) -> AppContext:
     """Wire the adapters from settings. A Stripe API key enables the API reader."""
@@ -49,7 +74,10 @@ def build_context(
         stripe = StripeApi(settings.stripe_api_key, api_base=settings.stripe_api_base)
     return AppContext(
         settings=settings,
-        engine=engine or make_engine(settings.database_url),
+        engine=engine
+        or make_engine(settings.database_url, sqlite_synchronous=settings.sqlite_synchronous),
         stripe=stripe,
         anaf_transport=anaf_transport,
+        bnr_transport=bnr_transport,
+        mail_sender=mail_sender,
     )

@@ -16,17 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..errors import EfacturaError
+from ..config import Settings
+from ..errors import EfacturaError, UserInputError
+from ..files import write_atomic
 from ..invoicing.model import Invoice
 from ..invoicing.serialize import invoice_from_json
 from ..jobs import queue
+from ..pdf.fonts import ENV_FONT, ENV_FONT_BOLD, PdfFonts, load_fonts
 from ..pdf.render import PdfLogoError, render_pdf
 from ..store import db
 from ..store import invoices as invoice_store
@@ -76,16 +78,23 @@ def load_logo(ctx: AppContext) -> bytes | None:
         return None
 
 
+def pdf_fonts(settings: Settings) -> PdfFonts:
+    """The PDF fonts: ``EFACTURA_PDF_FONT`` (``_BOLD``) when set, else the search order."""
+    env = {ENV_FONT: settings.pdf_font or "", ENV_FONT_BOLD: settings.pdf_font_bold or ""}
+    return load_fonts(env={k: v for k, v in env.items() if v})
+
+
 def _render(ctx: AppContext, invoice: Invoice) -> tuple[bytes, str | None]:
     """Render the PDF; returns (pdf, logo problem or None)."""
     logo = load_logo(ctx)
+    fonts = pdf_fonts(ctx.settings)
     if logo is not None:
         try:
-            return render_pdf(invoice, logo=logo), None
+            return render_pdf(invoice, logo=logo, fonts=fonts), None
         except PdfLogoError as exc:
             log.warning("invoice %s: %s; PDF without a logo", invoice.number, exc)
-            return render_pdf(invoice), str(exc)
-    return render_pdf(invoice), None
+            return render_pdf(invoice, fonts=fonts), str(exc)
+    return render_pdf(invoice, fonts=fonts), None
 
 
 def schedule_email(ctx: AppContext, conn: Connection, row: Any) -> str:
@@ -179,11 +188,17 @@ class ExportResult:
     xml_bytes: int
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def _write_export(path: Path, data: bytes) -> None:
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        parent = path.parent
+        reason = f"{parent} is a file" if parent.is_file() else (exc.strerror or str(exc))
+        raise UserInputError(
+            f"cannot write {path}: {reason}",
+            code="E-EXPORT-PATH",
+            message_ro=f"{path} nu poate fi scris",
+        ) from exc
 
 
 def export(
@@ -203,9 +218,9 @@ def export(
     pdf = ensure_pdf(ctx, int(row.id)) if pdf_path is not None else b""
     xml = bytes(row.xml)
     if pdf_path is not None:
-        _write_atomic(pdf_path, pdf)
+        _write_export(pdf_path, pdf)
     if xml_path is not None:
-        _write_atomic(xml_path, xml)
+        _write_export(xml_path, xml)
     return ExportResult(
         number=str(row.number),
         pdf_path=pdf_path,

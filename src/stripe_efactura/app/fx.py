@@ -74,7 +74,7 @@ def store_rates(ctx: AppContext, rates: dict[date, dict[str, Decimal]]) -> int:
 def fetch_bnr(ctx: AppContext, year: int | None = None) -> int:
     """Job ``fetch_bnr``: download the feed (or a yearly archive) and cache it."""
     url = ctx.settings.bnr_url if year is None else archive_url(ctx.settings.bnr_url, year)
-    transport = ctx.extras.get("bnr_transport")
+    transport = ctx.bnr_transport
     try:
         with httpx.Client(timeout=20, transport=transport, follow_redirects=True) as client:
             resp = client.get(url)

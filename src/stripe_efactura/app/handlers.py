@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ..jobs import queue
 from ..jobs.worker import Handler, Worker
-from ..store import db
-from ..store.migrate import ensure_schema
 from . import intake
 from .context import AppContext, build_context
+from .runner import PERIODIC, prepare
 
 __all__ = [
+    "PERIODIC",
     "AppContext",
     "build_context",
     "handlers",
@@ -22,15 +22,6 @@ receive_webhook = intake.receive_webhook
 accept_event = intake.accept_event
 process_event = intake.process_event
 payments_listing = intake.payments_listing
-
-PERIODIC: list[tuple[str, str, int]] = [
-    ("anaf_sweep", "anaf_sweep", 600),
-    ("anaf_deadlines", "anaf_deadlines", 3600),
-    # notices recorded after their window's digest ran, or whose digest job died while SMTP
-    # was down, go out with this sweep (services/mailing.py)
-    ("merchant_digest", "send_merchant_digest", 300),
-]
-"""(schedule name, task, interval seconds) registered at start-up."""
 
 
 def issue_invoice(ctx: AppContext, payment_key: str) -> str:
@@ -109,14 +100,6 @@ def _mail_handlers(ctx: AppContext) -> dict[str, Handler]:
         "email_invoice": _email_invoice,
         "send_merchant_digest": _merchant_digest,
     }
-
-
-def prepare(ctx: AppContext) -> None:
-    """Bring the schema up to date and register the periodic schedules."""
-    ensure_schema(ctx.engine)
-    with db.write(ctx.engine) as conn:
-        for name, task, interval in PERIODIC:
-            queue.ensure_schedule(conn, name, task, interval)
 
 
 def make_worker(ctx: AppContext, **kwargs: object) -> Worker:

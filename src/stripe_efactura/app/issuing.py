@@ -12,7 +12,6 @@ import json
 import logging
 from dataclasses import replace
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
@@ -26,6 +25,7 @@ from ..jobs import queue
 from ..store import db, repo
 from ..store import invoices as invoice_store
 from ..store.numbering import allocate
+from ..tz import BUCHAREST
 from ..ubl import explain
 from ..ubl.render import render
 from ..ubl.validate import get_validator
@@ -34,7 +34,6 @@ from . import notices
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.issuing")
-BUCHAREST = ZoneInfo("Europe/Bucharest")
 
 
 def issue_date_of(sale: Sale) -> date:
@@ -43,7 +42,7 @@ def issue_date_of(sale: Sale) -> date:
 
 
 def render_xml(ctx: AppContext, invoice: Invoice) -> bytes:
-    return render(invoice, credit_note=bool(ctx.extras.get("credit_note_381", False)))
+    return render(invoice, credit_note=ctx.credit_note_381)
 
 
 def validate_xml(ctx: AppContext, xml: bytes) -> tuple[tuple[Problem, ...], str]:

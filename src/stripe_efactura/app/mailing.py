@@ -130,11 +130,10 @@ class EmailBusy(EfacturaError):
 
 
 def mail_sender(ctx: AppContext) -> MailSender:
-    """``ctx.extras['mail_sender']`` when set, else SMTP from the settings, else the outbox
+    """``ctx.mail_sender`` when injected, else SMTP from the settings, else the outbox
     directory ``<data_dir>/outbox`` (no ``EFACTURA_SMTP_HOST``)."""
-    injected = ctx.extras.get("mail_sender")
-    if injected is not None:
-        return injected  # type: ignore[no-any-return]
+    if ctx.mail_sender is not None:
+        return ctx.mail_sender
     if ctx.settings.smtp_host:
         return SmtpSender.from_settings(ctx.settings)
     return DirectorySender(ctx.settings.data_dir / "outbox")
@@ -149,12 +148,11 @@ def templates(ctx: AppContext) -> Templates:
     """The email templates (``[email] templates_dir``, relative to ``efactura.toml``), loaded
     once per context. Raises ``TemplateError`` for a bad template."""
     raw = ctx.settings.email.templates_dir
-    key = ("mail_templates", raw)
-    cached = ctx.extras.get("mail_templates")
-    if isinstance(cached, tuple) and cached[0] == key:
-        return cached[1]  # type: ignore[no-any-return]
+    cached = ctx.caches.mail_templates
+    if cached is not None and cached[0] == raw:
+        return cached[1]
     loaded = load_templates(_relative_to_config(ctx.settings, raw) if raw else None)
-    ctx.extras["mail_templates"] = (key, loaded)
+    ctx.caches.mail_templates = (raw, loaded)
     return loaded
 
 

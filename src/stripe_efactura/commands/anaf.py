@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from . import anaf_app, anaf_token_app, settings
+from ..errors import UserInputError
+from . import Access, anaf_app, anaf_token_app, read_input, session
 
 
 @anaf_app.command("login")
@@ -37,31 +38,11 @@ def login_command(
     timeout: Annotated[float, typer.Option(help="With --listen: seconds to wait.")] = 600.0,
 ) -> None:
     """Print the ANAF authorisation URL for the person holding the qualified certificate."""
-    from .. import app as use_cases
     from ..app import anaf_tokens
-    from ..errors import EfacturaError
 
-    s = settings(create=False)
-    scheme = "https" if tls else "http"
-    redirect = redirect_uri or (
-        f"{scheme}://localhost:{listen}/anaf/callback" if listen else s.anaf_redirect_uri
-    )
-    if not redirect:
-        typer.echo(
-            "set EFACTURA_ANAF_REDIRECT_URI (the https URL of /anaf/callback registered at "
-            "ANAF) or use --listen PORT",
-            err=True,
-        )
-        raise typer.Exit(2)
-    ctx = use_cases.build_context(s)
-    try:
-        use_cases.prepare(ctx)
-        url = anaf_tokens.authorize_url(ctx, redirect)
-        typer.echo(
-            "Deschideți adresa de mai jos pe calculatorul cu certificatul calificat (token USB)\n"
-            "Open this URL on the computer with the qualified certificate (USB token):\n"
-        )
-        typer.echo(url)
+    with session(Access.WRITE) as ctx:
+        redirect = _redirect_uri(redirect_uri, listen, tls, ctx.settings.anaf_redirect_uri)
+        _print_authorize_url(anaf_tokens.authorize_url(ctx, redirect))
         if listen is None:
             typer.echo(
                 f"\nANAF will redirect to {redirect}; `stripe-efactura serve` must be "
@@ -72,15 +53,31 @@ def login_command(
         answer = anaf_tokens.listen_once(
             ctx, port=listen, redirect_uri=redirect, timeout=timeout, tls=tls
         )
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        ctx.close()
     typer.echo(answer.message_ro)
     typer.echo(answer.message_en)
     if answer.status != 200:
         raise typer.Exit(1)
+
+
+def _redirect_uri(given: str | None, listen: int | None, tls: bool, configured: str | None) -> str:
+    scheme = "https" if tls else "http"
+    redirect = given or (f"{scheme}://localhost:{listen}/anaf/callback" if listen else configured)
+    if not redirect:
+        raise UserInputError(
+            "set EFACTURA_ANAF_REDIRECT_URI (the https URL of /anaf/callback registered at "
+            "ANAF) or use --listen PORT",
+            code="E-ANAF-REDIRECT",
+            message_ro="setați EFACTURA_ANAF_REDIRECT_URI sau folosiți --listen PORT",
+        )
+    return redirect
+
+
+def _print_authorize_url(url: str) -> None:
+    typer.echo(
+        "Deschideți adresa de mai jos pe calculatorul cu certificatul calificat (token USB)\n"
+        "Open this URL on the computer with the qualified certificate (USB token):\n"
+    )
+    typer.echo(url)
 
 
 @anaf_token_app.command("import")
@@ -99,31 +96,28 @@ def token_import_command(
     ] = None,
 ) -> None:
     """Store tokens obtained elsewhere (encrypted; expiry read from the JWTs)."""
-    from .. import app as use_cases
     from ..app import anaf_tokens
-    from ..errors import EfacturaError
 
     if file is not None:
-        raw = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        raw = sys.stdin.read() if str(file) == "-" else read_input(file).decode("utf-8")
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            typer.echo(f"{file}: not JSON ({exc})", err=True)
-            raise typer.Exit(2) from exc
+            raise UserInputError(
+                f"{file}: not JSON ({exc})",
+                code="E-INPUT-INVALID",
+                message_ro=f"{file}: nu este JSON",
+            ) from exc
         access = access or data.get("access_token")
         refresh = refresh or data.get("refresh_token")
     if not access or not refresh:
-        typer.echo("give --access and --refresh, or --file with both tokens", err=True)
-        raise typer.Exit(2)
-    ctx = use_cases.build_context(settings(create=False))
-    try:
-        use_cases.prepare(ctx)
+        raise UserInputError(
+            "give --access and --refresh, or --file with both tokens",
+            code="E-USAGE",
+            message_ro="dați --access și --refresh, sau --file cu ambele tokenuri",
+        )
+    with session(Access.WRITE) as ctx:
         tokens = anaf_tokens.import_tokens(ctx, access, refresh)
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        ctx.close()
     until = tokens.refresh_exp.isoformat() if tokens.refresh_exp else "unknown"
     typer.echo(f"tokens stored; access expires {tokens.access_exp.isoformat()}, refresh {until}")
 
@@ -133,20 +127,11 @@ def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Whether ANAF is authorised, when the tokens expire, when to authorise again."""
-    from .. import app as use_cases
     from ..app import anaf_tokens
-    from ..errors import EfacturaError
 
-    s = settings(create=False)
-    ctx = use_cases.build_context(s)
-    try:
-        use_cases.prepare(ctx)
+    with session(Access.READ) as ctx:
         status = anaf_tokens.token_status(ctx)
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        ctx.close()
+        s = ctx.settings
     out = {**status.to_dict(), "env": s.anaf_env}
     if as_json:
         typer.echo(json.dumps(out, indent=2))

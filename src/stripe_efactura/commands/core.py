@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import threading
 from pathlib import Path
 
 import typer
 
+from ..config import Settings
 from ..store.db import Checkpointer
-from . import app, db_app, settings
+from . import Access, app, db_app, read_input, session, settings
 
 
-def _logging() -> None:
+def _logging(s: Settings) -> None:
     logging.basicConfig(
-        level=os.environ.get("EFACTURA_LOG_LEVEL", "INFO"),
+        level=s.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -25,25 +25,17 @@ def _logging() -> None:
 @app.command()
 def init() -> None:
     """Create a starter efactura.toml (if none exists) and the database."""
-    from .. import app as use_cases
-
-    s = settings(create=True)
-    ctx = use_cases.build_context(s)
-    use_cases.prepare(ctx)
-    typer.echo(f"config: {s.config_path}")
-    typer.echo(f"database: {ctx.engine.url.render_as_string(hide_password=True)}")
+    with session(Access.WRITE, create=True) as ctx:
+        typer.echo(f"config: {ctx.settings.config_path}")
+        typer.echo(f"database: {ctx.engine.url.render_as_string(hide_password=True)}")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (SQLite or PostgreSQL)."""
-    from ..store.db import make_engine
-    from ..store.migrate import current_revision, upgrade
+    from ..app.runner import upgrade_schema
 
-    s = settings(create=False)
-    engine = make_engine(s.database_url)
-    upgrade(engine)
-    typer.echo(f"database at revision {current_revision(engine)}")
+    typer.echo(f"database at revision {upgrade_schema(settings(create=False))}")
 
 
 @app.command()
@@ -59,30 +51,29 @@ def serve(
     from .. import app as use_cases
     from ..web.app import create_app
 
-    _logging()
     s = settings(create=True)
-    ctx = use_cases.build_context(s)
-    use_cases.prepare(ctx)
-    checkpointer = Checkpointer(ctx.engine).start()
-    stop = threading.Event()
-    thread = None
-    if not no_worker:
-        worker = use_cases.make_worker(ctx)
-        thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
-        thread.start()
-    try:
-        uvicorn.run(
-            create_app(ctx, freeze_heap=True),
-            host=host or s.web_host,
-            port=port or s.web_port,
-            log_level="warning",
-            access_log=False,
-        )
-    finally:
-        stop.set()
-        if thread is not None:
-            thread.join(timeout=10)
-        checkpointer.stop()
+    _logging(s)
+    with use_cases.session(s, Access.WRITE) as ctx:
+        checkpointer = Checkpointer(ctx.engine).start()
+        stop = threading.Event()
+        thread = None
+        if not no_worker:
+            worker = use_cases.make_worker(ctx)
+            thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
+            thread.start()
+        try:
+            uvicorn.run(
+                create_app(ctx, freeze_heap=True),
+                host=host or s.web_host,
+                port=port or s.web_port,
+                log_level="warning",
+                access_log=False,
+            )
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=10)
+            checkpointer.stop()
 
 
 @app.command()
@@ -92,22 +83,21 @@ def worker(
     """Run a worker (many may run at once, on SQLite or PostgreSQL)."""
     from .. import app as use_cases
 
-    _logging()
     s = settings(create=False)
-    ctx = use_cases.build_context(s)
-    use_cases.prepare(ctx)
-    w = use_cases.make_worker(ctx)
-    if once:
-        typer.echo(f"ran {w.drain()} jobs")
-        return
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    checkpointer = Checkpointer(ctx.engine).start()
-    try:
-        w.run(stop)
-    finally:
-        checkpointer.stop()
+    _logging(s)
+    with use_cases.session(s, Access.WRITE) as ctx:
+        w = use_cases.make_worker(ctx)
+        if once:
+            typer.echo(f"ran {w.drain()} jobs")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        checkpointer = Checkpointer(ctx.engine).start()
+        try:
+            w.run(stop)
+        finally:
+            checkpointer.stop()
 
 
 @app.command()
@@ -117,23 +107,25 @@ def ingest(
 ) -> None:
     """Feed saved events through the same path as webhooks (idempotent)."""
     from .. import app as use_cases
+    from ..errors import UserInputError
 
-    s = settings(create=False)
-    ctx = use_cases.build_context(s)
-    use_cases.prepare(ctx)
+    raws = [(path, read_input(path)) for path in files]  # every file readable before storing
     new = dup = 0
-    for path in files:
-        raw = path.read_bytes()
-        try:
-            created, event_id = use_cases.accept_event(ctx, raw, source="ingest")
-        except ValueError as exc:
-            typer.echo(f"{path}: not a Stripe event ({exc})", err=True)
-            raise typer.Exit(1) from exc
-        new += created
-        dup += not created
-        typer.echo(f"{event_id}: {'stored' if created else 'already stored'}")
-    if process:
-        use_cases.make_worker(ctx).drain()
+    with session(Access.WRITE) as ctx:
+        for path, raw in raws:
+            try:
+                created, event_id = use_cases.accept_event(ctx, raw, source="ingest")
+            except ValueError as exc:
+                raise UserInputError(
+                    f"{path}: not a Stripe event ({exc})",
+                    code="E-EVENT-MALFORMED",
+                    message_ro=f"{path}: nu este un eveniment Stripe",
+                ) from exc
+            new += created
+            dup += not created
+            typer.echo(f"{event_id}: {'stored' if created else 'already stored'}")
+        if process:
+            use_cases.make_worker(ctx).drain()
     typer.echo(json.dumps({"stored": new, "duplicates": dup}))
 
 
@@ -148,24 +140,18 @@ def reconcile(
 
     from .. import app as use_cases
     from ..app.repair import reconcile as run
-    from ..errors import EfacturaError
 
     try:
         start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError as exc:
         raise typer.BadParameter("use YYYY-MM-DD") from exc
-    ctx = use_cases.build_context(settings(create=False))
-    use_cases.prepare(ctx)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
-        task = bar.add_task("reading Stripe events…")
+    with session(Access.WRITE) as ctx:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), transient=True) as bar:
+            task = bar.add_task("reading Stripe events…")
 
-        def tick(seen: int, new: int) -> None:
-            bar.update(task, description=f"{seen} events read, {new} new")
+            def tick(seen: int, new: int) -> None:
+                bar.update(task, description=f"{seen} events read, {new} new")
 
-        try:
             counts = run(ctx, start, progress=tick)
-        except EfacturaError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1) from exc
-    use_cases.make_worker(ctx).drain()
+        use_cases.make_worker(ctx).drain()
     typer.echo(json.dumps(counts))

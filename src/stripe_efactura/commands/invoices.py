@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from . import invoices_app, settings
+from ..errors import UserInputError
+from . import Access, invoices_app, session
 
-# ---- export, resend-email (services/documents.py, app/mailing.py) ---------------------
+# ---- export, resend-email (app/documents.py, app/mailing.py) ---------------------------
 
 
 @invoices_app.command("export")
@@ -22,22 +23,16 @@ def export_command(
     ] = None,
 ) -> None:
     """Write the stored PDF and/or XML of an invoice (byte for byte what was issued)."""
-    from .. import app as use_cases
     from ..app import documents
-    from ..errors import EfacturaError
 
     if pdf is None and xml is None:
-        typer.echo("give --pdf PATH, --xml PATH or both", err=True)
-        raise typer.Exit(2)
-    ctx = use_cases.build_context(settings(create=False))
-    try:
-        use_cases.prepare(ctx)
+        raise UserInputError(
+            "give --pdf PATH, --xml PATH or both",
+            code="E-USAGE",
+            message_ro="dați --pdf CALE, --xml CALE sau amândouă",
+        )
+    with session(Access.READ) as ctx:
         result = documents.export(ctx, number, pdf, xml)
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        ctx.close()
     if result.pdf_path is not None:
         typer.echo(f"{result.pdf_path} ({result.pdf_bytes} bytes)")
     if result.xml_path is not None:
@@ -53,19 +48,10 @@ def resend_email_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Email the invoice (PDF and XML) to the payer again, now."""
-    from .. import app as use_cases
     from ..app import mailing
-    from ..errors import EfacturaError
 
-    ctx = use_cases.build_context(settings(create=False))
-    try:
-        use_cases.prepare(ctx)
+    with session(Access.WRITE) as ctx:
         result = mailing.resend_email(ctx, number, to=to)
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        ctx.close()
     if as_json:
         out = {"number": result.number, "to": result.to, "message_id": result.message_id}
         typer.echo(json.dumps(out, ensure_ascii=False))
@@ -73,7 +59,7 @@ def resend_email_command(
     typer.echo(f"{result.number}: sent to {result.to} ({result.message_id})")
 
 
-# ---- list, show, retry (services/anaf_sync.py) -------------------------------------------
+# ---- list, show, retry (app/anaf_sync.py) -------------------------------------------
 
 
 @invoices_app.command("list")
@@ -87,15 +73,10 @@ def list_command(
     ] = False,
 ) -> None:
     """Invoices with their ANAF state, upload index, download id and deadline."""
-    from .. import app as use_cases
     from ..app import anaf_sync
 
-    ctx = use_cases.build_context(settings(create=False))
-    try:
-        use_cases.prepare(ctx)
+    with session(Access.READ) as ctx:
         rows = anaf_sync.invoices_listing(ctx, overdue=overdue)
-    finally:
-        ctx.close()
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -114,19 +95,10 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """One invoice: ANAF state, findings explained, timeline."""
-    from .. import app as use_cases
     from ..app import anaf_sync
-    from ..errors import EfacturaError
 
-    ctx = use_cases.build_context(settings(create=False))
-    try:
-        use_cases.prepare(ctx)
+    with session(Access.READ) as ctx:
         detail = anaf_sync.invoice_detail(ctx, number)
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        ctx.close()
     if as_json:
         typer.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
@@ -156,22 +128,15 @@ def retry_command(
 ) -> None:
     """Send again an invoice ANAF rejected (nok) once its data is corrected: same number and
     date, correction recorded in its timeline. An invoice ANAF accepted is never re-sent."""
-    from .. import app as use_cases
     from ..app import anaf_sync
-    from ..errors import EfacturaError, InvoiceProblems
+    from ..errors import InvoiceProblems
 
-    ctx = use_cases.build_context(settings(create=False))
     try:
-        use_cases.prepare(ctx)
-        result = anaf_sync.retry_invoice(ctx, number, force=force)
-    except InvoiceProblems as exc:
+        with session(Access.WRITE) as ctx:
+            result = anaf_sync.retry_invoice(ctx, number, force=force)
+    except InvoiceProblems as exc:  # the findings to fix, one per line
         for p in exc.problems:
             typer.echo(f"{p.code} ({p.field}): {p.message_en}\n  {p.message_ro}", err=True)
         raise typer.Exit(1) from exc
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    finally:
-        ctx.close()
     change = "corrected" if result["xml_changed"] else "unchanged (--force)"
     typer.echo(f"{number}: {change}, queued for upload (was {result['previous_state']})")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from . import payments_app, settings
+from ..errors import UserInputError
+from . import Access, payments_app, read_input, session
 
 
 @payments_app.command("list")
@@ -16,9 +17,8 @@ def list_payments(as_json: bool = typer.Option(False, "--json", help="JSON outpu
     from .. import app as use_cases
     from ..money import format_amount, from_minor
 
-    ctx = use_cases.build_context(settings(create=False))
-    use_cases.prepare(ctx)
-    rows = use_cases.payments_listing(ctx)
+    with session(Access.READ) as ctx:
+        rows = use_cases.payments_listing(ctx)
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -39,25 +39,22 @@ def retry(
     """Re-read a payment that needs attention and issue its invoice again."""
     from .. import app as use_cases
     from ..app.repair import retry_payment
-    from ..errors import EfacturaError
     from ..invoicing.buyer import BuyerOverrides
 
-    ctx = use_cases.build_context(settings(create=False))
-    use_cases.prepare(ctx)
     overrides = None
     if buyer is not None:
         try:
-            overrides = BuyerOverrides.from_json(buyer.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            typer.echo(f"{buyer}: {exc}", err=True)
-            raise typer.Exit(2) from exc
-    try:
+            overrides = BuyerOverrides.from_json(read_input(buyer).decode("utf-8"))
+        except ValueError as exc:
+            raise UserInputError(
+                f"{buyer}: {exc}",
+                code="E-INPUT-INVALID",
+                message_ro=f"{buyer}: conținut nevalid",
+            ) from exc
+    with session(Access.WRITE) as ctx:
         typer.echo(retry_payment(ctx, key, overrides=overrides))
-    except EfacturaError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from exc
-    use_cases.make_worker(ctx).drain()
-    rows = {r["payment_key"]: r for r in use_cases.payments_listing(ctx)}
+        use_cases.make_worker(ctx).drain()
+        rows = {r["payment_key"]: r for r in use_cases.payments_listing(ctx)}
     row = rows.get(key)
     if row is not None:
         typer.echo(f"status: {row['status']}")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import typer
 
-from . import app, settings
+from ..errors import EfacturaError
+from . import app, read_input, settings
 
 
 @app.command()
@@ -29,16 +30,11 @@ def preview(
             fx_rate = Decimal(rate)
         except InvalidOperation as exc:
             raise typer.BadParameter(f"--rate {rate!r} is not a number") from exc
+    raw = read_input(event_file)
     try:
-        result = use_case.preview_event(
-            s, event_file.read_bytes(), objects_dir=objects, rate=fx_rate
-        )
-    except Exception as exc:
-        from ..errors import EfacturaError
-
-        if isinstance(exc, EfacturaError):
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(2) from exc
+        result = use_case.preview_event(s, raw, objects_dir=objects, rate=fx_rate)
+    except EfacturaError as exc:
+        exc.exit_code = 2  # the saved event or its objects cannot be previewed
         raise
     if xml is not None and result.xml is not None:
         xml.write_bytes(result.xml)

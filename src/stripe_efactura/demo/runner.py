@@ -40,7 +40,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 import sqlalchemy as sa
@@ -60,6 +59,7 @@ from ..invoicing.serialize import invoice_from_json
 from ..store import db
 from ..store import invoices as invoice_store
 from ..store.tables import invoices, jobs, notices, payments, stripe_events
+from ..tz import BUCHAREST
 from ..ubl import artifacts
 from .samples import Delivery, SamplePayment, build_samples
 
@@ -74,7 +74,6 @@ __all__ = [
 
 log = logging.getLogger("stripe_efactura.demo")
 
-BUCHAREST = ZoneInfo("Europe/Bucharest")
 DEMO_EUR_RATE = Decimal("5.0875")
 """The demo feed's EUR rate (RON per euro). A demo value, not a BNR publication."""
 DEMO_USD_RATE = Decimal("4.3912")
@@ -615,7 +614,7 @@ def _run(
     ctx.anaf_transport = FakeAnafTransport(create_fake_anaf(fake))
     issue = datetime.fromtimestamp(now, UTC).astimezone(BUCHAREST).date()
     days = banking_days_before(issue, 15)
-    ctx.extras["bnr_transport"] = httpx.MockTransport(
+    ctx.bnr_transport = httpx.MockTransport(
         lambda _request: httpx.Response(200, content=demo_bnr_xml(days))
     )
     use_cases.prepare(ctx)

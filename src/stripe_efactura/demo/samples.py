@@ -29,15 +29,14 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..intake.fake_stripe import FakeStripeStore
 from ..intake.stripe_api import API_VERSION
+from ..tz import BUCHAREST
 
 Json = dict[str, Any]
 
 VAT_RATE_ID = "txr_1DemoStripeTaxRO21"
-BUCHAREST = ZoneInfo("Europe/Bucharest")
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ RATE_TABLE: tuple[RateEntry, ...] = (
 RATE_KINDS: tuple[str, ...] = ("standard", "reduced", "reduced2", "housing")
 
 
-def _rate_error(message: str, **context: object) -> EfacturaError:
+def _rate_error(message: str, **context: str) -> EfacturaError:
     return EfacturaError(message, code="E-VAT-RATE", **context)
 
 
@@ -181,7 +181,7 @@ _ZERO_RATED = frozenset(
 )
 
 
-def _exemption_error(message: str, category: VatCategory, **context: object) -> EfacturaError:
+def _exemption_error(message: str, category: VatCategory, **context: str) -> EfacturaError:
     return EfacturaError(message, code="E-VAT-EXEMPTION", category=category.value, **context)
 
 

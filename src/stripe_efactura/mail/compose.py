@@ -17,12 +17,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import EfacturaError, Problem
 from ..invoicing.model import Invoice
 from ..invoicing.plain import PAYMENT_MEANS_RO
 from ..money import format_amount
+from ..tz import BUCHAREST
 from .templates import Templates
 
 __all__ = [
@@ -270,19 +270,10 @@ def _count_en(n: int) -> str:
     return "1 notification" if n == 1 else f"{n} notifications"
 
 
-try:
-    _RO_TZ: ZoneInfo | None = ZoneInfo("Europe/Bucharest")
-except ZoneInfoNotFoundError:  # pragma: no cover - no tz database (Windows without tzdata)
-    _RO_TZ = None
-
-
 def _when(value: datetime, *, english: bool) -> str:
     aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if _RO_TZ is None:  # pragma: no cover
-        local, label = aware.astimezone(UTC), "UTC"
-    else:
-        local = aware.astimezone(_RO_TZ)
-        label = "Romania time" if english else "ora României"
+    local = aware.astimezone(BUCHAREST)
+    label = "Romania time" if english else "ora României"
     stamp = f"{_ro_date(local.date())}, {local.hour:02d}:{local.minute:02d}"
     return f"{stamp} {label}" if english else f"{stamp}, {label}"
 

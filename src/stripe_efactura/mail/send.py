@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import os
 import smtplib
 import ssl
 from email import policy
@@ -27,6 +26,7 @@ from typing import Any, Protocol
 
 from ..config import Settings
 from ..errors import ConfigError, EfacturaError
+from ..files import write_atomic
 
 __all__ = ["DirectorySender", "MailSender", "SmtpError", "SmtpSender", "classify_smtp_code"]
 
@@ -95,10 +95,7 @@ class DirectorySender:
         _prepare(msg)
         target = self.path_for(msg)
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(msg.as_bytes(policy=policy.SMTP))
-            os.replace(tmp, target)
+            write_atomic(target, msg.as_bytes(policy=policy.SMTP))
         except OSError as exc:
             raise SmtpError(
                 f"cannot write the message to {self.directory}: {exc}",

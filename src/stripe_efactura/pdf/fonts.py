@@ -5,8 +5,9 @@ Romanian quotes, so the invoice PDF always embeds a TTF. The project never ships
 the font comes from, in this order:
 
 1. an explicit path (``font_path=``), else ``EFACTURA_PDF_FONT`` (and optionally
-   ``EFACTURA_PDF_FONT_BOLD``) — an explicit font that is missing or lacks a glyph is an error,
-   never silently replaced;
+   ``EFACTURA_PDF_FONT_BOLD``) as the settings read them and pass in ``env`` (this module
+   never reads the process environment) — an explicit font that is missing or lacks a glyph
+   is an error, never silently replaced;
 2. system fonts: DejaVu Sans (Debian/Ubuntu ``fonts-dejavu-core``, Fedora, Arch, Alpine),
    Liberation Sans, Noto Sans, then Arial on macOS / Windows;
 3. a font shipped by an installed PyPI package: ``matplotlib`` (DejaVu Sans) or
@@ -18,7 +19,6 @@ Every candidate is checked glyph by glyph (:data:`REQUIRED_CHARS`) before it is 
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -213,10 +213,10 @@ def find_font_files(
 ) -> FontFiles:
     """Find the regular and bold TTF the PDF will embed (see the module docstring).
 
-    ``env`` defaults to ``os.environ``; only ``EFACTURA_PDF_FONT`` and
-    ``EFACTURA_PDF_FONT_BOLD`` are read from it.
+    ``env``: the settings' ``EFACTURA_PDF_FONT`` and ``EFACTURA_PDF_FONT_BOLD`` (nothing
+    else is read from it); None: neither is set.
     """
-    environ = os.environ if env is None else env
+    environ: Mapping[str, str] = {} if env is None else env
     origin = "explicit"
     if font_path is None and environ.get(ENV_FONT):
         font_path = environ[ENV_FONT]
@@ -284,7 +284,7 @@ def register_fonts(files: FontFiles) -> PdfFonts:
     return fonts
 
 
-_DEFAULT: PdfFonts | None = None
+_FOUND: dict[tuple[str, str, str, str], PdfFonts] = {}
 
 
 def load_fonts(
@@ -293,12 +293,17 @@ def load_fonts(
     bold_path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
 ) -> PdfFonts:
-    """:func:`find_font_files` + :func:`register_fonts`; the default lookup is cached."""
-    global _DEFAULT
-    default = font_path is None and bold_path is None and env is None
-    if default and _DEFAULT is not None:
-        return _DEFAULT
+    """:func:`find_font_files` + :func:`register_fonts`; cached per argument set."""
+    environ: Mapping[str, str] = {} if env is None else env
+    key = (
+        str(font_path or ""),
+        str(bold_path or ""),
+        environ.get(ENV_FONT, ""),
+        environ.get(ENV_FONT_BOLD, ""),
+    )
+    cached = _FOUND.get(key)
+    if cached is not None:
+        return cached
     fonts = register_fonts(find_font_files(font_path, bold_path=bold_path, env=env))
-    if default:
-        _DEFAULT = fonts
+    _FOUND[key] = fonts
     return fonts

@@ -11,7 +11,6 @@ leases and run times agree across machines.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,11 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from ..errors import StorageError
+from ..errors import ConfigError, StorageError
 
-_SQLITE_SYNC = (
-    "NORMAL" if os.environ.get("EFACTURA_SQLITE_SYNCHRONOUS", "").upper() == "NORMAL" else "FULL"
-)
+_SQLITE_SYNC = "FULL"
+"""``PRAGMA synchronous`` when the settings leave it unset (benchmarks lower it)."""
 
 
 def normalize_url(url: str) -> str:
@@ -43,12 +41,49 @@ def is_sqlite(engine: Engine | Connection) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def _one_line(exc: BaseException) -> str:
+    """A driver message on one line (psycopg's span several, with hints)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return " ".join(first.split())
+
+
+@contextmanager
+def unavailable() -> Iterator[None]:
+    """Turn "cannot reach the database" into one coded :class:`StorageError` line."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise StorageError(
+            f"database unavailable: {_one_line(exc)}",
+            message_ro="baza de date nu este disponibilă",
+        ) from exc
+
+
+def sqlite_path(engine: Engine) -> Path | None:
+    """The file of an SQLite database (None: PostgreSQL or in memory)."""
+    if not is_sqlite(engine):
+        return None
+    database = engine.url.database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None = None) -> Engine:
+    """An engine for ``url`` (SQLite or PostgreSQL); creates the SQLite file's folder.
+    ``sqlite_synchronous``: ``FULL`` (default) or ``NORMAL`` (``EFACTURA_SQLITE_SYNCHRONOUS``)."""
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot create the data directory {Path(path).parent} "
+                    f"(EFACTURA_DATA_DIR): {exc.strerror}",
+                    code="E-DATA-DIR",
+                    message_ro=f"dosarul de date {Path(path).parent} nu poate fi creat",
+                ) from exc
         engine = sa.create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -61,7 +96,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute(f"PRAGMA synchronous={_SQLITE_SYNC}")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous or _SQLITE_SYNC}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA wal_autocheckpoint=10000")  # safety net; see Checkpointer
@@ -85,7 +120,7 @@ def write(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
     except sa.exc.OperationalError as exc:
-        raise StorageError(f"database unavailable: {exc.orig}") from exc
+        raise StorageError(f"database unavailable: {_one_line(exc)}") from exc
 
 
 @contextmanager

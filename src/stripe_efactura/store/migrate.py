@@ -10,6 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from ..errors import SchemaError
+from .db import sqlite_path, unavailable
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -23,7 +26,7 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
+    with unavailable(), engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
@@ -49,4 +52,32 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 def ensure_schema(engine: Engine) -> None:
     """``serve`` and ``worker`` upgrade a database that is behind (e.g. empty) themselves."""
     if current_revision(engine) != head_revision(engine):
-        upgrade(engine)
+        with unavailable():
+            upgrade(engine)
+
+
+_UPGRADE = "run `stripe-efactura db upgrade`"
+_UPGRADE_RO = "rulați `stripe-efactura db upgrade`"
+
+
+def check_schema(engine: Engine) -> None:
+    """Read-only work: raise :class:`SchemaError` when the schema is missing or not the one
+    this version expects; never migrates (and never creates an SQLite file)."""
+    path = sqlite_path(engine)
+    if path is not None and not path.exists():
+        raise SchemaError(
+            f"no database at {path}: {_UPGRADE} (or `init`) first",
+            message_ro=f"nu există baza de date {path}: {_UPGRADE_RO} (sau `init`)",
+        )
+    current, head = current_revision(engine), head_revision(engine)
+    if current is None:
+        raise SchemaError(
+            f"the database has no tables yet: {_UPGRADE}",
+            message_ro=f"baza de date nu are încă tabele: {_UPGRADE_RO}",
+        )
+    if current != head:
+        raise SchemaError(
+            f"the database schema is at revision {current}, this version needs {head}: {_UPGRADE}",
+            message_ro=f"schema bazei de date este la revizia {current}, este nevoie de {head}: "
+            f"{_UPGRADE_RO}",
+        )

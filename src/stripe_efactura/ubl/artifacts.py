@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -31,6 +29,7 @@ from pathlib import Path, PurePosixPath
 import httpx
 
 from ..errors import ValidationArtifactsMissing
+from ..files import write_atomic
 
 UBL_ROOT = "ubl-2.1"
 CIUS_RO_ROOT = "cius-ro-1.0.9"
@@ -198,24 +197,11 @@ def is_installed(root: Path) -> bool:
     return not _problems(root)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _install(files: Mapping[str, bytes], dest: Path) -> ArtifactSet:
     """Write pinned files whose bytes match the pins, then verify the whole set."""
     try:
         for rel, data in files.items():
-            _write_atomic(dest / rel, data)
+            write_atomic(dest / rel, data)
     except OSError as exc:
         raise ValidationArtifactsMissing(
             f"cannot write the validation artifacts to {dest} ({exc.strerror or exc}): choose "

@@ -22,9 +22,8 @@ process (:func:`load`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import os
-import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import lxml.isoschematron
 from lxml import etree
 
 from ..errors import ValidationArtifactsMissing
+from ..files import write_atomic
 from .artifacts import FETCH_HINT, ArtifactSet
 
 COMPILER_VERSION = "2"
@@ -214,15 +214,8 @@ def compiled_xslt(artifacts: ArtifactSet) -> str:
     except OSError:
         pass
     text = compile_schematron(artifacts.schematron_entry)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".xslt.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError):
+        write_atomic(path, text)
     return text
 
 

@@ -11,20 +11,16 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import anyio
-import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..app import intake
+from ..app import intake, system
 from ..app.context import AppContext
 from ..errors import StorageError
-from ..store import db
-from ..store.tables import jobs, payments, stripe_events
 from .anaf_callback import anaf_callback_route
 from .batching import BatchWriter
 
@@ -53,37 +49,18 @@ def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
         return JSONResponse(answer.body, status_code=answer.status)
 
     async def healthz(_request: Request) -> Response:
-        def check() -> dict[str, Any]:
-            with db.read(ctx.engine) as conn:
-                conn.execute(sa.text("SELECT 1"))
-            return {"status": "ok"}
-
         try:
-            body = await anyio.to_thread.run_sync(check)
+            await anyio.to_thread.run_sync(system.check_database, ctx)
         except Exception as exc:
             return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)
-        return JSONResponse(body)
+        return JSONResponse({"status": "ok"})
 
     async def livez(_request: Request) -> Response:
         """Liveness: the process answers (no database work)."""
         return PlainTextResponse("ok")
 
     async def metrics(_request: Request) -> Response:
-        def collect() -> str:
-            lines: list[str] = []
-            with db.read(ctx.engine) as conn:
-                for col, name in (
-                    (jobs.c.status, "efactura_jobs"),
-                    (payments.c.status, "efactura_payments"),
-                    (stripe_events.c.outcome, "efactura_stripe_events"),
-                ):
-                    lines.append(f"# TYPE {name} gauge")
-                    rows = conn.execute(sa.select(col, sa.func.count()).group_by(col)).all()
-                    for status, count in sorted(rows, key=lambda r: str(r[0])):
-                        lines.append(f'{name}{{status="{status}"}} {count}')
-            return "\n".join(lines) + "\n"
-
-        return PlainTextResponse(await anyio.to_thread.run_sync(collect))
+        return PlainTextResponse(await anyio.to_thread.run_sync(system.metrics_text, ctx))
 
     routes = [
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
