@@ -395,6 +395,11 @@ def settings_from(
     )
 
 
+def environment() -> Mapping[str, str]:
+    """The process environment: the one place the project reads it (``EFACTURA_*``)."""
+    return os.environ
+
+
 def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False) -> Settings:
     """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``) and the environment.
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from stripe_efactura import cli
+from stripe_efactura.demo import environment as demo_environment
 from stripe_efactura.demo import runner
 from stripe_efactura.demo.samples import SCHEDULE, build_samples, payment_times
 from stripe_efactura.errors import ValidationArtifactsMissing
@@ -306,7 +307,7 @@ def test_missing_validation_files_name_the_fetch_command(
         raise ValidationArtifactsMissing("download failed: no network")
 
     monkeypatch.setattr(runner.artifacts, "fetch", offline)
-    monkeypatch.setattr(runner, "REPO_ROOT", tmp_path / "nowhere" / "repo")
+    monkeypatch.setattr(demo_environment, "REPO_ROOT", tmp_path / "nowhere" / "repo")
     with pytest.raises(runner.DemoError) as caught:
         runner.find_validation(tmp_path / "demo", {}, cwd=tmp_path / "cwd")
     assert caught.value.message == (

@@ -1,9 +1,17 @@
-"""Use cases about the service itself: liveness of the database, metrics."""
+"""Use cases about the service itself: liveness of the database, metrics, an overview of
+what happened to every event and invoice (the demo's account)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
 from ..store import db
+from ..store import invoices as invoice_store
+from ..store import overview as overview_store
 from ..store import status as status_store
+from ..store.invoices import InvoiceRecord, TimelineEntry
 from .context import AppContext
 
 
@@ -27,3 +35,49 @@ def metrics_text(ctx: AppContext) -> str:
         for item in items:
             lines.append(f'{name}{{status="{item.status}"}} {item.count}')
     return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything about a run the demo's account tells, read in one transaction."""
+
+    invoices: list[InvoiceRecord]
+    timelines: dict[int, list[TimelineEntry]]
+    event_ids: dict[str, list[str]]
+    """Payment key -> the Stripe events that confirmed it."""
+    sent_emails: dict[int, dict[str, Any]]
+    """Invoice id -> the detail of its ``email_sent`` timeline line (JSON)."""
+    events: list[overview_store.EventOutcome]
+    unsent_notices: int
+
+
+def invoice_progress(ctx: AppContext) -> list[overview_store.InvoiceProgress]:
+    """ANAF state, email state and archive of every invoice."""
+    with db.read(ctx.engine) as conn:
+        return overview_store.invoice_progress(conn)
+
+
+def overview(ctx: AppContext) -> Overview:
+    with db.read(ctx.engine) as conn:
+        rows = invoice_store.in_order(conn)
+        sent = invoice_store.details_of(conn, "email_sent")
+        return Overview(
+            invoices=rows,
+            timelines={r.id: invoice_store.timeline(conn, r.id) for r in rows},
+            event_ids=overview_store.event_ids_by_payment(conn),
+            sent_emails={k: json.loads(v) for k, v in sent.items() if v},
+            events=overview_store.event_outcomes(conn),
+            unsent_notices=overview_store.unsent_notice_count(conn),
+        )
+
+
+def unfinished_job_errors(ctx: AppContext, limit: int = 5) -> list[str]:
+    """The distinct errors of jobs that did not finish (why a run failed), one line each."""
+    with db.read(ctx.engine) as conn:
+        errors = overview_store.unfinished_job_errors(conn)
+    out: list[str] = []
+    for e in errors:
+        line = f"job {e.task} ({e.status}): {e.last_error.strip().splitlines()[0][:200]}"
+        if line not in out:
+            out.append(line)
+    return out[:limit]

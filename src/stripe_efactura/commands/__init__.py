@@ -9,7 +9,6 @@ listing has ``--json``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,7 +79,7 @@ def _options(
 
 def settings(*, create: bool = False) -> Settings:
     """Load (and check) the settings for a command; a wrong setting raises ``ConfigError``."""
-    loaded = load_settings(os.environ, create=create)
+    loaded = load_settings(create=create)
     state.data_dir = loaded.data_dir
     return loaded
 

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,52 @@ LEGAL_CONTENT = frozenset(
 
 class ImmutableInvoice(EfacturaError):
     code = "E-INVOICE-IMMUTABLE"
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    """One row of ``invoices`` (see ``store/tables.py`` for the columns' meaning)."""
+
+    id: int
+    series_code: str
+    seq: int
+    number: str
+    kind: str
+    payment_key: str
+    refers_to: int | None
+    issue_date: date
+    currency: str
+    total: str
+    livemode: bool
+    snapshot: str
+    xml: bytes
+    pdf: bytes | None
+    validation: str | None
+    anaf_state: str
+    upload_index: str | None
+    download_id: str | None
+    anaf_messages: str | None
+    signed_zip: bytes | None
+    deadline: date | None
+    email_state: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: sa.Row[Any]) -> InvoiceRecord:
+        data = row._mapping
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of an invoice's timeline (``invoice_log``); ``detail`` is JSON text."""
+
+    id: int
+    invoice_id: int
+    at: datetime
+    event: str
+    detail: str | None
 
 
 def insert_invoice(
@@ -82,14 +129,29 @@ def log(conn: Connection, invoice_id: int, event: str, detail: Any = None) -> No
     )
 
 
-def timeline(conn: Connection, invoice_id: int) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(invoice_log)
-            .where(invoice_log.c.invoice_id == invoice_id)
-            .order_by(invoice_log.c.id)
-        ).all()
+def timeline(conn: Connection, invoice_id: int) -> list[TimelineEntry]:
+    rows = conn.execute(
+        sa.select(invoice_log)
+        .where(invoice_log.c.invoice_id == invoice_id)
+        .order_by(invoice_log.c.id)
+    ).all()
+    return [TimelineEntry(int(r.id), int(r.invoice_id), r.at, str(r.event), r.detail) for r in rows]
+
+
+def in_order(conn: Connection) -> list[InvoiceRecord]:
+    """Every invoice, by series and number."""
+    rows = conn.execute(sa.select(invoices).order_by(invoices.c.series_code, invoices.c.seq))
+    return [InvoiceRecord.from_row(r) for r in rows]
+
+
+def details_of(conn: Connection, event: str) -> dict[int, str | None]:
+    """The ``detail`` (JSON text) of the last timeline line ``event`` of each invoice."""
+    rows = conn.execute(
+        sa.select(invoice_log.c.invoice_id, invoice_log.c.detail)
+        .where(invoice_log.c.event == event)
+        .order_by(invoice_log.c.id)
     )
+    return {int(r.invoice_id): r.detail for r in rows}
 
 
 def for_payment(conn: Connection, payment_key: str, kind: str = "invoice") -> Any:
