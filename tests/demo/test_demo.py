@@ -115,7 +115,7 @@ Invoices
     ANAF        pending_upload -> uploading -> uploaded -> in_processing -> ok -> archived
                 upload index 5001130150 via upload (extern=DA) (1 upload), download id 3001474427
     email       sent to buchhaltung@nordlicht.example
-                "Factura SEF000004 din RO_DATE — Firma Mea SRL"
+                "Factura SEF000004 din RO_DATE / Invoice SEF000004 of DATE — Firma Mea SRL"
                 mail/04-buchhaltung@nordlicht.example.eml (SEF000004.pdf + SEF000004.xml)
     files       invoices/SEF000004.pdf, invoices/SEF000004.xml
                 archive/YEAR/SEF000004.zip (XML + ANAF signature, as downloaded)

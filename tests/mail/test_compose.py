@@ -391,3 +391,43 @@ def test_default_templates_use_only_documented_placeholders() -> None:
 
     for name in ("invoice_subject", "invoice_body"):
         assert set(Template(getattr(Templates(), name)).get_identifiers()) <= INVOICE_VARIABLES
+
+
+def test_a_payer_outside_romania_gets_a_romanian_and_english_email(factory: ModuleType) -> None:
+    """The invoice reaches a payer outside Romania in Romanian (the legal language of the
+    invoice) and English, like its PDF."""
+    msg = compose_invoice_email(
+        factory.reverse_charge_invoice(),
+        PDF,
+        XML,
+        mail_from="facturi@firma-mea.ro",
+        to="einkauf@mueller.example",
+    )
+    assert msg["Subject"] == (
+        "Factura SEF000126 din 22.11.2026 / Invoice SEF000126 of 2026-11-22 — Firma Mea SRL"
+    )
+    assert body(msg) == (
+        "Bună ziua,\n"
+        "\n"
+        "Vă transmitem factura SEF000126 din 22.11.2026, emisă de Firma Mea SRL, "
+        "în valoare totală de 1.000,00 EUR.\n"
+        "Plata a fost efectuată cu cardul prin Stripe (referință pi_3QrevCHG555).\n"
+        "\n"
+        "Găsiți atașate factura în format PDF (SEF000126.pdf) și fișierul XML e-Factura "
+        "(SEF000126.xml), în formatul transmis la ANAF.\n"
+        "\n"
+        "--- English ---\n"
+        "\n"
+        "Hello,\n"
+        "\n"
+        "Please find attached Invoice SEF000126 of 2026-11-22, issued by Firma Mea SRL, "
+        "for a total of 1.000,00 EUR.\n"
+        "The payment was made by card via Stripe (reference pi_3QrevCHG555).\n"
+        "\n"
+        "The invoice is attached as a PDF (SEF000126.pdf) and as the e-Factura XML file "
+        "(SEF000126.xml) reported to the Romanian tax authority (ANAF).\n"
+        "\n"
+        "Cu stimă / Kind regards,\n"
+        "Firma Mea SRL\n"
+        "contabilitate@firma-mea.ro · +40 21 000 0000\n"
+    )

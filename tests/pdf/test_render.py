@@ -157,29 +157,58 @@ def test_foreign_currency_shows_bnr_rate_and_vat_in_ron(factory: ModuleType) -> 
     assert "TVA la încasare" not in text
 
 
-def test_reverse_charge_mentions_taxare_inversa(factory: ModuleType) -> None:
+def test_reverse_charge_for_a_buyer_outside_romania_is_bilingual(factory: ModuleType) -> None:
+    """Art. 319 (20): every mention of the invoice, for a buyer outside Romania in Romanian
+    (the legal text, first) and English; the reverse-charge mention (art. 319 (20) m) reads
+    "Taxare inversă"."""
     (text,) = page_texts(render_pdf(factory.reverse_charge_invoice()))
     assert_in_order(
         text,
         [
-            "FACTURĂ Seria SEF nr. 000126 Data emiterii: 22.11.2026 Moneda: EUR",
-            *SELLER_BLOCK,
-            "Cumpărător",
-            "Müller Software GmbH",
-            "Cod TVA: DE123456789",
-            "Adresa: Hauptstraße 5, Berlin, 10115, Germania",
-            table_head("EUR"),
+            (
+                "FACTURĂ / INVOICE Seria SEF nr. 000126 Data emiterii / Issue date: 22.11.2026 "
+                "Moneda / Currency: EUR"
+            ),
+            "Furnizor / Supplier Firma Mea SRL",
+            "CUI: 18547290 / Cod TVA / VAT ID: RO18547290",
+            "Reg. Com. / Trade register: J40/1234/2020",
+            "Capital social / Share capital: 200 lei",
+            "Adresa / Address: Str. Exemplu nr. 1, Sector 1, București, 010101, România",
+            "IBAN: RO49AAAA1B31007593840000 Banca / Bank: Banca Exemplu",
+            "Cumpărător / Customer Müller Software GmbH",
+            "Cod TVA / VAT ID: DE123456789",
+            "Adresa / Address: Hauptstraße 5, Berlin, 10115, Germania",
+            (
+                "Nr. / No. Denumirea produselor sau a serviciilor / Goods or services U.M. / Unit "
+                "Cant. / Qty Preț unitar fără TVA / Unit price excl. VAT (EUR) "
+                "Valoare / Amount (EUR) Cota TVA / VAT rate Valoare TVA / VAT (EUR)"
+            ),
             "1 Licență software anuală an 1 1.000,00 1.000,00 taxare inversă 0,00",
-            "taxare inversă 1.000,00 0,00",
-            "Total fără TVA 1.000,00 EUR",
-            "TVA 0,00 EUR",
-            "Total factură 1.000,00 EUR",
-            "Total de plată 0,00 EUR",
-            "Taxare inversă",
-            "Curs BNR din 20.11.2026: 1 EUR = 5,0876 RON. TVA în RON: 0,00 RON.",
-            "Achitat cu cardul prin Stripe, referință pi_3QrevCHG555 (Card Visa •••• 4242).",
+            (
+                "Cota TVA / VAT rate Bază impozabilă / Taxable amount (EUR) TVA / VAT (EUR) "
+                "TVA / VAT (RON) taxare inversă 1.000,00 0,00 0,00"
+            ),
+            "Total fără TVA / Total excl. VAT 1.000,00 EUR",
+            "TVA / VAT 0,00 EUR",
+            "Total factură / Invoice total 1.000,00 EUR",
+            "Achitat / Paid 1.000,00 EUR",
+            "Total de plată / Amount due 0,00 EUR",
+            "Taxare inversă / Reverse charge",
+            "Curs BNR din 20.11.2026: 1 EUR = 5,0876 RON. TVA în RON / VAT in RON: 0,00 RON.",
+            (
+                "Achitat cu cardul prin Stripe / Paid by card via Stripe, referință / reference "
+                "pi_3QrevCHG555 (Card Visa •••• 4242)."
+            ),
+            "Factură SEF000126 — pagina / page 1 din / of 1",
         ],
     )
+
+
+def test_romanian_buyer_gets_a_romanian_only_invoice(factory: ModuleType) -> None:
+    (text,) = page_texts(render_pdf(factory.eur_invoice()))
+    assert " / Issue date" not in text
+    assert "Supplier" not in text
+    assert "pagina 1 din 1" in text
 
 
 def test_exemption_reason_is_printed(factory: ModuleType) -> None:
@@ -205,8 +234,8 @@ def test_exemption_reason_is_printed(factory: ModuleType) -> None:
         text,
         [
             "Acme Inc.",
-            "Nr. identificare: 98-7654321",
-            "Adresa: 1 Main St, Austin, TX, SUA",
+            "Nr. identificare / ID no.: 98-7654321",
+            "Adresa / Address: 1 Main St, Austin, TX, SUA",
             "1 Licență software anuală an 1 1.000,00 1.000,00 scutit (export) 0,00",
             "scutit (export) 1.000,00 0,00",
             reason,

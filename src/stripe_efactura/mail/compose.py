@@ -175,6 +175,40 @@ def _payment_note(invoice: Invoice) -> str:
     return " ".join(parts)
 
 
+_MEANS_EN: dict[str, str] = {
+    "cu cardul": "by card",
+    "prin debit direct": "by direct debit",
+    "prin transfer bancar": "by bank transfer",
+}
+
+
+def _payment_note_en(invoice: Invoice) -> str:
+    parts: list[str] = []
+    if invoice.is_storno:
+        for prev in invoice.preceding:
+            parts.append(f"It reverses invoice {prev.number} of {_en_date(prev.issue_date)}.")
+    pay = invoice.payment
+    if pay is not None:
+        ref = pay.reference or invoice.payment_key
+        suffix = f" (reference {ref})" if ref else ""
+        if invoice.is_storno:
+            parts.append(f"The amount was refunded via Stripe{suffix}.")
+        else:
+            means = _MEANS_EN.get(PAYMENT_MEANS_RO.get(pay.means_code, ""))
+            how = f"{means} via Stripe" if means else "via Stripe"
+            parts.append(f"The payment was made {how}{suffix}.")
+    return " ".join(parts)
+
+
+def _en_date(value: date) -> str:
+    return value.isoformat()
+
+
+def is_international(invoice: Invoice) -> bool:
+    """A payer outside Romania gets the bilingual (Romanian and English) email and PDF."""
+    return invoice.buyer.address.country.strip().upper() not in ("", "RO")
+
+
 def invoice_template_values(invoice: Invoice) -> dict[str, str]:
     """The ``$placeholders`` of the invoice templates for ``invoice``."""
     seller = invoice.seller
@@ -208,6 +242,9 @@ def invoice_template_values(invoice: Invoice) -> dict[str, str]:
         "order_reference": invoice.order_reference or "",
         "pdf_filename": f"{base}.pdf",
         "xml_filename": f"{base}.xml",
+        "document_en": "Storno invoice" if invoice.is_storno else "Invoice",
+        "issue_date_en": _en_date(invoice.issue_date),
+        "payment_note_en": _payment_note_en(invoice),
     }
 
 
@@ -225,7 +262,8 @@ def compose_invoice_email(
 ) -> EmailMessage:
     """The email that carries ``invoice`` to the payer, with the PDF and the UBL XML attached.
 
-    Subject and body come from ``templates`` (Romanian defaults). The attachments are named
+    Subject and body come from ``templates`` (Romanian defaults; Romanian and English, the
+    ``*_intl`` templates, for a payer outside Romania). The attachments are named
     after the invoice number (``SEF000123.pdf``, ``SEF000123.xml``). ``From`` gets the seller's
     name as display name unless ``mail_from`` has one; ``Reply-To`` defaults to the seller's
     email. ``message_id`` (e.g. derived from an outbox row) makes resends recognisable; when
@@ -233,8 +271,9 @@ def compose_invoice_email(
     """
     tpl = templates or Templates()
     values = invoice_template_values(invoice)
+    suffix = "_intl" if is_international(invoice) else ""
     msg = _new_message(
-        subject=tpl.render("invoice_subject", values),
+        subject=tpl.render(f"invoice_subject{suffix}", values),
         mail_from=_from_header(mail_from, invoice.seller.name),
         to=_recipients(to),
         message_id=message_id,
@@ -247,7 +286,10 @@ def compose_invoice_email(
         msg["Bcc"] = ", ".join(_recipients(bcc))
     msg["X-Efactura-Invoice"] = _one_line(invoice.number)
     msg.set_content(
-        tpl.render("invoice_body", values), subtype="plain", charset="utf-8", cte="quoted-printable"
+        tpl.render(f"invoice_body{suffix}", values),
+        subtype="plain",
+        charset="utf-8",
+        cte="quoted-printable",
     )
     msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=values["pdf_filename"])
     msg.add_attachment(xml, maintype="application", subtype="xml", filename=values["xml_filename"])

@@ -7,6 +7,8 @@ into the directory named by ``[email] templates_dir`` in ``efactura.toml``:
 ==========================  ==================================================================
 ``invoice_subject.txt``     subject of the email that carries an invoice to the payer
 ``invoice_body.txt``        its plain-text body
+``invoice_subject_intl.txt`` the same for a payer outside Romania (Romanian and English)
+``invoice_body_intl.txt``   its body (Romanian first, English after)
 ``merchant_subject.txt``    subject of the digest that tells the merchant what needs attention
 ``merchant_body.txt``       its plain-text body (Romanian first, English after)
 ==========================  ==================================================================
@@ -46,9 +48,12 @@ INVOICE_VARIABLES: frozenset[str] = frozenset(
         "order_reference",
         "pdf_filename",
         "xml_filename",
+        "document_en",
+        "issue_date_en",
+        "payment_note_en",
     }
 )
-"""Placeholders available to ``invoice_subject.txt`` and ``invoice_body.txt``."""
+"""Placeholders available to the ``invoice_*`` templates."""
 
 MERCHANT_VARIABLES: frozenset[str] = frozenset(
     {
@@ -81,6 +86,36 @@ $seller_name
 $seller_contact
 """
 
+DEFAULT_INVOICE_SUBJECT_INTL = (
+    "$document $number din $issue_date / $document_en $number of $issue_date_en — $seller_name"
+)
+
+DEFAULT_INVOICE_BODY_INTL = """\
+Bună ziua,
+
+Vă transmitem $document_lower $number din $issue_date, emisă de $seller_name, \
+în valoare totală de $total.
+$payment_note
+
+Găsiți atașate factura în format PDF ($pdf_filename) și fișierul XML e-Factura \
+($xml_filename), în formatul transmis la ANAF.
+
+--- English ---
+
+Hello,
+
+Please find attached $document_en $number of $issue_date_en, issued by $seller_name, \
+for a total of $total.
+$payment_note_en
+
+The invoice is attached as a PDF ($pdf_filename) and as the e-Factura XML file \
+($xml_filename) reported to the Romanian tax authority (ANAF).
+
+Cu stimă / Kind regards,
+$seller_name
+$seller_contact
+"""
+
 DEFAULT_MERCHANT_SUBJECT = "$company_name — e-Factura: $count_ro / $count_en"
 
 DEFAULT_MERCHANT_BODY = """\
@@ -103,6 +138,8 @@ $dashboard_en"""
 _VARIABLES: dict[str, frozenset[str]] = {
     "invoice_subject": INVOICE_VARIABLES,
     "invoice_body": INVOICE_VARIABLES,
+    "invoice_subject_intl": INVOICE_VARIABLES,
+    "invoice_body_intl": INVOICE_VARIABLES,
     "merchant_subject": MERCHANT_VARIABLES,
     "merchant_body": MERCHANT_VARIABLES,
 }
@@ -116,10 +153,12 @@ class TemplateError(ConfigError):
 
 @dataclass(frozen=True)
 class Templates:
-    """The four email templates (text with ``$placeholders``)."""
+    """The email templates (text with ``$placeholders``)."""
 
     invoice_subject: str = DEFAULT_INVOICE_SUBJECT
     invoice_body: str = DEFAULT_INVOICE_BODY
+    invoice_subject_intl: str = DEFAULT_INVOICE_SUBJECT_INTL
+    invoice_body_intl: str = DEFAULT_INVOICE_BODY_INTL
     merchant_subject: str = DEFAULT_MERCHANT_SUBJECT
     merchant_body: str = DEFAULT_MERCHANT_BODY
 

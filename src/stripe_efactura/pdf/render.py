@@ -1,8 +1,9 @@
 """The invoice PDF: an A4 Romanian invoice with every mention the Fiscal Code (art. 319) asks for.
 
 Pure apart from reading the font file: the same :class:`Invoice` (and logo) always gives the same
-bytes (ReportLab ``invariant`` mode: fixed dates and document id). Texts are Romanian, numbers
-use the Romanian format (``1.234,50``) and dates ``dd.mm.yyyy``.
+bytes (ReportLab ``invariant`` mode: fixed dates and document id). Texts are Romanian (and
+English after each label for a buyer outside Romania, ``pdf/labels.py``), numbers use the
+Romanian format (``1.234,50``) and dates ``dd.mm.yyyy``.
 
 Layout: title block (and logo), seller and buyer side by side, the lines table (its header row
 repeats on every page), VAT per rate and totals, then the mentions (exchange rate, reverse
@@ -12,28 +13,22 @@ charge / exemption, storno reference, payment note, notes), and a footer "pagina
 from __future__ import annotations
 
 import io
-import re
 import threading
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
-from PIL import Image as PILImage
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import (
     Flowable,
-    Image,
     LongTable,
     Paragraph,
     SimpleDocTemplate,
@@ -42,19 +37,22 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from ..errors import ConfigError
-from ..invoicing.model import (
-    Address,
-    BuyerKind,
-    Invoice,
-    InvoiceLine,
-    Party,
-    TaxClass,
-    VatCategory,
-)
-from ..invoicing.plain import PAYMENT_MEANS_RO
-from ..money import format_amount, format_ro, round2
+from ..invoicing.model import Invoice, InvoiceLine, Party
+from ..money import format_amount, format_ro
 from .fonts import PdfFonts, load_fonts
+from .labels import COUNTRY_NAMES, COUNTY_NAMES, UNIT_LABELS, Words
+from .logo import LOGO_MAX_PIXELS, PdfLogoError, logo_flowable
+from .mentions import document_title, id_line, is_bilingual, mention_lines, seller_contacts
+from .text import (
+    format_address,
+    format_date,
+    line_vat_amounts,
+    price,
+    qty,
+    series_and_number,
+    vat_in_ron_by_rate,
+    vat_label,
+)
 
 __all__ = [
     "COUNTRY_NAMES",
@@ -67,216 +65,12 @@ __all__ = [
     "format_date",
     "line_vat_amounts",
     "render_pdf",
+    "vat_in_ron_by_rate",
 ]
 
 
-class PdfLogoError(ConfigError):
-    """The merchant logo is not an image ReportLab can read (PNG, JPEG, GIF)."""
-
-    code = "E-PDF-LOGO"
-
-
-# --------------------------------------------------------------------------------------------
-# Romanian labels
-
-COUNTY_NAMES: dict[str, str] = {
-    "RO-AB": "Alba", "RO-AR": "Arad", "RO-AG": "Argeș", "RO-BC": "Bacău", "RO-BH": "Bihor",
-    "RO-BN": "Bistrița-Năsăud", "RO-BT": "Botoșani", "RO-BV": "Brașov", "RO-BR": "Brăila",
-    "RO-B": "București", "RO-BZ": "Buzău", "RO-CS": "Caraș-Severin", "RO-CL": "Călărași",
-    "RO-CJ": "Cluj", "RO-CT": "Constanța", "RO-CV": "Covasna", "RO-DB": "Dâmbovița",
-    "RO-DJ": "Dolj", "RO-GL": "Galați", "RO-GR": "Giurgiu", "RO-GJ": "Gorj",
-    "RO-HR": "Harghita", "RO-HD": "Hunedoara", "RO-IL": "Ialomița", "RO-IS": "Iași",
-    "RO-IF": "Ilfov", "RO-MM": "Maramureș", "RO-MH": "Mehedinți", "RO-MS": "Mureș",
-    "RO-NT": "Neamț", "RO-OT": "Olt", "RO-PH": "Prahova", "RO-SM": "Satu Mare",
-    "RO-SJ": "Sălaj", "RO-SB": "Sibiu", "RO-SV": "Suceava", "RO-TR": "Teleorman",
-    "RO-TM": "Timiș", "RO-TL": "Tulcea", "RO-VS": "Vaslui", "RO-VL": "Vâlcea",
-    "RO-VN": "Vrancea",
-}  # fmt: skip
-"""ISO 3166-2:RO subdivision code -> county name."""
-
-COUNTRY_NAMES: dict[str, str] = {
-    "RO": "România", "AT": "Austria", "BE": "Belgia", "BG": "Bulgaria", "HR": "Croația",
-    "CY": "Cipru", "CZ": "Cehia", "DK": "Danemarca", "EE": "Estonia", "FI": "Finlanda",
-    "FR": "Franța", "DE": "Germania", "GR": "Grecia", "HU": "Ungaria", "IE": "Irlanda",
-    "IT": "Italia", "LV": "Letonia", "LT": "Lituania", "LU": "Luxemburg", "MT": "Malta",
-    "NL": "Țările de Jos", "PL": "Polonia", "PT": "Portugalia", "SK": "Slovacia",
-    "SI": "Slovenia", "ES": "Spania", "SE": "Suedia", "GB": "Regatul Unit", "US": "SUA",
-    "CH": "Elveția", "NO": "Norvegia", "MD": "Republica Moldova", "UA": "Ucraina",
-    "RS": "Serbia", "TR": "Turcia", "CA": "Canada",
-}  # fmt: skip
-"""ISO 3166-1 alpha-2 -> Romanian country name (others print as the code)."""
-
-UNIT_LABELS: dict[str, str] = {
-    "H87": "buc", "C62": "buc", "EA": "buc", "XPP": "buc", "SET": "set", "PR": "pereche",
-    "HUR": "oră", "MIN": "min", "DAY": "zi", "WEE": "săpt.", "MON": "lună", "ANN": "an",
-    "E48": "serv.", "ACT": "activ.", "KGM": "kg", "GRM": "g", "TNE": "t", "MTR": "m",
-    "MTK": "m²", "MTQ": "m³", "LTR": "l", "KWH": "kWh", "KMT": "km",
-}  # fmt: skip
-"""UN/ECE rec. 20 unit code -> Romanian abbreviation (others print as the code)."""
-
-_VAT_LABELS: dict[VatCategory, str] = {
-    VatCategory.EXEMPT: "scutit",
-    VatCategory.REVERSE_CHARGE: "taxare inversă",
-    VatCategory.INTRA_COMMUNITY: "scutit (intracom.)",
-    VatCategory.EXPORT: "scutit (export)",
-    VatCategory.NOT_SUBJECT: "neimpozabil",
-}
-
-_VAT_MENTIONS: dict[VatCategory, str] = {
-    VatCategory.EXEMPT: "Scutit de TVA",
-    VatCategory.REVERSE_CHARGE: "Taxare inversă",
-    VatCategory.INTRA_COMMUNITY: "Livrare intracomunitară scutită de TVA",
-    VatCategory.EXPORT: "Export scutit de TVA",
-    VatCategory.NOT_SUBJECT: "Operațiune care nu intră în sfera de aplicare a TVA",
-}
-
-
-_SECTOR = re.compile(r"^\s*SECTOR\s*([1-6])\s*$", re.IGNORECASE)
-_SERIES_NUMBER = re.compile(r"^(\D+?)[\s-]*(\d+)$")
-
 # ReportLab keeps global state (font subsets, the registry); one render at a time.
 _RENDER_LOCK = threading.Lock()
-
-
-# --------------------------------------------------------------------------------------------
-# Formatting helpers (pure)
-
-
-def format_date(value: date) -> str:
-    """``date(2026, 11, 21)`` -> ``"21.11.2026"``."""
-    return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
-
-
-def _decimals(value: Decimal) -> int:
-    exp = value.normalize().as_tuple().exponent
-    return max(0, -exp) if isinstance(exp, int) else 0
-
-
-def _qty(value: Decimal) -> str:
-    return format_ro(value, min(_decimals(value), 6))
-
-
-def _price(value: Decimal) -> str:
-    return format_ro(value, max(2, min(_decimals(value), 6)))
-
-
-def _rate(value: Decimal) -> str:
-    return f"{format_ro(value, min(_decimals(value), 2))}%"
-
-
-def _vat_label(tax: TaxClass) -> str:
-    if tax.category in (VatCategory.STANDARD, VatCategory.ZERO):
-        return _rate(tax.rate)
-    return _VAT_LABELS.get(tax.category, tax.category.value)
-
-
-def format_address(address: Address) -> str:
-    """One line: street, (sector,) city, county, postal code, country — in Romanian.
-
-    A part already said by an earlier one (``Sector 3`` in the street line and the city,
-    ``Berlin`` as city and state) is written once.
-    """
-    parts = [address.line1.strip()]
-    if address.line2 and address.line2.strip():
-        parts.append(address.line2.strip())
-    parts.extend(_locality_parts(address))
-    if address.postal_code and address.postal_code.strip():
-        parts.append(address.postal_code.strip())
-    country = address.country.upper()
-    parts.append(COUNTRY_NAMES.get(country, country))
-    return ", ".join(_without_repeats(parts))
-
-
-def _locality_parts(address: Address) -> list[str]:
-    sector = _SECTOR.match(address.city or "")
-    if sector:
-        return [f"Sector {sector.group(1)}", "București"]
-    parts: list[str] = []
-    if address.city and address.city.strip():
-        parts.append(address.city.strip())
-    county = address.county.strip() if address.county else ""
-    county_name = COUNTY_NAMES.get(county.upper(), county) if county else ""
-    if not county_name:
-        return parts
-    if county.upper() == "RO-B":
-        if "bucure" not in (address.city or "").lower():
-            parts.append("București")
-    elif address.country.upper() == "RO":
-        parts.append(f"jud. {county_name}")
-    else:
-        parts.append(county_name)
-    return parts
-
-
-def _address_key(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
-    return " ".join(re.sub(r"(?i)^sector\s*", "sector ", plain).casefold().split())
-
-
-def _without_repeats(parts: list[str]) -> list[str]:
-    """``parts`` without empty ones and without a part that an earlier one already holds
-    (as a whole or as one of its comma-separated pieces), compared without case and
-    diacritics."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for part in parts:
-        key = _address_key(part)
-        if not key or key in seen:
-            continue
-        out.append(part)
-        seen.add(key)
-        seen.update(_address_key(piece) for piece in part.split(","))
-    return out
-
-
-def _series_and_number(number: str) -> str:
-    match = _SERIES_NUMBER.match(number)
-    if match:
-        return f"Seria {match.group(1)} nr. {match.group(2)}"
-    return f"Nr. {number}"
-
-
-def line_vat_amounts(invoice: Invoice) -> tuple[Decimal, ...] | None:
-    """VAT of every line as ``round2(net × rate / 100)``, or ``None`` when the lines of some
-    (category, rate) do not add up to that rate's VAT in the breakdown (BT-117).
-
-    A line's VAT is never adjusted to absorb a rounding difference: the invoice then shows the
-    VAT per rate only and drops the per-line column, so that every VAT amount printed equals
-    its base × rate.
-    """
-    raw = [round2(line.net_amount * line.tax.rate / Decimal(100)) for line in invoice.lines]
-    groups: dict[tuple[VatCategory, Decimal], list[int]] = {}
-    for idx, line in enumerate(invoice.lines):
-        groups.setdefault((line.tax.category, line.tax.rate), []).append(idx)
-    for item in invoice.vat_breakdown:
-        members = groups.get((item.tax.category, item.tax.rate))
-        if members and item.tax_amount != sum((raw[i] for i in members), Decimal("0.00")):
-            return None
-    return tuple(raw)
-
-
-def vat_in_ron_by_rate(invoice: Invoice) -> tuple[Decimal, ...] | None:
-    """The VAT of every breakdown row in lei (art. 319 (20) j), for an invoice in another
-    currency with an exchange rate; ``None`` otherwise.
-
-    Each row is ``round2(VAT × rate)``; a rounding difference against the VAT total in lei
-    (BT-111) goes to the row with the most VAT, so that the rows add up to BT-111.
-    """
-    fx = invoice.fx
-    if invoice.currency.upper() == "RON" or fx is None or not invoice.vat_breakdown:
-        return None
-    rows = [round2(item.tax_amount * fx.rate) for item in invoice.vat_breakdown]
-    total = invoice.totals.tax_total_ron
-    if total is None:
-        total = round2(invoice.totals.tax_total * fx.rate)
-    diff = total - sum(rows, Decimal("0.00"))
-    if diff:
-        biggest = max(
-            range(len(rows)), key=lambda i: (abs(invoice.vat_breakdown[i].tax_amount), -i)
-        )
-        rows[biggest] += diff
-    return tuple(rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,9 +78,10 @@ def vat_in_ron_by_rate(invoice: Invoice) -> tuple[Decimal, ...] | None:
 
 
 class _Styles:
-    def __init__(self, fonts: PdfFonts) -> None:
+    def __init__(self, fonts: PdfFonts, words: Words) -> None:
         r, b = fonts.regular, fonts.bold
         self.fonts = fonts
+        self.w = words
         self.body = ParagraphStyle("body", fontName=r, fontSize=8.5, leading=11)
         self.title = ParagraphStyle(
             "title", fontName=b, fontSize=18, leading=22, alignment=TA_RIGHT
@@ -330,52 +125,18 @@ def _pb(text: str, style: ParagraphStyle) -> Paragraph:
 # Blocks
 
 
-LOGO_MAX_PIXELS = (1000, 440)
-"""Larger logos are scaled down to fit (about 500 dpi at the 50 × 22 mm drawn size)."""
-
-
-def _logo_flowable(logo: bytes) -> Image:
-    try:
-        with PILImage.open(io.BytesIO(logo)) as im:
-            im.load()
-            if im.width > LOGO_MAX_PIXELS[0] or im.height > LOGO_MAX_PIXELS[1]:
-                im.thumbnail(LOGO_MAX_PIXELS)
-                out = io.BytesIO()
-                im.save(out, format="PNG")
-                logo = out.getvalue()
-        reader = ImageReader(io.BytesIO(logo))
-        width, height = reader.getSize()
-    except Exception as exc:  # PIL raises a zoo of types for bad images
-        raise PdfLogoError(f"the logo is not a readable PNG/JPEG/GIF image: {exc}") from exc
-    if width <= 0 or height <= 0:
-        raise PdfLogoError("the logo image is empty")
-    max_w, max_h = 50 * mm, 22 * mm
-    scale = min(max_w / width, max_h / height)
-    img = Image(io.BytesIO(logo), width=width * scale, height=height * scale)
-    img.hAlign = "LEFT"
-    return img
-
-
-def document_title(invoice: Invoice) -> str:
-    """``FACTURĂ``, ``FACTURĂ STORNO`` or, for type code 381, ``NOTĂ DE CREDIT``."""
-    if invoice.is_storno:
-        return "FACTURĂ STORNO"
-    if invoice.type_code == "381":
-        return "NOTĂ DE CREDIT"
-    return "FACTURĂ"
-
-
 def _header(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]:
-    title = document_title(invoice)
+    w = st.w
+    title = w(document_title(invoice))
     meta = [
-        _series_and_number(invoice.number),
-        f"Data emiterii: {format_date(invoice.issue_date)}",
+        series_and_number(invoice.number),
+        f"{w('Data emiterii')}: {format_date(invoice.issue_date)}",
     ]
     if invoice.due_date is not None:
-        meta.append(f"Data scadenței: {format_date(invoice.due_date)}")
-    meta.append(f"Moneda: {invoice.currency}")
+        meta.append(f"{w('Data scadenței')}: {format_date(invoice.due_date)}")
+    meta.append(f"{w('Moneda')}: {invoice.currency}")
     right: list[Flowable] = [_p(title, st.title)] + [_p(m, st.meta) for m in meta]
-    left: list[Flowable] = [_logo_flowable(logo)] if logo else []
+    left: list[Flowable] = [logo_flowable(logo)] if logo else []
     table = Table([[left, right]], colWidths=[80 * mm, 100 * mm])
     table.setStyle(
         _table_style(
@@ -400,53 +161,29 @@ def _header(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]
     return out
 
 
-def _id_line(party: Party, *, seller: bool) -> str | None:
-    legal = (party.legal_id or "").strip()
-    vat = (party.vat_id or "").strip()
-    domestic = party.address.country.upper() == "RO"
-    if seller and not legal and vat.upper().startswith("RO"):
-        legal = vat[2:]
-    if not seller and party.kind is BuyerKind.INDIVIDUAL:
-        if legal and set(legal) != {"0"}:
-            return f"CNP: {legal}" if domestic else f"Nr. identificare: {legal}"
-        return f"Cod TVA: {vat}" if vat else None
-    parts = []
-    if legal:
-        parts.append(f"CUI: {legal}" if domestic else f"Nr. identificare: {legal}")
-    if vat:
-        parts.append(f"Cod TVA: {vat}")
-    return " / ".join(parts) or None
-
-
 def _party_block(invoice: Invoice, party: Party, st: _Styles, *, seller: bool) -> list[Flowable]:
+    w = st.w
     out: list[Flowable] = [
-        _p("Furnizor" if seller else "Cumpărător", st.heading),
+        _p(w("Furnizor" if seller else "Cumpărător"), st.heading),
         _p(party.name, st.party_name),
     ]
     lines: list[str] = []
-    ident = _id_line(party, seller=seller)
+    ident = id_line(party, w, seller=seller)
     if ident:
         lines.append(ident)
     if party.trade_register:
-        lines.append(f"Reg. Com.: {party.trade_register}")
+        lines.append(f"{w('Reg. Com.')}: {party.trade_register}")
     extras = invoice.seller_extras
     if seller and extras.share_capital:
-        lines.append(f"Capital social: {extras.share_capital}")
-    lines.append(f"Adresa: {format_address(party.address)}")
+        lines.append(f"{w('Capital social')}: {extras.share_capital}")
+    lines.append(f"{w('Adresa')}: {format_address(party.address)}")
     if seller:
-        if extras.iban:
-            lines.append(f"IBAN: {extras.iban}")
-        if extras.bank:
-            lines.append(f"Banca: {extras.bank}")
-        if party.email:
-            lines.append(f"Email: {party.email}")
-        if party.phone:
-            lines.append(f"Telefon: {party.phone}")
+        lines += seller_contacts(invoice, party, w)
     out += [_p(line, st.body) for line in lines]
     if seller and extras.vat_on_collection:
-        out.append(_pb("TVA la încasare", st.body))
+        out.append(_pb(w("TVA la încasare"), st.body))
     if seller and not extras.vat_payer:
-        out.append(_p("Neplătitor de TVA", st.body))
+        out.append(_p(w("Neplătitor de TVA"), st.body))
     return out
 
 
@@ -483,18 +220,19 @@ def _line_name(line: InvoiceLine, st: _Styles) -> Paragraph:
 
 def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
     cur = escape(invoice.currency)
+    w = st.w
     vats = line_vat_amounts(invoice)
     head = [
-        Paragraph("Nr.", st.head_cell),
-        Paragraph("Denumirea produselor sau a serviciilor", st.head_cell),
-        Paragraph("U.M.", st.head_cell),
-        Paragraph("Cant.", st.head_right),
-        Paragraph(f"Preț unitar fără TVA ({cur})", st.head_right),
-        Paragraph(f"Valoare ({cur})", st.head_right),
-        Paragraph("Cota TVA", st.head_right),
+        Paragraph(w("Nr."), st.head_cell),
+        Paragraph(w("Denumirea produselor sau a serviciilor"), st.head_cell),
+        Paragraph(w("U.M."), st.head_cell),
+        Paragraph(w("Cant."), st.head_right),
+        Paragraph(f"{w('Preț unitar fără TVA')} ({cur})", st.head_right),
+        Paragraph(f"{w('Valoare')} ({cur})", st.head_right),
+        Paragraph(w("Cota TVA"), st.head_right),
     ]
     if vats is not None:
-        head.append(Paragraph(f"Valoare TVA ({cur})", st.head_right))
+        head.append(Paragraph(f"{w('Valoare TVA')} ({cur})", st.head_right))
     rows: list[list[Any]] = [head]
     for idx, line in enumerate(invoice.lines, start=1):
         row = _line_row(idx, line, st)
@@ -521,21 +259,21 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
 
 
 def _line_row(idx: int, line: InvoiceLine, st: _Styles) -> list[Any]:
-    price = _price(line.unit_price)
+    unit_price = price(line.unit_price)
     if line.price_base_quantity not in (None, Decimal(1)):
         assert line.price_base_quantity is not None
-        price += f" / {_qty(line.price_base_quantity)}"
-    vat_label = _vat_label(line.tax)
+        unit_price += f" / {qty(line.price_base_quantity)}"
+    label = vat_label(line.tax)
     # plain strings (drawn with the table's font) are much cheaper than Paragraphs;
     # only the texts that may wrap are Paragraphs
     return [
         str(idx),
         _line_name(line, st),
         UNIT_LABELS.get(line.unit_code.upper(), line.unit_code),
-        _qty(line.quantity),
-        price,
+        qty(line.quantity),
+        unit_price,
         format_ro(line.net_amount),
-        vat_label if len(vat_label) <= 8 else _p(vat_label, st.cell_right),
+        label if len(label) <= 8 else _p(label, st.cell_right),
     ]
 
 
@@ -544,17 +282,18 @@ def _vat_table(invoice: Invoice, st: _Styles) -> Table:
     in another currency (art. 319 (20) j)."""
     cur = escape(invoice.currency)
     in_ron = vat_in_ron_by_rate(invoice)
+    w = st.w
     head = [
-        Paragraph("Cota TVA", st.head_cell),
-        Paragraph(f"Bază impozabilă ({cur})", st.head_right),
-        Paragraph(f"TVA ({cur})", st.head_right),
+        Paragraph(w("Cota TVA"), st.head_cell),
+        Paragraph(f"{w('Bază impozabilă')} ({cur})", st.head_right),
+        Paragraph(f"{w('TVA')} ({cur})", st.head_right),
     ]
     if in_ron is not None:
-        head.append(Paragraph("TVA (RON)", st.head_right))
+        head.append(Paragraph(f"{w('TVA')} (RON)", st.head_right))
     vat_rows: list[list[Any]] = [head]
     for idx, item in enumerate(invoice.vat_breakdown):
         row: list[Any] = [
-            _vat_label(item.tax),
+            vat_label(item.tax),
             format_ro(item.taxable_amount),
             format_ro(item.tax_amount),
         ]
@@ -586,14 +325,15 @@ def _totals(invoice: Invoice, st: _Styles) -> Table:
     vat_table = _vat_table(invoice, st)
     t = invoice.totals
     cur_code = invoice.currency
+    w = st.w
     rows: list[tuple[str, Decimal, bool]] = [
-        ("Total fără TVA", t.tax_exclusive, False),
-        ("TVA", t.tax_total, False),
-        ("Total factură", t.tax_inclusive, False),
+        (w("Total fără TVA"), t.tax_exclusive, False),
+        (w("TVA"), t.tax_total, False),
+        (w("Total factură"), t.tax_inclusive, False),
     ]
     if t.prepaid:
-        rows.append(("Rambursat" if invoice.is_storno else "Achitat", t.prepaid, False))
-    rows.append(("Total de plată", t.payable, True))
+        rows.append((w("Rambursat" if invoice.is_storno else "Achitat"), t.prepaid, False))
+    rows.append((w("Total de plată"), t.payable, True))
     total_rows = [[label, format_amount(value, cur_code)] for label, value, _ in rows]
     totals_table = Table(total_rows, colWidths=[38 * mm, 44 * mm])
     totals_table.setStyle(
@@ -629,81 +369,8 @@ def _totals(invoice: Invoice, st: _Styles) -> Table:
     return outer
 
 
-def _vat_mentions(invoice: Invoice) -> list[str]:
-    out: list[str] = []
-    seen: set[str] = set()
-    taxes: Iterable[TaxClass] = [b.tax for b in invoice.vat_breakdown] + [
-        line.tax for line in invoice.lines
-    ]
-    for tax in taxes:
-        if tax.category in (VatCategory.STANDARD, VatCategory.ZERO) and not tax.exemption_reason:
-            continue
-        if tax.category is VatCategory.NOT_SUBJECT and not invoice.seller_extras.vat_payer:
-            text = tax.exemption_reason or "Furnizor neînregistrat în scopuri de TVA"
-        else:
-            text = tax.exemption_reason or _VAT_MENTIONS.get(tax.category, "")
-        if not text:
-            continue
-        if tax.category is VatCategory.REVERSE_CHARGE and "taxare inversă" not in text.lower():
-            text = f"Taxare inversă — {text}"
-        if text not in seen:
-            seen.add(text)
-            out.append(text)
-    return out
-
-
-def _fx_mention(invoice: Invoice) -> str | None:
-    if invoice.currency.upper() == "RON":
-        return None
-    parts: list[str] = []
-    if invoice.fx is not None:
-        fx = invoice.fx
-        rate = format_ro(fx.rate, max(4, min(_decimals(fx.rate), 6)))
-        parts.append(
-            f"Curs {fx.source} din {format_date(fx.rate_date)}: 1 {invoice.currency} = {rate} RON"
-        )
-    if invoice.totals.tax_total_ron is not None:
-        parts.append(f"TVA în RON: {format_amount(invoice.totals.tax_total_ron, 'RON')}")
-    return ". ".join(parts) + "." if parts else None
-
-
-def _paid_note(invoice: Invoice) -> str | None:
-    pay = invoice.payment
-    if pay is None:
-        return None
-    ref = pay.reference or invoice.payment_key
-    if invoice.is_storno:
-        text = "Rambursat prin Stripe"
-    else:
-        means = PAYMENT_MEANS_RO.get(pay.means_code)
-        text = f"Achitat {means} prin Stripe" if means else "Achitat prin Stripe"
-    if ref:
-        text += f", referință {ref}"
-    if pay.method_label:
-        text += f" ({pay.method_label})"
-    return text + "."
-
-
 def _mentions(invoice: Invoice, st: _Styles) -> list[Flowable]:
-    lines: list[tuple[str, bool]] = []
-    for prev in invoice.preceding:
-        lines.append((f"Stornează factura {prev.number} din {format_date(prev.issue_date)}", True))
-    lines += [(text, True) for text in _vat_mentions(invoice)]
-    fx = _fx_mention(invoice)
-    if fx:
-        lines.append((fx, False))
-    paid = _paid_note(invoice)
-    if paid:
-        lines.append((paid, False))
-    if invoice.order_reference:
-        lines.append((f"Comanda: {invoice.order_reference}", False))
-    if invoice.buyer_reference:
-        lines.append((f"Referința cumpărătorului: {invoice.buyer_reference}", False))
-    lines += [(note, False) for note in invoice.notes if note.strip()]
-    out: list[Flowable] = []
-    for text, bold in lines:
-        out.append((_pb if bold else _p)(text, st.body))
-    return out
+    return [(_pb if bold else _p)(text, st.body) for text, bold in mention_lines(invoice, st.w)]
 
 
 def _story(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]:
@@ -720,7 +387,9 @@ def _story(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]:
 # Canvas with "pagina X din Y"
 
 
-def _canvas_class(footer: str, font: str) -> type[Any]:
+def _canvas_class(footer: str, font: str, words: Words) -> type[Any]:
+    page, of = words("pagina"), words("din")
+
     class NumberedCanvas(rl_canvas.Canvas):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -739,7 +408,7 @@ def _canvas_class(footer: str, font: str) -> type[Any]:
                 self.setFillColor(colors.HexColor("#666666"))
                 width = self._pagesize[0]
                 self.drawRightString(
-                    width - 15 * mm, 9 * mm, f"{footer} — pagina {number} din {total}"
+                    width - 15 * mm, 9 * mm, f"{footer} — {page} {number} {of} {total}"
                 )
                 self.restoreState()
                 super().showPage()
@@ -775,7 +444,8 @@ def render_pdf(
     logo. The same input gives the same bytes.
     """
     pdf_fonts = fonts or load_fonts()
-    st = _Styles(pdf_fonts)
+    words = Words(bilingual=is_bilingual(invoice))
+    st = _Styles(pdf_fonts, words)
     title = document_title(invoice).capitalize()
     buf = io.BytesIO()
     with _RENDER_LOCK, _binary_streams():
@@ -797,6 +467,6 @@ def render_pdf(
         )
         doc.build(
             _story(invoice, st, logo),
-            canvasmaker=_canvas_class(f"{title} {invoice.number}", pdf_fonts.regular),
+            canvasmaker=_canvas_class(f"{title} {invoice.number}", pdf_fonts.regular, words),
         )
     return buf.getvalue()
