@@ -23,6 +23,7 @@ ANAF_HOSTS = {
     "public": "https://webservicesp.anaf.ro",
 }
 BNR_URL = "https://www.bnr.ro/nbrfxrates.xml"
+VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api"
 STRIPE_API_BASE = "https://api.stripe.com"
 
 
@@ -130,6 +131,7 @@ class Settings:
     smtp_starttls: bool = True
     mail_from: str | None = None
     bnr_url: str = BNR_URL
+    vies_url: str = VIES_URL
     validation_dir: Path = Path("validation")
     series: SeriesSettings = field(default_factory=SeriesSettings)
     vat: VatPolicy = field(default_factory=VatPolicy)
@@ -369,6 +371,7 @@ def settings_from(
         smtp_starttls=_bool(e("SMTP_STARTTLS") or "true"),
         mail_from=e("MAIL_FROM"),
         bnr_url=e("BNR_URL") or BNR_URL,
+        vies_url=e("VIES_URL") or VIES_URL,
         validation_dir=Path(e("VALIDATION_DIR") or (data_dir / "validation")),
         series=series,
         vat=vat,

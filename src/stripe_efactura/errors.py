@@ -154,6 +154,9 @@ class RetryLater(EfacturaError):
     """A transient condition: the job that raised it runs again later."""
 
     code = "E-RETRY-LATER"
+    count_attempt = True
+    """False: waiting is expected (a rate limit slot, a registry answer); the job runs again
+    without counting a failed attempt."""
 
     def __init__(self, message: str, *, delay_seconds: float | None = None, **context: Any) -> None:
         super().__init__(message, **context)

@@ -14,7 +14,7 @@ from stripe_efactura.store.tables import metadata
 def test_migrations_match_tables_and_round_trip(db_url: str) -> None:
     engine = db.make_engine(db_url)
     ensure_schema(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == "0002"
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, metadata)

@@ -6,6 +6,7 @@ inject fakes by passing them (or assigning the field) instead of looking anythin
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +52,11 @@ class AppContext:
     credit_note_381: bool = False
     """Render stornos as UBL CreditNote (type 381) instead of a negative Invoice (380)."""
     caches: Caches = field(default_factory=Caches)
+    registry_transport: httpx.BaseTransport | None = None
+    """The transport for ANAF's taxpayer registry and VIES (tests/demo:
+    :class:`~stripe_efactura.registry.fake.FakeRegistry`); None = the network."""
+    sleep: Callable[[float], None] = time.sleep
+    """How a use case pauses (waiting for a registry's call slot); tests pass a fake clock's."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Only the ANAF adapters still live here (being replaced by typed fields)."""
 

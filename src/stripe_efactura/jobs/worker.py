@@ -78,7 +78,10 @@ class Worker:
             handler(job)
         except RetryLater as exc:
             with db.write(self.engine) as conn:
-                queue.fail(conn, job, str(exc), delay=exc.delay_seconds)
+                if exc.count_attempt:
+                    queue.fail(conn, job, str(exc), delay=exc.delay_seconds)
+                else:
+                    queue.release(conn, job, delay=exc.delay_seconds or 1.0)
             log.info("job %s %s waits: %s", job.id, job.task, exc)
             return
         except PermanentJobError as exc:

@@ -190,3 +190,43 @@ users = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("email", name="uq_users_email"),
 )
+
+registry_answers = sa.Table(
+    "registry_answers",
+    metadata,
+    sa.Column("service", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+registry_wanted = sa.Table(
+    "registry_wanted",
+    metadata,
+    sa.Column("service", sa.String(16), primary_key=True),
+    sa.Column("key", sa.String(32), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
+    sa.Index("ix_registry_wanted_requested_at", "requested_at"),
+)
+
+registry_throttle = sa.Table(
+    "registry_throttle",
+    metadata,
+    sa.Column("service", sa.String(16), primary_key=True),
+    sa.Column("next_at", sa.DateTime, nullable=False),
+)
+
+payment_log = sa.Table(
+    "payment_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("payment_key", sa.String(255), nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_payment_log_payment_key", "payment_key"),
+)
