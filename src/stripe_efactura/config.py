@@ -16,6 +16,32 @@ from typing import Any
 
 from .errors import ConfigError
 from .invoicing.model import Address, VatCategory
+from .invoicing.profile import (
+    CompanyProfile,
+    InvoicingProfile,
+    SeriesConfig,
+    SeriesSettings,
+    VatPolicy,
+)
+
+__all__ = [
+    "ANAF_HOSTS",
+    "BNR_URL",
+    "STARTER_TOML",
+    "STRIPE_API_BASE",
+    "CompanyProfile",
+    "EmailPolicy",
+    "IntakePolicy",
+    "InvoicingProfile",
+    "SeriesConfig",
+    "SeriesSettings",
+    "Settings",
+    "VatPolicy",
+    "demo_settings",
+    "load_settings",
+    "parse_toml",
+    "settings_from",
+]
 
 ANAF_HOSTS = {
     "api": "https://api.anaf.ro",
@@ -25,70 +51,6 @@ ANAF_HOSTS = {
 BNR_URL = "https://www.bnr.ro/nbrfxrates.xml"
 VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api"
 STRIPE_API_BASE = "https://api.stripe.com"
-
-
-@dataclass(frozen=True)
-class CompanyProfile:
-    """The seller, snapshotted on every invoice."""
-
-    name: str
-    cui: str
-    """CUI without the ``RO`` prefix."""
-    address: Address
-    vat_payer: bool = True
-    vat_on_collection: bool = False
-    trade_register: str | None = None
-    email: str | None = None
-    """Company email: receives the merchant notifications."""
-    issuer_email: str | None = None
-    """The issuing user's email: also receives the merchant notifications."""
-    phone: str | None = None
-    iban: str | None = None
-    bank: str | None = None
-    share_capital: str | None = None
-    logo_path: str | None = None
-
-    @property
-    def vat_id(self) -> str | None:
-        return f"RO{self.cui}" if self.vat_payer else None
-
-
-@dataclass(frozen=True)
-class SeriesConfig:
-    """One numbering series: ``prefix`` + zero-padded number + ``suffix``."""
-
-    code: str
-    prefix: str = ""
-    suffix: str = ""
-    start: int = 1
-    padding: int = 0
-    auto_upload: bool = True
-    """Upload this series' invoices to ANAF automatically (per-series switch)."""
-
-
-@dataclass(frozen=True)
-class SeriesSettings:
-    invoice: SeriesConfig = field(
-        default_factory=lambda: SeriesConfig(code="invoice", prefix="SEF")
-    )
-    storno: SeriesConfig | None = None
-    """A separate storno series; ``None`` puts stornos in the invoice series."""
-    test: SeriesConfig = field(
-        default_factory=lambda: SeriesConfig(code="test", prefix="TEST", auto_upload=False)
-    )
-
-
-@dataclass(frozen=True)
-class VatPolicy:
-    default_category: VatCategory = VatCategory.STANDARD
-    default_rate: str = "standard"
-    """A rate kind from the dated table (``standard``, ``reduced``, ``housing``) or a percent."""
-    prices_include_vat: bool = True
-    """Stripe amounts are VAT-inclusive unless Stripe Tax says exclusive."""
-    reverse_charge_eu_b2b: bool = True
-    """EU business buyers with a valid VAT id get category AE (taxare inversă)."""
-    exemption_code: str | None = None
-    exemption_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +106,11 @@ class Settings:
     """``NORMAL`` trades durability on power loss for fewer fsyncs; None: ``FULL``."""
     pdf_font: str | None = None
     pdf_font_bold: str | None = None
+
+    @property
+    def invoicing(self) -> InvoicingProfile:
+        """The seller and the VAT policy: all the invoice builder may see."""
+        return InvoicingProfile(company=self.company, vat=self.vat)
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

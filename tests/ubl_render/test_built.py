@@ -60,7 +60,7 @@ def test_built_card_sale_renders_without_fatal_findings(
     tmp_path: Path, currency: str, fx: FxInfo | None, cius_ro: Validator, ubl_xsd: Validator
 ) -> None:
     result = build_invoice(
-        card_sale(12100, currency), demo_settings(tmp_path), number="TST0000001", fx=fx
+        card_sale(12100, currency), demo_settings(tmp_path).invoicing, number="TST0000001", fx=fx
     )
     assert result.problems == ()
     assert result.invoice is not None

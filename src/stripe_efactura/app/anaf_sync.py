@@ -1153,7 +1153,9 @@ def rebuild_xml(ctx: AppContext, row: Any) -> tuple[bytes, str, str]:
     if sale.currency.upper() != "RON":
         fx = fx_service.rate_for(ctx, sale.currency, row.issue_date)
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
-    result = build.build_invoice(sale, ctx.settings, number=row.number, fx=fx, overrides=overrides)
+    result = build.build_invoice(
+        sale, ctx.settings.invoicing, number=row.number, fx=fx, overrides=overrides
+    )
     if result.problems or result.invoice is None:
         raise InvoiceProblems(result.problems)
     invoice = replace(result.invoice, number=row.number, issue_date=row.issue_date)

@@ -96,7 +96,7 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
             )
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
     result = build.build_invoice(
-        sale, settings, number=provisional_number(cfg), fx=fx_info, overrides=overrides
+        sale, settings.invoicing, number=provisional_number(cfg), fx=fx_info, overrides=overrides
     )
     if result.needs_fx:
         fx_service.request_rates(ctx, issue_date, ctx.clock().astimezone(BUCHAREST).date())

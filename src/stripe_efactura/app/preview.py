@@ -39,7 +39,7 @@ def preview_event(
     cfg: SeriesConfig = series_for(settings.series, storno=False, livemode=sale.livemode)
     issue_date = build.issue_date_of(sale.paid_at)
     fx = FxInfo(rate=rate, rate_date=issue_date, source="manual") if rate is not None else None
-    result = build.build_invoice(sale, settings, number=provisional_number(cfg), fx=fx)
+    result = build.build_invoice(sale, settings.invoicing, number=provisional_number(cfg), fx=fx)
     data = build.preview_dict(result)
     data["payment_key"] = sale.payment_key
     data["owner"] = f"{sale.owner_type}:{sale.owner_id}"

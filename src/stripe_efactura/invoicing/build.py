@@ -1,4 +1,4 @@
-"""Sale + settings -> Invoice: the pure invoice builder.
+"""Sale + invoicing profile -> Invoice: the pure invoice builder.
 
 :func:`build_invoice` puts together the seller (``[company]``), the buyer (:mod:`.buyer`), the
 lines (:mod:`.lines`), their VAT (below) and the totals (:mod:`.totals`), and reports every
@@ -49,7 +49,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..config import CompanyProfile, Settings, VatPolicy
 from ..errors import EfacturaError, Problem
 from ..money import exponent, format_ro, from_minor, round2
 from . import ro, vat
@@ -73,6 +72,7 @@ from .model import (
     VatCategory,
 )
 from .problems import problem
+from .profile import CompanyProfile, InvoicingProfile, VatPolicy
 from .totals import Mode, PricedLine, allocate, compute, document_totals, unit_price
 
 __all__ = [
@@ -130,9 +130,9 @@ def issue_date_of(paid_at: datetime) -> date:
 # --- seller --------------------------------------------------------------------------------
 
 
-def seller_party(settings: Settings) -> tuple[Party, list[Problem]]:
+def seller_party(company: CompanyProfile) -> tuple[Party, list[Problem]]:
     """The seller (BG-4) from ``[company]``, with ``P-SELLER-*`` problems."""
-    party, problems = _seller(settings.company)
+    party, problems = _seller(company)
     return party, list(problems)
 
 
@@ -177,7 +177,7 @@ def _seller(c: CompanyProfile) -> tuple[Party, tuple[Problem, ...]]:
 @dataclass(frozen=True)
 class _VatContext:
     on: date
-    settings: Settings
+    profile: InvoicingProfile
     buyer: Party | None
     reverse: bool
     default: TaxClass | None
@@ -204,13 +204,13 @@ def _default_class(policy: VatPolicy, on: date) -> tuple[TaxClass | None, str | 
         return None, str(exc)
 
 
-def _reverse_charge(settings: Settings, buyer: Party | None, tax_exempt: str | None) -> bool:
+def _reverse_charge(policy: VatPolicy, buyer: Party | None, tax_exempt: str | None) -> bool:
     if tax_exempt == "reverse":
         return True
     if buyer is None or buyer.kind is not BuyerKind.COMPANY or not buyer.vat_id:
         return False
     country = buyer.address.country
-    return settings.vat.reverse_charge_eu_b2b and country != "RO" and ro.is_eu(country)
+    return policy.reverse_charge_eu_b2b and country != "RO" and ro.is_eu(country)
 
 
 def _infer_rate(net: Decimal, tax: Decimal, on: date) -> Decimal | None:
@@ -225,7 +225,7 @@ def _line_tax(
     raw: RawLine, n: int, ctx: _VatContext
 ) -> tuple[TaxClass | None, Mode, Decimal, Decimal, list[Problem]]:
     """``(tax class, mode, amount, stripe tax, problems)`` for one raw line."""
-    s = ctx.settings
+    s = ctx.profile
     if raw.tax_count > 1:
         return (
             None,
@@ -373,7 +373,7 @@ def _to_cents(values: list[Decimal], currency: str) -> list[Decimal]:
 
 def build_invoice(
     sale: Sale,
-    settings: Settings,
+    profile: InvoicingProfile,
     *,
     number: str,
     fx: FxInfo | None,
@@ -388,23 +388,23 @@ def build_invoice(
         return BuildResult(None, tuple(problems), issue_date=on, currency=currency)
     sale_c = sale if currency == sale.currency else replace(sale, currency=currency)
 
-    seller, seller_problems = seller_party(settings)
+    seller, seller_problems = seller_party(profile.company)
     problems.extend(seller_problems)
     buyer_res = extract_buyer(sale_c, overrides)
     problems.extend(buyer_res.problems)
     buyer = buyer_res.party
-    lines_res: LinesResult = extract_lines(sale_c, settings)
+    lines_res: LinesResult = extract_lines(sale_c, profile.vat)
     problems.extend(lines_res.problems)
     if sale.degraded and lines_res.source == "single_line":
         problems.append(problem("P-LINES-DEGRADED"))
 
-    default, default_problem = _default_class(settings.vat, on)
+    default, default_problem = _default_class(profile.vat, on)
     ctx = _VatContext(
         on=on,
-        settings=settings,
+        profile=profile,
         buyer=buyer,
-        reverse=settings.company.vat_payer
-        and _reverse_charge(settings, buyer, buyer_res.tax_exempt),
+        reverse=profile.company.vat_payer
+        and _reverse_charge(profile.vat, buyer, buyer_res.tax_exempt),
         default=default,
         default_problem=default_problem,
     )
@@ -520,7 +520,7 @@ def build_invoice(
     fatal = any(p.fatal for p in problems)
     invoice: Invoice | None = None
     if not fatal and not needs_fx and buyer is not None and totals is not None:
-        c = settings.company
+        c = profile.company
         invoice = Invoice(
             number=number,
             issue_date=on,

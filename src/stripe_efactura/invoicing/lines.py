@@ -46,7 +46,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from ..config import Settings
 from ..errors import Problem
 from ..money import exponent, from_minor, parse_decimal
 from .metadata import (
@@ -61,6 +60,7 @@ from .model import Sale
 from .plain import as_list as _list
 from .plain import as_map as _map
 from .problems import problem
+from .profile import VatPolicy
 
 SHIPPING_NAME = "Transport"
 
@@ -439,8 +439,8 @@ def _gross_if_known(line: RawLine, include_default: bool) -> Decimal | None:
     return None
 
 
-def _reconcile_metadata(lines: list[RawLine], sale: Sale, settings: Settings) -> list[RawLine]:
-    grosses = [_gross_if_known(ln, settings.vat.prices_include_vat) for ln in lines]
+def _reconcile_metadata(lines: list[RawLine], sale: Sale, policy: VatPolicy) -> list[RawLine]:
+    grosses = [_gross_if_known(ln, policy.prices_include_vat) for ln in lines]
     if any(g is None for g in grosses):
         return lines
     collected = from_minor(sale.amount, sale.currency)
@@ -523,13 +523,13 @@ def _single_line(sale: Sale) -> tuple[list[RawLine], list[Problem]]:
     return [main], problems
 
 
-def extract_lines(sale: Sale, settings: Settings) -> LinesResult:
+def extract_lines(sale: Sale, policy: VatPolicy) -> LinesResult:
     """The lines of ``sale`` by the precedence in the module docs."""
     meta = metadata_lines(sale)
     if meta is not None:
         lines = [_meta_raw(ml) for ml in meta.lines]
         if not meta.problems:
-            lines = _reconcile_metadata(lines, sale, settings)
+            lines = _reconcile_metadata(lines, sale, policy)
         return LinesResult(tuple(lines), meta.source, meta.problems)
     for source, reader in (
         ("invoice_lines", _invoice_lines),

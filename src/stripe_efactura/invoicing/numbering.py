@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import SeriesConfig, SeriesSettings
+from .profile import SeriesConfig, SeriesSettings
 
 
 def format_number(cfg: SeriesConfig, seq: int) -> str:

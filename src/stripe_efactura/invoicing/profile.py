@@ -1,0 +1,84 @@
+"""The merchant's profile as the core sees it: the seller, the numbering series, the VAT policy.
+
+Frozen values owned by the pure core. ``config.py`` loads and validates them from
+``efactura.toml``; the builder receives an :class:`InvoicingProfile` (seller + VAT policy) and
+never the whole ``Settings`` (which also holds secrets and URLs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Address, VatCategory
+
+
+@dataclass(frozen=True)
+class CompanyProfile:
+    """The seller, snapshotted on every invoice."""
+
+    name: str
+    cui: str
+    """CUI without the ``RO`` prefix."""
+    address: Address
+    vat_payer: bool = True
+    vat_on_collection: bool = False
+    trade_register: str | None = None
+    email: str | None = None
+    """Company email: receives the merchant notifications."""
+    issuer_email: str | None = None
+    """The issuing user's email: also receives the merchant notifications."""
+    phone: str | None = None
+    iban: str | None = None
+    bank: str | None = None
+    share_capital: str | None = None
+    logo_path: str | None = None
+
+    @property
+    def vat_id(self) -> str | None:
+        return f"RO{self.cui}" if self.vat_payer else None
+
+
+@dataclass(frozen=True)
+class SeriesConfig:
+    """One numbering series: ``prefix`` + zero-padded number + ``suffix``."""
+
+    code: str
+    prefix: str = ""
+    suffix: str = ""
+    start: int = 1
+    padding: int = 0
+    auto_upload: bool = True
+    """Upload this series' invoices to ANAF automatically (per-series switch)."""
+
+
+@dataclass(frozen=True)
+class SeriesSettings:
+    invoice: SeriesConfig = field(
+        default_factory=lambda: SeriesConfig(code="invoice", prefix="SEF")
+    )
+    storno: SeriesConfig | None = None
+    """A separate storno series; ``None`` puts stornos in the invoice series."""
+    test: SeriesConfig = field(
+        default_factory=lambda: SeriesConfig(code="test", prefix="TEST", auto_upload=False)
+    )
+
+
+@dataclass(frozen=True)
+class VatPolicy:
+    default_category: VatCategory = VatCategory.STANDARD
+    default_rate: str = "standard"
+    """A rate kind from the dated table (``standard``, ``reduced``, ``housing``) or a percent."""
+    prices_include_vat: bool = True
+    """Stripe amounts are VAT-inclusive unless Stripe Tax says exclusive."""
+    reverse_charge_eu_b2b: bool = True
+    """EU business buyers with a valid VAT id get category AE (taxare inversă)."""
+    exemption_code: str | None = None
+    exemption_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoicingProfile:
+    """What the builder needs from the configuration, and nothing more."""
+
+    company: CompanyProfile
+    vat: VatPolicy = field(default_factory=VatPolicy)
