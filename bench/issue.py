@@ -22,8 +22,10 @@ from typing import Any
 from readme_section import write_section
 
 from stripe_efactura.config import demo_settings
+from stripe_efactura.intake.draft import draft_of
+from stripe_efactura.intake.sale import Sale
 from stripe_efactura.invoicing.build import build_invoice
-from stripe_efactura.invoicing.model import FxInfo, Sale
+from stripe_efactura.invoicing.model import FxInfo
 
 HEADING = "## issue"
 ROUNDS = 7
@@ -165,7 +167,7 @@ def measure() -> tuple[float, float, int]:
     settings = demo_settings(Path(tempfile.gettempdir()) / "efactura-bench")
     mix = sales()
     for sale, fx in mix:  # all must build: a benchmark of failures measures nothing
-        result = build_invoice(sale, settings.invoicing, number="BENCH1", fx=fx)
+        result = build_invoice(draft_of(sale), settings.invoicing, number="BENCH1", fx=fx)
         if result.invoice is None:
             raise SystemExit(f"bench sale {sale.owner_type} did not build: {result.problems}")
     rates: list[float] = []
@@ -173,7 +175,7 @@ def measure() -> tuple[float, float, int]:
         start = time.perf_counter()
         for i in range(PER_ROUND):
             sale, fx = mix[i % len(mix)]
-            build_invoice(sale, settings.invoicing, number="BENCH1", fx=fx)
+            build_invoice(draft_of(sale), settings.invoicing, number="BENCH1", fx=fx)
         rates.append(PER_ROUND / (time.perf_counter() - start))
     return statistics.median(rates), max(rates), len(mix)
 

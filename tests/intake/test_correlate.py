@@ -24,7 +24,7 @@ from stripe_efactura.intake.events import (
     envelope_from_dict,
 )
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
-from stripe_efactura.invoicing.model import Sale
+from stripe_efactura.intake.sale import Sale
 
 Json = dict[str, Any]
 

@@ -22,7 +22,7 @@ from stripe_efactura.intake.events import (
     normalize,
     parse_envelope,
 )
-from stripe_efactura.invoicing.model import Sale
+from stripe_efactura.intake.sale import Sale
 
 Json = dict[str, Any]
 

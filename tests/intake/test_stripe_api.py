@@ -16,8 +16,8 @@ from stripe_efactura.intake.fake_stripe import (
     create_fake_stripe,
     run_in_thread,
 )
+from stripe_efactura.intake.sale import Sale
 from stripe_efactura.intake.stripe_api import API_VERSION, StripeApi, backoff_seconds
-from stripe_efactura.invoicing.model import Sale
 
 KEY = "sk_test_fake_123"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from stripe_efactura.config import Settings, demo_settings
-from stripe_efactura.invoicing.model import Sale
+from stripe_efactura.intake.sale import Sale
 
 SaleFactory = Callable[..., Sale]
 

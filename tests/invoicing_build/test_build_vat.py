@@ -10,8 +10,10 @@ from decimal import Decimal
 import pytest
 
 from stripe_efactura.config import Settings, VatPolicy
-from stripe_efactura.invoicing.build import build_invoice, issue_date_of, preview_dict
+from stripe_efactura.intake.draft import draft_of
+from stripe_efactura.invoicing.build import build_invoice, issue_date_of
 from stripe_efactura.invoicing.model import FxInfo, TaxClass, VatCategory
+from stripe_efactura.invoicing.preview import preview_dict
 from stripe_efactura.invoicing.totals import PricedLine, compute, unit_price
 
 from .conftest import make_sale
@@ -43,7 +45,9 @@ def test_issue_date_is_bucharest_date() -> None:
 def test_default_standard_rate_by_issue_date(
     settings: Settings, paid_at: datetime, rate: Decimal, net: Decimal, vat: Decimal
 ) -> None:
-    res = build_invoice(make_sale(12100, paid_at=paid_at), settings.invoicing, number="T1", fx=None)
+    res = build_invoice(
+        draft_of(make_sale(12100, paid_at=paid_at)), settings.invoicing, number="T1", fx=None
+    )
     assert res.invoice is not None, res.problems
     (b,) = res.invoice.vat_breakdown
     assert (b.tax.category, b.tax.rate, b.taxable_amount, b.tax_amount) == (
@@ -72,25 +76,25 @@ def test_default_standard_rate_by_issue_date(
 
 def test_reduced_and_housing_rates(settings: Settings) -> None:
     reduced = settings.with_(vat=VatPolicy(default_rate="reduced"))
-    res = build_invoice(make_sale(11100), reduced.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(make_sale(11100)), reduced.invoicing, number="T1", fx=None)
     assert res.invoice is not None
     assert res.invoice.vat_breakdown[0].tax.rate == D(11)
     housing = settings.with_(vat=VatPolicy(default_rate="housing"))
     ok = build_invoice(
-        make_sale(10900, paid_at=datetime(2026, 7, 1, 9, tzinfo=UTC)),
+        draft_of(make_sale(10900, paid_at=datetime(2026, 7, 1, 9, tzinfo=UTC))),
         housing.invoicing,
         number="T1",
         fx=None,
     )
     assert ok.invoice is not None and ok.invoice.vat_breakdown[0].tax.rate == D(9)
-    late = build_invoice(make_sale(10900), housing.invoicing, number="T1", fx=None)
+    late = build_invoice(draft_of(make_sale(10900)), housing.invoicing, number="T1", fx=None)
     assert [p.code for p in late.problems] == ["P-VAT-RATE-UNKNOWN"]
     assert late.invoice is None
 
 
 def test_percent_default_rate_must_be_in_force(settings: Settings) -> None:
     bad = settings.with_(vat=VatPolicy(default_rate="19"))
-    res = build_invoice(make_sale(11900), bad.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(make_sale(11900)), bad.invoicing, number="T1", fx=None)
     assert [p.code for p in res.problems] == ["P-VAT-RATE-UNKNOWN"]
 
 
@@ -105,7 +109,7 @@ def test_seller_not_vat_payer_gets_category_o(settings: Settings) -> None:
         billing=billing,
         payment_intent={"id": "pi_1", "metadata": {"cui": "RO18547290"}},
     )
-    res = build_invoice(sale, s.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), s.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     inv = res.invoice
     (b,) = inv.vat_breakdown
@@ -140,7 +144,7 @@ def test_eu_b2b_reverse_charge(settings: Settings) -> None:
         },
     )
     fx = FxInfo(D("5.0861"), date(2026, 11, 19))
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=fx)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=fx)
     assert res.invoice is not None, res.problems
     inv = res.invoice
     (b,) = inv.vat_breakdown
@@ -150,14 +154,14 @@ def test_eu_b2b_reverse_charge(settings: Settings) -> None:
     assert inv.totals.tax_total_ron == D("0.00")
     assert inv.tax_currency == "RON"
     off = settings.with_(vat=VatPolicy(reverse_charge_eu_b2b=False))
-    res2 = build_invoice(sale, off.invoicing, number="T1", fx=fx)
+    res2 = build_invoice(draft_of(sale), off.invoicing, number="T1", fx=fx)
     assert res2.invoice is not None
     assert res2.invoice.vat_breakdown[0].tax.category is VatCategory.STANDARD
 
 
 def test_ro_company_with_plain_cui_is_not_reverse_charge(settings: Settings) -> None:
     sale = make_sale(12100, payment_intent={"id": "pi_1", "metadata": {"cui": "18547290"}})
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None
     assert res.invoice.vat_breakdown[0].tax.category is VatCategory.STANDARD
 
@@ -203,7 +207,7 @@ def test_stripe_tax_exclusive_invoice(settings: Settings) -> None:
         invoice=invoice,
         tax_rates={"txr_21": {"percentage": 21.0}, "txr_11": {"percentage": 11}},
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     inv = res.invoice
     assert [(b.tax.rate, b.taxable_amount, b.tax_amount) for b in inv.vat_breakdown] == [
@@ -238,7 +242,7 @@ def test_stripe_tax_inclusive_checkout_uses_stripe_amounts(settings: Settings) -
             }
         ],
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     (ln,) = res.invoice.lines
     assert (ln.quantity, ln.unit_price, ln.net_amount, ln.gross_amount) == (
@@ -257,7 +261,7 @@ def test_stripe_tax_rate_inferred_when_rate_object_missing(settings: Settings) -
         checkout_session={"id": "cs_1"},
         line_items=[{"description": "X", "quantity": 1, "amount_total": 12100, "amount_tax": 2100}],
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None
     assert res.invoice.vat_breakdown[0].tax.rate == D(21)
     odd = make_sale(
@@ -266,7 +270,7 @@ def test_stripe_tax_rate_inferred_when_rate_object_missing(settings: Settings) -
         checkout_session={"id": "cs_1"},
         line_items=[{"description": "X", "quantity": 1, "amount_total": 12100, "amount_tax": 1700}],
     )
-    res2 = build_invoice(odd, settings.invoicing, number="T1", fx=None)
+    res2 = build_invoice(draft_of(odd), settings.invoicing, number="T1", fx=None)
     assert [p.code for p in res2.problems] == ["P-VAT-RATE-UNKNOWN"]
 
 
@@ -291,7 +295,7 @@ def test_stripe_rate_not_romanian_is_a_problem(settings: Settings) -> None:
             }
         ],
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert [p.code for p in res.problems] == ["P-VAT-RATE-UNKNOWN"]
 
 
@@ -323,7 +327,7 @@ def test_multiple_taxes_on_a_line_is_a_problem(settings: Settings) -> None:
             },
         },
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert [p.code for p in res.problems] == ["P-VAT-MULTIPLE-RATES"]
 
 
@@ -344,7 +348,7 @@ def test_stripe_reverse_charge_reason(settings: Settings) -> None:
             }
         ],
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     assert res.invoice.vat_breakdown[0].tax.category is VatCategory.REVERSE_CHARGE
 
@@ -353,7 +357,7 @@ def test_exempt_default_category(settings: Settings) -> None:
     s = settings.with_(
         vat=VatPolicy(default_category=VatCategory.EXEMPT, exemption_code="VATEX-EU-132-1I")
     )
-    res = build_invoice(make_sale(5000), s.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(make_sale(5000)), s.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     (b,) = res.invoice.vat_breakdown
     assert (b.tax.category, b.tax.exemption_code, b.taxable_amount, b.tax_amount) == (
@@ -367,7 +371,7 @@ def test_exempt_default_category(settings: Settings) -> None:
 def test_prices_exclusive_metadata_adds_vat(settings: Settings) -> None:
     s = settings.with_(vat=VatPolicy(prices_include_vat=False))
     sale = make_sale(12100, **_items("A, 2, 60", "B, 1, 40"))
-    res = build_invoice(sale, s.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), s.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     assert [ln.net_amount for ln in res.invoice.lines] == [D("60.00"), D("40.00")]
     assert res.invoice.totals.tax_total == D("21.00")
@@ -380,7 +384,7 @@ def test_mixed_rates_from_metadata(settings: Settings) -> None:
         "lineitem2": '{"productname":"Pix","quantity":"1","itemtotal":"12.10"}',
     }
     res = build_invoice(
-        make_sale(12310, payment_intent={"id": "pi_1", "metadata": md}),
+        draft_of(make_sale(12310, payment_intent={"id": "pi_1", "metadata": md})),
         settings.invoicing,
         number="T1",
         fx=None,
@@ -395,7 +399,7 @@ def test_mixed_rates_from_metadata(settings: Settings) -> None:
 def test_inclusive_rounding_spreads_bani_and_total_is_exact(settings: Settings) -> None:
     # three lines of 0.10 at 21 %: per line 0.08 net, the class 0.25 net -> one line gets +1 ban
     sale = make_sale(30, **_items("A, 1, 0.10", "B, 1, 0.10", "C, 1, 0.10"))
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     inv = res.invoice
     assert [ln.net_amount for ln in inv.lines] == [D("0.09"), D("0.08"), D("0.08")]
@@ -441,7 +445,7 @@ def test_proration_credit_line_has_negative_quantity(settings: Settings) -> None
         },
     }
     res = build_invoice(
-        make_sale(6050, owner_type="invoice", invoice=invoice),
+        draft_of(make_sale(6050, owner_type="invoice", invoice=invoice)),
         settings.invoicing,
         number="T1",
         fx=None,
@@ -470,7 +474,9 @@ def test_currency_exponents(
     settings: Settings, currency: str, amount: int, total: Decimal, net: Decimal, vat: Decimal
 ) -> None:
     fx = None if currency == "RON" else FxInfo(D("0.5"), date(2026, 11, 19))
-    res = build_invoice(make_sale(amount, currency), settings.invoicing, number="T1", fx=fx)
+    res = build_invoice(
+        draft_of(make_sale(amount, currency)), settings.invoicing, number="T1", fx=fx
+    )
     assert res.invoice is not None, res.problems
     t = res.invoice.totals
     assert (t.tax_inclusive, t.line_net_total, t.tax_total) == (total, net, vat)
@@ -480,7 +486,7 @@ def test_currency_exponents(
 def test_three_decimal_amount_is_rounded_with_a_warning(settings: Settings) -> None:
     fx = FxInfo(D("14.2"), date(2026, 11, 19))
     sale = make_sale(12345, "KWD", **_items("A, 1, 6.172", "B, 1, 6.173"))
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=fx)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=fx)
     assert res.invoice is not None, res.problems
     assert [ln.gross_amount for ln in res.invoice.lines] == [D("6.17"), D("6.18")]
     assert res.invoice.totals.tax_inclusive == D("12.35")
@@ -489,10 +495,10 @@ def test_three_decimal_amount_is_rounded_with_a_warning(settings: Settings) -> N
 
 def test_foreign_currency_needs_fx_and_states_vat_in_ron(settings: Settings) -> None:
     sale = make_sale(12100, "EUR")
-    waiting = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    waiting = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert (waiting.invoice, waiting.needs_fx, waiting.problems) == (None, True, ())
     fx = FxInfo(D("5.0861"), date(2026, 11, 19))
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=fx)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=fx)
     assert res.invoice is not None
     assert res.invoice.totals.tax_total == D("21.00")
     assert res.invoice.totals.tax_total_ron == D("106.81")
@@ -500,15 +506,15 @@ def test_foreign_currency_needs_fx_and_states_vat_in_ron(settings: Settings) -> 
 
 
 def test_currency_without_bnr_rate_is_unsupported(settings: Settings) -> None:
-    res = build_invoice(make_sale(1234, "KWD"), settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(make_sale(1234, "KWD")), settings.invoicing, number="T1", fx=None)
     assert (res.needs_fx, [p.code for p in res.problems]) == (False, ["P-CURRENCY-UNSUPPORTED"])
-    bad = build_invoice(make_sale(100, "X1"), settings.invoicing, number="T1", fx=None)
+    bad = build_invoice(draft_of(make_sale(100, "X1")), settings.invoicing, number="T1", fx=None)
     assert [p.code for p in bad.problems] == ["P-CURRENCY-UNSUPPORTED"]
 
 
 def test_mismatch_is_reported_with_amounts(settings: Settings) -> None:
     res = build_invoice(
-        make_sale(20000, **_items("A, 1, 100")), settings.invoicing, number="T1", fx=None
+        draft_of(make_sale(20000, **_items("A, 1, 100"))), settings.invoicing, number="T1", fx=None
     )
     assert res.invoice is None
     (p,) = res.problems
@@ -526,7 +532,7 @@ def test_seller_profile_problems(settings: Settings) -> None:
         settings.company, cui="123", address=Address(line1="", city="X", country="RO")
     )
     res = build_invoice(
-        make_sale(), settings.with_(company=company).invoicing, number="T1", fx=None
+        draft_of(make_sale()), settings.with_(company=company).invoicing, number="T1", fx=None
     )
     assert [(p.code, p.field) for p in res.problems] == [
         ("P-SELLER-PROFILE-INCOMPLETE", "company.address.line1"),
@@ -543,7 +549,7 @@ def test_invoice_fields_and_preview(settings: Settings) -> None:
             "metadata": {"Order Item #1": "123id121, Nume produs, 3, 232.0", "order_id": "1234"},
         },
     )
-    res = build_invoice(sale, settings.invoicing, number="TEST000001", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="TEST000001", fx=None)
     inv = res.invoice
     assert inv is not None, res.problems
     assert (inv.number, inv.issue_date, inv.currency, inv.order_reference, inv.payment_key) == (
@@ -596,7 +602,10 @@ def test_invoice_fields_and_preview(settings: Settings) -> None:
 def test_long_names_are_cut_with_a_warning(settings: Settings) -> None:
     name = "Produs " + "x" * 120
     res = build_invoice(
-        make_sale(1000, **_items(f"{name}, 1, 10")), settings.invoicing, number="T1", fx=None
+        draft_of(make_sale(1000, **_items(f"{name}, 1, 10"))),
+        settings.invoicing,
+        number="T1",
+        fx=None,
     )
     assert res.invoice is not None
     (ln,) = res.invoice.lines
@@ -607,7 +616,7 @@ def test_long_names_are_cut_with_a_warning(settings: Settings) -> None:
 def test_inputs_are_not_mutated(settings: Settings) -> None:
     sale = make_sale(23200, **_items("A, 1, 232"))
     before = json.dumps(dict(sale.objects), sort_keys=True, default=str)
-    build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert json.dumps(dict(sale.objects), sort_keys=True, default=str) == before
 
 
@@ -664,7 +673,7 @@ def test_stripe_taxability_reason_to_category(
         ],
     )
     res = build_invoice(
-        sale, settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
+        draft_of(sale), settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
     )
     assert res.invoice is not None, res.problems
     (b,) = res.invoice.vat_breakdown
@@ -690,7 +699,7 @@ def test_policy_reverse_charge_for_goods_is_intra_community(settings: Settings) 
         ],
     )
     res = build_invoice(
-        sale, settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
+        draft_of(sale), settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
     )
     # no region outside Romania is fine: the renderer repeats the city (BR-RO-211)
     assert res.problems == ()
@@ -705,14 +714,14 @@ def test_policy_reverse_charge_for_goods_is_intra_community(settings: Settings) 
         },
     )
     res0 = build_invoice(
-        no_street, settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
+        draft_of(no_street), settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
     )
     assert ("P-DELIVERY-ADDRESS-INCOMPLETE", "buyer.address.line1") in [
         (p.code, p.field) for p in res0.problems
     ]
     sale2 = replace(sale, objects={**sale.objects, "charge": {"billing_details": _DE_COMPANY}})
     res2 = build_invoice(
-        sale2, settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
+        draft_of(sale2), settings.invoicing, number="T1", fx=FxInfo(D("5"), date(2026, 11, 19))
     )
     assert res2.invoice is not None, res2.problems
     assert (res2.invoice.delivery_date, res2.invoice.delivery_address) == (
@@ -730,7 +739,7 @@ def test_not_vat_payer_uses_configured_o_reason(settings: Settings) -> None:
             exemption_reason="Neplătitor de TVA (art. 310 Cod fiscal)",
         ),
     )
-    res = build_invoice(make_sale(5000), s.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(make_sale(5000)), s.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     assert res.invoice.vat_breakdown[0].tax == TaxClass(
         VatCategory.NOT_SUBJECT, D(0), "VATEX-EU-O", "Neplătitor de TVA (art. 310 Cod fiscal)"

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from stripe_efactura.invoicing.buyer import ANONYMOUS_ID, BuyerOverrides, extract_buyer
+from stripe_efactura.intake.buyer import buyer_draft
+from stripe_efactura.invoicing.buyer import ANONYMOUS_ID, BuyerOverrides, resolve_buyer
 from stripe_efactura.invoicing.model import Address, BuyerKind
 from stripe_efactura.invoicing.problems import CATALOGUE
 from stripe_efactura.invoicing.ro import cnp_check_digit
@@ -203,7 +204,7 @@ def test_precedence(
     opts: dict[str, Any], objects: dict[str, Any], expected: tuple[Any, ...]
 ) -> None:
     sale = _sale(opts.get("billing"), **objects)
-    res = extract_buyer(sale, opts.get("overrides"))
+    res = resolve_buyer(buyer_draft(sale), opts.get("overrides"))
     name, name_src, addr_src, city = expected
     assert res.party is not None
     key = "business_name" if res.party.kind is BuyerKind.COMPANY else "name"
@@ -238,7 +239,7 @@ def test_custom_field_cui_makes_a_company_with_business_name() -> None:
             },
         )
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     p = res.party
     assert p is not None and res.problems == ()
     assert (p.kind, p.name, p.vat_id, p.legal_id, p.trade_register) == (
@@ -301,7 +302,7 @@ def test_identifiers(ids: dict[str, Any], expected: tuple[Any, ...]) -> None:
         payment_intent={"id": "pi_1", "metadata": ids.get("metadata", {})},
         checkout_session=_session(customer_details={"tax_ids": ids.get("tax_ids", [])}),
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     assert res.problems == ()
     assert res.party is not None
     assert (res.party.kind, res.party.vat_id, res.party.legal_id) == expected
@@ -326,7 +327,7 @@ def test_invalid_identifiers_are_problems(
         payment_intent={"id": "pi_1", "metadata": metadata},
         checkout_session=_session(customer_details={"tax_ids": tax_ids}),
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     assert [(p.code, p.field) for p in res.problems] == [(code, field)]
     assert res.problems[0].fatal
 
@@ -339,7 +340,7 @@ def test_invalid_higher_precedence_id_is_not_skipped() -> None:
             customer_details={"tax_ids": [{"type": "eu_vat", "value": "RO18547290"}]}
         ),
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     assert [p.code for p in res.problems] == ["P-CUI-INVALID"]
     assert res.problems[0].context == (
         ("source", "payment_intent.metadata.cui"),
@@ -369,19 +370,19 @@ def test_invalid_higher_precedence_id_is_not_skipped() -> None:
     ],
 )
 def test_address_problems(address: dict[str, str], codes: list[str]) -> None:
-    res = extract_buyer(_sale({"name": "X", "address": address}))
+    res = resolve_buyer(buyer_draft(_sale({"name": "X", "address": address})))
     assert [p.code for p in res.problems] == codes
 
 
 def test_missing_address_hint_says_how_to_fix_in_stripe() -> None:
-    res = extract_buyer(_sale({"name": "X"}))
+    res = resolve_buyer(buyer_draft(_sale({"name": "X"})))
     p = next(p for p in res.problems if p.code == "P-BUYER-ADDRESS-MISSING")
     assert "billing_address_collection=required" in p.hint
     assert p.message_ro == "Adresa cumpărătorului (strada) lipsește."
 
 
 def test_name_missing() -> None:
-    res = extract_buyer(_sale({"address": ADDR_BV}))
+    res = resolve_buyer(buyer_draft(_sale({"address": ADDR_BV})))
     assert [p.code for p in res.problems] == ["P-BUYER-NAME-MISSING"]
 
 
@@ -390,14 +391,14 @@ def test_country_inferred_for_cui_and_borrowed_from_other_address() -> None:
         {"name": "X", "address": {"line1": "Str. A 1", "city": "Brașov", "state": "Brașov"}},
         payment_intent={"id": "pi_1", "metadata": {"cui": "18547290"}},
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     assert res.problems == () and res.party is not None
     assert (res.party.address.country, res.party.address.county) == ("RO", "RO-BV")
     sale2 = _sale(
         {"name": "X", "address": {"line1": "Str. A 1", "city": "Iași"}},
         customer={"id": "cus_1", "address": {"country": "RO"}},
     )
-    res2 = extract_buyer(sale2)
+    res2 = resolve_buyer(buyer_draft(sale2))
     assert res2.problems == () and res2.party is not None
     assert (res2.party.address.country, res2.party.address.county) == ("RO", "RO-IS")
 
@@ -407,14 +408,14 @@ def test_customer_object_tax_ids_and_metadata() -> None:
         {"name": "Firma Y", "address": ADDR_BV},
         customer={"id": "cus_1", "tax_ids": {"data": [{"type": "eu_vat", "value": "RO18547290"}]}},
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     assert res.party is not None and res.party.vat_id == "RO18547290"
     assert res.sources["legal_id"] == "customer.tax_ids[0]"
     sale2 = _sale(
         {"name": "Firma Y", "address": ADDR_BV},
         customer={"id": "cus_1", "metadata": {"cui": "18547290"}},
     )
-    res2 = extract_buyer(sale2)
+    res2 = resolve_buyer(buyer_draft(sale2))
     assert res2.party is not None and res2.party.legal_id == "18547290"
 
 
@@ -428,7 +429,7 @@ def test_overrides_individual_and_json_round_trip() -> None:
         {"name": "X", "address": ADDR_BV},
         payment_intent={"id": "pi_1", "metadata": {"cui": "18547290"}},
     )
-    res = extract_buyer(sale, o)
+    res = resolve_buyer(buyer_draft(sale), o)
     assert res.party is not None
     assert (res.party.kind, res.party.name, res.party.legal_id) == (
         BuyerKind.INDIVIDUAL,
@@ -446,7 +447,7 @@ def test_email_phone_and_tax_exempt() -> None:
             customer_details={"email": "checkout@example.ro", "tax_exempt": "reverse"}
         ),
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     assert res.party is not None
     assert (res.party.email, res.party.phone, res.tax_exempt) == (
         "checkout@example.ro",
@@ -462,7 +463,7 @@ def test_country_from_foreign_vat_prefix() -> None:
             customer_details={"tax_ids": [{"type": "eu_vat", "value": "DE123456789"}]}
         ),
     )
-    res = extract_buyer(sale)
+    res = resolve_buyer(buyer_draft(sale))
     assert res.problems == () and res.party is not None
     assert (res.party.address.country, res.party.vat_id) == ("DE", "DE123456789")
 
@@ -523,6 +524,6 @@ def test_junk_stripe_buyer_data_never_crashes(
         payment_intent={"id": "pi_1", "shipping": shipping},
         customer=customer,
     )
-    res = extract_buyer(sale, overrides)
+    res = resolve_buyer(buyer_draft(sale), overrides)
     assert res.party is not None
     assert all(p.code in CATALOGUE for p in res.problems)

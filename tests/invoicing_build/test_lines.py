@@ -11,8 +11,10 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from stripe_efactura.config import Settings
+from stripe_efactura.intake.draft import draft_of
 from stripe_efactura.invoicing.build import build_invoice
-from stripe_efactura.invoicing.lines import RawLine, extract_lines
+from stripe_efactura.invoicing.draft import RawLine
+from stripe_efactura.invoicing.lines import settle_lines
 
 from .conftest import make_sale
 
@@ -60,7 +62,9 @@ def test_sources_in_precedence(settings: Settings) -> None:
         checkout_session={"id": "cs_1", "metadata": md},
         line_items=[{"description": "X", "quantity": 1, "amount_total": 1000}],
     )
-    assert extract_lines(both, settings.vat).source == "metadata.checkout_session.order_item"
+    assert (
+        settle_lines(draft_of(both), settings.vat).source == "metadata.checkout_session.order_item"
+    )
     rows = [
         (
             {
@@ -86,7 +90,7 @@ def test_sources_in_precedence(settings: Settings) -> None:
         ({}, "single_line"),
     ]
     for objects, source in rows:
-        assert extract_lines(make_sale(1, **objects), settings.vat).source == source
+        assert settle_lines(draft_of(make_sale(1, **objects)), settings.vat).source == source
 
 
 def test_invoice_lines_all_pages_discounts_and_product_names(settings: Settings) -> None:
@@ -97,14 +101,14 @@ def test_invoice_lines_all_pages_discounts_and_product_names(settings: Settings)
         invoice_lines=INVOICE_LINES,
         products={"prod_1": {"id": "prod_1", "name": "Plan Pro"}},
     )
-    res = extract_lines(sale, settings.vat)
+    res = settle_lines(draft_of(sale), settings.vat)
     assert _summary(res.lines) == [
         ("Plan Pro", D(2), D("90.00"), True, None, "item"),
         ("Setup", D(1), D("21.00"), True, None, "item"),
     ]
     assert res.lines[0].description == "2 × Plan (at 50.00 lei / month)"
     assert res.lines[0].item_id == "price_1"
-    built = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    built = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert built.invoice is not None, built.problems
     assert [(ln.quantity, ln.unit_price, ln.net_amount) for ln in built.invoice.lines] == [
         (D(2), D("37.19"), D("74.38")),
@@ -134,7 +138,9 @@ def test_invoice_pre_basil_tax_amounts(settings: Settings) -> None:
             ]
         },
     }
-    res = extract_lines(make_sale(12100, owner_type="invoice", invoice=invoice), settings.vat)
+    res = settle_lines(
+        draft_of(make_sale(12100, owner_type="invoice", invoice=invoice)), settings.vat
+    )
     (ln,) = res.lines
     assert (ln.name, ln.amount, ln.amount_includes_tax, ln.tax_amount, ln.tax_rate, ln.item_id) == (
         "Plan Vechi",
@@ -168,13 +174,13 @@ def test_checkout_line_items_with_shipping_cost(settings: Settings) -> None:
             {"description": "Cană", "quantity": 1, "amount_subtotal": 3500, "amount_total": 3500},
         ],
     )
-    res = extract_lines(sale, settings.vat)
+    res = settle_lines(draft_of(sale), settings.vat)
     assert _summary(res.lines) == [
         ("Tricou alb", D(2), D("95.00"), True, None, "item"),
         ("Cană", D(1), D("35.00"), True, None, "item"),
         ("Transport", D(1), D("20.00"), True, None, "shipping"),
     ]
-    built = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    built = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert built.invoice is not None, built.problems
     assert built.invoice.totals.tax_inclusive == D("150.00")
 
@@ -203,14 +209,14 @@ def test_payment_intent_amount_details(settings: Settings) -> None:
         },
     ]
     sale = make_sale(13600, payment_intent=pi, amount_details_line_items=items)
-    res = extract_lines(sale, settings.vat)
+    res = settle_lines(draft_of(sale), settings.vat)
     assert _summary(res.lines) == [
         ("Cafea", D(2), D("90.00"), False, D("18.90"), "item"),
         ("Filtru", D(1), D("10.00"), False, D("2.10"), "item"),
         ("Transport", D(1), D("15.00"), True, None, "shipping"),
     ]
     assert (res.lines[0].item_id, res.lines[0].unit_code) == ("CAF-1", "KGM")
-    built = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    built = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert built.invoice is not None, built.problems
     assert [(b.tax.rate, b.taxable_amount, b.tax_amount) for b in built.invoice.vat_breakdown] == [
         (D(21), D("112.40"), D("23.60"))
@@ -265,14 +271,14 @@ def test_payment_intent_amount_details(settings: Settings) -> None:
 def test_single_line_names(
     settings: Settings, objects: dict[str, Any], name: str, quantity: Decimal
 ) -> None:
-    res = extract_lines(make_sale(5000, **objects), settings.vat)
+    res = settle_lines(draft_of(make_sale(5000, **objects)), settings.vat)
     assert res.source == "single_line"
     assert _summary(res.lines) == [(name, quantity, D("50.00"), True, None, "item")]
 
 
 def test_single_line_bad_quantity_is_a_problem(settings: Settings) -> None:
     sale = make_sale(5000, payment_intent={"id": "pi_1", "metadata": {"quantity": "doi"}})
-    res = extract_lines(sale, settings.vat)
+    res = settle_lines(draft_of(sale), settings.vat)
     assert [(p.code, p.field) for p in res.problems] == [
         ("P-LINE-QUANTITY-INVALID", "metadata.quantity")
     ]
@@ -287,7 +293,7 @@ def test_single_line_splits_shipping_and_uses_session_tax(settings: Settings) ->
             "total_details": {"amount_shipping": 2000, "amount_tax": 0},
         },
     )
-    assert _summary(extract_lines(split, settings.vat).lines) == [
+    assert _summary(settle_lines(draft_of(split), settings.vat).lines) == [
         ("Plată online", D(1), D("100.00"), True, None, "item"),
         ("Transport", D(1), D("20.00"), True, None, "shipping"),
     ]
@@ -296,7 +302,7 @@ def test_single_line_splits_shipping_and_uses_session_tax(settings: Settings) ->
         owner_type="checkout_session",
         checkout_session={"id": "cs_1", "total_details": {"amount_tax": 2100}},
     )
-    res = build_invoice(taxed, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(taxed), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     assert res.invoice.vat_breakdown[0].tax_amount == D("21.00")
 
@@ -311,7 +317,7 @@ def test_metadata_lines_get_shipping_when_short_by_it(settings: Settings) -> Non
             "total_details": {"amount_shipping": 3000},
         },
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     assert [(ln.name, ln.gross_amount) for ln in res.invoice.lines] == [
         ("A", D("100.00")),
@@ -329,7 +335,7 @@ def test_metadata_lines_spread_a_coupon(settings: Settings) -> None:
             "total_details": {"amount_discount": 1000},
         },
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     assert [ln.gross_amount for ln in res.invoice.lines] == [D("59.99"), D("30.01")]
     assert res.invoice.totals.tax_inclusive == D("90.00")
@@ -345,7 +351,7 @@ def test_metadata_lines_with_coupon_and_shipping(settings: Settings) -> None:
             "total_details": {"amount_discount": 1000, "amount_shipping": 2000},
         },
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.invoice is not None, res.problems
     assert [(ln.name, ln.gross_amount) for ln in res.invoice.lines] == [
         ("A", D("90.00")),
@@ -365,7 +371,7 @@ def test_zero_lines_are_dropped_and_bad_quantities_reported(settings: Settings) 
         },
     }
     res = build_invoice(
-        make_sale(1500, owner_type="invoice", invoice=invoice),
+        draft_of(make_sale(1500, owner_type="invoice", invoice=invoice)),
         settings.invoicing,
         number="T1",
         fx=None,
@@ -393,7 +399,7 @@ def test_tax_entries_of_one_rate_count_once(settings: Settings) -> None:
     sale = make_sale(
         12100, owner_type="invoice", invoice=invoice, tax_rates={"txr_21": {"percentage": 21}}
     )
-    (ln,) = extract_lines(sale, settings.vat).lines
+    (ln,) = settle_lines(draft_of(sale), settings.vat).lines
     assert (ln.tax_amount, ln.tax_rate, ln.tax_count) == (D("21.00"), D(21), 1)
 
 
@@ -446,7 +452,7 @@ def test_malformed_stripe_lines_never_crash(
     settings: Settings, items: list[dict[str, Any]], role: str, amount: int
 ) -> None:
     sale = make_sale(amount, owner_type="checkout_session", **{role: items})
-    result = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    result = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     if result.invoice is not None:
         assert result.invoice.totals.tax_inclusive == Decimal(amount).scaleb(-2)
     else:
@@ -457,9 +463,11 @@ def test_degraded_single_line_is_a_warning(settings: Settings) -> None:
     from dataclasses import replace
 
     sale = replace(make_sale(5000), degraded=True)
-    invoice, problems, needs_fx = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    invoice, problems, needs_fx = build_invoice(
+        draft_of(sale), settings.invoicing, number="T1", fx=None
+    )
     assert invoice is not None and problems == () and needs_fx is False
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert [w.code for w in res.warnings] == ["P-LINES-DEGRADED"]
     assert res.warnings[0].fatal is False
 
@@ -481,5 +489,5 @@ def test_stripe_percentages_have_one_spelling(
             }
         ],
     )
-    (ln,) = extract_lines(sale, settings.vat).lines
+    (ln,) = settle_lines(draft_of(sale), settings.vat).lines
     assert ln.tax_rate == rate and str(ln.tax_rate) == str(rate)

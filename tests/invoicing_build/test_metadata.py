@@ -11,14 +11,15 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from stripe_efactura.config import Settings
-from stripe_efactura.invoicing.build import build_invoice
-from stripe_efactura.invoicing.metadata import (
+from stripe_efactura.intake.draft import draft_of
+from stripe_efactura.intake.metadata import (
     MetaLine,
     metadata_address,
     metadata_lines,
     metadata_sources,
     parse_order_item,
 )
+from stripe_efactura.invoicing.build import build_invoice
 
 from .conftest import make_sale
 
@@ -235,7 +236,7 @@ def test_any_metadata_never_crashes_and_adds_up_or_is_a_problem(
     settings: Settings, md: dict[str, str], amount: int
 ) -> None:
     sale = make_sale(amount, payment_intent={"id": "pi_1", "metadata": md})
-    result = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    result = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     if result.invoice is not None:
         assert result.invoice.totals.tax_inclusive == Decimal(amount).scaleb(-2)
         assert (
@@ -274,7 +275,7 @@ def test_parsed_order_adds_up_or_yields_mismatch(
     }
     total = sum(c for _, _, c in items)
     sale = make_sale(max(total + delta, 0), payment_intent={"id": "pi_1", "metadata": md})
-    result = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    result = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     codes = [p.code for p in result.problems]
     if total + delta == total:
         assert codes == [], codes
@@ -288,7 +289,7 @@ def test_parsed_order_adds_up_or_yields_mismatch(
 def test_broken_item_is_reported_alone(settings: Settings) -> None:
     md = {"Order Item #1": "A, 1, 10", "Order Item #2": "B, x, 5"}
     sale = make_sale(1500, payment_intent={"id": "pi_1", "metadata": md})
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert [(p.code, p.field) for p in res.problems] == [
         ("P-METADATA-ORDER-ITEM-INVALID", "metadata.Order Item #2")
     ]

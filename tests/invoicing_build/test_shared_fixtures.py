@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from stripe_efactura.config import Settings
+from stripe_efactura.intake.draft import draft_of
+from stripe_efactura.intake.sale import Sale
 from stripe_efactura.invoicing.build import build_invoice
-from stripe_efactura.invoicing.lines import extract_lines
-from stripe_efactura.invoicing.model import Sale
+from stripe_efactura.invoicing.lines import settle_lines
 
 D = Decimal
 
@@ -37,7 +38,7 @@ def test_pay_rails_hybrid_invoice_with_discounts_and_us_tax(
         livemode=False,
         objects={"invoice": inv, "invoice_lines": inv["lines"]["data"]},
     )
-    lines = extract_lines(sale, settings.vat)
+    lines = settle_lines(draft_of(sale), settings.vat)
     assert lines.source == "invoice_lines"
     assert [
         (ln.name, ln.quantity, ln.amount, ln.tax_amount, ln.amount_includes_tax)
@@ -46,7 +47,7 @@ def test_pay_rails_hybrid_invoice_with_discounts_and_us_tax(
         ("T-Shirt", D(6), D("156.60"), D("12.45"), False),
         ("T-Shirt", D(3), D("70.47"), D("5.60"), False),
     ]
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     # 7.95 % US sales tax is no Romanian rate; the address has only a postal code.
     assert [p.code for p in res.problems] == [
         "P-BUYER-ADDRESS-MISSING",
@@ -71,7 +72,7 @@ def test_pay_rails_subscription_session_with_postal_code_only(
         livemode=False,
         objects={"checkout_session": cs},
     )
-    res = build_invoice(sale, settings.invoicing, number="T1", fx=None)
+    res = build_invoice(draft_of(sale), settings.invoicing, number="T1", fx=None)
     assert res.line_source == "single_line"
     assert [p.code for p in res.problems] == ["P-BUYER-ADDRESS-MISSING", "P-BUYER-CITY-MISSING"]
     assert res.buyer is not None and res.buyer.address.country == "US"

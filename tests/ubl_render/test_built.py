@@ -11,8 +11,10 @@ import pytest
 from ubl_factory import Validator
 
 from stripe_efactura.config import demo_settings
+from stripe_efactura.intake.draft import draft_of
+from stripe_efactura.intake.sale import Sale
 from stripe_efactura.invoicing.build import build_invoice
-from stripe_efactura.invoicing.model import FxInfo, Sale
+from stripe_efactura.invoicing.model import FxInfo
 from stripe_efactura.ubl.render import render
 
 BILLING = {
@@ -60,7 +62,10 @@ def test_built_card_sale_renders_without_fatal_findings(
     tmp_path: Path, currency: str, fx: FxInfo | None, cius_ro: Validator, ubl_xsd: Validator
 ) -> None:
     result = build_invoice(
-        card_sale(12100, currency), demo_settings(tmp_path).invoicing, number="TST0000001", fx=fx
+        draft_of(card_sale(12100, currency)),
+        demo_settings(tmp_path).invoicing,
+        number="TST0000001",
+        fx=fx,
     )
     assert result.problems == ()
     assert result.invoice is not None

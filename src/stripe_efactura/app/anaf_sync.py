@@ -1139,6 +1139,7 @@ def rebuild_xml(ctx: AppContext, row: Any) -> tuple[bytes, str, str]:
     from dataclasses import replace
 
     from ..errors import InvoiceProblems
+    from ..intake.draft import draft_of
     from ..invoicing import build
     from ..invoicing.serialize import invoice_to_json
     from . import fx as fx_service
@@ -1154,7 +1155,7 @@ def rebuild_xml(ctx: AppContext, row: Any) -> tuple[bytes, str, str]:
         fx = fx_service.rate_for(ctx, sale.currency, row.issue_date)
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
     result = build.build_invoice(
-        sale, ctx.settings.invoicing, number=row.number, fx=fx, overrides=overrides
+        draft_of(sale), ctx.settings.invoicing, number=row.number, fx=fx, overrides=overrides
     )
     if result.problems or result.invoice is None:
         raise InvoiceProblems(result.problems)

@@ -17,8 +17,10 @@ from sqlalchemy.engine import Connection
 
 from ..config import SeriesConfig
 from ..errors import Problem, RetryLater
+from ..intake.draft import draft_of
+from ..intake.sale import Sale
 from ..invoicing import build, deadlines
-from ..invoicing.model import Invoice, Sale
+from ..invoicing.model import Invoice
 from ..invoicing.numbering import provisional_number, series_for
 from ..invoicing.serialize import invoice_to_json
 from ..jobs import queue
@@ -96,7 +98,11 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
             )
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
     result = build.build_invoice(
-        sale, settings.invoicing, number=provisional_number(cfg), fx=fx_info, overrides=overrides
+        draft_of(sale),
+        settings.invoicing,
+        number=provisional_number(cfg),
+        fx=fx_info,
+        overrides=overrides,
     )
     if result.needs_fx:
         fx_service.request_rates(ctx, issue_date, ctx.clock().astimezone(BUCHAREST).date())

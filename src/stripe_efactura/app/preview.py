@@ -10,9 +10,10 @@ from typing import Any
 
 from ..config import SeriesConfig, Settings
 from ..intake import correlate, events
+from ..intake.draft import draft_of
 from ..intake.fake_stripe import FakeStripeReader
 from ..intake.offline import load_objects_dir
-from ..invoicing import build
+from ..invoicing import build, preview
 from ..invoicing.model import FxInfo
 from ..invoicing.numbering import provisional_number, series_for
 from ..money import format_ro
@@ -39,8 +40,10 @@ def preview_event(
     cfg: SeriesConfig = series_for(settings.series, storno=False, livemode=sale.livemode)
     issue_date = build.issue_date_of(sale.paid_at)
     fx = FxInfo(rate=rate, rate_date=issue_date, source="manual") if rate is not None else None
-    result = build.build_invoice(sale, settings.invoicing, number=provisional_number(cfg), fx=fx)
-    data = build.preview_dict(result)
+    result = build.build_invoice(
+        draft_of(sale), settings.invoicing, number=provisional_number(cfg), fx=fx
+    )
+    data = preview.preview_dict(result)
     data["payment_key"] = sale.payment_key
     data["owner"] = f"{sale.owner_type}:{sale.owner_id}"
     data["degraded"] = sale.degraded

@@ -44,7 +44,7 @@ from stripe_efactura.intake.events import (
     ref_id,
     trigger_rule,
 )
-from stripe_efactura.invoicing.model import Sale
+from stripe_efactura.intake.sale import Sale
 
 SESSION_LINE_ITEM_EXPAND = ("data.price.product", "data.taxes", "data.discounts")
 """``expand`` for ``GET /v1/checkout/sessions/{id}/line_items``."""

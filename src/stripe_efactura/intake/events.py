@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from stripe_efactura.errors import EfacturaError
 
 # --- kinds ----------------------------------------------------------------------------------
@@ -268,6 +270,41 @@ def object_name(obj: Mapping[str, Any]) -> str | None:
 
 
 # --- envelope -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """The envelope fields stored beside the raw payload when a webhook is received."""
+
+    id: str
+    type: str
+    livemode: bool
+    api_version: str | None
+    account: str | None
+
+
+def event_meta(raw: bytes) -> EventMeta:
+    """Read only the envelope header (the webhook's hot path: the event is processed later by
+    :func:`parse_envelope`). Raises :class:`EventMalformed` (a ``ValueError``)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise EventMalformed(f"event payload is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EventMalformed("event payload is not a JSON object")
+    event_id = data.get("id")
+    event_type = data.get("type")
+    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
+        raise EventMalformed("event payload has no id or type")
+    api_version = data.get("api_version")
+    account = data.get("account") or data.get("context")
+    return EventMeta(
+        id=event_id,
+        type=event_type,
+        livemode=bool(data.get("livemode", False)),
+        api_version=api_version if isinstance(api_version, str) else None,
+        account=account if isinstance(account, str) else None,
+    )
 
 
 def parse_envelope(raw: bytes) -> Envelope:

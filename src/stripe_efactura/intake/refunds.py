@@ -2,7 +2,7 @@
 
 A succeeded refund (``refund.created``, ``refund.updated``, ``charge.refund.updated``) and a
 lost dispute (``charge.dispute.closed`` with ``status = lost``) become a :class:`Reversal`:
-a :class:`~stripe_efactura.invoicing.model.Sale` whose payment key is the ``re_…`` / ``dp_…``
+a :class:`~stripe_efactura.intake.sale.Sale` whose payment key is the ``re_…`` / ``dp_…``
 id, the original payment's key it refers to, and its kind. Everything else about refunds and
 disputes is ignored with a code.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..invoicing.model import Sale
 from .events import MALFORMED, Envelope, Ignored, Reason, as_dict, as_int, ref_id
+from .sale import Sale
 
 REFUND_TYPES = frozenset(
     {"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"}

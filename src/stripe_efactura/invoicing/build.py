@@ -1,7 +1,9 @@
-"""Sale + invoicing profile -> Invoice: the pure invoice builder.
+"""Sale draft + invoicing profile -> Invoice: the pure invoice builder.
 
-:func:`build_invoice` puts together the seller (``[company]``), the buyer (:mod:`.buyer`), the
-lines (:mod:`.lines`), their VAT (below) and the totals (:mod:`.totals`), and reports every
+:func:`build_invoice` takes a Stripe-free :class:`.draft.SaleDraft` (made by
+:func:`stripe_efactura.intake.draft.draft_of`) and the :class:`.profile.InvoicingProfile`, and puts
+together the seller (``[company]``), the buyer (:mod:`.buyer`), the lines (:mod:`.lines`), their
+VAT (below, :mod:`.line_vat`) and the totals (:mod:`.totals`), and reports every
 reason the payment cannot be invoiced as a coded problem (:mod:`.problems`). It does no I/O
 and reads no clock: the issue date is the payment date in Europe/Bucharest.
 
@@ -10,11 +12,11 @@ and reads no clock: the issue date is the payment date in Europe/Bucharest.
 1. Seller not VAT-registered (``[company] vat_payer = false``): category O (``VATEX-EU-O``),
    no seller VAT id and no buyer VAT id (BR-O-02); the whole amount charged is the net.
 2. Stripe computed tax for the line (Stripe Tax or tax rates): its amount is used as is, the
-   rate is the TaxRate's ``percentage`` (``sale.objects['tax_rates']`` by id, or the expanded
-   rate); without a percentage the rate is the Romanian rate in force that reproduces Stripe's
-   amount within a ban, else ``P-VAT-RATE-UNKNOWN``. The category comes from
-   ``taxability_reason`` (:func:`.vat.stripe_tax_category`); a positive rate must be a Romanian
-   rate in force on the issue date.
+   rate is the TaxRate's ``percentage`` (read by intake); without a percentage the rate is
+   the Romanian rate in force that reproduces Stripe's amount within a ban, else
+   ``P-VAT-RATE-UNKNOWN``. The category comes from ``taxability_reason``
+   (:func:`.vat.stripe_tax_category`); a positive rate must be a Romanian rate in force on the
+   issue date.
 3. Reverse charge: an EU (non-RO) company buyer with a VAT id when ``[vat]
    reverse_charge_eu_b2b`` (or Stripe's customer ``tax_exempt = reverse``): category AE,
    ``VATEX-EU-AE`` "Taxare inversă" — K (``VATEX-EU-IC``, intra-Community supply) for a
@@ -41,21 +43,21 @@ rate and retries; it never guesses); a currency BNR does not publish is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..errors import EfacturaError, Problem
+from ..errors import Problem
 from ..money import exponent, format_ro, from_minor, round2
-from . import ro, vat
-from .buyer import BuyerOverrides, extract_buyer
+from . import ro
+from .buyer import BuyerOverrides, BuyerResult, resolve_buyer
+from .draft import RawLine, SaleDraft
 from .fx import BNR_CURRENCIES
-from .lines import LinesResult, RawLine, extract_lines
-from .metadata import iter_metadata, metadata_sources
+from .line_vat import LineTax, VatContext, line_tax, vat_context
+from .lines import LinesResult, settle_lines
 from .model import (
     Address,
     BuyerKind,
@@ -64,30 +66,26 @@ from .model import (
     InvoiceLine,
     Party,
     PaymentInfo,
-    Sale,
     SellerExtras,
-    TaxClass,
     Totals,
     VatBreakdown,
     VatCategory,
 )
 from .problems import problem
-from .profile import CompanyProfile, InvoicingProfile, VatPolicy
-from .totals import Mode, PricedLine, allocate, compute, document_totals, unit_price
+from .profile import CompanyProfile, InvoicingProfile
+from .totals import PricedLine, allocate, compute, document_totals, unit_price
 
 __all__ = [
     "BuildResult",
     "BuyerOverrides",
     "build_invoice",
     "issue_date_of",
-    "preview_dict",
     "seller_party",
 ]
 
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 NAME_LIMIT = 100
 DESCRIPTION_LIMIT = 200
-_ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -116,7 +114,7 @@ class BuildResult:
     def ok(self) -> bool:
         return self.invoice is not None
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Invoice | tuple[Problem, ...] | bool | None]:
         """``invoice, problems, needs_fx = build_invoice(...)`` works too."""
         return iter((self.invoice, self.problems, self.needs_fx))
 
@@ -171,194 +169,248 @@ def _seller(c: CompanyProfile) -> tuple[Party, tuple[Problem, ...]]:
     return party, tuple(problems)
 
 
-# --- VAT -----------------------------------------------------------------------------------
+# --- lines and VAT -------------------------------------------------------------------------
+
+
+def _tax_lines(
+    lines: tuple[RawLine, ...], ctx: VatContext, problems: list[Problem]
+) -> tuple[list[RawLine], list[LineTax]]:
+    """The lines worth invoicing (an empty line of quantity 0 is dropped) and their VAT."""
+    kept = [raw for raw in lines if not (raw.quantity == 0 and raw.amount == 0)]
+    taxed: list[LineTax] = []
+    for n, raw in enumerate(kept, start=1):
+        if raw.quantity <= 0:
+            problems.append(
+                problem("P-LINE-QUANTITY-INVALID", line=n, name=raw.name, value=raw.quantity)
+            )
+        tax, found = line_tax(raw, n, ctx)
+        if found is not None:
+            problems.append(found)
+        taxed.append(tax)
+    return kept, taxed
 
 
 @dataclass(frozen=True)
-class _VatContext:
-    on: date
-    profile: InvoicingProfile
-    buyer: Party | None
-    reverse: bool
-    default: TaxClass | None
-    default_problem: str | None
+class _Priced:
+    lines: tuple[InvoiceLine, ...] = ()
+    breakdown: tuple[VatBreakdown, ...] = ()
+    totals: Totals | None = None
 
 
-@lru_cache(maxsize=256)
-def _default_class(policy: VatPolicy, on: date) -> tuple[TaxClass | None, str | None]:
-    try:
-        if policy.default_category is VatCategory.STANDARD:
-            kind = policy.default_rate
-            rate = vat.rate_for(kind, on) if kind in vat.RATE_KINDS else Decimal(kind)
-            return vat.tax_class(VatCategory.STANDARD, rate, on=on), None
-        return (
-            vat.tax_class(
-                policy.default_category,
-                None,
-                policy.exemption_code,
-                policy.exemption_reason,
-            ),
-            None,
-        )
-    except (EfacturaError, ArithmeticError) as exc:
-        return None, str(exc)
-
-
-def _reverse_charge(policy: VatPolicy, buyer: Party | None, tax_exempt: str | None) -> bool:
-    if tax_exempt == "reverse":
-        return True
-    if buyer is None or buyer.kind is not BuyerKind.COMPANY or not buyer.vat_id:
-        return False
-    country = buyer.address.country
-    return policy.reverse_charge_eu_b2b and country != "RO" and ro.is_eu(country)
-
-
-def _infer_rate(net: Decimal, tax: Decimal, on: date) -> Decimal | None:
-    if tax == 0:
-        return Decimal(0)
-    ban = Decimal("0.01")
-    hits = [r for r in sorted(vat.rates_in_force(on)) if abs(round2(net * r / 100) - tax) <= ban]
-    return hits[0] if len(hits) == 1 else None
-
-
-def _line_tax(
-    raw: RawLine, n: int, ctx: _VatContext
-) -> tuple[TaxClass | None, Mode, Decimal, Decimal, list[Problem]]:
-    """``(tax class, mode, amount, stripe tax, problems)`` for one raw line."""
-    s = ctx.profile
-    if raw.tax_count > 1:
-        return (
-            None,
-            "incl",
-            raw.amount,
-            _ZERO,
-            [problem("P-VAT-MULTIPLE-RATES", line=n, value=", ".join(raw.tax_rate_ids) or "?")],
-        )
-    gross_known = raw.tax_amount is not None and raw.amount_includes_tax is not None
-    gross = raw.amount
-    if raw.tax_amount is not None and raw.amount_includes_tax is False:
-        gross = raw.amount + raw.tax_amount
-    if not s.company.vat_payer:
-        own_o = ctx.default is not None and ctx.default.category is VatCategory.NOT_SUBJECT
-        tc = ctx.default if own_o and ctx.default else vat.tax_class(VatCategory.NOT_SUBJECT)
-        if gross_known or raw.amount_includes_tax is not False:
-            return tc, "incl", gross, _ZERO, []
-        return tc, "excl", raw.amount, _ZERO, []
-    stripe_taxed = raw.tax_amount is not None and (raw.tax_amount != 0 or raw.taxability_reason)
-    if stripe_taxed and raw.tax_amount is not None:
-        tax = raw.tax_amount
-        rate = raw.tax_rate
-        if rate is None:
-            rate = _infer_rate(gross - tax, tax, ctx.on)
-        if rate is None:
-            return (
-                None,
-                "known",
-                gross,
-                tax,
-                [problem("P-VAT-RATE-UNKNOWN", line=n, reason="Stripe tax rate not found")],
-            )
-        try:
-            category = vat.stripe_tax_category(
-                raw.taxability_reason,
-                rate,
-                goods=raw.goods,
-                buyer_country=ctx.buyer.address.country if ctx.buyer else None,
-                zero_default=VatCategory.REVERSE_CHARGE if ctx.reverse else VatCategory.ZERO,
-            )
-            s_rate = rate if category is VatCategory.STANDARD else None
-            tc = vat.tax_class(category, s_rate, on=ctx.on)
-        except EfacturaError as exc:
-            return (
-                None,
-                "known",
-                gross,
-                tax,
-                [problem("P-VAT-RATE-UNKNOWN", line=n, reason=exc.message)],
-            )
-        return tc, "known", gross, tax, []
-    if ctx.reverse:
-        intra = raw.goods and ctx.buyer is not None and ctx.buyer.address.country != "RO"
-        category = VatCategory.INTRA_COMMUNITY if intra else VatCategory.REVERSE_CHARGE
-        return vat.tax_class(category), "incl", gross, _ZERO, []
-    includes = raw.amount_includes_tax
-    if includes is None:
-        includes = s.vat.prices_include_vat
-    mode: Mode = "incl" if includes else "excl"
-    if raw.tax_rate is not None:
-        try:
-            if raw.tax_rate > 0:
-                tc = vat.tax_class(VatCategory.STANDARD, raw.tax_rate, on=ctx.on)
-            else:
-                default_cat = s.vat.default_category
-                cat = default_cat if default_cat is not VatCategory.STANDARD else VatCategory.ZERO
-                tc = vat.tax_class(cat, None, s.vat.exemption_code, s.vat.exemption_reason)
-        except EfacturaError as exc:
-            return (
-                None,
-                mode,
-                raw.amount,
-                _ZERO,
-                [problem("P-VAT-RATE-UNKNOWN", line=n, reason=exc.message)],
-            )
-        return tc, mode, raw.amount, _ZERO, []
-    if ctx.default is None:
-        return (
-            None,
-            mode,
-            raw.amount,
-            _ZERO,
-            [problem("P-VAT-RATE-UNKNOWN", line=n, reason=ctx.default_problem or "[vat] default")],
-        )
-    return ctx.default, mode, raw.amount, _ZERO, []
-
-
-# --- payment -------------------------------------------------------------------------------
-
-_MEANS = {
-    "card": "48",
-    "card_present": "48",
-    "link": "48",
-    "sepa_debit": "49",
-    "bacs_debit": "49",
-    "au_becs_debit": "49",
-    "acss_debit": "49",
-    "us_bank_account": "49",
-    "customer_balance": "30",
-}
-
-
-def _payment(sale: Sale) -> PaymentInfo:
-    charge = sale.objects.get("charge")
-    details: Mapping[str, Any] = {}
-    if isinstance(charge, Mapping):
-        pmd = charge.get("payment_method_details")
-        details = pmd if isinstance(pmd, Mapping) else {}
-    kind = str(details.get("type") or "card") if details else "card"
-    label: str | None = None
-    card = details.get(kind) if details else None
-    if isinstance(card, Mapping) and card.get("last4"):
-        brand = str(card.get("brand") or "").capitalize()
-        label = f"Card {brand} •••• {card['last4']}".replace("  ", " ")
-    return PaymentInfo(
-        means_code=_MEANS.get(kind, "1"),
-        reference=sale.payment_key[:140],
-        method_label=label,
-        paid_at=sale.paid_at,
+def _mismatch(source: str, shown: Decimal, collected: Decimal, currency: str) -> Problem:
+    return problem(
+        "P-LINES-MISMATCH",
+        source=source,
+        lines_total=_fmt(shown, currency),
+        collected=_fmt(collected, currency),
+        currency=currency,
     )
 
 
-def _order_reference(sale: Sale) -> str | None:
-    session = sale.objects.get("checkout_session")
-    if isinstance(session, Mapping) and isinstance(session.get("client_reference_id"), str):
-        ref = str(session["client_reference_id"]).strip()
-        if ref:
-            return ref[:200]
-    hit = next(iter_metadata(metadata_sources(sale), "order_id", "order_number"), None)
-    return hit[2][:200] if hit else None
+def _exact_mismatch(taxed: list[LineTax], collected: Decimal) -> tuple[Decimal, bool]:
+    """Before any rounding (matters for 3-decimal currencies): the lines' exact total and
+    whether it misses what was collected (only knowable when no line is net of VAT)."""
+    if any(t.mode == "excl" for t in taxed):
+        return Decimal(0), False
+    exact_total = sum((t.amount for t in taxed), Decimal(0))
+    return exact_total, exact_total != collected
 
 
-# --- build ---------------------------------------------------------------------------------
+def _price(
+    kept: list[RawLine],
+    taxed: list[LineTax],
+    lines: LinesResult,
+    collected: Decimal,
+    currency: str,
+    fx: FxInfo | None,
+    problems: list[Problem],
+) -> _Priced:
+    """Nets, VAT breakdown and totals of the taxed lines, checked against ``collected``."""
+    exact_total, exact_mismatch = _exact_mismatch(taxed, collected)
+    amounts = _to_cents([t.amount for t in taxed], currency)
+    taxes = [round2(t.stripe_tax) for t in taxed]
+    collected2 = round2(collected)
+    if collected2 != collected:
+        problems.append(
+            problem("P-AMOUNT-ROUNDED", collected=collected, rounded=collected2, currency=currency)
+        )
+    source_broken = any(p.fatal for p in lines.problems)
+    if not taxed:
+        if not source_broken:
+            problems.append(_mismatch(lines.source, Decimal(0), collected, currency))
+        return _Priced()
+    priced = [
+        PricedLine(tax=t.tax, mode=t.mode, amount=a, tax_amount=x)
+        for t, a, x in zip(taxed, amounts, taxes, strict=True)
+        if t.tax is not None
+    ]
+    if len(priced) != len(taxed):
+        return _Priced()
+    computed = compute(priced)
+    problems.extend(computed.problems)
+    inv_lines: list[InvoiceLine] = []
+    for n, (raw, p, net) in enumerate(zip(kept, priced, computed.nets, strict=True), 1):
+        inv_line, warn = _invoice_line(n, raw, p, net)
+        if warn is not None:
+            problems.append(warn)
+        inv_lines.append(inv_line)
+    totals = document_totals(computed, fx if currency != "RON" else None)
+    if (totals.tax_inclusive != collected2 or exact_mismatch) and not source_broken:
+        shown = exact_total if exact_mismatch else totals.tax_inclusive
+        problems.append(_mismatch(lines.source, shown, collected, currency))
+    return _Priced(tuple(inv_lines), computed.breakdown, totals)
+
+
+# --- buyer-dependent mentions ---------------------------------------------------------------
+
+
+def _without_o_vat_id(buyer: Party | None, breakdown: tuple[VatBreakdown, ...]) -> Party | None:
+    """BR-O-02: an O invoice carries no buyer VAT id."""
+    only_o = bool(breakdown) and all(b.tax.category is VatCategory.NOT_SUBJECT for b in breakdown)
+    if buyer is not None and only_o and buyer.vat_id:
+        return replace(buyer, vat_id=None, legal_id=buyer.legal_id or buyer.vat_id)
+    return buyer
+
+
+def _delivery(
+    buyer: Party | None, breakdown: tuple[VatBreakdown, ...], on: date, problems: list[Problem]
+) -> tuple[date | None, Address | None]:
+    """BR-IC-11/12: an intra-Community supply names the delivery date and place."""
+    if buyer is None or not any(b.tax.category is VatCategory.INTRA_COMMUNITY for b in breakdown):
+        return None, None
+    # BR-RO-180/201/211: street, city and subdivision; outside Romania the renderer
+    # repeats the city as the subdivision, so only a Romanian address needs its county.
+    required: list[tuple[str, str | None]] = [
+        ("line1", buyer.address.line1),
+        ("city", buyer.address.city),
+    ]
+    if buyer.address.country == "RO":
+        required.append(("county", buyer.address.county))
+    for key, value in required:
+        if not value:
+            problems.append(problem("P-DELIVERY-ADDRESS-INCOMPLETE", key=key))
+    return on, buyer.address
+
+
+def _needs_fx(currency: str, fx: FxInfo | None, problems: list[Problem]) -> bool:
+    if currency == "RON" or fx is not None:
+        return False
+    if currency in BNR_CURRENCIES:
+        return True
+    problems.append(problem("P-CURRENCY-UNSUPPORTED", currency=currency))
+    return False
+
+
+# --- build -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """Everything of an invoice but its number, once every check passed."""
+
+    on: date
+    currency: str
+    seller: Party
+    buyer: Party
+    priced: _Priced
+    totals: Totals
+    fx: FxInfo | None
+    delivery: tuple[date | None, Address | None]
+
+
+def _assemble(draft: SaleDraft, company: CompanyProfile, number: str, parts: _Parts) -> Invoice:
+    foreign = parts.currency != "RON"
+    return Invoice(
+        number=number,
+        issue_date=parts.on,
+        currency=parts.currency,
+        seller=parts.seller,
+        buyer=parts.buyer,
+        lines=parts.priced.lines,
+        vat_breakdown=parts.priced.breakdown,
+        totals=parts.totals,
+        seller_extras=SellerExtras(
+            iban=company.iban,
+            bank=company.bank,
+            share_capital=company.share_capital,
+            vat_payer=company.vat_payer,
+            vat_on_collection=company.vat_on_collection,
+        ),
+        tax_currency="RON" if foreign else None,
+        fx=parts.fx if foreign else None,
+        payment=PaymentInfo(
+            means_code=draft.payment.means_code,
+            reference=draft.payment_key[:140],
+            method_label=draft.payment.method_label,
+            paid_at=draft.paid_at,
+        ),
+        order_reference=draft.order_reference,
+        payment_key=draft.payment_key,
+        livemode=draft.livemode,
+        delivery_date=parts.delivery[0],
+        delivery_address=parts.delivery[1],
+    )
+
+
+def _read_parties_and_lines(
+    draft: SaleDraft,
+    profile: InvoicingProfile,
+    overrides: BuyerOverrides | None,
+    problems: list[Problem],
+) -> tuple[Party, BuyerResult, LinesResult]:
+    seller, seller_problems = seller_party(profile.company)
+    problems.extend(seller_problems)
+    buyer = resolve_buyer(draft.buyer, overrides)
+    problems.extend(buyer.problems)
+    lines = settle_lines(draft, profile.vat)
+    problems.extend(lines.problems)
+    if draft.degraded and lines.source == "single_line":
+        problems.append(problem("P-LINES-DEGRADED"))
+    return seller, buyer, lines
+
+
+def build_invoice(
+    draft: SaleDraft,
+    profile: InvoicingProfile,
+    *,
+    number: str,
+    fx: FxInfo | None,
+    overrides: BuyerOverrides | None = None,
+) -> BuildResult:
+    """Build the invoice of ``draft`` (see the module docs). Never raises on sale data."""
+    currency = draft.currency.upper()
+    on = issue_date_of(draft.paid_at)
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        unsupported = problem("P-CURRENCY-UNSUPPORTED", currency=currency or "?")
+        return BuildResult(None, (unsupported,), issue_date=on, currency=currency)
+    problems: list[Problem] = []
+    seller, buyer_res, lines = _read_parties_and_lines(draft, profile, overrides, problems)
+    ctx = vat_context(on, profile, buyer_res.party, buyer_res.tax_exempt)
+    kept, taxed = _tax_lines(lines.lines, ctx, problems)
+    collected = from_minor(draft.amount, currency)
+    priced = _price(kept, taxed, lines, collected, currency, fx, problems)
+    buyer = _without_o_vat_id(buyer_res.party, priced.breakdown)
+    delivery = _delivery(buyer, priced.breakdown, on, problems)
+    needs_fx = _needs_fx(currency, fx, problems)
+    invoice: Invoice | None = None
+    fatal = any(p.fatal for p in problems)
+    if not fatal and not needs_fx and buyer is not None and priced.totals is not None:
+        parts = _Parts(on, currency, seller, buyer, priced, priced.totals, fx, delivery)
+        invoice = _assemble(draft, profile.company, number, parts)
+    return BuildResult(
+        invoice=invoice,
+        problems=tuple(p for p in problems if p.fatal),
+        warnings=tuple(p for p in problems if not p.fatal),
+        needs_fx=needs_fx,
+        buyer=buyer,
+        buyer_sources=dict(buyer_res.sources),
+        lines=priced.lines,
+        vat_breakdown=priced.breakdown,
+        totals=priced.totals,
+        line_source=lines.source,
+        issue_date=on,
+        currency=currency,
+    )
 
 
 def _fmt(value: Decimal, currency: str) -> str:
@@ -369,197 +421,6 @@ def _to_cents(values: list[Decimal], currency: str) -> list[Decimal]:
     if exponent(currency) <= 2:
         return [v.quantize(Decimal("0.01")) for v in values]
     return allocate(values, round2(sum(values, Decimal(0))))
-
-
-def build_invoice(
-    sale: Sale,
-    profile: InvoicingProfile,
-    *,
-    number: str,
-    fx: FxInfo | None,
-    overrides: BuyerOverrides | None = None,
-) -> BuildResult:
-    """Build the invoice for ``sale`` (see the module docs). Never raises on Stripe data."""
-    problems: list[Problem] = []
-    currency = sale.currency.upper()
-    on = issue_date_of(sale.paid_at)
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        problems.append(problem("P-CURRENCY-UNSUPPORTED", currency=currency or "?"))
-        return BuildResult(None, tuple(problems), issue_date=on, currency=currency)
-    sale_c = sale if currency == sale.currency else replace(sale, currency=currency)
-
-    seller, seller_problems = seller_party(profile.company)
-    problems.extend(seller_problems)
-    buyer_res = extract_buyer(sale_c, overrides)
-    problems.extend(buyer_res.problems)
-    buyer = buyer_res.party
-    lines_res: LinesResult = extract_lines(sale_c, profile.vat)
-    problems.extend(lines_res.problems)
-    if sale.degraded and lines_res.source == "single_line":
-        problems.append(problem("P-LINES-DEGRADED"))
-
-    default, default_problem = _default_class(profile.vat, on)
-    ctx = _VatContext(
-        on=on,
-        profile=profile,
-        buyer=buyer,
-        reverse=profile.company.vat_payer
-        and _reverse_charge(profile.vat, buyer, buyer_res.tax_exempt),
-        default=default,
-        default_problem=default_problem,
-    )
-
-    kept: list[RawLine] = []
-    for raw in lines_res.lines:
-        if raw.quantity == 0 and raw.amount == 0:
-            continue
-        kept.append(raw)
-    classes: list[tuple[TaxClass | None, Mode, Decimal, Decimal]] = []
-    for n, raw in enumerate(kept, start=1):
-        if raw.quantity <= 0:
-            problems.append(
-                problem("P-LINE-QUANTITY-INVALID", line=n, name=raw.name, value=raw.quantity)
-            )
-        tc, mode, amount, tax, probs = _line_tax(raw, n, ctx)
-        problems.extend(probs)
-        classes.append((tc, mode, amount, tax))
-
-    # exact check before any rounding (matters for 3-decimal currencies)
-    collected = from_minor(sale_c.amount, currency)
-    if all(c[1] != "excl" for c in classes):
-        exact_total = sum((c[2] for c in classes), Decimal(0))
-        exact_mismatch = exact_total != collected
-    else:
-        exact_total, exact_mismatch = Decimal(0), False
-
-    amounts = _to_cents([c[2] for c in classes], currency)
-    taxes = [round2(c[3]) for c in classes]
-    collected2 = round2(collected)
-    if collected2 != collected:
-        problems.append(
-            problem(
-                "P-AMOUNT-ROUNDED",
-                collected=collected,
-                rounded=collected2,
-                currency=currency,
-            )
-        )
-
-    computed_lines: tuple[InvoiceLine, ...] = ()
-    breakdown: tuple[VatBreakdown, ...] = ()
-    totals: Totals | None = None
-    if classes and all(c[0] is not None for c in classes):
-        priced = [
-            PricedLine(tax=c[0], mode=c[1], amount=a, tax_amount=t)
-            for c, a, t in zip(classes, amounts, taxes, strict=True)
-            if c[0] is not None
-        ]
-        computed = compute(priced)
-        problems.extend(computed.problems)
-        breakdown = computed.breakdown
-        inv_lines: list[InvoiceLine] = []
-        for n, (raw, p, net) in enumerate(zip(kept, priced, computed.nets, strict=True), 1):
-            inv_line, warn = _invoice_line(n, raw, p, net)
-            if warn is not None:
-                problems.append(warn)
-            inv_lines.append(inv_line)
-        computed_lines = tuple(inv_lines)
-        totals = document_totals(computed, fx if currency != "RON" else None)
-        line_source_broken = any(p.fatal for p in lines_res.problems)
-        if (totals.tax_inclusive != collected2 or exact_mismatch) and not line_source_broken:
-            shown = exact_total if exact_mismatch else totals.tax_inclusive
-            problems.append(
-                problem(
-                    "P-LINES-MISMATCH",
-                    source=lines_res.source,
-                    lines_total=_fmt(shown, currency),
-                    collected=_fmt(collected, currency),
-                    currency=currency,
-                )
-            )
-    elif not classes and not any(p.fatal for p in lines_res.problems):
-        problems.append(
-            problem(
-                "P-LINES-MISMATCH",
-                source=lines_res.source,
-                lines_total=_fmt(Decimal(0), currency),
-                collected=_fmt(collected, currency),
-                currency=currency,
-            )
-        )
-
-    # BR-O-02: an O invoice carries no buyer VAT id.
-    only_o = bool(breakdown) and all(b.tax.category is VatCategory.NOT_SUBJECT for b in breakdown)
-    if buyer is not None and only_o and buyer.vat_id:
-        buyer = replace(buyer, vat_id=None, legal_id=buyer.legal_id or buyer.vat_id)
-
-    # BR-IC-11/12: an intra-Community supply names the delivery date and place.
-    delivery_date: date | None = None
-    delivery_address: Address | None = None
-    if buyer is not None and any(b.tax.category is VatCategory.INTRA_COMMUNITY for b in breakdown):
-        delivery_date, delivery_address = on, buyer.address
-        # BR-RO-180/201/211: street, city and subdivision; outside Romania the renderer
-        # repeats the city as the subdivision, so only a Romanian address needs its county.
-        required: list[tuple[str, str | None]] = [
-            ("line1", buyer.address.line1),
-            ("city", buyer.address.city),
-        ]
-        if buyer.address.country == "RO":
-            required.append(("county", buyer.address.county))
-        for key, value in required:
-            if not value:
-                problems.append(problem("P-DELIVERY-ADDRESS-INCOMPLETE", key=key))
-
-    needs_fx = False
-    if currency != "RON" and fx is None:
-        if currency in BNR_CURRENCIES:
-            needs_fx = True
-        else:
-            problems.append(problem("P-CURRENCY-UNSUPPORTED", currency=currency))
-
-    fatal = any(p.fatal for p in problems)
-    invoice: Invoice | None = None
-    if not fatal and not needs_fx and buyer is not None and totals is not None:
-        c = profile.company
-        invoice = Invoice(
-            number=number,
-            issue_date=on,
-            currency=currency,
-            seller=seller,
-            buyer=buyer,
-            lines=computed_lines,
-            vat_breakdown=breakdown,
-            totals=totals,
-            seller_extras=SellerExtras(
-                iban=c.iban,
-                bank=c.bank,
-                share_capital=c.share_capital,
-                vat_payer=c.vat_payer,
-                vat_on_collection=c.vat_on_collection,
-            ),
-            tax_currency="RON" if currency != "RON" else None,
-            fx=fx if currency != "RON" else None,
-            payment=_payment(sale_c),
-            order_reference=_order_reference(sale_c),
-            payment_key=sale.payment_key,
-            livemode=sale.livemode,
-            delivery_date=delivery_date,
-            delivery_address=delivery_address,
-        )
-    return BuildResult(
-        invoice=invoice,
-        problems=tuple(p for p in problems if p.fatal),
-        warnings=tuple(p for p in problems if not p.fatal),
-        needs_fx=needs_fx,
-        buyer=buyer,
-        buyer_sources=dict(buyer_res.sources),
-        lines=computed_lines,
-        vat_breakdown=breakdown,
-        totals=totals,
-        line_source=lines_res.source,
-        issue_date=on,
-        currency=currency,
-    )
 
 
 def _invoice_line(
@@ -594,104 +455,3 @@ def _invoice_line(
         ),
         warn,
     )
-
-
-# --- preview -------------------------------------------------------------------------------
-
-
-def _dec(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value:f}"
-
-
-def _party(p: Party | None) -> dict[str, Any] | None:
-    if p is None:
-        return None
-    a: Address = p.address
-    return {
-        "name": p.name,
-        "kind": p.kind.value,
-        "vat_id": p.vat_id,
-        "legal_id": p.legal_id,
-        "trade_register": p.trade_register,
-        "email": p.email,
-        "phone": p.phone,
-        "address": {
-            "line1": a.line1,
-            "line2": a.line2,
-            "city": a.city,
-            "county": a.county,
-            "postal_code": a.postal_code,
-            "country": a.country,
-        },
-    }
-
-
-def _tax(t: TaxClass) -> dict[str, Any]:
-    return {
-        "category": t.category.value,
-        "rate": _dec(t.rate),
-        "exemption_code": t.exemption_code,
-        "exemption_reason": t.exemption_reason,
-    }
-
-
-def preview_dict(result: BuildResult) -> dict[str, Any]:
-    """JSON-able summary for ``stripe-efactura preview``: buyer, lines, VAT, totals, problems.
-
-    Decimals are strings (``"121.00"``) so no precision is lost.
-    """
-    t = result.totals
-    inv = result.invoice
-    return {
-        "ok": result.ok,
-        "needs_fx": result.needs_fx,
-        "number": inv.number if inv else None,
-        "issue_date": result.issue_date.isoformat() if result.issue_date else None,
-        "currency": result.currency,
-        "line_source": result.line_source,
-        "buyer": _party(result.buyer),
-        "buyer_sources": dict(result.buyer_sources),
-        "lines": [
-            {
-                "id": ln.line_id,
-                "name": ln.name,
-                "description": ln.description,
-                "quantity": _dec(ln.quantity),
-                "unit_code": ln.unit_code,
-                "unit_price": _dec(ln.unit_price),
-                "net_amount": _dec(ln.net_amount),
-                "gross_amount": _dec(ln.gross_amount),
-                "tax": _tax(ln.tax),
-                "seller_item_id": ln.seller_item_id,
-            }
-            for ln in result.lines
-        ],
-        "vat_breakdown": [
-            {
-                **_tax(b.tax),
-                "taxable_amount": _dec(b.taxable_amount),
-                "tax_amount": _dec(b.tax_amount),
-            }
-            for b in result.vat_breakdown
-        ],
-        "totals": None
-        if t is None
-        else {
-            "line_net_total": _dec(t.line_net_total),
-            "tax_exclusive": _dec(t.tax_exclusive),
-            "tax_total": _dec(t.tax_total),
-            "tax_inclusive": _dec(t.tax_inclusive),
-            "prepaid": _dec(t.prepaid),
-            "payable": _dec(t.payable),
-            "tax_total_ron": _dec(t.tax_total_ron),
-        },
-        "fx": None
-        if inv is None or inv.fx is None
-        else {
-            "rate": _dec(inv.fx.rate),
-            "rate_date": inv.fx.rate_date.isoformat(),
-            "source": inv.fx.source,
-        },
-        "problems": [p.to_dict() for p in result.problems],
-        "warnings": [p.to_dict() for p in result.warnings],
-    }

@@ -1,98 +1,29 @@
-"""Invoice lines from a Sale: ONE documented precedence, amounts as Stripe charged them (pure).
+"""Settling the drafted lines against what was collected (pure).
 
-:func:`extract_lines` takes the lines from the first source that has any:
+Intake reads the lines from ONE source (:mod:`stripe_efactura.intake.lines`). Lines the
+merchant wrote in metadata may leave out the shipping or the order discount Stripe charged
+beside them; :func:`settle_lines` adds the shipping line and spreads the discount only when
+that makes the lines add up exactly to the amount collected:
 
-a. **Merchant metadata** (:mod:`.metadata`): ``Order Item #N``, else ``lineitemN``, else a
-   ``lines``/``line_items`` JSON array — from one metadata dict, owner first.
-b. **Stripe's structured lines**, in owner order:
-   1. Invoice lines (``sale.objects['invoice_lines']``, all pages, else ``invoice.lines.data``);
-      line discounts (``discount_amounts``, which include invoice-level discounts Stripe
-      allocated to the line) are subtracted from the line;
-   2. Checkout ``line_items``: ``amount_total`` (after discounts, tax included) and
-      ``amount_tax``/``taxes``;
-   3. PaymentIntent ``amount_details`` line items: ``unit_cost × quantity − discount_amount``
-      plus ``tax.total_tax_amount`` when given.
-c. **One line** for the whole amount collected, named by the metadata ``product_name``, else
-   metadata ``description``, else the object's ``description``, else ``Comanda <order id>`` /
-   ``Plată online``; the quantity is the metadata ``quantity`` when given (the amount is the line
-   total, not a unit price).
+- the lines fall short by exactly the shipping: the ``Transport`` line is added;
+- they exceed it by exactly the discount: the discount is spread over them proportionally
+  (largest remainder, in minor units);
+- both at once: both.
 
-**Tax inclusion.** Amounts Stripe charged are taken as charged: Checkout ``amount_total``,
-invoice lines without taxes, shipping and the single line (c) already include any VAT. When
-Stripe Tax / tax rates computed tax, the line carries Stripe's tax amount and whether the price
-included it (``tax_behavior``/``inclusive``). Metadata totals and PaymentIntent line items
-without a tax amount follow ``[vat] prices_include_vat`` (``RawLine.amount_includes_tax is
-None``).
-
-**Shipping and discounts** so the lines add up to what Stripe collected:
-
-- Shipping (Checkout ``total_details.amount_shipping``/``shipping_cost``, the invoice's
-  ``shipping_cost``, PaymentIntent ``amount_details.shipping.amount``) becomes a ``Transport``
-  line when the source lines do not already include it (Stripe's structured sources never do;
-  for metadata lines only when the metadata lines fall short by exactly the shipping amount).
-- A Checkout/invoice-level discount (``total_details.amount_discount``) is spread over metadata
-  lines proportionally (largest remainder, in minor units) when the metadata totals exceed the
-  amount collected by exactly that discount. Stripe's own lines already carry their discounts.
-
-Whether the result adds up to the ban is checked by the builder (``P-LINES-MISMATCH``); nothing
-here adjusts an amount to force a match.
+Otherwise the lines stay as written and the builder reports ``P-LINES-MISMATCH``; nothing here
+adjusts an amount to force a match. Lines whose VAT-inclusive amount is not known yet (net
+amounts without a Stripe tax amount) are never settled.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from ..errors import Problem
-from ..money import exponent, from_minor, parse_decimal
-from .metadata import (
-    MAX_QUANTITY,
-    MetaLine,
-    iter_metadata,
-    metadata_lines,
-    metadata_sources,
-    parse_quantity,
-)
-from .model import Sale
-from .plain import as_list as _list
-from .plain import as_map as _map
-from .problems import problem
+from ..money import exponent, from_minor
+from .draft import LineAdjustments, RawLine, SaleDraft
 from .profile import VatPolicy
-
-SHIPPING_NAME = "Transport"
-
-
-@dataclass(frozen=True)
-class RawLine:
-    """A line as found in Stripe or the metadata, before VAT is worked out.
-
-    ``amount`` is in major units of the sale currency: VAT-inclusive when
-    ``amount_includes_tax`` is true, net when false, per ``[vat] prices_include_vat`` when
-    ``None``. ``tax_amount`` is Stripe's computed tax for the line (``None`` = Stripe computed
-    none), ``tax_rate`` its percentage when known.
-    """
-
-    name: str
-    quantity: Decimal
-    amount: Decimal
-    amount_includes_tax: bool | None = True
-    tax_amount: Decimal | None = None
-    tax_rate: Decimal | None = None
-    tax_rate_ids: tuple[str, ...] = ()
-    taxability_reason: str | None = None
-    tax_count: int = 0
-    """How many distinct taxes Stripe put on the line (more than one is a problem)."""
-    item_id: str | None = None
-    description: str | None = None
-    unit_code: str = "H87"
-    kind: str = "item"
-    """``item`` or ``shipping``."""
-    goods: bool = False
-    """A physical good (Stripe product ``tax_code`` ``txcd_99999999`` or ``type: good``): decides
-    K (intra-Community supply) over AE and G (export) over Z/O."""
 
 
 @dataclass(frozen=True)
@@ -102,315 +33,6 @@ class LinesResult:
     """``metadata.<object>.<format>``, ``invoice_lines``, ``line_items``,
     ``amount_details_line_items`` or ``single_line``."""
     problems: tuple[Problem, ...] = ()
-
-
-_INT = re.compile(r"-?[0-9]{1,15}")
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if abs(value) < 10**15 else None
-    if isinstance(value, str) and _INT.fullmatch(value.strip()):
-        return int(value.strip())
-    return None
-
-
-def _minor(value: Any, currency: str) -> Decimal:
-    n = _int(value)
-    return from_minor(n if n is not None else 0, currency)
-
-
-def _qty(value: Any) -> Decimal:
-    """A Stripe quantity; 0 (reported as invalid) when it is not a sane number."""
-    if value is None or isinstance(value, bool):
-        return Decimal(1)
-    try:
-        qty = parse_decimal(str(value))
-    except ValueError:
-        return Decimal(0)
-    if abs(qty) >= MAX_QUANTITY or qty != qty.quantize(Decimal("0.000001")):
-        return Decimal(0)
-    return qty
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return " ".join(value.split())
-    return None
-
-
-def canonical_rate(rate: Decimal) -> Decimal:
-    """``21.0`` -> ``21``, ``5.50`` -> ``5.5``: one spelling per rate (BT-119/BT-152)."""
-    if rate == rate.to_integral_value():
-        return rate.quantize(Decimal(1))
-    return rate.normalize()
-
-
-def _percentage(rate: Any, tax_rates: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
-    """The percentage of a TaxRate given as an object or an id (looked up in ``tax_rates``)."""
-    rate_id: str | None = None
-    if isinstance(rate, str):
-        rate_id = rate
-        rate = tax_rates.get(rate)
-    if isinstance(rate, Mapping):
-        rate_id = rate_id or _text(rate.get("id"))
-        pct = rate.get("effective_percentage")
-        if pct is None:
-            pct = rate.get("percentage")
-        if pct is not None and not isinstance(pct, bool):
-            try:
-                return canonical_rate(parse_decimal(str(pct))), rate_id
-            except ValueError:
-                return None, rate_id
-    return None, rate_id
-
-
-@dataclass(frozen=True)
-class _Taxes:
-    amount: Decimal | None
-    inclusive: bool
-    rate: Decimal | None
-    rate_ids: tuple[str, ...]
-    reason: str | None
-    count: int
-
-
-def _taxes(entries: list[Mapping[str, Any]], currency: str, sale: Sale) -> _Taxes:
-    """Stripe tax entries of a line: basil ``taxes[]`` / Checkout ``taxes[]`` / pre-basil
-    ``tax_amounts[]``."""
-    tax_rates = _map(sale.objects.get("tax_rates"))
-    if not entries:
-        return _Taxes(None, False, None, (), None, 0)
-    total = Decimal(0)
-    inclusive = False
-    rates: list[Decimal] = []
-    ids: list[str] = []
-    reasons: list[str] = []
-    seen: list[tuple[str | None, Decimal | None]] = []
-    for e in entries:
-        total += _minor(e.get("amount"), currency)
-        if e.get("tax_behavior") == "inclusive" or e.get("inclusive") is True:
-            inclusive = True
-        rate_ref = e.get("rate")
-        if rate_ref is None:
-            rate_ref = e.get("tax_rate")
-        if rate_ref is None:
-            rate_ref = _map(e.get("tax_rate_details")).get("tax_rate")
-        pct, rid = _percentage(rate_ref, tax_rates)
-        seen.append((rid, pct))
-        if pct is not None and pct not in rates:
-            rates.append(pct)
-        if rid and rid not in ids:
-            ids.append(rid)
-        reason = _text(e.get("taxability_reason"))
-        if reason and reason not in reasons:
-            reasons.append(reason)
-    # distinct taxes: by rate id, else by percentage; entries naming neither count one each
-    keys = {rid or str(pct) for rid, pct in seen if rid or pct is not None}
-    anonymous = sum(1 for rid, pct in seen if not rid and pct is None)
-    count = len(keys) + anonymous
-    return _Taxes(
-        amount=total,
-        inclusive=inclusive,
-        rate=rates[0] if len(rates) == 1 else None,
-        rate_ids=tuple(ids),
-        reason=reasons[0] if reasons else None,
-        count=count,
-    )
-
-
-GOODS_TAX_CODES = frozenset({"txcd_99999999"})
-"""Stripe product tax codes of physical goods ("General - Tangible Goods")."""
-
-
-def _is_goods(product: Mapping[str, Any]) -> bool:
-    code = product.get("tax_code")
-    if isinstance(code, Mapping):
-        code = code.get("id")
-    return code in GOODS_TAX_CODES or product.get("type") == "good"
-
-
-def _product(sale: Sale, ref: Any) -> Mapping[str, Any]:
-    if isinstance(ref, Mapping):
-        return ref
-    if isinstance(ref, str):
-        return _map(_map(sale.objects.get("products")).get(ref))
-    return {}
-
-
-def _named(name: str | None, description: str | None, fallback: str) -> tuple[str, str | None]:
-    main = name or description or fallback
-    desc = description if description and description != main else None
-    return main, desc
-
-
-def _invoice_lines(sale: Sale) -> list[RawLine]:
-    invoice = _map(sale.objects.get("invoice"))
-    items = _list(sale.objects.get("invoice_lines")) or _list(invoice.get("lines"))
-    cur = sale.currency
-    out: list[RawLine] = []
-    for li in items:
-        amount = _minor(li.get("amount"), cur)
-        amount -= sum(
-            (_minor(d.get("amount"), cur) for d in _list(li.get("discount_amounts"))), Decimal(0)
-        )
-        taxes = _taxes(_list(li.get("taxes")) or _list(li.get("tax_amounts")), cur, sale)
-        pricing = _map(li.get("pricing"))
-        details = _map(pricing.get("price_details"))
-        price = li.get("price")
-        product_ref = details.get("product") or _map(price).get("product")
-        product = _product(sale, product_ref)
-        if not product:
-            product = _product(sale, _map(price).get("product"))
-        price_id = _text(details.get("price")) or (
-            _text(price) if isinstance(price, str) else _text(_map(price).get("id"))
-        )
-        name, desc = _named(_text(product.get("name")), _text(li.get("description")), "Servicii")
-        out.append(
-            RawLine(
-                name=name,
-                quantity=_qty(li.get("quantity")),
-                amount=amount,
-                amount_includes_tax=taxes.inclusive if taxes.amount is not None else True,
-                tax_amount=taxes.amount,
-                tax_rate=taxes.rate,
-                tax_rate_ids=taxes.rate_ids,
-                taxability_reason=taxes.reason,
-                tax_count=taxes.count,
-                item_id=price_id or _text(product_ref if isinstance(product_ref, str) else None),
-                description=desc,
-                goods=_is_goods(product),
-            )
-        )
-    return out
-
-
-def _checkout_lines(sale: Sale) -> list[RawLine]:
-    cur = sale.currency
-    out: list[RawLine] = []
-    for li in _list(sale.objects.get("line_items")):
-        price = _map(li.get("price"))
-        product = _product(sale, price.get("product"))
-        taxes = _taxes(_list(li.get("taxes")), cur, sale)
-        amount_tax = _minor(li.get("amount_tax"), cur)
-        has_tax = taxes.amount is not None or amount_tax != 0
-        tax_amount = amount_tax if li.get("amount_tax") is not None else taxes.amount
-        total = li.get("amount_total")
-        if total is None:
-            total = _int(li.get("amount_subtotal")) or 0
-            total -= _int(li.get("amount_discount")) or 0
-        name, desc = _named(_text(product.get("name")), _text(li.get("description")), "Produs")
-        out.append(
-            RawLine(
-                name=name,
-                quantity=_qty(li.get("quantity")),
-                amount=_minor(total, cur),
-                amount_includes_tax=True,
-                tax_amount=tax_amount if has_tax else None,
-                tax_rate=taxes.rate,
-                tax_rate_ids=taxes.rate_ids,
-                taxability_reason=taxes.reason,
-                tax_count=taxes.count if taxes.amount is not None else (1 if has_tax else 0),
-                item_id=_text(price.get("id")),
-                description=desc,
-                goods=_is_goods(product),
-            )
-        )
-    return out
-
-
-def _amount_details_lines(sale: Sale) -> list[RawLine]:
-    cur = sale.currency
-    pi = _map(sale.objects.get("payment_intent"))
-    items = _list(sale.objects.get("amount_details_line_items")) or _list(
-        _map(pi.get("amount_details")).get("line_items")
-    )
-    out: list[RawLine] = []
-    for li in items:
-        qty = _qty(li.get("quantity"))
-        unit = _minor(li.get("unit_cost"), cur)
-        net = unit * qty - _minor(li.get("discount_amount"), cur)
-        tax = _map(li.get("tax"))
-        tax_amount = (
-            _minor(tax.get("total_tax_amount"), cur)
-            if tax.get("total_tax_amount") is not None
-            else None
-        )
-        unit_code = _text(li.get("unit_of_measure"))
-        out.append(
-            RawLine(
-                name=_text(li.get("product_name")) or "Produs",
-                quantity=qty,
-                amount=net,
-                amount_includes_tax=False if tax_amount is not None else None,
-                tax_amount=tax_amount,
-                tax_count=1 if tax_amount is not None else 0,
-                item_id=_text(li.get("product_code")),
-                unit_code=unit_code if unit_code and len(unit_code) <= 3 else "H87",
-            )
-        )
-    return out
-
-
-def _shipping_amount(sale: Sale) -> Decimal:
-    """Shipping charged on top of the lines (gross), in major units; 0 when none."""
-    cur = sale.currency
-    session = _map(sale.objects.get("checkout_session"))
-    cost = _map(session.get("shipping_cost"))
-    if cost.get("amount_total") is not None:
-        return _minor(cost.get("amount_total"), cur)
-    details = _map(session.get("total_details"))
-    if details.get("amount_shipping"):
-        return _minor(details.get("amount_shipping"), cur)
-    invoice_cost = _map(_map(sale.objects.get("invoice")).get("shipping_cost"))
-    if invoice_cost.get("amount_total") is not None:
-        return _minor(invoice_cost.get("amount_total"), cur)
-    pi_details = _map(_map(sale.objects.get("payment_intent")).get("amount_details"))
-    pi_ship = _map(pi_details.get("shipping"))
-    if pi_ship.get("amount") is not None:
-        return _minor(pi_ship.get("amount"), cur)
-    return Decimal(0)
-
-
-def _discount_amount(sale: Sale) -> Decimal:
-    session = _map(sale.objects.get("checkout_session"))
-    details = _map(session.get("total_details"))
-    if details.get("amount_discount"):
-        return _minor(details.get("amount_discount"), sale.currency)
-    invoice = _map(sale.objects.get("invoice"))
-    total = sum(
-        (_int(d.get("amount")) or 0 for d in _list(invoice.get("total_discount_amounts"))), 0
-    )
-    return from_minor(total, sale.currency)
-
-
-def _shipping(sale: Sale) -> RawLine | None:
-    """The shipping line (gross, with Stripe's shipping tax when given), or None."""
-    amount = _shipping_amount(sale)
-    if amount <= 0:
-        return None
-    cost = _map(_map(sale.objects.get("checkout_session")).get("shipping_cost"))
-    if not cost:
-        cost = _map(_map(sale.objects.get("invoice")).get("shipping_cost"))
-    taxes = _taxes(_list(cost.get("taxes")), sale.currency, sale)
-    amount_tax = _minor(cost.get("amount_tax"), sale.currency)
-    has_tax = taxes.amount is not None or amount_tax != 0
-    return RawLine(
-        name=SHIPPING_NAME,
-        quantity=Decimal(1),
-        amount=amount,
-        amount_includes_tax=True,
-        tax_amount=(amount_tax if cost.get("amount_tax") is not None else taxes.amount)
-        if has_tax
-        else None,
-        tax_rate=taxes.rate,
-        tax_rate_ids=taxes.rate_ids,
-        taxability_reason=taxes.reason,
-        tax_count=max(taxes.count, 1) if has_tax else 0,
-        kind="shipping",
-    )
 
 
 def _spread_discount(lines: list[RawLine], discount: Decimal, currency: str) -> list[RawLine]:
@@ -439,108 +61,34 @@ def _gross_if_known(line: RawLine, include_default: bool) -> Decimal | None:
     return None
 
 
-def _reconcile_metadata(lines: list[RawLine], sale: Sale, policy: VatPolicy) -> list[RawLine]:
+def _reconcile(
+    lines: list[RawLine],
+    adjust: LineAdjustments,
+    collected: Decimal,
+    currency: str,
+    policy: VatPolicy,
+) -> list[RawLine]:
     grosses = [_gross_if_known(ln, policy.prices_include_vat) for ln in lines]
     if any(g is None for g in grosses):
         return lines
-    collected = from_minor(sale.amount, sale.currency)
     remainder = collected - sum((g for g in grosses if g is not None), Decimal(0))
-    shipping = _shipping_amount(sale)
-    discount = _discount_amount(sale)
-    ship = _shipping(sale)
+    ship, discount = adjust.shipping, adjust.discount
     if remainder == 0:
         return lines
-    if ship is not None and remainder == shipping:
+    if ship is not None and remainder == ship.amount:
         return [*lines, ship]
     if discount > 0 and remainder == -discount:
-        return _spread_discount(lines, discount, sale.currency)
-    if discount > 0 and ship is not None and remainder == shipping - discount:
-        return [*_spread_discount(lines, discount, sale.currency), ship]
+        return _spread_discount(lines, discount, currency)
+    if discount > 0 and ship is not None and remainder == ship.amount - discount:
+        return [*_spread_discount(lines, discount, currency), ship]
     return lines
 
 
-def _meta_raw(ml: MetaLine) -> RawLine:
-    return RawLine(
-        name=ml.name,
-        quantity=ml.quantity,
-        amount=ml.total,
-        amount_includes_tax=None,
-        tax_rate=None if ml.vat_rate is None else canonical_rate(ml.vat_rate),
-        item_id=ml.item_id,
-    )
-
-
-def _single_line(sale: Sale) -> tuple[list[RawLine], list[Problem]]:
-    sources = metadata_sources(sale)
-    problems: list[Problem] = []
-    name: str | None = None
-    for _, _, value in iter_metadata(sources, "product_name", "productname", "description"):
-        name = _text(value)
-        break
-    if name is None:
-        for obj in ("payment_intent", "invoice", "charge"):
-            name = _text(_map(sale.objects.get(obj)).get("description"))
-            if name:
-                break
-    if name is None:
-        order = next(iter_metadata(sources, "order_id"), None)
-        ref = _text(_map(sale.objects.get("checkout_session")).get("client_reference_id"))
-        ref = order[2] if order else ref
-        name = f"Comanda {ref}" if ref else "Plată online"
-    quantity = Decimal(1)
-    for _, key, value in iter_metadata(sources, "quantity"):
-        try:
-            quantity = parse_quantity(value)
-        except ValueError:
-            problems.append(
-                problem(
-                    "P-LINE-QUANTITY-INVALID",
-                    field=f"metadata.{key}",
-                    line=1,
-                    name=name,
-                    value=value[:40],
-                )
-            )
-            quantity = Decimal(1)
-        break
-    cur = sale.currency
-    collected = from_minor(sale.amount, cur)
-    session = _map(sale.objects.get("checkout_session"))
-    details = _map(session.get("total_details"))
-    tax = _minor(details.get("amount_tax"), cur) if details.get("amount_tax") else None
-    shipping = _shipping_amount(sale)
-    main = RawLine(
-        name=name,
-        quantity=quantity,
-        amount=collected,
-        amount_includes_tax=True,
-        tax_amount=tax,
-        tax_count=1 if tax is not None else 0,
-    )
-    ship = _shipping(sale)
-    if tax is None and ship is not None and ship.tax_amount is None and shipping < collected:
-        return [replace(main, amount=collected - shipping), ship], problems
-    return [main], problems
-
-
-def extract_lines(sale: Sale, policy: VatPolicy) -> LinesResult:
-    """The lines of ``sale`` by the precedence in the module docs."""
-    meta = metadata_lines(sale)
-    if meta is not None:
-        lines = [_meta_raw(ml) for ml in meta.lines]
-        if not meta.problems:
-            lines = _reconcile_metadata(lines, sale, policy)
-        return LinesResult(tuple(lines), meta.source, meta.problems)
-    for source, reader in (
-        ("invoice_lines", _invoice_lines),
-        ("line_items", _checkout_lines),
-        ("amount_details_line_items", _amount_details_lines),
-    ):
-        found = reader(sale)
-        if found:
-            ship = _shipping(sale)
-            if ship is not None:
-                found.append(ship)
-            return LinesResult(tuple(found), source, ())
-    single, problems = _single_line(sale)
-    return LinesResult(tuple(single), "single_line", tuple(problems))
+def settle_lines(sale: SaleDraft, policy: VatPolicy) -> LinesResult:
+    """The lines of ``sale`` to invoice, with the problems met while reading them."""
+    draft = sale.lines
+    lines = list(draft.lines)
+    if draft.adjustments is not None:
+        collected = from_minor(sale.amount, sale.currency)
+        lines = _reconcile(lines, draft.adjustments, collected, sale.currency, policy)
+    return LinesResult(tuple(lines), draft.source, draft.problems)

@@ -1,20 +1,16 @@
 """The invoice domain model: frozen dataclasses, EN 16931 business terms in the docstrings.
 
-These values are produced by the pure builder (``invoicing.build``) from a :class:`Sale`
+These values are produced by the pure builder (``invoicing.build``) from a sale draft
 and consumed by the UBL renderer, the PDF renderer and the mailer. Nothing here does I/O.
 Money is ``Decimal`` in major units of the invoice currency.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
-
-JsonDict = dict[str, Any]
 
 
 class VatCategory(StrEnum):
@@ -247,31 +243,3 @@ class Invoice:
     @property
     def is_storno(self) -> bool:
         return self.kind is InvoiceKind.STORNO
-
-
-@dataclass(frozen=True)
-class Sale:
-    """A confirmed Stripe payment, neutral of event types: what intake hands to invoicing.
-
-    ``objects`` holds the plain-JSON Stripe objects that describe the payment, keyed by
-    role: ``invoice``, ``checkout_session``, ``line_items`` (list), ``payment_intent``,
-    ``charge``, ``customer``, ``invoice_lines`` (list, all pages), ``amount_details_line_items``
-    (list), ``tax_rates`` (dict id -> TaxRate), ``products`` (dict id -> Product).
-    """
-
-    payment_key: str
-    """``pi_…``, else ``in_…``, else ``ch_…``."""
-    owner_type: str
-    """``invoice`` | ``checkout_session`` | ``payment_intent`` | ``charge``."""
-    owner_id: str
-    currency: str
-    """Upper-case ISO 4217 of the amount Stripe collected."""
-    amount: int
-    """Amount collected, in minor units."""
-    paid_at: datetime
-    """UTC, timezone-aware."""
-    livemode: bool
-    objects: Mapping[str, Any]
-    degraded: bool = False
-    """True when built from the webhook payload alone (no Stripe API key)."""
-    api_version: str | None = None

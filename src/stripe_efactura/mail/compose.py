@@ -20,7 +20,7 @@ from typing import Literal, get_args
 
 from ..errors import EfacturaError, Problem
 from ..invoicing.model import Invoice
-from ..invoicing.plain import PAYMENT_MEANS_RO
+from ..invoicing.payment import PAYMENT_MEANS_RO
 from ..money import format_amount
 from ..tz import BUCHAREST
 from .templates import Templates

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..invoicing.model import BuyerKind, Invoice, Party, TaxClass, VatCategory
-from ..invoicing.plain import PAYMENT_MEANS_RO
+from ..invoicing.payment import PAYMENT_MEANS_RO
 from ..money import format_amount, format_ro
 from .labels import VAT_MENTIONS, Words
 from .text import decimals, format_date

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem
-from ..invoicing.model import Sale
+from ..intake.sale import Sale
 from . import db
 from .tables import payments, stripe_events
 

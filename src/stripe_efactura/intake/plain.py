@@ -21,17 +21,3 @@ def as_list(value: Any) -> list[Mapping[str, Any]]:
     if isinstance(value, Mapping):
         value = value.get("data")
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
-
-
-PAYMENT_MEANS_RO: dict[str, str] = {
-    "48": "cu cardul",
-    "54": "cu cardul",
-    "55": "cu cardul",
-    "49": "prin debit direct",
-    "59": "prin debit direct",
-    "30": "prin transfer bancar",
-    "31": "prin transfer bancar",
-    "42": "prin transfer bancar",
-    "58": "prin transfer bancar",
-}
-"""UNCL4461 payment means code -> how the payer paid, in Romanian (PDF and email)."""

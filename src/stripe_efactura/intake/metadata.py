@@ -48,9 +48,9 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from ..errors import Problem
+from ..invoicing.problems import problem
 from ..money import exponent, parse_decimal
-from .model import Sale
-from .problems import problem
+from .sale import Sale
 
 _OWNER_ORDER = ("checkout_session", "payment_intent", "invoice", "subscription", "charge")
 
