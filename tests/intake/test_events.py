@@ -16,9 +16,9 @@ from stripe_efactura.intake.events import (
     Trigger,
     classify,
     envelope_from_dict,
-    normalize,
     parse_envelope,
 )
+from stripe_efactura.intake.versions import normalize
 
 Json = dict[str, Any]
 

@@ -19,10 +19,10 @@ from stripe_efactura.intake.events import (
     Ignored,
     Trigger,
     classify,
-    normalize,
     parse_envelope,
 )
 from stripe_efactura.intake.sale import Sale
+from stripe_efactura.intake.versions import normalize
 
 Json = dict[str, Any]
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem, RetryLater
-from ..intake.events import ref_id
+from ..intake.plain import ref_id
 from ..invoicing import build
 from ..invoicing.model import Invoice
 from ..invoicing.numbering import provisional_number, series_for

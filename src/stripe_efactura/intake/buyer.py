@@ -43,8 +43,8 @@ from ..invoicing.countries import fold
 from ..invoicing.draft import AddressDraft, BuyerDraft, BuyerField, BuyerId, BuyerLayer, Sourced
 from ..invoicing.problems import problem
 from .metadata import MetaSource, iter_metadata, meta_source, metadata_address, metadata_sources
-from .plain import as_list as _list
 from .plain import as_map as _map
+from .plain import as_objects as _list
 from .sale import Sale
 
 _ADDR = ("line1", "line2", "city", "state", "postal_code", "country")

@@ -34,17 +34,14 @@ from stripe_efactura.intake.events import (
     EventPage,
     Ignored,
     Trigger,
-    as_dict,
-    as_int,
-    as_list,
     charge_amount,
     invoice_paid_amount,
     invoice_payment_refs,
-    normalize,
-    ref_id,
     trigger_rule,
 )
+from stripe_efactura.intake.plain import as_dict, as_int, as_list, ref_id
 from stripe_efactura.intake.sale import Sale
+from stripe_efactura.intake.versions import normalize
 
 SESSION_LINE_ITEM_EXPAND = ("data.price.product", "data.taxes", "data.discounts")
 """``expand`` for ``GET /v1/checkout/sessions/{id}/line_items``."""

@@ -6,8 +6,8 @@ Three steps, each a function of values only:
    Snapshot events (``object: "event"``) carry the resource in ``data.object``; thin events
    (``object: "v2.core.event"``, types prefixed ``v1.``) carry only ``related_object`` and the
    resource must be fetched from the API.
-2. :func:`normalize` returns a copy of a Stripe object with the current (basil and later) fields
-   filled from whatever era the webhook endpoint renders in (see ``docs/stripe.md``).
+2. :func:`.versions.normalize` returns a copy of a Stripe object with the current (basil and
+   later) fields filled from whatever era the webhook endpoint renders in (``docs/stripe.md``).
 3. :func:`classify` applies the trigger rules: a :class:`Trigger` for an event that confirms a
    payment, an :class:`Ignored` (with a reason code) for everything else.
 
@@ -16,16 +16,15 @@ Nothing here does I/O or reads the clock, and no input is mutated.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from stripe_efactura.errors import EfacturaError
+from stripe_efactura.intake.plain import as_dict, as_int, as_list, object_name, ref_id
+from stripe_efactura.intake.versions import normalize
 
 # --- kinds ----------------------------------------------------------------------------------
 
@@ -43,9 +42,6 @@ STRIPE_OBJECT_KIND = {
 """Stripe's ``object`` value -> our kind name (also ``Sale.owner_type``)."""
 
 KIND_STRIPE_OBJECT = {v: k for k, v in STRIPE_OBJECT_KIND.items()}
-
-_ID_PREFIX_OBJECT = {"in_": "invoice", "cs_": "checkout.session", "pi_": "payment_intent"}
-_ID_PREFIX_OBJECT.update({"ch_": "charge", "py_": "charge"})
 
 TRIGGER_TYPES: Mapping[str, str] = {
     "checkout.session.completed": KIND_SESSION,
@@ -73,18 +69,6 @@ FAILED_TYPES = frozenset(
     }
 )
 """Event types that say a payment failed or will not happen."""
-
-RECOMMENDED_EVENTS = (
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "invoice.paid",
-    "payment_intent.succeeded",
-    "refund.created",
-    "refund.updated",
-    "charge.dispute.closed",
-)
-"""What a merchant should subscribe the webhook endpoint to (docs/stripe.md)."""
-
 
 # --- value types ----------------------------------------------------------------------------
 
@@ -226,87 +210,6 @@ MALFORMED = Reason(
 # --- small readers for untrusted dicts ------------------------------------------------------
 
 
-def as_dict(value: Any) -> dict[str, Any]:
-    """``value`` if it is a dict, else an empty dict (Stripe sends ``null`` and ``{}`` freely)."""
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value: Any) -> list[Any]:
-    """A list from a plain list or a Stripe list object (``{"object": "list", "data": […]}``)."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("data"), list):
-        return list(value["data"])
-    return []
-
-
-def ref_id(value: Any) -> str | None:
-    """The id of an expandable field: the string itself, or ``value["id"]`` when expanded."""
-    if isinstance(value, str) and value:
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return str(value["id"])
-    return None
-
-
-def as_int(value: Any) -> int | None:
-    """An integer amount, or ``None`` (booleans and strings such as ``"10.00"`` are rejected)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return None
-
-
-def object_name(obj: Mapping[str, Any]) -> str | None:
-    """Stripe's ``object`` value, inferred from the id prefix when absent (hand-edited data)."""
-    name = obj.get("object")
-    if isinstance(name, str):
-        return name
-    oid = obj.get("id")
-    if isinstance(oid, str):
-        for prefix, inferred in _ID_PREFIX_OBJECT.items():
-            if oid.startswith(prefix):
-                return inferred
-    return None
-
-
-# --- envelope -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventMeta:
-    """The envelope fields stored beside the raw payload when a webhook is received."""
-
-    id: str
-    type: str
-    livemode: bool
-    api_version: str | None
-    account: str | None
-
-
-def event_meta(raw: bytes) -> EventMeta:
-    """Read only the envelope header (the webhook's hot path: the event is processed later by
-    :func:`parse_envelope`). Raises :class:`EventMalformed` (a ``ValueError``)."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise EventMalformed(f"event payload is not JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise EventMalformed("event payload is not a JSON object")
-    event_id = data.get("id")
-    event_type = data.get("type")
-    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
-        raise EventMalformed("event payload has no id or type")
-    api_version = data.get("api_version")
-    account = data.get("account") or data.get("context")
-    return EventMeta(
-        id=event_id,
-        type=event_type,
-        livemode=bool(data.get("livemode", False)),
-        api_version=api_version if isinstance(api_version, str) else None,
-        account=account if isinstance(account, str) else None,
-    )
-
-
 def parse_envelope(raw: bytes) -> Envelope:
     """Parse a webhook body (snapshot or thin); raise :class:`EventMalformed` when it is not one."""
     try:
@@ -380,176 +283,6 @@ def _str_or_none(value: Any) -> str | None:
 
 
 # --- normalisation --------------------------------------------------------------------------
-
-
-def normalize(obj: Mapping[str, Any], api_version: str | None = None) -> dict[str, Any]:
-    """A deep copy of ``obj`` with the canonical (basil+) fields filled; the input is untouched.
-
-    Fields are only *added* when absent (or ``null``), never removed, so hybrid objects keep
-    both sets and code may still read a legacy link (``pi.invoice``, ``charge.invoice``).
-    The era is detected from the shape, not from ``api_version`` (hybrids exist, and fetched
-    objects are rendered in the SDK's version); ``api_version`` is accepted for the record.
-
-    - PaymentIntent before 2022-11-15: ``latest_charge`` from the ``charges`` list.
-    - Charge: ``amount_captured`` / ``status`` on very old charges.
-    - Invoice before basil: ``parent`` from ``subscription``, ``total_taxes`` from
-      ``total_tax_amounts``, ``payments`` (a list of one InvoicePayment) from
-      ``payment_intent`` / ``charge``, ``total_excluding_tax`` from ``tax``; each line gets
-      ``pricing``, ``taxes`` (from ``tax_amounts``) and ``parent``.
-    - Checkout Session before basil: ``collected_information.shipping_details`` from
-      ``shipping_details`` (or the older ``shipping``).
-    """
-    del api_version  # shape wins; see the docstring
-    out = copy.deepcopy(dict(obj))
-    name = object_name(out)
-    if name is not None and "object" not in out:
-        out["object"] = name
-    if name == "payment_intent":
-        _norm_payment_intent(out)
-    elif name == "charge":
-        _norm_charge(out)
-    elif name == "invoice":
-        _norm_invoice(out)
-    elif name == "line_item":
-        _norm_invoice_line(out)
-    elif name == "checkout.session":
-        _norm_session(out)
-    return out
-
-
-def _missing(obj: Mapping[str, Any], key: str) -> bool:
-    return obj.get(key) is None
-
-
-def _norm_payment_intent(pi: dict[str, Any]) -> None:
-    charges = [c for c in as_list(pi.get("charges")) if isinstance(c, dict)]
-    if _missing(pi, "latest_charge") and charges:
-        newest = max(charges, key=lambda c: as_int(c.get("created")) or 0)
-        pi["latest_charge"] = ref_id(newest)
-
-
-def _norm_charge(ch: dict[str, Any]) -> None:
-    if _missing(ch, "amount_captured") and as_int(ch.get("amount")) is not None:
-        ch["amount_captured"] = ch["amount"] if ch.get("captured", True) else 0
-    if _missing(ch, "status") and "paid" in ch:
-        ch["status"] = "succeeded" if ch.get("paid") else "failed"
-
-
-def _norm_invoice(inv: dict[str, Any]) -> None:
-    subscription = ref_id(inv.get("subscription"))
-    if _missing(inv, "parent") and subscription:
-        meta = as_dict(inv.get("subscription_details")).get("metadata")
-        inv["parent"] = {
-            "type": "subscription_details",
-            "subscription_details": {"subscription": subscription, "metadata": meta or {}},
-            "quote_details": None,
-        }
-    elif "parent" not in inv:
-        inv["parent"] = None
-    if _missing(inv, "total_taxes"):
-        inv["total_taxes"] = [_tax_from_legacy(t) for t in as_list(inv.get("total_tax_amounts"))]
-    if _missing(inv, "total_excluding_tax"):
-        total, tax = as_int(inv.get("total")), as_int(inv.get("tax"))
-        if total is not None:
-            inv["total_excluding_tax"] = total - (tax or 0)
-    if _missing(inv, "payments"):
-        payments = _payments_from_legacy(inv)
-        if payments is not None:
-            inv["payments"] = payments
-    lines = inv.get("lines")
-    if isinstance(lines, dict) and isinstance(lines.get("data"), list):
-        for line in lines["data"]:
-            if isinstance(line, dict):
-                _norm_invoice_line(line)
-
-
-def _tax_from_legacy(item: Any) -> dict[str, Any]:
-    t = as_dict(item)
-    return {
-        "amount": t.get("amount"),
-        "tax_behavior": "inclusive" if t.get("inclusive") else "exclusive",
-        "tax_rate_details": {"tax_rate": ref_id(t.get("tax_rate"))},
-        "taxability_reason": t.get("taxability_reason"),
-        "taxable_amount": t.get("taxable_amount"),
-        "type": "tax_rate_details",
-    }
-
-
-def _payments_from_legacy(inv: Mapping[str, Any]) -> dict[str, Any] | None:
-    pi, charge = ref_id(inv.get("payment_intent")), ref_id(inv.get("charge"))
-    if pi:
-        payment: dict[str, Any] = {"type": "payment_intent", "payment_intent": pi}
-    elif charge:
-        payment = {"type": "charge", "charge": charge}
-    else:
-        return None
-    paid = inv.get("status") == "paid"
-    entry = {
-        "object": "invoice_payment",
-        "invoice": inv.get("id"),
-        "is_default": True,
-        "status": "paid" if paid else "open",
-        "amount_paid": inv.get("amount_paid") if paid else None,
-        "currency": inv.get("currency"),
-        "payment": payment,
-    }
-    return {"object": "list", "data": [entry], "has_more": False, "url": "/v1/invoice_payments"}
-
-
-def _norm_invoice_line(line: dict[str, Any]) -> None:
-    price = line.get("price")
-    if _missing(line, "pricing") and isinstance(price, dict):
-        line["pricing"] = {
-            "type": "price_details",
-            "price_details": {"price": ref_id(price), "product": ref_id(price.get("product"))},
-            "unit_amount_decimal": price.get("unit_amount_decimal"),
-        }
-    if _missing(line, "taxes"):
-        line["taxes"] = [_tax_from_legacy(t) for t in as_list(line.get("tax_amounts"))]
-    if "parent" not in line:
-        line["parent"] = _line_parent(line)
-
-
-def _line_parent(line: Mapping[str, Any]) -> dict[str, Any] | None:
-    subscription = ref_id(line.get("subscription"))
-    proration = bool(line.get("proration", False))
-    if line.get("type") == "subscription" or line.get("subscription_item"):
-        return {
-            "type": "subscription_item_details",
-            "subscription_item_details": {
-                "subscription": subscription,
-                "subscription_item": ref_id(line.get("subscription_item")),
-                "invoice_item": None,
-                "proration": proration,
-            },
-        }
-    invoice_item = ref_id(line.get("invoice_item"))
-    if line.get("type") == "invoiceitem" or invoice_item:
-        return {
-            "type": "invoice_item_details",
-            "invoice_item_details": {
-                "invoice_item": invoice_item,
-                "subscription": subscription,
-                "proration": proration,
-            },
-        }
-    return None
-
-
-def _norm_session(cs: dict[str, Any]) -> None:
-    legacy_shipping = cs.get("shipping_details") or cs.get("shipping")
-    info = cs.get("collected_information")
-    if not isinstance(info, dict):
-        cs["collected_information"] = {
-            "business_name": None,
-            "individual_name": None,
-            "shipping_details": legacy_shipping,
-        }
-    elif info.get("shipping_details") is None and legacy_shipping is not None:
-        info["shipping_details"] = legacy_shipping
-
-
-# --- trigger rules --------------------------------------------------------------------------
 
 
 def classify(env: Envelope, *, invoice_zero_amount: bool) -> Trigger | Ignored:

@@ -36,7 +36,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from stripe_efactura.errors import StripeApiError
-from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage, as_dict, as_list, ref_id
+from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
+from stripe_efactura.intake.plain import as_dict, as_list, ref_id
 
 Json = dict[str, Any]
 

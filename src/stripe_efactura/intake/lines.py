@@ -62,8 +62,8 @@ from .metadata import (
     metadata_sources,
     parse_quantity,
 )
-from .plain import as_list as _list
 from .plain import as_map as _map
+from .plain import as_objects as _list
 from .sale import Sale
 
 SHIPPING_NAME = "Transport"

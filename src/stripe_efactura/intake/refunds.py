@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .events import MALFORMED, Envelope, Ignored, Reason, as_dict, as_int, ref_id
+from .events import MALFORMED, Envelope, Ignored, Reason
+from .plain import as_dict, as_int, ref_id
 from .sale import Sale
 
 REFUND_TYPES = frozenset(

@@ -10,7 +10,7 @@ a ``dict`` (``.get`` raises) and its ``decimal_string`` fields become ``Decimal`
 the project works on the JSON Stripe sent.
 
 The API version is pinned (:data:`API_VERSION`): fetched objects have that shape, whatever
-version the webhook endpoint renders events in (``events.normalize`` reconciles both).
+version the webhook endpoint renders events in (``versions.normalize`` reconciles both).
 
 Retries: the SDK retries connection errors, 409 and 5xx (``max_network_retries``); this module
 adds retries of 429 (rate limit), which the SDK leaves to the caller unless Stripe sends
@@ -34,7 +34,8 @@ import stripe
 
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.correlate import SESSION_LINE_ITEM_EXPAND
-from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage, as_dict
+from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
+from stripe_efactura.intake.plain import as_dict
 
 API_VERSION = "2026-10-28.endive"
 """The Stripe API version of every request (the one stripe-python 16.1 is generated for)."""

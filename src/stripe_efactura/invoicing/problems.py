@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from ..errors import Problem
 
@@ -341,12 +340,12 @@ CATALOGUE: dict[str, ProblemSpec] = {s.code: s for s in _SPECS}
 """Every problem code the builder can report, by code."""
 
 
-class _Ctx(dict[str, Any]):
+class _Ctx(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return "?"
 
 
-def problem(code: str, *, field: str | None = None, **context: Any) -> Problem:
+def problem(code: str, *, field: str | None = None, **context: object) -> Problem:
     """Make the :class:`Problem` for catalogue ``code``, its texts filled from ``context``.
 
     ``field`` overrides the catalogue's field (itself formatted with the context).

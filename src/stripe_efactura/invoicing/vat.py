@@ -333,6 +333,24 @@ def _category_error(message: str, reason: str | None, rate: Decimal) -> Efactura
     )
 
 
+def _zero_tax_category(
+    reason: str | None, goods: bool, buyer_country: str | None
+) -> VatCategory | None:
+    """The category a zero-tax ``reason`` names, ``None`` when it names none."""
+    if reason == "zero_rated":
+        leaves = goods and _goods_leave_eu(buyer_country, reason)
+        return VatCategory.EXPORT if leaves else VatCategory.ZERO
+    if reason == "reverse_charge":
+        intra = goods and _goods_to_other_member_state(buyer_country)
+        return VatCategory.INTRA_COMMUNITY if intra else VatCategory.REVERSE_CHARGE
+    if reason in EXEMPT_REASONS:
+        return VatCategory.EXEMPT
+    if reason in OUT_OF_SCOPE_REASONS:
+        leaves = goods and _goods_leave_eu(buyer_country, reason)
+        return VatCategory.EXPORT if leaves else VatCategory.NOT_SUBJECT
+    return None
+
+
 def stripe_tax_category(
     taxability_reason: str | None,
     rate: Decimal,
@@ -374,17 +392,9 @@ def stripe_tax_category(
         raise _category_error(
             f"Stripe says {reason} but the rate is {rate} %", taxability_reason, rate
         )
-    if reason == "zero_rated":
-        leaves = goods and _goods_leave_eu(buyer_country, reason)
-        return VatCategory.EXPORT if leaves else VatCategory.ZERO
-    if reason == "reverse_charge":
-        intra = goods and _goods_to_other_member_state(buyer_country)
-        return VatCategory.INTRA_COMMUNITY if intra else VatCategory.REVERSE_CHARGE
-    if reason in EXEMPT_REASONS:
-        return VatCategory.EXEMPT
-    if reason in OUT_OF_SCOPE_REASONS:
-        leaves = goods and _goods_leave_eu(buyer_country, reason)
-        return VatCategory.EXPORT if leaves else VatCategory.NOT_SUBJECT
+    zero = _zero_tax_category(reason, goods, buyer_country)
+    if zero is not None:
+        return zero
     if positive:
         return VatCategory.STANDARD
     if zero_default is not None:
