@@ -10,25 +10,24 @@ its follow-up jobs (``issuing.store_numbered``).
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem, RetryLater
-from ..intake.plain import ref_id
+from ..intake import refunds
 from ..invoicing import build
 from ..invoicing.model import Invoice
 from ..invoicing.numbering import provisional_number, series_for
 from ..invoicing.problems import problem
+from ..invoicing.profile import SeriesConfig
 from ..invoicing.serialize import invoice_from_json
 from ..invoicing.storno import build_storno
 from ..money import from_minor
 from ..store import db, repo
 from ..store import invoices as invoice_store
-from ..store.tables import invoices
 from . import issuing
 from .context import AppContext
 
@@ -40,23 +39,23 @@ WAIT_SECONDS = 600
 
 def storno_left(conn: Connection, original: Any) -> Decimal:
     """What is left to reverse on an invoice row: its total plus its (negative) stornos."""
-    totals = conn.execute(
-        sa.select(invoices.c.total).where(
-            invoices.c.kind == "storno",
-            invoices.c.refers_to == original.id,
-        )
-    ).scalars()
     left = Decimal(original.total)
-    for t in totals:
-        left += Decimal(t)
+    for total in invoice_store.storno_totals(conn, int(original.id)):
+        left += Decimal(total)
     return left
 
 
-def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = False) -> str:
-    """Job ``issue_storno``. Idempotent: returns ``issued``, ``already``, ``needs_attention``
-    or ``ignored``; raises RetryLater while the original payment has no invoice yet (a refund
-    can arrive before the sale's events); on the ``last_attempt`` it gives up with
-    ``P-STORNO-NO-ORIGINAL``."""
+@dataclass(frozen=True)
+class _Found:
+    """What the storno of one refund needs from the database."""
+
+    pay: Any
+    existing: Any
+    original_row: Any
+    left: Decimal | None
+
+
+def _find(ctx: AppContext, payment_key: str) -> _Found:
     with db.read(ctx.engine) as conn:
         pay = repo.get_payment(conn, payment_key)
         existing = invoice_store.for_payment(conn, payment_key, "storno")
@@ -66,53 +65,82 @@ def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = Fals
             if original_row is not None:
                 break
         left = storno_left(conn, original_row) if original_row is not None else None
+    return _Found(pay, existing, original_row, left)
+
+
+def _no_original(ctx: AppContext, payment_key: str, pay: Any, last_attempt: bool) -> str:
+    """A refund whose sale has no invoice (yet): wait, or give up on the last attempt."""
+    if not last_attempt:
+        raise RetryLater(
+            f"{payment_key}: payment {pay.refers_to} has no invoice yet",
+            delay_seconds=WAIT_SECONDS,
+        )
+    issuing.needs_attention(
+        ctx,
+        payment_key,
+        (problem("P-STORNO-NO-ORIGINAL", key=payment_key, value=pay.refers_to),),
+    )
+    return "needs_attention"
+
+
+def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = False) -> str:
+    """Job ``issue_storno``. Idempotent: returns ``issued``, ``already``, ``needs_attention``
+    or ``ignored``; raises RetryLater while the original payment has no invoice yet (a refund
+    can arrive before the sale's events); on the ``last_attempt`` it gives up with
+    ``P-STORNO-NO-ORIGINAL``."""
+    found = _find(ctx, payment_key)
+    pay = found.pay
     if pay is None or pay.kind not in ("refund", "dispute"):
         return "ignored"
-    if existing is not None:
+    if found.existing is not None:
         return "already"
     if pay.status == "ignored":
         return "ignored"
-    if original_row is None or left is None:
-        if not last_attempt:
-            raise RetryLater(
-                f"{payment_key}: payment {pay.refers_to} has no invoice yet",
-                delay_seconds=WAIT_SECONDS,
-            )
-        issuing.needs_attention(
-            ctx,
-            payment_key,
-            (problem("P-STORNO-NO-ORIGINAL", key=payment_key, value=pay.refers_to),),
-        )
-        return "needs_attention"
+    if found.original_row is None or found.left is None:
+        return _no_original(ctx, payment_key, pay, last_attempt)
     sale = repo.sale_from_json(pay.sale)
-    original = invoice_from_json(original_row.snapshot)
+    original = invoice_from_json(found.original_row.snapshot)
     amount = from_minor(sale.amount, sale.currency)
-    if sale.currency.upper() != original.currency.upper() or amount > left:
-        issuing.needs_attention(ctx, payment_key, (_too_large(pay, amount, left, original),))
+    if sale.currency.upper() != original.currency.upper() or amount > found.left:
+        issuing.needs_attention(ctx, payment_key, (_too_large(pay, amount, found.left, original),))
         return "needs_attention"
     cfg = series_for(ctx.settings.series, storno=True, livemode=sale.livemode)
-    issue_date = max(build.issue_date_of(sale.paid_at), original.issue_date)
-    reason = _reason(pay.kind, sale.objects.get(pay.kind))
     storno = build_storno(
         original,
         amount=amount,
-        issue_date=issue_date,
+        issue_date=max(build.issue_date_of(sale.paid_at), original.issue_date),
         number=provisional_number(cfg),
-        reason=f"{reason} {payment_key}",
+        reason=f"{refunds.reversal_label(pay.kind, sale)} {payment_key}",
     )
     storno = replace(storno, payment_key=payment_key, livemode=sale.livemode)
     problems, summary = issuing.validate_xml(ctx, issuing.render_xml(ctx, storno))
     if problems:
         issuing.needs_attention(ctx, payment_key, problems)
         return "needs_attention"
+    return _store(ctx, pay, cfg, storno, original, found.original_row, amount, summary)
+
+
+def _store(
+    ctx: AppContext,
+    pay: Any,
+    cfg: SeriesConfig,
+    storno: Invoice,
+    original: Invoice,
+    original_row: Any,
+    amount: Decimal,
+    summary: str,
+) -> str:
+    """Number and store a validated storno, unless another storno used up the invoice."""
+    payment_key = str(pay.payment_key)
     with db.write(ctx.engine) as conn:
         if invoice_store.for_payment(conn, payment_key, "storno") is not None:
             return "already"
         # another storno of the same invoice may have been numbered meanwhile
         left_now = storno_left(conn, invoice_store.get(conn, original_row.id, for_update=True))
+        too_large: tuple[Problem, ...] = ()
         number = ""
         if amount > left_now:
-            problems = (_too_large(pay, amount, left_now, original),)
+            too_large = (_too_large(pay, amount, left_now, original),)
         else:
             _id, number = issuing.store_numbered(
                 ctx,
@@ -121,12 +149,12 @@ def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = Fals
                 storno,
                 kind="storno",
                 payment_key=payment_key,
-                livemode=sale.livemode,
+                livemode=storno.livemode,
                 validation=summary,
                 refers_to=int(original_row.id),
             )
-    if problems:
-        issuing.needs_attention(ctx, payment_key, problems)
+    if too_large:
+        issuing.needs_attention(ctx, payment_key, too_large)
         return "needs_attention"
     log.info("%s %s -> storno %s of %s", pay.kind, payment_key, number, original.number)
     return "issued"
@@ -149,14 +177,7 @@ def _original_keys(pay: Any) -> list[str]:
     if pay is None or not pay.refers_to:
         return []
     keys = [str(pay.refers_to)]
-    obj = repo.sale_from_json(pay.sale).objects.get(str(pay.kind))
-    charge = ref_id(obj.get("charge")) if isinstance(obj, dict) else None
+    charge = refunds.reversal_charge(str(pay.kind), repo.sale_from_json(pay.sale))
     if charge and charge not in keys:
         keys.append(charge)
     return keys
-
-
-def _reason(kind: str, obj: object) -> str:
-    label = "Rambursare" if kind == "refund" else "Dispută pierdută"
-    why = obj.get("reason") if isinstance(obj, dict) else None
-    return f"{label} ({why})" if isinstance(why, str) and why else label

@@ -98,3 +98,19 @@ def classify(env: Envelope) -> Reversal | Ignored:
         api_version=env.api_version,
     )
     return Reversal(kind=kind, refers_to=refers_to, sale=sale)
+
+
+def reversal_label(kind: str, sale: Sale) -> str:
+    """``Rambursare (requested_by_customer)`` / ``Dispută pierdută (fraudulent)``: the storno's
+    reason, from the refund's or dispute's own ``reason``."""
+    label = "Rambursare" if kind == "refund" else "Dispută pierdută"
+    obj = sale.objects.get(kind)
+    why = obj.get("reason") if isinstance(obj, dict) else None
+    return f"{label} ({why})" if isinstance(why, str) and why else label
+
+
+def reversal_charge(kind: str, sale: Sale) -> str | None:
+    """The Charge a refund or dispute names (a sale recorded from a Charge alone is keyed by
+    ``ch_…``)."""
+    obj = sale.objects.get(kind)
+    return ref_id(obj.get("charge")) if isinstance(obj, dict) else None

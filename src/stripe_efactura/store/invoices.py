@@ -193,3 +193,15 @@ def update_invoice(conn: Connection, invoice_id: int, **values: Any) -> None:
             )
     values["updated_at"] = db.db_now(conn)
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
+
+
+def storno_totals(conn: Connection, invoice_id: int) -> list[str]:
+    """The totals (decimal text, negative) of the stornos that refer to an invoice."""
+    return [
+        str(t)
+        for t in conn.execute(
+            sa.select(invoices.c.total).where(
+                invoices.c.kind == "storno", invoices.c.refers_to == invoice_id
+            )
+        ).scalars()
+    ]
