@@ -555,3 +555,15 @@ def test_address_parts_are_written_once() -> None:
         format_address(Address("Str. Mare 2", "Brașov", "RO", line2="Brasov", county="RO-BV"))
         == "Str. Mare 2, Brasov, jud. Brașov, România"
     )
+
+
+def test_payment_invoiced_on_a_later_day_shows_the_payment_date(factory: ModuleType) -> None:
+    """Art. 319 (20) d: when the chargeable event (the payment) is earlier than the issue
+    date, the invoice states it (``Data încasării``) beside the issue date."""
+    invoice = replace(
+        factory.standard_invoice(), issue_date=date(2026, 12, 1), tax_point_date=date(2025, 7, 15)
+    )
+    (text,) = page_texts(render_pdf(invoice))
+    assert_in_order(text, ["Data emiterii: 01.12.2026", "Data încasării: 15.07.2025"])
+    (same_day,) = page_texts(render_pdf(factory.standard_invoice()))
+    assert "Data încasării" not in same_day

@@ -485,6 +485,19 @@ ZERO_DECIMAL_JPY = invoice(
     payment_key="pi_3QxH8i9J0k1L2m3N4o5P6q7R",
 )
 
+S19 = TaxClass(VatCategory.STANDARD, D("19"))
+ISSUED_AFTER_PAYMENT = invoice(
+    "NDG0000114",
+    date(2026, 12, 1),
+    CONSUMER_BV,
+    (line("1", "Curs online", "1", "100.00", S19, unit="C62"),),
+    payment=card("pi_3QxJul2025PaidLate00001"),
+    payment_key="pi_3QxJul2025PaidLate00001",
+    tax_point_date=date(2025, 7, 15),
+)
+"""A payment of 15.07.2025 numbered on 01.12.2026: dated the day it is numbered (BT-2), the
+payment as the chargeable event (BT-7, art. 319 (20) d) with the rate then in force (19 %)."""
+
 CASES: dict[str, tuple[Invoice, bool]] = {
     "b2c_ro_no_cnp": (B2C_RO_NO_CNP, False),
     "b2b_ro_vat": (B2B_RO_VAT, False),
@@ -499,4 +512,5 @@ CASES: dict[str, tuple[Invoice, bool]] = {
     "storno_partial": (STORNO_PARTIAL, False),
     "credit_note_381": (STORNO_FULL, True),
     "zero_decimal_jpy": (ZERO_DECIMAL_JPY, False),
+    "issued_after_payment": (ISSUED_AFTER_PAYMENT, False),
 }

@@ -206,7 +206,7 @@ class Invoice:
     number: str
     """BT-1."""
     issue_date: date
-    """BT-2, the payment date in Europe/Bucharest."""
+    """BT-2, the day the invoice is numbered, in Europe/Bucharest."""
     currency: str
     """BT-5, ISO 4217 upper case."""
     seller: Party
@@ -239,6 +239,9 @@ class Invoice:
     delivery_address: Address | None = None
     """BG-15 deliver-to address (BT-75..BT-80); set for category K (BR-IC-12). CIUS-RO wants
     line 1, city and country subdivision when it is present (BR-RO-180/201/211)."""
+    tax_point_date: date | None = None
+    """BT-7, the chargeable event (the payment, in Europe/Bucharest) when it is earlier than
+    the issue date (art. 319 (20) d): a payment invoiced on a later day."""
 
     @property
     def is_storno(self) -> bool:

@@ -132,6 +132,8 @@ def _header(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]
         series_and_number(invoice.number),
         f"{w('Data emiterii')}: {format_date(invoice.issue_date)}",
     ]
+    if invoice.tax_point_date is not None and invoice.tax_point_date != invoice.issue_date:
+        meta.append(f"{w('Data încasării')}: {format_date(invoice.tax_point_date)}")
     if invoice.due_date is not None:
         meta.append(f"{w('Data scadenței')}: {format_date(invoice.due_date)}")
     meta.append(f"{w('Moneda')}: {invoice.currency}")

@@ -251,7 +251,10 @@ def _header(w: _Writer, d: _Doc) -> None:
     w.leaf("cbc:CustomizationID", codes.CUSTOMIZATION_ID)
     w.leaf("cbc:ID", _reference(inv.number, "BT-1"))
     w.leaf("cbc:IssueDate", _date(inv.issue_date))
+    tax_point = inv.tax_point_date if inv.tax_point_date != inv.issue_date else None
     if d.credit_note:
+        if tax_point is not None:
+            w.leaf("cbc:TaxPointDate", _date(tax_point))
         w.leaf("cbc:CreditNoteTypeCode", codes.TYPE_CREDIT_NOTE)
     else:
         if inv.due_date is not None:
@@ -259,6 +262,8 @@ def _header(w: _Writer, d: _Doc) -> None:
         w.leaf("cbc:InvoiceTypeCode", inv.type_code)
     for note in _notes(d):
         w.leaf("cbc:Note", note)
+    if tax_point is not None and not d.credit_note:
+        w.leaf("cbc:TaxPointDate", _date(tax_point))
     w.leaf("cbc:DocumentCurrencyCode", d.currency)
     if d.currency != codes.ACCOUNTING_CURRENCY:
         w.leaf("cbc:TaxCurrencyCode", codes.ACCOUNTING_CURRENCY)
