@@ -35,6 +35,10 @@ def test_every_entry_is_complete_and_formats(code: str) -> None:
         tax="1",
         taxable="1",
         rate="21",
+        day="2026-12-01",
+        since="2026-12-01 08:00",
+        state_ro="inactivă",
+        state_en="inactive",
     )
     assert p.code == code and p.fatal is spec.fatal
     for text in (p.field, p.message_ro, p.message_en):

@@ -15,10 +15,15 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..errors import RetryLater
+from ..config import STARTER_TOML, parse_toml
+from ..errors import RetryLater, UserInputError
+from ..files import write_atomic
+from ..invoicing import ro
 from ..registry.anaf_public import (
     MAX_CUIS_PER_CALL,
     MIN_INTERVAL_SECONDS,
@@ -26,12 +31,14 @@ from ..registry.anaf_public import (
     Taxpayer,
 )
 from ..registry.http import RegistryUnavailable
+from ..registry.profile import profile_differences, update_company_toml
 from ..registry.vies import VatCheck, ViesClient
 from ..store import db
 from ..store import registry as store
 from ..tz import BUCHAREST
 from .context import AppContext
 
+_log = logging.getLogger("stripe_efactura.lookups")
 ANAF = "anaf"
 VIES = "vies"
 #: How long an invoice waits for a registry that is down before it becomes a problem.
@@ -284,3 +291,99 @@ def timeline(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:
     with db.read(ctx.engine) as conn:
         events = store.payment_timeline(conn, payment_key)
     return [{"at": e.at.isoformat(), "event": e.event, "detail": e.detail} for e in events]
+
+
+# --- the seller ------------------------------------------------------------------------------
+
+
+def lookup_now(ctx: AppContext, cui: str, day: date, *, tries: int = 20) -> Taxpayer | None:
+    """:func:`taxpayer` for a command or start-up: waits for the call slot here instead of
+    rescheduling a job."""
+    for _ in range(tries - 1):
+        try:
+            return taxpayer(ctx, cui, day)
+        except LookupWait as wait:
+            ctx.sleep(wait.delay_seconds or 1.0)
+    return taxpayer(ctx, cui, day)
+
+
+def today(ctx: AppContext) -> date:
+    return ctx.clock().astimezone(BUCHAREST).date()
+
+
+def fill_company_profile(ctx: AppContext, cui_text: str) -> Taxpayer:
+    """``init --cui``: look the company up and write its ``[company]`` block (name, CUI,
+    address and county, VAT status, VAT on collection, trade register number) into
+    ``efactura.toml``, keeping every other setting. Raises ``UserInputError`` for a CUI that
+    is not valid or not in the registry, ``RegistryUnavailable`` when ANAF does not answer."""
+    cui = ro.validate_cui(cui_text)
+    if cui is None:
+        raise UserInputError(
+            f"{cui_text!r} is not a valid CUI / {cui_text!r} nu este un CUI valid",
+            code="E-INPUT-INVALID",
+        )
+    record = lookup_now(ctx, cui, today(ctx))
+    if record is None:
+        raise UserInputError(
+            f"CUI {cui} is not in ANAF's taxpayer registry / CUI-ul {cui} nu figurează în "
+            "registrul ANAF",
+            code="E-INPUT-INVALID",
+        )
+    path = ctx.settings.config_path
+    text = path.read_text(encoding="utf-8") if path.exists() else STARTER_TOML
+    updated = update_company_toml(text, record)
+    parse_toml(updated)  # never write a file the service cannot read
+    write_atomic(path, updated)
+    return record
+
+
+def seller_profile_warnings(ctx: AppContext) -> list[str]:
+    """Where ``efactura.toml``'s company profile disagrees with the registry today (one
+    bilingual ``W-SELLER-REGISTRY`` line each); a registry that does not answer is one
+    ``W-SELLER-REGISTRY-UNCHECKED`` line."""
+    company = ctx.settings.company
+    day = today(ctx)
+    if ro.validate_cui(company.cui) is None:
+        return []
+    try:
+        record = lookup_now(ctx, company.cui, day, tries=5)
+    except (RegistryUnavailable, LookupWait) as exc:
+        return [
+            (
+                f"[W-SELLER-REGISTRY-UNCHECKED] the company profile could not be checked "
+                f"in ANAF's registry ({exc}) / profilul firmei nu a putut fi verificat în "
+                "registrul ANAF"
+            )
+        ]
+    if record is None:
+        return [
+            (
+                f"[W-SELLER-REGISTRY] CUI {company.cui} from efactura.toml is not in ANAF's "
+                f"registry / CUI-ul {company.cui} din efactura.toml nu figurează în registrul ANAF"
+            )
+        ]
+    diffs = profile_differences(
+        company.name,
+        company.vat_payer,
+        company.vat_on_collection,
+        company.trade_register,
+        company.address,
+        record,
+    )
+    return [d.message(day.isoformat()) for d in diffs]
+
+
+def warn_seller_profile(ctx: AppContext) -> threading.Thread:
+    """Start-up check in the background (never delays or stops the service): each difference
+    is logged as a warning."""
+
+    def run() -> None:
+        try:
+            for line in seller_profile_warnings(ctx):
+                _log.warning("%s", line)
+        except Exception:
+            _log.warning("the company profile check failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="seller-profile-check", daemon=True)
+    thread.start()
+    return thread

@@ -23,9 +23,20 @@ def _logging(s: Settings) -> None:
 
 
 @app.command()
-def init() -> None:
-    """Create a starter efactura.toml (if none exists) and the database."""
+def init(
+    cui: str = typer.Option(
+        None, "--cui", help="Fill [company] from ANAF's taxpayer registry for this CUI."
+    ),
+) -> None:
+    """Create a starter efactura.toml (if none exists) and the database; with --cui, fill the
+    company block (name, address, VAT status, trade register) from ANAF's registry."""
+    from ..app import lookups
+
     with session(Access.WRITE, create=True) as ctx:
+        if cui is not None:
+            record = lookups.fill_company_profile(ctx, cui)
+            vat = "VAT payer" if record.vat_payer else "not a VAT payer"
+            typer.echo(f"company: {record.name} (CUI {record.cui}, {vat}) from ANAF's registry")
         typer.echo(f"config: {ctx.settings.config_path}")
         typer.echo(f"database: {ctx.engine.url.render_as_string(hide_password=True)}")
 
@@ -54,6 +65,9 @@ def serve(
     s = settings(create=True)
     _logging(s)
     with use_cases.session(s, Access.WRITE) as ctx:
+        from ..app.lookups import warn_seller_profile
+
+        warn_seller_profile(ctx)
         checkpointer = Checkpointer(ctx.engine).start()
         stop = threading.Event()
         thread = None
@@ -87,6 +101,10 @@ def worker(
     _logging(s)
     with use_cases.session(s, Access.WRITE) as ctx:
         w = use_cases.make_worker(ctx)
+        if not once:
+            from ..app.lookups import warn_seller_profile
+
+            warn_seller_profile(ctx)
         if once:
             typer.echo(f"ran {w.drain()} jobs")
             return

@@ -61,3 +61,22 @@ def retry(
         problems: list[dict[str, str]] = row["problems"]  # type: ignore[assignment]
         for p in problems:
             typer.echo(f"  {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")
+
+
+@payments_app.command("timeline")
+def timeline(
+    key: str = typer.Argument(..., help="Payment key (pi_…, in_…, ch_…)."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """A payment's timeline: registry (ANAF, VIES) lookups, their answers and waits."""
+    from ..app import lookups
+
+    with session(Access.READ) as ctx:
+        events = lookups.timeline(ctx, key)
+    if as_json:
+        typer.echo(json.dumps(events, indent=2, ensure_ascii=False))
+        return
+    for e in events:
+        detail = e["detail"] if isinstance(e["detail"], dict) else {}
+        text = " ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v not in (None, ""))
+        typer.echo(f"{e['at']}  {e['event']:<22} {text}")

@@ -334,6 +334,66 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "Verificați rambursările plății în Stripe; corectați manual factura dacă Stripe a "
         "rambursat mai mult decât s-a facturat.",
     ),
+    # --- registry lookups (app/lookups.py, docs/registry.md) ------------------------------
+    ProblemSpec(
+        "P-BUYER-CUI-UNKNOWN",
+        "buyer.legal_id",
+        "CUI-ul {value} (din {source}) nu figurează în registrul ANAF al contribuabililor la "
+        "data {day}.",
+        "The CUI {value} (from {source}) is not in ANAF's taxpayer registry as of {day}.",
+        "Check the fiscal code the customer typed (metadata `cui`, the Checkout custom field "
+        "'CUI', the customer's tax id); correct it with buyer overrides, then retry the payment.",
+        "Verificați codul fiscal introdus de client (metadata `cui`, câmpul personalizat 'CUI', "
+        "codul fiscal al clientului); corectați-l cu datele cumpărătorului, apoi reluați plata.",
+    ),
+    ProblemSpec(
+        "P-BUYER-INACTIVE",
+        "buyer.legal_id",
+        "Firma {name} (CUI {value}) figurează ca {state_ro} în registrul ANAF la data {day}.",
+        "{name} (CUI {value}) is {state_en} in ANAF's taxpayer registry as of {day}.",
+        "A buyer declared inactive or struck off cannot deduct the VAT of this invoice; confirm "
+        "the buyer with the customer, invoice them as a private person (buyer overrides: "
+        "individual) or retry once ANAF shows them active again.",
+        "Un cumpărător inactiv sau radiat nu poate deduce TVA-ul acestei facturi; confirmați "
+        "cumpărătorul cu clientul, facturați-l ca persoană fizică (datele cumpărătorului: "
+        "persoană fizică) sau reluați plata după reactivare.",
+    ),
+    ProblemSpec(
+        "P-VAT-ID-NOT-IN-VIES",
+        "buyer.vat_id",
+        "Codul de TVA {value} nu este valid în VIES la data {day}: scutirea sau taxarea inversă "
+        "nu se poate aplica.",
+        "The VAT number {value} is not valid in VIES as of {day}: the exemption or reverse "
+        "charge cannot be applied.",
+        "Ask the customer for their VAT number as registered in VIES and correct it with buyer "
+        "overrides, or remove the VAT number to invoice with Romanian VAT; then retry.",
+        "Cereți clientului codul de TVA înregistrat în VIES și corectați-l în datele "
+        "cumpărătorului, sau eliminați codul de TVA pentru a factura cu TVA românesc; apoi "
+        "reluați plata.",
+    ),
+    ProblemSpec(
+        "P-REGISTRY-UNAVAILABLE",
+        "buyer.legal_id",
+        "Registrul ANAF al contribuabililor nu a răspuns din {since} ({reason}); CUI-ul {value} "
+        "nu a putut fi verificat.",
+        "ANAF's taxpayer registry has not answered since {since} ({reason}); the CUI {value} "
+        "could not be checked.",
+        "Retry the payment later (`payments retry`); the invoice is issued as soon as the "
+        "registry answers.",
+        "Reluați plata mai târziu (`payments retry`); factura se emite când registrul răspunde.",
+    ),
+    ProblemSpec(
+        "P-VIES-UNAVAILABLE",
+        "buyer.vat_id",
+        "VIES nu a putut verifica codul de TVA {value} din {since} ({reason}); scutirea sau "
+        "taxarea inversă nu se aplică fără verificare.",
+        "VIES has not been able to check the VAT number {value} since {since} ({reason}); the "
+        "exemption or reverse charge is not applied unchecked.",
+        "Member states' VIES services are often down for maintenance at night and at weekends; "
+        "retry the payment later (`payments retry`).",
+        "Serviciile VIES ale statelor membre sunt des în mentenanță noaptea și în weekend; "
+        "reluați plata mai târziu (`payments retry`).",
+    ),
 )
 
 CATALOGUE: dict[str, ProblemSpec] = {s.code: s for s in _SPECS}
