@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from stripe_efactura.app import mailing, notices
+from stripe_efactura.app import digest as digest_use_case
+from stripe_efactura.app import notices
 from stripe_efactura.config import EmailPolicy
 from stripe_efactura.errors import Problem, RetryLater
 from stripe_efactura.mail.compose import MerchantNotice, compose_merchant_digest
@@ -79,7 +80,7 @@ def test_burst_of_fifty_notices_is_one_digest_listing_all(pipe: Any, start_smtp:
     record_burst(pipe, refs)
     pipe.drain()  # the burst settles first
     assert server.messages == []
-    pipe.travel(mailing.DIGEST_SETTLE_SECONDS + 1)
+    pipe.travel(digest_use_case.DIGEST_SETTLE_SECONDS + 1)
     pipe.drain()
     pipe.drain()
     (got,) = server.messages
@@ -107,15 +108,15 @@ def test_burst_of_fifty_notices_is_one_digest_listing_all(pipe: Any, start_smtp:
 def test_later_notices_wait_for_the_aggregation_interval(pipe: Any, start_smtp: Any) -> None:
     server = start_smtp()
     record_burst(pipe, ["pi_first"])
-    pipe.travel(mailing.DIGEST_SETTLE_SECONDS + 1)
+    pipe.travel(digest_use_case.DIGEST_SETTLE_SECONDS + 1)
     pipe.drain()
     assert len(server.messages) == 1
 
     record_burst(pipe, ["pi_second", "pi_third"])
-    pipe.travel(mailing.DIGEST_SETTLE_SECONDS + 1)
+    pipe.travel(digest_use_case.DIGEST_SETTLE_SECONDS + 1)
     pipe.drain()
     assert len(server.messages) == 1  # 2 minutes after the first digest: not yet
-    pipe.travel(5 * 60 - (mailing.DIGEST_SETTLE_SECONDS + 1) + 1)  # 5 min after the first
+    pipe.travel(5 * 60 - (digest_use_case.DIGEST_SETTLE_SECONDS + 1) + 1)  # 5 min after the first
     pipe.drain()
     assert len(server.messages) == 2
     second = server.messages[1].parsed()
@@ -157,13 +158,13 @@ def test_switched_off_or_without_address_keeps_notices_unsent(
     record_burst(off, ["pi_off"])
     off.travel(3600)
     off.drain()
-    assert mailing.send_merchant_digest(off.ctx) == "disabled"
+    assert digest_use_case.send_merchant_digest(off.ctx) == "disabled"
     company = off.ctx.settings.company
     nobody = make_pipe()
     nobody.ctx.settings = nobody.ctx.settings.with_(
         company=type(company)(**{**company.__dict__, "email": None, "issuer_email": " "})
     )
-    assert mailing.send_merchant_digest(nobody.ctx) == "no_recipient"
+    assert digest_use_case.send_merchant_digest(nobody.ctx) == "no_recipient"
     assert server.messages == []
     assert [r.sent_at for r in stored(off)] == [None]
 
@@ -171,14 +172,14 @@ def test_switched_off_or_without_address_keeps_notices_unsent(
 def test_one_sender_at_a_time(pipe: Any, start_smtp: Any) -> None:
     server = start_smtp()
     record_burst(pipe, ["pi_locked"])
-    pipe.travel(mailing.DIGEST_SETTLE_SECONDS + 1)
-    with mailing._digest_lock(pipe.ctx) as got:
+    pipe.travel(digest_use_case.DIGEST_SETTLE_SECONDS + 1)
+    with digest_use_case._digest_lock(pipe.ctx) as got:
         assert got
         with pytest.raises(RetryLater, match="another worker is sending the merchant digest"):
-            mailing.send_merchant_digest(pipe.ctx)
+            digest_use_case.send_merchant_digest(pipe.ctx)
     assert server.messages == []
-    assert mailing.send_merchant_digest(pipe.ctx) == "sent"
-    assert mailing.send_merchant_digest(pipe.ctx) == "nothing"
+    assert digest_use_case.send_merchant_digest(pipe.ctx) == "sent"
+    assert digest_use_case.send_merchant_digest(pipe.ctx) == "nothing"
     assert len(server.messages) == 1
 
 
@@ -192,7 +193,7 @@ def test_unknown_notice_kind_is_listed_as_general() -> None:
         payload='{"title": "Secretul webhook a fost schimbat", "problems": []}',
         created_at=datetime(2026, 11, 21, 10, 0),
     )
-    notice = mailing.notice_from_row(row)
+    notice = digest_use_case.notice_from_row(row)
     assert (notice.kind, notice.title, notice.details_ro, notice.details_en) == (
         "general",
         "Secretul webhook a fost schimbat",

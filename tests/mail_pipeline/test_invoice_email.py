@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from stripe_efactura.app import digest as digest_use_case
 from stripe_efactura.app import mailing
 from stripe_efactura.config import EmailPolicy
 from stripe_efactura.errors import RetryLater
@@ -238,7 +239,7 @@ def test_permanent_refusal_marks_failed_notifies_merchant_and_resend_to_another_
     assert pipe.job_states("email_invoice") == [("done", 1)]  # not retried: a person must act
     assert pipe.timeline(invoice_id)[-2:] == ["email_sending", "email_failed"]
 
-    pipe.travel(mailing.DIGEST_SETTLE_SECONDS + 1)
+    pipe.travel(digest_use_case.DIGEST_SETTLE_SECONDS + 1)
     pipe.drain()
     (digest,) = server.messages
     assert sorted(digest.rcpt_tos) == ["contabilitate@example.ro", "emitent@example.ro"]

@@ -84,7 +84,7 @@ def _anaf_handlers(ctx: AppContext) -> dict[str, Handler]:
 
 def _mail_handlers(ctx: AppContext) -> dict[str, Handler]:
     """``render_pdf``, ``email_invoice``, ``send_merchant_digest`` (docs/email-delivery.md)."""
-    from . import documents, mailing
+    from . import digest, documents, mailing
 
     def _render_pdf(job: queue.Job) -> None:
         documents.render_invoice_pdf(ctx, int(job.args["invoice_id"]))
@@ -93,7 +93,7 @@ def _mail_handlers(ctx: AppContext) -> dict[str, Handler]:
         mailing.email_invoice_job(ctx, job)
 
     def _merchant_digest(job: queue.Job) -> None:
-        mailing.merchant_digest_job(ctx, job)
+        digest.merchant_digest_job(ctx, job)
 
     return {
         "render_pdf": _render_pdf,

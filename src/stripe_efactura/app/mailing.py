@@ -21,13 +21,7 @@ the same ``Message-ID`` (the one case where the payer can get two copies, and ma
 that de-duplicate by ``Message-ID`` show one). A ``sending`` state younger than that means
 another worker is sending right now: the job waits.
 
-Job ``send_merchant_digest`` (enqueued by ``app.notices.record`` and every five minutes
-by the schedule ``merchant_digest``) sends every unsent notice in ONE email to
-``company.email`` and ``company.issuer_email``, and marks the notices ``sent_at`` only after
-the server accepted it. It waits until the oldest unsent notice is :data:`DIGEST_SETTLE_SECONDS`
-old (so a burst ends up in one email) and until ``[email] aggregate_minutes`` have passed
-since the previous digest. One worker at a time sends digests (a PostgreSQL advisory lock, or
-a lock file in the data directory with SQLite).
+The merchant's digest of notices is :mod:`stripe_efactura.app.digest`.
 
 Without ``EFACTURA_SMTP_HOST`` every message is written as an ``.eml`` file to
 ``<data_dir>/outbox/`` instead (:class:`~stripe_efactura.mail.send.DirectorySender`).
@@ -40,17 +34,13 @@ import json
 import logging
 import math
 import random
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..config import Settings
@@ -58,30 +48,20 @@ from ..errors import ConfigError, EfacturaError, Problem, RetryLater
 from ..invoicing.model import Invoice
 from ..invoicing.serialize import invoice_from_json
 from ..jobs import queue
-from ..jobs.worker import PermanentJobError
 from ..mail.compose import (
-    KIND_LABELS,
     MailAddressError,
-    MerchantNotice,
     attachment_basename,
     compose_invoice_email,
-    compose_merchant_digest,
 )
 from ..mail.send import DirectorySender, MailSender, SmtpError, SmtpSender
 from ..mail.templates import Templates, load_templates
 from ..store import db
 from ..store import invoices as invoice_store
-from ..store.tables import invoice_log, notices
 from . import documents
 from . import notices as notice_service
 from .context import AppContext
 
-if sys.platform != "win32":
-    import fcntl
-
 __all__ = [
-    "DIGEST_MAX_ITEMS",
-    "DIGEST_SETTLE_SECONDS",
     "FINAL_STATES",
     "SENDING_STALE_SECONDS",
     "EmailBusy",
@@ -91,12 +71,8 @@ __all__ = [
     "invoice_message_id",
     "mail_from",
     "mail_sender",
-    "merchant_digest_job",
-    "merchant_recipients",
-    "notice_from_row",
     "resend_email",
     "send_invoice_email",
-    "send_merchant_digest",
     "templates",
 ]
 
@@ -108,13 +84,6 @@ FINAL_STATES = frozenset({"sent", "failed", "no_recipient", "disabled"})
 SENDING_STALE_SECONDS = 600
 """A ``sending`` mark older than this is a crashed attempt, not one in progress."""
 
-DIGEST_SETTLE_SECONDS = 60
-"""The digest waits until its oldest notice is this old, so a burst makes one email."""
-
-DIGEST_MAX_ITEMS = 200
-"""At most this many notices per digest; the rest follow in the next one."""
-
-_DIGEST_LOCK_KEY = 0x5EFAC7D1  # pg_advisory_lock key of the digest sender
 _EMAIL_BACKOFF_BASE = 30.0
 _EMAIL_BACKOFF_CAP = 3600.0
 
@@ -171,16 +140,6 @@ def _domain(sender: str) -> str:
     return domain or "stripe-efactura.invalid"
 
 
-def merchant_recipients(settings: Settings) -> list[str]:
-    """``company.email`` and ``company.issuer_email``, without blanks or duplicates."""
-    out: list[str] = []
-    for value in (settings.company.email, settings.company.issuer_email):
-        text = (value or "").strip()
-        if text and text.lower() not in {o.lower() for o in out}:
-            out.append(text)
-    return out
-
-
 def invoice_message_id(row: Any, domain: str, *, resend: int = 0) -> str:
     """The ``Message-ID`` of an invoice's email: the same for every attempt of one sending.
 
@@ -209,11 +168,7 @@ def _buyer_email(invoice: Invoice) -> str:
 
 
 def _sending_marks(conn: Connection, invoice_id: int) -> list[tuple[datetime, dict[str, Any]]]:
-    rows = conn.execute(
-        sa.select(invoice_log.c.at, invoice_log.c.detail)
-        .where(invoice_log.c.invoice_id == invoice_id, invoice_log.c.event == "email_sending")
-        .order_by(invoice_log.c.id)
-    ).all()
+    rows = invoice_store.timeline(conn, invoice_id, event="email_sending")
     return [(r.at, json.loads(r.detail) if r.detail else {}) for r in rows]
 
 
@@ -310,19 +265,13 @@ def send_invoice_email(
     invoice = invoice_from_json(row.snapshot)
     to = _buyer_email(invoice)
     if not to:
-        with db.write(ctx.engine) as conn:
-            invoice_store.update_invoice(conn, invoice_id, email_state="no_recipient")
-            invoice_store.log(
-                conn, invoice_id, "email_skipped", {"reason": "the payer has no email"}
-            )
-        return "no_recipient"
-    pdf = documents.ensure_pdf(ctx, invoice_id)
+        return _no_recipient(ctx, invoice_id)
     sender_address = mail_from(ctx.settings)
     message_id = invoice_message_id(row, _domain(sender_address))
     try:
         msg = compose_invoice_email(
             invoice,
-            pdf,
+            documents.ensure_pdf(ctx, invoice_id),
             bytes(row.xml),
             mail_from=sender_address,
             to=to,
@@ -335,11 +284,31 @@ def send_invoice_email(
             if current.email_state not in FINAL_STATES:
                 _mark_failed(conn, current, exc, attempt=attempt, exhausted=False)
         return "failed"
+    message_id = _claim_sending(ctx, row, msg, message_id, to, attempt)
+    if not message_id:
+        return "already"
+    return _deliver(ctx, row, msg, attempt, max_attempts, to)
 
+
+def _no_recipient(ctx: AppContext, invoice_id: int) -> str:
+    with db.write(ctx.engine) as conn:
+        invoice_store.update_invoice(conn, invoice_id, email_state="no_recipient")
+        invoice_store.log(conn, invoice_id, "email_skipped", {"reason": "the payer has no email"})
+    return "no_recipient"
+
+
+def _claim_sending(
+    ctx: AppContext, row: Any, msg: EmailMessage, message_id: str, to: str, attempt: int
+) -> str:
+    """Mark the email ``sending`` (with its ``Message-ID``) before it leaves; returns the
+    ``Message-ID`` used ('' when the email is final already). A ``sending`` mark left by a
+    crashed attempt is taken over with its ``Message-ID``; a fresh one means another worker
+    is sending now (:class:`RetryLater`)."""
+    invoice_id = int(row.id)
     with db.write(ctx.engine) as conn:
         current = invoice_store.get(conn, invoice_id, for_update=True)
         if current.email_state in FINAL_STATES:
-            return "already"
+            return ""
         recovered = False
         if current.email_state == "sending":
             fresh = _fresh_sending(conn, invoice_id)
@@ -362,7 +331,15 @@ def send_invoice_email(
             "email_sending",
             {"attempt": attempt, "message_id": message_id, "to": to, "recovered": recovered},
         )
+    return message_id
 
+
+def _deliver(
+    ctx: AppContext, row: Any, msg: EmailMessage, attempt: int, max_attempts: int, to: str
+) -> str:
+    """Hand the message to the server (outside any transaction) and record the outcome."""
+    invoice_id = int(row.id)
+    message_id = str(msg["Message-ID"])
     try:
         mail_sender(ctx).send(msg)
     except SmtpError as exc:
@@ -383,7 +360,6 @@ def send_invoice_email(
             _mark_failed(conn, current, exc, attempt=attempt, exhausted=exc.retryable)
         log.error("invoice %s: email failed: %s", row.number, exc)
         return "failed"
-
     with db.write(ctx.engine) as conn:
         invoice_store.update_invoice(conn, invoice_id, email_state="sent")
         invoice_store.log(
@@ -452,171 +428,27 @@ def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> Rese
             "email_sending",
             {"resend": resend, "message_id": message_id, "to": recipient},
         )
+    detail = {"resend": resend, "message_id": message_id, "to": recipient}
+    _deliver_resend(ctx, int(row.id), msg, detail, previous_state)
+    return ResendResult(number=str(row.number), to=recipient, message_id=message_id)
+
+
+def _deliver_resend(
+    ctx: AppContext, invoice_id: int, msg: EmailMessage, detail: dict[str, Any], previous_state: str
+) -> None:
+    """Send a resend now; a failure restores the previous state and is raised."""
     try:
         mail_sender(ctx).send(msg)
     except SmtpError as exc:
         with db.write(ctx.engine) as conn:
-            invoice_store.update_invoice(conn, row.id, email_state=previous_state)
+            invoice_store.update_invoice(conn, invoice_id, email_state=previous_state)
             invoice_store.log(
                 conn,
-                row.id,
+                invoice_id,
                 "email_resend_failed",
-                {"resend": resend, "code": exc.code, "error": exc.message},
+                {"resend": detail["resend"], "code": exc.code, "error": exc.message},
             )
         raise
     with db.write(ctx.engine) as conn:
-        invoice_store.update_invoice(conn, row.id, email_state="sent")
-        invoice_store.log(
-            conn,
-            row.id,
-            "email_resent",
-            {"resend": resend, "message_id": message_id, "to": recipient},
-        )
-    return ResendResult(number=str(row.number), to=recipient, message_id=message_id)
-
-
-# --------------------------------------------------------------------------------------------
-# the merchant digest
-
-
-@contextmanager
-def _digest_lock(ctx: AppContext) -> Iterator[bool]:
-    """Whether this process may send the digest now (one sender at a time)."""
-    if db.is_sqlite(ctx.engine):
-        if sys.platform == "win32":  # pragma: no cover - no flock; one worker on Windows
-            yield True
-            return
-        path = ctx.settings.data_dir / ".merchant-digest.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a+b") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return
-    with ctx.engine.connect() as conn:
-        got = bool(
-            conn.execute(
-                sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": _DIGEST_LOCK_KEY}
-            ).scalar()
-        )
-        conn.commit()
-        try:
-            yield got
-        finally:
-            if got:
-                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _DIGEST_LOCK_KEY})
-                conn.commit()
-
-
-def notice_from_row(row: Any) -> MerchantNotice:
-    """A stored notice as the digest shows it (an unknown kind is listed as ``general``)."""
-    payload = json.loads(row.payload) if row.payload else {}
-    kind = str(row.kind) if row.kind in KIND_LABELS else "general"
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
-    details_ro = str(payload.get("details_ro") or "")
-    details_en = str(payload.get("details_en") or "")
-    if kind != row.kind:
-        details_ro = "\n".join(x for x in (f"Tip: {row.kind}", details_ro) if x)
-        details_en = "\n".join(x for x in (f"Kind: {row.kind}", details_en) if x)
-    link = payload.get("link")
-    return MerchantNotice(
-        kind=kind,  # type: ignore[arg-type]
-        title=str(payload.get("title") or ""),
-        subject_ref=str(row.ref),
-        problems=tuple(Problem.from_dict(p) for p in payload.get("problems") or ()),
-        created_at=created,
-        title_en=str(payload["title_en"]) if payload.get("title_en") else None,
-        details_ro=details_ro,
-        details_en=details_en,
-        link=str(link) if link else None,
-        livemode=bool(payload.get("livemode", True)),
-    )
-
-
-def _digest_message_id(ids: Sequence[int], domain: str) -> str:
-    digest = hashlib.sha256(",".join(str(i) for i in ids).encode()).hexdigest()[:12]
-    return f"<digest.{ids[0]}-{ids[-1]}.{digest}@{domain}>"
-
-
-def send_merchant_digest(ctx: AppContext, *, attempt: int = 1) -> str:
-    """Job ``send_merchant_digest``: one email with every unsent notice.
-
-    Returns ``sent``, ``nothing``, ``disabled`` (``notify_merchant`` off) or ``no_recipient``
-    (neither company email is set); the notices stay unsent in the last two cases. Raises
-    :class:`RetryLater` while the burst settles, before ``aggregate_minutes`` have passed
-    since the previous digest, while another worker sends, and when SMTP is unreachable;
-    ``PermanentJobError`` when the server refuses the message (the notices stay unsent).
-    """
-    settings = ctx.settings
-    if not settings.email.notify_merchant:
-        return "disabled"
-    to = merchant_recipients(settings)
-    if not to:
-        log.warning("merchant notices are not emailed: set [company] email or issuer_email")
-        return "no_recipient"
-    with _digest_lock(ctx) as locked:
-        if not locked:
-            raise RetryLater("another worker is sending the merchant digest", delay_seconds=30)
-        with db.read(ctx.engine) as conn:
-            now = db.db_now(conn)
-            rows = conn.execute(
-                sa.select(notices)
-                .where(notices.c.sent_at.is_(None))
-                .order_by(notices.c.id)
-                .limit(DIGEST_MAX_ITEMS)
-            ).all()
-            last_sent = conn.execute(sa.select(sa.func.max(notices.c.sent_at))).scalar()
-        if not rows:
-            return "nothing"
-        oldest = min(r.created_at for r in rows)
-        wait = DIGEST_SETTLE_SECONDS - (now - oldest).total_seconds()
-        if last_sent is not None:
-            since = (now - last_sent).total_seconds()
-            wait = max(wait, settings.email.aggregate_minutes * 60 - since)
-        if wait > 0:
-            raise RetryLater(f"merchant digest waits {wait:.0f} s to aggregate", delay_seconds=wait)
-        ids = [int(r.id) for r in rows]
-        sender_address = mail_from(settings)
-        msg = compose_merchant_digest(
-            [notice_from_row(r) for r in rows],
-            mail_from=sender_address,
-            to=to,
-            company_name=settings.company.name,
-            templates=templates(ctx),
-            message_id=_digest_message_id(ids, _domain(sender_address)),
-        )
-        try:
-            mail_sender(ctx).send(msg)
-        except SmtpError as exc:
-            if exc.retryable:
-                raise RetryLater(
-                    f"merchant digest: {exc.message}", delay_seconds=email_backoff_seconds(attempt)
-                ) from exc
-            raise PermanentJobError(f"merchant digest refused: {exc.message}") from exc
-        with db.write(ctx.engine) as conn:
-            stamp = db.db_now(conn)
-            conn.execute(
-                notices.update()
-                .where(notices.c.id.in_(ids), notices.c.sent_at.is_(None))
-                .values(sent_at=stamp)
-            )
-            if len(ids) == DIGEST_MAX_ITEMS:  # more are waiting: the next digest follows
-                queue.enqueue(
-                    conn,
-                    "send_merchant_digest",
-                    {},
-                    delay=settings.email.aggregate_minutes * 60,
-                    dedupe_key=f"digest:after:{ids[-1]}",
-                )
-    log.info("merchant digest with %d notices sent to %s", len(ids), ", ".join(to))
-    return "sent"
-
-
-def merchant_digest_job(ctx: AppContext, job: queue.Job) -> None:
-    send_merchant_digest(ctx, attempt=job.attempts)
+        invoice_store.update_invoice(conn, invoice_id, email_state="sent")
+        invoice_store.log(conn, invoice_id, "email_resent", detail)

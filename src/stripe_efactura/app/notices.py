@@ -9,8 +9,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import Problem
 from ..jobs import queue
-from ..store import db
-from ..store.tables import notices
+from ..store import notices as notice_store
 
 
 def record(
@@ -23,19 +22,12 @@ def record(
 ) -> None:
     """Add a notice (``payment_problem``, ``anaf_rejected``, ``deadline``, ``auth_expiry``)
     and make sure a digest goes out within the aggregation window."""
-    now = db.db_now(conn)
-    conn.execute(
-        notices.insert().values(
-            kind=kind,
-            ref=ref,
-            payload=json.dumps(
-                {"title": title, "problems": [p.to_dict() for p in problems], **extra},
-                ensure_ascii=False,
-                default=str,
-            ),
-            created_at=now,
-        )
+    payload = json.dumps(
+        {"title": title, "problems": [p.to_dict() for p in problems], **extra},
+        ensure_ascii=False,
+        default=str,
     )
+    now = notice_store.insert(conn, kind, ref, payload)
     queue.enqueue(
         conn,
         "send_merchant_digest",

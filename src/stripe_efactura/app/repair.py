@@ -14,13 +14,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from ..errors import EfacturaError
 from ..intake import correlate, events
 from ..invoicing.buyer import BuyerOverrides
 from ..jobs import queue
 from ..store import db, repo
 from ..store import invoices as invoice_store
-from ..store.tables import payments, stripe_events
 from .context import AppContext
 from .intake import accept_event
 
@@ -48,14 +49,9 @@ def retry_payment(
     with db.read(ctx.engine) as conn:
         pay = repo.get_payment(conn, payment_key)
         existing = invoice_store.for_payment(conn, payment_key, "invoice")
+        failed_event = pay is None and repo.event_failed(conn, payment_key)
     if pay is None:
-        with db.read(ctx.engine) as conn:
-            failed = conn.execute(
-                stripe_events.select().where(
-                    stripe_events.c.id == payment_key, stripe_events.c.outcome == "failed"
-                )
-            ).first()
-        if failed is not None:
+        if failed_event:
             return _retry_event(ctx, payment_key)
         raise RepairError(f"no payment {payment_key}", code="E-RETRY-UNKNOWN")
     if pay.kind in ("refund", "dispute"):
@@ -66,43 +62,44 @@ def retry_payment(
             "made with a storno",
             code="E-RETRY-INVOICED",
         )
-    refreshed = "from the stored data"
-    sale_json = pay.sale
-    if ctx.stripe is not None:
-        trigger = events.Trigger(
-            event_id=f"retry:{payment_key}",
-            event_type=OWNER_EVENT.get(pay.owner_type, "payment_intent.succeeded"),
-            kind=pay.owner_type,
-            object_id=pay.owner_id,
-            object=None,
-            livemode=bool(pay.livemode),
-            needs_fetch=True,
-            zero_allowed=True,
-        )
-        fresh = correlate.resolve(trigger, ctx.stripe)
-        if not isinstance(fresh, events.Ignored) and fresh.payment_key == payment_key:
-            sale_json = repo.sale_to_json(fresh)
-            refreshed = "re-read from Stripe"
+    sale_json, refreshed = _reread_sale(ctx, pay)
     with db.write(ctx.engine) as conn:
-        values: dict[str, Any] = {
-            "sale": sale_json,
-            "status": "pending",
-            "problems": "[]",
-            "updated_at": db.db_now(conn),
-        }
-        if overrides is not None:
-            values["overrides"] = overrides.to_json()
-        conn.execute(
-            payments.update().where(payments.c.payment_key == payment_key).values(**values)
-        )
-        stamp = db.db_now(conn).strftime("%Y%m%dT%H%M%S%f")
-        queue.enqueue(
+        repo.reset_payment(
             conn,
-            "issue_invoice",
-            {"payment_key": payment_key},
-            dedupe_key=f"issue_invoice:{payment_key}:retry:{stamp}",
+            payment_key,
+            sale=sale_json,
+            overrides=overrides.to_json() if overrides is not None else None,
         )
+        _enqueue_again(conn, "issue_invoice", payment_key)
     return f"payment {payment_key} queued again ({refreshed})"
+
+
+def _reread_sale(ctx: AppContext, pay: Any) -> tuple[str, str]:
+    """The payment's sale re-read from Stripe when the API is there, else the stored one;
+    and which it is."""
+    if ctx.stripe is None:
+        return str(pay.sale), "from the stored data"
+    trigger = events.Trigger(
+        event_id=f"retry:{pay.payment_key}",
+        event_type=OWNER_EVENT.get(pay.owner_type, "payment_intent.succeeded"),
+        kind=pay.owner_type,
+        object_id=pay.owner_id,
+        object=None,
+        livemode=bool(pay.livemode),
+        needs_fetch=True,
+        zero_allowed=True,
+    )
+    fresh = correlate.resolve(trigger, ctx.stripe)
+    if not isinstance(fresh, events.Ignored) and fresh.payment_key == pay.payment_key:
+        return repo.sale_to_json(fresh), "re-read from Stripe"
+    return str(pay.sale), "from the stored data"
+
+
+def _enqueue_again(conn: Connection, task: str, payment_key: str) -> None:
+    stamp = db.db_now(conn).strftime("%Y%m%dT%H%M%S%f")
+    queue.enqueue(
+        conn, task, {"payment_key": payment_key}, dedupe_key=f"{task}:{payment_key}:retry:{stamp}"
+    )
 
 
 def _retry_storno(ctx: AppContext, payment_key: str) -> str:
@@ -114,18 +111,8 @@ def _retry_storno(ctx: AppContext, payment_key: str) -> str:
                 f"{payment_key} already has storno {existing.number}",
                 code="E-RETRY-INVOICED",
             )
-        conn.execute(
-            payments.update()
-            .where(payments.c.payment_key == payment_key)
-            .values(status="pending", problems="[]", updated_at=db.db_now(conn))
-        )
-        stamp = db.db_now(conn).strftime("%Y%m%dT%H%M%S%f")
-        queue.enqueue(
-            conn,
-            "issue_storno",
-            {"payment_key": payment_key},
-            dedupe_key=f"issue_storno:{payment_key}:retry:{stamp}",
-        )
+        repo.reset_payment(conn, payment_key)
+        _enqueue_again(conn, "issue_storno", payment_key)
     return f"storno of {payment_key} queued again"
 
 

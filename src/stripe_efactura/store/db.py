@@ -12,6 +12,7 @@ leases and run times agree across machines.
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -130,6 +131,42 @@ def read(engine: Engine) -> Iterator[Connection]:
         conn = base.execution_options(efactura_readonly=True)
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def try_lock(engine: Engine, key: int, lock_file: Path) -> Iterator[bool]:
+    """Whether this process holds a service-wide lock now (never waits): a PostgreSQL
+    advisory lock ``key``, or with SQLite an ``flock`` on ``lock_file`` (the processes that
+    share an SQLite database share its machine)."""
+    if not is_sqlite(engine):
+        with engine.connect() as conn:
+            got = bool(
+                conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            )
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+        return
+    if sys.platform == "win32":  # pragma: no cover - no flock; one worker on Windows
+        yield True
+        return
+    import fcntl
+
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def db_now(conn: Connection) -> datetime:

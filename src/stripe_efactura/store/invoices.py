@@ -129,12 +129,12 @@ def log(conn: Connection, invoice_id: int, event: str, detail: Any = None) -> No
     )
 
 
-def timeline(conn: Connection, invoice_id: int) -> list[TimelineEntry]:
-    rows = conn.execute(
-        sa.select(invoice_log)
-        .where(invoice_log.c.invoice_id == invoice_id)
-        .order_by(invoice_log.c.id)
-    ).all()
+def timeline(conn: Connection, invoice_id: int, *, event: str | None = None) -> list[TimelineEntry]:
+    """An invoice's timeline, oldest first (only the lines ``event`` when given)."""
+    query = sa.select(invoice_log).where(invoice_log.c.invoice_id == invoice_id)
+    if event is not None:
+        query = query.where(invoice_log.c.event == event)
+    rows = conn.execute(query.order_by(invoice_log.c.id)).all()
     return [TimelineEntry(int(r.id), int(r.invoice_id), r.at, str(r.event), r.detail) for r in rows]
 
 

@@ -130,6 +130,14 @@ def get_event(conn: Connection, event_id: str) -> Any:
     return conn.execute(sa.select(stripe_events).where(stripe_events.c.id == event_id)).first()
 
 
+def event_failed(conn: Connection, event_id: str) -> bool:
+    """Whether ``event_id`` is stored with the outcome ``failed``."""
+    query = sa.select(stripe_events.c.id).where(
+        stripe_events.c.id == event_id, stripe_events.c.outcome == "failed"
+    )
+    return conn.execute(query).first() is not None
+
+
 def mark_event(
     conn: Connection,
     event_id: str,
@@ -209,35 +217,39 @@ def record_sale(
     richer one (``"upgraded"``) — never a second sale.
     """
     now = db.db_now(conn)
-    created = (
-        conn.execute(
-            db.insert_ignore(
-                conn,
-                payments,
-                {
-                    "payment_key": sale.payment_key,
-                    "kind": kind,
-                    "refers_to": refers_to,
-                    "owner_type": sale.owner_type,
-                    "owner_id": sale.owner_id,
-                    "status": "pending",
-                    "livemode": sale.livemode,
-                    "currency": sale.currency,
-                    "amount": sale.amount,
-                    "paid_at": db.utc_naive(sale.paid_at),
-                    "degraded": sale.degraded,
-                    "sale": sale_to_json(sale),
-                    "event_ids": json.dumps([event_id]),
-                    "problems": "[]",
-                    "created_at": now,
-                    "updated_at": now,
-                },
-            ).returning(payments.c.payment_key)
-        ).scalar()
-        is not None
-    )
-    if created:
+    new_row = _new_payment(sale, event_id, kind=kind, refers_to=refers_to, now=now)
+    insert = db.insert_ignore(conn, payments, new_row).returning(payments.c.payment_key)
+    if conn.execute(insert).scalar() is not None:
         return "created"
+    return _merge_sale(conn, sale, event_id, now)
+
+
+def _new_payment(
+    sale: Sale, event_id: str, *, kind: str, refers_to: str | None, now: datetime
+) -> dict[str, Any]:
+    return {
+        "payment_key": sale.payment_key,
+        "kind": kind,
+        "refers_to": refers_to,
+        "owner_type": sale.owner_type,
+        "owner_id": sale.owner_id,
+        "status": "pending",
+        "livemode": sale.livemode,
+        "currency": sale.currency,
+        "amount": sale.amount,
+        "paid_at": db.utc_naive(sale.paid_at),
+        "degraded": sale.degraded,
+        "sale": sale_to_json(sale),
+        "event_ids": json.dumps([event_id]),
+        "problems": "[]",
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _merge_sale(conn: Connection, sale: Sale, event_id: str, now: datetime) -> str:
+    """A later event of a recorded payment: add its id; upgrade to a richer owner (or full
+    data after a degraded sale) while no invoice was issued. ``upgraded`` or ``seen``."""
     q = sa.select(payments).where(payments.c.payment_key == sale.payment_key)
     if not db.is_sqlite(conn):
         q = q.with_for_update()
@@ -273,6 +285,23 @@ def get_payment(conn: Connection, payment_key: str, *, for_update: bool = False)
     if for_update and not db.is_sqlite(conn):
         q = q.with_for_update()
     return conn.execute(q).first()
+
+
+def reset_payment(
+    conn: Connection, payment_key: str, *, sale: str | None = None, overrides: str | None = None
+) -> None:
+    """Back to ``pending`` without problems (``payments retry``); a new ``sale`` (JSON) and
+    buyer ``overrides`` (JSON) replace the stored ones when given."""
+    values: dict[str, object] = {
+        "status": "pending",
+        "problems": "[]",
+        "updated_at": db.db_now(conn),
+    }
+    if sale is not None:
+        values["sale"] = sale
+    if overrides is not None:
+        values["overrides"] = overrides
+    conn.execute(payments.update().where(payments.c.payment_key == payment_key).values(**values))
 
 
 def set_payment_status(
