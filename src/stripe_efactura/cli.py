@@ -24,6 +24,7 @@ from .commands import (  # noqa: F401  (each module registers its commands)
     invoices,
     payments,
     preview,
+    users,
     validation,
 )
 from .errors import EfacturaError

@@ -188,6 +188,11 @@ users = sa.Table(
     sa.Column("email", sa.String(255), nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, server_default="viewer"),
+    sa.Column("name", sa.String(255), nullable=False, server_default=""),
+    sa.Column("disabled_at", sa.DateTime),
+    sa.Column("password_changed_at", sa.DateTime),
+    sa.Column("last_login_at", sa.DateTime),
     sa.UniqueConstraint("email", name="uq_users_email"),
 )
 
@@ -230,3 +235,55 @@ payment_log = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Index("ix_payment_log_payment_key", "payment_key"),
 )
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("scope", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_used_at", sa.DateTime),
+    sa.Column("revoked_at", sa.DateTime),
+    sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
+    sa.Index("ix_api_tokens_user_id", "user_id"),
+)
+
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("session_hash", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_seen_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("ended_at", sa.DateTime),
+    sa.Column("ip", sa.String(64)),
+    sa.Column("user_agent", sa.String(255)),
+    sa.UniqueConstraint("session_hash", name="uq_user_sessions_session_hash"),
+    sa.Index("ix_user_sessions_user_id", "user_id"),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime, nullable=False),
+    sa.Column("actor_user_id", sa.Integer),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("via", sa.String(16), nullable=False),
+    sa.Column("token_id", sa.Integer),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target_type", sa.String(32), nullable=False),
+    sa.Column("target_id", sa.String(255), nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Column("ip", sa.String(64)),
+    sa.Index("ix_audit_log_at", "at"),
+    sa.Index("ix_audit_log_target", "target_type", "target_id"),
+)
+"""Append-only: migration 0003 adds triggers refusing UPDATE and DELETE on both databases."""
