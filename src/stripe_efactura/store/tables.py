@@ -56,6 +56,7 @@ payments = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
     sa.Index("ix_payments_status", "status"),
+    sa.Index("ix_payments_paid_at", "paid_at", "payment_key"),
 )
 
 series = sa.Table(
@@ -99,6 +100,7 @@ invoices = sa.Table(
     sa.UniqueConstraint("number", name="uq_invoices_number"),
     sa.UniqueConstraint("payment_key", "kind", name="uq_invoices_payment_key_kind"),
     sa.Index("ix_invoices_anaf_state", "anaf_state"),
+    sa.Index("ix_invoices_issue_date", "issue_date", "id"),
 )
 
 invoice_log = sa.Table(
@@ -178,6 +180,8 @@ notices = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("sent_at", sa.DateTime),
+    sa.Column("acknowledged_at", sa.DateTime),
+    sa.Column("acknowledged_by", sa.String(255)),
     sa.Index("ix_notices_sent_at", "sent_at"),
 )
 

@@ -1,4 +1,5 @@
-"""accounts: user roles, API tokens, sessions, the append-only audit log
+"""accounts: user roles, API tokens, sessions, the append-only audit log; notices can be
+acknowledged; indexes for the API's listings
 
 Revision ID: 0003
 Revises: 0002
@@ -51,6 +52,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("disabled_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("password_changed_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("last_login_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("acknowledged_at", sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column("acknowledged_by", sa.String(length=255), nullable=True))
+    op.create_index("ix_payments_paid_at", "payments", ["paid_at", "payment_key"])
+    op.create_index("ix_invoices_issue_date", "invoices", ["issue_date", "id"])
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -123,6 +129,11 @@ def downgrade() -> None:
     op.drop_table("user_sessions")
     op.drop_index("ix_api_tokens_user_id", table_name="api_tokens")
     op.drop_table("api_tokens")
+    op.drop_index("ix_invoices_issue_date", table_name="invoices")
+    op.drop_index("ix_payments_paid_at", table_name="payments")
+    with op.batch_alter_table("notices", schema=None) as batch_op:
+        batch_op.drop_column("acknowledged_by")
+        batch_op.drop_column("acknowledged_at")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("last_login_at")
         batch_op.drop_column("password_changed_at")
