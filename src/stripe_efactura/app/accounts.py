@@ -191,11 +191,9 @@ def _token(row: store.TokenRow) -> Token:
 
 def limiter(ctx: AppContext) -> AttemptLimiter:
     """The process's limiter of failed log-ins and token checks (one per context)."""
-    found = ctx.extras.get("attempt_limiter")
-    if not isinstance(found, AttemptLimiter):
-        found = AttemptLimiter(ctx.clock)
-        ctx.extras["attempt_limiter"] = found
-    return found
+    if ctx.caches.attempt_limiter is None:
+        ctx.caches.attempt_limiter = AttemptLimiter(ctx.clock)
+    return ctx.caches.attempt_limiter
 
 
 def digest(secret: str) -> str:

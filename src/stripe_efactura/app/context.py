@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..intake.correlate import StripeReader
     from ..mail.send import MailSender
     from ..mail.templates import Templates
+    from .ratelimit import AttemptLimiter
 
 
 def _utcnow() -> datetime:
@@ -34,6 +35,10 @@ class Caches:
 
     mail_templates: tuple[str | None, Templates] | None = None
     """The templates loaded for ``[email] templates_dir`` (the key), see ``app.mailing``."""
+    attempt_limiter: AttemptLimiter | None = None
+    """Failed log-ins and token checks of this process (``app.accounts.limiter``)."""
+    secret_key: bytes | None = None
+    """The project's 32-byte key (``EFACTURA_SECRET_KEY`` or ``secret.key``), for CSRF tokens."""
 
 
 @dataclass

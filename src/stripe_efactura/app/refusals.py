@@ -20,12 +20,8 @@ class Refusal(EfacturaError):
     def __init__(
         self, code: str, message_en: str, message_ro: str, *, field: str | None = None
     ) -> None:
-        super().__init__(message_en, code=code)
-        self.message_ro = message_ro
+        super().__init__(message_en, code=code, message_ro=message_ro)
         self.field = field
-
-    def __str__(self) -> str:
-        return f"[{self.code}] {self.message} / {self.message_ro}"
 
 
 class Invalid(Refusal):

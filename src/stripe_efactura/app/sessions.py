@@ -118,10 +118,8 @@ def check_csrf(ctx: AppContext, secret: str, token: str) -> bool:
 
 def _secret_key(ctx: AppContext) -> bytes:
     """The project's 32-byte key (``EFACTURA_SECRET_KEY`` or ``<data dir>/secret.key``)."""
-    found = ctx.extras.get("csrf_key")
-    if not isinstance(found, bytes):
+    if ctx.caches.secret_key is None:
         from ..anaf.crypto import load_or_create_key
 
-        found = load_or_create_key(ctx.settings.data_dir, ctx.settings.secret_key)
-        ctx.extras["csrf_key"] = found
-    return found
+        ctx.caches.secret_key = load_or_create_key(ctx.settings.data_dir, ctx.settings.secret_key)
+    return ctx.caches.secret_key

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
 import typer
 
-from ..app.context import AppContext
-from . import app, settings
+from . import Access, app, session
 
 T = TypeVar("T")
 
@@ -28,28 +26,10 @@ user_app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit-log")
 
 
-@contextmanager
-def _context() -> Iterator[AppContext]:
-    from .. import app as use_cases
-
-    ctx = use_cases.build_context(settings(create=False))
-    try:
-        use_cases.prepare(ctx)
-        yield ctx
-    finally:
-        ctx.close()
-
-
 def _run(use_case: Callable[..., T], *args: object, **kwargs: object) -> T:
-    """Run a use case with a fresh context; a refusal is one line and exit code 1."""
-    from ..errors import EfacturaError
-
-    with _context() as ctx:
-        try:
-            return use_case(ctx, *args, **kwargs)
-        except EfacturaError as exc:
-            typer.echo(str(exc), err=True)
-            raise typer.Exit(1) from exc
+    """Run a use case in a write session (a refusal is one coded line, see ``cli``)."""
+    with session(Access.WRITE) as ctx:
+        return use_case(ctx, *args, **kwargs)
 
 
 def _password(stdin: bool) -> str:
