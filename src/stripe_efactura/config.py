@@ -223,6 +223,52 @@ def _company(raw: Mapping[str, Any]) -> CompanyProfile:
         raise ConfigError(f"[company] is missing {exc.args[0]!r}") from exc
 
 
+def _series_settings(raw: Mapping[str, Any]) -> SeriesSettings:
+    defaults = SeriesSettings()
+    storno_raw = raw.get("storno")
+    return SeriesSettings(
+        invoice=_series("invoice", raw.get("invoice"), defaults.invoice),
+        storno=_series("storno", storno_raw, SeriesConfig(code="storno")) if storno_raw else None,
+        test=_series("test", raw.get("test"), defaults.test),
+    )
+
+
+def _vat_policy(raw: Mapping[str, Any]) -> VatPolicy:
+    try:
+        vat = VatPolicy(
+            default_category=VatCategory(str(raw.get("default_category", "S"))),
+            default_rate=str(raw.get("default_rate", "standard")),
+            prices_include_vat=bool(raw.get("prices_include_vat", True)),
+            reverse_charge_eu_b2b=bool(raw.get("reverse_charge_eu_b2b", True)),
+            exemption_code=raw.get("exemption_code"),
+            exemption_reason=raw.get("exemption_reason"),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"[vat] is invalid: {exc}") from exc
+    if vat.default_rate not in {"standard", "reduced", "housing"}:
+        try:
+            Decimal(vat.default_rate)
+        except ArithmeticError as exc:
+            raise ConfigError(f"[vat] default_rate {vat.default_rate!r} is not valid") from exc
+    return vat
+
+
+def _intake_policy(raw: Mapping[str, Any]) -> IntakePolicy:
+    return IntakePolicy(
+        process_test_events=bool(raw.get("process_test_events", True)),
+        invoice_zero_amount=bool(raw.get("invoice_zero_amount", False)),
+    )
+
+
+def _email_policy(raw: Mapping[str, Any]) -> EmailPolicy:
+    return EmailPolicy(
+        send_to_payer=bool(raw.get("send_to_payer", True)),
+        templates_dir=raw.get("templates_dir"),
+        notify_merchant=bool(raw.get("notify_merchant", True)),
+        aggregate_minutes=int(raw.get("aggregate_minutes", 5)),
+    )
+
+
 def parse_toml(text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
@@ -284,33 +330,8 @@ def settings_from(
 
     data_dir = Path(e("DATA_DIR") or "efactura-data")
     db_url = _env_database_url(e("DATABASE_URL"), data_dir)
-    series_raw = dict(toml.get("series") or {})
-    defaults = SeriesSettings()
-    storno_raw = series_raw.get("storno")
-    series = SeriesSettings(
-        invoice=_series("invoice", series_raw.get("invoice"), defaults.invoice),
-        storno=_series("storno", storno_raw, SeriesConfig(code="storno")) if storno_raw else None,
-        test=_series("test", series_raw.get("test"), defaults.test),
-    )
-    vat_raw = dict(toml.get("vat") or {})
-    try:
-        vat = VatPolicy(
-            default_category=VatCategory(str(vat_raw.get("default_category", "S"))),
-            default_rate=str(vat_raw.get("default_rate", "standard")),
-            prices_include_vat=bool(vat_raw.get("prices_include_vat", True)),
-            reverse_charge_eu_b2b=bool(vat_raw.get("reverse_charge_eu_b2b", True)),
-            exemption_code=vat_raw.get("exemption_code"),
-            exemption_reason=vat_raw.get("exemption_reason"),
-        )
-    except ValueError as exc:
-        raise ConfigError(f"[vat] is invalid: {exc}") from exc
-    if vat.default_rate not in {"standard", "reduced", "housing"}:
-        try:
-            Decimal(vat.default_rate)
-        except ArithmeticError as exc:
-            raise ConfigError(f"[vat] default_rate {vat.default_rate!r} is not valid") from exc
-    intake_raw = dict(toml.get("intake") or {})
-    email_raw = dict(toml.get("email") or {})
+    series = _series_settings(dict(toml.get("series") or {}))
+    vat = _vat_policy(dict(toml.get("vat") or {}))
     secrets = tuple(s.strip() for s in (e("STRIPE_WEBHOOK_SECRET") or "").split(",") if s.strip())
     anaf_env = (e("ANAF_ENV") or "test").lower()
     if anaf_env not in {"test", "prod"}:
@@ -342,16 +363,8 @@ def settings_from(
         validation_dir=Path(e("VALIDATION_DIR") or (data_dir / "validation")),
         series=series,
         vat=vat,
-        intake=IntakePolicy(
-            process_test_events=bool(intake_raw.get("process_test_events", True)),
-            invoice_zero_amount=bool(intake_raw.get("invoice_zero_amount", False)),
-        ),
-        email=EmailPolicy(
-            send_to_payer=bool(email_raw.get("send_to_payer", True)),
-            templates_dir=email_raw.get("templates_dir"),
-            notify_merchant=bool(email_raw.get("notify_merchant", True)),
-            aggregate_minutes=int(email_raw.get("aggregate_minutes", 5)),
-        ),
+        intake=_intake_policy(dict(toml.get("intake") or {})),
+        email=_email_policy(dict(toml.get("email") or {})),
         web_host=e("HOST") or "127.0.0.1",
         web_port=_env_port("PORT", e("PORT"), 8000),
         log_level=_env_choice("LOG_LEVEL", e("LOG_LEVEL"), LOG_LEVELS, "INFO"),

@@ -63,7 +63,7 @@ class _Layer:
         return BuyerLayer(self.name, dict(self.fields), tuple(self.ids), tuple(self.addresses))
 
 
-def _put(layer: _Layer, name: str, value: Any, source: str) -> None:
+def _put(layer: _Layer, name: str, value: object, source: str) -> None:
     key = BuyerField(name)
     text = _s(value)
     if text and key not in layer.fields:
@@ -82,7 +82,7 @@ def _draft_address(source: str, parts: Mapping[str, str]) -> AddressDraft:
     )
 
 
-def _address(layer: _Layer, value: Any, source: str) -> None:
+def _address(layer: _Layer, value: object, source: str) -> None:
     if not value:
         return
     data = _map(value)
@@ -91,7 +91,7 @@ def _address(layer: _Layer, value: Any, source: str) -> None:
         layer.addresses.append(_draft_address(source, out))
 
 
-def _tax_ids(layer: _Layer, value: Any, source: str) -> None:
+def _tax_ids(layer: _Layer, value: object, source: str) -> None:
     for i, t in enumerate(_list(value)):
         v = _s(t.get("value"))
         if v:

@@ -133,7 +133,7 @@ def _key(pi_id: str | None, invoice_id: str | None, charge_id: str | None, fallb
     return pi_id or invoice_id or charge_id or fallback
 
 
-def _pi_ref(value: Any) -> str | None:
+def _pi_ref(value: object) -> str | None:
     """A PaymentIntent id, ignoring hand-edited junk such as ``"pm_1234"``."""
     rid = ref_id(value)
     return rid if rid and rid.startswith("pi_") else None
@@ -307,7 +307,7 @@ class _Build:
         if cid:
             o["charge"] = normalize(r.retrieve_charge(cid))
 
-    def _fetch_customer(self, customer: Any) -> None:
+    def _fetch_customer(self, customer: object) -> None:
         r = self.reader
         assert r is not None
         if isinstance(customer, dict):
@@ -377,11 +377,11 @@ class _Build:
                 self._harvest_tax_rate(as_dict(amount).get("tax_rate"))
             self._harvest_price(as_dict(line).get("price"))
 
-    def _harvest_tax_rate(self, rate: Any) -> None:
+    def _harvest_tax_rate(self, rate: object) -> None:
         if isinstance(rate, dict) and isinstance(rate.get("id"), str):
             self.objects["tax_rates"].setdefault(rate["id"], rate)
 
-    def _harvest_price(self, price: Any) -> None:
+    def _harvest_price(self, price: object) -> None:
         product = as_dict(price).get("product")
         if isinstance(product, dict) and isinstance(product.get("id"), str):
             self.objects["products"].setdefault(product["id"], product)

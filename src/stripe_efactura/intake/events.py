@@ -219,7 +219,7 @@ def parse_envelope(raw: bytes) -> Envelope:
     return envelope_from_dict(data)
 
 
-def envelope_from_dict(data: Any) -> Envelope:
+def envelope_from_dict(data: object) -> Envelope:
     """Like :func:`parse_envelope`, for an event already decoded from JSON (``events`` list)."""
     if not isinstance(data, dict):
         raise EventMalformed("The webhook body is not a JSON object")
@@ -266,7 +266,7 @@ def _thin_envelope(data: dict[str, Any], eid: str, etype: str, account: str | No
     )
 
 
-def _created(value: Any) -> int | None:
+def _created(value: object) -> int | None:
     number = as_int(value)
     if number is not None:
         return number
@@ -278,7 +278,7 @@ def _created(value: Any) -> int | None:
     return None
 
 
-def _str_or_none(value: Any) -> str | None:
+def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 

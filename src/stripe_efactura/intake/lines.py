@@ -72,7 +72,7 @@ SHIPPING_NAME = "Transport"
 _INT = re.compile(r"-?[0-9]{1,15}")
 
 
-def _int(value: Any) -> int | None:
+def _int(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -82,12 +82,12 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def _minor(value: Any, currency: str) -> Decimal:
+def _minor(value: object, currency: str) -> Decimal:
     n = _int(value)
     return from_minor(n if n is not None else 0, currency)
 
 
-def _qty(value: Any) -> Decimal:
+def _qty(value: object) -> Decimal:
     """A Stripe quantity; 0 (reported as invalid) when it is not a sane number."""
     if value is None or isinstance(value, bool):
         return Decimal(1)
@@ -100,7 +100,7 @@ def _qty(value: Any) -> Decimal:
     return qty
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if isinstance(value, str) and value.strip():
         return " ".join(value.split())
     return None
@@ -113,7 +113,7 @@ def canonical_rate(rate: Decimal) -> Decimal:
     return rate.normalize()
 
 
-def _percentage(rate: Any, tax_rates: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
+def _percentage(rate: object, tax_rates: Mapping[str, Any]) -> tuple[Decimal | None, str | None]:
     """The percentage of a TaxRate given as an object or an id (looked up in ``tax_rates``)."""
     rate_id: str | None = None
     if isinstance(rate, str):
@@ -197,7 +197,7 @@ def _is_goods(product: Mapping[str, Any]) -> bool:
     return code in GOODS_TAX_CODES or product.get("type") == "good"
 
 
-def _product(sale: Sale, ref: Any) -> Mapping[str, Any]:
+def _product(sale: Sale, ref: object) -> Mapping[str, Any]:
     if isinstance(ref, Mapping):
         return ref
     if isinstance(ref, str):

@@ -67,7 +67,7 @@ class MetaLine:
     key: str = ""
 
 
-def _as_str_dict(value: Any) -> dict[str, str]:
+def _as_str_dict(value: object) -> dict[str, str]:
     if not value or not isinstance(value, Mapping):
         return {}
     return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
@@ -202,7 +202,7 @@ def _pick(obj: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def _json_line(obj: Any, key: str, currency: str) -> MetaLine:
+def _json_line(obj: object, key: str, currency: str) -> MetaLine:
     if not isinstance(obj, Mapping):
         raise ValueError("expected a JSON object")
     name = _pick(obj, "productname", "product_name", "name", "description")

@@ -23,7 +23,7 @@ class ObjectsDirError(EfacturaError):
     code = "E-OBJECTS-DIR"
 
 
-def _items(data: Any) -> list[dict[str, Any]]:
+def _items(data: object) -> list[dict[str, Any]]:
     if isinstance(data, dict) and isinstance(data.get("data"), list):
         return [d for d in data["data"] if isinstance(d, dict)]
     if isinstance(data, list):

@@ -9,26 +9,26 @@ from typing import Any
 EMPTY: Mapping[str, Any] = {}
 
 
-def as_map(value: Any) -> Mapping[str, Any]:
+def as_map(value: object) -> Mapping[str, Any]:
     """A JSON object, or an empty mapping for anything else."""
     if type(value) is dict:  # fast path: JSON objects are dicts
         return value
     return value if isinstance(value, Mapping) else EMPTY
 
 
-def as_objects(value: Any) -> list[Mapping[str, Any]]:
+def as_objects(value: object) -> list[Mapping[str, Any]]:
     """The objects of a JSON array or of a Stripe list object (``{"data": [...]}``)."""
     if isinstance(value, Mapping):
         value = value.get("data")
     return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
-def as_dict(value: Any) -> dict[str, Any]:
+def as_dict(value: object) -> dict[str, Any]:
     """``value`` if it is a dict, else an empty dict (Stripe sends ``null`` and ``{}`` freely)."""
     return value if isinstance(value, dict) else {}
 
 
-def as_list(value: Any) -> list[Any]:
+def as_list(value: object) -> list[Any]:
     """A list from a plain list or a Stripe list object (``{"object": "list", "data": […]}``)."""
     if isinstance(value, list):
         return value
@@ -37,7 +37,7 @@ def as_list(value: Any) -> list[Any]:
     return []
 
 
-def ref_id(value: Any) -> str | None:
+def ref_id(value: object) -> str | None:
     """The id of an expandable field: the string itself, or ``value["id"]`` when expanded."""
     if isinstance(value, str) and value:
         return value
@@ -46,7 +46,7 @@ def ref_id(value: Any) -> str | None:
     return None
 
 
-def as_int(value: Any) -> int | None:
+def as_int(value: object) -> int | None:
     """An integer amount, or ``None`` (booleans and strings such as ``"10.00"`` are rejected)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value

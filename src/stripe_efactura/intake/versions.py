@@ -95,7 +95,7 @@ def _norm_invoice(inv: dict[str, Any]) -> None:
                 _norm_invoice_line(line)
 
 
-def _tax_from_legacy(item: Any) -> dict[str, Any]:
+def _tax_from_legacy(item: object) -> dict[str, Any]:
     t = as_dict(item)
     return {
         "amount": t.get("amount"),
