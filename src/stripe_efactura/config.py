@@ -50,6 +50,8 @@ ANAF_HOSTS = {
 }
 BNR_URL = "https://www.bnr.ro/nbrfxrates.xml"
 VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api"
+WEBHOOK_MAX_BYTES = 1_048_576
+"""Default request-body cap (1 MiB): Stripe's events are a few kB to tens of kB."""
 STRIPE_API_BASE = "https://api.stripe.com"
 
 
@@ -106,6 +108,8 @@ class Settings:
     """``NORMAL`` trades durability on power loss for fewer fsyncs; None: ``FULL``."""
     pdf_font: str | None = None
     pdf_font_bold: str | None = None
+    webhook_max_bytes: int = WEBHOOK_MAX_BYTES
+    """``EFACTURA_WEBHOOK_MAX_BYTES``: larger request bodies are refused unread (413)."""
 
     @property
     def invoicing(self) -> InvoicingProfile:
@@ -295,6 +299,14 @@ def _env_port(name: str, raw: str | None, default: int) -> int:
     return int(raw)
 
 
+def _env_positive(name: str, raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise _env_error(name, raw, "give a whole number above 0", "dați un număr întreg peste 0")
+    return int(raw)
+
+
 def _env_choice(name: str, raw: str | None, choices: tuple[str, ...], default: str) -> str:
     if raw is None:
         return default
@@ -375,6 +387,7 @@ def settings_from(
         ),
         pdf_font=e("PDF_FONT"),
         pdf_font_bold=e("PDF_FONT_BOLD"),
+        webhook_max_bytes=_env_positive("WEBHOOK_MAX_BYTES", e("WEBHOOK_MAX_BYTES"), WEBHOOK_MAX_BYTES),
     )
 
 

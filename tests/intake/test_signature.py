@@ -127,3 +127,45 @@ def test_no_secret_configured() -> None:
     with pytest.raises(SignatureError) as exc:
         verify(BODY, sign(BODY, SECRET, timestamp=NOW), ["", " "], now=NOW)
     assert _code(exc) == "E-SIG-NO-SECRET"
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda h, now: f"{h},t={now}",
+        lambda h, now: f"{h}, t={now}",
+        lambda h, now: f" t={now},{h}",
+        lambda h, now: f"t={now},{h}",
+        lambda h, now: f"{h},t ={now}",
+    ],
+)
+def test_a_second_t_is_refused_whatever_its_place(forge) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a captured signature an hour old with a fresh ``t`` added was accepted."""
+    header = sign(BODY, SECRET, timestamp=NOW - 3600)
+    with pytest.raises(SignatureError) as exc:
+        verify(BODY, forge(header, NOW), [SECRET], now=NOW)
+    assert _code(exc) == "E-SIG-MALFORMED"
+    assert "more than one t=" in exc.value.message
+
+
+def test_age_and_hmac_use_the_same_timestamp() -> None:
+    """A fresh ``t`` with an old signature is a mismatch; the old ``t`` is stale."""
+    old = sign(BODY, SECRET, timestamp=NOW - 3600)
+    v1 = old.split("v1=", 1)[1]
+    with pytest.raises(SignatureError) as exc:
+        verify(BODY, f"t={NOW},v1={v1}", [SECRET], now=NOW)
+    assert _code(exc) == "E-SIG-MISMATCH"
+    with pytest.raises(SignatureError) as exc:
+        verify(BODY, old, [SECRET], now=NOW)
+    assert _code(exc) == "E-SIG-STALE"
+
+
+@pytest.mark.parametrize("stamp", ["+1767000000", "1_767_000_000", "-5", "１２３", "9" * 13])
+def test_timestamp_must_be_plain_decimal_digits(stamp: str) -> None:
+    with pytest.raises(SignatureError) as exc:
+        verify(BODY, f"t={stamp},v1={_v1(BODY, SECRET, NOW)}", [SECRET], now=NOW)
+    assert _code(exc) == "E-SIG-MALFORMED"
+
+
+def test_blanks_around_items_are_tolerated() -> None:
+    verify(BODY, f" t={NOW} , v1={_v1(BODY, SECRET, NOW)} ", [SECRET], now=NOW)

@@ -13,13 +13,16 @@ shape and the timestamp tolerance are checked here, so that every failure gets i
 the clock can be injected in tests:
 
 - ``E-SIG-MISSING``: no ``Stripe-Signature`` header (or an empty one);
-- ``E-SIG-MALFORMED``: no integer ``t=`` or no ``v1=`` entry in the header;
+- ``E-SIG-MALFORMED``: no ``t=`` (decimal digits), more than one ``t=``, or no ``v1=`` entry;
 - ``E-SIG-MISMATCH``: no ``v1`` matches any configured secret (wrong secret, altered or
   re-serialised body);
 - ``E-SIG-STALE``: a signature matches but ``t`` is older than ``tolerance`` seconds;
 - ``E-SIG-NO-SECRET``: no endpoint secret is configured.
 
 Like the SDK, a timestamp in the future is accepted: forging one needs the secret.
+The age and the HMAC are checked against the same, single ``t`` (issue 16: a captured body
+with a fresh `` t=<now>`` added to its header was accepted, because the age check read one
+``t`` and the SDK verified the other).
 """
 
 from __future__ import annotations
@@ -36,26 +39,35 @@ DEFAULT_TOLERANCE = 300
 
 
 def _parse_header(header: str) -> tuple[int, list[str]]:
-    """Return ``(timestamp, v1 signatures)``; raise E-SIG-MALFORMED when either is absent."""
-    timestamp: int | None = None
+    """Return ``(timestamp, v1 signatures)``; raise E-SIG-MALFORMED unless the header has
+    exactly one ``t`` (decimal digits only) and at least one non-empty ``v1``.
+
+    Item keys are compared after stripping blanks, so `` t=…`` counts as a second ``t``:
+    the age check and the HMAC must use the same timestamp, and a header that names two
+    can only be a replay attempt (a captured signature with a fresh ``t`` added)."""
+    stamps: list[str] = []
     signatures: list[str] = []
     for item in header.split(","):
-        key, sep, value = item.strip().partition("=")
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
         if not sep:
             continue
-        if key == "t" and timestamp is None:
-            try:
-                timestamp = int(value)
-            except ValueError:
-                break
+        if key == "t":
+            stamps.append(value)
         elif key == "v1" and value:
             signatures.append(value)
-    if timestamp is None or not signatures:
+    if len(stamps) > 1:
+        raise SignatureError(
+            "Stripe-Signature header is malformed: it names more than one t= timestamp",
+            code="E-SIG-MALFORMED",
+        )
+    stamp = stamps[0] if stamps else ""
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12) or not signatures:
         raise SignatureError(
             "Stripe-Signature header is malformed: it needs t=<unix time> and at least one v1=",
             code="E-SIG-MALFORMED",
         )
-    return timestamp, signatures
+    return int(stamp), signatures
 
 
 def verify(
@@ -80,7 +92,10 @@ def verify(
         )
     if not header or not header.strip():
         raise SignatureError("The Stripe-Signature header is missing", code="E-SIG-MISSING")
-    timestamp, _ = _parse_header(header)
+    timestamp, v1s = _parse_header(header)
+    # the SDK is given a header rebuilt from what was parsed here, so that it checks the HMAC
+    # against the very timestamp whose age is checked below (never another ``t`` item)
+    canonical = ",".join([f"t={timestamp}", *(f"v1={v}" for v in v1s)])
     try:
         text = payload.decode("utf-8")  # decoded once: the SDK takes the str as it is
     except UnicodeDecodeError as exc:
@@ -88,7 +103,7 @@ def verify(
             "The webhook body is not UTF-8, so it cannot be what Stripe signed",
             code="E-SIG-MISMATCH",
         ) from exc
-    if not any(_matches(text, header, secret) for secret in usable):
+    if not any(_matches(text, canonical, secret) for secret in usable):
         raise SignatureError(
             "No v1 signature in Stripe-Signature matches the body for any configured secret "
             "(wrong secret, or the body was altered or re-serialised)",

@@ -23,6 +23,7 @@ from ..app.context import AppContext
 from ..errors import StorageError
 from .anaf_callback import anaf_callback_route
 from .batching import BatchWriter
+from .limits import BodyLimit
 
 log = logging.getLogger("stripe_efactura.web")
 
@@ -82,5 +83,6 @@ def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
             writer.stop()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(BodyLimit, max_bytes=ctx.settings.webhook_max_bytes)
     app.state.ctx = ctx
     return app
