@@ -35,7 +35,8 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
     from . import issuing
 
     def _process_event(job: queue.Job) -> None:
-        intake.process_event(ctx, str(job.args["event_id"]))
+        last = job.attempts >= job.max_attempts
+        intake.process_event(ctx, str(job.args["event_id"]), last_attempt=last)
 
     def _issue_invoice(job: queue.Job) -> None:
         issuing.issue_invoice(ctx, str(job.args["payment_key"]))

@@ -11,8 +11,17 @@ import json
 import logging
 from dataclasses import dataclass
 
-from ..errors import ConfigError, EfacturaError, SignatureError, StorageError, StripeApiError
-from ..intake import correlate, events, refunds, signature
+import sqlalchemy as sa
+
+from ..errors import (
+    ConfigError,
+    EfacturaError,
+    RetryLater,
+    SignatureError,
+    StorageError,
+    StripeApiError,
+)
+from ..intake import correlate, events, payload, refunds, signature
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
 from ..store import db, repo
@@ -34,7 +43,7 @@ def accept_event(ctx: AppContext, raw: bytes, *, source: str = "webhook") -> tup
     Raises ValueError for a payload that is not an event, StorageError when the database
     is unavailable.
     """
-    meta = repo.event_meta(raw)
+    meta = repo.event_meta_of(payload.load(raw))
     (created,) = accept_batch(ctx, [(meta, raw)], source=source)
     return created, meta.id
 
@@ -78,11 +87,11 @@ def check_webhook(
     except SignatureError as exc:
         audit.warning("webhook rejected: %s (%d bytes)", exc.code, len(raw))
         return WebhookAnswer(400, {"error": exc.code, "message": exc.message})
-    try:
-        return repo.event_meta(raw)
-    except ValueError as exc:
-        audit.warning("webhook rejected: E-EVENT-MALFORMED %s", exc)
-        return WebhookAnswer(400, {"error": "E-EVENT-MALFORMED", "message": str(exc)})
+    try:  # the limits the worker applies too (intake/payload.py)
+        return repo.event_meta_of(payload.load(raw))
+    except events.EventMalformed as exc:
+        audit.warning("webhook rejected: %s %s", exc.code, exc.message)
+        return WebhookAnswer(400, {"error": exc.code, "message": exc.message})
 
 
 def stored_answer(event_id: str, created: bool) -> WebhookAnswer:
@@ -105,11 +114,41 @@ def receive_webhook(ctx: AppContext, raw: bytes, header: str | None) -> WebhookA
     return stored_answer(checked.id, created)
 
 
-def process_event(ctx: AppContext, event_id: str) -> str:
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    RetryLater,
+    StorageError,
+    StripeApiError,
+    OSError,
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+)
+"""Failures a retry can cure: the job retries them (and says so on its last attempt)."""
+
+
+def process_event(ctx: AppContext, event_id: str, *, last_attempt: bool = False) -> str:
     """Job ``process_event``: classify, correlate, record the sale. Idempotent.
 
-    Returns the event's outcome: ``processed``, ``duplicate``, ``ignored``.
+    Returns the event's outcome: ``processed``, ``duplicate``, ``ignored``. Every way out
+    leaves the event with a coded outcome: an unexpected exception marks it ``failed`` with
+    ``E-EVENT-CRASH`` at once (retrying the same bytes cannot help), and a transient failure
+    on the job's last attempt with ``E-EVENT-GAVE-UP``; ``payments retry`` re-runs either.
     """
+    try:
+        return _process_event(ctx, event_id)
+    except PermanentJobError:
+        raise
+    except _TRANSIENT as exc:
+        if last_attempt:
+            _fail(ctx, event_id, f"E-EVENT-GAVE-UP: still failing after every retry: {exc}")
+        raise
+    except Exception as exc:
+        log.exception("event %s: unexpected failure", event_id)
+        reason = f"E-EVENT-CRASH: processing failed unexpectedly ({type(exc).__name__})"
+        _fail(ctx, event_id, reason)
+        raise PermanentJobError(reason) from exc
+
+
+def _process_event(ctx: AppContext, event_id: str) -> str:
     with db.read(ctx.engine) as conn:
         row = repo.get_event(conn, event_id)
     if row is None:
@@ -117,7 +156,7 @@ def process_event(ctx: AppContext, event_id: str) -> str:
     if row.outcome in ("processed", "ignored"):
         return str(row.outcome)
     try:
-        env = events.parse_envelope(row.payload.encode("utf-8"))
+        env = events.envelope_from_dict(payload.load(row.payload))
     except events.EventMalformed as exc:
         _fail(ctx, event_id, f"{exc.code}: {exc.message}")
         raise PermanentJobError(str(exc)) from exc

@@ -41,6 +41,11 @@ def event_meta(raw: bytes) -> EventMeta:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"event payload is not JSON: {exc}") from exc
+    return event_meta_of(data)
+
+
+def event_meta_of(data: Any) -> EventMeta:
+    """:func:`event_meta` of an event already parsed (``intake.payload.load``)."""
     if not isinstance(data, dict):
         raise ValueError("event payload is not a JSON object")
     event_id = data.get("id")
