@@ -387,7 +387,9 @@ def settings_from(
         ),
         pdf_font=e("PDF_FONT"),
         pdf_font_bold=e("PDF_FONT_BOLD"),
-        webhook_max_bytes=_env_positive("WEBHOOK_MAX_BYTES", e("WEBHOOK_MAX_BYTES"), WEBHOOK_MAX_BYTES),
+        webhook_max_bytes=_env_positive(
+            "WEBHOOK_MAX_BYTES", e("WEBHOOK_MAX_BYTES"), WEBHOOK_MAX_BYTES
+        ),
     )
 
 
