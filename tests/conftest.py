@@ -8,6 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests check behaviour, not speed: on a shared 2-core machine a single example can take
+# longer than hypothesis' default 200 ms deadline, which would make the suite flaky.
+hypothesis_settings.register_profile("efactura", deadline=None)
+hypothesis_settings.load_profile("efactura")
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "tests") not in sys.path:

@@ -39,6 +39,9 @@ def test_every_entry_is_complete_and_formats(code: str) -> None:
         since="2026-12-01 08:00",
         state_ro="inactivă",
         state_en="inactive",
+        paid_on="15.07.2025",
+        issued_on="01.12.2026",
+        deadline="15.08.2025",
     )
     assert p.code == code and p.fatal is spec.fatal
     for text in (p.field, p.message_ro, p.message_en):

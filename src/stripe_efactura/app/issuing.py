@@ -39,8 +39,13 @@ log = logging.getLogger("stripe_efactura.issuing")
 
 
 def issue_date_of(sale: Sale) -> date:
-    """The payment date in Europe/Bucharest."""
+    """The payment date in Europe/Bucharest: the chargeable event (VAT and BNR rate)."""
     return build.issue_date_of(sale.paid_at)
+
+
+def today(ctx: AppContext) -> date:
+    """The day in Europe/Bucharest: the issue date of what is numbered now."""
+    return ctx.clock().astimezone(BUCHAREST).date()
 
 
 def render_xml(ctx: AppContext, invoice: Invoice) -> bytes:
@@ -87,14 +92,14 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     sale = repo.sale_from_json(pay.sale)
     settings = ctx.settings
     cfg = series_for(settings.series, storno=False, livemode=sale.livemode)
-    issue_date = issue_date_of(sale)
+    paid_on = issue_date_of(sale)
     fx_info = None
     if sale.currency.upper() != "RON":
-        fx_info = fx_service.rate_for(ctx, sale.currency, issue_date)
+        fx_info = fx_service.rate_for(ctx, sale.currency, paid_on)
         if fx_info is None:
-            fx_service.request_rates(ctx, issue_date, ctx.clock().astimezone(BUCHAREST).date())
+            fx_service.request_rates(ctx, paid_on, today(ctx))
             raise RetryLater(
-                f"waiting for the BNR rate of {sale.currency} for {issue_date}", delay_seconds=300
+                f"waiting for the BNR rate of {sale.currency} for {paid_on}", delay_seconds=300
             )
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
     result = build.build_invoice(
@@ -103,9 +108,10 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
         number=provisional_number(cfg),
         fx=fx_info,
         overrides=overrides,
+        issued_on=today(ctx),
     )
     if result.needs_fx:
-        fx_service.request_rates(ctx, issue_date, ctx.clock().astimezone(BUCHAREST).date())
+        fx_service.request_rates(ctx, paid_on, today(ctx))
         raise RetryLater(f"waiting for the BNR rate of {sale.currency}", delay_seconds=300)
     if result.problems or result.invoice is None:
         needs_attention(ctx, payment_key, tuple(result.problems))
@@ -129,6 +135,7 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
         )
         if result.warnings:
             invoice_store.log(conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings])
+            _notify_late(conn, number, result.warnings)
     log.info("payment %s -> invoice %s", payment_key, number)
     return "issued"
 
@@ -149,6 +156,15 @@ def store_numbered(
     with its number, store it, mark its payment ``invoiced`` and enqueue the PDF and, for a
     live series with ``auto_upload``, the ANAF upload. Returns ``(invoice id, number)``."""
     code, seq, number = allocate(conn, cfg)
+    latest = invoice_store.latest_issue_date(conn, code)
+    if latest is not None and latest > validated.issue_date:
+        # another process numbered this series on a later day (clocks apart): the rollback
+        # gives the number back and the job runs again once our day has come
+        raise RetryLater(
+            f"series {code} already has an invoice dated {latest}; not numbering one dated "
+            f"{validated.issue_date} after it",
+            delay_seconds=60,
+        )
     invoice = replace(validated, number=number)
     xml = render_xml(ctx, invoice)
     upload = cfg.auto_upload and livemode
@@ -177,3 +193,16 @@ def store_numbered(
             conn, "submit_anaf", {"invoice_id": invoice_id}, dedupe_key=f"submit:{invoice_id}"
         )
     return invoice_id, number
+
+
+def _notify_late(conn: Connection, number: str, warnings: tuple[Problem, ...]) -> None:
+    """Tell the merchant about an invoice issued after the art. 319 (16) deadline."""
+    late = tuple(w for w in warnings if w.code == "P-ISSUED-LATE")
+    if late:
+        notices.record(
+            conn,
+            "deadline",
+            number,
+            f"Factura {number} a fost emisă după termen / Invoice {number} was issued late",
+            late,
+        )

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection
 
 from ..errors import Problem, RetryLater
 from ..intake import refunds
-from ..invoicing import build
 from ..invoicing.model import Invoice
 from ..invoicing.numbering import provisional_number, series_for
 from ..invoicing.problems import problem
@@ -108,7 +107,7 @@ def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = Fals
     storno = build_storno(
         original,
         amount=amount,
-        issue_date=max(build.issue_date_of(sale.paid_at), original.issue_date),
+        issue_date=max(issuing.today(ctx), original.issue_date),
         number=provisional_number(cfg),
         reason=f"{refunds.reversal_label(pay.kind, sale)} {payment_key}",
     )

@@ -120,9 +120,54 @@ class BuildResult:
 
 
 def issue_date_of(paid_at: datetime) -> date:
-    """The payment date in Europe/Bucharest (a naive ``paid_at`` is taken as UTC)."""
+    """The day of ``paid_at`` in Europe/Bucharest (a naive ``paid_at`` is taken as UTC): the
+    payment date, and the issue date of an invoice numbered the day it was paid."""
     aware = paid_at if paid_at.tzinfo is not None else paid_at.replace(tzinfo=UTC)
     return aware.astimezone(BUCHAREST).date()
+
+
+def issuing_deadline(chargeable: date) -> date:
+    """Art. 319 (16): an invoice is issued at the latest on the 15th of the month after the
+    chargeable event."""
+    year, month = (
+        (chargeable.year + 1, 1)
+        if chargeable.month == 12
+        else (
+            chargeable.year,
+            chargeable.month + 1,
+        )
+    )
+    return date(year, month, 15)
+
+
+@dataclass(frozen=True)
+class _Dates:
+    """The dates of one invoice: the chargeable event (the payment) sets the VAT rate and the
+    BNR rate; the issue date is the day the invoice is numbered (never earlier)."""
+
+    chargeable: date
+    issued: date
+
+    @property
+    def tax_point(self) -> date | None:
+        """BT-7 when the payment is earlier than the issue date (art. 319 (20) d)."""
+        return self.chargeable if self.chargeable < self.issued else None
+
+
+def _dates(paid_at: datetime, issued_on: date | None, problems: list[Problem]) -> _Dates:
+    chargeable = issue_date_of(paid_at)
+    issued = max(issued_on or chargeable, chargeable)
+    deadline = issuing_deadline(chargeable)
+    if issued > deadline:
+        problems.append(
+            problem(
+                "P-ISSUED-LATE",
+                paid_on=f"{chargeable:%d.%m.%Y}",
+                issued_on=f"{issued:%d.%m.%Y}",
+                deadline=f"{deadline:%d.%m.%Y}",
+            )
+        )
+    return _Dates(chargeable, issued)
 
 
 # --- seller --------------------------------------------------------------------------------
@@ -308,7 +353,7 @@ def _needs_fx(currency: str, fx: FxInfo | None, problems: list[Problem]) -> bool
 class _Parts:
     """Everything of an invoice but its number, once every check passed."""
 
-    on: date
+    dates: _Dates
     currency: str
     seller: Party
     buyer: Party
@@ -322,7 +367,7 @@ def _assemble(draft: SaleDraft, company: CompanyProfile, number: str, parts: _Pa
     foreign = parts.currency != "RON"
     return Invoice(
         number=number,
-        issue_date=parts.on,
+        issue_date=parts.dates.issued,
         currency=parts.currency,
         seller=parts.seller,
         buyer=parts.buyer,
@@ -349,6 +394,7 @@ def _assemble(draft: SaleDraft, company: CompanyProfile, number: str, parts: _Pa
         livemode=draft.livemode,
         delivery_date=parts.delivery[0],
         delivery_address=parts.delivery[1],
+        tax_point_date=parts.dates.tax_point,
     )
 
 
@@ -376,14 +422,21 @@ def build_invoice(
     number: str,
     fx: FxInfo | None,
     overrides: BuyerOverrides | None = None,
+    issued_on: date | None = None,
 ) -> BuildResult:
-    """Build the invoice of ``draft`` (see the module docs). Never raises on sale data."""
+    """Build the invoice of ``draft`` (see the module docs). Never raises on sale data.
+
+    ``issued_on``: the day the invoice is numbered (Europe/Bucharest), its issue date (BT-2);
+    ``None`` (previews, tests) issues it on the payment day. The payment day is the chargeable
+    event: it sets the VAT rate and the delivery date, and becomes BT-7 when earlier.
+    """
     currency = draft.currency.upper()
-    on = issue_date_of(draft.paid_at)
+    problems: list[Problem] = []
+    dates = _dates(draft.paid_at, issued_on, problems)
+    on = dates.chargeable
     if not re.fullmatch(r"[A-Z]{3}", currency):
         unsupported = problem("P-CURRENCY-UNSUPPORTED", currency=currency or "?")
-        return BuildResult(None, (unsupported,), issue_date=on, currency=currency)
-    problems: list[Problem] = []
+        return BuildResult(None, (unsupported,), issue_date=dates.issued, currency=currency)
     seller, buyer_res, lines = _read_parties_and_lines(draft, profile, overrides, problems)
     ctx = vat_context(on, profile, buyer_res.party, buyer_res.tax_exempt)
     kept, taxed = _tax_lines(lines.lines, ctx, problems)
@@ -395,7 +448,7 @@ def build_invoice(
     invoice: Invoice | None = None
     fatal = any(p.fatal for p in problems)
     if not fatal and not needs_fx and buyer is not None and priced.totals is not None:
-        parts = _Parts(on, currency, seller, buyer, priced, priced.totals, fx, delivery)
+        parts = _Parts(dates, currency, seller, buyer, priced, priced.totals, fx, delivery)
         invoice = _assemble(draft, profile.company, number, parts)
     return BuildResult(
         invoice=invoice,
@@ -408,7 +461,7 @@ def build_invoice(
         vat_breakdown=priced.breakdown,
         totals=priced.totals,
         line_source=lines.source,
-        issue_date=on,
+        issue_date=dates.issued,
         currency=currency,
     )
 

@@ -243,6 +243,21 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "Încasați în RON sau într-o monedă cu curs BNR (EUR, USD, GBP, …).",
     ),
     ProblemSpec(
+        "P-ISSUED-LATE",
+        "issue_date",
+        "Plata din {paid_on} este facturată pe {issued_on}, după termenul de emitere "
+        "{deadline} (art. 319 alin. (16) Cod fiscal).",
+        "The payment of {paid_on} is invoiced on {issued_on}, after the issuing deadline "
+        "{deadline} (art. 319 (16) of the Fiscal Code).",
+        "Nothing to change in Stripe: the invoice is issued (dated the day it is numbered, with "
+        "the payment date as the chargeable event). Fix payments that need attention within "
+        "days, and tell your accountant about the late invoice.",
+        "Nu e nimic de schimbat în Stripe: factura este emisă (cu data la care a fost numerotată "
+        "și data încasării ca fapt generator). Rezolvați plățile care necesită atenție în "
+        "câteva zile și informați-vă contabilul despre factura emisă cu întârziere.",
+        fatal=False,
+    ),
+    ProblemSpec(
         "P-AMOUNT-ROUNDED",
         "amount",
         "Suma {collected} {currency} are 3 zecimale; factura o arată rotunjită la {rounded}.",

@@ -205,3 +205,13 @@ def storno_totals(conn: Connection, invoice_id: int) -> list[str]:
             )
         ).scalars()
     ]
+
+
+def latest_issue_date(conn: Connection, series_code: str) -> date | None:
+    """The latest issue date in a series: a later number never carries an earlier date."""
+    value = conn.execute(
+        sa.select(sa.func.max(invoices.c.issue_date)).where(invoices.c.series_code == series_code)
+    ).scalar()
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
