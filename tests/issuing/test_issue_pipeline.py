@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import factory
@@ -21,12 +22,17 @@ from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices, jobs, payments
 from stripe_efactura.ubl.validate import get_validator
 
+NUMBERED_AT = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+
 
 def make_ctx(
     tmp_path: Path, db_url: str, validation_dir: Path, store: FakeStripeStore
 ) -> AppContext:
     settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
     ctx = build_context(settings, stripe=FakeStripeReader(store))  # type: ignore[arg-type]
+    # the flows are paid on 1 January 2026: they are numbered the next day, like a live service
+    # would, not eleven months later (which art. 319 (16) makes a late invoice)
+    ctx.clock = lambda: NUMBERED_AT
     use_cases.prepare(ctx)
     return ctx
 

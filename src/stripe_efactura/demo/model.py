@@ -78,7 +78,9 @@ class CapturedMail:
 
     @property
     def subject(self) -> str:
-        return str(self.message.get("Subject", ""))
+        # a long subject is folded when written; reading it back keeps the space before the
+        # fold as well as the one the fold stands for
+        return " ".join(str(self.message.get("Subject", "")).split())
 
     @property
     def message_id(self) -> str:
