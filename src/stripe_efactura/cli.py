@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import commands
 from .commands import (  # noqa: F401  (each module registers its commands)
+    accounting,
     anaf,
     core,
     demo,

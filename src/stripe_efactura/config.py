@@ -72,6 +72,17 @@ class EmailPolicy:
 
 
 @dataclass(frozen=True)
+class AuditPolicy:
+    """``[audit]``: the scheduled period audit (``docs/reconciliation.md``)."""
+
+    every_hours: int = 24
+    """Audit the current and the previous month this often (findings go to the merchant's
+    digest); 0 turns the schedule off."""
+    check_spv: bool = True
+    """Also read ANAF's SPV message list (needs ANAF connected)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -101,6 +112,7 @@ class Settings:
     vat: VatPolicy = field(default_factory=VatPolicy)
     intake: IntakePolicy = field(default_factory=IntakePolicy)
     email: EmailPolicy = field(default_factory=EmailPolicy)
+    audit: AuditPolicy = field(default_factory=AuditPolicy)
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     log_level: str = "INFO"
@@ -331,6 +343,16 @@ def _env_database_url(raw: str | None, data_dir: Path) -> str:
     return raw
 
 
+def _audit_policy(raw: Mapping[str, Any]) -> AuditPolicy:
+    try:
+        return AuditPolicy(
+            every_hours=max(0, int(raw.get("every_hours", 24))),
+            check_spv=bool(raw.get("check_spv", True)),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[audit] is invalid: {exc}") from exc
+
+
 def settings_from(
     toml: Mapping[str, Any], env: Mapping[str, str], *, config_path: Path | None = None
 ) -> Settings:
@@ -377,6 +399,7 @@ def settings_from(
         vat=vat,
         intake=_intake_policy(dict(toml.get("intake") or {})),
         email=_email_policy(dict(toml.get("email") or {})),
+        audit=_audit_policy(dict(toml.get("audit") or {})),
         web_host=e("HOST") or "127.0.0.1",
         web_port=_env_port("PORT", e("PORT"), 8000),
         log_level=_env_choice("LOG_LEVEL", e("LOG_LEVEL"), LOG_LEVELS, "INFO"),

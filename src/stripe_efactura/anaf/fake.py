@@ -211,6 +211,9 @@ class FakeAnafState:
         }
     )
     messages: dict[str, FakeMessage] = field(default_factory=dict)
+    spv_extra: list[tuple[datetime, dict[str, str]]] = field(default_factory=list)
+    """SPV list entries not made by an upload of this fake (buyer messages, invoices received
+    from suppliers, filings made by other programs): (listed at, the entry as listed)."""
     faults: list[Fault] = field(default_factory=list)
     planned: list[PlannedOutcome] = field(default_factory=list)
     request_log: list[tuple[datetime, str, str]] = field(default_factory=list)  # API calls
@@ -251,6 +254,23 @@ class FakeAnafState:
 
     def upload_count(self, invoice_number: str) -> int:
         return len(self.uploads(invoice_number))
+
+    def add_spv_message(
+        self, at: datetime, tip: str, id_solicitare: str, detalii: str, cif: str, id: str = ""
+    ) -> dict[str, str]:
+        """List an SPV message that no upload here produced (e.g. ``MESAJ CUMPARATOR PRIMIT``
+        about an invoice, ``ERORI FACTURA`` of a filing made elsewhere)."""
+        entry = {
+            "data_creare": _stamp(at),
+            "cif": cif,
+            "id_solicitare": id_solicitare,
+            "detalii": detalii,
+            "tip": tip,
+            "id": id,
+        }
+        with self.lock:
+            self.spv_extra.append((at, entry))
+        return entry
 
     def mint_tokens(self, client_id: str = "fake-client-id") -> dict[str, Any]:
         """Issue a token pair directly (what the token endpoint would answer)."""
@@ -936,6 +956,10 @@ def _entries(
                     },
                 )
             )
+        for at, entry in state.spv_extra:
+            wanted = not filtru or entry["tip"].startswith(_FILTERS[filtru])
+            if entry["cif"] == cif and at <= now and wanted:
+                found.append((at, dict(entry)))
     found.sort(key=lambda e: (e[0], e[1]["id"]), reverse=True)
     return found
 

@@ -52,11 +52,17 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
         year = job.args.get("year")
         fx_service.fetch_bnr(ctx, int(year) if year else None)
 
+    def _period_audit(_job: queue.Job) -> None:
+        from . import audit_schedule
+
+        audit_schedule.scheduled_audit(ctx)
+
     out: dict[str, Handler] = {
         "process_event": _process_event,
         "issue_invoice": _issue_invoice,
         "issue_storno": _issue_storno,
         "fetch_bnr": _fetch_bnr,
+        "period_audit": _period_audit,
     }
     out.update(_anaf_handlers(ctx))
     out.update(_mail_handlers(ctx))

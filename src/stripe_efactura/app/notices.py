@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem
@@ -35,3 +36,21 @@ def record(
         delay=60,
         dedupe_key=f"digest:{now.strftime('%Y%m%d%H')}:{now.minute // 5}",
     )
+
+
+def record_once(
+    conn: Connection,
+    kind: str,
+    ref: str,
+    title: str,
+    problems: Sequence[Problem] = (),
+    **extra: object,
+) -> bool:
+    """:func:`record` unless a notice of this kind and ref exists; True when recorded."""
+    found = conn.execute(
+        sa.select(notices.c.id).where(notices.c.kind == kind, notices.c.ref == ref).limit(1)
+    ).first()
+    if found is not None:
+        return False
+    record(conn, kind, ref, title, problems, **extra)
+    return True

@@ -47,12 +47,20 @@ class Access(StrEnum):
     """Migrates the schema and registers the periodic schedules first."""
 
 
+def periodic(settings: Settings) -> list[tuple[str, str, int]]:
+    """:data:`PERIODIC` plus the schedules the settings turn on (``[audit] every_hours``)."""
+    hours = settings.audit.every_hours
+    return PERIODIC + ([("period_audit", "period_audit", hours * 3600)] if hours > 0 else [])
+
+
 def prepare(ctx: AppContext) -> None:
     """Bring the schema up to date and register the periodic schedules."""
     ensure_schema(ctx.engine)
     with db.write(ctx.engine) as conn:
-        for name, task, interval in PERIODIC:
-            queue.ensure_schedule(conn, name, task, interval)
+        for name, task, interval in periodic(ctx.settings):
+            # the audit's first run waits one interval: not at every first start-up
+            first_in = interval if task == "period_audit" else 0
+            queue.ensure_schedule(conn, name, task, interval, first_in=first_in)
 
 
 def open_context(ctx: AppContext, access: Access) -> AppContext:

@@ -54,6 +54,8 @@ _COLLECTIONS = {
     "refunds": "refund",
     "events": "event",
     "disputes": "dispute",
+    "balance_transactions": "balance_transaction",
+    "payouts": "payout",
 }
 _EMBEDDED_LINES = 10
 
@@ -85,6 +87,8 @@ class FakeStripeStore:
     invoice_lines: dict[str, list[Json]] = field(default_factory=dict)
     session_line_items: dict[str, list[Json]] = field(default_factory=dict)
     pi_line_items: dict[str, list[Json]] = field(default_factory=dict)
+    payout_transactions: dict[str, list[str]] = field(default_factory=dict)
+    """Payout id -> the balance transaction ids it paid out (``?payout=`` filter)."""
     faults: list[Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -105,6 +109,58 @@ class FakeStripeStore:
 
     def add_pi_line_items(self, pi_id: str, items: list[Json]) -> None:
         self.pi_line_items[pi_id] = copy.deepcopy(items)
+
+    def add_payout(self, payout: Json, transaction_ids: list[str]) -> None:
+        """A payout and the balance transactions it paid out (Stripe's automatic payouts)."""
+        self.add(payout)
+        self.payout_transactions[str(payout["id"])] = list(transaction_ids)
+
+    def find(self, object_id: str) -> Json | None:
+        """Any stored object by id (for ``expand[]=data.source``)."""
+        for objs in self.objects.values():
+            if object_id in objs:
+                return copy.deepcopy(objs[object_id])
+        return None
+
+    def balance_transactions(self, params: dict[str, str]) -> list[Json]:
+        """``GET /v1/balance_transactions`` filtered as Stripe does, newest first (the stored
+        objects themselves: copy before changing them, see :meth:`expanded`)."""
+        stored = self.objects.get("balance_transaction", {}).values()
+        items = [
+            t
+            for t in stored
+            if _in_range(int(t.get("created", 0)), params, "created")
+            and all(
+                str(t.get(k)) == params[k] for k in ("type", "source", "currency") if k in params
+            )
+        ]
+        if "payout" in params:
+            wanted = set(self.payout_transactions.get(params["payout"], []))
+            items = [t for t in items if t["id"] in wanted]
+        items.sort(key=lambda t: (int(t.get("created", 0)), str(t["id"])), reverse=True)
+        return items
+
+    def expanded(self, items: list[Json], expand: set[str]) -> list[Json]:
+        """Copies of ``items`` with ``source`` expanded when ``data.source`` is asked for."""
+        out = [copy.deepcopy(t) for t in items]
+        if "data.source" in expand:
+            for t in out:
+                found = self.find(str(t.get("source"))) if t.get("source") else None
+                if found is not None:
+                    t["source"] = found
+        return out
+
+    def payouts(self, params: dict[str, str]) -> list[Json]:
+        """``GET /v1/payouts`` filtered by ``created``, ``arrival_date``, ``status``."""
+        items = [
+            p
+            for p in self.all("payout")
+            if _in_range(int(p.get("created", 0)), params, "created")
+            and _in_range(int(p.get("arrival_date", 0)), params, "arrival_date")
+            and ("status" not in params or p.get("status") == params["status"])
+        ]
+        items.sort(key=lambda p: (int(p.get("created", 0)), str(p["id"])), reverse=True)
+        return items
 
     def fail_next(self, status: int, *, path_prefix: str = "/v1/", times: int = 1) -> None:
         self.faults.append(Fault(status, path_prefix, times))
@@ -188,6 +244,31 @@ class FakeStripeStore:
                     fault.times -= 1
                     return fault.status
         return None
+
+
+def _in_range(value: int, params: dict[str, str], name: str) -> bool:
+    """Stripe's range filters: ``name=N`` or ``name[gt|gte|lt|lte]=N``."""
+    for suffix, op in (
+        ("", "eq"),
+        ("[gt]", "gt"),
+        ("[gte]", "ge"),
+        ("[lt]", "lt"),
+        ("[lte]", "le"),
+    ):
+        raw = params.get(f"{name}{suffix}")
+        if raw is None:
+            continue
+        bound = int(raw)
+        ok = {
+            "eq": value == bound,
+            "gt": value > bound,
+            "ge": value >= bound,
+            "lt": value < bound,
+            "le": value <= bound,
+        }[op]
+        if not ok:
+            return False
+    return True
 
 
 # --- in-memory reader -----------------------------------------------------------------------
@@ -451,7 +532,31 @@ def create_fake_stripe(store: FakeStripeStore) -> Starlette:
             items = store.refunds_for(params["charge"])
         return _list(items, params, "/v1/refunds")
 
+    def list_balance(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+        try:
+            items = store.balance_transactions(params)
+            limit = max(1, min(100, int(params.get("limit", "10"))))
+        except ValueError:
+            return _error(400, "invalid_request_error", "Invalid integer", param="created")
+        page, more = _slice(items, params.get("starting_after"), params.get("ending_before"), limit)
+        body = {
+            "object": "list",
+            "data": store.expanded(page, expand),
+            "has_more": more,
+            "url": "/v1/balance_transactions",
+        }
+        return JSONResponse(body, headers={"Request-Id": "req_fake"})
+
+    def list_payouts(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+        try:
+            items = store.payouts(params)
+        except ValueError:
+            return _error(400, "invalid_request_error", "Invalid integer", param="created")
+        return _list(items, params, "/v1/payouts")
+
     routes = [
+        Route("/v1/balance_transactions", guarded(list_balance)),
+        Route("/v1/payouts", guarded(list_payouts)),
         Route("/v1/checkout/sessions", guarded(list_sessions)),
         Route("/v1/checkout/sessions/{id}", guarded(session)),
         Route("/v1/checkout/sessions/{id}/line_items", guarded(session_items)),

@@ -206,6 +206,41 @@ class StripeApi:
     def list_refunds(self, charge_id: str) -> list[Json]:
         return self._list_all("/v1/refunds", charge=charge_id)
 
+    # -- ledger (reconciliation): one page per call, newest first ------------------------
+
+    def _page(
+        self, path: str, params: dict[str, Any], after: str | None
+    ) -> tuple[list[Json], bool]:
+        if after is not None:
+            params["starting_after"] = after
+        page = self._get(path, limit=self.page_limit, **params)
+        data = [x for x in page.get("data") or [] if isinstance(x, dict)]
+        return data, bool(page.get("has_more")) and bool(data)
+
+    def list_balance_transactions(
+        self,
+        *,
+        created_gte: int,
+        created_lt: int,
+        starting_after: str | None = None,
+        payout: str | None = None,
+    ) -> tuple[list[Json], bool]:
+        """One page of ``GET /v1/balance_transactions`` created in ``[gte, lt)`` (or paid out
+        by ``payout``), each ``source`` expanded; returns (items, has_more)."""
+        params: dict[str, Any] = {"expand": ["data.source"]}
+        if payout is not None:
+            params["payout"] = payout
+        else:
+            params["created"] = {"gte": created_gte, "lt": created_lt}
+        return self._page("/v1/balance_transactions", params, starting_after)
+
+    def list_payouts(
+        self, *, arrival_gte: int, arrival_lt: int, starting_after: str | None = None
+    ) -> tuple[list[Json], bool]:
+        """One page of ``GET /v1/payouts`` arriving in ``[gte, lt)``; (items, has_more)."""
+        params: dict[str, Any] = {"arrival_date": {"gte": arrival_gte, "lt": arrival_lt}}
+        return self._page("/v1/payouts", params, starting_after)
+
 
 def _path_id(object_id: str) -> str:
     """Stripe ids are ``[A-Za-z0-9_]``; refuse anything that could change the path."""

@@ -237,14 +237,20 @@ def retry_dead(conn: Connection, job_id: int) -> bool:
     return result.rowcount == 1
 
 
-def ensure_schedule(conn: Connection, name: str, task: str, interval_seconds: int) -> None:
-    """Create or update a periodic schedule (idempotent)."""
+def ensure_schedule(
+    conn: Connection, name: str, task: str, interval_seconds: int, *, first_in: int = 0
+) -> None:
+    """Create or update a periodic schedule (idempotent); a new one first runs ``first_in``
+    seconds from now."""
     now = db.db_now(conn)
     row = conn.execute(sa.select(schedules.c.name).where(schedules.c.name == name)).first()
     if row is None:
         conn.execute(
             schedules.insert().values(
-                name=name, task=task, interval_seconds=interval_seconds, next_run_at=now
+                name=name,
+                task=task,
+                interval_seconds=interval_seconds,
+                next_run_at=now + timedelta(seconds=first_in),
             )
         )
     else:

@@ -37,7 +37,13 @@ __all__ = [
 ]
 
 NoticeKind = Literal[
-    "payment_problem", "anaf_rejected", "deadline", "auth_expiry", "email_failed", "general"
+    "payment_problem",
+    "anaf_rejected",
+    "deadline",
+    "auth_expiry",
+    "email_failed",
+    "reconciliation",
+    "general",
 ]
 
 KIND_LABELS: dict[str, tuple[str, str]] = {
@@ -46,6 +52,7 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "deadline": ("Termen de transmitere la ANAF", "ANAF reporting deadline"),
     "auth_expiry": ("Autorizarea ANAF expiră", "ANAF authorization is expiring"),
     "email_failed": ("Email netrimis către client", "Email to the customer not sent"),
+    "reconciliation": ("Neconcordanță la reconcilierea lunii", "Month reconciliation finding"),
     "general": ("Altă notificare", "Other notice"),
 }
 """Notice kind -> (Romanian, English) label; also the order of kinds in the digest."""
