@@ -17,6 +17,7 @@ from stripe_efactura.app import period_audit, periods
 from stripe_efactura.cli import main
 from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.errors import StripeApiError
+from stripe_efactura.intake import fake_ledger
 from stripe_efactura.intake.fake_stripe import FakeStripeStore, create_fake_stripe, run_in_thread
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
@@ -195,7 +196,7 @@ def test_an_interrupted_audit_resumes_after_the_last_page_read(
 ) -> None:
     store, _base = fake_stripe
     m = build(tmp_path, db_url, fake_stripe, page_limit=3)
-    listed = [t["id"] for t in store.balance_transactions({})]
+    listed = [t["id"] for t in fake_ledger.balance_transactions(store, {})]
 
     def cut_after_two_pages(stage: str, done: int, total: int | None) -> None:
         if stage == "stripe:balance" and done == 6:

@@ -11,7 +11,8 @@ serves the ``GET`` endpoints the service uses, in Stripe's wire format:
   line items (``taxes`` and ``discounts`` are only returned when expanded, as on Stripe);
 - an invoice embeds only the first 10 lines (``has_more`` tells to page ``/lines``);
 - ``Authorization: Bearer <key>`` checked when the store has an ``api_key`` (401 otherwise);
-- injectable faults (``429`` rate limit, ``500``) for the next N requests on a path prefix.
+- injectable faults (``429`` rate limit, ``500``) for the next N requests on a path prefix;
+- the ledger lists ``/v1/balance_transactions`` and ``/v1/payouts`` (:mod:`.fake_ledger`).
 
 :class:`FakeStripeStore` is the shared state; :func:`create_fake_stripe` serves it over HTTP
 (the real :class:`~stripe_efactura.intake.stripe_api.StripeApi` talks to it through
@@ -22,11 +23,8 @@ tests of :mod:`~stripe_efactura.intake.correlate`.
 from __future__ import annotations
 
 import copy
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +35,7 @@ from starlette.routing import Route
 
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
+from stripe_efactura.intake.fake_server import run_in_thread as run_in_thread
 from stripe_efactura.intake.plain import as_dict, as_list, ref_id
 
 Json = dict[str, Any]
@@ -122,46 +121,6 @@ class FakeStripeStore:
                 return copy.deepcopy(objs[object_id])
         return None
 
-    def balance_transactions(self, params: dict[str, str]) -> list[Json]:
-        """``GET /v1/balance_transactions`` filtered as Stripe does, newest first (the stored
-        objects themselves: copy before changing them, see :meth:`expanded`)."""
-        stored = self.objects.get("balance_transaction", {}).values()
-        items = [
-            t
-            for t in stored
-            if _in_range(int(t.get("created", 0)), params, "created")
-            and all(
-                str(t.get(k)) == params[k] for k in ("type", "source", "currency") if k in params
-            )
-        ]
-        if "payout" in params:
-            wanted = set(self.payout_transactions.get(params["payout"], []))
-            items = [t for t in items if t["id"] in wanted]
-        items.sort(key=lambda t: (int(t.get("created", 0)), str(t["id"])), reverse=True)
-        return items
-
-    def expanded(self, items: list[Json], expand: set[str]) -> list[Json]:
-        """Copies of ``items`` with ``source`` expanded when ``data.source`` is asked for."""
-        out = [copy.deepcopy(t) for t in items]
-        if "data.source" in expand:
-            for t in out:
-                found = self.find(str(t.get("source"))) if t.get("source") else None
-                if found is not None:
-                    t["source"] = found
-        return out
-
-    def payouts(self, params: dict[str, str]) -> list[Json]:
-        """``GET /v1/payouts`` filtered by ``created``, ``arrival_date``, ``status``."""
-        items = [
-            p
-            for p in self.all("payout")
-            if _in_range(int(p.get("created", 0)), params, "created")
-            and _in_range(int(p.get("arrival_date", 0)), params, "arrival_date")
-            and ("status" not in params or p.get("status") == params["status"])
-        ]
-        items.sort(key=lambda p: (int(p.get("created", 0)), str(p["id"])), reverse=True)
-        return items
-
     def fail_next(self, status: int, *, path_prefix: str = "/v1/", times: int = 1) -> None:
         self.faults.append(Fault(status, path_prefix, times))
 
@@ -244,31 +203,6 @@ class FakeStripeStore:
                     fault.times -= 1
                     return fault.status
         return None
-
-
-def _in_range(value: int, params: dict[str, str], name: str) -> bool:
-    """Stripe's range filters: ``name=N`` or ``name[gt|gte|lt|lte]=N``."""
-    for suffix, op in (
-        ("", "eq"),
-        ("[gt]", "gt"),
-        ("[gte]", "ge"),
-        ("[lt]", "lt"),
-        ("[lte]", "le"),
-    ):
-        raw = params.get(f"{name}{suffix}")
-        if raw is None:
-            continue
-        bound = int(raw)
-        ok = {
-            "eq": value == bound,
-            "gt": value > bound,
-            "ge": value >= bound,
-            "lt": value < bound,
-            "le": value <= bound,
-        }[op]
-        if not ok:
-            return False
-    return True
 
 
 # --- in-memory reader -----------------------------------------------------------------------
@@ -532,31 +466,12 @@ def create_fake_stripe(store: FakeStripeStore) -> Starlette:
             items = store.refunds_for(params["charge"])
         return _list(items, params, "/v1/refunds")
 
-    def list_balance(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
-        try:
-            items = store.balance_transactions(params)
-            limit = max(1, min(100, int(params.get("limit", "10"))))
-        except ValueError:
-            return _error(400, "invalid_request_error", "Invalid integer", param="created")
-        page, more = _slice(items, params.get("starting_after"), params.get("ending_before"), limit)
-        body = {
-            "object": "list",
-            "data": store.expanded(page, expand),
-            "has_more": more,
-            "url": "/v1/balance_transactions",
-        }
-        return JSONResponse(body, headers={"Request-Id": "req_fake"})
+    from stripe_efactura.intake.fake_ledger import ledger_handlers
 
-    def list_payouts(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
-        try:
-            items = store.payouts(params)
-        except ValueError:
-            return _error(400, "invalid_request_error", "Invalid integer", param="created")
-        return _list(items, params, "/v1/payouts")
-
+    balance, payouts = ledger_handlers(store)
     routes = [
-        Route("/v1/balance_transactions", guarded(list_balance)),
-        Route("/v1/payouts", guarded(list_payouts)),
+        Route("/v1/balance_transactions", guarded(balance)),
+        Route("/v1/payouts", guarded(payouts)),
         Route("/v1/checkout/sessions", guarded(list_sessions)),
         Route("/v1/checkout/sessions/{id}", guarded(session)),
         Route("/v1/checkout/sessions/{id}/line_items", guarded(session_items)),
@@ -568,28 +483,3 @@ def create_fake_stripe(store: FakeStripeStore) -> Starlette:
         Route("/v1/{collection}/{id}", guarded(retrieve)),
     ]
     return Starlette(routes=routes)
-
-
-@contextmanager
-def run_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port; yields the base URL."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake Stripe server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .events import as_dict, as_int, ref_id
+from .plain import as_dict, as_int, ref_id
 
 Json = dict[str, Any]
 
