@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from stripe_efactura.app import mailing
+from stripe_efactura.app import digest
 from stripe_efactura.app.audit_schedule import scheduled_audit
 from stripe_efactura.app.handlers import handlers as job_handlers
 from stripe_efactura.app.runner import periodic
@@ -18,7 +18,8 @@ from stripe_efactura.intake.fake_stripe import FakeStripeStore, create_fake_stri
 from stripe_efactura.jobs.queue import Job
 from stripe_efactura.mail.compose import compose_merchant_digest
 from stripe_efactura.store import db
-from stripe_efactura.store.tables import jobs, notices, schedules
+from stripe_efactura.store import notices as notice_store
+from stripe_efactura.store.tables import jobs, schedules
 
 from . import month as mo
 
@@ -66,7 +67,7 @@ def test_findings_of_both_months_go_into_the_digest_once(
     assert (first.periods, first.findings, first.notified) == (("2026-11", "2026-12"), 1, 1)
     job_handlers(m.ctx)["period_audit"](Job(0, "period_audit", {}, 1, 5, "t"))
     with db.read(m.ctx.engine) as conn:
-        rows = conn.execute(sa.select(notices)).all()
+        rows = notice_store.unsent(conn, limit=10)
         digests = conn.execute(
             sa.select(jobs.c.id).where(jobs.c.task == "send_merchant_digest")
         ).all()
@@ -78,7 +79,7 @@ def test_findings_of_both_months_go_into_the_digest_once(
     payload = json.loads(rows[0].payload)
     assert payload["problems"][0]["code"] == "R-COLLECTED-NO-INVOICE"
     assert payload["problems"][0]["hint"] == "stripe-efactura reconcile --since 2026-11-21"
-    notice = mailing.notice_from_row(rows[0])
+    notice = digest.notice_from_row(rows[0])
     assert notice.kind == "reconciliation"
     msg = compose_merchant_digest(
         [notice],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem
@@ -47,10 +46,7 @@ def record_once(
     **extra: object,
 ) -> bool:
     """:func:`record` unless a notice of this kind and ref exists; True when recorded."""
-    found = conn.execute(
-        sa.select(notices.c.id).where(notices.c.kind == kind, notices.c.ref == ref).limit(1)
-    ).first()
-    if found is not None:
+    if notice_store.exists(conn, kind, ref):
         return False
     record(conn, kind, ref, title, problems, **extra)
     return True

@@ -31,6 +31,14 @@ def insert(conn: Connection, kind: str, ref: str, payload: str) -> datetime:
     return now
 
 
+def exists(conn: Connection, kind: str, ref: str) -> bool:
+    """Whether a notice of this kind and ref was ever recorded."""
+    found = conn.execute(
+        sa.select(notices.c.id).where(notices.c.kind == kind, notices.c.ref == ref).limit(1)
+    ).first()
+    return found is not None
+
+
 def unsent(conn: Connection, *, limit: int) -> list[NoticeRecord]:
     """The oldest ``limit`` notices no digest has taken yet."""
     rows = conn.execute(
