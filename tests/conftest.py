@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,6 @@ hypothesis_settings.register_profile("efactura", deadline=None)
 hypothesis_settings.load_profile("efactura")
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO / "tests") not in sys.path:
-    sys.path.insert(0, str(REPO / "tests"))  # `import support` from any test folder
 SHARED = Path(os.environ.get("EFACTURA_SHARED_DIR", REPO.parent / "shared"))
 
 

@@ -58,15 +58,6 @@ def from_minor(amount: int, currency: str) -> Decimal:
     return (Decimal(amount).scaleb(-exp)).quantize(quantum(currency))
 
 
-def to_minor(value: Decimal, currency: str) -> int:
-    """Decimal major units -> integer minor units; raises if it has more precision."""
-    q = quantum(currency)
-    rounded = value.quantize(q, rounding=ROUND_HALF_UP)
-    if rounded != value:
-        raise ValueError(f"{value} has more decimals than {currency.upper()} allows")
-    return int(rounded.scaleb(exponent(currency)))
-
-
 def round2(value: Decimal) -> Decimal:
     """EN 16931 document amounts: 2 decimals, half up (BR-DEC-*)."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -4,11 +4,10 @@ number and date, validated and archived (official validation rules, fake Stripe,
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import sqlalchemy as sa
 
+from factories import stripe_flows as factory
 from stripe_efactura.app import anaf_sync, intake, issuing
 from stripe_efactura.intake.fake_stripe import FakeStripeReader
 from stripe_efactura.invoicing.buyer import BuyerOverrides
@@ -16,12 +15,6 @@ from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import payments
 from stripe_efactura.ubl.validate import get_validator
-
-_INTAKE = str(Path(__file__).resolve().parents[1] / "intake")
-if _INTAKE not in sys.path:
-    sys.path.insert(0, _INTAKE)
-
-import factory  # noqa: E402
 
 
 def test_payment_to_anaf_then_corrected_retry_keeps_number_and_date(

@@ -63,7 +63,7 @@ def test_the_worker_runs_the_job_chain_to_ok(make_env) -> None:  # type: ignore[
     app.make_worker(env.ctx).drain()
     assert [env.row(i).anaf_state for i in ids] == ["ok", "ok", "ok"]
     with db.read(env.ctx.engine) as conn:
-        counts = dict(
+        counts: dict[str, int] = dict(
             conn.execute(
                 sa.select(jobs.c.task, sa.func.count())
                 .group_by(jobs.c.task)

@@ -239,7 +239,7 @@ def test_the_files_are_where_the_account_says(
     for mail, number in zip(mails, numbers, strict=True):
         msg = message_from_bytes(mail.read_bytes(), policy=policy.default)
         attached = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
-        assert sorted(attached) == [f"{number}.pdf", f"{number}.xml"]
+        assert sorted(str(name) for name in attached) == [f"{number}.pdf", f"{number}.xml"]
         assert attached[f"{number}.pdf"] == (directory / "invoices" / f"{number}.pdf").read_bytes()
     assert (directory / "demo.log").is_file()
 

@@ -6,9 +6,9 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-import factory as fx
 import pytest
 
+from factories import stripe_flows as fx
 from stripe_efactura.errors import ConfigError, StripeApiError
 from stripe_efactura.intake.correlate import (
     OBJECT_KEYS,

@@ -6,9 +6,9 @@ import copy
 import json
 from typing import Any
 
-import factory as fx
 import pytest
 
+from factories import stripe_flows as fx
 from stripe_efactura.intake.events import (
     EventMalformed,
     Ignored,

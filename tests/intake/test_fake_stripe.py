@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import factory as fx
 import pytest
 from starlette.testclient import TestClient
 
+from factories import stripe_flows as fx
 from stripe_efactura.intake.fake_stripe import FakeStripeStore, create_fake_stripe
 
 KEY = "sk_test_wire"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import factory as fx
 import pytest
 
+from factories import stripe_flows as fx
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.correlate import iter_events, resolve
 from stripe_efactura.intake.events import Trigger, classify, envelope_from_dict

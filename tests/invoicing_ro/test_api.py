@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import pytest
 
 from stripe_efactura.invoicing import deadlines, ro, vat
 from stripe_efactura.invoicing.model import VatCategory
 
-API = [
+API: list[tuple[Callable[..., object], list[str]]] = [
     (ro.validate_cui, ["text"]),
     (ro.validate_cnp, ["text"]),
     (ro.normalize_vat_id, ["text", "country"]),
@@ -34,7 +35,7 @@ API = [
 
 
 @pytest.mark.parametrize(("func", "params"), API, ids=[f.__name__ for f, _ in API])
-def test_signature(func: object, params: list[str]) -> None:
+def test_signature(func: Callable[..., object], params: list[str]) -> None:
     assert callable(func)
     assert list(inspect.signature(func).parameters) == params
 

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
 from stripe_efactura.ubl import artifacts
-
-_INTAKE = str(Path(__file__).resolve().parents[1] / "intake")
-if _INTAKE not in sys.path:
-    sys.path.insert(0, _INTAKE)
 
 
 @pytest.fixture(scope="session")

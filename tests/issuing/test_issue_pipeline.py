@@ -8,10 +8,10 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-import factory
 import httpx
 import sqlalchemy as sa
 
+from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import intake
 from stripe_efactura.app.context import AppContext, build_context

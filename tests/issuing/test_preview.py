@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import factory
 import pytest
 
+from factories import stripe_flows as factory
 from stripe_efactura.cli import main
 from stripe_efactura.config import STARTER_TOML
 

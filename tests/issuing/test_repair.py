@@ -7,10 +7,10 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import factory
 import pytest
 import sqlalchemy as sa
 
+from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import intake
 from stripe_efactura.app.context import AppContext, build_context

@@ -17,6 +17,7 @@ from stripe_efactura.config import EmailPolicy
 from stripe_efactura.errors import Problem, RetryLater
 from stripe_efactura.mail.compose import MerchantNotice, compose_merchant_digest
 from stripe_efactura.store import db
+from stripe_efactura.store.notices import NoticeRecord
 from stripe_efactura.store.tables import notices as notices_table
 
 MERCHANT = ["contabilitate@example.ro", "emitent@example.ro"]
@@ -185,13 +186,14 @@ def test_one_sender_at_a_time(pipe: Any, start_smtp: Any) -> None:
 
 def test_unknown_notice_kind_is_listed_as_general() -> None:
     from datetime import datetime
-    from types import SimpleNamespace
 
-    row = SimpleNamespace(
+    row = NoticeRecord(
+        id=1,
         kind="webhook_secret_rotated",
         ref="whsec",
         payload='{"title": "Secretul webhook a fost schimbat", "problems": []}',
         created_at=datetime(2026, 11, 21, 10, 0),
+        sent_at=None,
     )
     notice = digest_use_case.notice_from_row(row)
     assert (notice.kind, notice.title, notice.details_ro, notice.details_en) == (

@@ -6,12 +6,12 @@ Needs the official validation artifacts from ../shared (skipped when absent)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from factories import stripe_flows as stripe_flows
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import intake
 from stripe_efactura.app.context import build_context
@@ -23,12 +23,6 @@ from stripe_efactura.pdf.render import render_pdf
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.ubl import artifacts
-
-_INTAKE = str(Path(__file__).resolve().parents[1] / "intake")
-if _INTAKE not in sys.path:
-    sys.path.insert(0, _INTAKE)
-
-import factory as stripe_flows  # type: ignore[import-not-found]  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pypdf
 import pytest
@@ -329,7 +330,8 @@ def test_diacritics_are_embedded_ttf_glyphs_and_extract_exactly(factory: ModuleT
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     used = {}
     for page in reader.pages:
-        for ref in page["/Resources"]["/Font"].values():
+        resources: Any = page["/Resources"]
+        for ref in resources["/Font"].values():
             font = ref.get_object()
             used[str(font["/BaseFont"])] = font
     expected_names = {postscript_name(fonts.files.regular), postscript_name(fonts.files.bold)}

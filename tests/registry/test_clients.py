@@ -150,6 +150,7 @@ def test_slow_registry_times_out_then_answers(clock: FakeClock) -> None:
 
 
 def test_malformed_shapes_are_unavailable_not_answers() -> None:
+    data: object
     for data in (
         [],
         {"cod": 200},

@@ -4,6 +4,7 @@ on a fake clock."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -47,9 +48,9 @@ def fake(clock: FakeClock) -> FakeRegistry:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, db_url: str, clock: FakeClock, fake: FakeRegistry) -> AppContext:
+def ctx(tmp_path: Path, db_url: str, clock: FakeClock, fake: FakeRegistry) -> Iterator[AppContext]:
     c = make_ctx(tmp_path, db_url, clock, fake)
-    yield c  # type: ignore[misc]
+    yield c
     c.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,7 +29,7 @@ def fake(clock: FakeClock) -> FakeRegistry:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, db_url: str, clock: FakeClock, fake: FakeRegistry) -> AppContext:
+def ctx(tmp_path: Path, db_url: str, clock: FakeClock, fake: FakeRegistry) -> Iterator[AppContext]:
     path = tmp_path / "efactura.toml"
     path.write_text(STARTER_TOML, encoding="utf-8")
     env = {"EFACTURA_DATA_DIR": str(tmp_path), "EFACTURA_DATABASE_URL": db_url}
@@ -38,7 +39,7 @@ def ctx(tmp_path: Path, db_url: str, clock: FakeClock, fake: FakeRegistry) -> Ap
     c.clock = lambda: EPOCH + timedelta(seconds=clock() - 1000.0)
     c.sleep = clock.sleep
     c.registry_transport = fake
-    yield c  # type: ignore[misc]
+    yield c
     c.close()
 
 

@@ -56,12 +56,14 @@ def test_claim_complete_and_no_double_claim(engine) -> None:  # type: ignore[no-
     assert [j.args for j in a] == [{"n": 0}, {"n": 1}]
     with db.write(engine) as conn:
         assert queue.complete(conn, a[0]) is True
+    assert ids[0] is not None
     assert _statuses(engine)[ids[0]] == "done"
 
 
 def test_expired_lease_is_reclaimed_and_fencing_blocks_the_old_worker(engine) -> None:  # type: ignore[no-untyped-def]
     with db.write(engine) as conn:
         jid = queue.enqueue(conn, "t", {})
+    assert jid is not None
     old = queue.claim(engine, "old", lease=timedelta(seconds=-1))
     assert [j.id for j in old] == [jid]
     new = queue.claim(engine, "new")
@@ -76,6 +78,7 @@ def test_expired_lease_is_reclaimed_and_fencing_blocks_the_old_worker(engine) ->
 def test_failures_back_off_then_die(engine) -> None:  # type: ignore[no-untyped-def]
     with db.write(engine) as conn:
         jid = queue.enqueue(conn, "t", {}, max_attempts=2)
+    assert jid is not None
     (job,) = queue.claim(engine, "w")
     with db.write(engine) as conn:
         assert queue.fail(conn, job, "boom", delay=0) == "queued"

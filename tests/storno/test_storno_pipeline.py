@@ -8,9 +8,9 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
-import factory
 import sqlalchemy as sa
 
+from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import intake, repair
 from stripe_efactura.app.context import AppContext, build_context

@@ -1,4 +1,4 @@
-"""Fixtures for the UBL renderer tests: the factory on sys.path, the official validators.
+"""Fixtures for the UBL renderer tests: the official validators.
 
 The CIUS-RO XSLT (XSLT 2.0, run with saxonche) and the UBL 2.1 XSD (lxml) are read from
 ``../shared/validation`` and compiled once per session; tests that need them skip when the
@@ -8,16 +8,13 @@ folder is absent.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+from factories.ubl_cases import Validator
 
-from ubl_factory import Validator  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 XSLT = "cius-ro-1.0.9/xslt/EN16931-CIUS_RO-UBL-validation.xslt"
 XSD = {

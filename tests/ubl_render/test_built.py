@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ubl_factory import Validator
 
+from factories.ubl_cases import Validator
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.draft import draft_of
 from stripe_efactura.intake.sale import Sale

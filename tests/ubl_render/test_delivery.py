@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import date
 
 from lxml import etree
-from ubl_factory import (
+
+from factories.ubl_cases import (
     COMPANY_BUCHAREST,
     EU_INTRA_COMMUNITY_GOODS_EUR,
     EU_REVERSE_CHARGE_EUR,
@@ -16,7 +17,6 @@ from ubl_factory import (
     line,
     storno_of,
 )
-
 from stripe_efactura.invoicing.model import Address
 from stripe_efactura.ubl.render import render
 

@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from ubl_factory import BUCHAREST_SECTOR, CASES, Validator
 
+from factories.ubl_cases import BUCHAREST_SECTOR, CASES, Validator
 from stripe_efactura.ubl.render import render
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -7,8 +7,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from ubl_factory import B2C_RO_NO_CNP, CONSUMER_BV
 
+from factories.ubl_cases import B2C_RO_NO_CNP, CONSUMER_BV
 from stripe_efactura.ubl.render import ELLIPSIS, clean_text, render, truncate_text
 
 NS = {"cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from lxml import etree
-from ubl_factory import (
+
+from factories.ubl_cases import (
     B2C_RO_NO_CNP,
     COMPANY_TM,
     CONSUMER_BV,
@@ -22,7 +23,6 @@ from ubl_factory import (
     line,
     totals,
 )
-
 from stripe_efactura.invoicing.model import Address, PaymentInfo, TaxClass, VatCategory
 from stripe_efactura.ubl.render import RenderError, render
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from lxml import etree
-from ubl_factory import B2C_RO_NO_CNP, CONSUMER_BV, EU_REVERSE_CHARGE_EUR, SELLER, Validator
 
+from factories.ubl_cases import B2C_RO_NO_CNP, CONSUMER_BV, EU_REVERSE_CHARGE_EUR, SELLER, Validator
 from stripe_efactura.ubl.render import clean_text, render, truncate_text
 
 NS = {

@@ -74,7 +74,9 @@ def test_same_rules_as_the_reference_stylesheet(
                     a.get("name"): "".join(a.itertext())
                     for a in el.iterfind("{http://www.w3.org/1999/XSL/Transform}attribute")
                 }
-                text = " ".join("".join(el.find(f"{svrl}text").itertext()).split())
+                found = el.find(f"{svrl}text")
+                assert found is not None
+                text = " ".join("".join(found.itertext()).split())
                 out.append((tag, attrs["id"], attrs["flag"], str(el.get("test")), text))
         return sorted(out)
 

@@ -17,7 +17,6 @@ from .handlers import (
     payments_listing,
     prepare,
     process_event,
-    receive_webhook,
 )
 from .runner import Access, open_context, run, session
 
@@ -34,7 +33,6 @@ __all__ = [
     "payments_listing",
     "prepare",
     "process_event",
-    "receive_webhook",
     "run",
     "session",
 ]

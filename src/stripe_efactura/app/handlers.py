@@ -15,10 +15,8 @@ __all__ = [
     "handlers",
     "make_worker",
     "prepare",
-    "receive_webhook",
 ]
 
-receive_webhook = intake.receive_webhook
 accept_event = intake.accept_event
 process_event = intake.process_event
 payments_listing = intake.payments_listing

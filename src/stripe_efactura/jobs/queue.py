@@ -280,8 +280,3 @@ def tick_schedules(engine: Engine) -> int:
                 schedules.update().where(schedules.c.name == row.name).values(next_run_at=next_run)
             )
     return fired
-
-
-def counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)).all()
-    return {str(r[0]): int(r[1]) for r in rows}

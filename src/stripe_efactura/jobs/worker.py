@@ -25,7 +25,8 @@ from . import queue
 
 log = logging.getLogger("stripe_efactura.worker")
 
-Handler = Callable[[queue.Job], None]
+Handler = Callable[[queue.Job], object]
+"""A job's handler; what it returns is ignored (use cases return their outcome)."""
 
 
 class PermanentJobError(EfacturaError):

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -19,6 +19,8 @@ from ..errors import Problem
 from ..intake.sale import Sale
 from . import db
 from .tables import payments, stripe_events
+
+_R = TypeVar("_R", "EventRecord", "PaymentRecord")
 
 OWNER_RANK = {"charge": 0, "payment_intent": 1, "checkout_session": 2, "invoice": 3}
 
@@ -33,6 +35,52 @@ class EventMeta:
     livemode: bool
     api_version: str | None
     account: str | None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One row of ``stripe_events`` (the raw event as received, and what became of it)."""
+
+    id: str
+    type: str
+    api_version: str | None
+    livemode: bool
+    account: str | None
+    source: str
+    payload: str
+    received_at: datetime
+    outcome: str
+    reason: str | None
+    payment_key: str | None
+    processed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """One row of ``payments``: a sale (or refund / lost dispute) by its payment key."""
+
+    payment_key: str
+    kind: str
+    owner_type: str
+    owner_id: str
+    status: str
+    livemode: bool
+    currency: str
+    amount: int
+    paid_at: datetime
+    degraded: bool
+    sale: str
+    event_ids: str
+    problems: str
+    overrides: str | None
+    refers_to: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _record(cls: type[_R], row: sa.Row[Any]) -> _R:
+    data = row._mapping
+    return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
 def event_meta(raw: bytes) -> EventMeta:
@@ -131,8 +179,9 @@ def _insert_events_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[s
     return set(ids) - existing
 
 
-def get_event(conn: Connection, event_id: str) -> Any:
-    return conn.execute(sa.select(stripe_events).where(stripe_events.c.id == event_id)).first()
+def get_event(conn: Connection, event_id: str) -> EventRecord | None:
+    row = conn.execute(sa.select(stripe_events).where(stripe_events.c.id == event_id)).first()
+    return None if row is None else _record(EventRecord, row)
 
 
 def event_failed(conn: Connection, event_id: str) -> bool:
@@ -285,11 +334,14 @@ def _merge_sale(conn: Connection, sale: Sale, event_id: str, now: datetime) -> s
     return "upgraded" if upgraded else "seen"
 
 
-def get_payment(conn: Connection, payment_key: str, *, for_update: bool = False) -> Any:
+def get_payment(
+    conn: Connection, payment_key: str, *, for_update: bool = False
+) -> PaymentRecord | None:
     q = sa.select(payments).where(payments.c.payment_key == payment_key)
     if for_update and not db.is_sqlite(conn):
         q = q.with_for_update()
-    return conn.execute(q).first()
+    row = conn.execute(q).first()
+    return None if row is None else _record(PaymentRecord, row)
 
 
 def reset_payment(
@@ -323,19 +375,20 @@ def set_payment_status(
     )
 
 
-def list_payments(conn: Connection, *, status: str | None = None, limit: int = 1000) -> list[Any]:
+def list_payments(
+    conn: Connection, *, status: str | None = None, limit: int = 1000
+) -> list[PaymentRecord]:
     q = sa.select(payments).order_by(payments.c.created_at.desc()).limit(limit)
     if status:
         q = q.where(payments.c.status == status)
-    return list(conn.execute(q).all())
+    return [_record(PaymentRecord, r) for r in conn.execute(q)]
 
 
-def ignored_events(conn: Connection, limit: int = 1000) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(stripe_events)
-            .where(stripe_events.c.outcome.in_(["ignored", "failed"]))
-            .order_by(stripe_events.c.received_at.desc())
-            .limit(limit)
-        ).all()
+def ignored_events(conn: Connection, limit: int = 1000) -> list[EventRecord]:
+    q = (
+        sa.select(stripe_events)
+        .where(stripe_events.c.outcome.in_(["ignored", "failed"]))
+        .order_by(stripe_events.c.received_at.desc())
+        .limit(limit)
     )
+    return [_record(EventRecord, r) for r in conn.execute(q)]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -325,8 +324,3 @@ def fetch(
             [f"{rel} was not found (with the pinned SHA-256) in the downloads" for rel in missing],
         )
     return _install(found, dest)
-
-
-def clear_cache(root: Path) -> None:
-    """Remove compiled schematron files (they are rebuilt on the next validation)."""
-    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
