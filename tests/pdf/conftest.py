@@ -1,4 +1,4 @@
-"""Fixtures for the PDF tests: the hand-built invoices (``invoice_factory.py``)."""
+"""Fixtures for the PDF tests: the hand-built invoices (``factories.invoices``)."""
 
 from __future__ import annotations
 
