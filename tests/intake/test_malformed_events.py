@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import factory
 import pytest
 import sqlalchemy as sa
 
+from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import intake
 from stripe_efactura.app.context import AppContext, build_context
