@@ -122,6 +122,8 @@ class Settings:
     pdf_font_bold: str | None = None
     webhook_max_bytes: int = WEBHOOK_MAX_BYTES
     """``EFACTURA_WEBHOOK_MAX_BYTES``: larger request bodies are refused unread (413)."""
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    """Addresses (or networks) whose ``X-Forwarded-Proto``/``-For`` the console believes."""
 
     @property
     def invoicing(self) -> InvoicingProfile:
@@ -412,6 +414,9 @@ def settings_from(
         pdf_font_bold=e("PDF_FONT_BOLD"),
         webhook_max_bytes=_env_positive(
             "WEBHOOK_MAX_BYTES", e("WEBHOOK_MAX_BYTES"), WEBHOOK_MAX_BYTES
+        ),
+        trusted_proxies=tuple(
+            p.strip() for p in (e("TRUSTED_PROXIES") or "127.0.0.1,::1").split(",") if p.strip()
         ),
     )
 

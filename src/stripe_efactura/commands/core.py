@@ -55,12 +55,14 @@ def serve(
     port: int = typer.Option(None, help="Port (default EFACTURA_PORT or 8000)."),
     no_worker: bool = typer.Option(False, "--no-worker", help="Web only; run `worker` apart."),
 ) -> None:
-    """Run the web app (webhooks, health, metrics, ANAF callback) and, unless --no-worker, one
-    worker."""
+    """Run the web app (webhooks, health, metrics, ANAF callback, the merchant console at /)
+    and, unless --no-worker, one worker. While no account exists it prints the console's
+    one-time set-up link."""
     import uvicorn
 
     from .. import app as use_cases
     from ..web.app import create_app
+    from ..web.console import setup_link
 
     s = settings(create=True)
     _logging(s)
@@ -68,6 +70,9 @@ def serve(
         from ..app.lookups import warn_seller_profile
 
         warn_seller_profile(ctx)
+        link = setup_link(ctx, f"http://{host or s.web_host}:{port or s.web_port}")
+        if link is not None:
+            typer.echo(f"First run: create the admin account at / Prima pornire: {link}", err=True)
         checkpointer = Checkpointer(ctx.engine).start()
         stop = threading.Event()
         thread = None

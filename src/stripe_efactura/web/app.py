@@ -16,13 +16,14 @@ import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from ..app import intake, system
 from ..app.context import AppContext
 from ..errors import StorageError
 from .anaf_callback import anaf_callback_route
 from .batching import BatchWriter
+from .console import console_app
 from .limits import BodyLimit
 
 log = logging.getLogger("stripe_efactura.web")
@@ -69,6 +70,7 @@ def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
         Route("/livez", livez, methods=["GET", "POST"]),
         Route("/metrics", metrics, methods=["GET"]),
         anaf_callback_route(ctx),
+        Mount("/", app=console_app(ctx)),  # the merchant console: last, every route above wins
     ]
 
     @contextlib.asynccontextmanager

@@ -1,0 +1,92 @@
+"""Fixtures of the console tests: a console on the demo's data, an empty one, Chromium.
+
+The browser is Debian's ``chromium`` package driven by Playwright (``executable_path``);
+no browser is ever downloaded. Without ``/usr/bin/chromium`` the browser tests skip
+(``scripts/test`` installs the package when it runs as root).
+
+Screenshots go to ``$EFACTURA_CONSOLE_SHOTS`` when set (``docs/console/`` is made that way,
+see docs/console.md), else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stripe_efactura import app as use_cases
+from stripe_efactura.app import accounts
+from stripe_efactura.app.audit_log import Actor
+from stripe_efactura.app.context import build_context
+from stripe_efactura.config import demo_settings
+from stripe_efactura.demo import DemoOptions, run_demo
+from stripe_efactura.demo.console import AsgiServer, ConsoleDemo, start_console
+from stripe_efactura.ubl import artifacts
+from support import load_module
+
+helpers = load_module(Path(__file__).with_name("helpers.py"), "efactura_console_helpers")
+ADMIN, CHROMIUM, CHROMIUM_ARGS = helpers.ADMIN, helpers.CHROMIUM, helpers.CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="session")
+def installed_validation(validation_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("validation")
+    artifacts.install_from(validation_src, dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        launched = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def demo_console(
+    browser: Any, installed_validation: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ConsoleDemo]:
+    """The demo's four invoices and one payment that needs attention, served with the
+    console; one admin account (:data:`ADMIN`)."""
+    directory = tmp_path_factory.mktemp("console-demo") / "demo"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("EFACTURA_VALIDATION_DIR", str(installed_validation))
+    try:
+        result = run_demo(DemoOptions(directory=directory))
+    finally:
+        mp.undo()
+    assert result.ok, result.problems
+    console = start_console(directory, installed_validation, admin=False)
+    accounts.add_user(console.ctx, Actor(name="test", via="cli"), ADMIN[0], ADMIN[1], "admin")
+    yield console
+    console.stop()
+
+
+@pytest.fixture
+def empty_console(browser: Any, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    """A fresh service without any account (first run): (url, context)."""
+    from stripe_efactura.web.app import create_app
+
+    ctx = build_context(demo_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'e.db'}"))
+    use_cases.prepare(ctx)
+    server = AsgiServer(create_app(ctx)).start()
+    yield server.url, ctx
+    server.stop()
+    ctx.close()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = os.environ.get("EFACTURA_CONSOLE_SHOTS")
+    folder = Path(target) if target else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
