@@ -68,7 +68,7 @@ def _config_banners(ctx: AppContext) -> list[Banner]:
                 "/settings",
             )
         )
-    if not s.smtp_host and "mail_sender" not in ctx.extras:
+    if not s.smtp_host and ctx.mail_sender is None:
         out.append(
             Banner(
                 "smtp",

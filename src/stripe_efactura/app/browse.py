@@ -9,10 +9,10 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ..errors import EfacturaError
 from ..store import browse, db, repo
+from ..tz import BUCHAREST
 from . import anaf_sync, documents
 from .context import AppContext
 
@@ -28,7 +28,6 @@ __all__ = [
     "stripe_dashboard_url",
 ]
 
-BUCHAREST = ZoneInfo("Europe/Bucharest")
 PER_PAGE = 25
 
 

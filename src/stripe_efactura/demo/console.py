@@ -34,8 +34,8 @@ from ..app.context import AppContext
 from ..intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from ..intake.signature import sign
 from ..store import db
+from ..tz import BUCHAREST
 from .runner import (
-    BUCHAREST,
     WEBHOOK_SECRET,
     DemoError,
     SmtpSink,
@@ -163,7 +163,7 @@ def _context(directory: Path, validation_dir: Path, smtp_port: int, now: int) ->
     ctx.stripe = FakeStripeReader(store)
     issue = datetime.fromtimestamp(now, UTC).astimezone(BUCHAREST).date()
     days = banking_days_before(issue, 15)
-    ctx.extras["bnr_transport"] = httpx.MockTransport(
+    ctx.bnr_transport = httpx.MockTransport(
         lambda _request: httpx.Response(200, content=demo_bnr_xml(days))
     )
     return ctx

@@ -34,12 +34,7 @@ class SignedIn:
 
 def console_secret(ctx: AppContext) -> bytes:
     """EFACTURA_SECRET_KEY, or ``<data dir>/secret.key`` (the key ANAF tokens use)."""
-    cached = ctx.extras.get("console_secret")
-    if isinstance(cached, bytes):
-        return cached
-    key = crypto.load_or_create_key(ctx.settings.data_dir, ctx.settings.secret_key)
-    ctx.extras["console_secret"] = key
-    return key
+    return crypto.load_or_create_key(ctx.settings.data_dir, ctx.settings.secret_key)
 
 
 def setup_token(ctx: AppContext) -> str:
@@ -53,13 +48,8 @@ def setup_token_ok(ctx: AppContext, token: str | None) -> bool:
 
 
 def setup_needed(ctx: AppContext) -> bool:
-    """True until the first account exists (accounts are never deleted: cached once False)."""
-    if ctx.extras.get("console_has_users"):
-        return False
-    if accounts.has_users(ctx):
-        ctx.extras["console_has_users"] = True
-        return False
-    return True
+    """True until the first account exists."""
+    return not accounts.has_users(ctx)
 
 
 def session_user(ctx: AppContext, secret: str, ip: str | None) -> SignedIn | None:

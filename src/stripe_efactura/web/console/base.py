@@ -135,6 +135,8 @@ class Console:
         self.env = make_env()
         secret = auth.console_secret(ctx)
         self.csrf_key = security.derive_key(secret, "csrf")
+        self.has_users = False
+        """Accounts are never deleted: once one exists the first-run check is skipped."""
         self.trusted_proxies = ctx.settings.trusted_proxies
 
     def secure(self, request: Request) -> bool:
@@ -162,7 +164,10 @@ class Console:
     async def _run(
         self, request: Request, handler: Handler, role: str | None, setup: bool
     ) -> Response:
-        needs_setup = await anyio.to_thread.run_sync(auth.setup_needed, self.ctx)
+        needs_setup = not self.has_users and await anyio.to_thread.run_sync(
+            auth.setup_needed, self.ctx
+        )
+        self.has_users = not needs_setup
         if needs_setup and not setup:
             return RedirectResponse("/setup", status_code=303)
         if not needs_setup and setup:

@@ -60,7 +60,7 @@ def setup_submit(v: View) -> Response:
         return v.render(
             "setup.html", token=token, token_ok=True, form=form, error=error, status=422
         )
-    v.ctx.extras["console_has_users"] = True
+    v.console.has_users = True
     new = sessions.login(v.ctx, email, password, ip=_ip(v), user_agent=_agent(v))
     return _open(v, new, "/?done=setup.done")
 

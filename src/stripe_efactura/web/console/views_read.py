@@ -12,6 +12,7 @@ from ...anaf.quotas import QuotaKind
 from ...app import anaf_sync, anaf_tokens, banners, browse, configuration
 from ...errors import EfacturaError
 from ...store.browse import InvoiceFilter, PaymentFilter
+from ...tz import BUCHAREST
 from .base import View
 
 
@@ -51,7 +52,7 @@ def _moment(day: date | None, *, end: bool = False) -> datetime | None:
         return None
     if end:
         day += timedelta(days=1)
-    local = datetime.combine(day, time(0), tzinfo=browse.BUCHAREST)
+    local = datetime.combine(day, time(0), tzinfo=BUCHAREST)
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
