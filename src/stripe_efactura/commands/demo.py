@@ -52,16 +52,16 @@ def demo(
 
 def _serve_console(directory: Path) -> None:
     """``--console``: the console on the demo folder until Ctrl-C."""
-    import os
     import time
 
+    from ..config import environment
     from ..demo.console import start_console
-    from ..demo.runner import find_validation
+    from ..demo.environment import find_validation
     from ..ubl import artifacts
 
     validation = directory / "validation"
     if not artifacts.is_installed(validation):
-        validation, _source = find_validation(directory, os.environ)
+        validation, _source = find_validation(directory, environment())
     running = start_console(directory, validation, say=lambda line: typer.echo(line, err=True))
     try:
         assert running.admin is not None

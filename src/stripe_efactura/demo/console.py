@@ -28,16 +28,14 @@ import httpx
 
 from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
-from ..app import accounts
+from ..app import accounts, browse
 from ..app.audit_log import Actor
 from ..app.context import AppContext
 from ..intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from ..intake.signature import sign
-from ..store import db
+from ..store.db import Checkpointer
 from ..tz import BUCHAREST
-from .runner import (
-    WEBHOOK_SECRET,
-    DemoError,
+from .environment import (
     SmtpSink,
     WebServer,
     authorise_anaf,
@@ -45,6 +43,7 @@ from .runner import (
     demo_bnr_xml,
     demo_context,
 )
+from .model import WEBHOOK_SECRET, DemoError
 from .samples import _charge, _Events, _payment_intent, build_samples
 
 BROKEN_KEY = "pi_3DemoNoAddress"
@@ -142,13 +141,10 @@ def _post(url: str, event: dict[str, Any]) -> None:
 
 
 def _wait_for_attention(ctx: AppContext, timeout: float = 30.0) -> None:
-    from ..store import repo
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with db.read(ctx.engine) as conn:
-            row = repo.get_payment(conn, BROKEN_KEY)
-        if row is not None and row.status == "needs_attention":
+        found = browse.payment_detail(ctx, BROKEN_KEY)
+        if found is not None and found["status"] == "needs_attention":
             return
         time.sleep(0.2)
     raise DemoError(f"payment {BROKEN_KEY} did not reach needs_attention")
@@ -222,7 +218,7 @@ def _start(
         thread.join(timeout=15)
 
     demo._stops.append(stop_worker)
-    checkpointer = db.Checkpointer(ctx.engine).start()
+    checkpointer = Checkpointer(ctx.engine).start()
     demo._stops.append(checkpointer.stop)
     _objects, event = broken_payment(now)
     say(f"Posting one more sample payment ({BROKEN_KEY}, no buyer address)…")
