@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stripe_efactura.app import anaf_tokens, audit_log, browse
+from stripe_efactura.app import anaf_tokens, audit_log, listings
 from stripe_efactura.demo.console import BROKEN_KEY, ConsoleDemo
 from stripe_efactura.web.console import setup_link
 from support import load_module
@@ -97,14 +97,14 @@ def test_a_post_without_csrf_token_is_refused(browser: Any, demo_console: Consol
     base = demo_console.url
     page = new_page(browser)
     login(page, base)
-    before = browse.payment_detail(demo_console.ctx, BROKEN_KEY)
+    before = listings.payment_detail(demo_console.ctx, BROKEN_KEY)
     for form in ({}, {"csrf": "forged"}):
         answer = page.request.post(
             f"{base}/payments/{BROKEN_KEY}/override", form=form | {"city": "X"}
         )
         assert answer.status == 403
         assert "Formularul a expirat" in answer.text()
-    after = browse.payment_detail(demo_console.ctx, BROKEN_KEY)
+    after = listings.payment_detail(demo_console.ctx, BROKEN_KEY)
     assert before is not None and after is not None
     assert (after["status"], after["overrides"]) == (before["status"], before["overrides"])
     page.context.close()
@@ -115,7 +115,7 @@ def _wait_status(
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        found = browse.payment_detail(console.ctx, key)
+        found = listings.payment_detail(console.ctx, key)
         assert found is not None
         if (found["status"] == status and found["invoices"]) or time.monotonic() > deadline:
             return found

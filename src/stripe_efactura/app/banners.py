@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..errors import EfacturaError
-from ..store import browse as browse_store
 from ..store import db
+from ..store import listings as rows_store
 from ..ubl import artifacts
-from . import anaf_sync, anaf_tokens, browse
+from . import anaf_sync, anaf_tokens, listings
 from .context import AppContext
 
 WEBHOOK_SILENCE_DAYS = 7
@@ -137,7 +137,7 @@ def _anaf_banner(ctx: AppContext) -> Banner | None:
 
 def _activity_banners(ctx: AppContext) -> list[Banner]:
     out: list[Banner] = []
-    silence = browse.webhook_silence(ctx)
+    silence = listings.webhook_silence(ctx)
     if silence is not None and silence > timedelta(days=WEBHOOK_SILENCE_DAYS):
         days = silence.days
         out.append(
@@ -153,7 +153,7 @@ def _activity_banners(ctx: AppContext) -> list[Banner]:
             )
         )
     with db.read(ctx.engine) as conn:
-        waited = browse_store.oldest_due_job_age(conn)
+        waited = rows_store.oldest_due_job_age(conn)
     late = None if waited is None else timedelta(seconds=waited)
     if late is not None and late > WORKER_LATE:
         out.append(

@@ -28,7 +28,7 @@ import httpx
 
 from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
-from ..app import accounts, browse
+from ..app import accounts, listings
 from ..app.audit_log import Actor
 from ..app.context import AppContext
 from ..intake.fake_stripe import FakeStripeReader, FakeStripeStore
@@ -143,7 +143,7 @@ def _post(url: str, event: dict[str, Any]) -> None:
 def _wait_for_attention(ctx: AppContext, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = browse.payment_detail(ctx, BROKEN_KEY)
+        found = listings.payment_detail(ctx, BROKEN_KEY)
         if found is not None and found["status"] == "needs_attention":
             return
         time.sleep(0.2)

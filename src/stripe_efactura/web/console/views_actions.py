@@ -6,7 +6,7 @@ import json
 
 from starlette.responses import RedirectResponse, Response
 
-from ...app import anaf_sync, anaf_tokens, audit_log, browse, mailing, repair
+from ...app import anaf_sync, anaf_tokens, audit_log, listings, mailing, repair
 from ...errors import EfacturaError, InvoiceProblems
 from ...invoicing.buyer import BuyerOverrides
 from . import security
@@ -61,7 +61,7 @@ def payment_override(v: View) -> Response:
     key = v.param("key")
     given = {k: v.form.get(k, "").strip() for k in OVERRIDE_FIELDS}
     overrides = BuyerOverrides.from_json({k: val for k, val in given.items() if val})
-    before = browse.payment_detail(v.ctx, key)
+    before = listings.payment_detail(v.ctx, key)
     try:
         repair.retry_payment(v.ctx, key, overrides=overrides)
     except EfacturaError as exc:

@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from ...anaf.quotas import QuotaKind
-from ...app import anaf_sync, anaf_tokens, banners, browse, configuration
+from ...app import anaf_sync, anaf_tokens, banners, configuration, listings
 from ...errors import EfacturaError
-from ...store.browse import InvoiceFilter, PaymentFilter
+from ...store.listings import InvoiceFilter, PaymentFilter
 from ...tz import BUCHAREST
 from .base import View
 
@@ -35,13 +35,13 @@ def _query(values: dict[str, str]) -> str:
 
 
 def home(v: View) -> Response:
-    return v.render("home.html", banners=banners.banners(v.ctx), stats=browse.overview(v.ctx))
+    return v.render("home.html", banners=banners.banners(v.ctx), stats=listings.overview(v.ctx))
 
 
 def inbox(v: View) -> Response:
-    page = browse.payments_page(v.ctx, PaymentFilter(status="needs_attention"), 1, 100)
-    rejected = browse.invoices_page(v.ctx, InvoiceFilter(anaf_state="nok"), 1, 100).items
-    rejected += browse.invoices_page(
+    page = listings.payments_page(v.ctx, PaymentFilter(status="needs_attention"), 1, 100)
+    rejected = listings.invoices_page(v.ctx, InvoiceFilter(anaf_state="nok"), 1, 100).items
+    rejected += listings.invoices_page(
         v.ctx, InvoiceFilter(anaf_state="rejected_at_upload"), 1, 100
     ).items
     return v.render("inbox.html", items=page.items, rejected=rejected)
@@ -67,12 +67,12 @@ def payments_list(v: View) -> Response:
         since=_moment(_date(f["from"])),
         until=_moment(_date(f["to"]), end=True),
     )
-    page = browse.payments_page(v.ctx, flt, _page_number(v))
+    page = listings.payments_page(v.ctx, flt, _page_number(v))
     return v.render("payments.html", page=page, f=f, query=_query(f))
 
 
 def payment_show(v: View, *, error: list[dict[str, Any]] | None = None) -> Response:
-    p = browse.payment_detail(v.ctx, v.param("key"))
+    p = listings.payment_detail(v.ctx, v.param("key"))
     if p is None:
         return v.refuse(v.t("not_found"), 404)
     return v.render("payment.html", p=p, error=error, form=v.form, status=422 if error else 200)
@@ -87,12 +87,12 @@ def invoices_list(v: View) -> Response:
         since=_date(f["from"]),
         until=_date(f["to"]),
     )
-    page = browse.invoices_page(v.ctx, flt, _page_number(v))
+    page = listings.invoices_page(v.ctx, flt, _page_number(v))
     return v.render("invoices.html", page=page, f=f, query=_query(f))
 
 
 def invoice_show(v: View, *, error: str | None = None, status: int = 200) -> Response:
-    i = browse.invoice_detail(v.ctx, v.param("number"))
+    i = listings.invoice_detail(v.ctx, v.param("number"))
     if i is None:
         return v.refuse(v.t("not_found"), 404)
     return v.render(
@@ -102,7 +102,7 @@ def invoice_show(v: View, *, error: str | None = None, status: int = 200) -> Res
 
 def invoice_download(v: View) -> Response:
     try:
-        data, media, name = browse.invoice_file(v.ctx, v.param("number"), v.param("kind"))
+        data, media, name = listings.invoice_file(v.ctx, v.param("number"), v.param("kind"))
     except EfacturaError:
         return v.refuse(v.t("not_found"), 404)
     return Response(
@@ -114,9 +114,9 @@ def invoice_download(v: View) -> Response:
 
 def _quota(v: View) -> list[dict[str, Any]]:
     policy = anaf_sync.tuning(v.ctx).policy
-    day = browse.today(v.ctx).isoformat()
+    day = listings.today(v.ctx).isoformat()
     out = []
-    for bucket, count in browse.quota_today(v.ctx, day):
+    for bucket, count in listings.quota_today(v.ctx, day):
         kind, _, rest = bucket.partition(":")
         key = rest.rsplit(":", 1)[0]
         try:

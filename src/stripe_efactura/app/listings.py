@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ..errors import EfacturaError
-from ..store import browse, db, repo
+from ..store import db, repo
+from ..store import listings as rows_store
 from ..tz import BUCHAREST
 from . import anaf_sync, documents
 from .context import AppContext
@@ -87,11 +88,13 @@ def _payment_summary(row: Any) -> dict[str, Any]:
 
 
 def payments_page(
-    ctx: AppContext, f: browse.PaymentFilter, page: int = 1, per_page: int = PER_PAGE
+    ctx: AppContext, f: rows_store.PaymentFilter, page: int = 1, per_page: int = PER_PAGE
 ) -> Page:
     page = max(1, page)
     with db.read(ctx.engine) as conn:
-        rows, total = browse.payments_page(conn, f, offset=(page - 1) * per_page, limit=per_page)
+        rows, total = rows_store.payments_page(
+            conn, f, offset=(page - 1) * per_page, limit=per_page
+        )
     return Page([_payment_summary(r) for r in rows], total, page, per_page)
 
 
@@ -120,12 +123,14 @@ def today(ctx: AppContext) -> date:
 
 
 def invoices_page(
-    ctx: AppContext, f: browse.InvoiceFilter, page: int = 1, per_page: int = PER_PAGE
+    ctx: AppContext, f: rows_store.InvoiceFilter, page: int = 1, per_page: int = PER_PAGE
 ) -> Page:
     page = max(1, page)
     day = today(ctx)
     with db.read(ctx.engine) as conn:
-        rows, total = browse.invoices_page(conn, f, offset=(page - 1) * per_page, limit=per_page)
+        rows, total = rows_store.invoices_page(
+            conn, f, offset=(page - 1) * per_page, limit=per_page
+        )
     return Page([_invoice_summary(r, day) for r in rows], total, page, per_page)
 
 
@@ -136,9 +141,9 @@ def payment_detail(ctx: AppContext, payment_key: str) -> dict[str, Any] | None:
         row = repo.get_payment(conn, payment_key)
         if row is None:
             return None
-        events = browse.events_by_id(conn, list(json.loads(row.event_ids or "[]")))
-        issued = browse.invoices_of_payment(conn, payment_key)
-        reversals = browse.payments_referring_to(conn, payment_key)
+        events = rows_store.events_by_id(conn, list(json.loads(row.event_ids or "[]")))
+        issued = rows_store.invoices_of_payment(conn, payment_key)
+        reversals = rows_store.payments_referring_to(conn, payment_key)
     out = _payment_summary(row)
     out["owner_url"] = stripe_dashboard_url(str(row.owner_id), bool(row.livemode))
     out["overrides"] = json.loads(row.overrides) if row.overrides else None
@@ -185,11 +190,11 @@ def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any] | None:
         return None
     day = today(ctx)
     with db.read(ctx.engine) as conn:
-        row = browse.invoice_row(conn, number)
+        row = rows_store.invoice_row(conn, number)
         if row is None:
             return None
-        stornos = browse.stornos_of(conn, int(row.id))
-        original = None if row.refers_to is None else browse.invoice_number(conn, row.refers_to)
+        stornos = rows_store.stornos_of(conn, int(row.id))
+        original = None if row.refers_to is None else rows_store.invoice_number(conn, row.refers_to)
     out["id"] = int(row.id)
     out["has_pdf"] = bool(row.has_pdf)
     out["stornos"] = [_invoice_summary(r, day) for r in stornos]
@@ -215,8 +220,8 @@ def invoice_file(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, s
         raise DownloadNotFound(f"unknown file kind {kind!r}")
     column, media, name = FILES[kind]
     with db.read(ctx.engine) as conn:
-        row = browse.invoice_row(conn, number)
-        data = browse.invoice_blob(conn, number, column) if row is not None else None
+        row = rows_store.invoice_row(conn, number)
+        data = rows_store.invoice_blob(conn, number, column) if row is not None else None
     if row is None:
         raise DownloadNotFound(f"no invoice numbered {number}")
     if data is None and kind == "pdf":
@@ -234,9 +239,9 @@ def overview(ctx: AppContext) -> dict[str, Any]:
     start_month = datetime.combine(month, time(0), tzinfo=BUCHAREST).astimezone(UTC)
     with db.read(ctx.engine) as conn:
         out = {
-            "today": browse.counts_since(conn, db.utc_naive(start_day), day),
-            "month": browse.counts_since(conn, db.utc_naive(start_month), month),
-            "attention": browse.attention_count(conn),
+            "today": rows_store.counts_since(conn, db.utc_naive(start_day), day),
+            "month": rows_store.counts_since(conn, db.utc_naive(start_month), month),
+            "attention": rows_store.attention_count(conn),
             "overdue": [],
         }
     out["overdue"] = anaf_sync.invoices_listing(ctx, overdue=True)
@@ -247,7 +252,7 @@ def overview(ctx: AppContext) -> dict[str, Any]:
 def webhook_silence(ctx: AppContext) -> timedelta | None:
     """Time since the last webhook was received (None: never)."""
     with db.read(ctx.engine) as conn:
-        last = browse.last_webhook_at(conn)
+        last = rows_store.last_webhook_at(conn)
     if last is None:
         return None
     now = ctx.clock()
@@ -258,4 +263,4 @@ def webhook_silence(ctx: AppContext) -> timedelta | None:
 def quota_today(ctx: AppContext, day: str) -> list[tuple[str, int]]:
     """The daily ANAF quota buckets of ``day`` (``YYYY-MM-DD``) and how many calls each used."""
     with db.read(ctx.engine) as conn:
-        return browse.quota_buckets(conn, day)
+        return rows_store.quota_buckets(conn, day)
