@@ -9,6 +9,7 @@ checks the CSRF token of every POST, parses the form and runs the handler in a w
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,6 +55,21 @@ def _when(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _pairs(value: object, data_dir: str) -> list[tuple[str, str]]:
+    """A timeline entry's detail as ``(key, text)`` pairs; paths under the data folder are
+    shown relative to it (``DATA_DIR/archive/…``)."""
+    if value is None:
+        return []
+    items = value.items() if isinstance(value, dict) else [("", value)]
+    out = []
+    for key, item in items:
+        text = item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
+        if data_dir and text.startswith(data_dir):
+            text = "DATA_DIR" + text[len(data_dir) :]
+        out.append((str(key), text))
+    return out
+
+
 def make_env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -65,6 +81,7 @@ def make_env() -> jinja2.Environment:
     env.filters["money"] = _money
     env.filters["when"] = _when
     env.filters["ro_number"] = format_ro
+    env.filters["pairs"] = _pairs
     return env
 
 
@@ -113,6 +130,7 @@ class View:
             csrf=self.csrf,
             path=self.request.url.path,
             notice=self.t(notice) if notice in i18n.M else "",
+            data_dir=str(self.ctx.settings.data_dir.resolve()),
             **values,
         )
         return HTMLResponse(page, status_code=status)

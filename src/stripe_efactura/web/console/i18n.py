@@ -128,6 +128,10 @@ M: dict[str, tuple[str, str]] = {
         "A storno of the original invoice is issued, then a new invoice to the company below.",
     ),
     "reissue.submit": ("Stornează și refacturează", "Storno and re-issue"),
+    "reissue.done": (
+        "Factura a fost stornată și refăcută pe noul cumpărător.",
+        "The invoice was reversed and issued again to the new buyer.",
+    ),
     # lists
     "search": ("Caută", "Search"),
     "search.placeholder": ("nume, email, număr, pi_…", "name, email, number, pi_…"),
