@@ -87,6 +87,7 @@ def serve(
                 port=port or s.web_port,
                 log_level="warning",
                 access_log=False,
+                forwarded_allow_ips=list(s.trusted_proxies),  # the console trusts the same
             )
         finally:
             stop.set()
