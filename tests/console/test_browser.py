@@ -269,3 +269,21 @@ def test_every_page_renders_on_the_demo_data(
     assert page.locator("tbody tr").count() == 1
     assert refused == []
     page.context.close()
+
+
+def test_reconciliation_shows_its_progress(
+    browser: Any, demo_console: ConsoleDemo, shots: Path
+) -> None:
+    base = demo_console.url
+    page = new_page(browser)
+    login(page, base)
+    page.goto(f"{base}/payments")
+    page.click("#reconcile summary")
+    page.fill("#rc-days", "1")
+    page.click("#reconcile-form button[type=submit]")
+    assert page.url.startswith(f"{base}/operations/")
+    page.wait_for_selector("#op-state:has-text('Gata.')", timeout=30_000)
+    screenshot(page, shots, "reconcile")
+    # the 15 sample events and the one of the payment without an address: all known already
+    assert (page.inner_text("#op-seen"), page.inner_text("#op-new")) == ("16", "0")
+    page.context.close()

@@ -153,9 +153,11 @@ def _wait_for_attention(ctx: AppContext, timeout: float = 30.0) -> None:
 def _context(directory: Path, validation_dir: Path, smtp_port: int, now: int) -> AppContext:
     ctx = demo_context(directory, validation_dir, smtp_port)
     store = FakeStripeStore()
-    store.add(*build_samples(now).objects)
-    objects, _event = broken_payment(now)
-    store.add(*objects)
+    samples = build_samples(now)
+    store.add(*samples.objects)
+    store.add(*{d.event_id: d.event for d in samples.deliveries}.values())  # reconcile reads them
+    objects, event = broken_payment(now)
+    store.add(*objects, event)
     ctx.stripe = FakeStripeReader(store)
     issue = datetime.fromtimestamp(now, UTC).astimezone(BUCHAREST).date()
     days = banking_days_before(issue, 15)

@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from ...app.context import AppContext
+from . import operations as ops
 from . import views_actions as act
 from . import views_admin as adm
 from . import views_auth as auth_views
@@ -70,6 +71,8 @@ def _routes(c: Console) -> list[Route | Mount]:
         Route("/tokens", page("admin")(adm.token_create), methods=post),
         Route("/tokens/{token_id}/revoke", page("admin")(adm.token_revoke), methods=post),
         Route("/audit", page("accountant")(adm.audit_page), methods=get),
+        Route("/operations/reconcile", page("accountant")(ops.start_reconcile), methods=post),
+        Route("/operations/{op_id}", page("accountant")(ops.show), methods=get),
         Mount("/static/console", app=StaticFiles(directory=STATIC), name="console-static"),
     ]
 

@@ -154,6 +154,8 @@ class Console:
         secret = auth.console_secret(ctx)
         self.csrf_key = security.derive_key(secret, "csrf")
         self.has_users = False
+        self.operations: dict[str, Any] = {}
+        """Long operations started here (``operations.py``), by id."""
         """Accounts are never deleted: once one exists the first-run check is skipped."""
         self.trusted_proxies = ctx.settings.trusted_proxies
 

@@ -279,6 +279,27 @@ M: dict[str, tuple[str, str]] = {
     "audit.target": ("Obiect", "Target"),
     "audit.ip": ("IP", "IP"),
     "audit.change": ("Modificare", "Change"),
+    "op.reconcile": ("Reconciliere cu Stripe", "Reconcile with Stripe"),
+    "op.reconcile.help": (
+        (
+            "Citește din Stripe evenimentele din ultimele zile și le trece prin aceeași intrare "
+            "ca webhook-urile: ce lipsește se facturează, nimic nu se dublează."
+        ),
+        (
+            "Reads the events of the last days from Stripe and feeds them through the same "
+            "intake as the webhooks: what is missing gets invoiced, nothing is duplicated."
+        ),
+    ),
+    "op.days": ("Zile (1-30)", "Days (1-30)"),
+    "op.start": ("Pornește reconcilierea", "Start the reconciliation"),
+    "op.seen": ("Evenimente citite", "Events read"),
+    "op.new": ("Evenimente noi", "New events"),
+    "op.running": (
+        "În lucru… pagina se actualizează singură.",
+        "Running… this page refreshes itself.",
+    ),
+    "op.finished": ("Gata.", "Done."),
+    "op.failed": ("Oprită cu eroare: {error}", "Stopped with an error: {error}"),
     "yes": ("da", "yes"),
     "no": ("nu", "no"),
     "error": ("Eroare", "Error"),
