@@ -39,13 +39,22 @@ def installed_validation(validation_src: Path, tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def chromium() -> Path:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    pytest.importorskip("playwright.sync_api")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator[Any]:
+    """Chromium for one test module: Playwright's sync API keeps an event loop running in
+    this thread while it is open, which other modules' ``asyncio.run`` must not meet."""
+    from playwright import sync_api
+
     with sync_api.sync_playwright() as pw:
         launched = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
         )
         yield launched
         launched.close()
@@ -53,7 +62,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def demo_console(
-    browser: Any, installed_validation: Path, tmp_path_factory: pytest.TempPathFactory
+    chromium: Path, installed_validation: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ConsoleDemo]:
     """The demo's four invoices and one payment that needs attention, served with the
     console; one admin account (:data:`ADMIN`)."""
@@ -72,7 +81,7 @@ def demo_console(
 
 
 @pytest.fixture
-def empty_console(browser: Any, tmp_path: Path) -> Iterator[tuple[str, Any]]:
+def empty_console(chromium: Path, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """A fresh service without any account (first run): (url, context)."""
     from stripe_efactura.web.app import create_app
 
