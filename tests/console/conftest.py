@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from factories.console import ADMIN, CHROMIUM, CHROMIUM_ARGS
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import accounts
 from stripe_efactura.app.audit_log import Actor
@@ -25,10 +26,6 @@ from stripe_efactura.config import demo_settings
 from stripe_efactura.demo import DemoOptions, run_demo
 from stripe_efactura.demo.console import AsgiServer, ConsoleDemo, start_console
 from stripe_efactura.ubl import artifacts
-from support import load_module
-
-helpers = load_module(Path(__file__).with_name("helpers.py"), "efactura_console_helpers")
-ADMIN, CHROMIUM, CHROMIUM_ARGS = helpers.ADMIN, helpers.CHROMIUM, helpers.CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="session")

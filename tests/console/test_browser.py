@@ -10,14 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from factories.console import ADMIN, screenshot
 from stripe_efactura.app import anaf_tokens, audit_log, listings
 from stripe_efactura.demo.console import BROKEN_KEY, ConsoleDemo
 from stripe_efactura.store.listings import InvoiceFilter
 from stripe_efactura.web.console import setup_link
-from support import load_module
-
-helpers = load_module(Path(__file__).with_name("helpers.py"), "efactura_console_helpers")
-ADMIN, screenshot = helpers.ADMIN, helpers.screenshot
 
 
 def login(page: Any, base: str, email: str = ADMIN[0], password: str = ADMIN[1]) -> None:

@@ -1,4 +1,4 @@
-"""Constants and helpers shared by the console tests."""
+"""Constants and helpers of the console's browser tests (tests/console)."""
 
 from __future__ import annotations
 
