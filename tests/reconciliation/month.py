@@ -87,7 +87,9 @@ def invoice(number: str, day: date, gross: str, key: str, currency: str = "RON")
     )
 
 
-def txn(tid: str, ttype: str, amount: int, created: int, source: str, **kw: Any) -> dict[str, Any]:
+def txn(
+    tid: str, ttype: str, amount: int, created: int, source: str | None, **kw: Any
+) -> dict[str, Any]:
     fee = kw.pop("fee", 0)
     category = kw.pop("reporting_category", ttype)
     return {
@@ -281,7 +283,7 @@ def stripe_activity(m: Month) -> None:
     m.stripe.add(txn("txn_re_A9f", "refund_failure", 1000, ts(19), "re_A9"))
     m.stripe.add(txn("txn_fee1", "stripe_fee", -500, ts(21), None, reporting_category="fee"))
     carried = ["txn_ch_A", "txn_ch_B", "txn_ch_C", "txn_re_C1", "txn_fee1"]
-    net = sum(int(m.stripe.get("balance_transaction", t)["net"]) for t in carried)  # type: ignore[index]
+    net = sum(int(m.stripe.objects["balance_transaction"][t]["net"]) for t in carried)
     payout = {
         "id": "po_1",
         "object": "payout",

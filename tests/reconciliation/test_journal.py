@@ -21,6 +21,7 @@ from stripe_efactura.cli import main
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.model import (
     FxInfo,
+    Invoice,
     InvoiceLine,
     TaxClass,
     Totals,
@@ -148,7 +149,7 @@ CENTS = st.integers(min_value=1, max_value=5_000_000)
 
 
 @st.composite
-def fx_invoices(draw: st.DrawFn) -> object:
+def fx_invoices(draw: st.DrawFn) -> Invoice:
     """EUR invoices with 1-3 VAT rates and a random BNR rate (4 decimals)."""
     rates = draw(st.lists(RATES, min_size=1, max_size=3, unique=True))
     breakdown = []
@@ -177,14 +178,15 @@ def fx_invoices(draw: st.DrawFn) -> object:
 
 @settings(max_examples=150, deadline=None)
 @given(fx_invoices())
-def test_fx_rows_reconcile_to_the_invoice_to_the_ban(invoice: object) -> None:
-    bases, vats, total = jr.ron_amounts(invoice)  # type: ignore[arg-type]
-    inv = invoice  # type: ignore[assignment]
-    rate = inv.fx.rate  # type: ignore[attr-defined]
-    assert total == round2(inv.totals.tax_inclusive * rate)  # type: ignore[attr-defined]
-    assert sum(vats.values()) == inv.totals.tax_total_ron  # type: ignore[attr-defined]
+def test_fx_rows_reconcile_to_the_invoice_to_the_ban(invoice: Invoice) -> None:
+    bases, vats, total = jr.ron_amounts(invoice)
+    inv = invoice
+    assert inv.fx is not None
+    rate = inv.fx.rate
+    assert total == round2(inv.totals.tax_inclusive * rate)
+    assert sum(vats.values()) == inv.totals.tax_total_ron
     assert sum(bases.values()) + sum(vats.values()) == total
-    for b in inv.vat_breakdown:  # type: ignore[attr-defined]
+    for b in inv.vat_breakdown:
         key = jr.rate_key(b.tax.rate) if b.tax.category is VatCategory.STANDARD else "AE"
         assert abs(bases[key] - b.taxable_amount * rate) <= D("0.03")
     # a full storno (same rate) gives exactly the negated row
@@ -194,7 +196,7 @@ def test_fx_rows_reconcile_to_the_invoice_to_the_ban(invoice: object) -> None:
         issue_date=date(2026, 11, 30),
         number="X1",
         reason=None,
-    )  # type: ignore[arg-type, attr-defined]
+    )
     s_bases, s_vats, s_total = jr.ron_amounts(storno)
     assert (s_total, s_vats) == (-total, {k: -v for k, v in vats.items()})
     assert s_bases == {k: -v for k, v in bases.items()}

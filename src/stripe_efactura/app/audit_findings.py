@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..intake.ledger import LedgerEntry
-from ..money import from_minor, to_minor
+from ..money import from_minor
 from .periods import Period, ro_day
 
 NOT_OK_FIX = {
@@ -173,9 +173,7 @@ class Auditor:
         if not self.period.contains(row.issue_date):
             return  # its invoice belongs to another period
         total = Decimal(str(row.total))
-        if str(row.currency).upper() != currency or to_minor(total, currency) != to_minor(
-            amount, currency
-        ):
+        if str(row.currency).upper() != currency or total != amount:
             self.add(
                 "R-AMOUNT-MISMATCH",
                 str(row.number),
