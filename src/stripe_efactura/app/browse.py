@@ -1,0 +1,292 @@
+"""Read use cases of the REST API and the console: payments and invoices, filtered and
+paginated, with their detail and timeline; invoice documents.
+
+Pages use opaque cursors (see ``store/queries.py``): the client passes back ``next_cursor``
+to get the next page. Views are plain JSON-able dicts (the API's pydantic models describe
+them).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ..invoicing.serialize import invoice_from_json
+from ..money import from_minor
+from ..store import db, repo
+from ..store import queries as q
+from ..store.queries import InvoiceFilter, PaymentFilter
+from ..tz import BUCHAREST
+from . import anaf_sync, audit_log
+from .context import AppContext
+from .refusals import Invalid, NotFound
+
+Json = dict[str, Any]
+__all__ = ["InvoiceFilter", "Page", "PaymentFilter"]
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Json]
+    next_cursor: str | None
+
+
+def _encode(value: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _bad_cursor() from exc
+    if not isinstance(value, list):
+        raise _bad_cursor()
+    return value
+
+
+def _bad_cursor() -> Invalid:
+    return Invalid(
+        "E-API-CURSOR",
+        "The cursor is not one this API returned.",
+        "Cursorul nu este unul întors de acest API.",
+        field="cursor",
+    )
+
+
+def _limit(limit: int) -> int:
+    return max(1, min(MAX_PAGE, limit))
+
+
+def _iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def today(ctx: AppContext) -> date:
+    return ctx.clock().astimezone(BUCHAREST).date()
+
+
+# -- payments ---------------------------------------------------------------------------
+
+
+def payment_view(r: Any) -> Json:
+    return {
+        "payment_key": r.payment_key,
+        "kind": r.kind,
+        "status": r.status,
+        "livemode": bool(r.livemode),
+        "currency": r.currency,
+        "amount_minor": int(r.amount),
+        "amount": str(from_minor(int(r.amount), r.currency)),
+        "paid_at": _iso(r.paid_at),
+        "owner": {"type": r.owner_type, "id": r.owner_id},
+        "degraded": bool(r.degraded),
+        "problems": json.loads(r.problems),
+        "refers_to": r.refers_to,
+        "created_at": _iso(r.created_at),
+        "updated_at": _iso(r.updated_at),
+    }
+
+
+def list_payments(
+    ctx: AppContext, flt: q.PaymentFilter, *, cursor: str | None = None, limit: int = 50
+) -> Page:
+    limit = _limit(limit)
+    after = None
+    if cursor:
+        parts = _decode(cursor)
+        try:
+            after = (datetime.fromisoformat(str(parts[0])), str(parts[1]))
+        except (ValueError, IndexError) as exc:
+            raise _bad_cursor() from exc
+    with db.read(ctx.engine) as conn:
+        rows = q.payments_page(conn, flt, after=after, limit=limit + 1)
+    items = [payment_view(r) for r in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        nxt = _encode([last.paid_at.isoformat(), last.payment_key])
+    return Page(items, nxt)
+
+
+def _payment_not_found(key: str) -> NotFound:
+    return NotFound(
+        "E-PAYMENT-NOT-FOUND", f"No payment {key}.", f"Plata {key} nu există.", field="payment"
+    )
+
+
+def payment_detail(ctx: AppContext, key: str) -> Json:
+    """The payment, its Stripe events, buyer overrides, invoices and one timeline."""
+    with db.read(ctx.engine) as conn:
+        row = repo.get_payment(conn, key)
+        if row is None:
+            raise _payment_not_found(key)
+        event_ids = json.loads(row.event_ids)
+        events = q.payment_events(conn, event_ids)
+        issued = q.invoices_of_payment(conn, key)
+        logs = {int(i.id): q.invoice_timeline(conn, int(i.id)) for i in issued}
+    out = payment_view(row)
+    out["overrides"] = json.loads(row.overrides) if row.overrides else None
+    out["events"] = [
+        {
+            "id": e.id,
+            "type": e.type,
+            "received_at": _iso(e.received_at),
+            "outcome": e.outcome,
+            "reason": e.reason,
+            "source": e.source,
+        }
+        for e in events
+    ]
+    out["invoices"] = [invoice_view(i, today(ctx)) for i in issued]
+    out["stripe_url"] = stripe_url(row.owner_type, row.owner_id, bool(row.livemode))
+    timeline: list[Json] = [
+        {"at": _iso(e.received_at), "event": f"stripe:{e.type}", "detail": {"outcome": e.outcome}}
+        for e in events
+    ]
+    for inv in issued:
+        for entry in logs[int(inv.id)]:
+            detail = json.loads(entry.detail) if entry.detail else None
+            timeline.append(
+                {"at": _iso(entry.at), "event": f"{inv.number}:{entry.event}", "detail": detail}
+            )
+    for a in audit_log.entries(ctx, target_type="payment", target_id=key, limit=MAX_PAGE):
+        timeline.append({"at": _iso(a.at), "event": f"audit:{a.action}", "detail": a.after})
+    out["timeline"] = sorted(timeline, key=lambda t: str(t["at"]))
+    return out
+
+
+_DASHBOARD = {
+    "invoice": "invoices",
+    "checkout_session": "checkout/sessions",
+    "payment_intent": "payments",
+    "charge": "payments",
+}
+
+
+def stripe_url(owner_type: str, owner_id: str, livemode: bool) -> str:
+    """The object in the Stripe dashboard (where the merchant fixes the data)."""
+    base = "https://dashboard.stripe.com" + ("" if livemode else "/test")
+    return f"{base}/{_DASHBOARD.get(owner_type, 'payments')}/{owner_id}"
+
+
+# -- invoices ---------------------------------------------------------------------------
+
+
+def invoice_view(r: Any, on: date) -> Json:
+    overdue = (
+        r.deadline is not None and r.deadline < on and r.anaf_state not in ("ok", "not_uploaded")
+    )
+    return {
+        "id": int(r.id),
+        "number": r.number,
+        "series": r.series_code,
+        "seq": int(r.seq),
+        "kind": r.kind,
+        "payment_key": r.payment_key,
+        "refers_to_id": r.refers_to,
+        "issue_date": _iso(r.issue_date),
+        "currency": r.currency,
+        "total": r.total,
+        "livemode": bool(r.livemode),
+        "anaf_state": r.anaf_state,
+        "upload_index": r.upload_index,
+        "download_id": r.download_id,
+        "deadline": _iso(r.deadline),
+        "overdue": overdue,
+        "email_state": r.email_state,
+        "created_at": _iso(r.created_at),
+    }
+
+
+def list_invoices(
+    ctx: AppContext, flt: q.InvoiceFilter, *, cursor: str | None = None, limit: int = 50
+) -> Page:
+    limit = _limit(limit)
+    after = None
+    if cursor:
+        parts = _decode(cursor)
+        if not parts or not isinstance(parts[0], int):
+            raise _bad_cursor()
+        after = int(parts[0])
+    on = today(ctx)
+    with db.read(ctx.engine) as conn:
+        rows = q.invoices_page(conn, flt, after=after, limit=limit + 1)
+    items = [invoice_view(r, on) for r in rows[:limit]]
+    nxt = _encode([int(rows[limit - 1].id)]) if len(rows) > limit else None
+    return Page(items, nxt)
+
+
+def invoice_not_found(number: str) -> NotFound:
+    return NotFound(
+        "E-INVOICE-NOT-FOUND",
+        f"No invoice numbered {number}.",
+        f"Nu există factura cu numărul {number}.",
+        field="number",
+    )
+
+
+def invoice_detail(ctx: AppContext, number: str) -> Json:
+    """The invoice, its buyer, what refers to it, ANAF findings and its timeline."""
+    with db.read(ctx.engine) as conn:
+        row = q.invoice_row(conn, number)
+        if row is None:
+            raise invoice_not_found(number)
+        extras = q.invoice_extras(conn, int(row.id))
+        stornos = q.stornos_of(conn, int(row.id))
+        docs = q.invoice_documents(conn, number)
+        original = q.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
+    out = invoice_view(row, today(ctx))
+    summary = anaf_sync.invoice_detail(ctx, number)
+    snapshot = invoice_from_json(extras.snapshot)
+    buyer = snapshot.buyer
+    out["buyer"] = {
+        "name": buyer.name,
+        "kind": str(buyer.kind.value),
+        "legal_id": buyer.legal_id,
+        "vat_id": buyer.vat_id,
+        "email": buyer.email,
+        "city": buyer.address.city,
+        "country": buyer.address.country,
+    }
+    out["refers_to"] = original
+    out["stornos"] = [s.number for s in stornos]
+    out["findings"] = summary.get("findings", [])
+    out["anaf"] = summary.get("anaf", {})
+    out["deadline_status"] = summary.get("deadline_status")
+    out["documents"] = {
+        "xml": True,
+        "pdf": docs.pdf is not None,
+        "signed_zip": docs.signed_zip is not None,
+    }
+    out["timeline"] = summary.get("timeline", [])
+    return out
+
+
+def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
+    """``(content, media type, file name)`` of an invoice's ``pdf``, ``xml`` or ``zip``. The PDF
+    is rendered on demand when the worker has not made it yet; the signed ZIP exists once ANAF
+    validated the invoice."""
+    with db.read(ctx.engine) as conn:
+        row = q.invoice_documents(conn, number)
+    if row is None:
+        raise invoice_not_found(number)
+    if kind == "xml":
+        return bytes(row.xml), "application/xml", f"{number}.xml"
+    if kind == "pdf":
+        from .documents import ensure_pdf
+
+        return ensure_pdf(ctx, int(row.id)), "application/pdf", f"{number}.pdf"
+    if row.signed_zip is None:
+        raise NotFound(
+            "E-INVOICE-NO-SIGNED-ZIP",
+            f"Invoice {number} has no ANAF-signed archive yet (ANAF state {row.anaf_state}).",
+            f"Factura {number} nu are încă arhiva semnată de ANAF (stare {row.anaf_state}).",
+            field="number",
+        )
+    return bytes(row.signed_zip), "application/zip", f"{number}.zip"

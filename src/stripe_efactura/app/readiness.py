@@ -1,0 +1,273 @@
+"""What is ready and what is not: the system readiness of the API and the console's banners,
+and the ANAF overview (authorisation, quota used today, deadlines at risk), and the notices
+inbox (open / resolved, acknowledge).
+
+Each readiness check says ``ok``, ``warning`` (works, degraded) or ``error`` (something does
+not work), with the reason in English and Romanian and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from ..errors import EfacturaError
+from ..invoicing.deadlines import working_days_after
+from ..store import db
+from ..store import queries as q
+from ..tz import BUCHAREST
+from ..ubl.artifacts import is_installed
+from . import anaf_tokens, audit_log, browse
+from .audit_log import Actor
+from .context import AppContext
+from .refusals import NotFound
+
+WORKER_LATE = timedelta(minutes=15)
+WEBHOOK_QUIET_DAYS = 7
+REAUTH_WARN_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    reason_en: str
+    reason_ro: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "status": self.status,
+            "reason_en": self.reason_en,
+            "reason_ro": self.reason_ro,
+            "fix": self.fix,
+        }
+
+
+def _database(ctx: AppContext) -> Check:
+    try:
+        with db.read(ctx.engine) as conn:
+            q.oldest_due_job(conn)
+    except Exception as exc:  # the database itself is what is checked
+        return Check(
+            "database",
+            "error",
+            f"The database does not answer: {type(exc).__name__}.",
+            "Baza de date nu răspunde.",
+            "Check EFACTURA_DATABASE_URL and the disk.",
+        )
+    return Check("database", "ok", "The database answers.", "Baza de date răspunde.")
+
+
+def _worker(ctx: AppContext) -> Check:
+    now = db.utc_naive(ctx.clock())
+    with db.read(ctx.engine) as conn:
+        late = q.late_schedules(conn, now - WORKER_LATE)
+        oldest = q.oldest_due_job(conn)
+    if late or (oldest is not None and oldest < now - WORKER_LATE):
+        return Check(
+            "worker",
+            "error",
+            "No worker has run the periodic jobs for 15 minutes: invoices wait.",
+            "Niciun worker nu a rulat sarcinile periodice de 15 minute: facturile așteaptă.",
+            "Run `stripe-efactura serve` (with its worker) or `stripe-efactura worker`.",
+        )
+    return Check("worker", "ok", "A worker runs the jobs.", "Un worker rulează sarcinile.")
+
+
+def _validation(ctx: AppContext) -> Check:
+    if is_installed(ctx.settings.validation_dir):
+        return Check(
+            "validation_artifacts",
+            "ok",
+            "The official UBL XSD and CIUS-RO schematron are installed.",
+            "Fișierele oficiale de validare sunt instalate.",
+        )
+    return Check(
+        "validation_artifacts",
+        "error",
+        "The UBL XSD / CIUS-RO schematron are missing: no invoice can be numbered.",
+        "Lipsesc fișierele oficiale de validare: nicio factură nu poate fi numerotată.",
+        "stripe-efactura validation fetch (offline: --from DIR)",
+    )
+
+
+def _webhook(ctx: AppContext) -> Check:
+    if not ctx.settings.stripe_webhook_secrets:
+        return Check(
+            "webhook_secret",
+            "error",
+            "No Stripe webhook secret: every webhook is refused.",
+            "Nu există secretul webhook Stripe: toate webhook-urile sunt refuzate.",
+            "Set EFACTURA_STRIPE_WEBHOOK_SECRET (whsec_…) from the Stripe dashboard.",
+        )
+    with db.read(ctx.engine) as conn:
+        last = q.last_webhook_at(conn)
+    quiet = db.utc_naive(ctx.clock()) - timedelta(days=WEBHOOK_QUIET_DAYS)
+    if last is None or last < quiet:
+        return Check(
+            "webhook_secret",
+            "warning",
+            f"No webhook received for {WEBHOOK_QUIET_DAYS} days.",
+            f"Niciun webhook primit în ultimele {WEBHOOK_QUIET_DAYS} zile.",
+            "Check the endpoint URL and events in Stripe; `stripe-efactura reconcile`.",
+        )
+    return Check("webhook_secret", "ok", "Webhooks arrive.", "Webhook-urile sosesc.")
+
+
+def _stripe_key(ctx: AppContext) -> Check:
+    if ctx.settings.stripe_api_key:
+        return Check(
+            "stripe_api_key", "ok", "The Stripe API key is set.", "Cheia API Stripe este setată."
+        )
+    return Check(
+        "stripe_api_key",
+        "warning",
+        "No Stripe API key: degraded mode, invoices are built from webhooks alone.",
+        "Fără cheie API Stripe: mod degradat, facturile se fac doar din webhook-uri.",
+        "Set EFACTURA_STRIPE_API_KEY (a restricted key with read access).",
+    )
+
+
+def _anaf(ctx: AppContext) -> Check:
+    try:
+        status = anaf_tokens.token_status(ctx)
+    except EfacturaError as exc:
+        return Check(
+            "anaf_authorisation",
+            "error",
+            exc.message,
+            exc.message_ro or exc.message,
+            "Fix [company] cui in efactura.toml.",
+        )
+    if not status.authorised:
+        return Check(
+            "anaf_authorisation",
+            "error",
+            "ANAF is not authorised: nothing is sent.",
+            "ANAF nu este autorizat: nu se trimite nimic.",
+            "Authorise with the qualified certificate (`stripe-efactura anaf login`).",
+        )
+    days = status.reauthorize_in_days
+    if days is not None and days < REAUTH_WARN_DAYS:
+        return Check(
+            "anaf_authorisation",
+            "warning" if days > 0 else "error",
+            f"The ANAF authorisation expires in {days} days.",
+            f"Autorizarea ANAF expiră în {days} zile.",
+            "stripe-efactura anaf login",
+        )
+    return Check("anaf_authorisation", "ok", "ANAF is authorised.", "ANAF este autorizat.")
+
+
+def _smtp(ctx: AppContext) -> Check:
+    if ctx.settings.smtp_host:
+        return Check("smtp", "ok", "E-mails go out by SMTP.", "E-mailurile pleacă prin SMTP.")
+    return Check(
+        "smtp",
+        "warning",
+        "No SMTP server: e-mails are written to the outbox folder.",
+        "Fără server SMTP: e-mailurile sunt scrise în dosarul outbox.",
+        "Set EFACTURA_SMTP_HOST (and _PORT, _USER, _PASSWORD, EFACTURA_MAIL_FROM).",
+    )
+
+
+def readiness(ctx: AppContext) -> list[Check]:
+    """Every component, in a fixed order."""
+    checks = [_database(ctx)]
+    if checks[0].status == "error":
+        return checks
+    return [
+        *checks,
+        _worker(ctx),
+        _validation(ctx),
+        _webhook(ctx),
+        _stripe_key(ctx),
+        _anaf(ctx),
+        _smtp(ctx),
+    ]
+
+
+def anaf_overview(ctx: AppContext) -> dict[str, Any]:
+    """Authorisation and expiry, ANAF calls counted today, invoices whose deadline is near."""
+    from .anaf_sync import GLOBAL_BUCKET_SECONDS, GLOBAL_BUCKETS, deadline_status
+
+    now = ctx.clock()
+    on = now.astimezone(BUCHAREST).date()
+    try:
+        auth: dict[str, Any] = anaf_tokens.token_status(ctx).to_dict()
+    except EfacturaError as exc:
+        auth = {"authorised": False, "error": str(exc)}
+    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
+    with db.read(ctx.engine) as conn:
+        counts = q.quota_counts(conn, on.isoformat())
+        minute = q.global_calls_since(conn, current - GLOBAL_BUCKETS + 1)
+        risky = q.deadlines_at_risk(conn, working_days_after(on, 1))
+    deadlines = []
+    for row in risky:
+        view = browse.invoice_view(row, on)
+        view["deadline_status"] = deadline_status(row, on)
+        deadlines.append(view)
+    return {
+        "authorisation": auth,
+        "quota_today": counts,
+        "calls_last_minute": minute,
+        "deadlines_at_risk": deadlines,
+    }
+
+
+# -- notices inbox ----------------------------------------------------------------------
+
+
+def notice_view(r: Any) -> dict[str, Any]:
+    payload = json.loads(r.payload)
+    resolved = r.acknowledged_at is not None or bool(r.fixed)
+    return {
+        "id": int(r.id),
+        "kind": r.kind,
+        "ref": r.ref,
+        "title": payload.get("title", ""),
+        "problems": payload.get("problems", []),
+        "created_at": r.created_at.isoformat(),
+        "state": "resolved" if resolved else "open",
+        "acknowledged_at": r.acknowledged_at.isoformat() if r.acknowledged_at else None,
+        "acknowledged_by": r.acknowledged_by,
+    }
+
+
+def notices(
+    ctx: AppContext, *, state: str | None = None, cursor: int | None = None, limit: int = 50
+) -> tuple[list[dict[str, Any]], int | None]:
+    limit = max(1, min(browse.MAX_PAGE, limit))
+    with db.read(ctx.engine) as conn:
+        rows = q.notices_page(conn, state=state, after=cursor, limit=limit + 1)
+    items = [notice_view(r) for r in rows[:limit]]
+    return items, (int(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def acknowledge(ctx: AppContext, actor: Actor, notice_id: int) -> dict[str, Any]:
+    with db.write(ctx.engine) as conn:
+        row = q.notice(conn, notice_id)
+        if row is None:
+            raise NotFound(
+                "E-NOTICE-NOT-FOUND",
+                f"No notice {notice_id}.",
+                f"Notificarea {notice_id} nu există.",
+                field="notice",
+            )
+        now = db.db_now(conn)
+        if q.acknowledge_notice(conn, notice_id, by=actor.name, now=now):
+            audit_log.record(
+                conn,
+                actor,
+                "notice.acknowledge",
+                "notice",
+                notice_id,
+                before={"state": "open"},
+                after={"state": "acknowledged"},
+            )
+        row = q.notice(conn, notice_id)
+    return notice_view(row)

@@ -1,0 +1,357 @@
+"""Filtered, cursor-paginated listings for the REST API and the console.
+
+A page is read with a keyset cursor (the sort key of the last row of the previous page), never
+with OFFSET, so page N costs what page 1 costs: payments are ordered by ``(paid_at,
+payment_key)`` descending (index ``ix_payments_paid_at``), invoices by ``id`` descending (the
+primary key; ``ix_invoices_issue_date`` serves the date filters). Listings never read the
+large columns (XML, PDF, signed ZIP, raw sale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .tables import (
+    anaf_quota,
+    invoice_log,
+    invoices,
+    jobs,
+    notices,
+    payments,
+    schedules,
+    stripe_events,
+)
+
+
+@dataclass(frozen=True)
+class PaymentFilter:
+    status: str | None = None
+    kind: str | None = None
+    livemode: bool | None = None
+    paid_from: datetime | None = None
+    paid_to: datetime | None = None
+    """Exclusive."""
+    text: str | None = None
+    """Part of the payment key, the owner id or the sale (buyer name, e-mail)."""
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    series: str | None = None
+    number_from: int | None = None
+    number_to: int | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    """Inclusive."""
+    anaf_state: str | None = None
+    kind: str | None = None
+    overdue_on: date | None = None
+    """Only invoices past their upload deadline on this day and not accepted by ANAF."""
+    payment_key: str | None = None
+
+
+_PAYMENT_COLS = [
+    payments.c.payment_key,
+    payments.c.kind,
+    payments.c.owner_type,
+    payments.c.owner_id,
+    payments.c.status,
+    payments.c.livemode,
+    payments.c.currency,
+    payments.c.amount,
+    payments.c.paid_at,
+    payments.c.degraded,
+    payments.c.problems,
+    payments.c.refers_to,
+    payments.c.created_at,
+    payments.c.updated_at,
+]
+_INVOICE_COLS = [
+    invoices.c.id,
+    invoices.c.series_code,
+    invoices.c.seq,
+    invoices.c.number,
+    invoices.c.kind,
+    invoices.c.payment_key,
+    invoices.c.refers_to,
+    invoices.c.issue_date,
+    invoices.c.currency,
+    invoices.c.total,
+    invoices.c.livemode,
+    invoices.c.anaf_state,
+    invoices.c.upload_index,
+    invoices.c.download_id,
+    invoices.c.deadline,
+    invoices.c.email_state,
+    invoices.c.created_at,
+    invoices.c.updated_at,
+]
+OPEN_STATES = ("ok",)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def payments_page(
+    conn: Connection,
+    flt: PaymentFilter,
+    *,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Any]:
+    """Up to ``limit`` payments after the cursor ``(paid_at, payment_key)``, newest first."""
+    query = sa.select(*_PAYMENT_COLS)
+    if flt.status:
+        query = query.where(payments.c.status == flt.status)
+    if flt.kind:
+        query = query.where(payments.c.kind == flt.kind)
+    if flt.livemode is not None:
+        query = query.where(payments.c.livemode == flt.livemode)
+    if flt.paid_from:
+        query = query.where(payments.c.paid_at >= flt.paid_from)
+    if flt.paid_to:
+        query = query.where(payments.c.paid_at < flt.paid_to)
+    if flt.text:
+        pattern = _like(flt.text.lower())
+        query = query.where(
+            sa.or_(
+                sa.func.lower(payments.c.payment_key).like(pattern, escape="\\"),
+                sa.func.lower(payments.c.owner_id).like(pattern, escape="\\"),
+                sa.func.lower(payments.c.sale).like(pattern, escape="\\"),
+            )
+        )
+    if after is not None:
+        paid_at, key = after
+        query = query.where(
+            sa.or_(
+                payments.c.paid_at < paid_at,
+                sa.and_(payments.c.paid_at == paid_at, payments.c.payment_key < key),
+            )
+        )
+    query = query.order_by(payments.c.paid_at.desc(), payments.c.payment_key.desc()).limit(limit)
+    return conn.execute(query).all()
+
+
+def invoices_page(
+    conn: Connection, flt: InvoiceFilter, *, after: int | None, limit: int
+) -> Sequence[Any]:
+    """Up to ``limit`` invoices with an id below the cursor, newest first."""
+    query = sa.select(*_INVOICE_COLS)
+    if flt.series:
+        query = query.where(invoices.c.series_code == flt.series)
+    if flt.number_from is not None:
+        query = query.where(invoices.c.seq >= flt.number_from)
+    if flt.number_to is not None:
+        query = query.where(invoices.c.seq <= flt.number_to)
+    if flt.issued_from:
+        query = query.where(invoices.c.issue_date >= flt.issued_from)
+    if flt.issued_to:
+        query = query.where(invoices.c.issue_date <= flt.issued_to)
+    if flt.anaf_state:
+        query = query.where(invoices.c.anaf_state == flt.anaf_state)
+    if flt.kind:
+        query = query.where(invoices.c.kind == flt.kind)
+    if flt.payment_key:
+        query = query.where(invoices.c.payment_key == flt.payment_key)
+    if flt.overdue_on is not None:
+        query = query.where(
+            invoices.c.deadline < flt.overdue_on,
+            invoices.c.anaf_state.not_in(("ok", "not_uploaded")),
+        )
+    if after is not None:
+        query = query.where(invoices.c.id < after)
+    return conn.execute(query.order_by(invoices.c.id.desc()).limit(limit)).all()
+
+
+def invoice_row(conn: Connection, number: str) -> Any:
+    """An invoice's listing columns by number (no documents), or None."""
+    return conn.execute(sa.select(*_INVOICE_COLS).where(invoices.c.number == number)).first()
+
+
+def invoice_number(conn: Connection, invoice_id: int) -> str | None:
+    value = conn.execute(sa.select(invoices.c.number).where(invoices.c.id == invoice_id)).first()
+    return str(value[0]) if value else None
+
+
+def invoices_of_payment(conn: Connection, payment_key: str) -> Sequence[Any]:
+    return conn.execute(
+        sa.select(*_INVOICE_COLS)
+        .where(invoices.c.payment_key == payment_key)
+        .order_by(invoices.c.id)
+    ).all()
+
+
+def stornos_of(conn: Connection, invoice_id: int) -> Sequence[Any]:
+    return conn.execute(
+        sa.select(*_INVOICE_COLS)
+        .where(invoices.c.refers_to == invoice_id, invoices.c.kind == "storno")
+        .order_by(invoices.c.id)
+    ).all()
+
+
+def invoice_documents(conn: Connection, number: str) -> Any:
+    """``id, number, xml, pdf, signed_zip, anaf_state`` of one invoice, or None."""
+    return conn.execute(
+        sa.select(
+            invoices.c.id,
+            invoices.c.number,
+            invoices.c.xml,
+            invoices.c.pdf,
+            invoices.c.signed_zip,
+            invoices.c.anaf_state,
+        ).where(invoices.c.number == number)
+    ).first()
+
+
+def invoice_extras(conn: Connection, invoice_id: int) -> Any:
+    """``snapshot, validation, anaf_messages`` of one invoice."""
+    return conn.execute(
+        sa.select(invoices.c.snapshot, invoices.c.validation, invoices.c.anaf_messages).where(
+            invoices.c.id == invoice_id
+        )
+    ).one()
+
+
+def invoice_timeline(conn: Connection, invoice_id: int) -> Sequence[Any]:
+    return conn.execute(
+        sa.select(invoice_log.c.at, invoice_log.c.event, invoice_log.c.detail)
+        .where(invoice_log.c.invoice_id == invoice_id)
+        .order_by(invoice_log.c.id)
+    ).all()
+
+
+def payment_events(conn: Connection, event_ids: Sequence[str]) -> Sequence[Any]:
+    if not event_ids:
+        return []
+    return conn.execute(
+        sa.select(
+            stripe_events.c.id,
+            stripe_events.c.type,
+            stripe_events.c.received_at,
+            stripe_events.c.outcome,
+            stripe_events.c.reason,
+            stripe_events.c.source,
+        )
+        .where(stripe_events.c.id.in_(list(event_ids)))
+        .order_by(stripe_events.c.received_at, stripe_events.c.id)
+    ).all()
+
+
+# -- notices ----------------------------------------------------------------------------
+
+
+def _notice_fixed() -> sa.ColumnElement[bool]:
+    """A payment problem whose payment has since been invoiced (or ignored) is resolved."""
+    fixed = (
+        sa.select(payments.c.payment_key)
+        .where(
+            payments.c.payment_key == notices.c.ref,
+            payments.c.status.in_(("invoiced", "ignored")),
+        )
+        .exists()
+    )
+    return sa.and_(notices.c.kind == "payment_problem", fixed)
+
+
+def notices_page(
+    conn: Connection, *, state: str | None, after: int | None, limit: int
+) -> Sequence[Any]:
+    """Notices newest first; ``state`` ``open`` (neither acknowledged nor fixed) or
+    ``resolved``; each row has a boolean ``fixed``."""
+    fixed = _notice_fixed()
+    query = sa.select(notices, fixed.label("fixed"))
+    if state == "open":
+        query = query.where(notices.c.acknowledged_at.is_(None), sa.not_(fixed))
+    elif state == "resolved":
+        query = query.where(sa.or_(notices.c.acknowledged_at.is_not(None), fixed))
+    if after is not None:
+        query = query.where(notices.c.id < after)
+    return conn.execute(query.order_by(notices.c.id.desc()).limit(limit)).all()
+
+
+def notice(conn: Connection, notice_id: int) -> Any:
+    query = sa.select(notices, _notice_fixed().label("fixed")).where(notices.c.id == notice_id)
+    return conn.execute(query).first()
+
+
+def acknowledge_notice(conn: Connection, notice_id: int, *, by: str, now: datetime) -> bool:
+    result = conn.execute(
+        sa.update(notices)
+        .where(notices.c.id == notice_id, notices.c.acknowledged_at.is_(None))
+        .values(acknowledged_at=now, acknowledged_by=by)
+    )
+    return bool(result.rowcount)
+
+
+# -- readiness and ANAF -----------------------------------------------------------------
+
+
+def late_schedules(conn: Connection, before: datetime) -> list[str]:
+    """Periodic schedules that should have run before ``before`` (no worker advances them)."""
+    rows = conn.execute(
+        sa.select(schedules.c.name).where(schedules.c.next_run_at < before).order_by("name")
+    ).all()
+    return [str(r[0]) for r in rows]
+
+
+def oldest_due_job(conn: Connection) -> datetime | None:
+    value = conn.execute(
+        sa.select(sa.func.min(jobs.c.run_at)).where(jobs.c.status == "queued")
+    ).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def last_webhook_at(conn: Connection) -> datetime | None:
+    value = conn.execute(
+        sa.select(sa.func.max(stripe_events.c.received_at)).where(
+            stripe_events.c.source == "webhook"
+        )
+    ).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def quota_counts(conn: Connection, day: str) -> dict[str, int]:
+    """Calls counted today per ANAF quota kind (daily buckets ``kind:key:day``)."""
+    rows = conn.execute(
+        sa.select(anaf_quota.c.bucket, anaf_quota.c.count).where(
+            anaf_quota.c.bucket.like(f"%:{day}")
+        )
+    ).all()
+    out: dict[str, int] = {}
+    for bucket, count in rows:
+        kind = str(bucket).split(":", 1)[0]
+        out[kind] = out.get(kind, 0) + int(count)
+    return out
+
+
+def global_calls_since(conn: Connection, first_bucket: int) -> int:
+    rows = conn.execute(
+        sa.select(anaf_quota.c.bucket, anaf_quota.c.count).where(
+            anaf_quota.c.bucket.like("global:%")
+        )
+    ).all()
+    return sum(int(c) for b, c in rows if int(str(b).split(":", 1)[1]) >= first_bucket)
+
+
+def deadlines_at_risk(conn: Connection, due_by: date, limit: int = 200) -> Sequence[Any]:
+    """Live invoices not accepted by ANAF whose deadline is on or before ``due_by``."""
+    query = (
+        sa.select(*_INVOICE_COLS)
+        .where(
+            invoices.c.livemode.is_(True),
+            invoices.c.deadline.is_not(None),
+            invoices.c.deadline <= due_by,
+            invoices.c.anaf_state.not_in(("ok", "not_uploaded")),
+        )
+        .order_by(invoices.c.deadline, invoices.c.id)
+        .limit(limit)
+    )
+    return conn.execute(query).all()

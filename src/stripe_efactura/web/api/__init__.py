@@ -1,0 +1,80 @@
+"""The REST API (``/api/v1``): FastAPI + pydantic v2, mounted inside the Starlette web app.
+
+Every operation calls a use case of the application layer (``src/stripe_efactura/app/``), the
+same the command line calls. Everything here needs authentication, the OpenAPI document
+(``/api/v1/openapi.json``) and the reference page (``/api/v1/docs``) included. See
+``docs/api.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ... import __version__
+from ...app.accounts import Principal
+from ...app.context import AppContext
+from . import problems, reference, routes_sales, routes_service
+from .auth import principal
+
+DESCRIPTION = (
+    "Stripe payments -> Romanian invoices -> ANAF RO e-Factura. Authenticate with "
+    "`Authorization: Bearer <API token>` (`stripe-efactura user token create`) or the console "
+    "session. Errors are RFC 9457 `application/problem+json` with the project's codes and "
+    "messages in English and Romanian."
+)
+
+
+def _problem_media(document: dict[str, Any]) -> dict[str, Any]:
+    """Error responses are ``application/problem+json`` (FastAPI writes ``application/json``)."""
+    for item in document.get("paths", {}).values():
+        for op in item.values():
+            for code, answer in op.get("responses", {}).items():
+                content = answer.get("content", {})
+                if code[0] in "45" and "application/json" in content:
+                    content["application/problem+json"] = content.pop("application/json")
+    return document
+
+
+def create_api(ctx: AppContext) -> FastAPI:
+    api = FastAPI(
+        title="stripe-efactura",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    api.state.ctx = ctx
+    problems.install(api)
+    api.include_router(routes_sales.router)
+    api.include_router(routes_service.router)
+    api.include_router(reference.router)
+    schema: dict[str, Any] = {}
+
+    def openapi() -> dict[str, Any]:
+        if not schema:
+            from fastapi.openapi.utils import get_openapi
+
+            schema.update(
+                _problem_media(
+                    get_openapi(
+                        title=api.title,
+                        version=api.version,
+                        description=api.description,
+                        routes=api.routes,
+                        servers=[{"url": "/api/v1"}],
+                    )
+                )
+            )
+        return schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+    @api.get("/openapi.json", include_in_schema=False)
+    def openapi_document(_request: Request, _who: Principal = Depends(principal)) -> JSONResponse:
+        return JSONResponse(openapi())
+
+    return api

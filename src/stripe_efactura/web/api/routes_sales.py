@@ -1,0 +1,221 @@
+"""``/payments`` and ``/invoices``: listings, detail, downloads and the actions on them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from ...app import anaf_sync, browse, corrections, mailing, overrides
+from ...app.accounts import Principal
+from ...app.browse import InvoiceFilter, PaymentFilter
+from ...invoicing.buyer import BuyerOverrides
+from . import models as m
+from .auth import DOWNLOAD, OPERATE, READ, context
+from .common import PROBLEMS
+
+router = APIRouter(responses=PROBLEMS)
+Key = Annotated[str, Path(min_length=1, max_length=255, description="pi_…, in_…, ch_…, re_…")]
+Number = Annotated[str, Path(min_length=1, max_length=200, description="Invoice number.")]
+Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of a page.")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def _day_start(value: date | None) -> datetime | None:
+    return datetime.combine(value, time.min) if value else None
+
+
+@router.get("/payments", response_model=m.PaymentPage, tags=["payments"])
+def list_payments(
+    request: Request,
+    _who: Principal = Depends(READ),
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Annotated[Literal["payment", "refund", "dispute", "reissue"] | None, Query()] = None,
+    livemode: bool | None = None,
+    paid_from: date | None = None,
+    paid_to: Annotated[date | None, Query(description="Inclusive.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Key, owner, buyer, e-mail.")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Any:
+    """Payments, newest first (filters combine; cursor pagination)."""
+    end = _day_start(paid_to)
+    flt = PaymentFilter(
+        status=status,
+        kind=kind,
+        livemode=livemode,
+        paid_from=_day_start(paid_from),
+        paid_to=end.replace(hour=23, minute=59, second=59, microsecond=999999) if end else None,
+        text=q or None,
+    )
+    page = browse.list_payments(context(request), flt, cursor=cursor, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/payments/{payment_key}", response_model=m.PaymentDetail, tags=["payments"])
+def get_payment(request: Request, payment_key: Key, _who: Principal = Depends(READ)) -> Any:
+    """A payment with its Stripe events, problems (with their fix), invoices and timeline."""
+    return browse.payment_detail(context(request), payment_key)
+
+
+@router.post("/payments/{payment_key}/retry", response_model=m.IssueOutcome, tags=["payments"])
+def retry_payment(request: Request, payment_key: Key, who: Principal = Depends(OPERATE)) -> Any:
+    """Re-read a payment that needs attention (from Stripe when a key is set) and issue it."""
+    return overrides.retry(context(request), who.actor(), payment_key)
+
+
+@router.put("/payments/{payment_key}/buyer", response_model=m.IssueOutcome, tags=["payments"])
+def override_buyer(
+    request: Request,
+    payment_key: Key,
+    body: m.BuyerOverride,
+    who: Principal = Depends(OPERATE),
+) -> Any:
+    """Buyer override: checked with the rules of Stripe's data, audited, then the payment is
+    issued again (an invoice ANAF rejected is rebuilt and sent again with its number)."""
+    data = body.model_dump(exclude_none=True)
+    vat_id = data.pop("vat_id", None)
+    if vat_id and not data.get("cui"):
+        data["cui"] = vat_id
+    return overrides.override_buyer(
+        context(request), who.actor(), payment_key, BuyerOverrides.from_json(data)
+    )
+
+
+@router.get("/invoices", response_model=m.InvoicePage, tags=["invoices"])
+def list_invoices(
+    request: Request,
+    _who: Principal = Depends(READ),
+    series: Annotated[str | None, Query(max_length=100)] = None,
+    number_from: Annotated[int | None, Query(ge=0, le=10**15)] = None,
+    number_to: Annotated[int | None, Query(ge=0, le=10**15)] = None,
+    issued_from: date | None = None,
+    issued_to: date | None = None,
+    anaf_state: Annotated[str | None, Query(max_length=32)] = None,
+    kind: Literal["invoice", "storno"] | None = None,
+    overdue: bool = False,
+    payment_key: Annotated[str | None, Query(max_length=255)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Any:
+    """Invoices, newest first (`overdue`: past the 5-working-day deadline, not accepted)."""
+    ctx = context(request)
+    flt = InvoiceFilter(
+        series=series,
+        number_from=number_from,
+        number_to=number_to,
+        issued_from=issued_from,
+        issued_to=issued_to,
+        anaf_state=anaf_state,
+        kind=kind,
+        overdue_on=browse.today(ctx) if overdue else None,
+        payment_key=payment_key,
+    )
+    page = browse.list_invoices(ctx, flt, cursor=cursor, limit=limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.get("/invoices/{number}", response_model=m.InvoiceDetail, tags=["invoices"])
+def get_invoice(request: Request, number: Number, _who: Principal = Depends(READ)) -> Any:
+    """An invoice with its buyer, stornos, ANAF findings and timeline."""
+    return browse.invoice_detail(context(request), number)
+
+
+_FILES = {
+    200: {
+        "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "application/xml": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "The document.",
+    }
+}
+
+
+@router.get(
+    "/invoices/{number}/{document}",
+    response_class=Response,
+    responses=_FILES,  # type: ignore[arg-type]
+    tags=["invoices"],
+)
+def download(
+    request: Request,
+    number: Number,
+    document: Literal["pdf", "xml", "zip"],
+    _who: Principal = Depends(DOWNLOAD),
+) -> Response:
+    """The PDF, the UBL XML, or the ANAF-signed ZIP (once ANAF validated the invoice)."""
+    content, media, name = browse.document(context(request), number, document)
+    return Response(
+        content,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/invoices/{number}/resend-email", response_model=m.ActionResult, tags=["invoices"])
+def resend_email(
+    request: Request,
+    number: Number,
+    body: Annotated[m.ResendRequest | None, Body()] = None,
+    who: Principal = Depends(OPERATE),
+) -> Any:
+    """Send the invoice e-mail again (to the payer, or to `to`)."""
+    from ...app import audit_log
+
+    ctx = context(request)
+    to = body.to if body else None
+    result = mailing.resend_email(ctx, number, to=to)
+    audit_log.record_now(
+        ctx, who.actor(), "invoice.resend_email", "invoice", number, after={"to": to or "payer"}
+    )
+    return {"message": f"e-mail of {number} sent again", "detail": {"result": str(result)}}
+
+
+@router.post("/invoices/{number}/retry", response_model=m.ActionResult, tags=["invoices"])
+def retry_invoice(request: Request, number: Number, who: Principal = Depends(OPERATE)) -> Any:
+    """Send again, rebuilt from the corrected data with the same number, an invoice ANAF
+    rejected (`nok`) or that was never sent; an accepted invoice is refused (409)."""
+    from ...app import audit_log
+
+    ctx = context(request)
+    result = anaf_sync.retry_invoice(ctx, number)
+    audit_log.record_now(ctx, who.actor(), "invoice.retry", "invoice", number, after=result)
+    return {"message": f"invoice {number} queued for ANAF again", "detail": result}
+
+
+@router.post(
+    "/invoices/{number}/storno", response_model=m.StornoOutcome, status_code=201, tags=["invoices"]
+)
+def storno(
+    request: Request, number: Number, body: m.StornoRequest, who: Principal = Depends(OPERATE)
+) -> Any:
+    """A storno on demand, full (no amount) or partial, with a reason."""
+    return corrections.storno(
+        context(request), who.actor(), number, reason=body.reason, amount=body.amount
+    )
+
+
+@router.post(
+    "/invoices/{number}/reissue",
+    response_model=m.ReissueOutcome,
+    status_code=201,
+    tags=["invoices"],
+)
+def reissue(
+    request: Request, number: Number, body: m.ReissueRequest, who: Principal = Depends(OPERATE)
+) -> Any:
+    """Re-issue to another buyer: a full storno of this invoice and a new invoice of the same
+    sale to `buyer`, both or neither."""
+    data = body.buyer.model_dump(exclude_none=True)
+    vat_id = data.pop("vat_id", None)
+    if vat_id and not data.get("cui"):
+        data["cui"] = vat_id
+    return corrections.reissue(
+        context(request), who.actor(), number, BuyerOverrides.from_json(data), reason=body.reason
+    )
