@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from stripe_efactura.app import accounts
 from stripe_efactura.app.audit_log import Actor
 from stripe_efactura.app.context import AppContext
 from stripe_efactura.config import demo_settings
+from stripe_efactura.ubl import artifacts
 from stripe_efactura.web.app import create_app
+
+_INTAKE = str(Path(__file__).resolve().parents[1] / "intake")
+if _INTAKE not in sys.path:
+    sys.path.insert(0, _INTAKE)  # the Stripe flow factory
 
 ROLES = ("admin", "accountant", "viewer")
 PASSWORD = "a long enough password"
@@ -31,9 +37,15 @@ class Api:
         return {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
 
 
-def make_api(tmp_path: Path, db_url: str, **settings: object) -> tuple[AppContext, dict[str, str]]:
-    ctx = use_cases.build_context(demo_settings(tmp_path, database_url=db_url, **settings))
-    use_cases.prepare(ctx)
+@pytest.fixture(scope="session")
+def validation_dir(validation_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("validation")
+    artifacts.install_from(validation_src, dest)
+    return dest
+
+
+def add_users(ctx: AppContext) -> dict[str, str]:
+    """One user per role, each with a write and a read token."""
     cli = Actor(name="cli:test", via="cli")
     tokens: dict[str, str] = {}
     for role in ROLES:
@@ -41,12 +53,19 @@ def make_api(tmp_path: Path, db_url: str, **settings: object) -> tuple[AppContex
         accounts.add_user(ctx, cli, email, PASSWORD, role)
         tokens[role] = accounts.create_token(ctx, cli, email, "tests", "write")[1]
         tokens[f"read:{role}"] = accounts.create_token(ctx, cli, email, "bi", "read")[1]
-    return ctx, tokens
+    return tokens
 
 
 @pytest.fixture
 def api(tmp_path: Path, db_url: str) -> Iterator[Api]:
-    ctx, tokens = make_api(tmp_path, db_url)
+    ctx = use_cases.build_context(demo_settings(tmp_path, database_url=db_url))
+    use_cases.prepare(ctx)
+    tokens = add_users(ctx)
     with TestClient(create_app(ctx)) as client:
         yield Api(ctx, client, tokens)
     ctx.close()
+
+
+@pytest.fixture
+def make_users() -> Callable[[AppContext], dict[str, str]]:
+    return add_users

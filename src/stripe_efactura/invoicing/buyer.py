@@ -103,6 +103,8 @@ class BuyerOverrides:
             text = clean_text(getattr(self, key.value))
             if text:
                 found[key] = Sourced(text, f"overrides.{key.value}")
+        if BuyerField.NAME in found:  # a typed name also wins over Stripe's business name
+            found[BuyerField.BUSINESS_NAME] = found[BuyerField.NAME]
         ids: list[BuyerId] = []
         if self.cui:
             ids.append(BuyerId("text", self.cui, "overrides.cui"))
