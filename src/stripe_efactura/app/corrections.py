@@ -29,8 +29,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import Problem
-from ..invoicing import build
 from ..intake.draft import draft_of
+from ..invoicing import build
 from ..invoicing.buyer import BuyerOverrides, resolve_buyer
 from ..invoicing.model import Invoice
 from ..invoicing.numbering import provisional_number, series_for

@@ -16,13 +16,13 @@ import anyio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
 from ..app import intake, system
 from ..app.context import AppContext
 from ..errors import StorageError
 from .anaf_callback import anaf_callback_route
-from .api import create_api
+from .api import api_mount, create_api
 from .batching import BatchWriter
 from .console import console_app
 from .limits import BodyLimit
@@ -70,7 +70,7 @@ def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/livez", livez, methods=["GET", "POST"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Mount("/api/v1", app=create_api(ctx)),
+        api_mount(create_api(ctx)),
         anaf_callback_route(ctx),
         Mount("/", app=console_app(ctx)),  # the merchant console: last, every route above wins
     ]

@@ -8,10 +8,12 @@ same the command line calls. Everything here needs authentication, the OpenAPI d
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.routing import Mount
 
 from ... import __version__
 from ...app.accounts import Principal
@@ -36,6 +38,14 @@ def _problem_media(document: dict[str, Any]) -> dict[str, Any]:
                 if code[0] in "45" and "application/json" in content:
                     content["application/problem+json"] = content.pop("application/json")
     return document
+
+
+def api_mount(api: FastAPI) -> Mount:
+    """``/api/v1`` for the web app. Its path pattern also matches paths holding a decoded
+    newline (``%0A``), which Starlette's ``.*`` would leave to the web app's plain 404."""
+    mount = Mount("/api/v1", app=api)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
 
 
 def create_api(ctx: AppContext) -> FastAPI:

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ...app import accounts, sessions
 from ...app.accounts import BAD_TOKEN, Permission, Principal
 from ...app.context import AppContext
-from ...app.refusals import Forbidden, Unauthenticated
+from ...app.refusals import Forbidden, TooManyAttempts, Unauthenticated
 
 SESSION_COOKIE = "efactura_session"
 CSRF_HEADER = "x-csrf-token"
@@ -64,6 +64,24 @@ def principal(
     ):
         raise BAD_CSRF
     return who
+
+
+def is_authenticated(request: Request) -> bool:
+    """Whether the request carries valid credentials (a 404 of the API answers 401 to a
+    caller who has none, so that nothing of the API answers without authentication)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    try:
+        if scheme.lower() == "bearer" and secret:
+            accounts.authenticate_token(context(request), secret.strip(), client_ip(request))
+            return True
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie and not header:
+            sessions.resolve(context(request), cookie, ip=client_ip(request))
+            return True
+    except (Unauthenticated, TooManyAttempts):
+        return False
+    return False
 
 
 def need(permission: Permission) -> Callable[..., Principal]:

@@ -31,6 +31,7 @@ from ...errors import (
     ValidationArtifactsMissing,
 )
 from ...mail.compose import MailAddressError
+from .auth import NO_CREDENTIALS, is_authenticated
 
 log = logging.getLogger("stripe_efactura.api")
 MEDIA = "application/problem+json"
@@ -157,6 +158,8 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    if status in (404, 405) and not is_authenticated(request):
+        return _efactura(request, NO_CREDENTIALS)
     ro = {404: "Nu există.", 405: "Metoda nu este permisă."}.get(status, "Cerere refuzată.")
     return problem_response(
         status,
