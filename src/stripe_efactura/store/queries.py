@@ -130,11 +130,10 @@ def payments_page(
         )
     if after is not None:
         paid_at, key = after
+        # a row-value comparison, so that the index range scan starts at the cursor
         query = query.where(
-            sa.or_(
-                payments.c.paid_at < paid_at,
-                sa.and_(payments.c.paid_at == paid_at, payments.c.payment_key < key),
-            )
+            sa.tuple_(payments.c.paid_at, payments.c.payment_key)
+            < sa.tuple_(sa.literal(paid_at, sa.DateTime), sa.literal(key, sa.String))
         )
     query = query.order_by(payments.c.paid_at.desc(), payments.c.payment_key.desc()).limit(limit)
     return conn.execute(query).all()
