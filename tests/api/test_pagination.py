@@ -1,0 +1,72 @@
+"""Cursor pagination walks every payment and invoice once, newest first (both databases)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import invoices, payments, series
+
+
+def fill(ctx, n: int) -> None:  # type: ignore[no-untyped-def]
+    start = datetime(2026, 1, 5, 8, 0)
+    with db.write(ctx.engine) as conn:
+        conn.execute(sa.insert(series).values(code="P", prefix="P", padding=3, next_number=n))
+        for i in range(n):
+            paid = start + timedelta(hours=i // 2)  # pairs share paid_at: the key breaks ties
+            key = f"pi_{i:03d}"
+            conn.execute(
+                sa.insert(payments).values(
+                    payment_key=key,
+                    kind="payment",
+                    owner_type="payment_intent",
+                    owner_id=key,
+                    status="invoiced",
+                    livemode=False,
+                    currency="RON",
+                    amount=100 + i,
+                    paid_at=paid,
+                    sale="{}",
+                    created_at=paid,
+                    updated_at=paid,
+                )
+            )
+            conn.execute(
+                sa.insert(invoices).values(
+                    series_code="P",
+                    seq=i + 1,
+                    number=f"P{i + 1:03d}",
+                    kind="invoice",
+                    payment_key=key,
+                    issue_date=paid.date(),
+                    currency="RON",
+                    total="1.00",
+                    livemode=False,
+                    snapshot="{}",
+                    xml=b"<x/>",
+                    created_at=paid,
+                    updated_at=paid,
+                )
+            )
+
+
+def walk(api, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(20):
+        page = api.client.get(f"{path}?limit=3{cursor}", headers=api.headers("viewer")).json()
+        seen += [i.get("payment_key") if "number" not in i else i["number"] for i in page["items"]]
+        if page["next_cursor"] is None:
+            return seen
+        cursor = f"&cursor={page['next_cursor']}"
+    raise AssertionError("no last page")
+
+
+def test_cursors_walk_everything_once(api) -> None:  # type: ignore[no-untyped-def]
+    fill(api.ctx, 8)
+    assert walk(api, "/api/v1/payments") == [f"pi_{i:03d}" for i in range(7, -1, -1)]
+    assert walk(api, "/api/v1/invoices") == [f"P{i:03d}" for i in range(8, 0, -1)]
+    bad = api.client.get("/api/v1/payments?cursor=bm9wZQ", headers=api.headers("viewer"))
+    assert (bad.status_code, bad.json()["code"]) == (422, "E-API-CURSOR")
