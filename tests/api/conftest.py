@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,6 @@ from stripe_efactura.app.context import AppContext
 from stripe_efactura.config import demo_settings
 from stripe_efactura.ubl import artifacts
 from stripe_efactura.web.app import create_app
-
-_INTAKE = str(Path(__file__).resolve().parents[1] / "intake")
-if _INTAKE not in sys.path:
-    sys.path.insert(0, _INTAKE)  # the Stripe flow factory
 
 ROLES = ("admin", "accountant", "viewer")
 PASSWORD = "a long enough password"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.routing import Mount
@@ -58,11 +59,12 @@ def test_generated_requests_conform_and_never_fail(tmp_path: Path) -> None:
     caller = Caller(ctx)
     web = create_app(ctx)
     api = next(r.app for r in web.routes if isinstance(r, Mount))
+    assert isinstance(api, FastAPI)
     schema = schemathesis.openapi.from_dict(api.openapi())
     schema.app = web
     sent = {"authenticated": 0, "anonymous": 0}
     for result in schema.get_all_operations():
-        operation = result.ok()
+        operation = result.ok()  # type: ignore[union-attr]
         strategy = operation.as_strategy()
 
         @given(case=strategy)
