@@ -7,10 +7,10 @@ import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import factory
 import pytest
 import sqlalchemy as sa
 
+from factories import stripe_flows as factory
 from issuing.test_issue_pipeline import feed, make_ctx
 from stripe_efactura import app as use_cases
 from stripe_efactura.errors import RetryLater
