@@ -83,13 +83,15 @@ def test_a_later_number_never_carries_an_earlier_date(
     feed(ctx, second.events)
     for event_id in [e["id"] for e in second.events]:
         use_cases.process_event(ctx, event_id)
+    key = second.payment_key
+    assert key is not None
     with pytest.raises(RetryLater, match="already has an invoice dated 2026-01-21"):
-        use_cases.issue_invoice(ctx, second.payment_key)
+        use_cases.issue_invoice(ctx, key)
     with db.read(ctx.engine) as conn:
         numbers = [r.number for r in conn.execute(sa.select(invoices))]
         next_number = conn.execute(sa.select(series.c.next_number)).scalar_one()
     assert numbers == ["TEST000001"]
     assert next_number == 2
     ctx.clock = lambda: _at(date(2026, 1, 21))
-    assert use_cases.issue_invoice(ctx, second.payment_key) == "issued"
+    assert use_cases.issue_invoice(ctx, key) == "issued"
     ctx.close()
