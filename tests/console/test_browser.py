@@ -289,3 +289,38 @@ def test_reconciliation_shows_its_progress(
     # the 15 sample events and the one of the payment without an address: all known already
     assert (page.inner_text("#op-seen"), page.inner_text("#op-new")) == ("16", "0")
     page.context.close()
+
+
+def test_storno_needs_a_confirmation_then_goes_to_anaf(
+    browser: Any, demo_console: ConsoleDemo, shots: Path
+) -> None:
+    base = demo_console.url
+    page = new_page(browser)
+    login(page, base)
+    page.goto(f"{base}/invoices/SEF000002")
+    page.click("#storno-start")
+    assert page.url == f"{base}/invoices/SEF000002/storno"
+    assert "nu poate fi anulată" in page.inner_text("[role=note]")
+    screenshot(page, shots, "storno")
+    page.get_by_role("link", name="Renunță").click()  # cancel: nothing happens
+    assert page.url == f"{base}/invoices/SEF000002"
+    detail = listings.invoice_detail(demo_console.ctx, "SEF000002")
+    assert detail is not None and detail["stornos"] == []
+    page.click("#storno-start")
+    page.fill("#storno-reason", "Retur integral")
+    page.click("#storno-confirm")
+    detail = listings.invoice_detail(demo_console.ctx, "SEF000002")
+    assert detail is not None and len(detail["stornos"]) == 1
+    storno = detail["stornos"][0]
+    assert page.url == f"{base}/invoices/{storno['number']}?done=storno.done"
+    assert page.inner_text("[role=status]") == "Factura storno a fost pusă la emitere."
+    assert "Stornează factura SEF000002" in page.inner_text("dl.facts")
+    assert storno["total"] == "-" + str(detail["total"]).lstrip("-")
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:  # the worker uploads it to the fake ANAF
+        found = listings.invoice_detail(demo_console.ctx, storno["number"])
+        if found is not None and found["anaf_state"] == "ok":
+            break
+        time.sleep(0.5)
+    assert found is not None and found["anaf_state"] == "ok"
+    page.context.close()

@@ -20,6 +20,7 @@ from . import operations as ops
 from . import views_actions as act
 from . import views_admin as adm
 from . import views_auth as auth_views
+from . import views_corrections as cor
 from . import views_read as read
 from .auth import setup_needed, setup_token
 from .base import Console
@@ -55,6 +56,8 @@ def _routes(c: Console) -> list[Route | Mount]:
         Route("/payments/{key}/override", page("accountant")(act.payment_override), methods=post),
         Route("/invoices", page("viewer")(read.invoices_list), methods=get),
         Route("/invoices/{number}", page("viewer")(read.invoice_show), methods=get),
+        Route("/invoices/{number}/storno", page("accountant")(cor.storno_form), methods=get),
+        Route("/invoices/{number}/storno", page("accountant")(cor.storno_submit), methods=post),
         Route(
             "/invoices/{number}/{kind:str}",
             page("accountant")(read.invoice_download),

@@ -96,7 +96,7 @@ def invoice_show(v: View, *, error: str | None = None, status: int = 200) -> Res
     if i is None:
         return v.refuse(v.t("not_found"), 404)
     return v.render(
-        "invoice.html", i=i, error=error, storno_allowed=False, status=status
+        "invoice.html", i=i, error=error, storno_allowed=i["kind"] == "invoice", status=status
     )
 
 
