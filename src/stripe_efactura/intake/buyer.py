@@ -63,11 +63,15 @@ class _Layer:
         return BuyerLayer(self.name, dict(self.fields), tuple(self.ids), tuple(self.addresses))
 
 
+_FIELDS = {f.value: f for f in BuyerField}
+
+
 def _put(layer: _Layer, name: str, value: object, source: str) -> None:
-    key = BuyerField(name)
     text = _s(value)
-    if text and key not in layer.fields:
-        layer.fields[key] = Sourced(text, source)
+    if text:
+        key = _FIELDS[name]
+        if key not in layer.fields:
+            layer.fields[key] = Sourced(text, source)
 
 
 def _draft_address(source: str, parts: Mapping[str, str]) -> AddressDraft:
