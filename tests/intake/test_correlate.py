@@ -16,12 +16,12 @@ from stripe_efactura.intake.correlate import (
     payment_key_hint,
     resolve,
 )
+from stripe_efactura.intake.envelope import envelope_from_dict
 from stripe_efactura.intake.events import (
     EventPage,
     Ignored,
     Trigger,
     classify,
-    envelope_from_dict,
 )
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.intake.sale import Sale

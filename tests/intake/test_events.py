@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 
 from factories import stripe_flows as fx
+from stripe_efactura.intake.envelope import envelope_from_dict, parse_envelope
 from stripe_efactura.intake.events import (
     EventMalformed,
     Ignored,
     RelatedObject,
     Trigger,
     classify,
-    envelope_from_dict,
-    parse_envelope,
 )
 from stripe_efactura.intake.versions import normalize
 

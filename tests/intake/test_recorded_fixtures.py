@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from stripe_efactura.intake.correlate import resolve
+from stripe_efactura.intake.envelope import parse_envelope
 from stripe_efactura.intake.events import (
     TRIGGER_TYPES,
     Ignored,
     Trigger,
     classify,
-    parse_envelope,
 )
 from stripe_efactura.intake.sale import Sale
 from stripe_efactura.intake.versions import normalize

@@ -9,7 +9,8 @@ import pytest
 from factories import stripe_flows as fx
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.correlate import iter_events, resolve
-from stripe_efactura.intake.events import Trigger, classify, envelope_from_dict
+from stripe_efactura.intake.envelope import envelope_from_dict
+from stripe_efactura.intake.events import Trigger, classify
 from stripe_efactura.intake.fake_stripe import (
     FakeStripeReader,
     FakeStripeStore,

@@ -21,7 +21,7 @@ from ..errors import (
     StorageError,
     StripeApiError,
 )
-from ..intake import correlate, events, payload, refunds, signature
+from ..intake import correlate, envelope, events, payload, refunds, signature
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
 from ..store import db, repo
@@ -43,13 +43,13 @@ def accept_event(ctx: AppContext, raw: bytes, *, source: str = "webhook") -> tup
     Raises ValueError for a payload that is not an event, StorageError when the database
     is unavailable.
     """
-    meta = repo.event_meta_of(payload.load(raw))
+    meta = envelope.event_meta(payload.load(raw))
     (created,) = accept_batch(ctx, [(meta, raw)], source=source)
     return created, meta.id
 
 
 def accept_batch(
-    ctx: AppContext, items: list[tuple[repo.EventMeta, bytes]], *, source: str = "webhook"
+    ctx: AppContext, items: list[tuple[envelope.EventMeta, bytes]], *, source: str = "webhook"
 ) -> list[bool]:
     """Group commit: store many verified events and their jobs in ONE transaction.
 
@@ -74,7 +74,7 @@ def accept_batch(
 
 def check_webhook(
     ctx: AppContext, raw: bytes, header: str | None
-) -> repo.EventMeta | WebhookAnswer:
+) -> envelope.EventMeta | WebhookAnswer:
     """Verify the signature on the raw bytes and read the envelope; an answer when bad."""
     secrets = ctx.settings.stripe_webhook_secrets
     try:
@@ -88,7 +88,7 @@ def check_webhook(
         audit.warning("webhook rejected: %s (%d bytes)", exc.code, len(raw))
         return WebhookAnswer(400, {"error": exc.code, "message": exc.message})
     try:  # the limits the worker applies too (intake/payload.py)
-        return repo.event_meta_of(payload.load(raw))
+        return envelope.event_meta(payload.load(raw))
     except events.EventMalformed as exc:
         audit.warning("webhook rejected: %s %s", exc.code, exc.message)
         return WebhookAnswer(400, {"error": exc.code, "message": exc.message})
@@ -156,7 +156,7 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
     if row.outcome in ("processed", "ignored"):
         return str(row.outcome)
     try:
-        env = events.envelope_from_dict(payload.load(row.payload))
+        env = envelope.envelope_from_dict(payload.load(row.payload))
     except events.EventMalformed as exc:
         _fail(ctx, event_id, f"{exc.code}: {exc.message}")
         raise PermanentJobError(str(exc)) from exc

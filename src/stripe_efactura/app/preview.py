@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import SeriesConfig, Settings
-from ..intake import correlate, events
+from ..intake import correlate, envelope, events
 from ..intake.draft import draft_of
 from ..intake.fake_stripe import FakeStripeReader
 from ..intake.offline import load_objects_dir
@@ -28,7 +28,7 @@ class Preview:
 def preview_event(
     settings: Settings, raw: bytes, *, objects_dir: Path | None = None, rate: Decimal | None = None
 ) -> Preview:
-    env = events.parse_envelope(raw)
+    env = envelope.parse_envelope(raw)
     outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
     if isinstance(outcome, events.Ignored):
         return Preview({"ok": False, "ignored": outcome.code, "reason": outcome.message_en}, None)

@@ -2,7 +2,8 @@
 
 Three steps, each a function of values only:
 
-1. :func:`parse_envelope` reads the raw (already verified) webhook body into an :class:`Envelope`.
+1. :func:`.envelope.parse_envelope` reads the raw (already verified) webhook body into an
+   :class:`Envelope`.
    Snapshot events (``object: "event"``) carry the resource in ``data.object``; thin events
    (``object: "v2.core.event"``, types prefixed ``v1.``) carry only ``related_object`` and the
    resource must be fetched from the API.
@@ -16,10 +17,8 @@ Nothing here does I/O or reads the clock, and no input is mutated.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from stripe_efactura.errors import EfacturaError
@@ -207,82 +206,7 @@ MALFORMED = Reason(
 )
 
 
-# --- small readers for untrusted dicts ------------------------------------------------------
-
-
-def parse_envelope(raw: bytes) -> Envelope:
-    """Parse a webhook body (snapshot or thin); raise :class:`EventMalformed` when it is not one."""
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise EventMalformed("The webhook body is not JSON") from exc
-    return envelope_from_dict(data)
-
-
-def envelope_from_dict(data: object) -> Envelope:
-    """Like :func:`parse_envelope`, for an event already decoded from JSON (``events`` list)."""
-    if not isinstance(data, dict):
-        raise EventMalformed("The webhook body is not a JSON object")
-    kind = data.get("object")
-    eid, etype = data.get("id"), data.get("type")
-    if not isinstance(eid, str) or not isinstance(etype, str):
-        raise EventMalformed("The event has no id or no type")
-    account = data.get("account") if isinstance(data.get("account"), str) else None
-    if kind == "v2.core.event":
-        return _thin_envelope(data, eid, etype, account)
-    if kind != "event":
-        raise EventMalformed(f"Not a Stripe event: object is {kind!r}")
-    body = as_dict(data.get("data"))
-    obj = body.get("object")
-    prev = body.get("previous_attributes")
-    return Envelope(
-        id=eid,
-        type=etype,
-        api_version=_str_or_none(data.get("api_version")),
-        livemode=bool(data.get("livemode", False)),
-        created=as_int(data.get("created")),
-        account=account,
-        object=obj if isinstance(obj, dict) else None,
-        previous_attributes=prev if isinstance(prev, dict) else None,
-    )
-
-
-def _thin_envelope(data: dict[str, Any], eid: str, etype: str, account: str | None) -> Envelope:
-    rel = as_dict(data.get("related_object"))
-    related = None
-    if isinstance(rel.get("id"), str) and isinstance(rel.get("type"), str):
-        related = RelatedObject(str(rel["id"]), str(rel["type"]), _str_or_none(rel.get("url")))
-    context = data.get("context")
-    return Envelope(
-        id=eid,
-        type=etype.removeprefix("v1."),
-        api_version=_str_or_none(data.get("api_version")),
-        livemode=bool(data.get("livemode", False)),
-        created=_created(data.get("created")),
-        account=account or (context if isinstance(context, str) and context else None),
-        object=None,
-        thin=True,
-        related_object=related,
-    )
-
-
-def _created(value: object) -> int | None:
-    number = as_int(value)
-    if number is not None:
-        return number
-    if isinstance(value, str):
-        try:
-            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-        except ValueError:
-            return None
-    return None
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-# --- normalisation --------------------------------------------------------------------------
+# --- trigger rules ----------------------------------------------------------------------------
 
 
 def classify(env: Envelope, *, invoice_zero_amount: bool) -> Trigger | Ignored:

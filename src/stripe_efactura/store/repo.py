@@ -11,11 +11,11 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem
+from ..intake.envelope import EventMeta
 from ..intake.sale import Sale
 from . import db
 from .tables import payments, stripe_events
@@ -26,15 +26,6 @@ OWNER_RANK = {"charge": 0, "payment_intent": 1, "checkout_session": 2, "invoice"
 
 
 # -- stripe_events ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventMeta:
-    id: str
-    type: str
-    livemode: bool
-    api_version: str | None
-    account: str | None
 
 
 @dataclass(frozen=True)
@@ -81,34 +72,6 @@ class PaymentRecord:
 def _record(cls: type[_R], row: sa.Row[Any]) -> _R:
     data = row._mapping
     return cls(**{f.name: data[f.name] for f in fields(cls)})
-
-
-def event_meta(raw: bytes) -> EventMeta:
-    """The few envelope fields stored beside the raw payload. Raises ValueError."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ValueError(f"event payload is not JSON: {exc}") from exc
-    return event_meta_of(data)
-
-
-def event_meta_of(data: Any) -> EventMeta:
-    """:func:`event_meta` of an event already parsed (``intake.payload.load``)."""
-    if not isinstance(data, dict):
-        raise ValueError("event payload is not a JSON object")
-    event_id = data.get("id")
-    event_type = data.get("type")
-    if not isinstance(event_id, str) or not event_id or not isinstance(event_type, str):
-        raise ValueError("event payload has no id or type")
-    api_version = data.get("api_version")
-    account = data.get("account") or data.get("context")
-    return EventMeta(
-        id=event_id,
-        type=event_type,
-        livemode=bool(data.get("livemode", False)),
-        api_version=api_version if isinstance(api_version, str) else None,
-        account=account if isinstance(account, str) else None,
-    )
 
 
 def insert_events(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..app import intake
 from ..app.context import AppContext
 from ..errors import StorageError
-from ..store.repo import EventMeta
+from ..intake.envelope import EventMeta
 
 log = logging.getLogger("stripe_efactura.web")
 
