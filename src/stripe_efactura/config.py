@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -355,15 +355,21 @@ def _audit_policy(raw: Mapping[str, Any]) -> AuditPolicy:
         raise ConfigError(f"[audit] is invalid: {exc}") from exc
 
 
-def settings_from(
-    toml: Mapping[str, Any], env: Mapping[str, str], *, config_path: Path | None = None
-) -> Settings:
-    """Build Settings from a parsed TOML document and an environment mapping (pure)."""
+def _env_reader(env: Mapping[str, str]) -> Callable[[str], str | None]:
+    """``EFACTURA_<name>`` from ``env``; an empty value reads as unset."""
 
     def e(name: str) -> str | None:
         value = env.get(f"EFACTURA_{name}")
         return value if value not in (None, "") else None
 
+    return e
+
+
+def settings_from(
+    toml: Mapping[str, Any], env: Mapping[str, str], *, config_path: Path | None = None
+) -> Settings:
+    """Build Settings from a parsed TOML document and an environment mapping (pure)."""
+    e = _env_reader(env)
     data_dir = Path(e("DATA_DIR") or "efactura-data")
     db_url = _env_database_url(e("DATABASE_URL"), data_dir)
     series = _series_settings(dict(toml.get("series") or {}))

@@ -47,12 +47,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from ..errors import Problem
 from ..money import exponent, format_ro, from_minor, round2
-from . import ro
 from .buyer import BuyerOverrides, BuyerResult, resolve_buyer
 from .draft import RawLine, SaleDraft
 from .fx import BNR_CURRENCIES
@@ -60,7 +58,6 @@ from .line_vat import LineTax, VatContext, line_tax, vat_context
 from .lines import LinesResult, settle_lines
 from .model import (
     Address,
-    BuyerKind,
     FxInfo,
     Invoice,
     InvoiceLine,
@@ -73,6 +70,7 @@ from .model import (
 )
 from .problems import problem
 from .profile import CompanyProfile, InvoicingProfile
+from .seller import seller_party
 from .totals import PricedLine, allocate, compute, document_totals, unit_price
 
 __all__ = [
@@ -168,50 +166,6 @@ def _dates(paid_at: datetime, issued_on: date | None, problems: list[Problem]) -
             )
         )
     return _Dates(chargeable, issued)
-
-
-# --- seller --------------------------------------------------------------------------------
-
-
-def seller_party(company: CompanyProfile) -> tuple[Party, list[Problem]]:
-    """The seller (BG-4) from ``[company]``, with ``P-SELLER-*`` problems."""
-    party, problems = _seller(company)
-    return party, list(problems)
-
-
-@lru_cache(maxsize=64)
-def _seller(c: CompanyProfile) -> tuple[Party, tuple[Problem, ...]]:
-    a = c.address
-    problems: list[Problem] = []
-    for key, value in (
-        ("name", c.name),
-        ("cui", c.cui),
-        ("address.line1", a.line1),
-        ("address.city", a.city),
-        ("address.country", a.country),
-    ):
-        if not (value or "").strip():
-            problems.append(problem("P-SELLER-PROFILE-INCOMPLETE", key=key))
-    if c.cui and ro.validate_cui(c.cui) is None:
-        problems.append(problem("P-SELLER-CUI-INVALID", value=c.cui))
-    city, county = a.city, a.county
-    if a.country.upper() == "RO":
-        city, county = ro.normalize_ro_address(a.line1, a.line2, a.city, a.county, a.postal_code)
-        if county is None:
-            problems.append(problem("P-SELLER-PROFILE-INCOMPLETE", key="address.county"))
-        elif county == "RO-B" and not re.fullmatch(r"SECTOR[1-6]", city or ""):
-            problems.append(problem("P-SELLER-PROFILE-INCOMPLETE", key="address.city (SECTORn)"))
-    party = Party(
-        name=c.name,
-        address=replace(a, city=city or a.city, county=county),
-        kind=BuyerKind.COMPANY,
-        vat_id=c.vat_id,
-        legal_id=c.cui,
-        trade_register=c.trade_register,
-        email=c.email,
-        phone=c.phone,
-    )
-    return party, tuple(problems)
 
 
 # --- lines and VAT -------------------------------------------------------------------------
