@@ -127,7 +127,7 @@ def _percentage(rate: object, tax_rates: Mapping[str, Any]) -> tuple[Decimal | N
         if pct is not None and not isinstance(pct, bool):
             try:
                 return canonical_rate(parse_decimal(str(pct))), rate_id
-            except ValueError:
+            except (ValueError, ArithmeticError):  # not a number, or one too large to round
                 return None, rate_id
     return None, rate_id
 
