@@ -1,7 +1,7 @@
 """ANAF quota simulation: N invoices (default 1000) uploaded at once and ALL kept "in prelucrare"
-by the fake ANAF for 24 hours of simulated time, driven by ``anaf_sync.advance`` on a fake clock
-(SQLite in a temporary directory). Reports the calls made and the highest load against each
-ANAF limit, and the wall time.
+by the fake ANAF for 24 hours of simulated time, driven by ``anaf_lifecycle.advance`` on a
+fake clock (SQLite in a temporary directory). Reports the calls made and the highest load
+against each ANAF limit, and the wall time.
 
     .venv/bin/python bench/anaf_quota.py [N]
 
@@ -26,7 +26,7 @@ from stripe_efactura import app
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
 from stripe_efactura.anaf.quotas import RO_TZ
-from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app import anaf_lifecycle, anaf_tokens
 from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.deadlines import upload_deadline
@@ -142,7 +142,7 @@ def main(n: int) -> None:
         due, invoice_id = heapq.heappop(heap)
         if due > clock.now():
             clock.advance(due - clock.now())
-        step = anaf_sync.advance(ctx, invoice_id)
+        step = anaf_lifecycle.advance(ctx, invoice_id)
         steps += 1
         if step.delay is not None:
             heapq.heappush(heap, (clock.now() + timedelta(seconds=step.delay), invoice_id))
@@ -170,7 +170,7 @@ def main(n: int) -> None:
         "(ANAF 10)",
     )
     print(f"polls per invoice: min {min(polls.values())} max {max(polls.values())}")
-    ok = sum(1 for i in ids if anaf_sync.advance(ctx, i).state == "ok")
+    ok = sum(1 for i in ids if anaf_lifecycle.advance(ctx, i).state == "ok")
     print(f"ok and archived: {ok}/{n}")
 
 

@@ -267,7 +267,7 @@ def main() -> None:
         transport = FakeAnafTransport(create_fake_anaf(state))
         ctx = build_context(settings, stripe=stripe, anaf_transport=transport)  # type: ignore[arg-type]
         ctx.clock = clock.now
-        ctx.extras["audit_tuning"] = AuditTuning()  # 20 Stripe requests / s
+        ctx.audit_tuning = AuditTuning()  # 20 Stripe requests / s
         use_cases.prepare(ctx)
         tokens = token_set_from_response(state.mint_tokens(), clock.now())
         anaf_tokens.save_tokens(ctx, tokens, source="bench")

@@ -10,18 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from stripe_efactura.anaf.archive import DuplicateInfo, InvoiceKey, invoice_key, parse_archive
 from stripe_efactura.anaf.client import AnafClient, rest_base
-from stripe_efactura.anaf.fake import (
-    BR_02,
-    BR_RO_065,
-    FakeAnafState,
-    FakeAnafTransport,
-    Fault,
-    FaultKind,
-    create_fake_anaf,
-    sample_invoice,
-)
-from stripe_efactura.anaf.responses import (
+from stripe_efactura.anaf.errors import (
     AnafApiError,
     AnafAuthError,
     AnafDownloadExpired,
@@ -34,14 +25,19 @@ from stripe_efactura.anaf.responses import (
     AnafTechnicalError,
     AnafTimeout,
     AnafWafRejected,
-    DuplicateInfo,
-    InvoiceKey,
-    MessageState,
     UploadOutcomeUnknown,
-    UploadResult,
-    invoice_key,
-    parse_archive,
 )
+from stripe_efactura.anaf.fake import (
+    BR_02,
+    BR_RO_065,
+    FakeAnafState,
+    FakeAnafTransport,
+    Fault,
+    FaultKind,
+    create_fake_anaf,
+    sample_invoice,
+)
+from stripe_efactura.anaf.responses import MessageState, UploadResult
 
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # as in conftest.py
 BASE = "http://anaf.fake"

@@ -8,8 +8,10 @@ from datetime import date
 
 import pytest
 
+from stripe_efactura.anaf import archive as anaf_archive
 from stripe_efactura.anaf import responses as r
-from stripe_efactura.anaf.responses import (
+from stripe_efactura.anaf.archive import DuplicateInfo
+from stripe_efactura.anaf.errors import (
     AnafApiError,
     AnafAuthError,
     AnafDownloadExpired,
@@ -21,12 +23,9 @@ from stripe_efactura.anaf.responses import (
     AnafServerError,
     AnafTechnicalError,
     AnafWafRejected,
-    DuplicateInfo,
-    Finding,
-    MessageState,
     UploadOutcomeUnknown,
-    UploadResult,
 )
+from stripe_efactura.anaf.responses import Finding, MessageState, UploadResult
 
 DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 UPLOAD_OK = (
@@ -379,7 +378,7 @@ def test_parse_finding_without_rule() -> None:
     ],
 )
 def test_parse_duplicate(message: str, expected: DuplicateInfo | None) -> None:
-    assert r.parse_duplicate(message) == expected
+    assert anaf_archive.parse_duplicate(message) == expected
 
 
 ERROR_FILE = (
@@ -394,7 +393,7 @@ ERROR_FILE = (
 
 
 def test_parse_error_file_verbatim_example() -> None:
-    parsed = r.parse_error_file(ERROR_FILE)
+    parsed = anaf_archive.parse_error_file(ERROR_FILE)
     assert (parsed.upload_index, parsed.seller_cif) == ("5025079551", "35913862")
     assert [f.rule for f in parsed.findings] == ["BR-RO-065", None]
     assert parsed.findings[0] == r.parse_finding(BR_RO_065)
@@ -411,21 +410,21 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 def test_parse_archive_error_list() -> None:
     data = _zip({"5025079551.xml": ERROR_FILE, "semnatura_5025079551.xml": b"<Signature/>"})
-    archive = r.parse_archive(data)
+    archive = anaf_archive.parse_archive(data)
     assert (archive.index, archive.document_name, archive.signature_name) == (
         "5025079551",
         "5025079551.xml",
         "semnatura_5025079551.xml",
     )
     assert archive.is_error is True
-    assert archive.error_file == r.parse_error_file(ERROR_FILE)
+    assert archive.error_file == anaf_archive.parse_error_file(ERROR_FILE)
 
 
 def test_parse_archive_rejects_unexpected_contents() -> None:
     with pytest.raises(AnafProtocolError):
-        r.parse_archive(_zip({"5.xml": b"<a/>"}))
+        anaf_archive.parse_archive(_zip({"5.xml": b"<a/>"}))
     with pytest.raises(AnafProtocolError):
-        r.parse_archive(b"not a zip")
+        anaf_archive.parse_archive(b"not a zip")
 
 
 def test_upload_accepted_without_index_is_outcome_unknown() -> None:
@@ -454,8 +453,8 @@ def test_validation_swagger_example_three_messages() -> None:
 def test_invoice_key() -> None:
     from stripe_efactura.anaf.fake import sample_invoice
 
-    assert r.invoice_key(sample_invoice("S-9", "2026-02-01", "ro 123")) == r.InvoiceKey(
-        "123", "S-9", "2026-02-01"
-    )
-    assert r.invoice_key(ERROR_FILE) is None
-    assert r.invoice_key(b"garbage") is None
+    assert anaf_archive.invoice_key(
+        sample_invoice("S-9", "2026-02-01", "ro 123")
+    ) == anaf_archive.InvoiceKey("123", "S-9", "2026-02-01")
+    assert anaf_archive.invoice_key(ERROR_FILE) is None
+    assert anaf_archive.invoice_key(b"garbage") is None

@@ -1,6 +1,6 @@
 """Fixtures for the ANAF lifecycle tests: a service context wired to the fake ANAF (in-process,
 fake clock), issued invoices inserted the way ``app.issuing`` stores them, and a driver
-that runs :func:`anaf_sync.advance` like the worker does, on the fake clock."""
+that runs :func:`anaf_lifecycle.advance` like the worker does, on the fake clock."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from stripe_efactura import app
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app import anaf_lifecycle, anaf_port, anaf_tokens
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.invoicing.deadlines import upload_deadline
@@ -182,11 +182,11 @@ class Env:
 
     def drive(
         self, ids: list[int], *, max_steps: int = 10_000, until: datetime | None = None
-    ) -> dict[int, anaf_sync.Step]:
+    ) -> dict[int, anaf_port.Step]:
         """Run every invoice's steps on the fake clock until none has work left."""
         heap = [(self.clock.now(), i) for i in ids]
         heapq.heapify(heap)
-        last: dict[int, anaf_sync.Step] = {}
+        last: dict[int, anaf_port.Step] = {}
         for _ in range(max_steps):
             if not heap:
                 return last
@@ -196,7 +196,7 @@ class Env:
                 return last
             if due > self.clock.now():
                 self.clock.advance(due - self.clock.now())
-            step = anaf_sync.advance(self.ctx, invoice_id)
+            step = anaf_lifecycle.advance(self.ctx, invoice_id)
             last[invoice_id] = step
             if step.delay is not None:
                 heapq.heappush(heap, (self.clock.now() + timedelta(seconds=step.delay), invoice_id))
@@ -207,7 +207,7 @@ class Env:
 def make_env(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Env]]:
     made: list[Env] = []
 
-    def factory(*, tune: anaf_sync.Tuning | None = None, **state_kw: Any) -> Env:
+    def factory(*, tune: anaf_port.Tuning | None = None, **state_kw: Any) -> Env:
         clock = FakeClock(START)
         kw: dict[str, Any] = {"processing_polls": 1, "processing_delay": None}
         kw.update(state_kw)
@@ -225,7 +225,7 @@ def make_env(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Env]]:
         ctx = build_context(settings, anaf_transport=FakeAnafTransport(create_fake_anaf(state)))
         ctx.clock = clock.now
         if tune is not None:
-            ctx.extras["anaf_tuning"] = tune
+            ctx.anaf_tuning = tune
         app.prepare(ctx)
         tokens = token_set_from_response(state.mint_tokens(), clock.now())
         anaf_tokens.save_tokens(ctx, tokens, source="test")

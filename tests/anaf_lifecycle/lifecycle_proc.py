@@ -17,11 +17,11 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from stripe_efactura import app
-from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app import anaf_port, anaf_tokens
 from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.jobs.worker import Worker
-from stripe_efactura.store import db
+from stripe_efactura.store import anaf_work, db
 from stripe_efactura.store.tables import invoices
 
 
@@ -38,7 +38,7 @@ def _context(config: dict[str, str]):  # type: ignore[no-untyped-def]
         secret_key=config["secret_key"],
     )
     ctx = build_context(settings)
-    ctx.extras["anaf_tuning"] = anaf_sync.Tuning(
+    ctx.anaf_tuning = anaf_port.Tuning(
         timeout=5.0,
         upload_timeout=5.0,
         inflight_seconds=0.3,
@@ -65,10 +65,12 @@ def drive(config: dict[str, str]) -> int:
                     invoices.c.anaf_state,
                     invoices.c.anaf_messages,
                     invoices.c.signed_zip.is_(None).label("unarchived"),
-                ).where(invoices.c.anaf_state.in_(anaf_sync.ACTIVE))
+                ).where(invoices.c.anaf_state.in_(anaf_work.ACTIVE))
             ).all()
         if not any(
-            anaf_sync.has_work(r.anaf_state, json.loads(r.anaf_messages or "{}"), r.unarchived)
+            anaf_work.has_work(
+                r.anaf_state, anaf_work.AnafWork.from_json(r.anaf_messages), r.unarchived
+            )
             for r in rows
         ):
             return 0

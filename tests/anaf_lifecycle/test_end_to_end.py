@@ -8,7 +8,7 @@ import json
 import sqlalchemy as sa
 
 from factories import stripe_flows as factory
-from stripe_efactura.app import anaf_sync, intake, issuing
+from stripe_efactura.app import anaf_admin, intake, issuing
 from stripe_efactura.intake.fake_stripe import FakeStripeReader
 from stripe_efactura.invoicing.buyer import BuyerOverrides
 from stripe_efactura.jobs.worker import Worker
@@ -33,7 +33,7 @@ def test_payment_to_anaf_then_corrected_retry_keeps_number_and_date(
             "issue_invoice": lambda job: issuing.issue_invoice(env.ctx, job.args["payment_key"]),
         },
     ).drain()
-    (row,) = anaf_sync.invoices_listing(env.ctx)
+    (row,) = anaf_admin.invoices_listing(env.ctx)
     number = row["number"]
     # a test-mode payment: test series, not uploaded automatically (and never to production)
     assert (number, row["anaf_state"], row["livemode"]) == ("TEST000001", "not_uploaded", False)
@@ -43,7 +43,7 @@ def test_payment_to_anaf_then_corrected_retry_keeps_number_and_date(
         "[BR-RO-120]-Nu exista identificator cumparator #The buyer identifier is missing",
         invoice_number=number,
     )
-    first = anaf_sync.retry_invoice(env.ctx, number)  # the manual upload of this series
+    first = anaf_admin.retry_invoice(env.ctx, number)  # the manual upload of this series
     assert (first["previous_state"], first["xml_changed"]) == ("not_uploaded", False)
     env.drive([invoice_id])
     assert env.row(invoice_id).anaf_state == "nok"
@@ -66,7 +66,7 @@ def test_payment_to_anaf_then_corrected_retry_keeps_number_and_date(
             )
         )
     before = env.row(invoice_id)
-    second = anaf_sync.retry_invoice(env.ctx, number)
+    second = anaf_admin.retry_invoice(env.ctx, number)
     assert (second["previous_state"], second["previous_index"], second["xml_changed"]) == (
         "nok",
         "5001130147",

@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
-from stripe_efactura.app import anaf_sync
+from stripe_efactura.app import anaf_admin, anaf_lifecycle, anaf_port
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import anaf_tokens, notices, payments
 
-FAST = anaf_sync.Tuning(
+FAST = anaf_port.Tuning(
     upload_timeout=0.3, timeout=0.3, reconcile_grace_seconds=600, list_lag_seconds=30
 )
 
@@ -44,7 +44,7 @@ HAPPY = [
 def test_happy_path_uploads_once_and_archives_the_signed_zip(env) -> None:  # type: ignore[no-untyped-def]
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
-    assert last[invoice_id] == anaf_sync.Step("ok", None)
+    assert last[invoice_id] == anaf_port.Step("ok", None)
     row = env.row(invoice_id)
     assert (row.anaf_state, row.upload_index, row.download_id) == ("ok", "5001130147", "3001474424")
     assert env.events(invoice_id) == HAPPY
@@ -58,7 +58,7 @@ def test_happy_path_uploads_once_and_archives_the_signed_zip(env) -> None:  # ty
     # stareMesaj twice (in prelucrare, ok), one download
     calls = [target.split("?")[0].rsplit("/", 1)[1] for _t, _m, target in env.state.request_log]
     assert calls == ["upload", "stareMesaj", "stareMesaj", "descarcare"]
-    assert anaf_sync.advance(env.ctx, invoice_id) == anaf_sync.Step("ok", None)
+    assert anaf_lifecycle.advance(env.ctx, invoice_id) == anaf_port.Step("ok", None)
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ def test_lost_answer_not_listed_in_time_is_resolved_by_the_duplicate_message(mak
 
 
 def test_slow_answers_within_the_timeout_just_take_longer(make_env) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(tune=anaf_sync.Tuning(timeout=2.0, upload_timeout=2.0))
+    env = make_env(tune=anaf_port.Tuning(timeout=2.0, upload_timeout=2.0))
     env.state.inject(FaultKind.SLOW, "upload", delay=0.05)
     env.state.inject(FaultKind.SLOW, "stareMesaj", delay=0.05)
     invoice_id, number = env.issue()
@@ -218,7 +218,7 @@ def test_waf_page_on_upload_is_a_rejection_with_an_explanation(env) -> None:  # 
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
     row = env.row(invoice_id)
-    assert last[invoice_id] == anaf_sync.Step("rejected_at_upload", None, "E-ANAF-WAF")
+    assert last[invoice_id] == anaf_port.Step("rejected_at_upload", None, "E-ANAF-WAF")
     assert env.state.upload_count(number) == 0
     assert _notices(env) == [("anaf_rejected", number, ["E-ANAF-WAF"])]
     pay = _payment(env, row.payment_key)
@@ -231,7 +231,7 @@ def test_nok_with_br_ro_findings_explains_them_and_retry_keeps_number_and_date(e
     env.state.inject_nok(BR_RO_065)
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
-    assert last[invoice_id] == anaf_sync.Step("nok", None, "BR-RO-065")
+    assert last[invoice_id] == anaf_port.Step("nok", None, "BR-RO-065")
     row = env.row(invoice_id)
     assert (row.anaf_state, row.upload_index) == ("nok", "5001130147")
     assert _notices(env) == [("anaf_rejected", number, ["V-BR-RO-065"])]
@@ -244,14 +244,18 @@ def test_nok_with_br_ro_findings_explains_them_and_retry_keeps_number_and_date(e
     assert (
         problem["message_en"] == "The Seller tax registration identifier (BT-32) shall be present."
     )
-    detail = anaf_sync.invoice_detail(env.ctx, number)
+    detail = anaf_admin.invoice_detail(env.ctx, number)
     assert [f["code"] for f in detail["findings"]] == ["V-BR-RO-065"]
 
     # unchanged data: refused; corrected data: re-sent with the same number and date
-    with pytest.raises(anaf_sync.RetryRefused):
-        anaf_sync.retry_invoice(env.ctx, number, corrected=(bytes(row.xml), row.snapshot, ""))
+    with pytest.raises(anaf_admin.RetryRefused):
+        anaf_admin.retry_invoice(
+            env.ctx, number, corrected=anaf_admin.Corrected(bytes(row.xml), row.snapshot, "")
+        )
     fixed = bytes(row.xml).replace(b"Abonament lunar", b"Abonament lunar corectat")
-    result = anaf_sync.retry_invoice(env.ctx, number, corrected=(fixed, row.snapshot, "{}"))
+    result = anaf_admin.retry_invoice(
+        env.ctx, number, corrected=anaf_admin.Corrected(fixed, row.snapshot, "{}")
+    )
     assert (result["previous_state"], result["previous_index"], result["xml_changed"]) == (
         "nok",
         "5001130147",
@@ -272,8 +276,8 @@ def test_nok_with_br_ro_findings_explains_them_and_retry_keeps_number_and_date(e
         "anaf_archived",
     ]
     assert _payment(env, row.payment_key).status == "invoiced"
-    with pytest.raises(anaf_sync.RetryRefused, match="storno"):
-        anaf_sync.retry_invoice(env.ctx, number, force=True)
+    with pytest.raises(anaf_admin.RetryRefused, match="storno"):
+        anaf_admin.retry_invoice(env.ctx, number, force=True)
     assert [m.outcome for m in env.state.uploads(number)] == ["nok", "ok"]
 
 
@@ -281,7 +285,7 @@ def test_xml_not_taken_by_the_system_is_rejected_at_upload(env) -> None:  # type
     env.state.inject_nok("ignored", state="xml_errors")
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
-    assert last[invoice_id] == anaf_sync.Step("rejected_at_upload", None, "E-ANAF-XML-NOT-TAKEN")
+    assert last[invoice_id] == anaf_port.Step("rejected_at_upload", None, "E-ANAF-XML-NOT-TAKEN")
     assert _notices(env) == [("anaf_rejected", number, ["E-ANAF-XML-NOT-TAKEN"])]
 
 
@@ -293,8 +297,8 @@ def test_test_mode_invoice_never_reaches_production(make_env, tmp_path) -> None:
     assert last[invoice_id].state == "not_uploaded"
     assert env.state.request_log == []
     assert env.events(invoice_id) == ["issued", "anaf_not_uploaded"]
-    with pytest.raises(anaf_sync.RetryRefused, match="test-mode"):
-        anaf_sync.retry_invoice(env.ctx, _number, force=True)
+    with pytest.raises(anaf_admin.RetryRefused, match="test-mode"):
+        anaf_admin.retry_invoice(env.ctx, _number, force=True)
 
 
 def test_401_refreshes_the_token_once_and_uploads(env) -> None:  # type: ignore[no-untyped-def]
@@ -311,7 +315,9 @@ def test_series_with_auto_upload_off_waits_for_retry(env) -> None:  # type: igno
     invoice_id, number = env.issue(anaf_state="not_uploaded")
     assert env.drive([invoice_id])[invoice_id].state == "not_uploaded"
     assert env.state.request_log == []
-    anaf_sync.retry_invoice(env.ctx, number, corrected=(bytes(env.row(invoice_id).xml), "", ""))
+    anaf_admin.retry_invoice(
+        env.ctx, number, corrected=anaf_admin.Corrected(bytes(env.row(invoice_id).xml), "", "")
+    )
     env.drive([invoice_id])
     assert env.row(invoice_id).anaf_state == "ok"
     assert env.state.upload_count(number) == 1
@@ -320,8 +326,8 @@ def test_series_with_auto_upload_off_waits_for_retry(env) -> None:  # type: igno
 def test_no_spv_rights_waits_and_tells_the_merchant_once_a_day(make_env) -> None:  # type: ignore[no-untyped-def]
     env = make_env(cifs={"99999999"})
     invoice_id, number = env.issue()
-    steps = [anaf_sync.advance(env.ctx, invoice_id) for _ in range(2)]
-    assert steps == [anaf_sync.Step("pending_upload", 3600.0, "E-ANAF-NO-RIGHTS")] * 2
+    steps = [anaf_lifecycle.advance(env.ctx, invoice_id) for _ in range(2)]
+    assert steps == [anaf_port.Step("pending_upload", 3600.0, "E-ANAF-NO-RIGHTS")] * 2
     assert _notices(env) == [("auth_expiry", "18547290:no-rights:2026-03-02", ["E-ANAF-NO-RIGHTS"])]
     assert env.state.upload_count(number) == 0
     env.state.cifs = None  # rights granted

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import FakeAnafTransport, create_fake_anaf
 from stripe_efactura.anaf.quotas import RO_TZ, Limit, QuotaKind, QuotaPolicy, Window
-from stripe_efactura.app import anaf_sync
+from stripe_efactura.app import anaf_port
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices
 
@@ -61,7 +61,7 @@ class CallLog:
 def _wire(env) -> CallLog:  # type: ignore[no-untyped-def]
     calls = CallLog(create_fake_anaf(env.state))
     env.ctx.anaf_transport = FakeAnafTransport(calls)  # type: ignore[arg-type]
-    env.ctx.extras.pop("anaf_client", None)
+    env.ctx.anaf_client = None
     return calls
 
 
@@ -118,7 +118,7 @@ def test_1000_invoices_in_processing_over_a_day_stay_within_every_anaf_limit(
     env = make_env(processing_polls=10**9, processing_delay=None)
     calls = CallLog(Processing(create_fake_anaf(env.state)))
     env.ctx.anaf_transport = FakeAnafTransport(calls)  # type: ignore[arg-type]
-    env.ctx.extras.pop("anaf_client", None)
+    env.ctx.anaf_client = None
     ids = [env.issue()[0] for _ in range(INVOICES)]  # a burst: 1000 invoices at 10:00
     start = env.clock.now()
     env.drive(ids, max_steps=100_000)
@@ -159,7 +159,7 @@ def test_per_message_daily_limits_wait_for_midnight_in_bucharest(make_env, monke
         }
     )
     env = make_env(
-        tune=anaf_sync.Tuning(policy=policy),
+        tune=anaf_port.Tuning(policy=policy),
         processing_polls=10**9,
         processing_delay=timedelta(hours=30),
     )

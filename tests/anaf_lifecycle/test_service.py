@@ -12,7 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura import app, cli
-from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app import (
+    anaf_admin,
+    anaf_deadlines,
+    anaf_jobs,
+    anaf_login,
+    anaf_port,
+    anaf_tokens,
+)
 from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.jobs import queue
 from stripe_efactura.store import db
@@ -35,10 +42,10 @@ def test_deadline_notices_one_working_day_before_and_when_overdue(env) -> None: 
     seen = []
     for day in (5, 6, 9, 10, 11):  # Thu, Fri, Mon (the deadline), Tue, Wed
         env.clock.advance(env.clock.now().replace(day=day, hour=8) - env.clock.now())
-        seen.append(anaf_sync.check_deadlines(env.ctx))
+        seen.append(anaf_deadlines.check_deadlines(env.ctx))
     assert seen == [[], [f"{late}:due"], [], [f"{late}:overdue"], []]
     assert _notice_refs(env) == [("deadline", f"{late}:due"), ("deadline", f"{late}:overdue")]
-    listing = anaf_sync.invoices_listing(env.ctx, overdue=True)
+    listing = anaf_admin.invoices_listing(env.ctx, overdue=True)
     assert [(r["number"], r["deadline"], r["deadline_status"]) for r in listing] == [
         (late, "2026-03-09", "overdue")
     ]
@@ -48,12 +55,12 @@ def test_deadline_skips_romanian_public_holidays(env) -> None:  # type: ignore[n
     # Wednesday 8 April 2026; Orthodox Good Friday 10 and Easter Monday 13 April are holidays
     env.issue(issued=date(2026, 4, 8))
     env.clock.advance(env.clock.now().replace(month=4, day=16, hour=8) - env.clock.now())
-    (row,) = anaf_sync.invoices_listing(env.ctx)
+    (row,) = anaf_admin.invoices_listing(env.ctx)
     assert (row["deadline"], row["deadline_status"]) == ("2026-04-17", "due")
 
 
 def test_the_worker_runs_the_job_chain_to_ok(make_env) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(tune=anaf_sync.Tuning(poll_scale=0))  # as the demo: poll without waiting
+    env = make_env(tune=anaf_port.Tuning(poll_scale=0))  # as the demo: poll without waiting
     ids = [env.issue()[0] for _ in range(3)]
     with db.write(env.ctx.engine) as conn:
         for invoice_id in ids:  # what app.issuing enqueues
@@ -74,7 +81,7 @@ def test_the_worker_runs_the_job_chain_to_ok(make_env) -> None:  # type: ignore[
     # per invoice: submit (upload), step 1 (poll: in prelucrare), step 2 (poll: ok, archive)
     assert counts == {"submit_anaf": 3, "anaf_step": 6}
     assert statuses == {"done"}
-    assert anaf_sync.sweep(env.ctx) == []
+    assert anaf_jobs.sweep(env.ctx) == []
 
 
 def test_sweep_restarts_invoices_whose_jobs_are_gone(env) -> None:  # type: ignore[no-untyped-def]
@@ -84,11 +91,11 @@ def test_sweep_restarts_invoices_whose_jobs_are_gone(env) -> None:  # type: igno
             sa.text("UPDATE invoices SET updated_at = :t"),
             {"t": db.db_now(conn) - timedelta(hours=1)},
         )
-    assert anaf_sync.sweep(env.ctx) == [invoice_id]
+    assert anaf_jobs.sweep(env.ctx) == [invoice_id]
     with db.read(env.ctx.engine) as conn:
         (args,) = conn.execute(sa.select(jobs.c.args).where(jobs.c.task == "anaf_step")).scalars()
     assert json.loads(args)["invoice_id"] == invoice_id
-    assert anaf_sync.sweep(env.ctx) == []  # a live job: not twice
+    assert anaf_jobs.sweep(env.ctx) == []  # a live job: not twice
 
 
 @pytest.mark.parametrize("tls", [False, True])
@@ -99,10 +106,10 @@ def test_login_with_the_one_shot_local_listener(env, tls) -> None:  # type: igno
     scheme = "https" if tls else "http"
     redirect = f"{scheme}://localhost:{port}/anaf/callback"
     ready = threading.Event()
-    outcome: list[anaf_tokens.CallbackAnswer] = []
+    outcome: list[anaf_login.CallbackAnswer] = []
     thread = threading.Thread(
         target=lambda: outcome.append(
-            anaf_tokens.listen_once(
+            anaf_login.listen_once(
                 env.ctx,
                 port=port,
                 redirect_uri=redirect,
@@ -114,7 +121,7 @@ def test_login_with_the_one_shot_local_listener(env, tls) -> None:  # type: igno
     )
     thread.start()
     assert ready.wait(10)
-    url = anaf_tokens.authorize_url(env.ctx, redirect)
+    url = anaf_login.authorize_url(env.ctx, redirect)
     with httpx.Client(transport=env.ctx.anaf_transport) as anaf:
         location = anaf.get(url).headers["location"]
     with httpx.Client(verify=False) as browser:
@@ -198,7 +205,8 @@ def test_anaf_status_and_token_import_commands(cli_env, capsys, tmp_path) -> Non
     path.write_text(json.dumps(raw))
     assert cli.main(["anaf", "token", "import", "--file", str(path)]) == 0
     assert "tokens stored" in capsys.readouterr().out
-    env.ctx.extras.clear()
+    env.ctx.caches.anaf_tokens = None
+    env.ctx.caches.secret_key = None
     stored = anaf_tokens.load_tokens(env.ctx)
     assert stored is not None and stored.access == raw["access_token"]
     assert cli.main(["anaf", "token", "import"]) == 2
@@ -215,7 +223,7 @@ def test_sweep_leaves_finished_invoices_alone(env) -> None:  # type: ignore[no-u
             sa.text("UPDATE invoices SET updated_at = :t"),
             {"t": db.db_now(conn) - timedelta(hours=1)},
         )
-    assert anaf_sync.sweep(env.ctx) == []
+    assert anaf_jobs.sweep(env.ctx) == []
 
 
 def test_anaf_login_prints_the_authorize_url(cli_env, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -231,4 +239,4 @@ def test_anaf_login_prints_the_authorize_url(cli_env, capsys, monkeypatch) -> No
     assert query["client_id"] == "fake-client-id"
     assert query["redirect_uri"] == "https%3A%2F%2Fefactura.example.ro%2Fanaf%2Fcallback"
     assert query["token_content_type"] == "jwt"
-    assert anaf_tokens.check_login_state(cli_env.ctx, query["state"])
+    assert anaf_login.check_login_state(cli_env.ctx, query["state"])

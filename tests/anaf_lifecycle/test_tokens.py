@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import FakeAnafState, FakeClock, FaultKind, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.app import anaf_tokens
+from stripe_efactura.app import anaf_login, anaf_tokens
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import anaf_tokens as tokens_table
 from stripe_efactura.store.tables import notices
@@ -53,7 +53,7 @@ def test_two_processes_with_an_expired_access_token_refresh_once(
         assert [p.returncode for p in procs] == [0, 0]
         used = [t for t, grant in state.refresh_tokens.items() if grant.used]
         assert used == [expired.refresh]  # exactly one refresh, of the stored refresh token
-        env.ctx.extras.clear()
+        env.ctx.caches.anaf_tokens = None
         stored = anaf_tokens.load_tokens(env.ctx)
         assert stored is not None
         assert outputs == [stored.access, stored.access]
@@ -85,12 +85,14 @@ def test_tokens_are_encrypted_at_rest_and_bound_to_the_cui(env) -> None:  # type
 def test_secret_key_file_is_created_0600_without_efactura_secret_key(make_env) -> None:  # type: ignore[no-untyped-def]
     env = make_env()
     env.ctx.settings = env.ctx.settings.with_(secret_key=None)
-    env.ctx.extras.clear()
+    env.ctx.caches.anaf_tokens = None
+    env.ctx.caches.secret_key = None
     tokens = token_set_from_response(env.state.mint_tokens(), env.clock.now())
     anaf_tokens.save_tokens(env.ctx, tokens, source="test")
     key_file = env.ctx.settings.data_dir / "secret.key"
     assert key_file.stat().st_mode & 0o777 == 0o600
-    env.ctx.extras.clear()
+    env.ctx.caches.anaf_tokens = None
+    env.ctx.caches.secret_key = None
     assert anaf_tokens.load_tokens(env.ctx) == tokens
 
 
@@ -128,7 +130,8 @@ def test_import_reads_expiry_from_the_jwts(env) -> None:  # type: ignore[no-unty
     raw = env.state.mint_tokens()
     tokens = anaf_tokens.import_tokens(env.ctx, raw["access_token"], raw["refresh_token"])
     assert tokens.access_exp == env.clock.now().replace(microsecond=0) + timedelta(days=90)
-    env.ctx.extras.clear()
+    env.ctx.caches.anaf_tokens = None
+    env.ctx.caches.secret_key = None
     assert anaf_tokens.load_tokens(env.ctx) == tokens
     with pytest.raises(anaf_tokens.ConfigError):
         anaf_tokens.import_tokens(env.ctx, "opaque", "opaque")
@@ -141,7 +144,7 @@ def test_login_round_trip_through_the_callback_route(env) -> None:  # type: igno
 
     redirect = "https://efactura.example.ro/anaf/callback"
     env.ctx.settings = env.ctx.settings.with_(anaf_redirect_uri=redirect)
-    url = anaf_tokens.authorize_url(env.ctx, redirect)
+    url = anaf_login.authorize_url(env.ctx, redirect)
     query = parse_qs(urlsplit(url).query)
     assert query["token_content_type"] == ["jwt"]
     assert query["redirect_uri"] == [redirect]

@@ -186,11 +186,7 @@ def test_only_config_reads_the_environment() -> None:
     assert found == []
 
 
-SQL_TEXT_EXEMPT = {
-    # the ANAF quota bookkeeping (an INSERT … ON CONFLICT on the quota counters) moves to
-    # store/ with the split of the ANAF lifecycle (issue 9, item 4)
-    f"{P}.app.anaf_sync",
-}
+SQL_TEXT_EXEMPT: set[str] = set()
 
 
 def test_no_sql_text_in_the_adapters_and_the_application_layer() -> None:

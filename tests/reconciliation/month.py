@@ -29,7 +29,7 @@ import support
 from stripe_efactura import app as use_cases
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.app import anaf_sync, anaf_tokens
+from stripe_efactura.app import anaf_lifecycle, anaf_tokens
 from stripe_efactura.app.audit_fetch import AuditTuning
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
@@ -244,7 +244,7 @@ class Month:
             due, invoice_id = heapq.heappop(heap)
             if due > self.clock.now():
                 self.clock.advance(due - self.clock.now())
-            step = anaf_sync.advance(self.ctx, invoice_id)
+            step = anaf_lifecycle.advance(self.ctx, invoice_id)
             if step.delay is not None:
                 heapq.heappush(heap, (self.clock.now() + timedelta(seconds=step.delay), invoice_id))
         raise AssertionError("ANAF lifecycle did not settle")
@@ -352,7 +352,7 @@ def open_month(
         settings, stripe=stripe, anaf_transport=FakeAnafTransport(create_fake_anaf(state))
     )  # type: ignore[arg-type]
     ctx.clock = clock.now
-    ctx.extras["audit_tuning"] = AuditTuning(stripe_rps=0)
+    ctx.audit_tuning = AuditTuning(stripe_rps=0)
     use_cases.prepare(ctx)
     anaf_tokens.save_tokens(
         ctx, token_set_from_response(state.mint_tokens(), clock.now()), source="test"

@@ -22,12 +22,10 @@ from typing import Any, Literal
 
 import httpx
 
+from stripe_efactura.anaf.errors import AnafNetworkError, AnafTimeout, UploadOutcomeUnknown
 from stripe_efactura.anaf.responses import (
-    AnafNetworkError,
-    AnafTimeout,
     MessagePage,
     StatusResult,
-    UploadOutcomeUnknown,
     UploadResult,
     ValidationAnswer,
     classify_download,

@@ -54,7 +54,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from stripe_efactura.anaf.responses import NS_DSIG, NS_ERRORS, NS_STATUS, NS_UPLOAD, RO_TZ
+from stripe_efactura.anaf.responses import NS_DSIG, NS_ERRORS, NS_STATUS, NS_UPLOAD
+from stripe_efactura.tz import BUCHAREST as RO_TZ
 
 UBL_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 UBL_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"

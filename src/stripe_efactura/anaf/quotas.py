@@ -19,9 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-RO_TZ = ZoneInfo("Europe/Bucharest")
+from stripe_efactura.tz import BUCHAREST as RO_TZ
 
 
 class QuotaKind(StrEnum):

@@ -4,48 +4,36 @@ ANAF reports most business errors with HTTP 200 and a message in the body, so ev
 classified by its *content* first and its status second (``ANAF.md`` §1.3). This module is pure:
 functions take a status code and the body bytes and return a typed result or raise one of the
 errors below. ``client.py`` does the HTTP; the fake in ``fake.py`` produces the same bodies.
-
-Error tree (all are :class:`stripe_efactura.errors.AnafError`; ``retryable`` says whether the same
-call may simply be made again later)::
-
-    AnafApiError            E-ANAF            base: code, retryable, http_status, messages
-    ├── AnafWafRejected     E-ANAF-WAF        F5 "Request Rejected" HTML page
-    ├── AnafQuotaExceeded   E-ANAF-QUOTA      HTTP 429/204, "S-au facut deja N ..." (retryable)
-    ├── AnafServerError     E-ANAF-5XX        HTTP 5xx (retryable)
-    ├── AnafTechnicalError  E-ANAF-TECHNICAL  "A aparut o eroare tehnica" (retryable)
-    ├── AnafTimeout         E-ANAF-TIMEOUT    no answer in time (retryable; not upload)
-    ├── AnafNetworkError    E-ANAF-NETWORK    connection failed (retryable)
-    ├── AnafProtocolError   E-ANAF-PROTOCOL   an answer we cannot read (retryable)
-    ├── AnafAuthError       E-ANAF-AUTH       HTTP 401/403: token missing/expired/revoked
-    │   └── AnafNoRights    E-ANAF-NO-RIGHTS  "Nu aveti drept in SPV pentru CIF=..." and kin
-    ├── AnafRejected        E-ANAF-REJECTED   ANAF refused the request (HTTP 400,
-    │   │                                     ExecutionStatus=1, JSON "eroare"): fix the input
-    │   ├── AnafNotFound    E-ANAF-NOT-FOUND  unknown upload index / download id
-    │   └── AnafDownloadExpired  E-ANAF-EXPIRED  past ANAF's 60-day retention
-    └── UploadOutcomeUnknown  E-ANAF-UPLOAD-UNKNOWN  the upload may or may not have been
-                                  taken (timeout, dropped answer, 5xx, technical error):
-                                  reconcile via the message list, never re-upload blindly;
-                                  ``cause_code`` tells why.
+The error tree is in :mod:`anaf.errors`; the ZIP, error file and invoice key of a
+download in :mod:`anaf.archive`.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import zipfile
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from stripe_efactura.errors import AnafError
-
-RO_TZ = ZoneInfo("Europe/Bucharest")
+from stripe_efactura.anaf.errors import (
+    AnafApiError,
+    AnafAuthError,
+    AnafDownloadExpired,
+    AnafNoRights,
+    AnafNotFound,
+    AnafProtocolError,
+    AnafQuotaExceeded,
+    AnafRejected,
+    AnafServerError,
+    AnafTechnicalError,
+    AnafWafRejected,
+    UploadOutcomeUnknown,
+)
+from stripe_efactura.tz import BUCHAREST as RO_TZ
 
 NS_UPLOAD = "mfp:anaf:dgti:spv:respUploadFisier:v1"
 NS_STATUS = "mfp:anaf:dgti:efactura:stareMesajFactura:v1"
@@ -53,133 +41,6 @@ NS_ERRORS = "mfp:anaf:dgti:efactura:mesajEroriFactuta:v1"  # sic, ANAF's spellin
 NS_DSIG = "http://www.w3.org/2000/09/xmldsig#"
 
 _SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-
-
-# --------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------
-
-
-class AnafApiError(AnafError):
-    """An answer (or a missing answer) from the ANAF API that is not the expected result."""
-
-    code = "E-ANAF"
-    retryable = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        http_status: int | None = None,
-        messages: Sequence[str] = (),
-        code: str | None = None,
-        **context: Any,
-    ) -> None:
-        super().__init__(message, code=code, **context)
-        self.http_status = http_status
-        self.messages: tuple[str, ...] = tuple(messages)
-
-
-class AnafWafRejected(AnafApiError):
-    """The F5 firewall in front of ANAF answered its HTML "Request Rejected" page (HTTP 200).
-
-    The content of the request triggered it (e.g. a relative ``xsi:schemaLocation`` or ``;CP ``
-    in an address), so sending the same bytes again gives the same page.
-    """
-
-    code = "E-ANAF-WAF"
-    retryable = False
-
-    def __init__(self, message: str, *, support_id: str | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.support_id = support_id
-
-
-class AnafQuotaExceeded(AnafApiError):
-    """A rate limit answered: ``scope`` is ``"global"`` (HTTP 429/204, per minute) or ``"daily"``
-    ("S-au facut deja N ... in cursul zilei"); ``limit`` is N when ANAF said it."""
-
-    code = "E-ANAF-QUOTA"
-    retryable = True
-
-    def __init__(self, message: str, *, scope: str, limit: int | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.scope = scope
-        self.limit = limit
-
-
-class AnafServerError(AnafApiError):
-    code = "E-ANAF-5XX"
-    retryable = True
-
-
-class AnafTechnicalError(AnafApiError):
-    """ANAF's "A aparut o eroare tehnica. Cod: ..." on HTTP 200."""
-
-    code = "E-ANAF-TECHNICAL"
-    retryable = True
-
-
-class AnafTimeout(AnafApiError):
-    code = "E-ANAF-TIMEOUT"
-    retryable = True
-
-
-class AnafNetworkError(AnafApiError):
-    code = "E-ANAF-NETWORK"
-    retryable = True
-
-
-class AnafProtocolError(AnafApiError):
-    """The answer could not be understood (unexpected content type or shape)."""
-
-    code = "E-ANAF-PROTOCOL"
-    retryable = True
-
-
-class AnafAuthError(AnafApiError):
-    """The access token is missing, expired or revoked (HTTP 401/403): refresh or re-authorise."""
-
-    code = "E-ANAF-AUTH"
-    retryable = False
-
-
-class AnafNoRights(AnafAuthError):
-    """The token holder has no SPV rights for the CIF / message ("Nu aveti drept ...")."""
-
-    code = "E-ANAF-NO-RIGHTS"
-
-
-class AnafRejected(AnafApiError):
-    """ANAF refused the request itself (bad parameters, invalid XML at upload, ...)."""
-
-    code = "E-ANAF-REJECTED"
-    retryable = False
-
-
-class AnafNotFound(AnafRejected):
-    code = "E-ANAF-NOT-FOUND"
-
-
-class AnafDownloadExpired(AnafRejected):
-    code = "E-ANAF-EXPIRED"
-
-
-class UploadOutcomeUnknown(AnafApiError):
-    """The upload may have been taken by ANAF but its answer was lost.
-
-    The invoice must go to state ``unknown`` and be reconciled from the SPV message list (or a
-    later duplicate ``nok``), never re-uploaded blindly. ``cause_code`` is the code of the
-    underlying condition (``E-ANAF-TIMEOUT``, ``E-ANAF-NETWORK``, ``E-ANAF-5XX``,
-    ``E-ANAF-TECHNICAL``, ``E-ANAF-PROTOCOL``).
-    """
-
-    code = "E-ANAF-UPLOAD-UNKNOWN"
-    retryable = False
-
-    def __init__(self, message: str, *, cause_code: str, **kw: Any) -> None:
-        super().__init__(message, **kw)
-        self.cause_code = cause_code
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,52 +132,6 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class DuplicateInfo:
-    """``Factura a mai fost transmisa anterior cu index=<index> si data incarcare=<date>``."""
-
-    index: str
-    upload_date: date | None
-
-
-@dataclass(frozen=True)
-class ErrorFile:
-    """The ``nok`` error file from the download ZIP (namespace ``mesajEroriFactuta``)."""
-
-    upload_index: str | None
-    seller_cif: str | None
-    findings: tuple[Finding, ...]
-
-    @property
-    def duplicate(self) -> DuplicateInfo | None:
-        """The original filing when ANAF rejected this upload as a duplicate."""
-        for finding in self.findings:
-            info = parse_duplicate(finding.raw)
-            if info is not None:
-                return info
-        return None
-
-
-@dataclass(frozen=True)
-class DownloadArchive:
-    """The ZIP from ``descarcare``: ``{index}.xml`` and ``semnatura_{index}.xml``.
-
-    ``document`` is the validated invoice (``ok``) or the error list (``nok``); ``error_file`` is
-    set when the document is an error list.
-    """
-
-    index: str
-    document_name: str
-    document: bytes
-    signature_name: str
-    signature: bytes
-    error_file: ErrorFile | None
-
-    @property
-    def is_error(self) -> bool:
-        return self.error_file is not None
-
-
-@dataclass(frozen=True)
 class ValidationAnswer:
     """``validare/FACT1|FCN``: ``ok`` is ``stare == "ok"``."""
 
@@ -331,10 +146,6 @@ class ValidationAnswer:
 # --------------------------------------------------------------------------------------------
 
 _RULE_RE = re.compile(r"\[(?P<rule>[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)\]")
-_DUPLICATE_RE = re.compile(
-    r"Factura a mai fost transmisa anterior cu index\s*=\s*(?P<index>\d+)"
-    r"(?:\s+si data incarcare\s*=\s*(?P<date>\d{4}-\d{2}-\d{2}))?"
-)
 _QUOTA_RE = re.compile(r"S-au (?:facut|incarcat) deja (?P<n>\d+)", re.IGNORECASE)
 _WAF_SUPPORT_RE = re.compile(r"support ID is:\s*(?P<id>[0-9]+)", re.IGNORECASE)
 _WS_RE = re.compile(r"\s+")
@@ -362,15 +173,6 @@ def parse_finding(message: str) -> Finding:
     return Finding(rule, _squash(text), None, raw)
 
 
-def parse_duplicate(message: str) -> DuplicateInfo | None:
-    """The original upload index (and date) in ANAF's duplicate message, else None."""
-    match = _DUPLICATE_RE.search(message)
-    if match is None:
-        return None
-    raw_date = match.group("date")
-    return DuplicateInfo(match.group("index"), date.fromisoformat(raw_date) if raw_date else None)
-
-
 def parse_ro_timestamp(value: str) -> datetime | None:
     """``YYYYMMDDhhmm`` (Romania local) -> aware datetime, or None when malformed."""
     try:
@@ -379,7 +181,7 @@ def parse_ro_timestamp(value: str) -> datetime | None:
         return None
 
 
-def _xml_root(body: bytes) -> etree._Element | None:
+def xml_root(body: bytes) -> etree._Element | None:
     stripped = body.lstrip()
     if not stripped.startswith(b"<"):
         return None
@@ -389,86 +191,16 @@ def _xml_root(body: bytes) -> etree._Element | None:
         return None
 
 
-def _local(tag: object) -> str:
+def local_name(tag: object) -> str:
     return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
-def _error_messages(root: etree._Element) -> list[str]:
+def error_messages(root: etree._Element) -> list[str]:
     return [
         str(child.get("errorMessage", ""))
         for child in root
-        if _local(child.tag) in ("Errors", "Error")
+        if local_name(child.tag) in ("Errors", "Error")
     ]
-
-
-def parse_error_file(xml: bytes) -> ErrorFile:
-    """Parse the ``nok`` error list (``<header Index_incarcare Cif_emitent><Error .../>``)."""
-    root = _xml_root(xml)
-    if root is None or _local(root.tag) != "header":
-        raise AnafProtocolError("The ANAF error file is not the expected <header> XML")
-    findings = tuple(parse_finding(m) for m in _error_messages(root))
-    return ErrorFile(root.get("Index_incarcare"), root.get("Cif_emitent"), findings)
-
-
-_DOC_RE = re.compile(r"^(\d+)\.xml$")
-_SIG_RE = re.compile(r"^semnatura_(\d+)\.xml$")
-
-
-def parse_archive(data: bytes) -> DownloadArchive:
-    """Open the ``descarcare`` ZIP; the document is an error list when its root is ANAF's
-    error ``header`` in the ``mesajEroriFactuta`` namespace."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            docs = [n for n in names if _DOC_RE.match(n)]
-            sigs = [n for n in names if _SIG_RE.match(n)]
-            if len(docs) != 1 or len(sigs) != 1:
-                raise AnafProtocolError(f"Unexpected files in the ANAF archive: {sorted(names)}")
-            document, signature = archive.read(docs[0]), archive.read(sigs[0])
-    except zipfile.BadZipFile as exc:
-        raise AnafProtocolError("The ANAF download is not a valid ZIP") from exc
-    root = _xml_root(document)
-    error_file = None
-    if root is not None and _local(root.tag) == "header":  # ANAF's error list, not an invoice
-        error_file = parse_error_file(document)
-    index = _DOC_RE.match(docs[0])
-    assert index is not None
-    return DownloadArchive(index.group(1), docs[0], document, sigs[0], signature, error_file)
-
-
-_UBL_NS = {
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-}
-
-
-@dataclass(frozen=True)
-class InvoiceKey:
-    """What identifies a filing when reconciling an upload whose answer was lost: seller CUI
-    (without ``RO``), BT-1 invoice number, BT-2 issue date (``YYYY-MM-DD``)."""
-
-    seller_cif: str | None
-    number: str | None
-    issue_date: str | None
-
-
-def invoice_key(xml: bytes) -> InvoiceKey | None:
-    """The :class:`InvoiceKey` of a UBL Invoice/CreditNote (e.g. ``DownloadArchive.document``),
-    or None when the bytes are not a UBL invoice."""
-    root = _xml_root(xml)
-    if root is None or _local(root.tag) not in ("Invoice", "CreditNote"):
-        return None
-
-    def text(path: str) -> str | None:
-        found = root.find(path, _UBL_NS)
-        return found.text.strip() if found is not None and found.text else None
-
-    seller = text("cac:AccountingSupplierParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID") or text(
-        "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID"
-    )
-    if seller is not None:
-        seller = seller.replace(" ", "").upper().removeprefix("RO")
-    return InvoiceKey(seller, text("cbc:ID"), text("cbc:IssueDate"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -570,8 +302,8 @@ def classify_upload(status: int, body: bytes) -> UploadResult:
         raise UploadOutcomeUnknown(exc.message, cause_code=exc.code, http_status=status) from exc
     if status != 200:
         raise _bad_request(status, body)
-    root = _xml_root(body)
-    if root is None or _local(root.tag) != "header":
+    root = xml_root(body)
+    if root is None or local_name(root.tag) != "header":
         raise UploadOutcomeUnknown(
             f"Unreadable ANAF upload answer: {_excerpt(body)}",
             cause_code=AnafProtocolError.code,
@@ -586,7 +318,7 @@ def classify_upload(status: int, body: bytes) -> UploadResult:
             cause_code=AnafProtocolError.code,
             http_status=status,
         )
-    messages = [_squash(m) for m in _error_messages(root)]
+    messages = [_squash(m) for m in error_messages(root)]
     error = classify_message(" ".join(messages) or "ExecutionStatus=1", http_status=status)
     error.messages = tuple(messages)
     if isinstance(error, AnafTechnicalError):
@@ -601,12 +333,12 @@ def classify_status(status: int, body: bytes) -> StatusResult:
     check_transport_level(status, body)
     if status != 200:
         raise _bad_request(status, body)
-    root = _xml_root(body)
-    if root is None or _local(root.tag) != "header":
+    root = xml_root(body)
+    if root is None or local_name(root.tag) != "header":
         raise AnafProtocolError(f"Unreadable ANAF status answer: {_excerpt(body)}", http_status=200)
     raw_state = root.get("stare")
     if raw_state is None:
-        messages = [_squash(m) for m in _error_messages(root)]
+        messages = [_squash(m) for m in error_messages(root)]
         if not messages:
             raise AnafProtocolError("ANAF status answer without 'stare'", http_status=200)
         error = classify_message(" ".join(messages))

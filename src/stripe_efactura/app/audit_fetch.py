@@ -34,8 +34,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..anaf.errors import AnafApiError
 from ..anaf.quotas import QuotaKind
-from ..anaf.responses import AnafApiError
 from ..errors import EfacturaError
 from ..intake.ledger import LedgerEntry, Payout, ledger_entry, payout
 from .context import AppContext
@@ -78,8 +78,7 @@ class AuditTuning:
 
 
 def tuning(ctx: AppContext) -> AuditTuning:
-    value = ctx.extras.get("audit_tuning")
-    return value if isinstance(value, AuditTuning) else AuditTuning()
+    return ctx.audit_tuning if ctx.audit_tuning is not None else AuditTuning()
 
 
 @dataclass
@@ -295,7 +294,8 @@ def _spv_window(period: Period, now: datetime, tune: AuditTuning) -> tuple[datet
 
 
 def _take_quota(ctx: AppContext, cui: str, tune: AuditTuning) -> None:
-    from .anaf_sync import QuotaWait, take_quota
+    from ..store.anaf_quota import QuotaWait
+    from .anaf_port import take_quota
 
     waited = 0.0
     while True:
@@ -318,7 +318,7 @@ def _spv_page(
     ctx: AppContext, cui: str, window: list[datetime], page: int, tune: AuditTuning
 ) -> Any:
     """One list page; moves the window's ends on clock-skew answers (``window`` is updated)."""
-    from .anaf_sync import client
+    from .anaf_port import client
 
     anaf = client(ctx)
     for _ in range(tune.skew_attempts):

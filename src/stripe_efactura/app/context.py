@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.engine import Engine
@@ -19,9 +19,14 @@ from ..config import Settings
 from ..store.db import make_engine
 
 if TYPE_CHECKING:
+    from ..anaf.archive import InvoiceKey
+    from ..anaf.client import AnafClient
+    from ..anaf.oauth import TokenSet
     from ..intake.correlate import StripeReader
     from ..mail.send import MailSender
     from ..mail.templates import Templates
+    from .anaf_port import Tuning
+    from .audit_fetch import AuditTuning
     from .ratelimit import AttemptLimiter
 
 
@@ -38,7 +43,13 @@ class Caches:
     attempt_limiter: AttemptLimiter | None = None
     """Failed log-ins and token checks of this process (``app.accounts.limiter``)."""
     secret_key: bytes | None = None
-    """The project's 32-byte key (``EFACTURA_SECRET_KEY`` or ``secret.key``), for CSRF tokens."""
+    """The project's 32-byte key (``EFACTURA_SECRET_KEY`` or ``secret.key``): CSRF tokens and the
+    encryption of the ANAF tokens."""
+    anaf_tokens: TokenSet | None = None
+    """The ANAF token pair last read or refreshed by this process."""
+    anaf_listed: dict[str, tuple[InvoiceKey | None, str]] = field(default_factory=dict)
+    """SPV filings already read while reconciling: upload index -> (its invoice key, None when
+    not an invoice of ours; download id)."""
 
 
 @dataclass
@@ -50,6 +61,12 @@ class AppContext:
     clock: Callable[[], datetime] = _utcnow
     anaf_transport: httpx.BaseTransport | None = None
     """The transport for ANAF (tests/demo: the fake); None = the network."""
+    anaf_client: AnafClient | None = None
+    """Built from the settings on first use (``app.anaf_port.client``)."""
+    anaf_tuning: Tuning | None = None
+    """Knobs of the ANAF lifecycle; None: the defaults."""
+    audit_tuning: AuditTuning | None = None
+    """Pacing of the three-way audit (``app.audit_fetch``); None: the defaults."""
     bnr_transport: httpx.BaseTransport | None = None
     """The transport for the BNR rate feed (tests/demo: a mock); None = the network."""
     mail_sender: MailSender | None = None
@@ -62,8 +79,6 @@ class AppContext:
     :class:`~stripe_efactura.registry.fake.FakeRegistry`); None = the network."""
     sleep: Callable[[float], None] = time.sleep
     """How a use case pauses (waiting for a registry's call slot); tests pass a fake clock's."""
-    extras: dict[str, Any] = field(default_factory=dict)
-    """Only the ANAF adapters still live here (being replaced by typed fields)."""
 
     def close(self) -> None:
         self.engine.dispose()

@@ -68,20 +68,20 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
 
 
 def _anaf_handlers(ctx: AppContext) -> dict[str, Handler]:
-    from . import anaf_sync
+    from . import anaf_deadlines, anaf_jobs
 
     def _step(job: queue.Job) -> None:
-        anaf_sync.run_step_job(ctx, job.args)
+        anaf_jobs.run_step_job(ctx, job.args)
 
     def _sweep(_job: queue.Job) -> None:
-        anaf_sync.sweep(ctx)
+        anaf_jobs.sweep(ctx)
 
     def _deadlines(_job: queue.Job) -> None:
-        anaf_sync.check_deadlines(ctx)
+        anaf_deadlines.check_deadlines(ctx)
 
     return {
         "submit_anaf": _step,
-        anaf_sync.STEP_TASK: _step,
+        anaf_jobs.STEP_TASK: _step,
         "anaf_sweep": _sweep,
         "anaf_deadlines": _deadlines,
     }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy.engine import Connection
@@ -20,7 +20,7 @@ from ..errors import Problem, RetryLater
 from ..intake.draft import draft_of
 from ..intake.sale import Sale
 from ..invoicing import build, deadlines
-from ..invoicing.model import Invoice
+from ..invoicing.model import FxInfo, Invoice
 from ..invoicing.numbering import provisional_number, series_for
 from ..invoicing.serialize import invoice_to_json
 from ..jobs import queue
@@ -64,6 +64,45 @@ def validate_xml(ctx: AppContext, xml: bytes) -> tuple[tuple[Problem, ...], str]
     return explain.explain_all(fatal), summary
 
 
+@dataclass(frozen=True)
+class Checked:
+    """An invoice built, rendered and validated (:func:`build_checked`)."""
+
+    result: build.BuildResult
+    problems: tuple[Problem, ...]
+    """What stops the invoice: build problems or fatal validation findings."""
+    xml: bytes = b""
+    summary: str = ""
+    """The validation summary (JSON) stored with the invoice."""
+
+
+def build_checked(
+    ctx: AppContext,
+    sale: Sale,
+    *,
+    number: str,
+    fx: FxInfo | None,
+    overrides: build.BuyerOverrides | None,
+    issued_on: date | None,
+) -> Checked:
+    """The one build → render → validate path: issuing (a provisional number, issued today)
+    and ``invoices retry`` (rebuilding an invoice with its own number and issue date)."""
+    result = build.build_invoice(
+        draft_of(sale),
+        ctx.settings.invoicing,
+        number=number,
+        fx=fx,
+        overrides=overrides,
+        issued_on=issued_on,
+    )
+    invoice = result.invoice
+    if result.needs_fx or result.problems or invoice is None:
+        return Checked(result, tuple(result.problems))
+    xml = render_xml(ctx, invoice)
+    problems, summary = validate_xml(ctx, xml)
+    return Checked(result, problems, xml, summary)
+
+
 def needs_attention(ctx: AppContext, payment_key: str, problems: tuple[Problem, ...]) -> None:
     with db.write(ctx.engine) as conn:
         repo.set_payment_status(conn, payment_key, "needs_attention", problems)
@@ -102,23 +141,20 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
                 f"waiting for the BNR rate of {sale.currency} for {paid_on}", delay_seconds=300
             )
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
-    result = build.build_invoice(
-        draft_of(sale),
-        settings.invoicing,
+    checked = build_checked(
+        ctx,
+        sale,
         number=provisional_number(cfg),
         fx=fx_info,
         overrides=overrides,
         issued_on=today(ctx),
     )
+    result = checked.result
     if result.needs_fx:
         fx_service.request_rates(ctx, paid_on, today(ctx))
         raise RetryLater(f"waiting for the BNR rate of {sale.currency}", delay_seconds=300)
-    if result.problems or result.invoice is None:
-        needs_attention(ctx, payment_key, tuple(result.problems))
-        return "needs_attention"
-    problems, _summary = validate_xml(ctx, render_xml(ctx, result.invoice))
-    if problems:
-        needs_attention(ctx, payment_key, problems)
+    if checked.problems or result.invoice is None:
+        needs_attention(ctx, payment_key, checked.problems)
         return "needs_attention"
     with db.write(ctx.engine) as conn:
         if invoice_store.for_payment(conn, payment_key, "invoice") is not None:
@@ -131,7 +167,7 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
             kind="invoice",
             payment_key=payment_key,
             livemode=sale.livemode,
-            validation=_summary,
+            validation=checked.summary,
         )
         if result.warnings:
             invoice_store.log(conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings])

@@ -38,11 +38,11 @@ def login_command(
     timeout: Annotated[float, typer.Option(help="With --listen: seconds to wait.")] = 600.0,
 ) -> None:
     """Print the ANAF authorisation URL for the person holding the qualified certificate."""
-    from ..app import anaf_tokens
+    from ..app import anaf_login
 
     with session(Access.WRITE) as ctx:
         redirect = _redirect_uri(redirect_uri, listen, tls, ctx.settings.anaf_redirect_uri)
-        _print_authorize_url(anaf_tokens.authorize_url(ctx, redirect))
+        _print_authorize_url(anaf_login.authorize_url(ctx, redirect))
         if listen is None:
             typer.echo(
                 f"\nANAF will redirect to {redirect}; `stripe-efactura serve` must be "
@@ -50,7 +50,7 @@ def login_command(
             )
             return
         typer.echo(f"\nWaiting for ANAF's redirect on {redirect} …")
-        answer = anaf_tokens.listen_once(
+        answer = anaf_login.listen_once(
             ctx, port=listen, redirect_uri=redirect, timeout=timeout, tls=tls
         )
     typer.echo(answer.message_ro)

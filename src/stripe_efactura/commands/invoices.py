@@ -59,7 +59,7 @@ def resend_email_command(
     typer.echo(f"{result.number}: sent to {result.to} ({result.message_id})")
 
 
-# ---- list, show, retry (app/anaf_sync.py) -------------------------------------------
+# ---- list, show, retry (app/anaf_admin.py) -------------------------------------------
 
 
 @invoices_app.command("list")
@@ -73,10 +73,10 @@ def list_command(
     ] = False,
 ) -> None:
     """Invoices with their ANAF state, upload index, download id and deadline."""
-    from ..app import anaf_sync
+    from ..app import anaf_admin
 
     with session(Access.READ) as ctx:
-        rows = anaf_sync.invoices_listing(ctx, overdue=overdue)
+        rows = anaf_admin.invoices_listing(ctx, overdue=overdue)
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -95,10 +95,10 @@ def show_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """One invoice: ANAF state, findings explained, timeline."""
-    from ..app import anaf_sync
+    from ..app import anaf_admin
 
     with session(Access.READ) as ctx:
-        detail = anaf_sync.invoice_detail(ctx, number)
+        detail = anaf_admin.invoice_detail(ctx, number)
     if as_json:
         typer.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
@@ -128,12 +128,12 @@ def retry_command(
 ) -> None:
     """Send again an invoice ANAF rejected (nok) once its data is corrected: same number and
     date, correction recorded in its timeline. An invoice ANAF accepted is never re-sent."""
-    from ..app import anaf_sync
+    from ..app import anaf_admin
     from ..errors import InvoiceProblems
 
     try:
         with session(Access.WRITE) as ctx:
-            result = anaf_sync.retry_invoice(ctx, number, force=force)
+            result = anaf_admin.retry_invoice(ctx, number, force=force)
     except InvoiceProblems as exc:  # the findings to fix, one per line
         for p in exc.problems:
             typer.echo(f"{p.code} ({p.field}): {p.message_en}\n  {p.message_ro}", err=True)

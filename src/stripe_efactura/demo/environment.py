@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from ..app import anaf_tokens
+from ..app import anaf_login, anaf_tokens
 from ..app.context import AppContext, build_context
 from ..config import STARTER_TOML, Settings, demo_settings
 from ..errors import EfacturaError
@@ -234,14 +234,14 @@ def authorise_anaf(ctx: AppContext) -> None:
     """``anaf login`` without a browser: the authorization-code flow against the fake ANAF,
     then the tokens are exchanged and stored (encrypted) by ``app.anaf_tokens``."""
     redirect_uri = str(ctx.settings.anaf_redirect_uri)
-    url = anaf_tokens.authorize_url(ctx, redirect_uri)
+    url = anaf_login.authorize_url(ctx, redirect_uri)
     with httpx.Client(transport=ctx.anaf_transport, follow_redirects=False) as browser:
         answer = browser.get(url)
     location = answer.headers.get("location", "")
     query = parse_qs(urlsplit(location).query)
     code = (query.get("code") or [""])[0]
     state = (query.get("state") or [None])[0]
-    if answer.status_code != 302 or not code or not anaf_tokens.check_login_state(ctx, state):
+    if answer.status_code != 302 or not code or not anaf_login.check_login_state(ctx, state):
         raise DemoError(f"the fake ANAF authorisation failed: {answer.status_code} {location}")
     anaf_tokens.exchange_code(ctx, code, redirect_uri)
 

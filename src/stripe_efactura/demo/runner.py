@@ -33,13 +33,14 @@ import httpx
 
 from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
-from ..app import anaf_sync, documents, system
+from ..app import anaf_archive, documents, system
 from ..app import fx as fx_service
 from ..app.context import AppContext
 from ..config import environment
 from ..intake.fake_stripe import FakeStripeReader
 from ..intake.signature import sign
 from ..invoicing.serialize import invoice_from_json
+from ..store.anaf_work import AnafState
 from ..store.db import Checkpointer
 from ..store.invoices import TimelineEntry
 from ..tz import BUCHAREST
@@ -213,7 +214,7 @@ def _post_all(url: str, plan: list[Delivery]) -> list[DeliveryResult]:
 def _done(ctx: AppContext, expected: int) -> bool:
     rows = system.invoice_progress(ctx)
     return len(rows) == expected and all(
-        r.anaf_state == anaf_sync.OK and r.email_state == "sent" and r.archived for r in rows
+        r.anaf_state == AnafState.OK and r.email_state == "sent" and r.archived for r in rows
     )
 
 
@@ -245,7 +246,7 @@ def _report(
     for row in seen.invoices:
         pdf, xml = folder / f"{row.number}.pdf", folder / f"{row.number}.xml"
         documents.export(ctx, row.number, pdf, xml)
-        zip_path = anaf_sync.archive_path(ctx, row.number, row.issue_date)
+        zip_path = anaf_archive.archive_path(ctx, row.number, row.issue_date)
         mail_detail = seen.sent_emails.get(row.id) or {}
         states, endpoint = _anaf_trail(seen.timelines.get(row.id, []))
         out.append(
@@ -298,7 +299,7 @@ def _check(result: DemoResult, expected: list[SamplePayment]) -> list[str]:
     for r in result.invoices:
         if r.validation.get("fatal"):
             problems.append(f"{r.number}: fatal validation findings {r.validation['fatal']}")
-        if r.anaf_state != anaf_sync.OK or r.signed_zip is None:
+        if r.anaf_state != AnafState.OK or r.signed_zip is None:
             problems.append(f"{r.number}: ANAF state {r.anaf_state}, not ok and archived")
         if r.anaf_uploads != 1:
             problems.append(f"{r.number}: ANAF received {r.anaf_uploads} uploads")

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..app import anaf_tokens
+from ..app import anaf_login
 from ..app.context import AppContext
 
 
@@ -21,8 +21,8 @@ def anaf_callback_route(ctx: AppContext) -> Route:
         q = request.query_params
         redirect_uri = ctx.settings.anaf_redirect_uri or str(request.url.replace(query=""))
 
-        def run() -> anaf_tokens.CallbackAnswer:
-            return anaf_tokens.handle_callback(
+        def run() -> anaf_login.CallbackAnswer:
+            return anaf_login.handle_callback(
                 ctx,
                 code=q.get("code"),
                 state=q.get("state"),
@@ -31,6 +31,6 @@ def anaf_callback_route(ctx: AppContext) -> Route:
             )
 
         answer = await anyio.to_thread.run_sync(run)
-        return HTMLResponse(anaf_tokens.callback_page(answer), status_code=answer.status)
+        return HTMLResponse(anaf_login.callback_page(answer), status_code=answer.status)
 
     return Route("/anaf/callback", anaf_callback, methods=["GET"])

@@ -1,0 +1,210 @@
+"""What the merchant asks about invoices at ANAF: ``invoices list``, ``invoices show`` and
+``invoices retry`` (send again an invoice ANAF did not validate, rebuilt from corrected data)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ..anaf.errors import AnafApiError
+from ..errors import InvoiceProblems
+from ..invoicing import build
+from ..invoicing.serialize import invoice_to_json
+from ..store import anaf_invoices, anaf_work, db, repo
+from ..store import invoices as invoice_store
+from ..store.anaf_work import RETRYABLE, AnafState, AnafWork, PastFiling
+from . import anaf_jobs, anaf_port, issuing
+from . import fx as fx_service
+from .anaf_archive import archive_path
+from .anaf_deadlines import deadline_status
+from .context import AppContext
+
+
+class InvoiceNotFound(AnafApiError):
+    code = "E-INVOICE-NOT-FOUND"
+
+
+class RetryRefused(AnafApiError):
+    code = "E-INVOICE-RETRY-REFUSED"
+
+
+def _summary(row: Any, today: date) -> dict[str, Any]:
+    work = AnafWork.from_json(row.anaf_messages)
+    return {
+        "number": row.number,
+        "kind": row.kind,
+        "series": row.series_code,
+        "issue_date": row.issue_date.isoformat(),
+        "total": row.total,
+        "currency": row.currency,
+        "livemode": bool(row.livemode),
+        "payment_key": row.payment_key,
+        "anaf_state": row.anaf_state,
+        "upload_index": row.upload_index,
+        "download_id": row.download_id,
+        "archived": (
+            bool(row.archived) if "archived" in row._mapping else row.signed_zip is not None
+        ),
+        "deadline": row.deadline.isoformat() if row.deadline else None,
+        "deadline_status": deadline_status(row, today),
+        "email_state": row.email_state,
+        "findings": work.finding_codes(),
+        "reason": work.reason,
+    }
+
+
+def invoices_listing(ctx: AppContext, *, overdue: bool = False) -> list[dict[str, Any]]:
+    """``invoices list --json``; ``overdue``: only invoices due within one working day or late."""
+    today = anaf_port.today(ctx)
+    with db.read(ctx.engine) as conn:
+        rows = anaf_invoices.listing(conn)
+    out = [_summary(r, today) for r in rows]
+    if overdue:
+        out = [r for r in out if r["deadline_status"] is not None]
+    return out
+
+
+def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any]:
+    """``invoices show NUMBER``: the summary, ANAF findings and the timeline."""
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.by_number(conn, number)
+        if row is None:
+            raise InvoiceNotFound(f"no invoice numbered {number}")
+        events = invoice_store.timeline(conn, int(row.id))
+    out = _summary(row, anaf_port.today(ctx))
+    anaf = AnafWork.from_json(row.anaf_messages).to_dict()
+    out["findings"] = anaf.pop("findings", [])
+    out["anaf"] = anaf
+    out["archive_path"] = (
+        str(archive_path(ctx, str(row.number), row.issue_date)) if row.signed_zip else None
+    )
+    out["timeline"] = [
+        {
+            "at": e.at.isoformat(),
+            "event": e.event,
+            "detail": json.loads(e.detail) if e.detail else None,
+        }
+        for e in events
+    ]
+    return out
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """An invoice document to send again: the XML, its snapshot and validation summary."""
+
+    xml: bytes
+    snapshot: str
+    validation: str
+
+
+def rebuild(ctx: AppContext, row: Any) -> Corrected:
+    """The invoice rebuilt from its payment's current data (overrides included) with the SAME
+    number and issue date, through issuing's build → render → validate path. Raises
+    InvoiceProblems."""
+    with db.read(ctx.engine) as conn:
+        pay = repo.get_payment(conn, row.payment_key)
+    if pay is None:
+        raise RetryRefused(f"payment {row.payment_key} of invoice {row.number} is not stored")
+    sale = repo.sale_from_json(pay.sale)
+    fx = None
+    if sale.currency.upper() != "RON":
+        fx = fx_service.rate_for(ctx, sale.currency, row.issue_date)
+    overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
+    checked = issuing.build_checked(
+        ctx, sale, number=row.number, fx=fx, overrides=overrides, issued_on=row.issue_date
+    )
+    if checked.problems or checked.result.invoice is None:
+        raise InvoiceProblems(checked.problems)
+    return Corrected(checked.xml, invoice_to_json(checked.result.invoice), checked.summary)
+
+
+def _check_retryable(ctx: AppContext, row: Any, number: str) -> AnafState:
+    state = AnafState(str(row.anaf_state))
+    if state is AnafState.OK:
+        raise RetryRefused(
+            f"invoice {number} was validated by ANAF (index {row.upload_index}); it is never "
+            "sent again: correct it with a storno and a new invoice"
+        )
+    if state not in RETRYABLE:
+        raise RetryRefused(f"invoice {number} is {state}: its ANAF lifecycle is still running")
+    if not row.livemode and ctx.settings.anaf_env == "prod":
+        raise RetryRefused(
+            f"invoice {number} is a test-mode invoice: never sent to ANAF production"
+        )
+    return state
+
+
+def retry_invoice(
+    ctx: AppContext,
+    number: str,
+    *,
+    force: bool = False,
+    corrected: Corrected | None = None,
+) -> dict[str, Any]:
+    """``invoices retry NUMBER``: send again an invoice ANAF did not validate (``nok``,
+    ``rejected_at_upload``) or that was never sent (``not_uploaded``), rebuilt from the
+    corrected payment data with the same number and date. The correction is recorded in the
+    timeline. ``corrected`` replaces the rebuild. An invoice ANAF validated is never re-sent
+    (issue a storno); one in flight is left alone."""
+    with db.read(ctx.engine) as conn:
+        row = invoice_store.by_number(conn, number)
+    if row is None:
+        raise InvoiceNotFound(f"no invoice numbered {number}")
+    state = _check_retryable(ctx, row, number)
+    if corrected is None:
+        corrected = (
+            rebuild(ctx, row)
+            if row.kind == "invoice"
+            else Corrected(bytes(row.xml), row.snapshot, row.validation or "")
+        )
+    changed = corrected.xml != bytes(row.xml)
+    if not changed and not force and state is not AnafState.NOT_UPLOADED:
+        raise RetryRefused(
+            f"invoice {number} rebuilt from the current data is identical to the one ANAF "
+            "refused: correct the payment data first (or use --force to send it unchanged)"
+        )
+    detail = _send_again(ctx, int(row.id), number, state, corrected, changed)
+    return {"number": number, "anaf_state": AnafState.PENDING, **detail}
+
+
+def _send_again(
+    ctx: AppContext,
+    invoice_id: int,
+    number: str,
+    state: AnafState,
+    corrected: Corrected,
+    changed: bool,
+) -> dict[str, Any]:
+    """Back to ``pending_upload`` with the corrected document; the old filing goes to the
+    history and the timeline. Returns the timeline detail."""
+    with db.write(ctx.engine) as conn:
+        fresh = anaf_work.load(conn, invoice_id, lock=True)
+        assert fresh is not None
+        if fresh.state is not state:
+            raise RetryRefused(f"invoice {number} changed state meanwhile ({fresh.state})")
+        past = PastFiling(state, fresh.row.upload_index, tuple(fresh.work.finding_codes()))
+        work = AnafWork(history=(*fresh.work.history, past), uploads=fresh.work.uploads)
+        detail = {
+            "previous_state": state.value,
+            "previous_index": fresh.row.upload_index,
+            "xml_changed": changed,
+            "old_sha256": hashlib.sha256(bytes(fresh.row.xml)).hexdigest(),
+            "new_sha256": hashlib.sha256(corrected.xml).hexdigest(),
+        }
+        values: dict[str, Any] = {}
+        if changed:
+            values.update(
+                xml=corrected.xml, snapshot=corrected.snapshot, validation=corrected.validation
+            )
+        anaf_work.save(
+            conn, invoice_id, work, AnafState.PENDING, upload_index=None, download_id=None, **values
+        )
+        invoice_store.log(conn, invoice_id, "corrected" if changed else "resent", detail)
+        repo.set_payment_status(conn, str(fresh.row.payment_key), "invoiced")
+        anaf_jobs.enqueue_step(conn, invoice_id, 0.0, gen=f"retry-{uuid.uuid4().hex[:8]}")
+    return detail

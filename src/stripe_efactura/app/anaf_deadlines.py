@@ -1,0 +1,94 @@
+"""Upload deadlines: a ``deadline`` notice for every live invoice ANAF has not validated within
+one working day of its deadline, and again once it is overdue."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from ..errors import Problem
+from ..invoicing.deadlines import working_days_after
+from ..store import anaf_invoices, db
+from ..store.anaf_work import AnafState
+from . import anaf_port, anaf_tokens
+from .context import AppContext
+
+
+class DeadlineStatus(StrEnum):
+    DUE = "due"
+    """Within one working day of the deadline."""
+    OVERDUE = "overdue"
+    """Past the deadline, not validated."""
+
+
+def deadline_status(row: Any, today: date) -> DeadlineStatus | None:
+    """How close an invoice row is to its upload deadline (None: not close, validated, or a
+    test-mode invoice, which has no deadline)."""
+    if row.deadline is None or not row.livemode or row.anaf_state == AnafState.OK:
+        return None
+    if today > row.deadline:
+        return DeadlineStatus.OVERDUE
+    if working_days_after(today, 1) >= row.deadline:
+        return DeadlineStatus.DUE
+    return None
+
+
+def check_deadlines(ctx: AppContext) -> list[str]:
+    """Periodic ``anaf_deadlines``: a ``deadline`` notice (once each) for every live invoice
+    not validated yet within one working day of its deadline, and again once overdue; then
+    the ANAF authorisation expiry notices. Returns the refs recorded."""
+    today = anaf_port.today(ctx)
+    recorded: list[str] = []
+    with db.write(ctx.engine) as conn:
+        for row in anaf_invoices.live_with_deadline(conn):
+            status = deadline_status(row, today)
+            if status is None:
+                continue
+            ref = f"{row.number}:{status}"
+            title = _deadline_title(row, status)
+            if anaf_tokens.notice_once(
+                conn, "deadline", ref, title, [_deadline_problem(row, status)]
+            ):
+                recorded.append(ref)
+    recorded += anaf_tokens.check_expiry(ctx)
+    return recorded
+
+
+def _deadline_title(row: Any, status: DeadlineStatus) -> str:
+    if status is DeadlineStatus.OVERDUE:
+        return (
+            f"Factura {row.number} a depășit termenul ANAF ({row.deadline}) / "
+            f"Invoice {row.number} is past its ANAF deadline ({row.deadline})"
+        )
+    return (
+        f"Factura {row.number} trebuie transmisă la ANAF până la {row.deadline} / "
+        f"Invoice {row.number} must reach ANAF by {row.deadline}"
+    )
+
+
+def _deadline_problem(row: Any, status: DeadlineStatus) -> Problem:
+    late = status is DeadlineStatus.OVERDUE
+    head_ro = f"Factura {row.number} (emisă {row.issue_date}, stare ANAF {row.anaf_state}) "
+    head_en = f"Invoice {row.number} (issued {row.issue_date}, ANAF state {row.anaf_state}) "
+    return Problem(
+        code="W-ANAF-OVERDUE" if late else "W-ANAF-DEADLINE",
+        field="invoice",
+        message_ro=head_ro
+        + (
+            f"a depășit termenul de transmitere {row.deadline}."
+            if late
+            else f"trebuie transmisă până la {row.deadline}."
+        ),
+        message_en=head_en
+        + (
+            f"missed the upload deadline {row.deadline}."
+            if late
+            else f"must be uploaded by {row.deadline}."
+        ),
+        hint="See `stripe-efactura invoices show NUMBER`; fix what ANAF reported and run "
+        "`stripe-efactura invoices retry NUMBER`.",
+        hint_ro="Vedeți `stripe-efactura invoices show NUMĂR`; corectați ce a raportat ANAF și "
+        "rulați `stripe-efactura invoices retry NUMĂR`.",
+        fatal=False,
+    )

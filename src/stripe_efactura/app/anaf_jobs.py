@@ -1,0 +1,64 @@
+"""ANAF jobs: one chain of ``anaf_step`` jobs per invoice, plus a periodic sweep."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from ..jobs import queue
+from ..store import anaf_invoices, db
+from . import anaf_lifecycle, anaf_port
+from .anaf_port import Step
+from .context import AppContext
+
+STEP_TASK = "anaf_step"
+SWEEP_AFTER = timedelta(minutes=30)
+
+
+def run_step_job(ctx: AppContext, args: dict[str, Any]) -> Step:
+    """Jobs ``submit_anaf`` and ``anaf_step``: one :func:`anaf_lifecycle.advance`, then the
+    next job of the chain (deduplicated by chain and step number, so a job that runs twice
+    after a crash does not fork the chain)."""
+    invoice_id = int(args["invoice_id"])
+    gen = str(args.get("gen", "0"))
+    number = int(args.get("step", 0)) + 1
+    step = anaf_lifecycle.advance(ctx, invoice_id)
+    if step.delay is not None:
+        schedule(ctx, invoice_id, step.delay, gen=gen, step=number)
+    return step
+
+
+def schedule(
+    ctx: AppContext, invoice_id: int, delay: float = 0.0, *, gen: str | None = None, step: int = 0
+) -> None:
+    """Enqueue the next ``anaf_step`` of an invoice (a new chain when ``gen`` is None)."""
+    chain = gen if gen is not None else uuid.uuid4().hex[:12]
+    with db.write(ctx.engine) as conn:
+        enqueue_step(conn, invoice_id, delay, gen=chain, step=step)
+
+
+def enqueue_step(
+    conn: Connection, invoice_id: int, delay: float, *, gen: str, step: int = 0
+) -> None:
+    queue.enqueue(
+        conn,
+        STEP_TASK,
+        {"invoice_id": invoice_id, "gen": gen, "step": step},
+        delay=delay,
+        dedupe_key=f"anaf:{invoice_id}:{gen}:{step}",
+        max_attempts=20,
+    )
+
+
+def sweep(ctx: AppContext) -> list[int]:
+    """Periodic ``anaf_sweep``: restart the chain of every invoice with ANAF work left and no
+    live job (e.g. after its jobs died), and prune old quota buckets."""
+    anaf_port.prune_quota(ctx)
+    with db.write(ctx.engine) as conn:
+        started = anaf_invoices.stalled(conn, SWEEP_AFTER)
+        for invoice_id in started:
+            enqueue_step(conn, invoice_id, 0.0, gen=f"sweep-{uuid.uuid4().hex[:8]}")
+    return started

@@ -1,0 +1,345 @@
+"""The ANAF e-Factura lifecycle of each issued invoice: upload exactly once, follow, archive.
+
+States (:class:`store.anaf_work.AnafState`, ``invoices.anaf_state``)::
+
+    pending_upload ──intent──> uploading ──index──> uploaded ──> in_processing ──> ok ──> (archived)
+         ^                        │                                   │        └──> nok (findings)
+         │                        └─lost answer / crash──> unknown    └──> rejected_at_upload
+         └──── deliberate re-upload (reconcile found nothing) ─────────┘
+    not_uploaded: test-mode invoice, or a series with auto_upload off
+
+- **Durable intent.** Before the upload request the invoice goes to ``uploading`` with a fresh
+  attempt id, in the same write transaction that takes the quota slot. The answer is recorded
+  in a second transaction that checks the attempt id (compare-and-set). A worker that dies in
+  between leaves ``uploading``; whoever finds it there after :attr:`Tuning.inflight_seconds`
+  moves it to ``unknown``. So does :class:`UploadOutcomeUnknown` (timeout, dropped answer, 5xx,
+  technical error on upload).
+- **Reconciling ``unknown``**: :mod:`app.anaf_reconcile`.
+- **Quotas** (:mod:`store.anaf_quota`): every ANAF call first takes a slot shared by all
+  processes; a call that has no slot is not made and the step says when to come back.
+- **Polling** follows :func:`quotas.poll_delay` (at most 46 polls in any 24 hours).
+- **ok**: the signed ZIP is archived (:mod:`app.anaf_archive`).
+- **nok**: the error file is parsed; the findings are explained (``ubl.explain``) on the
+  payment (``needs_attention``) and in an ``anaf_rejected`` notice, unless the only news is the
+  duplicate message (then the original index is adopted).
+
+Everything here is driven by :func:`advance` (one step for one invoice, returning when to come
+back), which the ``anaf_step`` job calls (:mod:`app.anaf_jobs`); tests drive it directly with a
+fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from ..anaf.errors import (
+    AnafApiError,
+    AnafAuthError,
+    AnafNetworkError,
+    AnafNotFound,
+    AnafQuotaExceeded,
+    AnafRejected,
+    AnafTimeout,
+    AnafWafRejected,
+    UploadOutcomeUnknown,
+)
+from ..anaf.quotas import QuotaKind, poll_delay
+from ..anaf.responses import MessageState, StatusResult
+from ..errors import Problem
+from ..invoicing.model import BuyerKind
+from ..invoicing.serialize import invoice_from_json
+from ..store import anaf_quota, anaf_work, db
+from ..store import invoices as invoice_store
+from ..store.anaf_work import AnafState, Lifecycle
+from . import anaf_archive, anaf_findings, anaf_port, anaf_reconcile, anaf_tokens
+from .anaf_port import Step
+from .context import AppContext
+
+log = logging.getLogger("stripe_efactura.anaf")
+S = AnafState
+
+
+def advance(ctx: AppContext, invoice_id: int) -> Step:
+    """Do the next thing for one invoice; idempotent and safe to run from many processes."""
+    with db.read(ctx.engine) as conn:
+        inv = anaf_work.load(conn, invoice_id)
+    if inv is None:
+        return Step(None, None, "no such invoice")
+    try:
+        return _dispatch(ctx, inv)
+    except anaf_quota.QuotaWait as wait:
+        return Step(inv.state, max(1.0, anaf_port.seconds_until(ctx, wait.until)), str(wait))
+    except anaf_tokens.NotAuthorised as exc:
+        log.warning("invoice %s waits for ANAF authorisation: %s", inv.number, exc)
+        return Step(inv.state, 3600.0, exc.code)
+
+
+def _dispatch(ctx: AppContext, inv: Lifecycle) -> Step:
+    state, work = inv.state, inv.work
+    if state is S.PENDING:
+        return _upload(ctx, inv.id)
+    if state is S.UPLOADING:
+        return _interrupted(ctx, inv)
+    if state is S.UNKNOWN:
+        step = anaf_reconcile.reconcile(ctx, inv)
+        return _upload(ctx, inv.id) if step is None else step
+    if state in (S.UPLOADED, S.IN_PROCESSING):
+        return _poll(ctx, inv)
+    if state is S.OK and inv.row.signed_zip is None and not work.archive_error:
+        return anaf_archive.archive_step(ctx, inv)
+    if state is S.NOK and work.findings is None:
+        return anaf_findings.read_findings(ctx, inv)
+    return Step(state, None)
+
+
+def upload_mode(row: Any) -> dict[str, bool]:
+    """``b2c`` for individual buyers (CNP or 0000000000000); ``extern`` for buyers outside
+    Romania without a Romanian id. Read from the invoice snapshot."""
+    buyer = invoice_from_json(row.snapshot).buyer
+    vat = (buyer.vat_id or "").upper()
+    legal = (buyer.legal_id or "").strip()
+    individual = buyer.kind is BuyerKind.INDIVIDUAL
+    romanian_id = vat.startswith("RO") or (
+        bool(legal) and legal.isdigit() and legal != "0000000000000"
+    )
+    foreign = buyer.address.country.upper() != "RO"
+    return {"b2c": individual, "extern": foreign and not romanian_id}
+
+
+def _problem_from_error(exc: AnafApiError) -> Problem:
+    if isinstance(exc, AnafWafRejected):
+        return Problem(
+            code="E-ANAF-WAF",
+            field="invoice",
+            message_ro="Firewall-ul ANAF a respins fișierul (pagina „Request Rejected”, "
+            f"ID suport {exc.support_id}).",
+            message_en="ANAF's firewall rejected the file (the 'Request Rejected' page, "
+            f"support ID {exc.support_id}).",
+            hint="Texts such as ';CP ' in an address or an xsi:schemaLocation trigger it: "
+            "correct the data, then run `stripe-efactura invoices retry NUMBER`.",
+            hint_ro="Texte precum „;CP ” într-o adresă sau xsi:schemaLocation îl declanșează: "
+            "corectați datele, apoi rulați `stripe-efactura invoices retry NUMĂR`.",
+        )
+    text = " ".join(exc.messages) or exc.message
+    return Problem(
+        code=exc.code,
+        field="invoice",
+        message_ro=f"ANAF a refuzat încărcarea: {text}",
+        message_en=f"ANAF refused the upload: {text}",
+        hint="Correct the data, then run `stripe-efactura invoices retry NUMBER`.",
+        hint_ro="Corectați datele, apoi rulați `stripe-efactura invoices retry NUMĂR`.",
+    )
+
+
+# ---- upload ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Intent:
+    attempt: str
+    xml: bytes
+    standard: str
+    mode: dict[str, bool]
+    number: str
+
+
+def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
+    """In one write transaction: take the quota slot and move to ``uploading`` with a fresh
+    attempt id (or decide that the invoice is never sent)."""
+    s = ctx.settings
+    attempt = uuid.uuid4().hex
+    now = anaf_port.now(ctx)
+    with db.write(ctx.engine) as conn:
+        inv = anaf_work.load(conn, invoice_id, lock=True)
+        if inv is None or inv.state is not S.PENDING:
+            return Step(inv.state if inv else None, 0.0, "moved on")
+        if not inv.row.livemode and s.anaf_env == "prod":
+            reason = "I-TEST-MODE: a test-mode invoice is never sent to ANAF production"
+            anaf_work.save(conn, invoice_id, replace(inv.work, reason=reason), S.NOT_UPLOADED)
+            invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": reason})
+            return Step(S.NOT_UPLOADED, None, reason)
+        anaf_quota.take(conn, anaf_port.tuning(ctx).policy, now, QuotaKind.GLOBAL, "")
+        mode = upload_mode(inv.row)
+        work = replace(
+            inv.work,
+            first_intent_at=inv.work.first_intent_at or now,
+            attempt=attempt,
+            intent_at=now,
+            uploads=inv.work.uploads + 1,
+            polls=0,
+        )
+        anaf_work.save(conn, invoice_id, work, S.UPLOADING)
+        invoice_store.log(
+            conn, invoice_id, "anaf_upload_intent", {"attempt": attempt, "env": s.anaf_env, **mode}
+        )
+        xml = bytes(inv.row.xml)
+    standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
+    return _Intent(attempt, xml, standard, mode, inv.number)
+
+
+def _upload(ctx: AppContext, invoice_id: int) -> Step:
+    anaf_tokens.access_token(ctx)  # no intent without a usable token
+    intent = _record_intent(ctx, invoice_id)
+    if isinstance(intent, Step):
+        return intent
+    attempt = intent.attempt
+    try:
+        result = anaf_port.client(ctx).upload(
+            intent.xml,
+            anaf_tokens.company_cui(ctx),
+            standard=intent.standard,  # type: ignore[arg-type]
+            b2c=intent.mode["b2c"],
+            extern=intent.mode["extern"],
+        )
+    except UploadOutcomeUnknown as exc:
+        return _to_unknown(ctx, invoice_id, attempt, exc.cause_code, exc.message)
+    except (AnafNetworkError, AnafTimeout, AnafQuotaExceeded, AnafAuthError) as exc:
+        # nothing reached ANAF (connect failure, quota, token refused): the intent is void
+        _back_to_pending(ctx, invoice_id, attempt, exc)
+        return anaf_port.wait_after(ctx, exc, S.PENDING)
+    except (AnafWafRejected, AnafRejected) as exc:
+        return _rejected_at_upload(ctx, invoice_id, attempt, _problem_from_error(exc))
+    with db.write(ctx.engine) as conn:
+        inv = _current_attempt(conn, invoice_id, attempt)
+        if isinstance(inv, Step):
+            log.error("invoice %s: upload answer for a stale attempt", intent.number)
+            return inv
+        work = replace(inv.work, upload_date=result.date_response, polls=0)
+        anaf_work.save(conn, invoice_id, work, S.UPLOADED, upload_index=result.index)
+        invoice_store.log(
+            conn, invoice_id, "anaf_uploaded", {"index": result.index, "attempt": attempt}
+        )
+    log.info("invoice %s uploaded: index %s", intent.number, result.index)
+    return Step(S.UPLOADED, poll_wait(ctx, 0))
+
+
+def _current_attempt(conn: Any, invoice_id: int, attempt: str) -> Lifecycle | Step:
+    """The locked invoice if it is still ``uploading`` with ``attempt``, else the stale step."""
+    inv = anaf_work.load(conn, invoice_id, lock=True)
+    if inv is None or inv.state is not S.UPLOADING or inv.work.attempt != attempt:
+        return Step(inv.state if inv else None, 0.0, "stale attempt")
+    return inv
+
+
+def poll_wait(ctx: AppContext, polls: int) -> float:
+    return float(poll_delay(polls)) * max(0.0, anaf_port.tuning(ctx).poll_scale)
+
+
+def _to_unknown(ctx: AppContext, invoice_id: int, attempt: str, cause: str, text: str) -> Step:
+    with db.write(ctx.engine) as conn:
+        inv = _current_attempt(conn, invoice_id, attempt)
+        if isinstance(inv, Step):
+            return inv
+        work = replace(inv.work, unknown_since=anaf_port.now(ctx))
+        anaf_work.save(conn, invoice_id, work, S.UNKNOWN)
+        invoice_store.log(
+            conn,
+            invoice_id,
+            "anaf_upload_unknown",
+            {"attempt": attempt, "cause": cause, "text": text},
+        )
+    log.warning("invoice %s: upload outcome unknown (%s)", inv.number, cause)
+    return Step(S.UNKNOWN, anaf_port.tuning(ctx).list_lag_seconds, cause)
+
+
+def _back_to_pending(ctx: AppContext, invoice_id: int, attempt: str, exc: AnafApiError) -> None:
+    with db.write(ctx.engine) as conn:
+        inv = _current_attempt(conn, invoice_id, attempt)
+        if isinstance(inv, Step):
+            return
+        work = replace(inv.work, attempt=None, uploads=max(0, inv.work.uploads - 1))
+        anaf_work.save(conn, invoice_id, work, S.PENDING)
+        invoice_store.log(conn, invoice_id, "anaf_upload_not_sent", {"error": exc.code})
+
+
+def _rejected_at_upload(ctx: AppContext, invoice_id: int, attempt: str, problem: Problem) -> Step:
+    with db.write(ctx.engine) as conn:
+        inv = _current_attempt(conn, invoice_id, attempt)
+        if isinstance(inv, Step):
+            return inv
+        anaf_work.save(conn, invoice_id, replace(inv.work, findings=(problem,)), S.REJECTED)
+        invoice_store.log(conn, invoice_id, "anaf_rejected_at_upload", {"code": problem.code})
+        anaf_port.rejected(conn, inv.row, (problem,))
+    return Step(S.REJECTED, None, problem.code)
+
+
+def _interrupted(ctx: AppContext, inv: Lifecycle) -> Step:
+    """``uploading`` found by a job: still in flight, or the worker died after sending."""
+    assert inv.work.intent_at is not None
+    ready = inv.work.intent_at + timedelta(seconds=anaf_port.tuning(ctx).inflight_seconds)
+    if anaf_port.now(ctx) < ready:
+        wait = max(1.0, anaf_port.seconds_until(ctx, ready))
+        return Step(S.UPLOADING, wait, "upload may be in flight")
+    return _to_unknown(
+        ctx,
+        inv.id,
+        str(inv.work.attempt),
+        "E-WORKER-INTERRUPTED",
+        "the worker stopped between sending the upload and recording its answer",
+    )
+
+
+# ---- status ------------------------------------------------------------------------------------
+
+XML_NOT_TAKEN = Problem(
+    code="E-ANAF-XML-NOT-TAKEN",
+    field="invoice",
+    message_ro="ANAF: XML cu erori nepreluat de sistem.",
+    message_en="ANAF did not take the XML (XML cu erori nepreluat de sistem).",
+    hint="Check the invoice against the CIUS-RO rules (`stripe-efactura validate`), "
+    "then run `stripe-efactura invoices retry NUMBER`.",
+    hint_ro="Verificați factura cu regulile CIUS-RO (`stripe-efactura validate`), "
+    "apoi rulați `stripe-efactura invoices retry NUMĂR`.",
+)
+
+
+def _poll(ctx: AppContext, inv: Lifecycle) -> Step:
+    index = str(inv.row.upload_index)
+    anaf_port.take_quota(ctx, QuotaKind.STATUS, index)
+    try:
+        status = anaf_port.client(ctx).status(index)
+    except AnafNotFound as exc:
+        log.error("invoice %s: ANAF does not know index %s: %s", inv.number, index, exc)
+        return Step(inv.state, 3600.0, exc.code)
+    except AnafApiError as exc:
+        if not exc.retryable and not isinstance(exc, AnafAuthError):
+            raise
+        return anaf_port.wait_after(ctx, exc, inv.state)
+    step = _record_status(ctx, inv, status)
+    if step is not None:
+        return step
+    return advance(ctx, inv.id)
+
+
+def _record_status(ctx: AppContext, inv: Lifecycle, status: StatusResult) -> Step | None:
+    """Write ANAF's status answer; None when the invoice reached a final answer (ok/nok) and
+    the next step (archive, findings) follows at once."""
+    index = str(inv.row.upload_index)
+    with db.write(ctx.engine) as conn:
+        fresh = anaf_work.load(conn, inv.id, lock=True)
+        if fresh is None or fresh.state is not inv.state or fresh.row.upload_index != index:
+            return Step(fresh.state if fresh else None, 0.0, "moved on")
+        if status.state is MessageState.IN_PROGRESS:
+            work = replace(fresh.work, polls=fresh.work.polls + 1)
+            anaf_work.save(conn, inv.id, work, S.IN_PROCESSING)
+            if inv.state is S.UPLOADED:
+                invoice_store.log(conn, inv.id, "anaf_in_processing", {"index": index})
+            return Step(S.IN_PROCESSING, poll_wait(ctx, work.polls))
+        if status.state in (MessageState.OK, MessageState.NOK):
+            final = S.OK if status.state is MessageState.OK else S.NOK
+            anaf_work.save(conn, inv.id, fresh.work, final, download_id=status.download_id)
+            invoice_store.log(
+                conn, inv.id, f"anaf_{final.value}", {"download_id": status.download_id}
+            )
+            log.info("invoice %s: ANAF answered %s", inv.number, final.value)
+            return None
+        work = replace(fresh.work, findings=(XML_NOT_TAKEN,))
+        anaf_work.save(conn, inv.id, work, S.REJECTED)
+        invoice_store.log(conn, inv.id, "anaf_rejected_at_upload", {"index": index})
+        anaf_port.rejected(conn, fresh.row, (XML_NOT_TAKEN,))
+    return Step(S.REJECTED, None, XML_NOT_TAKEN.code)

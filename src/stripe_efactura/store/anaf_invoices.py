@@ -1,0 +1,102 @@
+"""Queries over invoices for the ANAF lifecycle: which filings are known, which invoices have
+ANAF work left, which are near their deadline, and the ``invoices list`` rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from . import db
+from .anaf_work import ACTIVE, AnafState, AnafWork, InvoiceRow, has_work
+from .tables import invoices, jobs
+
+#: Job tasks that carry an invoice's ANAF chain.
+CHAIN_TASKS = ("anaf_step", "submit_anaf")
+
+
+def known_upload_indexes(conn: Connection) -> set[str]:
+    """Every upload index already linked to one of our invoices."""
+    rows = conn.execute(
+        sa.select(invoices.c.upload_index).where(invoices.c.upload_index.is_not(None))
+    ).scalars()
+    return {str(v) for v in rows}
+
+
+def chained_invoice_ids(conn: Connection) -> set[int]:
+    """Invoices with a queued or running ANAF job."""
+    rows = conn.execute(
+        sa.select(jobs.c.args).where(
+            jobs.c.task.in_(CHAIN_TASKS), jobs.c.status.in_(("queued", "running"))
+        )
+    ).scalars()
+    out: set[int] = set()
+    for raw in rows:
+        try:
+            out.add(int(json.loads(raw)["invoice_id"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def stalled(conn: Connection, untouched_for: timedelta) -> list[int]:
+    """Invoices with ANAF work left, no live job, not updated for ``untouched_for`` (by the
+    database clock, which writes ``updated_at``)."""
+    now = db.db_now(conn)
+    live = chained_invoice_ids(conn)
+    rows = conn.execute(
+        sa.select(
+            invoices.c.id,
+            invoices.c.anaf_state,
+            invoices.c.anaf_messages,
+            invoices.c.signed_zip.is_(None).label("unarchived"),
+        )
+        .where(invoices.c.anaf_state.in_([s.value for s in ACTIVE]))
+        .where(invoices.c.updated_at < now - untouched_for)
+    ).all()
+    return [
+        int(r.id)
+        for r in rows
+        if r.id not in live
+        and has_work(r.anaf_state, AnafWork.from_json(r.anaf_messages), bool(r.unarchived))
+    ]
+
+
+def live_with_deadline(conn: Connection) -> list[InvoiceRow]:
+    """Live invoices ANAF has not validated yet that have an upload deadline."""
+    return list(
+        conn.execute(
+            sa.select(invoices).where(
+                invoices.c.anaf_state != AnafState.OK.value,
+                invoices.c.livemode.is_(True),
+                invoices.c.deadline.is_not(None),
+            )
+        ).all()
+    )
+
+
+def unknown_since(conn: Connection, before: datetime) -> list[InvoiceRow]:
+    """Invoices in ``unknown`` whose state last changed before ``before`` (database clock)."""
+    return list(
+        conn.execute(
+            sa.select(invoices.c.id, invoices.c.number, invoices.c.anaf_messages).where(
+                invoices.c.anaf_state == AnafState.UNKNOWN.value,
+                invoices.c.updated_at < db.utc_naive(before),
+            )
+        ).all()
+    )
+
+
+def listing(conn: Connection) -> list[InvoiceRow]:
+    """Every invoice without its documents, ordered by series and number; ``archived`` tells
+    whether the signed ZIP is stored."""
+    columns = [c for c in invoices.c if c.name not in ("xml", "pdf", "signed_zip", "snapshot")]
+    return list(
+        conn.execute(
+            sa.select(*columns, invoices.c.signed_zip.is_not(None).label("archived")).order_by(
+                invoices.c.series_code, invoices.c.seq
+            )
+        ).all()
+    )

@@ -1,0 +1,108 @@
+"""ANAF call quotas shared by all processes (table ``anaf_quota``).
+
+Every ANAF call first takes a slot here in a short write transaction: a sliding 60-second
+global window (10-second buckets; the current one and the six before it must hold fewer calls
+than the policy's global limit), and, per message and Romanian calendar day, the
+``stareMesaj`` and ``descarcare`` limits. A call without a slot is not made:
+:class:`QuotaWait` says when the next slot opens and whose quota it is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..anaf.quotas import QuotaKind, QuotaPolicy, next_ro_midnight
+from . import db
+from .tables import anaf_quota
+
+GLOBAL_BUCKET_SECONDS = 10
+GLOBAL_BUCKETS = 7  # the current bucket and the six before it cover any 60 s ending now
+_PG_QUOTA_LOCK = 0x4546_4143  # advisory lock id serialising quota takes on PostgreSQL
+
+
+class QuotaWait(Exception):
+    """No quota slot now; the next one opens at ``until``. ``key`` names the message (upload
+    index or download id) of a per-message quota, "" for the global window."""
+
+    def __init__(self, kind: str, until: datetime, key: str = "") -> None:
+        super().__init__(f"{kind} quota exhausted until {until.isoformat()}")
+        self.kind = kind
+        self.until = until
+        self.key = key
+
+    @property
+    def per_message(self) -> bool:
+        return self.kind in (QuotaKind.STATUS, QuotaKind.DOWNLOAD)
+
+
+def _counts(conn: Connection, names: list[str]) -> dict[str, int]:
+    rows = conn.execute(
+        sa.select(anaf_quota.c.bucket, anaf_quota.c.count).where(anaf_quota.c.bucket.in_(names))
+    ).all()
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def _bump(conn: Connection, name: str, window_start: datetime, exists: bool) -> None:
+    if exists:
+        conn.execute(
+            anaf_quota.update()
+            .where(anaf_quota.c.bucket == name)
+            .values(count=anaf_quota.c.count + 1)
+        )
+    else:
+        conn.execute(
+            anaf_quota.insert().values(
+                bucket=name, window_start=db.utc_naive(window_start), count=1
+            )
+        )
+
+
+def _daily_bucket(kind: QuotaKind, key: str, now: datetime) -> str:
+    day = now.astimezone(next_ro_midnight(now).tzinfo).date().isoformat()
+    return f"{kind.value}:{key}:{day}"
+
+
+def _global_opens(per_bucket: dict[int, int], current: int, limit: int) -> datetime:
+    """The first bucket boundary at which the window holds fewer than ``limit`` calls."""
+    ahead = GLOBAL_BUCKETS
+    for step in range(1, GLOBAL_BUCKETS + 1):
+        kept = sum(c for b, c in per_bucket.items() if b > current + step - GLOBAL_BUCKETS)
+        if kept < limit:
+            ahead = step
+            break
+    return datetime.fromtimestamp((current + ahead) * GLOBAL_BUCKET_SECONDS, tz=UTC)
+
+
+def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, key: str) -> None:
+    """Take one call slot of ``kind`` (and of the global window) in the caller's transaction;
+    :class:`QuotaWait` when there is none."""
+    if not db.is_sqlite(conn):
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUOTA_LOCK})
+    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
+    window = range(current - GLOBAL_BUCKETS + 1, current + 1)
+    names = [f"global:{b}" for b in window]
+    daily = None if kind is QuotaKind.GLOBAL else _daily_bucket(kind, key, now)
+    if daily is not None:
+        names.append(daily)
+    counts = _counts(conn, names)
+    if daily is not None and counts.get(daily, 0) >= policy.limit(kind).max_calls:
+        raise QuotaWait(kind.value, next_ro_midnight(now).astimezone(UTC), key)
+    limit = policy.limit(QuotaKind.GLOBAL).max_calls
+    per_bucket = {b: counts.get(f"global:{b}", 0) for b in window}
+    if sum(per_bucket.values()) >= limit:
+        raise QuotaWait("global", _global_opens(per_bucket, current, limit))
+    if daily is not None:
+        _bump(conn, daily, now, daily in counts)
+    bucket_start = datetime.fromtimestamp(current * GLOBAL_BUCKET_SECONDS, tz=UTC)
+    _bump(conn, f"global:{current}", bucket_start, f"global:{current}" in counts)
+
+
+def prune(conn: Connection, cutoff: datetime) -> int:
+    """Delete quota buckets whose window started before ``cutoff``."""
+    result = conn.execute(
+        anaf_quota.delete().where(anaf_quota.c.window_start < db.utc_naive(cutoff))
+    )
+    return int(result.rowcount or 0)
