@@ -19,7 +19,7 @@ from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.app import anaf_sync, anaf_tokens, audit_log, intake
+from stripe_efactura.app import anaf_lifecycle, anaf_tokens, audit_log, intake
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader
@@ -142,7 +142,7 @@ def drive(ctx: AppContext, clock: FakeClock, number: str) -> str:
             sa.select(invoices.c.id).where(invoices.c.number == number)
         ).scalar_one()
     for _ in range(50):
-        step = anaf_sync.advance(ctx, invoice_id)
+        step = anaf_lifecycle.advance(ctx, invoice_id)
         if step.delay is None:
             break
         clock.advance(timedelta(seconds=step.delay))

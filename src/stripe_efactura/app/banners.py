@@ -15,7 +15,7 @@ from ..errors import EfacturaError
 from ..store import db
 from ..store import listings as rows_store
 from ..ubl import artifacts
-from . import anaf_sync, anaf_tokens, listings
+from . import anaf_admin, anaf_tokens, listings
 from .context import AppContext
 
 WEBHOOK_SILENCE_DAYS = 7
@@ -168,7 +168,7 @@ def _activity_banners(ctx: AppContext) -> list[Banner]:
                 "Start `stripe-efactura serve` (without --no-worker) or `stripe-efactura worker`.",
             )
         )
-    due = anaf_sync.invoices_listing(ctx, overdue=True)
+    due = anaf_admin.invoices_listing(ctx, overdue=True)
     if due:
         numbers = ", ".join(str(r["number"]) for r in due[:5])
         out.append(

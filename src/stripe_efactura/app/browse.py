@@ -20,7 +20,7 @@ from ..store import db, repo
 from ..store import queries as q
 from ..store.queries import InvoiceFilter, PaymentFilter
 from ..tz import BUCHAREST
-from . import anaf_sync, audit_log
+from . import anaf_admin, audit_log
 from .context import AppContext
 from .refusals import Invalid, NotFound
 
@@ -242,7 +242,7 @@ def invoice_detail(ctx: AppContext, number: str) -> Json:
         docs = q.invoice_documents(conn, number)
         original = q.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
     out = invoice_view(row, today(ctx))
-    summary = anaf_sync.invoice_detail(ctx, number)
+    summary = anaf_admin.invoice_detail(ctx, number)
     snapshot = invoice_from_json(extras.snapshot)
     buyer = snapshot.buyer
     out["buyer"] = {

@@ -14,7 +14,7 @@ from ..errors import EfacturaError
 from ..store import db, repo
 from ..store import listings as rows_store
 from ..tz import BUCHAREST
-from . import anaf_sync, documents
+from . import anaf_admin, anaf_deadlines, documents
 from .context import AppContext
 
 __all__ = [
@@ -111,7 +111,7 @@ def _invoice_summary(row: Any, today: date) -> dict[str, Any]:
         "anaf_state": row.anaf_state,
         "email_state": row.email_state,
         "deadline": row.deadline,
-        "deadline_status": anaf_sync.deadline_status(row, today),
+        "deadline_status": anaf_deadlines.deadline_status(row, today),
         "archived": bool(row.archived),
         "refers_to": row.refers_to,
     }
@@ -185,8 +185,8 @@ def _sale_buyer(sale_json: str) -> dict[str, str]:
 def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any] | None:
     """The invoice (``invoices show``) with its payment, stornos and what can be downloaded."""
     try:
-        out = anaf_sync.invoice_detail(ctx, number)
-    except anaf_sync.InvoiceNotFound:
+        out = anaf_admin.invoice_detail(ctx, number)
+    except anaf_admin.InvoiceNotFound:
         return None
     day = today(ctx)
     with db.read(ctx.engine) as conn:
@@ -244,7 +244,7 @@ def overview(ctx: AppContext) -> dict[str, Any]:
             "attention": rows_store.attention_count(conn),
             "overdue": [],
         }
-    out["overdue"] = anaf_sync.invoices_listing(ctx, overdue=True)
+    out["overdue"] = anaf_admin.invoices_listing(ctx, overdue=True)
     out["day"] = day
     return out
 

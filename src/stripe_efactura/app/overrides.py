@@ -9,7 +9,7 @@ recorded in the audit log (the overrides before and after) and the payment is is
 - a payment without an invoice (``needs_attention``) is queued and issued at once when it can
   be (the worker's job then finds it done); it gets a number only if it passes the rules;
 - an invoice ANAF rejected or that was never sent keeps its number and is rebuilt and sent
-  again (``anaf_sync.retry_invoice``);
+  again (``anaf_admin.retry_invoice``);
 - an invoice ANAF accepted, or one still with ANAF, is never changed: the answer says to
   re-issue it (storno + new invoice, ``app/corrections.py``).
 """
@@ -25,7 +25,8 @@ from ..invoicing.buyer import BuyerOverrides
 from ..store import corrections as store
 from ..store import db, repo
 from ..store import invoices as invoice_store
-from . import anaf_sync, audit_log, browse, issuing, repair
+from ..store.anaf_work import RETRYABLE
+from . import anaf_admin, audit_log, browse, issuing, repair
 from .audit_log import Actor
 from .context import AppContext
 from .corrections import check_overrides
@@ -70,7 +71,7 @@ def override_buyer(
             f"{payment_key} is a {pay.kind}: its storno takes the buyer of the original invoice.",
             f"{payment_key} este {pay.kind}: stornarea preia cumpărătorul facturii inițiale.",
         )
-    if inv is not None and inv.anaf_state not in anaf_sync.RETRYABLE:
+    if inv is not None and inv.anaf_state not in RETRYABLE:
         raise Conflict(
             "E-OVERRIDE-INVOICED",
             f"Payment {payment_key} has invoice {inv.number} ({inv.anaf_state}), which can no "
@@ -93,7 +94,7 @@ def override_buyer(
         audit_log.record(
             conn, actor, "payment.override", "payment", payment_key, before=before, after=after
         )
-    anaf_sync.retry_invoice(ctx, str(inv.number))
+    anaf_admin.retry_invoice(ctx, str(inv.number))
     return _outcome(ctx, payment_key)
 
 

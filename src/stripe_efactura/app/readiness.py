@@ -193,7 +193,8 @@ def readiness(ctx: AppContext) -> list[Check]:
 
 def anaf_overview(ctx: AppContext) -> dict[str, Any]:
     """Authorisation and expiry, ANAF calls counted today, invoices whose deadline is near."""
-    from .anaf_sync import GLOBAL_BUCKET_SECONDS, GLOBAL_BUCKETS, deadline_status
+    from ..store.anaf_quota import GLOBAL_BUCKET_SECONDS, GLOBAL_BUCKETS
+    from .anaf_deadlines import deadline_status
 
     now = ctx.clock()
     on = now.astimezone(BUCHAREST).date()

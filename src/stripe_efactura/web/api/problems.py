@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ...app import anaf_sync, documents, mailing
+from ...app import anaf_admin, documents, mailing
 from ...app.corrections import ProblemsRefusal
 from ...app.refusals import Refusal, TooManyAttempts
 from ...errors import (
@@ -49,9 +49,9 @@ TITLES = {
     503: "Service Unavailable",
 }
 _BY_CLASS: list[tuple[type[EfacturaError], int]] = [
-    (anaf_sync.InvoiceNotFound, 404),
+    (anaf_admin.InvoiceNotFound, 404),
     (documents.InvoiceNotFound, 404),
-    (anaf_sync.RetryRefused, 409),
+    (anaf_admin.RetryRefused, 409),
     (mailing.EmailBusy, 409),
     (MailAddressError, 422),
     (InvoiceProblems, 422),

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from ...app import anaf_sync, browse, corrections, mailing, overrides
+from ...app import anaf_admin, browse, corrections, mailing, overrides
 from ...app.accounts import Principal
 from ...app.browse import InvoiceFilter, PaymentFilter
 from ...invoicing.buyer import BuyerOverrides
@@ -184,7 +184,7 @@ def retry_invoice(request: Request, number: Number, who: Principal = Depends(OPE
     from ...app import audit_log
 
     ctx = context(request)
-    result = anaf_sync.retry_invoice(ctx, number)
+    result = anaf_admin.retry_invoice(ctx, number)
     audit_log.record_now(ctx, who.actor(), "invoice.retry", "invoice", number, after=result)
     return {"message": f"invoice {number} queued for ANAF again", "detail": result}
 

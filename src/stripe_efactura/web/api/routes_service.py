@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ...app import accounts, anaf_tokens, audit_log, readiness
+from ...app import accounts, anaf_login, audit_log, readiness
 from ...app.accounts import Permission, Principal
 from ...app.refusals import Forbidden
 from . import models as m
@@ -52,7 +52,7 @@ def anaf_authorize(request: Request, who: Principal = Depends(OPERATE)) -> Any:
         ctx.settings.anaf_redirect_uri
         or str(request.base_url).rstrip("/").removesuffix("/api/v1") + "/anaf/callback"
     )
-    url = anaf_tokens.authorize_url(ctx, redirect)
+    url = anaf_login.authorize_url(ctx, redirect)
     audit_log.record_now(
         ctx, who.actor(), "anaf.authorize", "anaf", "oauth", after={"redirect_uri": redirect}
     )

@@ -6,7 +6,7 @@ import json
 
 from starlette.responses import RedirectResponse, Response
 
-from ...app import anaf_sync, anaf_tokens, audit_log, listings, mailing, repair
+from ...app import anaf_admin, anaf_login, audit_log, listings, mailing, repair
 from ...errors import EfacturaError, InvoiceProblems
 from ...invoicing.buyer import BuyerOverrides
 from . import security
@@ -84,7 +84,7 @@ def invoice_resend(v: View) -> Response:
 def invoice_retry(v: View) -> Response:
     number = v.param("number")
     try:
-        result = anaf_sync.retry_invoice(v.ctx, number)
+        result = anaf_admin.retry_invoice(v.ctx, number)
     except EfacturaError as exc:
         return invoice_show(v, error=f"{exc.code}: {exc.message}", status=409)
     state = {"anaf_state": result["previous_state"]}
@@ -99,7 +99,7 @@ def anaf_authorise(v: View) -> Response:
         v.request.url.replace(path="/anaf/callback", query="")
     )
     try:
-        url = anaf_tokens.authorize_url(v.ctx, redirect_uri)
+        url = anaf_login.authorize_url(v.ctx, redirect_uri)
     except EfacturaError as exc:
         return anaf_page(v, error=v.t("anaf.error", error=exc.message))
     _audit(

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from ...anaf.quotas import QuotaKind
-from ...app import anaf_sync, anaf_tokens, banners, configuration, listings
+from ...app import anaf_admin, anaf_port, anaf_tokens, banners, configuration, listings
 from ...errors import EfacturaError
 from ...store.listings import InvoiceFilter, PaymentFilter
 from ...tz import BUCHAREST
@@ -113,7 +113,7 @@ def invoice_download(v: View) -> Response:
 
 
 def _quota(v: View) -> list[dict[str, Any]]:
-    policy = anaf_sync.tuning(v.ctx).policy
+    policy = anaf_port.tuning(v.ctx).policy
     day = listings.today(v.ctx).isoformat()
     out = []
     for bucket, count in listings.quota_today(v.ctx, day):
@@ -138,7 +138,7 @@ def anaf_page(v: View, *, error: str | None = None) -> Response:
         tok=tok,
         env=v.ctx.settings.anaf_env,
         quota=_quota(v),
-        deadlines=anaf_sync.invoices_listing(v.ctx, overdue=True),
+        deadlines=anaf_admin.invoices_listing(v.ctx, overdue=True),
         error=error,
     )
 
