@@ -14,10 +14,6 @@ MAX_FUNCTION = 60
 MODULE_EXEMPT = {
     "anaf/fake.py": "the ANAF fake (a whole web service, kept faithful to ANAF's wire format)",
     "intake/fake_stripe.py": "the Stripe fake",
-    # being split with the ANAF lifecycle (issue 9, item 4) at the time of writing:
-    "anaf/responses.py": "ANAF lifecycle split in progress",
-    "app/anaf_sync.py": "ANAF lifecycle split in progress",
-    "app/anaf_tokens.py": "ANAF lifecycle split in progress",
     # not split yet (open items of issue 9):
     "app/accounts.py": "accounts (REST API) to split",
     "demo/samples.py": "sample Stripe objects: data tables, to split by sample",
@@ -37,9 +33,6 @@ FUNCTION_EXEMPT = {
     "migrations/versions/0001_initial_schema.py:upgrade": "migration",
     "migrations/versions/0003_accounts.py:upgrade": "migration",
     # open items (to split):
-    "app/anaf_sync.py:_upload": "ANAF lifecycle split in progress",
-    "app/anaf_sync.py:retry_invoice": "ANAF lifecycle split in progress",
-    "app/anaf_tokens.py:listen_once": "ANAF lifecycle split in progress",
     "app/banners.py:_config_banners": "to split",
     "app/corrections.py:reissue": "to split",
     "app/issuing.py:issue_invoice": "to split",
