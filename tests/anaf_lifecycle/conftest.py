@@ -33,6 +33,7 @@ from stripe_efactura.invoicing.model import (
     VatCategory,
 )
 from stripe_efactura.invoicing.serialize import invoice_to_json
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.store.numbering import allocate
@@ -222,7 +223,11 @@ def make_env(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Env]]:
             anaf_client_secret="fake-client-secret",
             secret_key="lifecycle-test-secret",
         )
-        ctx = build_context(settings, anaf_transport=FakeAnafTransport(create_fake_anaf(state)))
+        ctx = build_context(
+            settings,
+            anaf_transport=FakeAnafTransport(create_fake_anaf(state)),
+            registry_transport=FakeRegistry(),
+        )
         ctx.clock = clock.now
         if tune is not None:
             ctx.anaf_tuning = tune

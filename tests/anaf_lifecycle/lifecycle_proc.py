@@ -21,6 +21,7 @@ from stripe_efactura.app import anaf_port, anaf_tokens
 from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.jobs.worker import Worker
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import anaf_work, db
 from stripe_efactura.store.tables import invoices
 
@@ -37,7 +38,7 @@ def _context(config: dict[str, str]):  # type: ignore[no-untyped-def]
         anaf_client_secret="fake-client-secret",
         secret_key=config["secret_key"],
     )
-    ctx = build_context(settings)
+    ctx = build_context(settings, registry_transport=FakeRegistry())
     ctx.anaf_tuning = anaf_port.Tuning(
         timeout=5.0,
         upload_timeout=5.0,

@@ -27,6 +27,7 @@ from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.jobs import queue
 from stripe_efactura.jobs.worker import Worker
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import jobs, payments, stripe_events
 
@@ -36,7 +37,7 @@ Json = dict
 def make_ctx(tmp_path: Path, db_url: str, store: FakeStripeStore | None) -> AppContext:
     settings = demo_settings(tmp_path, database_url=db_url)
     reader = FakeStripeReader(store) if store is not None else None
-    return build_context(settings, stripe=reader)  # type: ignore[arg-type]
+    return build_context(settings, stripe=reader, registry_transport=FakeRegistry())  # type: ignore[arg-type]
 
 
 def intake_worker(ctx: AppContext, **kw: object) -> Worker:

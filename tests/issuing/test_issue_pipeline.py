@@ -18,6 +18,7 @@ from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.serialize import invoice_from_json
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices, jobs, payments
 from stripe_efactura.ubl.validate import get_validator
@@ -29,7 +30,7 @@ def make_ctx(
     tmp_path: Path, db_url: str, validation_dir: Path, store: FakeStripeStore
 ) -> AppContext:
     settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
-    ctx = build_context(settings, stripe=FakeStripeReader(store))  # type: ignore[arg-type]
+    ctx = build_context(settings, stripe=FakeStripeReader(store), registry_transport=FakeRegistry())  # type: ignore[arg-type]
     # the flows are paid on 1 January 2026: they are numbered the next day, like a live service
     # would, not eleven months later (which art. 319 (16) makes a late invoice)
     ctx.clock = lambda: NUMBERED_AT
@@ -178,7 +179,7 @@ def test_a_richer_event_after_needs_attention_issues_the_invoice(
     Checkout Session that arrives later is a richer owner and the invoice is issued from it."""
     flow = factory.flow_a_checkout_card()
     settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
-    ctx = build_context(settings)  # no Stripe API key
+    ctx = build_context(settings, registry_transport=FakeRegistry())  # no Stripe API key
     use_cases.prepare(ctx)
     worker = use_cases.make_worker(ctx)
     intake.accept_event(ctx, json.dumps(flow.event("payment_intent.succeeded")).encode())

@@ -18,6 +18,7 @@ from stripe_efactura.app.repair import RepairError, reconcile, retry_payment
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.buyer import BuyerOverrides
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices, payments, stripe_events
 
@@ -27,7 +28,7 @@ def make_ctx(
 ) -> AppContext:
     settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
     reader = FakeStripeReader(store) if store is not None else None
-    ctx = build_context(settings, stripe=reader)  # type: ignore[arg-type]
+    ctx = build_context(settings, stripe=reader, registry_transport=FakeRegistry())  # type: ignore[arg-type]
     use_cases.prepare(ctx)
     return ctx
 

@@ -26,6 +26,7 @@ from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.invoicing.serialize import invoice_to_json
 from stripe_efactura.jobs import queue
 from stripe_efactura.jobs.worker import Worker
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.store.numbering import allocate
@@ -222,7 +223,7 @@ def make_pipe(tmp_path: Path, db_url: str, smtp_port: int) -> Iterator[Callable[
             "mail_from": "facturi@example.ro",
         }
         values.update(changes)
-        ctx = build_context(demo_settings(tmp_path, **values))
+        ctx = build_context(demo_settings(tmp_path, **values), registry_transport=FakeRegistry())
         use_cases.prepare(ctx)
         made.append(ctx)
         return Pipeline(ctx)

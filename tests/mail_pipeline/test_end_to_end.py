@@ -20,6 +20,7 @@ from stripe_efactura.intake.fake_stripe import FakeStripeReader
 from stripe_efactura.invoicing.serialize import invoice_from_json
 from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.pdf.render import render_pdf
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.ubl import artifacts
@@ -46,7 +47,9 @@ def test_stripe_payment_to_payer_inbox(
         smtp_starttls=False,
         mail_from="facturi@example.ro",
     )
-    ctx = build_context(settings, stripe=FakeStripeReader(flow.store()))
+    ctx = build_context(
+        settings, stripe=FakeStripeReader(flow.store()), registry_transport=FakeRegistry()
+    )
     try:
         use_cases.prepare(ctx)
         for event in flow.events + flow.events:  # every event delivered twice

@@ -138,15 +138,17 @@ def test_waiting_for_a_service_is_bounded(
     fake.vies_unavailable = {"DE"}
     with pytest.raises(RegistryUnavailable):
         lookups.check_vat(ctx, "DE268519733", DAY, payment_key="pi_eu")
-    assert lookups.should_give_up(ctx, "pi_eu", "vies") is False
+    assert lookups.give_up_since(ctx, "pi_eu", "vies") is None
     clock.sleep(lookups.MAX_WAIT.total_seconds() - 60)
     with pytest.raises(RegistryUnavailable):
         lookups.check_vat(ctx, "DE268519733", DAY, payment_key="pi_eu")
-    assert lookups.should_give_up(ctx, "pi_eu", "vies") is False
+    assert lookups.give_up_since(ctx, "pi_eu", "vies") is None
     clock.sleep(120)
-    assert lookups.should_give_up(ctx, "pi_eu", "vies") is True
+    assert lookups.give_up_since(ctx, "pi_eu", "vies") == datetime(
+        2026, 12, 1, 8, 0, 3
+    )  # after 2 retries
     # after a give-up, a retry waits afresh
-    assert lookups.should_give_up(ctx, "pi_eu", "vies") is False
+    assert lookups.give_up_since(ctx, "pi_eu", "vies") is None
     assert lookups.outage_started(ctx, "pi_eu", "vies") is None
 
 

@@ -18,6 +18,7 @@ from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.model import InvoiceKind, PrecedingInvoice
 from stripe_efactura.invoicing.serialize import invoice_from_json
+from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices, jobs, payments, stripe_events
 from stripe_efactura.ubl.validate import get_validator
@@ -31,7 +32,7 @@ def make_ctx(tmp_path: Path, db_url: str, validation_dir: Path) -> AppContext:
         factory.flow_a_checkout_card().store()
     )
     settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
-    ctx = build_context(settings, stripe=FakeStripeReader(store))  # type: ignore[arg-type]
+    ctx = build_context(settings, stripe=FakeStripeReader(store), registry_transport=FakeRegistry())  # type: ignore[arg-type]
     use_cases.prepare(ctx)
     return ctx
 

@@ -91,6 +91,7 @@ def build_context(
     anaf_transport: httpx.BaseTransport | None = None,
     bnr_transport: httpx.BaseTransport | None = None,
     mail_sender: MailSender | None = None,
+    registry_transport: httpx.BaseTransport | None = None,
     engine: Engine | None = None,
 ) -> AppContext:
     """Wire the adapters from settings. A Stripe API key enables the API reader."""
@@ -106,4 +107,5 @@ def build_context(
         anaf_transport=anaf_transport,
         bnr_transport=bnr_transport,
         mail_sender=mail_sender,
+        registry_transport=registry_transport,
     )

@@ -31,8 +31,8 @@ from ..tz import BUCHAREST
 from ..ubl import explain
 from ..ubl.render import render
 from ..ubl.validate import get_validator
+from . import buyer_checks, notices
 from . import fx as fx_service
-from . import notices
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.issuing")
@@ -87,8 +87,12 @@ def build_checked(
 ) -> Checked:
     """The one build → render → validate path: issuing (a provisional number, issued today)
     and ``invoices retry`` (rebuilding an invoice with its own number and issue date)."""
+    draft = draft_of(sale)
+    buyer = buyer_checks.check_buyer(
+        ctx, sale.payment_key, draft.buyer, overrides, issue_date_of(sale)
+    )
     result = build.build_invoice(
-        draft_of(sale),
+        replace(draft, buyer=buyer.buyer),
         ctx.settings.invoicing,
         number=number,
         fx=fx,
@@ -96,8 +100,13 @@ def build_checked(
         issued_on=issued_on,
     )
     invoice = result.invoice
-    if result.needs_fx or result.problems or invoice is None:
-        return Checked(result, tuple(result.problems))
+    stop = buyer.problems + tuple(result.problems)
+    if result.needs_fx or stop or invoice is None:
+        return Checked(result, stop)
+    invoice, stop = buyer_checks.finish(ctx, sale.payment_key, invoice, buyer)
+    if stop:
+        return Checked(result, stop)
+    result = replace(result, invoice=invoice)
     xml = render_xml(ctx, invoice)
     problems, summary = validate_xml(ctx, xml)
     return Checked(result, problems, xml, summary)

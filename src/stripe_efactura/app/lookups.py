@@ -276,14 +276,14 @@ def outage_started(ctx: AppContext, payment_key: str, service: str) -> datetime 
     return start
 
 
-def should_give_up(ctx: AppContext, payment_key: str, service: str) -> bool:
-    """True once the payment has waited :data:`MAX_WAIT` for ``service``; the give-up is
-    recorded so that a later retry waits afresh."""
+def give_up_since(ctx: AppContext, payment_key: str, service: str) -> datetime | None:
+    """When the payment has waited :data:`MAX_WAIT` for ``service``: the moment the outage
+    began (and the give-up is recorded, so a later retry waits afresh); else None."""
     start = outage_started(ctx, payment_key, service)
     if start is None or now_utc(ctx) - start < MAX_WAIT:
-        return False
+        return None
     log(ctx, payment_key, "registry_gave_up", {"service": service, "since": start.isoformat()})
-    return True
+    return start
 
 
 def timeline(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:

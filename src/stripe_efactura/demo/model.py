@@ -20,6 +20,7 @@ DEMO_USD_RATE = Decimal("4.3912")
 WEBHOOK_SECRET = "whsec_demo_not_a_real_secret"
 ANAF_CLIENT = ("fake-client-id", "fake-client-secret")
 FAKE_ANAF_BASE = "https://fake-anaf.invalid"
+FAKE_VIES_URL = "https://fake-vies.invalid/rest-api"
 """``.invalid`` never resolves: every ANAF call goes to the in-process fake."""
 REPO_ROOT = Path(__file__).resolve().parents[3]
 

@@ -40,6 +40,7 @@ from ..config import environment
 from ..intake.fake_stripe import FakeStripeReader
 from ..intake.signature import sign
 from ..invoicing.serialize import invoice_from_json
+from ..registry.fake import FakeRegistry
 from ..store.anaf_work import AnafState
 from ..store.db import Checkpointer
 from ..store.invoices import TimelineEntry
@@ -158,6 +159,7 @@ def _wire_fakes(ctx: AppContext, samples: SampleSet, options: DemoOptions) -> Fa
     ctx.stripe = FakeStripeReader(samples.store())
     fake = FakeAnafState(processing_polls=options.anaf_polls, processing_delay=None)
     ctx.anaf_transport = FakeAnafTransport(create_fake_anaf(fake))
+    ctx.registry_transport = FakeRegistry()
     return fake
 
 

@@ -196,6 +196,22 @@ class FxInfo:
 
 
 @dataclass(frozen=True)
+class BuyerRegistry:
+    """What a public registry said about the buyer for the issue date (kept on the snapshot):
+    ANAF's taxpayer registry for a Romanian CUI, VIES for an EU VAT id."""
+
+    source: str
+    """``anaf`` or ``vies``."""
+    day: date
+    vat_payer: bool | None = None
+    """ANAF: registered for VAT (art. 316) on ``day``."""
+    vat_on_collection: bool | None = None
+    """ANAF: applies VAT on collection on ``day``."""
+    vies_valid: bool | None = None
+    vies_request_identifier: str | None = None
+
+
+@dataclass(frozen=True)
 class Invoice:
     """A Romanian invoice (or storno), complete and ready to render.
 
@@ -242,6 +258,8 @@ class Invoice:
     tax_point_date: date | None = None
     """BT-7, the chargeable event (the payment, in Europe/Bucharest) when it is earlier than
     the issue date (art. 319 (20) d): a payment invoiced on a later day."""
+    buyer_registry: tuple[BuyerRegistry, ...] = ()
+    """The registry answers about the buyer the invoice was issued with (docs/registry.md)."""
 
     @property
     def is_storno(self) -> bool:
