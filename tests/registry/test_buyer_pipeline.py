@@ -222,3 +222,82 @@ def test_registry_down_waits_then_becomes_a_problem(
     fake.anaf_faults = []
     clock.sleep(5)
     assert issuing.issue_invoice(ctx, KEY) == "issued"
+
+
+# --- VIES: the demo's German company (reverse charge, EUR) ---------------------------------
+
+EU_KEY = "pi_3DemoWooEUR"
+
+
+def _demo_ctx(tmp_path: Path, db_url: str, validation_dir: Path, fake: FakeRegistry) -> AppContext:
+    import httpx
+
+    from stripe_efactura.app import fx as fx_service
+    from stripe_efactura.demo.environment import banking_days_before, demo_bnr_xml
+    from stripe_efactura.demo.samples import build_samples
+    from stripe_efactura.tz import BUCHAREST
+
+    now = int(EPOCH.timestamp())
+    samples = build_samples(now)
+    settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
+    ctx = build_context(settings, stripe=FakeStripeReader(samples.store()), registry_transport=fake)  # type: ignore[arg-type]
+    use_cases.prepare(ctx)
+    clock: FakeClock = fake.clock  # type: ignore[assignment]
+    ctx.clock = lambda: EPOCH + timedelta(seconds=clock() - 1000.0)
+    ctx.sleep = clock.sleep
+    days = banking_days_before(EPOCH.astimezone(BUCHAREST).date(), 15)
+    ctx.bnr_transport = httpx.MockTransport(
+        lambda _r: httpx.Response(200, content=demo_bnr_xml(days))
+    )
+    fx_service.fetch_bnr(ctx)
+    for d in samples.deliveries:
+        if d.event["data"]["object"].get("id", "").endswith("DemoWooEUR"):
+            intake.accept_event(ctx, json.dumps(d.event).encode())
+    use_cases.make_worker(ctx).drain()
+    return ctx
+
+
+def _eu_payment(ctx: AppContext) -> tuple[str, list[str]]:
+    with db.read(ctx.engine) as conn:
+        row = conn.execute(sa.select(payments).where(payments.c.payment_key == EU_KEY)).one()
+    return row.status, [p["code"] for p in json.loads(row.problems)]
+
+
+def test_reverse_charge_only_after_vies_says_valid(
+    tmp_path: Path, db_url: str, validation_dir: Path, fake: FakeRegistry
+) -> None:
+    ctx = _demo_ctx(tmp_path, db_url, validation_dir, fake)
+    assert _eu_payment(ctx) == ("invoiced", [])
+    with db.read(ctx.engine) as conn:
+        invoice = invoice_from_json(conn.execute(sa.select(invoices.c.snapshot)).scalar_one())
+    assert [b.tax.category.value for b in invoice.vat_breakdown] == ["AE"]
+    assert invoice.buyer_registry == (
+        BuyerRegistry(source="vies", day=invoice.issue_date, vies_valid=True),
+    )
+    assert fake.vies_calls == ["DE268519733"] and fake.anaf_calls == []
+    ctx.close()
+
+
+def test_a_vat_id_vies_does_not_know_is_a_problem(
+    tmp_path: Path, db_url: str, validation_dir: Path, fake: FakeRegistry
+) -> None:
+    fake.traders = {}
+    ctx = _demo_ctx(tmp_path, db_url, validation_dir, fake)
+    assert _eu_payment(ctx) == ("needs_attention", ["P-VAT-ID-NOT-IN-VIES"])
+    ctx.close()
+
+
+def test_vies_ms_unavailable_waits_then_says_so(
+    tmp_path: Path, db_url: str, validation_dir: Path, fake: FakeRegistry
+) -> None:
+    fake.vies_unavailable = {"DE"}
+    ctx = _demo_ctx(tmp_path, db_url, validation_dir, fake)
+    assert _eu_payment(ctx) == ("pending", [])
+    clock: FakeClock = fake.clock  # type: ignore[assignment]
+    clock.sleep(lookups.MAX_WAIT.total_seconds() + 60)
+    assert issuing.issue_invoice(ctx, EU_KEY) == "needs_attention"
+    assert _eu_payment(ctx) == ("needs_attention", ["P-VIES-UNAVAILABLE"])
+    with db.read(ctx.engine) as conn:
+        (problem,) = json.loads(conn.execute(sa.select(payments.c.problems)).scalar_one())
+    assert "(MS_UNAVAILABLE)" in problem["message_en"]
+    ctx.close()

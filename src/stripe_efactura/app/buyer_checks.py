@@ -96,3 +96,22 @@ def finish(
             return invoice, (_unavailable(ctx, payment_key, "vies", vat_id, exc),)
         problems = vies_problems(check, checked.day)
     return with_registry(invoice, checked.day, checked.taxpayer, check), problems
+
+
+def check_buyer_now(
+    ctx: AppContext,
+    payment_key: str,
+    draft: BuyerDraft,
+    overrides: BuyerOverrides | None,
+    day: date,
+) -> BuyerCheck:
+    """:func:`check_buyer` for a command (``invoices retry``): waits here for a call slot (a
+    few seconds at most); an outage still raises :class:`.lookups.LookupWait`."""
+    for _ in range(10):
+        try:
+            return check_buyer(ctx, payment_key, draft, overrides, day)
+        except lookups.LookupWait as wait:
+            if (wait.delay_seconds or 0) > 5:
+                raise
+            ctx.sleep(wait.delay_seconds or 1.0)
+    return check_buyer(ctx, payment_key, draft, overrides, day)
