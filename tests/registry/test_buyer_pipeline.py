@@ -5,7 +5,6 @@ invalid VAT ids are problems, a registry that is down makes the invoice wait, th
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import intake, issuing, lookups
 from stripe_efactura.app.context import AppContext, build_context
@@ -25,9 +25,6 @@ from stripe_efactura.registry.fake import FakeClock, FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices, payments
 from stripe_efactura.ubl import artifacts
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "intake"))
-import factory
 
 Json = dict[str, Any]
 KEY = "pi_flowA"
