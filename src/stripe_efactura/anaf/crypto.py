@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from stripe_efactura.anaf.oauth import TokenSet
 from stripe_efactura.errors import ConfigError, EfacturaError
+from stripe_efactura.files import private_dir
 
 KEY_FILE_NAME = "secret.key"
 _PREFIX = b"v1."
@@ -57,7 +58,7 @@ def load_or_create_key(data_dir: Path, secret_key: str | None) -> bytes:
         return derive_key(secret_key)
     path = Path(data_dir) / KEY_FILE_NAME
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         encoded = base64.urlsafe_b64encode(secrets.token_bytes(32)) + b"\n"
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from ..anaf.archive import DownloadArchive, parse_archive
 from ..anaf.errors import AnafApiError, AnafAuthError, AnafDownloadExpired
 from ..anaf.quotas import QuotaKind
-from ..files import write_atomic
+from ..files import PRIVATE, write_atomic
 from ..store import anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle
@@ -37,7 +37,7 @@ def store_archive(
 ) -> None:
     """Write the ZIP file and keep it on the invoice row (caller's transaction)."""
     path = archive_path(ctx, inv.number, inv.row.issue_date)
-    write_atomic(path, data)
+    write_atomic(path, data, mode=PRIVATE)
     invoice_store.update_invoice(conn, inv.id, signed_zip=data)
     invoice_store.log(
         conn,

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..anaf.oauth import OAuthError
-from .anaf_tokens import audit, encryption_key, exchange_code, oauth_client
+from .anaf_tokens import _key_exists, audit, encryption_key, exchange_code, oauth_client
 from .context import AppContext
 
 #: How long an authorisation started by ``anaf login`` stays valid (the ``state`` parameter).
@@ -39,6 +39,9 @@ def login_state(ctx: AppContext) -> str:
 
 def check_login_state(ctx: AppContext, state: str | None) -> bool:
     if not state or state.count(".") != 2:
+        return False
+    if not _key_exists(ctx):
+        # no authorize URL was ever signed here: a forged state must not create secret.key
         return False
     stamp, nonce, mac = state.split(".")
     if not stamp.isdigit() or not hmac.compare_digest(mac, _mac(ctx, f"{stamp}.{nonce}")):

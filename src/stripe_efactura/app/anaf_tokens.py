@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -96,6 +97,13 @@ def encryption_key(ctx: AppContext) -> bytes:
             ctx.settings.data_dir, ctx.settings.secret_key
         )
     return ctx.caches.secret_key
+
+
+def _key_exists(ctx: AppContext) -> bool:
+    """Whether the encryption key exists already (never creates it)."""
+    if ctx.settings.secret_key or ctx.caches.secret_key is not None:
+        return True
+    return (Path(ctx.settings.data_dir) / crypto.KEY_FILE_NAME).exists()
 
 
 def oauth_client(ctx: AppContext) -> OAuthClient:

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from ..config import Settings
+from ..files import private_dir
 from ..jobs import queue
 from ..store import db
 from ..store.migrate import check_schema, current_revision, ensure_schema
@@ -54,7 +55,9 @@ def periodic(settings: Settings) -> list[tuple[str, str, int]]:
 
 
 def prepare(ctx: AppContext) -> None:
-    """Bring the schema up to date and register the periodic schedules."""
+    """Make the data directory private (0700), bring the schema up to date and register the
+    periodic schedules."""
+    private_dir(ctx.settings.data_dir)
     ensure_schema(ctx.engine)
     with db.write(ctx.engine) as conn:
         for name, task, interval in periodic(ctx.settings):

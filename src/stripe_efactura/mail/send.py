@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from ..config import Settings
 from ..errors import ConfigError, EfacturaError
-from ..files import write_atomic
+from ..files import PRIVATE, write_atomic
 
 __all__ = ["DirectorySender", "MailSender", "SmtpError", "SmtpSender", "classify_smtp_code"]
 
@@ -95,7 +95,7 @@ class DirectorySender:
         _prepare(msg)
         target = self.path_for(msg)
         try:
-            write_atomic(target, msg.as_bytes(policy=policy.SMTP))
+            write_atomic(target, msg.as_bytes(policy=policy.SMTP), mode=PRIVATE)
         except OSError as exc:
             raise SmtpError(
                 f"cannot write the message to {self.directory}: {exc}",

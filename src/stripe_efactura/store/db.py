@@ -11,6 +11,7 @@ leases and run times agree across machines.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError, StorageError
+from ..files import prepare_sqlite
 
 _SQLITE_SYNC = "FULL"
 """``PRAGMA synchronous`` when the settings leave it unset (benchmarks lower it)."""
@@ -77,7 +79,7 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             try:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                prepare_sqlite(Path(path))  # 0600 database in a 0700 folder
             except OSError as exc:
                 raise ConfigError(
                     f"cannot create the data directory {Path(path).parent} "
@@ -157,7 +159,7 @@ def try_lock(engine: Engine, key: int, lock_file: Path) -> Iterator[bool]:
     import fcntl
 
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_file, "a+b") as handle:
+    with os.fdopen(os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600), "a+b") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
