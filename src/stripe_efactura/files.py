@@ -79,18 +79,15 @@ def private_dir(path: Path) -> Path:
 
 
 def prepare_sqlite(path: Path) -> None:
-    """Before SQLite opens ``path``: its folder exists (0700 when created here), the database
-    file exists 0600, and side files an older version left looser are 0600 too."""
+    """Around SQLite opening ``path``: its folder exists (0700 when created here), and the
+    database file and its side files are 0600. Called before the first connection (the file
+    is not created here: read-only commands must not create a database) and on every new
+    connection, before ``journal_mode=WAL`` creates the ``-wal`` and ``-shm`` files, which
+    SQLite creates with the database file's mode."""
     path = Path(path)
     if not path.parent.exists():
         private_dir(path.parent)
-    # never open an existing database here: closing any descriptor of a file drops every
-    # POSIX lock this process holds on it, and another engine may hold SQLite's locks
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE))
-    except FileExistsError:
-        _tighten(path, PRIVATE)
-    for suffix in ("-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal"):
         side = path.with_name(path.name + suffix)
         if side.exists():
             _tighten(side, PRIVATE)

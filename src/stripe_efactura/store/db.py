@@ -97,6 +97,8 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            if path and path != ":memory:":
+                prepare_sqlite(Path(path))  # the file SQLite just created: 0600
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous or _SQLITE_SYNC}")
