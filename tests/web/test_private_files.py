@@ -103,12 +103,20 @@ def client(tmp_path: Path, db_url: str) -> Iterator[TestClient]:
 @pytest.mark.parametrize(
     "state", ["1796140000.abcdef0123456789.0123456789abcdef0123456789abcdef", "a.b.c"]
 )
-def test_a_forged_callback_state_creates_no_key(client: TestClient, state: str) -> None:
-    key = Path(client.ctx.settings.data_dir) / "secret.key"  # type: ignore[attr-defined]
+def test_a_forged_callback_state_is_refused(client: TestClient, state: str) -> None:
     r = client.get("/anaf/callback", params={"code": "c0de", "state": state})
     assert r.status_code == 400
     assert "Unknown or expired authorisation request" in r.text
-    assert not key.exists()
+
+
+@pytest.mark.parametrize(
+    "state", ["1796140000.abcdef0123456789.0123456789abcdef0123456789abcdef", "a.b.c"]
+)
+def test_checking_a_forged_state_creates_no_key(tmp_path: Path, state: str) -> None:
+    ctx = use_cases.build_context(demo_settings(tmp_path / "nokey"))
+    assert anaf_tokens.check_login_state(ctx, state) is False
+    assert not (tmp_path / "nokey" / "secret.key").exists()
+    ctx.close()
 
 
 def test_healthz_hides_the_driver_error(client: TestClient) -> None:
