@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from stripe_efactura import app as use_cases
-from stripe_efactura.app import anaf_archive, anaf_tokens
+from stripe_efactura.app import anaf_archive, anaf_login, anaf_tokens
 from stripe_efactura.app.runner import prepare
 from stripe_efactura.config import demo_settings
 from stripe_efactura.mail.send import DirectorySender
@@ -114,7 +114,7 @@ def test_a_forged_callback_state_is_refused(client: TestClient, state: str) -> N
 )
 def test_checking_a_forged_state_creates_no_key(tmp_path: Path, state: str) -> None:
     ctx = use_cases.build_context(demo_settings(tmp_path / "nokey"))
-    assert anaf_tokens.check_login_state(ctx, state) is False
+    assert anaf_login.check_login_state(ctx, state) is False
     assert not (tmp_path / "nokey" / "secret.key").exists()
     ctx.close()
 
