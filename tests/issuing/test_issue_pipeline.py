@@ -195,3 +195,31 @@ def test_a_richer_event_after_needs_attention_issues_the_invoice(
         owner = conn.execute(sa.select(payments.c.owner_type)).scalar_one()
     assert owner == "checkout_session"
     ctx.close()
+
+
+def _recurrency(value: object, currency: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "currency":
+                value[key] = currency
+            else:
+                _recurrency(item, currency)
+    elif isinstance(value, list):
+        for item in value:
+            _recurrency(item, currency)
+
+
+def test_a_currency_bnr_does_not_publish_is_a_problem_not_a_wait(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    """Art. 290 Cod fiscal needs a BNR rate for the VAT in lei: a currency BNR never publishes
+    (or none at all) cannot be invoiced, and the merchant is told at once instead of the
+    payment waiting for a rate that never comes."""
+    flow = factory.flow_a_checkout_card()
+    _recurrency([*flow.objects, *flow.events], "kwd")
+    ctx = make_ctx(tmp_path, db_url, validation_dir, flow.store())
+    feed(ctx, flow.events)
+    use_cases.make_worker(ctx).drain()
+    assert payment_status(ctx) == {"pi_flowA": ("needs_attention", ["P-CURRENCY-UNSUPPORTED"])}
+    assert issued(ctx) == []
+    ctx.close()

@@ -20,6 +20,7 @@ from ..errors import Problem, RetryLater
 from ..intake.draft import draft_of
 from ..intake.sale import Sale
 from ..invoicing import build, deadlines
+from ..invoicing.fx import BNR_CURRENCIES
 from ..invoicing.model import FxInfo, Invoice
 from ..invoicing.numbering import provisional_number, series_for
 from ..invoicing.serialize import invoice_to_json
@@ -142,7 +143,9 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     cfg = series_for(settings.series, storno=False, livemode=sale.livemode)
     paid_on = issue_date_of(sale)
     fx_info = None
-    if sale.currency.upper() != "RON":
+    if sale.currency.upper() in BNR_CURRENCIES:
+        # an empty currency or one BNR never publishes is not waited for: the builder turns
+        # it into P-CURRENCY-UNSUPPORTED, a problem the merchant sees
         fx_info = fx_service.rate_for(ctx, sale.currency, paid_on)
         if fx_info is None:
             fx_service.request_rates(ctx, paid_on, today(ctx))
