@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
 from stripe_efactura.app import anaf_admin, anaf_lifecycle, anaf_port
 from stripe_efactura.store import db
+from stripe_efactura.store.anaf_work import AnafState
 from stripe_efactura.store.tables import anaf_tokens, notices, payments
 
 FAST = anaf_port.Tuning(
@@ -44,7 +45,7 @@ HAPPY = [
 def test_happy_path_uploads_once_and_archives_the_signed_zip(env) -> None:  # type: ignore[no-untyped-def]
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
-    assert last[invoice_id] == anaf_port.Step("ok", None)
+    assert last[invoice_id] == anaf_port.Step(AnafState.OK, None)
     row = env.row(invoice_id)
     assert (row.anaf_state, row.upload_index, row.download_id) == ("ok", "5001130147", "3001474424")
     assert env.events(invoice_id) == HAPPY
@@ -58,7 +59,7 @@ def test_happy_path_uploads_once_and_archives_the_signed_zip(env) -> None:  # ty
     # stareMesaj twice (in prelucrare, ok), one download
     calls = [target.split("?")[0].rsplit("/", 1)[1] for _t, _m, target in env.state.request_log]
     assert calls == ["upload", "stareMesaj", "stareMesaj", "descarcare"]
-    assert anaf_lifecycle.advance(env.ctx, invoice_id) == anaf_port.Step("ok", None)
+    assert anaf_lifecycle.advance(env.ctx, invoice_id) == anaf_port.Step(AnafState.OK, None)
 
 
 @pytest.mark.parametrize(
@@ -218,7 +219,7 @@ def test_waf_page_on_upload_is_a_rejection_with_an_explanation(env) -> None:  # 
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
     row = env.row(invoice_id)
-    assert last[invoice_id] == anaf_port.Step("rejected_at_upload", None, "E-ANAF-WAF")
+    assert last[invoice_id] == anaf_port.Step(AnafState.REJECTED, None, "E-ANAF-WAF")
     assert env.state.upload_count(number) == 0
     assert _notices(env) == [("anaf_rejected", number, ["E-ANAF-WAF"])]
     pay = _payment(env, row.payment_key)
@@ -231,7 +232,7 @@ def test_nok_with_br_ro_findings_explains_them_and_retry_keeps_number_and_date(e
     env.state.inject_nok(BR_RO_065)
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
-    assert last[invoice_id] == anaf_port.Step("nok", None, "BR-RO-065")
+    assert last[invoice_id] == anaf_port.Step(AnafState.NOK, None, "BR-RO-065")
     row = env.row(invoice_id)
     assert (row.anaf_state, row.upload_index) == ("nok", "5001130147")
     assert _notices(env) == [("anaf_rejected", number, ["V-BR-RO-065"])]
@@ -285,7 +286,7 @@ def test_xml_not_taken_by_the_system_is_rejected_at_upload(env) -> None:  # type
     env.state.inject_nok("ignored", state="xml_errors")
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
-    assert last[invoice_id] == anaf_port.Step("rejected_at_upload", None, "E-ANAF-XML-NOT-TAKEN")
+    assert last[invoice_id] == anaf_port.Step(AnafState.REJECTED, None, "E-ANAF-XML-NOT-TAKEN")
     assert _notices(env) == [("anaf_rejected", number, ["E-ANAF-XML-NOT-TAKEN"])]
 
 
@@ -327,7 +328,7 @@ def test_no_spv_rights_waits_and_tells_the_merchant_once_a_day(make_env) -> None
     env = make_env(cifs={"99999999"})
     invoice_id, number = env.issue()
     steps = [anaf_lifecycle.advance(env.ctx, invoice_id) for _ in range(2)]
-    assert steps == [anaf_port.Step("pending_upload", 3600.0, "E-ANAF-NO-RIGHTS")] * 2
+    assert steps == [anaf_port.Step(AnafState.PENDING, 3600.0, "E-ANAF-NO-RIGHTS")] * 2
     assert _notices(env) == [("auth_expiry", "18547290:no-rights:2026-03-02", ["E-ANAF-NO-RIGHTS"])]
     assert env.state.upload_count(number) == 0
     env.state.cifs = None  # rights granted
