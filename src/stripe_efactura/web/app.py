@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import anyio
 from starlette.applications import Starlette
@@ -37,6 +37,37 @@ def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
     held the GIL for 50-65 ms about once a second under load and stalled the event loop and
     the webhook writer together (the p99 tail of bench/webhook)."""
     writer = BatchWriter(ctx)
+    routes = [
+        *_service_routes(ctx, writer),
+        api_mount(create_api(ctx)),
+        anaf_callback_route(ctx),
+        Mount("/", app=console_app(ctx)),  # the merchant console: last, every route above wins
+    ]
+    app = Starlette(routes=routes, lifespan=_lifespan(writer, freeze_heap))
+    app.add_middleware(BodyLimit, max_bytes=ctx.settings.webhook_max_bytes)
+    app.state.ctx = ctx
+    return app
+
+
+def _lifespan(
+    writer: BatchWriter, freeze_heap: bool
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if freeze_heap:
+            gc.collect()
+            gc.freeze()
+        writer.start()
+        try:
+            yield
+        finally:
+            writer.stop()
+
+    return lifespan
+
+
+def _service_routes(ctx: AppContext, writer: BatchWriter) -> list[Route]:
+    """The webhook endpoint and the unauthenticated health routes."""
 
     async def stripe_webhook(request: Request) -> Response:
         raw = await request.body()
@@ -66,28 +97,9 @@ def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
     async def metrics(_request: Request) -> Response:
         return PlainTextResponse(await anyio.to_thread.run_sync(system.metrics_text, ctx))
 
-    routes = [
+    return [
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/livez", livez, methods=["GET", "POST"]),
         Route("/metrics", metrics, methods=["GET"]),
-        api_mount(create_api(ctx)),
-        anaf_callback_route(ctx),
-        Mount("/", app=console_app(ctx)),  # the merchant console: last, every route above wins
     ]
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        if freeze_heap:
-            gc.collect()
-            gc.freeze()
-        writer.start()
-        try:
-            yield
-        finally:
-            writer.stop()
-
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(BodyLimit, max_bytes=ctx.settings.webhook_max_bytes)
-    app.state.ctx = ctx
-    return app
