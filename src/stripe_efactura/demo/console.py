@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from ..intake.signature import sign
 from ..store.db import Checkpointer
 from ..tz import BUCHAREST
 from .environment import (
+    AsgiServer,
     SmtpSink,
     WebServer,
     authorise_anaf,
@@ -48,42 +48,6 @@ from .samples import _charge, _Events, _payment_intent, build_samples
 
 BROKEN_KEY = "pi_3DemoNoAddress"
 DEMO_ADMIN = "admin@demo.example"
-
-
-class AsgiServer:
-    """Any ASGI app under uvicorn on a free loopback port, in a daemon thread."""
-
-    def __init__(self, app: Any) -> None:
-        import uvicorn
-
-        self.app = app
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = int(self.sock.getsockname()[1])
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="auto")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> AsgiServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise DemoError("a demo server did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
 
 
 def broken_payment(now: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:

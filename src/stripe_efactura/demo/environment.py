@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -183,36 +183,41 @@ class SmtpSink:
             self._controller = None
 
 
-class WebServer:
-    """The service's web app under uvicorn on a free loopback port, in a thread."""
+class AsgiServer:
+    """Any ASGI app under uvicorn on a free loopback port, in a daemon thread."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        lifespan: Literal["auto", "on", "off"] = "auto",
+        name: str = "demo-server",
+        what: str = "a demo server",
+    ) -> None:
         import uvicorn
 
-        from ..web.app import create_app
-
+        self.app = app
+        self.what = what
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
-        config = uvicorn.Config(
-            create_app(ctx), log_level="warning", access_log=False, lifespan="on"
-        )
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan=lifespan)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, name="demo-web", daemon=True
+            target=self.server.run, kwargs={"sockets": [self.sock]}, name=name, daemon=True
         )
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> WebServer:
+    def start(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
-                raise DemoError("the web app did not start")
+                raise DemoError(f"{self.what} did not start")
             time.sleep(0.01)
         return self
 
@@ -220,6 +225,15 @@ class WebServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
         self.sock.close()
+
+
+class WebServer(AsgiServer):
+    """The service's web app under uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        from ..web.app import create_app
+
+        super().__init__(create_app(ctx), lifespan="on", name="demo-web", what="the web app")
 
 
 @contextmanager
