@@ -21,14 +21,45 @@ _MEANS = {
     "card": "48",
     "card_present": "48",
     "link": "48",
-    "sepa_debit": "49",
+    "sepa_debit": "59",
     "bacs_debit": "49",
     "au_becs_debit": "49",
     "acss_debit": "49",
     "us_bank_account": "49",
-    "customer_balance": "30",
+    "customer_balance": "42",
 }
-"""Stripe payment method type -> UNCL4461 payment means code (anything else: 1, other)."""
+"""Stripe payment method type -> UNCL4461 payment means code (anything else: 1, other).
+
+59 is "SEPA direct debit", 49 any other direct debit. A Stripe bank transfer
+(``customer_balance``) is money the buyer sent to a virtual account held by Stripe: 42
+"payment to bank account", never 30/58 (credit transfer), which would need that account as
+BT-84 (BR-61) — the Charge does not carry it, and the seller's own IBAN is not where the money
+went."""
+
+_DEBIT_LABELS = {
+    "sepa_debit": "Debit direct SEPA",
+    "bacs_debit": "Debit direct Bacs",
+    "au_becs_debit": "Debit direct BECS",
+    "acss_debit": "Debit direct ACSS",
+    "us_bank_account": "Debit direct ACH",
+}
+"""Romanian label of a bank debit (BT-82), followed by the account's last four digits."""
+
+BANK_TRANSFER_LABEL = "Transfer bancar în contul Stripe"
+
+
+def _label(kind: str, details: Mapping[str, Any]) -> str | None:
+    own = details.get(kind) if details else None
+    own = own if isinstance(own, Mapping) else {}
+    last4 = own.get("last4")
+    if kind == "customer_balance":
+        return BANK_TRANSFER_LABEL
+    if kind in _DEBIT_LABELS:
+        return f"{_DEBIT_LABELS[kind]} •••• {last4}" if last4 else _DEBIT_LABELS[kind]
+    if _MEANS.get(kind) == "48" and last4:
+        brand = str(own.get("brand") or "").capitalize()
+        return f"Card {brand} •••• {last4}".replace("  ", " ")
+    return None
 
 
 def payment_facts(sale: Sale) -> PaymentFacts:
@@ -39,12 +70,11 @@ def payment_facts(sale: Sale) -> PaymentFacts:
         pmd = charge.get("payment_method_details")
         details = pmd if isinstance(pmd, Mapping) else {}
     kind = str(details.get("type") or "card") if details else "card"
-    label: str | None = None
-    card = details.get(kind) if details else None
-    if isinstance(card, Mapping) and card.get("last4"):
-        brand = str(card.get("brand") or "").capitalize()
-        label = f"Card {brand} •••• {card['last4']}".replace("  ", " ")
-    return PaymentFacts(means_code=_MEANS.get(kind, "1"), method_label=label)
+    return PaymentFacts(
+        means_code=_MEANS.get(kind, "1"),
+        method_label=_label(kind, details),
+        paid_into_stripe=kind == "customer_balance",
+    )
 
 
 def order_reference(sale: Sale) -> str | None:

@@ -342,6 +342,7 @@ def _assemble(draft: SaleDraft, company: CompanyProfile, number: str, parts: _Pa
             reference=draft.payment_key[:140],
             method_label=draft.payment.method_label,
             paid_at=draft.paid_at,
+            paid_into_stripe=draft.payment.paid_into_stripe,
         ),
         order_reference=draft.order_reference,
         payment_key=draft.payment_key,

@@ -158,9 +158,13 @@ class PaymentFacts:
     """How the buyer paid (BG-16)."""
 
     means_code: str
-    """UNCL4461: 48 bank card, 49 direct debit, 30 credit transfer, 1 other."""
+    """UNCL4461: 48 bank card, 49 direct debit, 59 SEPA direct debit, 42 payment to a bank
+    account (a Stripe bank transfer), 1 other."""
     method_label: str | None = None
-    """Human text (``Card Visa •••• 4242``)."""
+    """Human text (``Card Visa •••• 4242``, ``Debit direct SEPA •••• 3000``)."""
+    paid_into_stripe: bool = False
+    """The buyer sent the money to an account held by Stripe (a bank transfer to Stripe's
+    virtual IBAN): the seller's IBAN is not the payee account (BT-84)."""
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,9 @@ class PaymentInfo:
     method_label: str | None = None
     """BT-82 / human text (``Card Visa •••• 4242``)."""
     paid_at: datetime | None = None
+    paid_into_stripe: bool = False
+    """The money went to an account held by Stripe (a Stripe bank transfer), not to the
+    seller's bank account: the seller's IBAN is never written as BT-84."""
 
 
 @dataclass(frozen=True)

@@ -470,7 +470,8 @@ def _payment(w: _Writer, d: _Doc) -> None:
         code = clean_text(pay.means_code)
         label = truncate_text(pay.method_label or "", codes.MAX_MEANS_TEXT)
         remittance = pay.reference or inv.payment_key or ""
-        iban = "".join((inv.seller_extras.iban or "").split()).upper()
+        own = "" if pay.paid_into_stripe else inv.seller_extras.iban or ""
+        iban = "".join(own.split()).upper()
         w.open("cac:PaymentMeans")
         w.leaf("cbc:PaymentMeansCode", code, [("name", label)] if label else [])
         if d.credit_note and inv.due_date is not None:
