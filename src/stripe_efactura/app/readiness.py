@@ -19,7 +19,7 @@ from ..store import db
 from ..store import queries as q
 from ..tz import BUCHAREST
 from ..ubl.artifacts import is_installed
-from . import anaf_tokens, audit_log, browse
+from . import anaf_tokens, audit_log, browse, supervision
 from .audit_log import Actor
 from .context import AppContext
 from .refusals import NotFound
@@ -63,6 +63,15 @@ def _database(ctx: AppContext) -> Check:
 
 
 def _worker(ctx: AppContext) -> Check:
+    status = supervision.worker_status(ctx)
+    if not status.running:
+        return Check(
+            "worker",
+            "error",
+            status.reason_en,
+            status.reason_ro,
+            "Run `stripe-efactura serve` (with its worker) or `stripe-efactura worker`.",
+        )
     now = db.utc_naive(ctx.clock())
     with db.read(ctx.engine) as conn:
         late = q.late_schedules(conn, now - WORKER_LATE)

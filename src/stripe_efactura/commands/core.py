@@ -61,6 +61,7 @@ def serve(
     import uvicorn
 
     from .. import app as use_cases
+    from ..app.supervision import SupervisedWorker
     from ..web.app import create_app
     from ..web.console import setup_link
 
@@ -74,12 +75,9 @@ def serve(
         if link is not None:
             typer.echo(f"First run: create the admin account at / Prima pornire: {link}", err=True)
         checkpointer = Checkpointer(ctx.engine).start()
-        stop = threading.Event()
-        thread = None
-        if not no_worker:
-            worker = use_cases.make_worker(ctx)
-            thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
-            thread.start()
+        supervised = None
+        if not no_worker:  # restarted whenever its loop dies (app/supervision.py)
+            supervised = SupervisedWorker(use_cases.make_worker(ctx)).start()
         try:
             uvicorn.run(
                 create_app(ctx, freeze_heap=True),
@@ -90,9 +88,8 @@ def serve(
                 forwarded_allow_ips=list(s.trusted_proxies),  # the console trusts the same
             )
         finally:
-            stop.set()
-            if thread is not None:
-                thread.join(timeout=10)
+            if supervised is not None:
+                supervised.stop(timeout=10)
             checkpointer.stop()
 
 

@@ -1,8 +1,15 @@
 """The worker loop: claim due jobs, run their handler, complete or retry them.
 
-``serve`` runs one worker in a background thread of the web process; ``worker`` runs it in
-the foreground. Many workers (threads or processes, on SQLite or PostgreSQL) may run at
-once: claims are leased and completions fenced (see ``jobs.queue``).
+``serve`` runs one worker in a background thread of the web process (supervised, see
+``app/supervision.py``); ``worker`` runs it in the foreground. Many workers (threads or
+processes, on SQLite or PostgreSQL) may run at once: claims are leased and completions fenced
+(see ``jobs.queue``).
+
+Nothing stops the loop but ``stop``: a handler's unexpected exception fails its job with
+``E-JOB-CRASH`` (retried with backoff, ``dead`` after its attempts), and a failure of the loop
+itself (the database gone, a bug) is logged with its code and the loop tries again after a
+growing pause (at most one minute). While it runs, the loop writes a heartbeat
+(``jobs/heartbeat.py``) that readiness reads.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
@@ -21,12 +29,16 @@ from sqlalchemy.engine import Engine
 
 from ..errors import EfacturaError, RetryLater
 from ..store import db
-from . import queue
+from . import heartbeat, queue
 
 log = logging.getLogger("stripe_efactura.worker")
 
 Handler = Callable[[queue.Job], object]
 """A job's handler; what it returns is ignored (use cases return their outcome)."""
+
+
+LOOP_PAUSE_CAP = 60.0
+"""Longest pause of the loop after repeated failures of its own (seconds)."""
 
 
 class PermanentJobError(EfacturaError):
@@ -58,6 +70,8 @@ class Worker:
         self.lease = lease
         self.poll_interval = poll_interval
         self.on_idle = on_idle
+        self._beating = False
+        self._last_beat = 0.0
 
     def run_once(self) -> int:
         """Tick the schedules, claim a batch and run it; return how many jobs ran."""
@@ -71,7 +85,14 @@ class Worker:
         )
         for job in claimed:
             self._run(job)
+            self._maybe_beat()
         return len(claimed)
+
+    def _maybe_beat(self) -> None:
+        """A heartbeat when the loop runs (not ``drain``) and the last one is old enough."""
+        if self._beating and time.monotonic() - self._last_beat >= heartbeat.BEAT_EVERY:
+            heartbeat.beat(self.engine, self.worker_id)
+            self._last_beat = time.monotonic()
 
     def _run(self, job: queue.Job) -> None:
         handler = self.handlers[job.task]
@@ -90,30 +111,53 @@ class Worker:
                 queue.fail(conn, job, str(exc), permanent=True)
             log.error("job %s %s failed permanently: %s", job.id, job.task, exc)
             return
-        except Exception as exc:
-            detail = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}"
+        except Exception as exc:  # outside the project's error tree: a bug, kept with a code
+            brief = f"E-JOB-CRASH: {type(exc).__name__}: {exc}"
             with db.write(self.engine) as conn:
-                status = queue.fail(conn, job, detail)
-            log.warning("job %s %s failed (%s): %s", job.id, job.task, status, exc)
+                status = queue.fail(conn, job, f"{brief}\n{traceback.format_exc(limit=8)}")
+            log.warning("job %s %s failed (%s): %s", job.id, job.task, status, brief)
             return
         with db.write(self.engine) as conn:
             if not queue.complete(conn, job):
                 log.warning("job %s %s: lease lost before completion", job.id, job.task)
 
     def run(self, stop: threading.Event) -> None:
-        """Run until ``stop`` is set."""
+        """Run until ``stop`` is set, writing heartbeats. A failure of the loop itself is
+        logged (``E-WORKER-LOOP``) and the loop goes on after a pause; only a failure to
+        start (or of ``on_idle``) leaves this method, for the supervisor to restart it."""
         log.info("worker %s started", self.worker_id)
-        while not stop.is_set():
-            try:
-                ran = self.run_once()
-            except EfacturaError as exc:
-                log.warning("worker: %s", exc)
-                ran = 0
-            if ran == 0:
-                if self.on_idle is not None:
-                    self.on_idle()
-                stop.wait(self.poll_interval)
+        heartbeat.beat(self.engine, self.worker_id, starting=True)
+        self._beating, self._last_beat = True, time.monotonic()
+        failures = 0
+        try:
+            while not stop.is_set():
+                pause = self.poll_interval
+                try:
+                    self._maybe_beat()
+                    ran = self.run_once()
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    pause = min(LOOP_PAUSE_CAP, self.poll_interval * 2.0**failures)
+                    self._loop_failed(exc, pause)
+                    ran = 0
+                if ran == 0:
+                    if self.on_idle is not None:
+                        self.on_idle()
+                    stop.wait(pause)
+        finally:
+            self._beating = False
+        try:
+            heartbeat.beat(self.engine, self.worker_id, heartbeat.STOPPED)
+        except EfacturaError as exc:  # stopping anyway; the heartbeat goes stale
+            log.warning("worker %s: cannot record the stop: %s", self.worker_id, exc)
         log.info("worker %s stopped", self.worker_id)
+
+    @staticmethod
+    def _loop_failed(exc: Exception, pause: float) -> None:
+        text = str(exc) if isinstance(exc, EfacturaError) else f"[E-WORKER-LOOP] {exc!r}"
+        log.warning("worker: %s (trying again in %.0f s)", text, pause)
+        log.debug("worker loop failure", exc_info=exc)
 
     def drain(self, *, max_rounds: int = 1000) -> int:
         """Run until no job is due (tests, the demo, ``ingest``); return jobs run."""

@@ -143,6 +143,18 @@ schedules = sa.Table(
     sa.Column("next_run_at", sa.DateTime, nullable=False),
 )
 
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("worker_id", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("started_at", sa.DateTime, nullable=False),
+    sa.Column("beat_at", sa.DateTime, nullable=False),
+    sa.Column("restarts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+)
+"""One row per worker loop: its heartbeat (``jobs/heartbeat.py``), read by readiness."""
+
 anaf_tokens = sa.Table(
     "anaf_tokens",
     metadata,
