@@ -47,13 +47,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ..errors import Problem
 from ..invoicing.draft import LineAdjustments, LinesDraft, RawLine
+from ..invoicing.model import Period
 from ..invoicing.problems import problem
 from ..money import from_minor, parse_decimal
+from ..tz import BUCHAREST
 from .metadata import (
     MAX_QUANTITY,
     MetaLine,
@@ -211,6 +214,23 @@ def _named(name: str | None, description: str | None, fallback: str) -> tuple[st
     return main, desc
 
 
+def _period(value: object) -> Period | None:
+    """A Stripe line ``period`` (``{start, end}``, Unix seconds) as days in Europe/Bucharest.
+
+    Stripe's end is the instant the next period starts; the last day covered is the day of the
+    second before it (a month from 20 Nov 10:00 to 20 Dec 10:00 ends on 20 Dec, one ending at
+    midnight ends the day before)."""
+    period = _map(value)
+    start, end = _int(period.get("start")), _int(period.get("end"))
+    if start is None or end is None or start <= 0 or end < start:
+        return None
+    last = end - 1 if end > start else end
+    return Period(
+        datetime.fromtimestamp(start, BUCHAREST).date(),
+        datetime.fromtimestamp(last, BUCHAREST).date(),
+    )
+
+
 def _invoice_lines(sale: Sale) -> list[RawLine]:
     invoice = _map(sale.objects.get("invoice"))
     items = _list(sale.objects.get("invoice_lines")) or _list(invoice.get("lines"))
@@ -247,6 +267,7 @@ def _invoice_lines(sale: Sale) -> list[RawLine]:
                 item_id=price_id or _text(product_ref if isinstance(product_ref, str) else None),
                 description=desc,
                 goods=_is_goods(product),
+                period=_period(li.get("period")),
             )
         )
     return out

@@ -63,6 +63,7 @@ from .model import (
     InvoiceLine,
     Party,
     PaymentInfo,
+    Period,
     SellerExtras,
     Totals,
     VatBreakdown,
@@ -300,6 +301,14 @@ def _needs_fx(currency: str, fx: FxInfo | None, problems: list[Problem]) -> bool
     return False
 
 
+def invoice_period(lines: tuple[InvoiceLine, ...]) -> Period | None:
+    """BG-14: from the earliest start to the latest end of the line periods (None without)."""
+    periods = [ln.period for ln in lines if ln.period is not None]
+    if not periods:
+        return None
+    return Period(min(p.start for p in periods), max(p.end for p in periods))
+
+
 # --- build -----------------------------------------------------------------------------------
 
 
@@ -350,6 +359,7 @@ def _assemble(draft: SaleDraft, company: CompanyProfile, number: str, parts: _Pa
         delivery_date=parts.delivery[0],
         delivery_address=parts.delivery[1],
         tax_point_date=parts.dates.tax_point,
+        period=invoice_period(parts.priced.lines),
     )
 
 
@@ -460,6 +470,7 @@ def _invoice_line(
             description=description,
             gross_amount=gross,
             seller_item_id=raw.item_id[:200] if raw.item_id else None,
+            period=raw.period,
         ),
         warn,
     )

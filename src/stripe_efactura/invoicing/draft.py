@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ..errors import Problem
+from .model import Period
 
 # --- the buyer -------------------------------------------------------------------------------
 
@@ -124,6 +125,8 @@ class RawLine:
     """``item`` or ``shipping``."""
     goods: bool = False
     """A physical good: decides K (intra-Community supply) over AE and G (export) over Z/O."""
+    period: Period | None = None
+    """The service period the line covers (subscription invoice lines)."""
 
 
 @dataclass(frozen=True)

@@ -105,6 +105,16 @@ class TaxClass:
 
 
 @dataclass(frozen=True)
+class Period:
+    """A service period: BG-14 invoicing period, BG-26 line period (both days included)."""
+
+    start: date
+    """BT-73 / BT-134."""
+    end: date
+    """BT-74 / BT-135."""
+
+
+@dataclass(frozen=True)
 class InvoiceLine:
     """BG-25. For a storno the quantity and the amounts are negative, the price positive."""
 
@@ -129,6 +139,8 @@ class InvoiceLine:
     """BT-155 (Stripe price/product id or the merchant's product id)."""
     price_base_quantity: Decimal | None = None
     """BT-149, only when the unit price has more than 2 decimals and is expressed per N units."""
+    period: Period | None = None
+    """BG-26, the period a subscription line covers (Stripe's invoice line ``period``)."""
 
 
 @dataclass(frozen=True)
@@ -263,6 +275,8 @@ class Invoice:
     the issue date (art. 319 (20) d): a payment invoiced on a later day."""
     buyer_registry: tuple[BuyerRegistry, ...] = ()
     """The registry answers about the buyer the invoice was issued with (docs/registry.md)."""
+    period: Period | None = None
+    """BG-14, the invoicing period: from the earliest to the latest line period."""
 
     @property
     def is_storno(self) -> bool:

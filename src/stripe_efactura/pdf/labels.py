@@ -72,6 +72,8 @@ ENGLISH: dict[str, str] = {
     "Data emiterii": "Issue date",
     "Data scadenței": "Due date",
     "Data încasării": "Payment date",
+    "Perioada facturată": "Billing period",
+    "Perioada": "Period",
     "Moneda": "Currency",
     "Furnizor": "Supplier",
     "Cumpărător": "Customer",

@@ -47,6 +47,7 @@ from .text import (
     format_address,
     format_date,
     line_vat_amounts,
+    period_text,
     price,
     qty,
     series_and_number,
@@ -134,6 +135,8 @@ def _header(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]
     ]
     if invoice.tax_point_date is not None and invoice.tax_point_date != invoice.issue_date:
         meta.append(f"{w('Data încasării')}: {format_date(invoice.tax_point_date)}")
+    if invoice.period is not None:
+        meta.append(f"{w('Perioada facturată')}: {period_text(invoice.period)}")
     if invoice.due_date is not None:
         meta.append(f"{w('Data scadenței')}: {format_date(invoice.due_date)}")
     meta.append(f"{w('Moneda')}: {invoice.currency}")
@@ -217,6 +220,9 @@ def _line_name(line: InvoiceLine, st: _Styles) -> Paragraph:
     text = escape(line.name)
     if line.description and line.description.strip() and line.description != line.name:
         text += f'<br/><font size="6.5" color="#555555">{escape(line.description)}</font>'
+    if line.period is not None:
+        when = f"{st.w('Perioada')}: {period_text(line.period)}"
+        text += f'<br/><font size="6.5" color="#555555">{escape(when)}</font>'
     return Paragraph(text, st.cell)
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 
-from ..invoicing.model import Address, Invoice, TaxClass, VatCategory
+from ..invoicing.model import Address, Invoice, Period, TaxClass, VatCategory
 from ..money import format_ro, round2
 from .labels import COUNTRY_NAMES, COUNTY_NAMES, SECTOR, VAT_LABELS
 
@@ -17,6 +17,13 @@ _SERIES_NUMBER = re.compile(r"^(\D+?)[\s-]*(\d+)$")
 def format_date(value: date) -> str:
     """``date(2026, 11, 21)`` -> ``"21.11.2026"``."""
     return f"{value.day:02d}.{value.month:02d}.{value.year:04d}"
+
+
+def period_text(period: Period) -> str:
+    """``20.11.2026 – 19.12.2026`` (one day: just that day)."""
+    if period.start == period.end:
+        return format_date(period.start)
+    return f"{format_date(period.start)} – {format_date(period.end)}"
 
 
 def decimals(value: Decimal) -> int:

@@ -26,6 +26,7 @@ from stripe_efactura.invoicing.model import (
     Invoice,
     InvoiceLine,
     Party,
+    Period,
     TaxClass,
     VatBreakdown,
     VatCategory,
@@ -300,8 +301,19 @@ def _fx_note(d: _Doc) -> str:
     return truncate_text(text, codes.MAX_NOTE)
 
 
+def _period(w: _Writer, period: Period | None) -> None:
+    """BG-14 / BG-26: the service period (start and end date, both written; BR-CO-19/20)."""
+    if period is None:
+        return
+    w.open("cac:InvoicePeriod")
+    w.leaf("cbc:StartDate", _date(period.start))
+    w.leaf("cbc:EndDate", _date(period.end))
+    w.close("cac:InvoicePeriod")
+
+
 def _references(w: _Writer, d: _Doc) -> None:
     inv = d.inv
+    _period(w, inv.period)
     if inv.order_reference and clean_text(inv.order_reference):
         w.open("cac:OrderReference")
         w.leaf("cbc:ID", truncate_text(inv.order_reference, codes.MAX_REFERENCE, ellipsis=False))
@@ -587,6 +599,7 @@ def _line(w: _Writer, d: _Doc, line: InvoiceLine) -> None:
     qty = _number(d.sign * line.quantity, "BT-129")
     w.leaf("cbc:CreditedQuantity" if d.credit_note else "cbc:InvoicedQuantity", qty, unit)
     w.leaf("cbc:LineExtensionAmount", *d.money(line.net_amount, "BT-131"))
+    _period(w, line.period)
     w.open("cac:Item")
     w.opt("cbc:Description", truncate_text(line.description or "", codes.MAX_ITEM_DESCRIPTION))
     w.leaf("cbc:Name", truncate_text(line.name, codes.MAX_ITEM_NAME))
