@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
@@ -40,12 +40,13 @@ from ..invoicing.model import Address
 from .http import (
     Clock,
     RegistryUnavailable,
+    RetryingClient,
     Sleep,
     Throttle,
+    Waiter,
     read_json,
     status_error,
     transport_error,
-    with_retries,
 )
 
 DEFAULT_PUBLIC_BASE = "https://webservicesp.anaf.ro"
@@ -219,11 +220,7 @@ def parse_answer(data: Any) -> RegistryAnswer:
     return RegistryAnswer(found=found, not_found=frozenset(not_found))
 
 
-class Waiter(Protocol):
-    def wait(self) -> float: ...
-
-
-class AnafPublicClient:
+class AnafPublicClient(RetryingClient):
     """Synchronous client; one :meth:`lookup` may make several calls (100 CUIs each), spaced
     by the throttle; every call is retried with exponential backoff on
     :class:`RegistryUnavailable`."""
@@ -241,24 +238,19 @@ class AnafPublicClient:
         sleep: Sleep = time.sleep,
     ) -> None:
         self.url = base.rstrip("/") + PATH
-        self.retries = retries
-        self.backoff = backoff
-        self._sleep = sleep
-        self.throttle = throttle or (
-            shared_throttle(base)
-            if clock is time.monotonic
-            else Throttle(MIN_INTERVAL_SECONDS, clock=clock, sleep=sleep)
+        super().__init__(
+            transport=transport,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            throttle=throttle
+            or (
+                shared_throttle(base)
+                if clock is time.monotonic
+                else Throttle(MIN_INTERVAL_SECONDS, clock=clock, sleep=sleep)
+            ),
+            sleep=sleep,
         )
-        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout))
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> AnafPublicClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def lookup(self, cuis: Iterable[str], day: date) -> RegistryAnswer:
         """Look ``cuis`` (digits, no ``RO``) up as of ``day``."""
@@ -276,13 +268,7 @@ class AnafPublicClient:
         not_found: set[str] = set()
         for i in range(0, len(items), MAX_CUIS_PER_CALL):
             chunk = items[i : i + MAX_CUIS_PER_CALL]
-            answer = with_retries(
-                lambda chunk=chunk: self._call(chunk),  # type: ignore[misc]
-                retries=self.retries,
-                backoff=self.backoff,
-                sleep=self._sleep,
-                before=self.throttle.wait,
-            )
+            answer = self.retrying(lambda chunk=chunk: self._call(chunk))  # type: ignore[misc]
             found.update(answer.found)
             not_found |= answer.not_found
         # A CUI in neither list was not answered for: never take it for "not found".

@@ -12,13 +12,14 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from ..errors import EfacturaError
 
 T = TypeVar("T")
+C = TypeVar("C", bound="RetryingClient")
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
@@ -161,3 +162,47 @@ def with_retries(
                 delay = max(delay, min(exc.retry_after, 60.0))
             sleep(delay)
             attempt += 1
+
+
+class Waiter(Protocol):
+    def wait(self) -> float: ...
+
+
+class RetryingClient:
+    """The plumbing both registry clients share: one HTTP client, and every call retried with
+    backoff behind a throttle (:func:`with_retries`)."""
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.BaseTransport | None,
+        timeout: float,
+        retries: int,
+        backoff: float,
+        throttle: Waiter,
+        sleep: Sleep,
+    ) -> None:
+        self.retries = retries
+        self.backoff = backoff
+        self.throttle = throttle
+        self._sleep = sleep
+        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self: C) -> C:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def retrying(self, call: Callable[[], T]) -> T:
+        """Run ``call`` with this client's retries, backoff and throttle."""
+        return with_retries(
+            call,
+            retries=self.retries,
+            backoff=self.backoff,
+            sleep=self._sleep,
+            before=self.throttle.wait,
+        )

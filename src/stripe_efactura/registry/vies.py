@@ -32,12 +32,12 @@ from .http import (
     Clock,
     RegistryRejected,
     RegistryUnavailable,
+    RetryingClient,
     Sleep,
     Throttle,
     read_json,
     status_error,
     transport_error,
-    with_retries,
 )
 
 DEFAULT_VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api"
@@ -133,7 +133,7 @@ def parse_check(vat_id: str, data: Any) -> VatCheck:
     )
 
 
-class ViesClient:
+class ViesClient(RetryingClient):
     """Synchronous client: :meth:`check` one VAT id, retried with backoff while VIES (or the
     member state behind it) is unavailable."""
 
@@ -149,31 +149,19 @@ class ViesClient:
         sleep: Sleep = time.sleep,
     ) -> None:
         self.url = base.rstrip("/") + "/check-vat-number"
-        self.retries = retries
-        self.backoff = backoff
-        self._sleep = sleep
-        self.throttle = Throttle(MIN_INTERVAL_SECONDS, clock=clock, sleep=sleep)
-        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout))
-
-    def close(self) -> None:
-        self._http.close()
-
-    def __enter__(self) -> ViesClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(
+            transport=transport,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            throttle=Throttle(MIN_INTERVAL_SECONDS, clock=clock, sleep=sleep),
+            sleep=sleep,
+        )
 
     def check(self, vat_id: str) -> VatCheck:
         country, number = split_vat_id(vat_id)
         asked = country + number
-        return with_retries(
-            lambda: self._call(asked, country, number),
-            retries=self.retries,
-            backoff=self.backoff,
-            sleep=self._sleep,
-            before=self.throttle.wait,
-        )
+        return self.retrying(lambda: self._call(asked, country, number))
 
     def _call(self, asked: str, country: str, number: str) -> VatCheck:
         try:
