@@ -239,7 +239,7 @@ def invoice_detail(ctx: AppContext, number: str) -> Json:
             raise invoice_not_found(number)
         extras = q.invoice_extras(conn, int(row.id))
         stornos = q.stornos_of(conn, int(row.id))
-        docs = q.invoice_documents(conn, number)
+        docs = q.stored_documents(conn, number=number)
         original = q.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
     out = invoice_view(row, today(ctx))
     summary = anaf_admin.invoice_detail(ctx, number)
@@ -261,8 +261,8 @@ def invoice_detail(ctx: AppContext, number: str) -> Json:
     out["deadline_status"] = summary.get("deadline_status")
     out["documents"] = {
         "xml": True,
-        "pdf": docs.pdf is not None,
-        "signed_zip": docs.signed_zip is not None,
+        "pdf": docs is not None and docs.pdf is not None,
+        "signed_zip": docs is not None and docs.signed_zip is not None,
     }
     out["timeline"] = summary.get("timeline", [])
     return out
@@ -273,15 +273,15 @@ def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
     is rendered on demand when the worker has not made it yet; the signed ZIP exists once ANAF
     validated the invoice."""
     with db.read(ctx.engine) as conn:
-        row = q.invoice_documents(conn, number)
+        row = q.stored_documents(conn, number=number)
     if row is None:
         raise invoice_not_found(number)
     if kind == "xml":
-        return bytes(row.xml), "application/xml", f"{number}.xml"
+        return row.xml, "application/xml", f"{number}.xml"
     if kind == "pdf":
         from .documents import ensure_pdf
 
-        return ensure_pdf(ctx, int(row.id)), "application/pdf", f"{number}.pdf"
+        return ensure_pdf(ctx, row.id), "application/pdf", f"{number}.pdf"
     if row.signed_zip is None:
         raise NotFound(
             "E-INVOICE-NO-SIGNED-ZIP",
@@ -289,4 +289,4 @@ def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
             f"Factura {number} nu are încă arhiva semnată de ANAF (stare {row.anaf_state}).",
             field="number",
         )
-    return bytes(row.signed_zip), "application/zip", f"{number}.zip"
+    return row.signed_zip, "application/zip", f"{number}.zip"

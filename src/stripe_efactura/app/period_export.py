@@ -32,7 +32,7 @@ from typing import Any
 
 from ..errors import EfacturaError
 from ..store import db
-from ..store import periods as period_store
+from ..store.queries import stored_documents
 from . import documents
 from .context import AppContext
 from .journal import build_journal, load_issued
@@ -94,15 +94,16 @@ class _Writer:
 def _invoice_files(ctx: AppContext, w: _Writer, row: Any) -> dict[str, Any]:
     base = f"facturi/{_safe(str(row.number))}/{_safe(str(row.number))}"
     with db.read(ctx.engine) as conn:
-        docs = period_store.documents(conn, int(row.id))
-    pdf = bytes(docs.pdf) if docs.pdf is not None else documents.ensure_pdf(ctx, int(row.id))
+        docs = stored_documents(conn, invoice_id=int(row.id))
+    assert docs is not None  # listed in the same period query
+    pdf = docs.pdf if docs.pdf is not None else documents.ensure_pdf(ctx, docs.id)
     files = {"xml": f"{base}.xml", "pdf": f"{base}.pdf"}
-    w.add(files["xml"], bytes(docs.xml))
+    w.add(files["xml"], docs.xml)
     w.add(files["pdf"], pdf)
     missing: list[str] = []
     if docs.signed_zip is not None:
         files["signed_zip"] = f"{base}-anaf.zip"
-        w.add(files["signed_zip"], bytes(docs.signed_zip))
+        w.add(files["signed_zip"], docs.signed_zip)
     else:
         missing.append("signed_zip")
     return {

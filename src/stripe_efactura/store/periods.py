@@ -49,19 +49,6 @@ def snapshot_of(conn: Connection, invoice_id: int) -> str:
     )
 
 
-def documents(conn: Connection, invoice_id: int) -> Any:
-    """The stored XML, PDF (or None) and ANAF-signed ZIP (or None) of one invoice."""
-    return conn.execute(
-        sa.select(
-            invoices.c.id,
-            invoices.c.number,
-            invoices.c.xml,
-            invoices.c.pdf,
-            invoices.c.signed_zip,
-        ).where(invoices.c.id == invoice_id)
-    ).first()
-
-
 def invoices_by_payment_key(conn: Connection, keys: Sequence[str]) -> dict[tuple[str, str], Any]:
     """``{(payment_key, kind): light invoice row}`` for the given payment keys."""
     out: dict[tuple[str, str], Any] = {}

@@ -196,9 +196,25 @@ def stornos_of(conn: Connection, invoice_id: int) -> Sequence[Any]:
     ).all()
 
 
-def invoice_documents(conn: Connection, number: str) -> Any:
-    """``id, number, xml, pdf, signed_zip, anaf_state`` of one invoice, or None."""
-    return conn.execute(
+@dataclass(frozen=True)
+class StoredDocuments:
+    """The stored files of one invoice: XML, PDF (None until rendered) and the ANAF-signed ZIP
+    (None until ANAF validated it)."""
+
+    id: int
+    number: str
+    xml: bytes
+    pdf: bytes | None
+    signed_zip: bytes | None
+    anaf_state: str
+
+
+def stored_documents(
+    conn: Connection, *, number: str | None = None, invoice_id: int | None = None
+) -> StoredDocuments | None:
+    """The documents of the invoice with ``number`` (or ``invoice_id``), or None."""
+    key = invoices.c.number == number if invoice_id is None else invoices.c.id == invoice_id
+    row = conn.execute(
         sa.select(
             invoices.c.id,
             invoices.c.number,
@@ -206,8 +222,18 @@ def invoice_documents(conn: Connection, number: str) -> Any:
             invoices.c.pdf,
             invoices.c.signed_zip,
             invoices.c.anaf_state,
-        ).where(invoices.c.number == number)
+        ).where(key)
     ).first()
+    if row is None:
+        return None
+    return StoredDocuments(
+        id=int(row.id),
+        number=str(row.number),
+        xml=bytes(row.xml),
+        pdf=None if row.pdf is None else bytes(row.pdf),
+        signed_zip=None if row.signed_zip is None else bytes(row.signed_zip),
+        anaf_state=str(row.anaf_state),
+    )
 
 
 def invoice_extras(conn: Connection, invoice_id: int) -> Any:
