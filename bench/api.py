@@ -22,7 +22,7 @@ from readme_section import write_section
 from starlette.testclient import TestClient
 
 from stripe_efactura import app as use_cases
-from stripe_efactura.app import accounts
+from stripe_efactura.app import accounts, api_tokens
 from stripe_efactura.app.audit_log import Actor
 from stripe_efactura.config import demo_settings
 from stripe_efactura.store import db
@@ -113,7 +113,7 @@ def main(n: int, requests: int) -> None:
     filled = time.perf_counter() - t0
     cli = Actor(name="cli:bench", via="cli")
     accounts.add_user(ctx, cli, "bench@example.ro", "a long enough password", "viewer")
-    secret = accounts.create_token(ctx, cli, "bench@example.ro", "bench", "read")[1]
+    secret = api_tokens.create_token(ctx, cli, "bench@example.ro", "bench", "read")[1]
     headers = {"Authorization": f"Bearer {secret}"}
     client = TestClient(create_app(ctx))
     deep_inv = deep_cursor(client, headers, "/api/v1/invoices", 1000)

@@ -13,15 +13,16 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura import app as use_cases
-from stripe_efactura.app import accounts, audit_log, sessions
+from stripe_efactura.app import accounts, api_tokens, audit_log, sessions
 from stripe_efactura.app.accounts import Permission
 from stripe_efactura.app.audit_log import Actor
 from stripe_efactura.app.context import AppContext
 from stripe_efactura.app.refusals import Conflict, Invalid, TooManyAttempts, Unauthenticated
 from stripe_efactura.config import demo_settings
 from stripe_efactura.store import db
-from stripe_efactura.store.tables import api_tokens, users
+from stripe_efactura.store.tables import api_tokens as token_table
 from stripe_efactura.store.tables import audit_log as audit_table
+from stripe_efactura.store.tables import users
 
 CLI = Actor(name="cli:test", via="cli")
 PASSWORD = "correct horse battery"
@@ -100,16 +101,16 @@ def test_token_is_stored_as_a_digest_shown_once_and_revocable(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     accounts.add_user(ctx, CLI, "acc@example.ro", PASSWORD, "accountant")
-    token, secret = accounts.create_token(ctx, CLI, "acc@example.ro", "erp", "write")
+    token, secret = api_tokens.create_token(ctx, CLI, "acc@example.ro", "erp", "write")
     assert secret.startswith("sef_") and len(secret) == 47
     assert token.prefix == secret[:12]
     with db.read(ctx.engine) as conn:
-        row = conn.execute(sa.select(api_tokens)).one()._mapping
+        row = conn.execute(sa.select(token_table)).one()._mapping
         audit_rows = conn.execute(sa.select(audit_table)).all()
     assert row["token_hash"] == hashlib.sha256(secret.encode()).hexdigest()
     stored = json.dumps([str(v) for v in row.values()]) + repr(audit_rows)
     assert secret not in stored and secret[12:] not in stored
-    who = accounts.authenticate_token(ctx, secret, "10.0.0.2")
+    who = api_tokens.authenticate_token(ctx, secret, "10.0.0.2")
     assert (who.user.email, who.scope, who.token_id, who.via) == (
         "acc@example.ro",
         "write",
@@ -117,34 +118,34 @@ def test_token_is_stored_as_a_digest_shown_once_and_revocable(
         "api",
     )
     assert who.permissions == {Permission.READ, Permission.DOWNLOAD, Permission.OPERATE}
-    assert accounts.get_token(ctx, token.id).last_used_at == datetime(2026, 12, 1, 9, 0)
-    accounts.revoke_token(ctx, CLI, token.id)
+    assert api_tokens.get_token(ctx, token.id).last_used_at == datetime(2026, 12, 1, 9, 0)
+    api_tokens.revoke_token(ctx, CLI, token.id)
     with pytest.raises(Unauthenticated) as exc:
-        accounts.authenticate_token(ctx, secret, "10.0.0.2")
+        api_tokens.authenticate_token(ctx, secret, "10.0.0.2")
     assert exc.value.code == "E-AUTH-TOKEN"
     assert secret not in caplog.text
 
 
 def test_read_scope_narrows_the_role(ctx: AppContext) -> None:
     accounts.add_user(ctx, CLI, "boss@example.ro", PASSWORD, "admin")
-    _, secret = accounts.create_token(ctx, CLI, "boss@example.ro", "bi", "read")
-    who = accounts.authenticate_token(ctx, secret, None)
+    _, secret = api_tokens.create_token(ctx, CLI, "boss@example.ro", "bi", "read")
+    who = api_tokens.authenticate_token(ctx, secret, None)
     assert who.permissions == {Permission.READ, Permission.DOWNLOAD}
     assert not who.can(Permission.OPERATE)
     with pytest.raises(Invalid):
-        accounts.create_token(ctx, CLI, "boss@example.ro", "x", "everything")
+        api_tokens.create_token(ctx, CLI, "boss@example.ro", "x", "everything")
 
 
 def test_disabling_a_user_revokes_tokens_and_ends_sessions(ctx: AppContext) -> None:
     accounts.add_user(ctx, CLI, "boss@example.ro", PASSWORD, "admin")
     accounts.add_user(ctx, CLI, "v@example.ro", PASSWORD, "viewer")
-    _, secret = accounts.create_token(ctx, CLI, "v@example.ro", "x", "read")
+    _, secret = api_tokens.create_token(ctx, CLI, "v@example.ro", "x", "read")
     session = sessions.login(ctx, "v@example.ro", PASSWORD, ip="10.0.0.3")
     assert sessions.resolve(ctx, session.secret).user.email == "v@example.ro"
     accounts.disable_user(ctx, CLI, "v@example.ro")
     accounts.update_user(ctx, CLI, "v@example.ro", active=True)
     with pytest.raises(Unauthenticated):
-        accounts.authenticate_token(ctx, secret, None)
+        api_tokens.authenticate_token(ctx, secret, None)
     with pytest.raises(Unauthenticated):
         sessions.resolve(ctx, session.secret)
 
@@ -190,9 +191,9 @@ def test_failed_logins_are_rate_limited_per_account_and_address(ctx: AppContext)
     )
     for _ in range(10):
         with pytest.raises(Unauthenticated):
-            accounts.authenticate_token(ctx, "sef_guess", "10.0.0.5")
+            api_tokens.authenticate_token(ctx, "sef_guess", "10.0.0.5")
     with pytest.raises(TooManyAttempts):
-        accounts.authenticate_token(ctx, "sef_guess", "10.0.0.5")
+        api_tokens.authenticate_token(ctx, "sef_guess", "10.0.0.5")
     clock.now += timedelta(minutes=11)
     assert accounts.authenticate_password(ctx, "a@example.ro", PASSWORD, "10.0.0.5").id == 1
 

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from stripe_efactura import app as use_cases
-from stripe_efactura.app import accounts
+from stripe_efactura.app import accounts, api_tokens
 from stripe_efactura.app.audit_log import Actor
 from stripe_efactura.app.context import AppContext
 from stripe_efactura.config import demo_settings
@@ -46,8 +46,8 @@ def add_users(ctx: AppContext) -> dict[str, str]:
     for role in ROLES:
         email = f"{role}@example.ro"
         accounts.add_user(ctx, cli, email, PASSWORD, role)
-        tokens[role] = accounts.create_token(ctx, cli, email, "tests", "write")[1]
-        tokens[f"read:{role}"] = accounts.create_token(ctx, cli, email, "bi", "read")[1]
+        tokens[role] = api_tokens.create_token(ctx, cli, email, "tests", "write")[1]
+        tokens[f"read:{role}"] = api_tokens.create_token(ctx, cli, email, "bi", "read")[1]
     return tokens
 
 

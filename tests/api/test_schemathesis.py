@@ -15,7 +15,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from starlette.routing import Mount
 
 from stripe_efactura import app as use_cases
-from stripe_efactura.app import accounts
+from stripe_efactura.app import accounts, api_tokens
 from stripe_efactura.app.audit_log import Actor
 from stripe_efactura.config import demo_settings
 from stripe_efactura.web.app import create_app
@@ -40,11 +40,11 @@ class Caller:
 
     def renew(self) -> None:
         accounts.update_user(self.ctx, CLI, ADMIN, active=True, role="admin")
-        self.token = accounts.create_token(self.ctx, CLI, ADMIN, "schemathesis", "write")[1]
+        self.token = api_tokens.create_token(self.ctx, CLI, ADMIN, "schemathesis", "write")[1]
 
     def headers(self) -> dict[str, str]:
         try:
-            accounts.authenticate_token(self.ctx, self.token, "checker")
+            api_tokens.authenticate_token(self.ctx, self.token, "checker")
         except Exception:
             self.renew()
         return {"Authorization": f"Bearer {self.token}"}

@@ -130,10 +130,10 @@ def token_create(
     scope: str = typer.Option("read", "--scope", help="read or write."),
 ) -> None:
     """Create an API token. Its secret is printed once, on stdout; keep it."""
-    from ..app import accounts
+    from ..app import api_tokens
     from ..app.audit_log import Actor
 
-    token, secret = _run(accounts.create_token, Actor.cli(), email, name, scope)
+    token, secret = _run(api_tokens.create_token, Actor.cli(), email, name, scope)
     typer.echo(f"token {token.id} ({token.scope}) for {email}; shown once:", err=True)
     typer.echo(secret)
 
@@ -144,9 +144,9 @@ def token_list(
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """API tokens: id, user, name, prefix, scope, last used, revoked."""
-    from ..app import accounts
+    from ..app import api_tokens
 
-    rows = [t.to_dict() for t in _run(accounts.list_tokens, email)]
+    rows = [t.to_dict() for t in _run(api_tokens.list_tokens, email)]
     _echo_rows(
         rows, as_json, ["id", "user_id", "name", "prefix", "scope", "last_used_at", "revoked_at"]
     )
@@ -155,10 +155,10 @@ def token_list(
 @token_app.command("revoke")
 def token_revoke(token_id: int = typer.Argument(..., help="The token's id.")) -> None:
     """Revoke an API token (it stops working at once)."""
-    from ..app import accounts
+    from ..app import api_tokens
     from ..app.audit_log import Actor
 
-    token = _run(accounts.revoke_token, Actor.cli(), token_id)
+    token = _run(api_tokens.revoke_token, Actor.cli(), token_id)
     typer.echo(f"revoked token {token.id} ({token.prefix}…)")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ...app import accounts, sessions
+from ...app import api_tokens, sessions
 from ...app.accounts import BAD_TOKEN, Permission, Principal
 from ...app.context import AppContext
 from ...app.refusals import Forbidden, TooManyAttempts, Unauthenticated
@@ -52,7 +52,7 @@ def principal(
     if credentials is not None:
         if credentials.scheme.lower() != "bearer":
             raise BAD_TOKEN
-        return accounts.authenticate_token(ctx, credentials.credentials, ip)
+        return api_tokens.authenticate_token(ctx, credentials.credentials, ip)
     if request.headers.get("authorization"):
         raise BAD_TOKEN
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -73,7 +73,7 @@ def is_authenticated(request: Request) -> bool:
     scheme, _, secret = header.partition(" ")
     try:
         if scheme.lower() == "bearer" and secret:
-            accounts.authenticate_token(context(request), secret.strip(), client_ip(request))
+            api_tokens.authenticate_token(context(request), secret.strip(), client_ip(request))
             return True
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie and not header:

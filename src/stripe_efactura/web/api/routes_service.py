@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ...app import accounts, anaf_login, audit_log, readiness
+from ...app import accounts, anaf_login, api_tokens, audit_log, readiness
 from ...app.accounts import Permission, Principal
 from ...app.refusals import Forbidden
 from . import models as m
@@ -125,7 +125,7 @@ def _no_read_token(who: Principal) -> None:
 def list_tokens(request: Request, who: Principal = Depends(principal)) -> Any:
     """The caller's API tokens (admins: everyone's)."""
     mine = None if who.can(Permission.ADMIN) else who.user.id
-    return [t.to_dict() for t in accounts.list_tokens(context(request), mine)]
+    return [t.to_dict() for t in api_tokens.list_tokens(context(request), mine)]
 
 
 @router.post("/tokens", response_model=m.TokenCreated, status_code=201, tags=["accounts"])
@@ -136,7 +136,7 @@ def create_token(request: Request, body: m.TokenCreate, who: Principal = Depends
     if body.user and body.user.strip().lower() != who.user.email:
         who.require(Permission.ADMIN)
         owner = body.user
-    token, secret = accounts.create_token(
+    token, secret = api_tokens.create_token(
         context(request), who.actor(), owner, body.name, body.scope
     )
     return {**token.to_dict(), "secret": secret}
@@ -147,10 +147,10 @@ def revoke_token(request: Request, token_id: Id, who: Principal = Depends(princi
     """Revoke a token (the caller's own; admins: anyone's)."""
     _no_read_token(who)
     ctx = context(request)
-    token = accounts.get_token(ctx, token_id)
+    token = api_tokens.get_token(ctx, token_id)
     if token.user_id != who.user.id:
         who.require(Permission.ADMIN)
-    return accounts.revoke_token(ctx, who.actor(), token_id).to_dict()
+    return api_tokens.revoke_token(ctx, who.actor(), token_id).to_dict()
 
 
 @router.get("/audit-log", response_model=m.AuditPage, tags=["accounts"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from ...app import accounts, audit_log
+from ...app import accounts, api_tokens, audit_log
 from ...app.refusals import Refusal
 from .base import View
 
@@ -19,7 +19,7 @@ def users_page(
     v: View, *, error: str | None = None, secret: str | None = None, status: int = 200
 ) -> Response:
     users = accounts.list_users(v.ctx)
-    tokens = accounts.list_tokens(v.ctx)
+    tokens = api_tokens.list_tokens(v.ctx)
     emails = {u.id: u.email for u in users}
     return v.render(
         "users.html",
@@ -66,7 +66,7 @@ def token_create(v: View) -> Response:
     assert v.user is not None
     raw = v.form.get("user_id", "")
     try:
-        _token, secret = accounts.create_token(
+        _token, secret = api_tokens.create_token(
             v.ctx,
             v.user.actor(),
             int(raw) if raw.isdigit() else v.user.id,
@@ -83,7 +83,7 @@ def token_revoke(v: View) -> Response:
     assert v.user is not None
     raw = v.param("token_id")
     try:
-        accounts.revoke_token(v.ctx, v.user.actor(), int(raw))
+        api_tokens.revoke_token(v.ctx, v.user.actor(), int(raw))
     except (Refusal, ValueError) as exc:
         text = _message(v, exc) if isinstance(exc, Refusal) else str(exc)
         return users_page(v, error=text, status=409)
