@@ -44,7 +44,8 @@ from .environment import (
     demo_context,
 )
 from .model import WEBHOOK_SECRET, DemoError
-from .samples import _charge, _Events, _payment_intent, build_samples
+from .sample_parts import Events, charge, payment_intent
+from .samples import build_samples
 
 BROKEN_KEY = "pi_3DemoNoAddress"
 DEMO_ADMIN = "admin@demo.example"
@@ -54,7 +55,7 @@ def broken_payment(now: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A card payment whose billing address has only the country: (objects, event)."""
     pi_id, ch_id = BROKEN_KEY, "ch_3DemoNoAddress"
     description = "Consultanță fiscală (1 oră)"
-    pi = _payment_intent(pi_id, 35000, created=now - 30, charge=ch_id, description=description)
+    pi = payment_intent(pi_id, 35000, created=now - 30, charge=ch_id, description=description)
     billing = {
         "address": {
             "city": None,
@@ -68,8 +69,8 @@ def broken_payment(now: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         "name": "Mihai Ionescu",
         "phone": None,
     }
-    ch = _charge(ch_id, 35000, pi=pi_id, created=now - 28, billing=billing, description=description)
-    event = _Events(now - 20)("payment_intent.succeeded", pi)
+    ch = charge(ch_id, 35000, pi=pi_id, created=now - 28, billing=billing, description=description)
+    event = Events(now - 20)("payment_intent.succeeded", pi)
     event["id"] = "evt_1DemoNoAddress"
     return [pi, ch], event
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import EfacturaError
 from ..invoicing.model import Invoice
-from .samples import Delivery, SamplePayment
+from .sample_parts import Delivery, SamplePayment
 
 DEMO_EUR_RATE = Decimal("5.0875")
 """The demo feed's EUR rate (RON per euro). A demo value, not a BNR publication."""

@@ -70,7 +70,8 @@ from .model import (
     DemoResult,
     InvoiceReport,
 )
-from .samples import Delivery, SamplePayment, SampleSet, build_samples
+from .sample_parts import Delivery, SamplePayment, SampleSet
+from .samples import build_samples
 
 __all__ = [
     "DEMO_EUR_RATE",
