@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .config_storno import StornoPolicy, storno_policy
 from .errors import ConfigError
 from .invoicing.model import Address, VatCategory
 from .invoicing.profile import (
@@ -36,6 +37,7 @@ __all__ = [
     "SeriesConfig",
     "SeriesSettings",
     "Settings",
+    "StornoPolicy",
     "VatPolicy",
     "demo_settings",
     "load_settings",
@@ -113,6 +115,7 @@ class Settings:
     intake: IntakePolicy = field(default_factory=IntakePolicy)
     email: EmailPolicy = field(default_factory=EmailPolicy)
     audit: AuditPolicy = field(default_factory=AuditPolicy)
+    storno: StornoPolicy = field(default_factory=StornoPolicy)
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     log_level: str = "INFO"
@@ -177,6 +180,10 @@ invoice_zero_amount = false
 
 [email]
 send_to_payer = true
+
+[storno]
+credit_note_381 = false    # true: corrections as credit notes (381) instead of storno (380)
+lost_disputes = "ask"      # ask | storno | ignore (docs/storno.md)
 """
 
 
@@ -408,6 +415,7 @@ def settings_from(
         intake=_intake_policy(dict(toml.get("intake") or {})),
         email=_email_policy(dict(toml.get("email") or {})),
         audit=_audit_policy(dict(toml.get("audit") or {})),
+        storno=storno_policy(dict(toml.get("storno") or {})),
         web_host=e("HOST") or "127.0.0.1",
         web_port=_env_port("PORT", e("PORT"), 8000),
         log_level=_env_choice("LOG_LEVEL", e("LOG_LEVEL"), LOG_LEVELS, "INFO"),

@@ -123,13 +123,27 @@ def test_storno_names_the_invoice_it_reverses(factory: ModuleType) -> None:
             "Total fără TVA -100,00 RON",
             "TVA -21,00 RON",
             "Total factură -121,00 RON",
-            "Rambursat -121,00 RON",
+            "Rambursat 121,00 RON",  # no double negative: "Rambursat" says the money went back
             "Total de plată 0,00 RON",
             "Stornează factura SEF000123 din 21.11.2026",
             "Rambursat prin Stripe, referință re_3QstornoXYZ.",
             "Factură storno SEF000124 — pagina 1 din 1",
         ],
     )
+
+
+def test_storno_says_once_which_invoice_it_reverses_and_why(factory: ModuleType) -> None:
+    """The storno's reference note (kept in the XML, BT-22) is not printed again under the bold
+    "Stornează factura …" line; the Romanian reason names the refund."""
+    storno = factory.storno_invoice()
+    notes = (
+        "Stornare factura SEF000123 din 21.11.2026",
+        "Motiv: Rambursare la cererea clientului (plata re_3QstornoXYZ)",
+    )
+    (text,) = page_texts(render_pdf(replace(storno, notes=notes)))
+    assert text.count("SEF000123") == 1
+    assert "Stornare factura" not in text
+    assert text.count("Motiv: Rambursare la cererea clientului (plata re_3QstornoXYZ)") == 1
 
 
 def test_foreign_currency_shows_bnr_rate_and_vat_in_ron(factory: ModuleType) -> None:

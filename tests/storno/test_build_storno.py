@@ -22,7 +22,12 @@ from stripe_efactura.invoicing.model import (
     VatBreakdown,
     VatCategory,
 )
-from stripe_efactura.invoicing.storno import build_storno
+from stripe_efactura.invoicing.storno import (
+    PROPORTIONAL_NOTE,
+    ReturnedItem,
+    StornoItemsError,
+    build_storno,
+)
 
 S21 = TaxClass(VatCategory.STANDARD, D("21"))
 S11 = TaxClass(VatCategory.STANDARD, D("11"))
@@ -65,15 +70,27 @@ def original(currency: str = "RON", fx: FxInfo | None = None) -> Invoice:
     )
 
 
-def build(orig: Invoice, amount: str, reason: str | None = None) -> Invoice:
+def build(
+    orig: Invoice,
+    amount: str,
+    reason: str | None = None,
+    payment_id: str | None = None,
+    items: tuple[ReturnedItem, ...] = (),
+) -> Invoice:
     return build_storno(
-        orig, amount=D(amount), issue_date=date(2026, 11, 20), number="STO1", reason=reason
+        orig,
+        amount=D(amount),
+        issue_date=date(2026, 11, 20),
+        number="STO1",
+        reason=reason,
+        payment_id=payment_id,
+        items=items,
     )
 
 
 def test_full_storno_negates_every_line_and_total() -> None:
     orig = original()
-    s = build(orig, "176.50", reason="Rambursare re_1")
+    s = build(orig, "176.50", reason="Rambursare la cererea clientului", payment_id="re_1")
     assert s.kind is InvoiceKind.STORNO and s.type_code == "380" and s.number == "STO1"
     assert s.issue_date == date(2026, 11, 20)
     assert s.preceding == (PrecedingInvoice("SEF0000007", date(2026, 11, 2)),)
@@ -94,26 +111,29 @@ def test_full_storno_negates_every_line_and_total() -> None:
         prepaid=D("-176.50"),
         tax_total_ron=None,
     )
-    assert s.notes == ("Stornare factura SEF0000007 din 02.11.2026", "Motiv: Rambursare re_1")
-    assert (s.seller, s.buyer, s.currency, s.payment) == (
-        orig.seller,
-        orig.buyer,
-        "RON",
-        orig.payment,
+    assert s.notes == (
+        "Stornare factura SEF0000007 din 02.11.2026",
+        "Motiv: Rambursare la cererea clientului (plata re_1)",
     )
+    assert (s.seller, s.buyer, s.currency) == (orig.seller, orig.buyer, "RON")
+    # the payment reference (BT-83) is the refund, not the original payment
+    assert s.payment == PaymentInfo("48", reference="re_1")
     assert orig.totals.tax_inclusive == D("176.50")  # the input is untouched
 
 
 def test_partial_storno_splits_by_vat_rate_to_the_ban() -> None:
+    """The fallback when the refund names no items: labelled proportional, one line per rate
+    with the rate in its name (no two identical lines), and a note saying so."""
     s = build(original(), "50.00")
-    name = "Stornare parțială factura SEF0000007 din 02.11.2026"
+    name = "stornare parțială proporțională a facturii SEF0000007 din 02.11.2026"
     # 50.00 × 121/176.5 = 34.2776… -> 34.28; 50.00 × 55.5/176.5 = 15.7223… -> 15.72
     assert [
         (ln.line_id, ln.name, ln.quantity, ln.unit_price, ln.net_amount, ln.tax) for ln in s.lines
     ] == [
-        ("1", name, D("-1"), D("28.33"), D("-28.33"), S21),
-        ("2", name, D("-1"), D("14.16"), D("-14.16"), S11),
+        ("1", f"Cota 21%: {name}", D("-1"), D("28.33"), D("-28.33"), S21),
+        ("2", f"Cota 11%: {name}", D("-1"), D("14.16"), D("-14.16"), S11),
     ]
+    assert s.notes == ("Stornare factura SEF0000007 din 02.11.2026", PROPORTIONAL_NOTE)
     assert [(b.taxable_amount, b.tax_amount) for b in s.vat_breakdown] == [
         (D("-28.33"), D("-5.95")),
         (D("-14.16"), D("-1.56")),
@@ -160,3 +180,87 @@ def test_a_long_number_keeps_the_line_name_within_100_characters() -> None:
 def test_an_impossible_amount_is_refused(amount: str) -> None:
     with pytest.raises(ValueError):
         build(original(), amount)
+
+
+def test_refund_by_item_reverses_exactly_the_returned_line_at_its_rate_art_287_b() -> None:
+    """Art. 287 lit. b) Cod fiscal: a return reduces the taxable amount of what was returned,
+    at the rate it was taxed with: 1 of the 2 books (21 %) -> −1 × 50.00, VAT −10.50."""
+    s = build(
+        original(),
+        "60.50",
+        reason="Rambursare la cererea clientului",
+        payment_id="re_2",
+        items=(ReturnedItem(quantity=D("1"), line="1"),),
+    )
+    assert [
+        (ln.line_id, ln.name, ln.quantity, ln.unit_price, ln.net_amount, ln.tax) for ln in s.lines
+    ] == [("1", "Carte", D("-1"), D("50.00"), D("-50.00"), S21)]
+    assert [(b.tax, b.taxable_amount, b.tax_amount) for b in s.vat_breakdown] == [
+        (S21, D("-50.00"), D("-10.50"))
+    ]
+    assert (s.totals.tax_inclusive, s.totals.prepaid, s.totals.payable) == (
+        D("-60.50"),
+        D("-60.50"),
+        D("0.00"),
+    )
+    assert PROPORTIONAL_NOTE not in s.notes
+
+
+def test_refund_by_item_with_amounts_and_two_rates() -> None:
+    """Each item's refunded amount (VAT included) wins over the proportional value."""
+    items = (
+        ReturnedItem(quantity=D("2"), line="1", amount=D("100.00")),
+        ReturnedItem(quantity=D("1"), line="2"),
+    )
+    s = build(original(), "155.50", items=items)
+    assert [(ln.name, ln.quantity, ln.unit_price, ln.net_amount) for ln in s.lines] == [
+        ("Carte", D("-2"), D("41.32"), D("-82.64")),
+        ("Curs", D("-1"), D("50.00"), D("-50.00")),
+    ]
+    assert [(b.tax, b.taxable_amount, b.tax_amount) for b in s.vat_breakdown] == [
+        (S21, D("-82.64"), D("-17.36")),
+        (S11, D("-50.00"), D("-5.50")),
+    ]
+    assert s.totals.tax_inclusive == D("-155.50")
+
+
+@pytest.mark.parametrize(
+    ("items", "amount", "code"),
+    [
+        ((ReturnedItem(quantity=D("1"), line="9"),), "60.50", "P-STORNO-ITEMS-UNKNOWN"),
+        ((ReturnedItem(quantity=D("3"), line="1"),), "60.50", "P-STORNO-ITEMS-QUANTITY"),
+        ((ReturnedItem(quantity=D("1"), line="1"),), "50.00", "P-STORNO-ITEMS-MISMATCH"),
+        ((ReturnedItem(quantity=D("1"), item="sku-x"),), "60.50", "P-STORNO-ITEMS-UNKNOWN"),
+    ],
+)
+def test_items_that_do_not_fit_the_invoice_are_refused(
+    items: tuple[ReturnedItem, ...], amount: str, code: str
+) -> None:
+    with pytest.raises(StornoItemsError) as err:
+        build(original(), amount, items=items)
+    assert err.value.code == code
+
+
+def test_an_item_is_found_by_its_product_id() -> None:
+    orig = original()
+    lines = (replace(orig.lines[0], seller_item_id="SKU-7"), orig.lines[1])
+    s = build(replace(orig, lines=lines), "60.50", items=(ReturnedItem(D("1"), item="SKU-7"),))
+    assert [(ln.name, ln.seller_item_id, ln.net_amount) for ln in s.lines] == [
+        ("Carte", "SKU-7", D("-50.00"))
+    ]
+
+
+def test_a_credit_note_type_381_keeps_the_storno_values() -> None:
+    s = build_storno(
+        original(),
+        amount=D("176.50"),
+        issue_date=date(2026, 11, 20),
+        number="STO1",
+        reason=None,
+        type_code="381",
+    )
+    assert (s.type_code, s.kind, s.totals.tax_inclusive) == (
+        "381",
+        InvoiceKind.STORNO,
+        D("-176.50"),
+    )

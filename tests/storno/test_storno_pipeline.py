@@ -14,7 +14,8 @@ from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import intake, repair
 from stripe_efactura.app.context import AppContext, build_context
-from stripe_efactura.config import demo_settings
+from stripe_efactura.app.disputes import decide_dispute
+from stripe_efactura.config import StornoPolicy, demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.model import InvoiceKind, PrecedingInvoice
 from stripe_efactura.invoicing.serialize import invoice_from_json
@@ -27,11 +28,15 @@ Json = dict[str, Any]
 T_REFUND = factory.T0 + 86400
 
 
-def make_ctx(tmp_path: Path, db_url: str, validation_dir: Path) -> AppContext:
+def make_ctx(
+    tmp_path: Path, db_url: str, validation_dir: Path, storno: StornoPolicy | None = None
+) -> AppContext:
     store: FakeStripeStore = factory.flow_g_legacy_charge().store(
         factory.flow_a_checkout_card().store()
     )
     settings = demo_settings(tmp_path, database_url=db_url, validation_dir=validation_dir)
+    if storno is not None:
+        settings = settings.with_(storno=storno)
     ctx = build_context(settings, stripe=FakeStripeReader(store), registry_transport=FakeRegistry())  # type: ignore[arg-type]
     use_cases.prepare(ctx)
     return ctx
@@ -176,7 +181,7 @@ def test_two_partial_refunds_give_two_exact_stornos_and_a_third_is_too_large(
         ("TEST000002", "storno", "re_p1", "-30.00", 1),
         ("TEST000003", "storno", "re_p2", "-20.50", 1),
     ]
-    name = "Stornare parțială factura TEST000001 din "
+    name = "Cota 21%: stornare parțială proporțională a facturii TEST000001 din "
     s1 = invoice_from_json(storno_row(ctx, "re_p1").snapshot)
     s2 = invoice_from_json(storno_row(ctx, "re_p2").snapshot)
     # 30.00 / 1.21 = 24.7933… ; 20.50 / 1.21 = 16.9421…
@@ -287,9 +292,12 @@ def test_a_refund_that_does_not_succeed_is_ignored(
     ctx.close()
 
 
-def test_a_lost_dispute_gives_a_storno_a_won_one_nothing(
+def test_a_lost_dispute_asks_the_merchant_by_default_then_follows_the_decision(
     tmp_path: Path, db_url: str, validation_dir: Path
 ) -> None:
+    """Art. 287 Cod fiscal reduces the taxable amount for cancelled or returned supplies; a
+    chargeback where the buyer kept the goods is not clearly one: by default a lost dispute
+    needs the merchant's decision (P-DISPUTE-DECISION); a won one issues nothing."""
     ctx = make_ctx(tmp_path, db_url, validation_dir)
     sale_invoiced(ctx)
     feed(
@@ -301,15 +309,67 @@ def test_a_lost_dispute_gives_a_storno_a_won_one_nothing(
     assert [r[1] for r in issued(ctx)] == ["invoice"]
     feed(ctx, ev("charge.dispute.closed", dispute("dp_lost", "lost"), 3))
     drain(ctx)
-    assert issued(ctx)[1:] == [("TEST000002", "storno", "dp_lost", "-121.00", 1)]
-    assert status_of(ctx, "dp_lost") == ("dispute", "invoiced", "pi_flowA", [])
+    assert [r[1] for r in issued(ctx)] == ["invoice"]
+    assert status_of(ctx, "dp_lost") == (
+        "dispute",
+        "needs_attention",
+        "pi_flowA",
+        ["P-DISPUTE-DECISION"],
+    )
     assert reasons(ctx) == [
         ("evt_storno01", "ignored", "I-DISPUTE-NOT-LOST"),
         ("evt_storno02", "ignored", "I-DISPUTE-NOT-LOST"),
         ("evt_storno03", "processed", None),
     ]
+    assert decide_dispute(ctx, "dp_lost", storno=True) == "lost dispute dp_lost: storno queued"
+    drain(ctx)
+    assert issued(ctx)[1:] == [("TEST000002", "storno", "dp_lost", "-121.00", 1)]
+    assert status_of(ctx, "dp_lost") == ("dispute", "invoiced", "pi_flowA", [])
     storno = invoice_from_json(storno_row(ctx, "dp_lost").snapshot)
-    assert storno.notes[-1] == "Motiv: Dispută pierdută (fraudulent) dp_lost"
+    assert storno.notes == (
+        "Stornare factura TEST000001 din " + f"{storno.preceding[0].issue_date:%d.%m.%Y}",
+        "Motiv: Dispută pierdută: plată frauduloasă (plata dp_lost)",
+    )
+    assert storno.payment is not None and storno.payment.reference == "dp_lost"
+    ctx.close()
+
+
+def test_a_lost_dispute_decided_without_storno_issues_nothing(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    ctx = make_ctx(tmp_path, db_url, validation_dir)
+    sale_invoiced(ctx)
+    feed(ctx, ev("charge.dispute.closed", dispute("dp_kept", "lost"), 1))
+    drain(ctx)
+    assert decide_dispute(ctx, "dp_kept", storno=False) == (
+        "lost dispute dp_kept: no storno (decided)"
+    )
+    drain(ctx)
+    assert [r[1] for r in issued(ctx)] == ["invoice"]
+    assert status_of(ctx, "dp_kept") == ("dispute", "ignored", "pi_flowA", [])
+    ctx.close()
+
+
+def test_lost_disputes_storno_setting_reverses_at_once(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    ctx = make_ctx(tmp_path, db_url, validation_dir, StornoPolicy(lost_disputes="storno"))
+    sale_invoiced(ctx)
+    feed(ctx, ev("charge.dispute.closed", dispute("dp_lost", "lost"), 1))
+    drain(ctx)
+    assert issued(ctx)[1:] == [("TEST000002", "storno", "dp_lost", "-121.00", 1)]
+    ctx.close()
+
+
+def test_lost_disputes_ignore_setting_issues_nothing(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    ctx = make_ctx(tmp_path, db_url, validation_dir, StornoPolicy(lost_disputes="ignore"))
+    sale_invoiced(ctx)
+    feed(ctx, ev("charge.dispute.closed", dispute("dp_lost", "lost"), 1))
+    drain(ctx)
+    assert [r[1] for r in issued(ctx)] == ["invoice"]
+    assert status_of(ctx, "dp_lost") == ("dispute", "ignored", "pi_flowA", [])
     ctx.close()
 
 
@@ -328,4 +388,61 @@ def test_a_refund_of_a_legacy_charge_refers_to_the_charge(
     ]
     assert status_of(ctx, "re_legacy") == ("refund", "invoiced", "ch_flowG", [])
     assert get_validator(validation_dir).validate(storno_row(ctx, "re_legacy").xml).fatal == ()
+    ctx.close()
+
+
+def test_a_refund_naming_its_items_reverses_exactly_those_lines_art_287_b(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    """Art. 287 lit. b) Cod fiscal: the refund's ``efactura_items`` says one of the two books
+    came back; the storno reverses that line at its rate (not a proportional split)."""
+    ctx = make_ctx(tmp_path, db_url, validation_dir)
+    sale_invoiced(ctx)
+    one_book = dict(
+        refund("re_item", 6050), metadata={"efactura_items": '[{"line": 1, "quantity": 1}]'}
+    )
+    feed(ctx, ev("refund.created", one_book, 1))
+    drain(ctx)
+    assert issued(ctx)[1:] == [("TEST000002", "storno", "re_item", "-60.50", 1)]
+    s = invoice_from_json(storno_row(ctx, "re_item").snapshot)
+    assert [(ln.name, ln.quantity, ln.unit_price, ln.net_amount) for ln in s.lines] == [
+        ("Carte de bucate", D("-1"), D("50.00"), D("-50.00"))
+    ]
+    assert (s.totals.tax_total, s.totals.tax_inclusive) == (D("-10.50"), D("-60.50"))
+    assert get_validator(validation_dir).validate(storno_row(ctx, "re_item").xml).fatal == ()
+    ctx.close()
+
+
+def test_refund_items_that_do_not_fit_need_attention_and_issue_nothing(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    ctx = make_ctx(tmp_path, db_url, validation_dir)
+    sale_invoiced(ctx)
+    three = dict(refund("re_3", 6050), metadata={"efactura_items": '[{"line": 1, "quantity": 3}]'})
+    broken = dict(refund("re_bad", 6050), metadata={"efactura_items": "line 1"})
+    feed(ctx, ev("refund.created", three, 1), ev("refund.created", broken, 2))
+    drain(ctx)
+    assert [r[1] for r in issued(ctx)] == ["invoice"]
+    assert status_of(ctx, "re_3")[3] == ["P-STORNO-ITEMS-QUANTITY"]
+    assert status_of(ctx, "re_bad")[3] == ["P-STORNO-ITEMS-INVALID"]
+    ctx.close()
+
+
+def test_credit_note_381_setting_issues_a_valid_ubl_credit_note(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    """``[storno] credit_note_381 = true``: the correction is a CreditNote of type 381 with
+    positive amounts referring to the invoice (BG-3), as CIUS-RO allows."""
+    ctx = make_ctx(tmp_path, db_url, validation_dir, StornoPolicy(credit_note_381=True))
+    sale_invoiced(ctx)
+    feed(ctx, ev("refund.created", refund("re_cn", 12100), 1))
+    drain(ctx)
+    assert issued(ctx)[1:] == [("TEST000002", "storno", "re_cn", "-121.00", 1)]
+    row = storno_row(ctx, "re_cn")
+    xml = bytes(row.xml) if not isinstance(row.xml, str) else row.xml.encode()
+    assert b"<CreditNote " in xml and b"<cbc:CreditNoteTypeCode>381<" in xml
+    assert b'<cbc:PayableAmount currencyID="RON">0.00<' in xml
+    assert b'<cbc:TaxInclusiveAmount currencyID="RON">121.00<' in xml
+    assert invoice_from_json(row.snapshot).type_code == "381"
+    assert get_validator(validation_dir).validate(row.xml).fatal == ()
     ctx.close()

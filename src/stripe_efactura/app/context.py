@@ -71,8 +71,6 @@ class AppContext:
     """The transport for the BNR rate feed (tests/demo: a mock); None = the network."""
     mail_sender: MailSender | None = None
     """None: SMTP from the settings, or the ``outbox/`` folder without ``EFACTURA_SMTP_HOST``."""
-    credit_note_381: bool = False
-    """Render stornos as UBL CreditNote (type 381) instead of a negative Invoice (380)."""
     caches: Caches = field(default_factory=Caches)
     registry_transport: httpx.BaseTransport | None = None
     """The transport for ANAF's taxpayer registry and VIES (tests/demo:

@@ -43,7 +43,7 @@ from . import audit_log, browse, issuing
 from .audit_log import Actor
 from .context import AppContext
 from .refusals import Conflict, Invalid
-from .storno import storno_left
+from .storno import storno_left, storno_type_code
 
 IN_FLIGHT = ("pending_upload", "uploaded", "in_processing", "unknown")
 REJECTED = ("nok", "rejected_at_upload")
@@ -138,6 +138,7 @@ def _storno_of(
         issue_date=max(on, original.issue_date),
         number=provisional_number(cfg),
         reason=reason,
+        type_code=storno_type_code(ctx),
     )
     with db.read(ctx.engine) as conn:
         n = store.count_keys_like(conn, f"{row.payment_key}~storno-") + 1

@@ -50,7 +50,7 @@ def today(ctx: AppContext) -> date:
 
 
 def render_xml(ctx: AppContext, invoice: Invoice) -> bytes:
-    return render(invoice, credit_note=ctx.credit_note_381)
+    return render(invoice)
 
 
 def validate_xml(ctx: AppContext, xml: bytes) -> tuple[tuple[Problem, ...], str]:

@@ -23,12 +23,13 @@ from ..invoicing.numbering import provisional_number, series_for
 from ..invoicing.problems import problem
 from ..invoicing.profile import SeriesConfig
 from ..invoicing.serialize import invoice_from_json
-from ..invoicing.storno import build_storno
+from ..invoicing.storno import StornoItemsError, build_storno
 from ..money import from_minor
 from ..store import db, repo
 from ..store import invoices as invoice_store
 from . import issuing
 from .context import AppContext
+from .disputes import dispute_held as _dispute_held
 
 log = logging.getLogger("stripe_efactura.storno")
 
@@ -86,7 +87,8 @@ def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = Fals
     """Job ``issue_storno``. Idempotent: returns ``issued``, ``already``, ``needs_attention``
     or ``ignored``; raises RetryLater while the original payment has no invoice yet (a refund
     can arrive before the sale's events); on the ``last_attempt`` it gives up with
-    ``P-STORNO-NO-ORIGINAL``."""
+    ``P-STORNO-NO-ORIGINAL``. A lost dispute follows ``[storno] lost_disputes`` unless the
+    merchant decided for it (:func:`decide_dispute`)."""
     found = _find(ctx, payment_key)
     pay = found.pay
     if pay is None or pay.kind not in ("refund", "dispute"):
@@ -99,24 +101,54 @@ def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = Fals
         return _no_original(ctx, payment_key, pay, last_attempt)
     sale = repo.sale_from_json(pay.sale)
     original = invoice_from_json(found.original_row.snapshot)
+    if pay.kind == "dispute":
+        held = _dispute_held(ctx, pay, sale, original)
+        if held is not None:
+            return held
     amount = from_minor(sale.amount, sale.currency)
     if sale.currency.upper() != original.currency.upper() or amount > found.left:
         issuing.needs_attention(ctx, payment_key, (_too_large(pay, amount, found.left, original),))
         return "needs_attention"
     cfg = series_for(ctx.settings.series, storno=True, livemode=sale.livemode)
-    storno = build_storno(
-        original,
-        amount=amount,
-        issue_date=max(issuing.today(ctx), original.issue_date),
-        number=provisional_number(cfg),
-        reason=f"{refunds.reversal_label(pay.kind, sale)} {payment_key}",
-    )
+    try:
+        storno = build_storno(
+            original,
+            amount=amount,
+            issue_date=max(issuing.today(ctx), original.issue_date),
+            number=provisional_number(cfg),
+            reason=refunds.reversal_label(pay.kind, sale),
+            payment_id=payment_key,
+            items=refunds.returned_items(pay.kind, sale),
+            type_code=storno_type_code(ctx),
+        )
+    except StornoItemsError as exc:
+        issuing.needs_attention(ctx, payment_key, (_items_problem(pay, exc, amount, original),))
+        return "needs_attention"
+    except ValueError as exc:  # efactura_items that cannot be read
+        bad = problem("P-STORNO-ITEMS-INVALID", key=payment_key, value=str(exc))
+        issuing.needs_attention(ctx, payment_key, (bad,))
+        return "needs_attention"
     storno = replace(storno, payment_key=payment_key, livemode=sale.livemode)
     problems, summary = issuing.validate_xml(ctx, issuing.render_xml(ctx, storno))
     if problems:
         issuing.needs_attention(ctx, payment_key, problems)
         return "needs_attention"
     return _store(ctx, pay, cfg, storno, original, found.original_row, amount, summary)
+
+
+def storno_type_code(ctx: AppContext) -> str:
+    """380 (storno invoice) or, with ``[storno] credit_note_381``, 381 (credit note)."""
+    return "381" if ctx.settings.storno.credit_note_381 else "380"
+
+
+def _items_problem(pay: Any, exc: StornoItemsError, amount: Decimal, original: Invoice) -> Problem:
+    return problem(
+        exc.code,
+        key=pay.payment_key,
+        value=exc.value,
+        lines_total=f"{amount} {original.currency}",
+        name=original.number,
+    )
 
 
 def _store(

@@ -1,4 +1,4 @@
-"""`payments list|retry`."""
+"""`payments list|retry|dispute`."""
 
 from __future__ import annotations
 
@@ -61,6 +61,26 @@ def retry(
         problems: list[dict[str, str]] = row["problems"]  # type: ignore[assignment]
         for p in problems:
             typer.echo(f"  {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")
+
+
+@payments_app.command("dispute")
+def dispute(
+    key: str = typer.Argument(..., help="The lost dispute's id (dp_…)."),
+    storno: bool = typer.Option(
+        ..., "--storno/--no-storno", help="Reverse the invoice (storno) or close without one."
+    ),
+) -> None:
+    """Decide a lost dispute: issue its storno or not (docs/storno.md, "Lost disputes")."""
+    from .. import app as use_cases
+    from ..app.disputes import decide_dispute
+
+    with session(Access.WRITE) as ctx:
+        typer.echo(decide_dispute(ctx, key, storno=storno))
+        use_cases.make_worker(ctx).drain()
+        rows = {r["payment_key"]: r for r in use_cases.payments_listing(ctx)}
+    row = rows.get(key)
+    if row is not None:
+        typer.echo(f"status: {row['status']}")
 
 
 @payments_app.command("timeline")

@@ -9,10 +9,14 @@ disputes is ignored with a code.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..invoicing.storno import ReturnedItem
+from ..money import parse_decimal
 from .events import MALFORMED, Envelope, Ignored, Reason
+from .metadata import norm_key, parse_quantity
 from .plain import as_dict, as_int, ref_id
 from .sale import Sale
 
@@ -100,13 +104,47 @@ def classify(env: Envelope) -> Reversal | Ignored:
     return Reversal(kind=kind, refers_to=refers_to, sale=sale)
 
 
+REFUND_REASONS_RO = {
+    "requested_by_customer": "Rambursare la cererea clientului",
+    "duplicate": "Rambursare: plată duplicată",
+    "fraudulent": "Rambursare: plată frauduloasă",
+    "expired_uncaptured_charge": "Rambursare: autorizare de plată expirată",
+}
+"""Stripe's Refund ``reason`` values, in Romanian."""
+DISPUTE_REASONS_RO = {
+    "bank_cannot_process": "banca nu a putut procesa plata",
+    "check_returned": "cec returnat",
+    "credit_not_processed": "rambursare promisă neefectuată",
+    "customer_initiated": "inițiată de client",
+    "debit_not_authorized": "debit neautorizat",
+    "duplicate": "plată duplicată",
+    "fraudulent": "plată frauduloasă",
+    "general": "motiv general",
+    "incorrect_account_details": "date de cont incorecte",
+    "insufficient_funds": "fonduri insuficiente",
+    "noncompliant": "neconformă cu regulile rețelei de carduri",
+    "product_not_received": "produs sau serviciu neprimit",
+    "product_unacceptable": "produs sau serviciu necorespunzător",
+    "subscription_canceled": "abonament anulat",
+    "unrecognized": "plată nerecunoscută de titularul cardului",
+}
+"""Stripe's Dispute ``reason`` values, in Romanian."""
+
+
 def reversal_label(kind: str, sale: Sale) -> str:
-    """``Rambursare (requested_by_customer)`` / ``Dispută pierdută (fraudulent)``: the storno's
-    reason, from the refund's or dispute's own ``reason``."""
-    label = "Rambursare" if kind == "refund" else "Dispută pierdută"
+    """The storno's reason in Romanian, from the refund's or dispute's own ``reason``:
+    ``Rambursare la cererea clientului``, ``Dispută pierdută: plată frauduloasă``. An unknown
+    reason is kept as Stripe sent it (between quotes) rather than dropped."""
     obj = sale.objects.get(kind)
     why = obj.get("reason") if isinstance(obj, dict) else None
-    return f"{label} ({why})" if isinstance(why, str) and why else label
+    if kind == "refund":
+        if not isinstance(why, str) or not why:
+            return "Rambursare"
+        return REFUND_REASONS_RO.get(why) or f"Rambursare (motiv Stripe „{why}”)"
+    if not isinstance(why, str) or not why:
+        return "Dispută pierdută"
+    text = DISPUTE_REASONS_RO.get(why)
+    return f"Dispută pierdută: {text}" if text else f"Dispută pierdută (motiv Stripe „{why}”)"
 
 
 def reversal_charge(kind: str, sale: Sale) -> str | None:
@@ -114,3 +152,60 @@ def reversal_charge(kind: str, sale: Sale) -> str | None:
     ``ch_…``)."""
     obj = sale.objects.get(kind)
     return ref_id(obj.get("charge")) if isinstance(obj, dict) else None
+
+
+ITEMS_KEY = "efactura_items"
+"""Refund metadata naming the returned lines: a JSON array of ``{"line": N}`` (the invoice's
+line number) or ``{"item": "SKU-7"}`` (the line's product id), each with ``"quantity"`` and
+optionally ``"amount"`` (the refunded amount for it, VAT included, in major units)."""
+MAX_ITEMS = 200
+
+
+def returned_items(kind: str, sale: Sale) -> tuple[ReturnedItem, ...]:
+    """What a refund says was returned (its ``efactura_items`` metadata); ``()`` when it names
+    nothing.
+
+    Raises ValueError (with the reason) for metadata that cannot be read.
+    """
+    obj = as_dict(sale.objects.get(kind))
+    for key, value in as_dict(obj.get("metadata")).items():
+        if norm_key(key) == norm_key(ITEMS_KEY) and isinstance(value, str) and value.strip():
+            return _parse_items(value)
+    return ()
+
+
+def _parse_items(text: str) -> tuple[ReturnedItem, ...]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{ITEMS_KEY} is not JSON: {exc.msg}") from exc
+    if not isinstance(data, list) or not data or len(data) > MAX_ITEMS:
+        raise ValueError(f"{ITEMS_KEY} must be a JSON array of 1..{MAX_ITEMS} objects")
+    return tuple(_item(entry, n) for n, entry in enumerate(data, 1))
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        text = str(value).strip()
+        return text or None
+    return None
+
+
+def _item(entry: object, n: int) -> ReturnedItem:
+    if not isinstance(entry, dict):
+        raise ValueError(f"{ITEMS_KEY}[{n}] is not an object")
+    line, item = _text(entry.get("line")), _text(entry.get("item"))
+    if (line is None) == (item is None):
+        raise ValueError(f"{ITEMS_KEY}[{n}] needs exactly one of 'line' or 'item'")
+    qty_text = _text(entry.get("quantity", 1))
+    amount_text = _text(entry.get("amount"))
+    try:
+        quantity = parse_quantity(qty_text or "")
+        amount = None if amount_text is None else parse_decimal(amount_text)
+    except ValueError as exc:
+        raise ValueError(f"{ITEMS_KEY}[{n}]: {exc}") from exc
+    if amount is not None and (amount <= 0 or amount != round(amount, 2)):
+        raise ValueError(f"{ITEMS_KEY}[{n}]: the amount must be above 0 with 2 decimals")
+    return ReturnedItem(quantity=quantity, line=line, item=item, amount=amount)

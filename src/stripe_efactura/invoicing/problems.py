@@ -12,25 +12,10 @@ on the problem (``Problem.context``) for the dashboard and the merchant email.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..errors import Problem
-
-
-@dataclass(frozen=True)
-class ProblemSpec:
-    """One catalogue entry."""
-
-    code: str
-    field: str
-    message_ro: str
-    message_en: str
-    hint: str
-    hint_ro: str
-    fatal: bool = True
-    rule: str | None = None
-    """The ANAF / EN 16931 rule the problem prevents (``BR-RO-082``), when there is one."""
-
+from .problem_spec import ProblemSpec
+from .problems_storno import STORNO_SPECS
 
 _ADDRESS_HINT = (
     "Turn on billing address collection in Checkout / Payment Links "
@@ -327,28 +312,6 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "Setați [company] cui la codul fiscal fără prefixul RO.",
     ),
     # --- storno (refunds, lost disputes) -----------------------------------------------------
-    ProblemSpec(
-        "P-STORNO-NO-ORIGINAL",
-        "refers_to",
-        "Rambursarea {key} se referă la plata {value}, pentru care nu există o factură.",
-        "The refund {key} refers to payment {value}, which has no invoice.",
-        "Check that the original payment reached the service (`payments list`); feed its events "
-        "with `ingest` or `reconcile`, then run `payments retry` for the refund.",
-        "Verificați că plata inițială a ajuns în serviciu (`payments list`); trimiteți-i "
-        "evenimentele cu `ingest` sau `reconcile`, apoi rulați `payments retry` pentru rambursare.",
-    ),
-    ProblemSpec(
-        "P-STORNO-TOO-LARGE",
-        "amount",
-        "Rambursarea {key} ({value}) depășește ce a rămas de stornat din factura {name} "
-        "({lines_total}).",
-        "The refund {key} ({value}) exceeds what is left to reverse on invoice {name} "
-        "({lines_total}).",
-        "Check the refunds of the payment in Stripe; correct the invoice by hand if Stripe "
-        "refunded more than was invoiced.",
-        "Verificați rambursările plății în Stripe; corectați manual factura dacă Stripe a "
-        "rambursat mai mult decât s-a facturat.",
-    ),
     # --- registry lookups (app/lookups.py, docs/registry.md) ------------------------------
     ProblemSpec(
         "P-BUYER-CUI-UNKNOWN",
@@ -411,7 +374,8 @@ _SPECS: tuple[ProblemSpec, ...] = (
     ),
 )
 
-CATALOGUE: dict[str, ProblemSpec] = {s.code: s for s in _SPECS}
+ALL_SPECS: tuple[ProblemSpec, ...] = (*_SPECS, *STORNO_SPECS)
+CATALOGUE: dict[str, ProblemSpec] = {s.code: s for s in ALL_SPECS}
 """Every problem code the builder can report, by code."""
 
 
@@ -456,7 +420,7 @@ def catalogue_markdown() -> str:
         "| Code | Field | Fatal | Rule | Message (EN) | Mesaj (RO) | Fix in Stripe | Remediere |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for s in _SPECS:
+    for s in ALL_SPECS:
         cells = [
             f"`{s.code}`",
             f"`{s.field}`",

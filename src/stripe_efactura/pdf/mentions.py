@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from ..invoicing.model import BuyerKind, Invoice, Party, TaxClass, VatCategory
 from ..invoicing.payment import PAYMENT_MEANS_RO
+from ..invoicing.storno import reference_note
 from ..money import format_amount, format_ro
 from .labels import VAT_MENTIONS, Words
 from .text import decimals, format_date
@@ -131,5 +132,7 @@ def mention_lines(invoice: Invoice, w: Words) -> list[tuple[str, bool]]:
         lines.append((f"{w('Comanda')}: {invoice.order_reference}", False))
     if invoice.buyer_reference:
         lines.append((f"{w('Referința cumpărătorului')}: {invoice.buyer_reference}", False))
-    lines += [(note, False) for note in invoice.notes if note.strip()]
+    # the storno's own "Stornare factura …" note says what the bold line above already says
+    repeated = {reference_note(prev) for prev in invoice.preceding}
+    lines += [(note, False) for note in invoice.notes if note.strip() and note not in repeated]
     return lines

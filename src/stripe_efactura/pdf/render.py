@@ -340,7 +340,10 @@ def _totals(invoice: Invoice, st: _Styles) -> Table:
         (w("Total factură"), t.tax_inclusive, False),
     ]
     if t.prepaid:
-        rows.append((w("Rambursat" if invoice.is_storno else "Achitat"), t.prepaid, False))
+        # a storno's prepaid amount is negative: "Rambursat" already says the money went back
+        # (no "Rambursat −50,00")
+        paid = abs(t.prepaid) if invoice.is_storno else t.prepaid
+        rows.append((w("Rambursat" if invoice.is_storno else "Achitat"), paid, False))
     rows.append((w("Total de plată"), t.payable, True))
     total_rows = [[label, format_amount(value, cur_code)] for label, value, _ in rows]
     totals_table = Table(total_rows, colWidths=[38 * mm, 44 * mm])
