@@ -378,7 +378,7 @@ def test_without_smtp_host_messages_go_to_the_outbox_with_merchant_templates(
         ("SEF000001.pdf", "application/pdf", render_pdf(invoice)),
         ("SEF000001.xml", "application/xml", render(invoice)),
     ]
-    assert pipe.row(invoice_id).email_state == "sent"
+    assert pipe.row(invoice_id).email_state == "outbox"  # written, not sent
 
 
 def test_last_attempt_with_smtp_down_marks_failed_and_notifies(

@@ -17,7 +17,7 @@ from ..invoicing.serialize import invoice_to_json
 from ..store import anaf_invoices, anaf_work, db, repo
 from ..store import invoices as invoice_store
 from ..store.anaf_work import RETRYABLE, AnafState, AnafWork, PastFiling
-from . import anaf_jobs, anaf_port, issuing
+from . import anaf_jobs, anaf_port, email_state, issuing
 from . import fx as fx_service
 from .anaf_archive import archive_path
 from .anaf_deadlines import deadline_status
@@ -79,6 +79,7 @@ def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any]:
     anaf = AnafWork.from_json(row.anaf_messages).to_dict()
     out["findings"] = anaf.pop("findings", [])
     out["anaf"] = anaf
+    out["email"] = email_state.summary(str(row.email_state), events)
     out["archive_path"] = (
         str(archive_path(ctx, str(row.number), row.issue_date)) if row.signed_zip else None
     )

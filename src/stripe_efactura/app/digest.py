@@ -26,6 +26,7 @@ from ..mail.send import SmtpError
 from ..store import db
 from ..store import notices as notice_store
 from ..store.notices import NoticeRecord
+from . import email_state
 from .context import AppContext
 from .mailing import _domain, email_backoff_seconds, mail_from, mail_sender, templates
 
@@ -100,7 +101,8 @@ def _digest_message_id(ids: Sequence[int], domain: str) -> str:
 def send_merchant_digest(ctx: AppContext, *, attempt: int = 1) -> str:
     """Job ``send_merchant_digest``: one email with every unsent notice.
 
-    Returns ``sent``, ``nothing``, ``disabled`` (``notify_merchant`` off) or ``no_recipient``
+    Returns ``sent``, ``outbox`` (written to the outbox folder: SMTP is not configured),
+    ``nothing``, ``disabled`` (``notify_merchant`` off) or ``no_recipient``
     (neither company email is set); the notices stay unsent in the last two cases. Raises
     :class:`RetryLater` while the burst settles, before ``aggregate_minutes`` have passed
     since the previous digest, while another worker sends, and when SMTP is unreachable;
@@ -120,10 +122,10 @@ def send_merchant_digest(ctx: AppContext, *, attempt: int = 1) -> str:
         if not rows:
             return "nothing"
         ids = [r.id for r in rows]
-        _send_digest(ctx, rows, to, attempt)
+        delivery = _send_digest(ctx, rows, to, attempt)
         _mark_sent(ctx, ids)
-    log.info("merchant digest with %d notices sent to %s", len(ids), ", ".join(to))
-    return "sent"
+    log.info("merchant digest with %d notices %s", len(ids), delivery.describe(", ".join(to)))
+    return delivery.state
 
 
 def _due_notices(ctx: AppContext) -> list[NoticeRecord]:
@@ -143,7 +145,9 @@ def _due_notices(ctx: AppContext) -> list[NoticeRecord]:
     return rows
 
 
-def _send_digest(ctx: AppContext, rows: list[NoticeRecord], to: list[str], attempt: int) -> None:
+def _send_digest(
+    ctx: AppContext, rows: list[NoticeRecord], to: list[str], attempt: int
+) -> email_state.Delivery:
     sender_address = mail_from(ctx.settings)
     msg = compose_merchant_digest(
         [notice_from_row(r) for r in rows],
@@ -154,7 +158,7 @@ def _send_digest(ctx: AppContext, rows: list[NoticeRecord], to: list[str], attem
         message_id=_digest_message_id([r.id for r in rows], _domain(sender_address)),
     )
     try:
-        mail_sender(ctx).send(msg)
+        return email_state.hand_over(mail_sender(ctx), msg)
     except SmtpError as exc:
         if exc.retryable:
             raise RetryLater(

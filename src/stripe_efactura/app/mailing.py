@@ -2,12 +2,14 @@
 
 Job ``email_invoice`` (enqueued by ``render_pdf``, see ``app.documents``):
 
-1. an invoice whose ``email_state`` is ``sent``, ``failed``, ``no_recipient`` or ``disabled``
-   is left alone (a job that runs twice sends nothing the second time);
+1. an invoice whose ``email_state`` is ``sent``, ``outbox``, ``failed``, ``no_recipient`` or
+   ``disabled`` is left alone (a job that runs twice sends nothing the second time);
 2. in one transaction the state becomes ``sending`` and an ``email_sending`` line (attempt,
    ``Message-ID``, recipient) is written to the invoice timeline;
 3. the message goes to the SMTP server, outside any transaction;
-4. in one transaction the state becomes ``sent`` (timeline ``email_sent``).
+4. in one transaction the state becomes ``sent`` (timeline ``email_sent``), or ``outbox``
+   (timeline ``email_outbox`` with the file) when SMTP is not configured
+   (:mod:`~stripe_efactura.app.email_state`).
 
 A retryable SMTP failure (server down, timeout, 4xx) puts the state to ``retrying`` and the
 job runs again after 30 s, 1, 2, 4 … minutes (at most one hour between tries). A permanent
@@ -24,7 +26,8 @@ another worker is sending right now: the job waits.
 The merchant's digest of notices is :mod:`stripe_efactura.app.digest`.
 
 Without ``EFACTURA_SMTP_HOST`` every message is written as an ``.eml`` file to
-``<data_dir>/outbox/`` instead (:class:`~stripe_efactura.mail.send.DirectorySender`).
+``<data_dir>/outbox/`` instead (:class:`~stripe_efactura.mail.send.DirectorySender`) and the
+state says ``outbox``: nothing claims it was sent.
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ from ..mail.send import DirectorySender, MailSender, SmtpError, SmtpSender
 from ..mail.templates import Templates, load_templates
 from ..store import db
 from ..store import invoices as invoice_store
-from . import documents
+from . import documents, email_state
 from . import notices as notice_service
 from .context import AppContext
 
@@ -78,7 +81,7 @@ __all__ = [
 
 log = logging.getLogger("stripe_efactura.mailing")
 
-FINAL_STATES = frozenset({"sent", "failed", "no_recipient", "disabled"})
+FINAL_STATES = frozenset({"sent", "outbox", "failed", "no_recipient", "disabled"})
 """``email_state`` values the ``email_invoice`` job does not act on (``resend_email`` does)."""
 
 SENDING_STALE_SECONDS = 600
@@ -252,9 +255,10 @@ def send_invoice_email(
 ) -> str:
     """Job ``email_invoice``: send the invoice to the payer once.
 
-    Returns ``sent``, ``already`` (a final state), ``failed``, ``no_recipient`` or
-    ``missing``; raises :class:`RetryLater` after a retryable SMTP failure (or while another
-    worker is sending this email).
+    Returns ``sent``, ``outbox`` (written to the outbox: SMTP is not configured),
+    ``already`` (a final state), ``failed``, ``no_recipient`` or ``missing``; raises
+    :class:`RetryLater` after a retryable SMTP failure (or while another worker is sending
+    this email).
     """
     with db.read(ctx.engine) as conn:
         row = invoice_store.get(conn, invoice_id)
@@ -341,7 +345,7 @@ def _deliver(
     invoice_id = int(row.id)
     message_id = str(msg["Message-ID"])
     try:
-        mail_sender(ctx).send(msg)
+        delivery = email_state.hand_over(mail_sender(ctx), msg)
     except SmtpError as exc:
         exhausted = attempt >= max_attempts
         if exc.retryable and not exhausted:
@@ -360,13 +364,13 @@ def _deliver(
             _mark_failed(conn, current, exc, attempt=attempt, exhausted=exc.retryable)
         log.error("invoice %s: email failed: %s", row.number, exc)
         return "failed"
+    event = "email_outbox" if delivery.state == email_state.OUTBOX else "email_sent"
+    detail = {"attempt": attempt, "message_id": message_id, "to": to, **delivery.detail()}
     with db.write(ctx.engine) as conn:
-        invoice_store.update_invoice(conn, invoice_id, email_state="sent")
-        invoice_store.log(
-            conn, invoice_id, "email_sent", {"attempt": attempt, "message_id": message_id, "to": to}
-        )
-    log.info("invoice %s emailed to %s (%s)", row.number, to, message_id)
-    return "sent"
+        invoice_store.update_invoice(conn, invoice_id, email_state=delivery.state)
+        invoice_store.log(conn, invoice_id, event, detail)
+    log.info("invoice %s: email %s (%s)", row.number, delivery.describe(to), message_id)
+    return delivery.state
 
 
 def email_invoice_job(ctx: AppContext, job: queue.Job) -> None:
@@ -380,6 +384,12 @@ class ResendResult:
     number: str
     to: str
     message_id: str
+    state: str = email_state.SENT
+    """``sent``, or ``outbox`` when SMTP is not configured (``outbox`` is the file)."""
+    outbox: str | None = None
+
+    def describe(self) -> str:
+        return email_state.Delivery(self.state, self.outbox).describe(self.to)
 
 
 def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> ResendResult:
@@ -387,8 +397,8 @@ def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> Rese
 
     ``to`` replaces the payer's address from the invoice. Each resend has its own
     ``Message-ID`` and is logged on the timeline (``email_sending`` with ``resend``, then
-    ``email_resent`` or ``email_resend_failed``). The state ends ``sent``; a queued or
-    retrying first email is therefore not sent any more. Raises
+    ``email_resent`` or ``email_resend_failed``). The state ends ``sent`` (``outbox`` without
+    SMTP); a queued or retrying first email is therefore not sent any more. Raises
     :class:`~stripe_efactura.app.documents.InvoiceNotFound`, ``MailAddressError``,
     :class:`EmailBusy` and ``SmtpError``.
     """
@@ -429,16 +439,16 @@ def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> Rese
             {"resend": resend, "message_id": message_id, "to": recipient},
         )
     detail = {"resend": resend, "message_id": message_id, "to": recipient}
-    _deliver_resend(ctx, int(row.id), msg, detail, previous_state)
-    return ResendResult(number=str(row.number), to=recipient, message_id=message_id)
+    delivery = _deliver_resend(ctx, int(row.id), msg, detail, previous_state)
+    return ResendResult(str(row.number), recipient, message_id, delivery.state, delivery.path)
 
 
 def _deliver_resend(
     ctx: AppContext, invoice_id: int, msg: EmailMessage, detail: dict[str, Any], previous_state: str
-) -> None:
+) -> email_state.Delivery:
     """Send a resend now; a failure restores the previous state and is raised."""
     try:
-        mail_sender(ctx).send(msg)
+        delivery = email_state.hand_over(mail_sender(ctx), msg)
     except SmtpError as exc:
         with db.write(ctx.engine) as conn:
             invoice_store.update_invoice(conn, invoice_id, email_state=previous_state)
@@ -450,5 +460,6 @@ def _deliver_resend(
             )
         raise
     with db.write(ctx.engine) as conn:
-        invoice_store.update_invoice(conn, invoice_id, email_state="sent")
-        invoice_store.log(conn, invoice_id, "email_resent", detail)
+        invoice_store.update_invoice(conn, invoice_id, email_state=delivery.state)
+        invoice_store.log(conn, invoice_id, "email_resent", {**detail, **delivery.detail()})
+    return delivery

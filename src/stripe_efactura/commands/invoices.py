@@ -53,10 +53,16 @@ def resend_email_command(
     with session(Access.WRITE) as ctx:
         result = mailing.resend_email(ctx, number, to=to)
     if as_json:
-        out = {"number": result.number, "to": result.to, "message_id": result.message_id}
+        out = {
+            "number": result.number,
+            "to": result.to,
+            "message_id": result.message_id,
+            "state": result.state,
+            "outbox": result.outbox,
+        }
         typer.echo(json.dumps(out, ensure_ascii=False))
         return
-    typer.echo(f"{result.number}: sent to {result.to} ({result.message_id})")
+    typer.echo(f"{result.number}: {result.describe()} ({result.message_id})")
 
 
 # ---- list, show, retry (app/anaf_admin.py) -------------------------------------------
@@ -107,6 +113,7 @@ def show_command(
         f"  ANAF: {detail['anaf_state']}  index {detail['upload_index'] or '-'}  "
         f"download {detail['download_id'] or '-'}  deadline {detail['deadline']}"
     )
+    typer.echo(f"  email: {detail['email']['text']}")
     if detail["archive_path"]:
         typer.echo(f"  signed archive: {detail['archive_path']}")
     for f in detail["findings"]:

@@ -174,7 +174,10 @@ def resend_email(
     audit_log.record_now(
         ctx, who.actor(), "invoice.resend_email", "invoice", number, after={"to": to or "payer"}
     )
-    return {"message": f"e-mail of {number} sent again", "detail": {"result": str(result)}}
+    detail = {"state": result.state, "to": result.to, "message_id": result.message_id}
+    if result.outbox is not None:
+        detail["outbox"] = result.outbox
+    return {"message": f"e-mail of {number} {result.describe()}", "detail": detail}
 
 
 @router.post("/invoices/{number}/retry", response_model=m.ActionResult, tags=["invoices"])

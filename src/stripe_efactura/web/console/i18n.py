@@ -188,6 +188,10 @@ M: dict[str, tuple[str, str]] = {
     "invoice.findings": ("Erori raportate", "Reported findings"),
     "invoice.resend": ("Retrimite emailul", "Resend the email"),
     "invoice.resent": ("Emailul a fost trimis din nou.", "The email was sent again."),
+    "invoice.outbox": (
+        "Emailul a fost scris în dosarul outbox, nu a fost trimis: SMTP nu este configurat.",
+        "The email was written to the outbox folder, not sent: SMTP is not configured.",
+    ),
     "invoice.retry": ("Retrimite la ANAF", "Send to ANAF again"),
     "invoice.retried": (
         "Factura a fost pusă din nou la transmitere.",

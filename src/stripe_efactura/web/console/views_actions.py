@@ -78,7 +78,8 @@ def invoice_resend(v: View) -> Response:
     except EfacturaError as exc:
         return invoice_show(v, error=f"{exc.code}: {exc.message}", status=409)
     _audit(v, "invoice.resend_email", "invoice", number, {"message_id": sent.message_id})
-    return v.redirect(f"/invoices/{number}", done="invoice.resent")
+    done = "invoice.outbox" if sent.state == "outbox" else "invoice.resent"
+    return v.redirect(f"/invoices/{number}", done=done)
 
 
 def invoice_retry(v: View) -> Response:
