@@ -173,6 +173,7 @@ default_category = "S"
 default_rate = "standard"  # standard | reduced | housing | a percent like "21"
 prices_include_vat = true
 reverse_charge_eu_b2b = true
+supplies = "services"  # services | goods: lines without a Stripe product tax code
 
 [intake]
 process_test_events = true
@@ -267,9 +268,12 @@ def _vat_policy(raw: Mapping[str, Any]) -> VatPolicy:
             reverse_charge_eu_b2b=bool(raw.get("reverse_charge_eu_b2b", True)),
             exemption_code=raw.get("exemption_code"),
             exemption_reason=raw.get("exemption_reason"),
+            supplies=str(raw.get("supplies", "services")),
         )
     except ValueError as exc:
         raise ConfigError(f"[vat] is invalid: {exc}") from exc
+    if vat.supplies not in {"services", "goods"}:
+        raise ConfigError(f"[vat] supplies must be 'services' or 'goods', not {vat.supplies!r}")
     if vat.default_rate not in {"standard", "reduced", "housing"}:
         try:
             Decimal(vat.default_rate)

@@ -148,7 +148,8 @@ def test_eu_b2b_reverse_charge(settings: Settings) -> None:
     assert res.invoice is not None, res.problems
     inv = res.invoice
     (b,) = inv.vat_breakdown
-    assert b.tax == TaxClass(VatCategory.REVERSE_CHARGE, D(0), "VATEX-EU-AE", "Taxare inversă")
+    reason = "Taxare inversă (art. 278 alin. (2) Cod fiscal; art. 196 Directiva 2006/112/CE)"
+    assert b.tax == TaxClass(VatCategory.REVERSE_CHARGE, D(0), "VATEX-EU-AE", reason)
     assert (b.taxable_amount, b.tax_amount) == (D("500.00"), D("0.00"))
     assert inv.buyer.vat_id == "DE123456789"
     assert inv.totals.tax_total_ron == D("0.00")

@@ -114,25 +114,45 @@ def test_rate_kind(rate: Decimal, on: date, expected: str | None) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Exemption defaults
+# Exemption defaults: each cites the exact provision (art. 319 (20) l) accepts the Fiscal Code
+# or Directive 2006/112/CE; the VATEX code names the Directive's article, paragraph and letter)
+
+E_DEFAULT = (
+    "Scutit fără drept de deducere conform art. 292 alin. (1) Cod fiscal "
+    "(art. 132 Directiva 2006/112/CE)"
+)
+IC_REASON = (
+    "Scutit cu drept de deducere: livrare intracomunitară, art. 294 alin. (2) lit. a) Cod fiscal"
+)
+G_REASON = "Scutit cu drept de deducere: export, art. 294 alin. (1) lit. a) Cod fiscal"
+O_REASON = (
+    "Neimpozabil în România: locul livrării/prestării în afara României (art. 275-278 Cod fiscal)"
+)
 
 
 def test_exemptions_table() -> None:
     assert dict(EXEMPTIONS) == {
         V.STANDARD: None,
         V.ZERO: None,
-        V.EXEMPT: ("VATEX-EU-132", "Scutit conform art. 292 Cod fiscal"),
+        V.EXEMPT: ("VATEX-EU-132", E_DEFAULT),
         V.REVERSE_CHARGE: ("VATEX-EU-AE", "Taxare inversă"),
-        V.INTRA_COMMUNITY: (
-            "VATEX-EU-IC",
-            "Livrare intracomunitară scutită conform art. 294 alin. (2) Cod fiscal",
-        ),
-        V.EXPORT: ("VATEX-EU-G", "Export scutit conform art. 294 alin. (1) Cod fiscal"),
-        V.NOT_SUBJECT: (
-            "VATEX-EU-O",
-            "Operațiune neimpozabilă în România / furnizor neînregistrat în scopuri de TVA",
-        ),
+        V.INTRA_COMMUNITY: ("VATEX-EU-IC", IC_REASON),
+        V.EXPORT: ("VATEX-EU-G", G_REASON),
+        V.NOT_SUBJECT: ("VATEX-EU-O", O_REASON),
     }
+
+
+def test_every_vatex_code_has_a_reason_citing_its_provision() -> None:
+    """Art. 319 (20) l): the mention cites the provision; every ANAF code has one, <= 100.
+    The words the law prescribes instead (m: "taxare inversă", n/o: "regimul marjei") stand
+    alone."""
+    prescribed = ("Taxare inversă", "Regimul marjei")
+    for code in VATEX_CODES:
+        got = tax_class(V.EXEMPT, None, code)
+        assert got.exemption_reason, code
+        assert len(got.exemption_reason) <= 100, code
+        reason = got.exemption_reason
+        assert "art. " in reason or reason.startswith(prescribed), code
 
 
 def test_default_codes_are_accepted_by_anaf() -> None:
@@ -179,7 +199,7 @@ def test_vatex_codes_match_the_cius_ro_code_list(validation_src: object) -> None
                 V.INTRA_COMMUNITY,
                 D("0"),
                 "VATEX-EU-IC",
-                "Livrare intracomunitară scutită conform art. 294 alin. (2) Cod fiscal",
+                IC_REASON,
             ),
         ),
         (
@@ -188,7 +208,7 @@ def test_vatex_codes_match_the_cius_ro_code_list(validation_src: object) -> None
                 V.EXPORT,
                 D("0"),
                 "VATEX-EU-G",
-                "Export scutit conform art. 294 alin. (1) Cod fiscal",
+                G_REASON,
             ),
         ),
         (
@@ -197,27 +217,48 @@ def test_vatex_codes_match_the_cius_ro_code_list(validation_src: object) -> None
                 V.NOT_SUBJECT,
                 D("0"),
                 "VATEX-EU-O",
-                "Operațiune neimpozabilă în România / furnizor neînregistrat în scopuri de TVA",
+                O_REASON,
             ),
         ),
         (
             (V.EXEMPT,),
-            TaxClass(V.EXEMPT, D("0"), "VATEX-EU-132", "Scutit conform art. 292 Cod fiscal"),
+            TaxClass(V.EXEMPT, D("0"), "VATEX-EU-132", E_DEFAULT),
         ),
         # A merchant-configured code: the reason follows the code's article when known.
         (
             (V.EXEMPT, None, "vatex-eu-132-1i"),
-            TaxClass(V.EXEMPT, D("0"), "VATEX-EU-132-1I", "Scutit conform art. 292 Cod fiscal"),
+            TaxClass(
+                V.EXEMPT,
+                D("0"),
+                "VATEX-EU-132-1I",
+                "Scutit fără drept de deducere conform art. 132 alin. (1) lit. i) "
+                "din Directiva 2006/112/CE",
+            ),
         ),
         (
             (V.EXEMPT, None, "VATEX-EU-143-1FA"),
-            TaxClass(V.EXEMPT, D("0"), "VATEX-EU-143-1FA", "Scutit conform art. 293 Cod fiscal"),
+            TaxClass(
+                V.EXEMPT,
+                D("0"),
+                "VATEX-EU-143-1FA",
+                "Scutit la import conform art. 143 alin. (1) lit. fa) din Directiva 2006/112/CE",
+            ),
         ),
         (
             (V.EXEMPT, None, "VATEX-EU-151-1A"),
-            TaxClass(V.EXEMPT, D("0"), "VATEX-EU-151-1A", "Scutit conform art. 294 Cod fiscal"),
+            TaxClass(
+                V.EXEMPT,
+                D("0"),
+                "VATEX-EU-151-1A",
+                "Scutit cu drept de deducere conform art. 151 alin. (1) lit. a) "
+                "din Directiva 2006/112/CE",
+            ),
         ),
-        ((V.EXEMPT, None, "VATEX-EU-F"), TaxClass(V.EXEMPT, D("0"), "VATEX-EU-F", None)),
+        # Margin schemes: the words art. 319 (20) o) prescribes.
+        (
+            (V.EXEMPT, None, "VATEX-EU-F"),
+            TaxClass(V.EXEMPT, D("0"), "VATEX-EU-F", "Regimul marjei - bunuri second-hand"),
+        ),
         # A reason without a code: E gets no guessed code, the others get theirs.
         (
             (V.EXEMPT, None, None, "Neimpozabil în România conform art. 278 alin. (2)"),

@@ -99,15 +99,21 @@ def _dispatch(ctx: AppContext, inv: Lifecycle) -> Step:
 
 def upload_mode(row: Any) -> dict[str, bool]:
     """``b2c`` for individual buyers (CNP or 0000000000000); ``extern`` for buyers outside
-    Romania without a Romanian id. Read from the invoice snapshot."""
+    Romania without a Romanian id. Read from the invoice snapshot.
+
+    A buyer with a foreign address and a Romanian VAT id (``RO…``: not established in Romania
+    but registered for VAT here, in e-Factura's scope since 1 January 2026) is uploaded like a
+    Romanian company, without ``extern``. A foreign company's all-digit legal id (an Australian
+    ABN) is not a CUI: only a buyer in Romania is taken to hold one without the RO prefix.
+    """
     buyer = invoice_from_json(row.snapshot).buyer
     vat = (buyer.vat_id or "").upper()
     legal = (buyer.legal_id or "").strip()
     individual = buyer.kind is BuyerKind.INDIVIDUAL
-    romanian_id = vat.startswith("RO") or (
-        bool(legal) and legal.isdigit() and legal != "0000000000000"
-    )
     foreign = buyer.address.country.upper() != "RO"
+    romanian_id = vat.startswith("RO") or (
+        not foreign and bool(legal) and legal.isdigit() and legal != "0000000000000"
+    )
     return {"b2c": individual, "extern": foreign and not romanian_id}
 
 

@@ -46,6 +46,7 @@ from .metadata import MetaSource, iter_metadata, meta_source, metadata_address, 
 from .plain import as_map as _map
 from .plain import as_objects as _list
 from .sale import Sale
+from .tax_ids import classify
 
 _ADDR = ("line1", "line2", "city", "state", "postal_code", "country")
 
@@ -99,7 +100,7 @@ def _tax_ids(layer: _Layer, value: object, source: str) -> None:
     for i, t in enumerate(_list(value)):
         v = _s(t.get("value"))
         if v:
-            layer.ids.append(BuyerId(str(t.get("type") or "unknown"), v, f"{source}[{i}]"))
+            layer.ids.append(classify(t.get("type"), v, f"{source}[{i}]"))
 
 
 # --- layers --------------------------------------------------------------------------------
@@ -246,6 +247,18 @@ def _shipping_layer(sale: Sale) -> _Layer:
     for src, ship in candidates:
         _address(layer, _map(ship).get("address"), f"{src}.address")
     return layer
+
+
+def shipping_address(sale: Sale) -> AddressDraft | None:
+    """The first shipping address of ``sale`` (same sources and order as the shipping layer;
+    the Customer's default shipping address last)."""
+    found = _shipping_layer(sale).addresses
+    if found:
+        return found[0]
+    cus = _map(sale.objects.get("customer"))
+    layer = _Layer("shipping")
+    _address(layer, _map(cus.get("shipping")).get("address"), "customer.shipping.address")
+    return layer.addresses[0] if layer.addresses else None
 
 
 def _customer_layer(sale: Sale) -> tuple[_Layer, list[Problem]]:

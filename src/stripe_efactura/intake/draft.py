@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
-from ..invoicing.draft import PaymentFacts, SaleDraft
-from .buyer import buyer_draft
+from ..invoicing.draft import DeliveryDraft, PaymentFacts, SaleDraft
+from .buyer import buyer_draft, shipping_address
 from .lines import lines_draft
 from .metadata import iter_metadata, metadata_sources
 from .sale import Sale
@@ -88,6 +89,26 @@ def order_reference(sale: Sale) -> str | None:
     return hit[2][:200] if hit else None
 
 
+def delivery_draft(sale: Sale) -> DeliveryDraft | None:
+    """The shipping address (Stripe's shipping details) and the delivery date the merchant
+    gave in metadata (``delivery_date``, ``shipped_on`` or ``shipping_date``, ``YYYY-MM-DD``;
+    anything else is ignored)."""
+    address = shipping_address(sale)
+    on: date | None = None
+    hit = next(
+        iter_metadata(metadata_sources(sale), "delivery_date", "shipped_on", "shipping_date"),
+        None,
+    )
+    if hit is not None:
+        try:
+            on = date.fromisoformat(hit[2].strip()[:10])
+        except ValueError:
+            on = None
+    if address is None and on is None:
+        return None
+    return DeliveryDraft(address=address, on=on)
+
+
 def draft_of(sale: Sale) -> SaleDraft:
     """The neutral draft of ``sale`` (the currency upper-cased first). Never raises on Stripe
     data and never mutates it."""
@@ -105,4 +126,5 @@ def draft_of(sale: Sale) -> SaleDraft:
         payment=payment_facts(sale),
         order_reference=order_reference(sale),
         degraded=sale.degraded,
+        delivery=delivery_draft(sale),
     )

@@ -9,23 +9,27 @@ and reads no clock: the issue date is the payment date in Europe/Bucharest.
 
 **VAT of a line**, first rule that applies:
 
-1. Seller not VAT-registered (``[company] vat_payer = false``): category O (``VATEX-EU-O``),
-   no seller VAT id and no buyer VAT id (BR-O-02); the whole amount charged is the net.
+1. Seller not VAT-registered (``[company] vat_payer = false``): category O (``VATEX-EU-O``,
+   art. 310 mention), no seller VAT id and no buyer VAT id (BR-O-02); the whole amount charged
+   is the net.
 2. Stripe computed tax for the line (Stripe Tax or tax rates): its amount is used as is, the
    rate is the TaxRate's ``percentage`` (read by intake); without a percentage the rate is
    the Romanian rate in force that reproduces Stripe's amount within a ban, else
    ``P-VAT-RATE-UNKNOWN``. The category comes from ``taxability_reason``
    (:func:`.vat.stripe_tax_category`); a positive rate must be a Romanian rate in force on the
-   issue date.
-3. Reverse charge: an EU (non-RO) company buyer with a VAT id when ``[vat]
-   reverse_charge_eu_b2b`` (or Stripe's customer ``tax_exempt = reverse``): category AE,
-   ``VATEX-EU-AE`` "Taxare inversă" — K (``VATEX-EU-IC``, intra-Community supply) for a
-   physical good (Stripe product tax code ``txcd_99999999``); the amount charged is the net.
-4. Otherwise ``[vat] default_category``/``default_rate`` (a rate kind resolved with
-   :func:`.vat.rate_for` on the issue date, or a percent) — or the metadata line's own ``vat``
-   percent. Buyers outside the EU get no automatic change: the default applies unless Stripe
-   Tax says otherwise (a not-taxable-in-Romania export must come from Stripe Tax or a
-   configured default category).
+   payment date.
+3. EU reverse charge: a company in another member state identified by that state's VAT id
+   when ``[vat] reverse_charge_eu_b2b`` (or Stripe's customer ``tax_exempt = reverse``):
+   category AE (art. 278 (2) / Directive art. 196) — K (``VATEX-EU-IC``, art. 294 (2) a)) for
+   a good; the amount charged is the net. An ``RO`` VAT id is a Romanian VAT buyer, never this.
+4. A business outside the EU: O for services (art. 278 (2)), G for goods shipped outside the
+   EU (art. 294 (1) a)).
+5. Otherwise ``[vat] default_category``/``default_rate`` (a rate kind resolved with
+   :func:`.vat.rate_for` on the payment date, or a percent) — or the metadata line's own
+   ``vat`` percent.
+
+A line is a good by its Stripe product tax code, else by ``[vat] supplies``; goods are placed
+by the shipping address, which is also the delivery (BG-13) of an intra-Community supply.
 
 **Currencies.** Amounts are read in the currency's own minor units (:mod:`..money`). Document
 amounts have 2 decimals (BR-DEC-RO): zero-decimal currencies (JPY) get nets with 2 decimals;
@@ -51,7 +55,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import Problem
 from ..money import exponent, format_ro, from_minor, round2
-from .buyer import BuyerOverrides, BuyerResult, resolve_buyer
+from .buyer import BuyerOverrides, BuyerResult, delivery_address, resolve_buyer
 from .draft import RawLine, SaleDraft
 from .fx import BNR_CURRENCIES
 from .line_vat import LineTax, VatContext, line_tax, vat_context
@@ -272,24 +276,41 @@ def _without_o_vat_id(buyer: Party | None, breakdown: tuple[VatBreakdown, ...]) 
     return buyer
 
 
+def _shipped_to(draft: SaleDraft) -> Address | None:
+    """The shipping address of the sale, normalised; ``None`` without one."""
+    if draft.delivery is None or draft.delivery.address is None:
+        return None
+    return delivery_address(draft.delivery.address)
+
+
 def _delivery(
-    buyer: Party | None, breakdown: tuple[VatBreakdown, ...], on: date, problems: list[Problem]
+    buyer: Party | None,
+    breakdown: tuple[VatBreakdown, ...],
+    draft: SaleDraft,
+    on: date,
+    problems: list[Problem],
 ) -> tuple[date | None, Address | None]:
-    """BR-IC-11/12: an intra-Community supply names the delivery date and place."""
+    """BR-IC-11/12: an intra-Community supply names the delivery date and place: where the
+    goods were shipped (the shipping address, not the billing address; the buyer's address
+    only when the sale has no shipping address) and when (the merchant's ``delivery_date``,
+    else the payment date)."""
     if buyer is None or not any(b.tax.category is VatCategory.INTRA_COMMUNITY for b in breakdown):
         return None, None
+    address = _shipped_to(draft) or buyer.address
     # BR-RO-180/201/211: street, city and subdivision; outside Romania the renderer
     # repeats the city as the subdivision, so only a Romanian address needs its county.
     required: list[tuple[str, str | None]] = [
-        ("line1", buyer.address.line1),
-        ("city", buyer.address.city),
+        ("line1", address.line1),
+        ("city", address.city),
+        ("country", address.country),
     ]
-    if buyer.address.country == "RO":
-        required.append(("county", buyer.address.county))
+    if address.country == "RO":
+        required.append(("county", address.county))
     for key, value in required:
         if not value:
             problems.append(problem("P-DELIVERY-ADDRESS-INCOMPLETE", key=key))
-    return on, buyer.address
+    when = draft.delivery.on if draft.delivery is not None and draft.delivery.on else on
+    return when, address
 
 
 def _needs_fx(currency: str, fx: FxInfo | None, problems: list[Problem]) -> bool:
@@ -403,12 +424,14 @@ def build_invoice(
         unsupported = problem("P-CURRENCY-UNSUPPORTED", currency=currency or "?")
         return BuildResult(None, (unsupported,), issue_date=dates.issued, currency=currency)
     seller, buyer_res, lines = _read_parties_and_lines(draft, profile, overrides, problems)
-    ctx = vat_context(on, profile, buyer_res.party, buyer_res.tax_exempt)
+    shipped = _shipped_to(draft)
+    ship_country = shipped.country if shipped is not None else None
+    ctx = vat_context(on, profile, buyer_res.party, buyer_res.tax_exempt, ship_country or None)
     kept, taxed = _tax_lines(lines.lines, ctx, problems)
     collected = from_minor(draft.amount, currency)
     priced = _price(kept, taxed, lines, collected, currency, fx, problems)
     buyer = _without_o_vat_id(buyer_res.party, priced.breakdown)
-    delivery = _delivery(buyer, priced.breakdown, on, problems)
+    delivery = _delivery(buyer, priced.breakdown, draft, on, problems)
     needs_fx = _needs_fx(currency, fx, problems)
     invoice: Invoice | None = None
     fatal = any(p.fatal for p in problems)

@@ -17,7 +17,10 @@ which is borrowed from the next address that has one, else taken from the buyer'
 - a plain CUI (``18547290``, metadata ``cui``, custom field, ``ro_tin``): a company identified by
   ``legal_id`` only, no VAT id (it may not be VAT-registered; nothing here asks ANAF);
 - another EU prefix (``DE123456789``): a foreign company, ``vat_id`` only;
-- another tax id type (``gb_vat``, ``ch_vat``, …): a foreign company with that id as ``vat_id``;
+- a VAT id of a country outside the EU (Stripe ``gb_vat``, ``ch_vat``, ``no_vat``…): a foreign
+  company with that id as ``vat_id`` (BT-48), country prefix added when missing;
+- any other id (Stripe ``us_ein``, ``gb_crn``, ``au_abn``…): a foreign company identified by
+  ``legal_id`` (BT-47) only — never a VAT id;
 - none: an individual, ``legal_id`` = a valid CNP when one is given, else ``0000000000000``.
 
 An identifier that fails its check is a problem (``P-CUI-INVALID``, ``P-VAT-ID-INVALID``,
@@ -194,8 +197,23 @@ def _resolve_company_id(idt: BuyerId) -> _Ident | Problem:
         return _plain_cui(text, src)
     if kind == "text":
         return _typed_id(text, src)
-    # Any other tax id type: a foreign company id, kept as typed (not validated).
-    return _Ident(True, re.sub(r"\s+", "", text).upper(), None, src, None)
+    if kind == "vat":
+        return _foreign_vat(text, src, idt.country)
+    # Any other id (``legal``: a US EIN, a UK company number, an ABN…): the company's legal
+    # registration identifier (BT-47), kept as typed; never a VAT id (BR-CO-09 wants an ISO
+    # prefix there, and it is not one).
+    return _Ident(True, None, " ".join(text.split()), src, idt.country)
+
+
+def _foreign_vat(text: str, src: str, country: str | None) -> _Ident:
+    """A VAT id of a country outside the EU (``gb_vat``, ``ch_vat``, ``no_vat``…), kept as
+    typed but compacted, with its country prefix added when Stripe's value lacks it."""
+    compact = re.sub(r"[\s.\-_/]", "", text).upper()
+    if country and not compact.startswith(country):
+        compact = country + compact
+    return _Ident(
+        True, compact, None, src, country or (compact[:2] if compact[:2].isalpha() else None)
+    )
 
 
 @dataclass(frozen=True)
@@ -300,6 +318,13 @@ def _address(addr: AddressDraft, country: str | None, problems: list[Problem]) -
         postal_code=_cut(addr.postal_code, 20),
         county=_cut(county, 50),
     )
+
+
+def delivery_address(addr: AddressDraft) -> Address:
+    """A shipping address as an :class:`Address` (country code, Romanian county and sector
+    normalised like the buyer's). Missing parts stay empty: the builder names them."""
+    country = ro.normalize_country(addr.country) if addr.country else None
+    return _address(addr, country, [])
 
 
 # --- resolution ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -50,10 +50,15 @@ class BuyerId:
     """A fiscal identifier as found, not yet checked."""
 
     kind: str
-    """``text`` (a CUI or VAT id as typed), ``eu_vat``, ``ro_tin``, ``cnp``, or another tax id
-    type (``gb_vat``, ``ch_vat``, …: a foreign company id, kept as typed)."""
+    """``text`` (a CUI or VAT id as typed), ``eu_vat``, ``ro_tin``, ``cnp``, ``vat`` (a VAT id
+    of a country outside the EU: BT-48) or ``legal`` (any other company, business or tax
+    registration number: BT-47, never a VAT id). Intake maps Stripe's tax id types to these
+    (:mod:`stripe_efactura.intake.tax_ids`)."""
     value: str
     source: str
+    country: str | None = None
+    """ISO code of the country that issued the id, when its type says so (``US`` for a US
+    EIN)."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,16 @@ class PaymentFacts:
 
 
 @dataclass(frozen=True)
+class DeliveryDraft:
+    """Where and when the goods were delivered, as the sale says (BG-13/BG-15)."""
+
+    address: AddressDraft | None = None
+    """The shipping address (Stripe's shipping details), not the billing address."""
+    on: date | None = None
+    """The delivery (dispatch) date when the merchant gave one (metadata ``delivery_date``)."""
+
+
+@dataclass(frozen=True)
 class SaleDraft:
     """One confirmed payment, neutral of where it came from: all the builder reads."""
 
@@ -189,3 +204,5 @@ class SaleDraft:
     """BT-13 (at most 200 characters)."""
     degraded: bool = False
     """True when read from the webhook payload alone (the lines may be incomplete)."""
+    delivery: DeliveryDraft | None = None
+    """The shipping address and date, when the sale has them."""

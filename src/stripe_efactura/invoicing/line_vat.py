@@ -1,11 +1,15 @@
 """The VAT of one drafted line (pure): the first rule that applies (see :mod:`.build`).
 
 1. more than one tax on the line: ``P-VAT-MULTIPLE-RATES``;
-2. seller not VAT-registered: category O, the whole amount charged is the net;
+2. seller not VAT-registered: category O (art. 310 mention), the whole amount is the net;
 3. Stripe computed tax: its amount as is, its rate (or the Romanian rate that reproduces it);
-4. reverse charge (EU company buyer with a VAT id): AE, or K for goods;
-5. the line's own rate (metadata ``vat``);
-6. the ``[vat]`` default.
+4. reverse charge (EU company buyer with another member state's VAT id): AE, or K for goods;
+5. a business buyer outside the EU: O for services (art. 278 (2)), G for goods shipped
+   outside the EU (art. 294 (1) a));
+6. the line's own rate (metadata ``vat``);
+7. the ``[vat]`` default.
+
+A line is a good when Stripe's product tax code says so, else per ``[vat] supplies``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,14 @@ class VatContext:
     reverse: bool
     default: TaxClass | None
     default_problem: str | None
+    outside_eu_b2b: bool = False
+    """The buyer is a business established outside the EU (a tax id, no Romanian one)."""
+    ship_country: str | None = None
+    """Where goods go: the delivery (shipping) address's country, else the buyer's."""
+
+    def goods(self, raw: RawLine) -> bool:
+        """A physical good: Stripe's product tax code, else ``[vat] supplies``."""
+        return raw.goods or self.profile.vat.supplies == "goods"
 
 
 class LineTax(NamedTuple):
@@ -70,27 +82,56 @@ def default_class(policy: VatPolicy, on: date) -> tuple[TaxClass | None, str | N
         return None, str(exc)
 
 
+def romanian_vat_id(buyer: Party | None) -> bool:
+    """The buyer is registered for VAT in Romania (``RO…``), wherever its address is: a
+    company not established here but registered (art. 316/317) is a Romanian VAT buyer."""
+    return buyer is not None and (buyer.vat_id or "").upper().startswith("RO")
+
+
 def reverse_charge(policy: VatPolicy, buyer: Party | None, tax_exempt: str | None) -> bool:
-    """Whether the buyer pays the VAT (taxare inversă)."""
+    """Whether the buyer pays the VAT (taxare inversă): Stripe's ``tax_exempt = reverse``, or
+    an EU company outside Romania identified by its own member state's VAT id (an ``RO`` id
+    makes it a Romanian VAT buyer, even with a foreign address)."""
     if tax_exempt == "reverse":
         return True
     if buyer is None or buyer.kind is not BuyerKind.COMPANY or not buyer.vat_id:
+        return False
+    if romanian_vat_id(buyer):
         return False
     country = buyer.address.country
     return policy.reverse_charge_eu_b2b and country != "RO" and ro.is_eu(country)
 
 
+def outside_eu_business(buyer: Party | None) -> bool:
+    """A business established outside the EU: a company buyer (it gave a tax id — Reg.
+    282/2011 art. 18 (3) accepts a VAT or business number as proof of business status) with
+    an address outside the EU and no Romanian VAT id. Northern Ireland (``XI``) is the UK for
+    services."""
+    if buyer is None or buyer.kind is not BuyerKind.COMPANY or romanian_vat_id(buyer):
+        return False
+    country = buyer.address.country.upper()
+    return bool(country) and (country == "XI" or not ro.is_eu(country))
+
+
 def vat_context(
-    on: date, profile: InvoicingProfile, buyer: Party | None, tax_exempt: str | None
+    on: date,
+    profile: InvoicingProfile,
+    buyer: Party | None,
+    tax_exempt: str | None,
+    ship_country: str | None = None,
 ) -> VatContext:
     default, default_problem = default_class(profile.vat, on)
+    payer = profile.company.vat_payer
+    outside = payer and outside_eu_business(buyer)
     return VatContext(
         on=on,
         profile=profile,
         buyer=buyer,
-        reverse=profile.company.vat_payer and reverse_charge(profile.vat, buyer, tax_exempt),
+        reverse=payer and not outside and reverse_charge(profile.vat, buyer, tax_exempt),
         default=default,
         default_problem=default_problem,
+        outside_eu_b2b=outside,
+        ship_country=ship_country or (buyer.address.country if buyer else None),
     )
 
 
@@ -108,9 +149,16 @@ def _gross(raw: RawLine) -> Decimal:
     return raw.amount
 
 
+_O_NON_PAYER = TaxClass(VatCategory.NOT_SUBJECT, Decimal(0), "VATEX-EU-O", vat.REASON_NON_PAYER)
+_O_SERVICES_OUTSIDE_RO = TaxClass(
+    VatCategory.NOT_SUBJECT, Decimal(0), "VATEX-EU-O", vat.REASON_SERVICES_OUTSIDE_RO
+)
+
+
 def _not_subject(raw: RawLine, ctx: VatContext) -> LineTax:
+    """A seller not registered for VAT: its own configured O class, else the art. 310 one."""
     own_o = ctx.default is not None and ctx.default.category is VatCategory.NOT_SUBJECT
-    tc = ctx.default if own_o and ctx.default else vat.tax_class(VatCategory.NOT_SUBJECT)
+    tc = ctx.default if own_o and ctx.default else _O_NON_PAYER
     gross_known = raw.tax_amount is not None and raw.amount_includes_tax is not None
     if gross_known or raw.amount_includes_tax is not False:
         return LineTax(tc, "incl", _gross(raw), _ZERO)
@@ -128,15 +176,16 @@ def _stripe_taxed(
             "P-VAT-RATE-UNKNOWN", line=n, reason=reason
         )
     try:
+        goods = ctx.goods(raw)
         category = vat.stripe_tax_category(
             raw.taxability_reason,
             rate,
-            goods=raw.goods,
-            buyer_country=ctx.buyer.address.country if ctx.buyer else None,
+            goods=goods,
+            buyer_country=ctx.ship_country if goods else _buyer_country(ctx),
             zero_default=VatCategory.REVERSE_CHARGE if ctx.reverse else VatCategory.ZERO,
         )
         s_rate = rate if category is VatCategory.STANDARD else None
-        tc = vat.tax_class(category, s_rate, on=ctx.on)
+        tc = _specific(category, goods, ctx) or vat.tax_class(category, s_rate, on=ctx.on)
     except EfacturaError as exc:
         return LineTax(None, "known", gross, tax), problem(
             "P-VAT-RATE-UNKNOWN", line=n, reason=exc.message
@@ -144,10 +193,42 @@ def _stripe_taxed(
     return LineTax(tc, "known", gross, tax), None
 
 
+def _buyer_country(ctx: VatContext) -> str | None:
+    return ctx.buyer.address.country if ctx.buyer else None
+
+
+def _specific(category: VatCategory, goods: bool, ctx: VatContext) -> TaxClass | None:
+    """The precise mention of a zero-VAT category in this sale's situation, when one is known
+    beyond the category default (the legal basis for O and AE depends on who buys)."""
+    if category is VatCategory.NOT_SUBJECT and not goods and ctx.outside_eu_b2b:
+        return _O_SERVICES_OUTSIDE_RO
+    if category is VatCategory.REVERSE_CHARGE:
+        domestic = _buyer_country(ctx) == "RO" or romanian_vat_id(ctx.buyer)
+        reason = vat.REASON_REVERSE_DOMESTIC if domestic else None
+        if reason is None and not goods:
+            reason = vat.REASON_REVERSE_EU_SERVICES
+        return vat.tax_class(category, None, "VATEX-EU-AE", reason) if reason else None
+    return None
+
+
 def _reverse(raw: RawLine, ctx: VatContext) -> LineTax:
-    intra = raw.goods and ctx.buyer is not None and ctx.buyer.address.country != "RO"
+    goods = ctx.goods(raw)
+    intra = goods and ctx.buyer is not None and ctx.buyer.address.country != "RO"
     category = VatCategory.INTRA_COMMUNITY if intra else VatCategory.REVERSE_CHARGE
-    return LineTax(vat.tax_class(category), "incl", _gross(raw), _ZERO)
+    tc = _specific(category, goods, ctx) or vat.tax_class(category)
+    return LineTax(tc, "incl", _gross(raw), _ZERO)
+
+
+def _outside_eu(raw: RawLine, ctx: VatContext) -> LineTax | None:
+    """Art. 278 (2): services to a business outside the EU are not taxable in Romania (O).
+    Goods shipped outside the EU are an export (G, art. 294 (1) a)); goods delivered in the
+    EU (or in Romania) to such a buyer follow the other rules."""
+    if not ctx.goods(raw):
+        return LineTax(_O_SERVICES_OUTSIDE_RO, "incl", _gross(raw), _ZERO)
+    country = (ctx.ship_country or "").upper()
+    if country and country != "XI" and not ro.is_eu(country):
+        return LineTax(vat.tax_class(VatCategory.EXPORT), "incl", _gross(raw), _ZERO)
+    return None
 
 
 def _own_rate(
@@ -181,6 +262,9 @@ def line_tax(raw: RawLine, n: int, ctx: VatContext) -> tuple[LineTax, Problem | 
         return _stripe_taxed(raw, raw.tax_amount, n, ctx)
     if ctx.reverse:
         return _reverse(raw, ctx), None
+    outside = _outside_eu(raw, ctx) if ctx.outside_eu_b2b else None
+    if outside is not None:
+        return outside, None
     includes = raw.amount_includes_tax
     if includes is None:
         includes = ctx.profile.vat.prices_include_vat

@@ -74,6 +74,12 @@ class VatPolicy:
     """EU business buyers with a valid VAT id get category AE (taxare inversă)."""
     exemption_code: str | None = None
     exemption_reason: str | None = None
+    supplies: str = "services"
+    """What the merchant sells when a line does not say (a Stripe product tax code
+    ``txcd_99999999`` marks a physical good): ``services`` or ``goods``. It decides the place
+    of supply for buyers outside Romania: services to a business outside the EU are not
+    taxable in Romania (art. 278 (2), category O); goods shipped outside the EU are an export
+    (art. 294 (1) a), category G); goods to an EU company an intra-Community supply (K)."""
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,28 @@ _VATEX_TEXT = (
 VATEX_CODES: frozenset[str] = frozenset(_VATEX_TEXT.split())
 """Exemption reason codes ANAF accepts (BR-CL-22 in CIUS-RO 1.0.9)."""
 
-_REASON_E = "Scutit conform art. 292 Cod fiscal"
+_DIRECTIVE = "Directiva 2006/112/CE"
+REASON_NOT_TAXABLE_RO = (
+    "Neimpozabil în România: locul livrării/prestării în afara României (art. 275-278 Cod fiscal)"
+)
+"""O of a VAT-registered seller when nothing more precise is known (Stripe Tax's
+``not_collecting``, ``not_subject_to_tax``…): it never claims the seller is not registered."""
+REASON_SERVICES_OUTSIDE_RO = "Neimpozabil în România conform art. 278 alin. (2) Cod fiscal"
+"""O for services to a business established outside the EU: the place of supply is where the
+buyer is established (art. 278 (2)), so the supply is outside the scope of Romanian VAT."""
+REASON_NON_PAYER = "Neplătitor de TVA (regim special de scutire, art. 310 Cod fiscal)"
+"""O of a seller not registered for VAT (the small-enterprise scheme of art. 310)."""
+REASON_REVERSE_EU_SERVICES = (
+    f"Taxare inversă (art. 278 alin. (2) Cod fiscal; art. 196 {_DIRECTIVE})"
+)
+"""AE for services to a business in another member state: the buyer accounts for the VAT
+there (art. 196 of the Directive); art. 319 (20) m) wants the words "taxare inversă"."""
+REASON_REVERSE_DOMESTIC = "Taxare inversă conform art. 331 alin. (2) Cod fiscal"
+"""AE to a buyer registered for VAT in Romania (domestic reverse charge, art. 331)."""
+
+_REASON_E = (
+    f"Scutit fără drept de deducere conform art. 292 alin. (1) Cod fiscal (art. 132 {_DIRECTIVE})"
+)
 EXEMPTIONS: MappingProxyType[VatCategory, tuple[str, str] | None] = MappingProxyType(
     {
         VatCategory.STANDARD: None,
@@ -149,25 +170,64 @@ EXEMPTIONS: MappingProxyType[VatCategory, tuple[str, str] | None] = MappingProxy
         VatCategory.REVERSE_CHARGE: ("VATEX-EU-AE", "Taxare inversă"),
         VatCategory.INTRA_COMMUNITY: (
             "VATEX-EU-IC",
-            "Livrare intracomunitară scutită conform art. 294 alin. (2) Cod fiscal",
+            (
+                "Scutit cu drept de deducere: livrare intracomunitară, "
+                "art. 294 alin. (2) lit. a) Cod fiscal"
+            ),
         ),
-        VatCategory.EXPORT: ("VATEX-EU-G", "Export scutit conform art. 294 alin. (1) Cod fiscal"),
-        VatCategory.NOT_SUBJECT: (
-            "VATEX-EU-O",
-            "Operațiune neimpozabilă în România / furnizor neînregistrat în scopuri de TVA",
+        VatCategory.EXPORT: (
+            "VATEX-EU-G",
+            "Scutit cu drept de deducere: export, art. 294 alin. (1) lit. a) Cod fiscal",
         ),
+        VatCategory.NOT_SUBJECT: ("VATEX-EU-O", REASON_NOT_TAXABLE_RO),
     }
 )
 """Category -> default (BT-121 code, BT-120 Romanian reason); None where none is allowed."""
 
-# Romanian reason for merchant-configured E codes, by code family (Directive article ->
-# Fiscal Code article).
-_E_REASON_BY_FAMILY: tuple[tuple[str, str], ...] = (
-    ("VATEX-EU-132", _REASON_E),
-    ("VATEX-EU-143", "Scutit conform art. 293 Cod fiscal"),
-    ("VATEX-EU-148", "Scutit conform art. 294 Cod fiscal"),
-    ("VATEX-EU-151", "Scutit conform art. 294 Cod fiscal"),
-)
+_MARGIN = {
+    "VATEX-EU-D": "Regimul marjei - agenții de turism",
+    "VATEX-EU-F": "Regimul marjei - bunuri second-hand",
+    "VATEX-EU-I": "Regimul marjei - opere de artă",
+    "VATEX-EU-J": "Regimul marjei - obiecte de colecție și antichități",
+}
+"""The mentions art. 319 (20) n) and o) prescribe word for word (margin schemes, art. 311-312)."""
+
+_FAMILIES = {
+    "132": ("Scutit fără drept de deducere", "alin. (1) "),
+    "143": ("Scutit la import", "alin. (1) "),
+    "148": ("Scutit cu drept de deducere", ""),
+    "151": ("Scutit cu drept de deducere", "alin. (1) "),
+}
+"""Directive article -> (kind of exemption, paragraph of the lettered codes)."""
+
+
+def _vatex_reason(code: str) -> str | None:
+    """The Romanian reason of a VATEX code, citing the exact provision it stands for.
+
+    Art. 319 (20) l) accepts a reference to the Fiscal Code or to Directive 2006/112/CE; the
+    code names the Directive's article, paragraph and letter exactly (``VATEX-EU-132-1F`` is
+    art. 132 (1) f), so that is what is cited.
+    """
+    if code in _MARGIN:
+        return _MARGIN[code]
+    for cat_code, reason in ((d[0], d[1]) for d in EXEMPTIONS.values() if d is not None):
+        if code == cat_code:
+            return reason
+    parts = code.removeprefix("VATEX-EU-").split("-")
+    if parts[0] == "79" and parts[1:] == ["C"]:
+        return f"Exclus din baza de impozitare conform art. 79 lit. c) din {_DIRECTIVE}"
+    if parts[0] == "309":
+        return f"Scutit conform art. 309 din {_DIRECTIVE} (agenții de turism, în afara UE)"
+    family = _FAMILIES.get(parts[0])
+    if family is None:
+        return None
+    head, paragraph = family
+    if len(parts) == 1:
+        return f"{head} conform art. {parts[0]} din {_DIRECTIVE}"
+    letter = parts[1].removeprefix("1").lower()
+    return f"{head} conform art. {parts[0]} {paragraph}lit. {letter}) din {_DIRECTIVE}"
+
+
 _MAX_REASON = 100  # BR-RO-L100 on BT-120
 _ZERO_RATED = frozenset(
     {
@@ -210,11 +270,7 @@ def _default_reason(category: VatCategory, code: str) -> str | None:
     default = EXEMPTIONS[category]
     if default is not None and default[0] == code:
         return default[1]
-    if category is VatCategory.EXEMPT:
-        for family, reason in _E_REASON_BY_FAMILY:
-            if code == family or code.startswith(family + "-"):
-                return reason
-    return None
+    return _vatex_reason(code)
 
 
 def _exemption(
@@ -322,6 +378,12 @@ def _goods_leave_eu(buyer_country: str | None, reason: str | None) -> bool:
     return code is not None and code not in EU_MEMBERS and code != "XI"
 
 
+def _outside_eu_for_services(buyer_country: str | None) -> bool:
+    """A country outside the EU for services (Northern Ireland, ``XI``, is the UK for them)."""
+    code = normalize_country(buyer_country)
+    return code is not None and (code not in EU_MEMBERS or code == "XI")
+
+
 def _goods_to_other_member_state(buyer_country: str | None) -> bool:
     code = normalize_country(buyer_country)
     return code is not None and code != "RO" and (code in EU_MEMBERS or code == "XI")
@@ -341,7 +403,13 @@ def _zero_tax_category(
         leaves = goods and _goods_leave_eu(buyer_country, reason)
         return VatCategory.EXPORT if leaves else VatCategory.ZERO
     if reason == "reverse_charge":
+        if goods and _goods_leave_eu(buyer_country, reason):
+            return VatCategory.EXPORT
         intra = goods and _goods_to_other_member_state(buyer_country)
+        if not goods and _outside_eu_for_services(buyer_country):
+            # The buyer's own country reverse-charges it; for Romania the service is not
+            # taxable here at all (art. 278 (2)), not a Romanian reverse charge.
+            return VatCategory.NOT_SUBJECT
         return VatCategory.INTRA_COMMUNITY if intra else VatCategory.REVERSE_CHARGE
     if reason in EXEMPT_REASONS:
         return VatCategory.EXEMPT
@@ -367,7 +435,9 @@ def stripe_tax_category(
     standard_rated, reduced_rated, portion_*_rated,      S (rate > 0), Z (rate 0)
     proportionally_rated, taxable_basis_reduced
     zero_rated                                           Z; G for goods leaving the EU
-    reverse_charge                                       AE; K for goods to another member state
+    reverse_charge                                       AE; K for goods to another member
+                                                         state; G for goods leaving the EU; O
+                                                         for services to a buyer outside the EU
     product_exempt, portion_product_exempt,              E
     product_exempt_holiday, customer_exempt, vat_exempt
     not_subject_to_tax, not_collecting,                  O; G for goods leaving the EU
