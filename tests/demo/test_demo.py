@@ -109,7 +109,7 @@ Invoices
     payment     pi_3DemoWooEUR (events evt_1Demo11, evt_1Demo14)
     buyer       Nordlicht Software GmbH (company, VAT id DE268519733; Berlin, DE)
     issued      DATE, 2 lines
-    total       540.00 EUR = net 540.00 + VAT 0.00 (AE (Taxare inversă): no VAT)
+    total       540.00 EUR = net 540.00 + VAT 0.00 (AE (AE_REASON): no VAT)
     in RON      VAT 0.00 RON at 5.0875 RON/EUR (RATE_DATE)
     validation  0 fatal, 0 warnings
     ANAF        pending_upload -> uploading -> uploaded -> in_processing -> ok -> archived
@@ -124,7 +124,9 @@ Merchant digest: none (no notices: nothing needs attention)
 
 OK: 18 webhooks -> 4 invoices SEF000001..SEF000004: validated, ANAF ok, emailed (N s).
 The service's own log is demo.log in the folder.
-"""
+""".replace(
+    "AE_REASON", "Taxare inversă (art. 278 alin. (2) Cod fiscal; art. 196 Directiva 2006/112/CE)"
+)
 
 
 @pytest.fixture(scope="session")
