@@ -32,7 +32,9 @@ class RetryRefused(AnafApiError):
     code = "E-INVOICE-RETRY-REFUSED"
 
 
-def _summary(row: Any, today: date) -> dict[str, Any]:
+def _summary(row: Any, today: date, *, archived: bool) -> dict[str, Any]:
+    """One invoice as ``invoices list``/``show`` print it (``row``: a full record or a listing
+    row without documents)."""
     work = AnafWork.from_json(row.anaf_messages)
     return {
         "number": row.number,
@@ -46,9 +48,7 @@ def _summary(row: Any, today: date) -> dict[str, Any]:
         "anaf_state": row.anaf_state,
         "upload_index": row.upload_index,
         "download_id": row.download_id,
-        "archived": (
-            bool(row.archived) if "archived" in row._mapping else row.signed_zip is not None
-        ),
+        "archived": archived,
         "deadline": row.deadline.isoformat() if row.deadline else None,
         "deadline_status": deadline_status(row, today),
         "email_state": row.email_state,
@@ -62,7 +62,7 @@ def invoices_listing(ctx: AppContext, *, overdue: bool = False) -> list[dict[str
     today = anaf_port.today(ctx)
     with db.read(ctx.engine) as conn:
         rows = anaf_invoices.listing(conn)
-    out = [_summary(r, today) for r in rows]
+    out = [_summary(r, today, archived=bool(r.archived)) for r in rows]
     if overdue:
         out = [r for r in out if r["deadline_status"] is not None]
     return out
@@ -75,7 +75,7 @@ def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any]:
         if row is None:
             raise InvoiceNotFound(f"no invoice numbered {number}")
         events = invoice_store.timeline(conn, int(row.id))
-    out = _summary(row, anaf_port.today(ctx))
+    out = _summary(row, anaf_port.today(ctx), archived=row.signed_zip is not None)
     anaf = AnafWork.from_json(row.anaf_messages).to_dict()
     out["findings"] = anaf.pop("findings", [])
     out["anaf"] = anaf

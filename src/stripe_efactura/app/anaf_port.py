@@ -15,7 +15,8 @@ from ..anaf.errors import AnafApiError, AnafAuthError, AnafNoRights, AnafQuotaEx
 from ..anaf.quotas import QuotaKind, QuotaPolicy, next_ro_midnight, retry_at
 from ..errors import Problem
 from ..store import anaf_quota, db, repo
-from ..store.anaf_work import AnafState, InvoiceRow
+from ..store.anaf_work import AnafState
+from ..store.invoices import InvoiceRecord
 from . import anaf_tokens, notices
 from .context import AppContext
 
@@ -142,7 +143,7 @@ def no_rights_notice(ctx: AppContext, exc: AnafNoRights) -> None:
         )
 
 
-def rejected(conn: Connection, row: InvoiceRow, problems: tuple[Problem, ...]) -> None:
+def rejected(conn: Connection, row: InvoiceRecord, problems: tuple[Problem, ...]) -> None:
     """ANAF rejected the invoice: its payment needs attention and the merchant a notice."""
     number = str(row.number)
     repo.set_payment_status(conn, str(row.payment_key), "needs_attention", problems)

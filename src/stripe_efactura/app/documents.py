@@ -151,7 +151,7 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
     if row.pdf is None:  # render outside the transaction: it is CPU work
         pdf, logo_problem = _render(ctx, invoice_from_json(row.snapshot))
     with db.write(ctx.engine) as conn:
-        current = invoice_store.get(conn, invoice_id, for_update=True)
+        current = invoice_store.must_get(conn, invoice_id, for_update=True)
         if current is None:
             return "missing"
         outcome = "already"
@@ -172,7 +172,7 @@ def ensure_pdf(ctx: AppContext, invoice_id: int) -> bytes:
         return bytes(row.pdf)
     pdf, logo_problem = _render(ctx, invoice_from_json(row.snapshot))
     with db.write(ctx.engine) as conn:
-        current = invoice_store.get(conn, invoice_id, for_update=True)
+        current = invoice_store.must_get(conn, invoice_id, for_update=True)
         if current.pdf is not None:  # somebody else was faster: keep theirs
             return bytes(current.pdf)
         _store_pdf(conn, invoice_id, pdf, logo_problem)

@@ -284,7 +284,7 @@ def send_invoice_email(
         )
     except MailAddressError as exc:
         with db.write(ctx.engine) as conn:
-            current = invoice_store.get(conn, invoice_id, for_update=True)
+            current = invoice_store.must_get(conn, invoice_id, for_update=True)
             if current.email_state not in FINAL_STATES:
                 _mark_failed(conn, current, exc, attempt=attempt, exhausted=False)
         return "failed"
@@ -310,7 +310,7 @@ def _claim_sending(
     is sending now (:class:`RetryLater`)."""
     invoice_id = int(row.id)
     with db.write(ctx.engine) as conn:
-        current = invoice_store.get(conn, invoice_id, for_update=True)
+        current = invoice_store.must_get(conn, invoice_id, for_update=True)
         if current.email_state in FINAL_STATES:
             return ""
         recovered = False
@@ -360,7 +360,7 @@ def _deliver(
                 )
             raise RetryLater(f"invoice {row.number}: {exc.message}", delay_seconds=delay) from exc
         with db.write(ctx.engine) as conn:
-            current = invoice_store.get(conn, invoice_id, for_update=True)
+            current = invoice_store.must_get(conn, invoice_id, for_update=True)
             _mark_failed(conn, current, exc, attempt=attempt, exhausted=exc.retryable)
         log.error("invoice %s: email failed: %s", row.number, exc)
         return "failed"
@@ -416,7 +416,7 @@ def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> Rese
     pdf = documents.ensure_pdf(ctx, int(row.id))
     sender_address = mail_from(ctx.settings)
     with db.write(ctx.engine) as conn:
-        current = invoice_store.get(conn, row.id, for_update=True)
+        current = invoice_store.must_get(conn, row.id, for_update=True)
         if current.email_state == "sending" and _fresh_sending(conn, row.id) is not None:
             raise EmailBusy(f"invoice {number}: the email is being sent right now; try again soon")
         resend = 1 + sum(1 for _at, d in _sending_marks(conn, row.id) if d.get("resend"))

@@ -220,7 +220,7 @@ def has_work(state: str, work: AnafWork, unarchived: bool) -> bool:
 class Lifecycle:
     """An invoice row as the lifecycle reads it: its state and work record."""
 
-    row: InvoiceRow
+    row: invoice_store.InvoiceRecord
     state: AnafState
     work: AnafWork
 
@@ -233,7 +233,7 @@ class Lifecycle:
         return str(self.row.number)
 
 
-def lifecycle(row: InvoiceRow) -> Lifecycle:
+def lifecycle(row: invoice_store.InvoiceRecord) -> Lifecycle:
     return Lifecycle(row, AnafState(str(row.anaf_state)), AnafWork.from_json(row.anaf_messages))
 
 

@@ -154,29 +154,40 @@ def details_of(conn: Connection, event: str) -> dict[int, str | None]:
     return {int(r.invoice_id): r.detail for r in rows}
 
 
-def for_payment(conn: Connection, payment_key: str, kind: str = "invoice") -> Any:
-    return conn.execute(
-        sa.select(invoices).where(invoices.c.payment_key == payment_key, invoices.c.kind == kind)
-    ).first()
+def _one(conn: Connection, query: sa.Select[Any]) -> InvoiceRecord | None:
+    row = conn.execute(query).first()
+    return None if row is None else InvoiceRecord.from_row(row)
 
 
-def get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> Any:
+def for_payment(conn: Connection, payment_key: str, kind: str = "invoice") -> InvoiceRecord | None:
+    return _one(
+        conn,
+        sa.select(invoices).where(invoices.c.payment_key == payment_key, invoices.c.kind == kind),
+    )
+
+
+def get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> InvoiceRecord | None:
     q = sa.select(invoices).where(invoices.c.id == invoice_id)
     if for_update and not db.is_sqlite(conn):
         q = q.with_for_update()
-    return conn.execute(q).first()
+    return _one(conn, q)
 
 
-def by_number(conn: Connection, number: str) -> Any:
-    return conn.execute(sa.select(invoices).where(invoices.c.number == number)).first()
+def must_get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> InvoiceRecord:
+    """The invoice ``invoice_id`` that the caller read before (invoices are never deleted)."""
+    record = get(conn, invoice_id, for_update=for_update)
+    if record is None:
+        raise LookupError(f"invoice {invoice_id} vanished")
+    return record
 
 
-def listing(conn: Connection, *, limit: int = 10000) -> list[Any]:
-    return list(
-        conn.execute(
-            sa.select(invoices).order_by(invoices.c.series_code, invoices.c.seq).limit(limit)
-        ).all()
-    )
+def by_number(conn: Connection, number: str) -> InvoiceRecord | None:
+    return _one(conn, sa.select(invoices).where(invoices.c.number == number))
+
+
+def listing(conn: Connection, *, limit: int = 10000) -> list[InvoiceRecord]:
+    query = sa.select(invoices).order_by(invoices.c.series_code, invoices.c.seq).limit(limit)
+    return [InvoiceRecord.from_row(r) for r in conn.execute(query)]
 
 
 def update_invoice(conn: Connection, invoice_id: int, **values: Any) -> None:
