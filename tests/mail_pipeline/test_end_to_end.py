@@ -95,6 +95,6 @@ def test_stripe_payment_to_payer_inbox(
             ("TEST000001.pdf", "application/pdf", render_pdf(invoice)),
             ("TEST000001.xml", "application/xml", bytes(row.xml)),
         ]
-        assert bytes(row.pdf) == render_pdf(invoice)
+        assert row.pdf == render_pdf(invoice)
     finally:
         ctx.close()

@@ -230,6 +230,7 @@ class Month:
     def storno(self, number: str, of: str, amount: str, day: date, key: str) -> int:
         with db.read(self.ctx.engine) as conn:
             row = invoice_store.by_number(conn, of)
+        assert row is not None
         original = invoice_from_json(row.snapshot)
         st = build_storno(original, amount=D(amount), issue_date=day, number=number, reason=None)
         return self.issue(replace(st, payment_key=key), refers=of)
@@ -251,7 +252,9 @@ class Month:
 
     def index_of(self, number: str) -> str:
         with db.read(self.ctx.engine) as conn:
-            return str(invoice_store.by_number(conn, number).upload_index)
+            row = invoice_store.by_number(conn, number)
+        assert row is not None
+        return str(row.upload_index)
 
 
 def stripe_activity(m: Month) -> None:
