@@ -46,6 +46,11 @@ TABLE: list[tuple[str, str, str, Any, str]] = [
     ("post", "/tokens", "/tokens", {"name": "x", "scope": "read"}, "write-token"),
     ("delete", "/tokens/{token_id}", "/tokens/999", None, "write-token"),
     ("get", "/audit-log", "/audit-log", None, ADMIN),
+    ("post", "/audits", "/audits", {"period": "2026-11", "spv": False}, OPERATE),
+    ("get", "/audits/{run_id}", "/audits/none", None, READ),
+    ("get", "/journal", "/journal?period=2026-11", None, DOWNLOAD),
+    ("get", "/journal/{fmt}", "/journal/csv?period=2026-11", None, DOWNLOAD),
+    ("get", "/period-archive", "/period-archive?period=2026-11", None, DOWNLOAD),
 ]  # fmt: skip
 
 

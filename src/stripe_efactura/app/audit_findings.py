@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from ..intake.ledger import LedgerEntry
 from ..money import from_minor
@@ -29,6 +30,8 @@ WAITING_FIX = (
     "stripe-efactura invoices show {n}  # the worker is still sending it: "
     "stripe-efactura worker --once"
 )
+
+PAYMENT_CODES = frozenset({"R-COLLECTED-NO-INVOICE", "R-REFUND-NO-STORNO", "R-DISPUTE-NO-STORNO"})
 
 Ron = Callable[[str, Decimal, date, Any], Decimal | None]
 """(currency, amount, day, invoice row or None) -> amount in RON, or None when unknown."""
@@ -47,11 +50,24 @@ class Finding:
     number: str | None = None
     day: date | None = None
 
+    @property
+    def link(self) -> str:
+        """The console page where it is fixed: the invoice, the payment (the reconcile form
+        when the payment is unknown here), or the ANAF page."""
+        if self.number:
+            return f"/invoices/{quote(self.number, safe='')}"
+        if self.code in PAYMENT_CODES and self.fix.startswith("stripe-efactura reconcile"):
+            return "/payments#reconcile-form"  # unknown here: read it again from Stripe
+        if self.code in PAYMENT_CODES:
+            return f"/payments/{quote(self.ref, safe='')}"
+        return "/anaf"
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         for key in ("amount", "amount_ron"):
             out[key] = None if out[key] is None else str(out[key])
         out["day"] = None if self.day is None else self.day.isoformat()
+        out["link"] = self.link
         return out
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..mail.templates import Templates
     from .anaf_port import Tuning
     from .audit_fetch import AuditTuning
+    from .audit_runs import AuditRun
     from .ratelimit import AttemptLimiter
 
 
@@ -50,6 +51,8 @@ class Caches:
     anaf_listed: dict[str, tuple[InvoiceKey | None, str]] = field(default_factory=dict)
     """SPV filings already read while reconciling: upload index -> (its invoice key, None when
     not an invoice of ours; download id)."""
+    audit_runs: dict[str, AuditRun] = field(default_factory=dict)
+    """Period audits started from the API or the console (``app.audit_runs``), by id."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from starlette.routing import Mount
 from ... import __version__
 from ...app.accounts import Principal
 from ...app.context import AppContext
-from . import problems, reference, routes_sales, routes_service
+from . import problems, reference, routes_month, routes_sales, routes_service
 from .auth import principal
 
 DESCRIPTION = (
@@ -61,6 +61,7 @@ def create_api(ctx: AppContext) -> FastAPI:
     problems.install(api)
     api.include_router(routes_sales.router)
     api.include_router(routes_service.router)
+    api.include_router(routes_month.router)
     api.include_router(reference.router)
     schema: dict[str, Any] = {}
 

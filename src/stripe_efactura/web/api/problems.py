@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from ...app import anaf_admin, documents, mailing
 from ...app.corrections import ProblemsRefusal
+from ...app.periods import PeriodError
 from ...app.refusals import Refusal, TooManyAttempts
 from ...errors import (
     AnafError,
@@ -54,6 +55,7 @@ _BY_CLASS: list[tuple[type[EfacturaError], int]] = [
     (anaf_admin.RetryRefused, 409),
     (mailing.EmailBusy, 409),
     (MailAddressError, 422),
+    (PeriodError, 422),
     (InvoiceProblems, 422),
     (ValidationArtifactsMissing, 409),
     (ConfigError, 409),
