@@ -21,6 +21,7 @@ from . import views_actions as act
 from . import views_admin as adm
 from . import views_auth as auth_views
 from . import views_corrections as cor
+from . import views_month as month
 from . import views_read as read
 from .auth import setup_needed, setup_token
 from .base import Console
@@ -74,6 +75,11 @@ def _routes(c: Console) -> list[Route | Mount]:
         Route("/tokens", page("admin")(adm.token_create), methods=post),
         Route("/tokens/{token_id}/revoke", page("admin")(adm.token_revoke), methods=post),
         Route("/audit", page("accountant")(adm.audit_page), methods=get),
+        Route("/month", page("accountant")(month.month_page), methods=get),
+        Route("/month/audit", page("accountant")(month.start_audit), methods=post),
+        Route("/month/audits/{run_id}", page("accountant")(month.audit_show), methods=get),
+        Route("/month/journal.{fmt}", page("accountant")(month.journal_download), methods=get),
+        Route("/month/archive.zip", page("accountant")(month.archive_download), methods=get),
         Route("/operations/reconcile", page("accountant")(ops.start_reconcile), methods=post),
         Route("/operations/{op_id}", page("accountant")(ops.show), methods=get),
         Mount("/static/console", app=StaticFiles(directory=STATIC), name="console-static"),

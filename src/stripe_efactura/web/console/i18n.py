@@ -6,6 +6,8 @@ catalog stays complete. States (payment, ANAF, email) have their own labels.
 
 from __future__ import annotations
 
+from .i18n_month import MONTH
+
 LANGS = ("ro", "en")
 
 M: dict[str, tuple[str, str]] = {
@@ -343,6 +345,9 @@ STATES: dict[str, tuple[str, str]] = {
     "read": ("citire", "read"),
     "write": ("scriere", "write"),
 }
+
+
+M.update(MONTH)
 
 
 def t(lang: str, key: str, **values: object) -> str:
