@@ -89,7 +89,7 @@ class Rule:
 
 
 P = "stripe_efactura"
-CORE = (f"{P}.invoicing", f"{P}.ubl.render", f"{P}.pdf")
+CORE = (f"{P}.invoicing", f"{P}.ubl.render", f"{P}.ubl.writer", f"{P}.pdf")
 KERNEL = (f"{P}.errors", f"{P}.money", f"{P}.tz", f"{P}.files")
 ADAPTERS = (f"{P}.cli", f"{P}.commands", f"{P}.web", f"{P}.demo")
 EDGES = (f"{P}.store", f"{P}.jobs", f"{P}.intake", f"{P}.anaf", f"{P}.mail")

@@ -14,8 +14,6 @@ MAX_FUNCTION = 60
 MODULE_EXEMPT = {
     "anaf/fake.py": "the ANAF fake (a whole web service, kept faithful to ANAF's wire format)",
     "intake/fake_stripe.py": "the Stripe fake",
-    # not split yet (open items of issue 9):
-    "ubl/render.py": "the UBL writer, to split by document part",
 }
 FUNCTION_EXEMPT = {
     # demo samples and fakes' sample data are data, not logic

@@ -13,14 +13,9 @@ Text is normalised (Unicode NFC, characters XML forbids removed, whitespace coll
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
-from stripe_efactura.errors import EfacturaError
 from stripe_efactura.invoicing.model import (
     Address,
     Invoice,
@@ -32,148 +27,23 @@ from stripe_efactura.invoicing.model import (
     VatCategory,
 )
 from stripe_efactura.invoicing.vat import EXEMPTIONS
-from stripe_efactura.money import CENT, format_ro, round2
+from stripe_efactura.money import format_ro, round2
 from stripe_efactura.ubl import codes
+from stripe_efactura.ubl.writer import (
+    ELLIPSIS,
+    RenderError,
+    Writer,
+    clean_text,
+    fmt_amount,
+    fmt_date,
+    fmt_number,
+    fmt_price,
+    truncate_text,
+)
 
-__all__ = ["RenderError", "clean_text", "render", "truncate_text"]
+__all__ = ["ELLIPSIS", "RenderError", "clean_text", "render", "truncate_text"]
 
-ELLIPSIS = "…"
-_INVALID_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SPACES = re.compile(r"\s+")
-_ZWJ = "\u200d"
-_TRAILING_PUNCT = " ,;:.-–—/"
 _ROMANIA = "RO"
-
-
-class RenderError(EfacturaError):
-    """The Invoice cannot be written as a CIUS-RO document (a builder bug, not user data)."""
-
-    code = "E-UBL-RENDER"
-
-
-# --- text --------------------------------------------------------------------------------
-
-
-def clean_text(text: str) -> str:
-    """NFC, drop characters XML 1.0 forbids, collapse whitespace like XPath normalize-space."""
-    text = _INVALID_XML.sub("", unicodedata.normalize("NFC", text))
-    return _SPACES.sub(" ", text).strip()
-
-
-def _glued(text: str, i: int) -> bool:
-    """True when ``text[i]`` belongs to the character before it (mark, joiner, modifier)."""
-    ch = text[i]
-    if unicodedata.category(ch) in ("Mn", "Mc", "Me", "Sk") and not ch.isascii():
-        return True
-    return ch == _ZWJ or text[i - 1] == _ZWJ
-
-
-def _safe_cut(text: str, cut: int) -> int:
-    """Move ``cut`` left until it does not split a character from its marks or joiners."""
-    while 0 < cut < len(text) and _glued(text, cut):
-        cut -= 1
-    return cut
-
-
-def truncate_text(text: str, limit: int, *, ellipsis: bool = True) -> str:
-    """``clean_text`` then cut to at most ``limit`` characters.
-
-    With ``ellipsis`` the text is cut at the last word boundary (when one lies in the last
-    third of the allowed length, else mid-word), trailing punctuation is dropped and ``…`` is
-    appended; without it the text is cut hard (identifiers, postal codes). A cut never
-    separates a letter from its combining marks or an emoji from its joiners/modifiers.
-    """
-    s = clean_text(text)
-    if len(s) <= limit:
-        return s
-    if not ellipsis:
-        return s[: _safe_cut(s, limit)].rstrip()
-    budget = limit - len(ELLIPSIS)
-    cut = budget
-    if s[budget] != " ":
-        space = s.rfind(" ", 0, budget)
-        if space >= budget * 2 // 3:
-            cut = space
-    head = s[: _safe_cut(s, cut)].rstrip(_TRAILING_PUNCT)
-    return head + ELLIPSIS
-
-
-# --- numbers -----------------------------------------------------------------------------
-
-
-def _finite(value: Decimal, what: str) -> Decimal:
-    if not value.is_finite():
-        raise RenderError(f"{what} is not a finite number: {value}", field=what)
-    return value
-
-
-def _amount(value: Decimal, what: str = "amount") -> str:
-    """A document amount: exactly 2 decimals (BR-DEC-RO-*); more precision is a bug."""
-    q = _finite(value, what).quantize(CENT)
-    if q != value:
-        raise RenderError(f"{what} {value} has more than 2 decimals", field=what)
-    return f"{(q if q else abs(q)):f}"
-
-
-def _number(value: Decimal, what: str = "number") -> str:
-    """Quantity / percent: plain decimal notation without trailing zeros, never an exponent."""
-    n = _finite(value, what).normalize()
-    return f"{(n if n else abs(n)):f}"
-
-
-def _price(value: Decimal) -> str:
-    """Unit price: at least 2 decimals, more when the price has them."""
-    n = _finite(value, "price").normalize()
-    exp = n.as_tuple().exponent
-    if isinstance(exp, int) and exp > -2:
-        n = n.quantize(CENT)
-    return f"{(n if n else abs(n)):f}"
-
-
-def _date(value: date) -> str:
-    return value.strftime("%Y-%m-%d")
-
-
-# --- writer ------------------------------------------------------------------------------
-
-
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _esc_attr(text: str) -> str:
-    return _esc(text).replace('"', "&quot;")
-
-
-class _Writer:
-    """Append-only pretty printer: one element per line, two-space indentation."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = ['<?xml version="1.0" encoding="UTF-8"?>\n']
-        self.depth = 0
-
-    def _attrs(self, attrs: Iterable[tuple[str, str]]) -> str:
-        return "".join(f' {k}="{_esc_attr(v)}"' for k, v in attrs)
-
-    def open(self, tag: str, attrs: Iterable[tuple[str, str]] = ()) -> None:
-        self.parts.append(f"{'  ' * self.depth}<{tag}{self._attrs(attrs)}>\n")
-        self.depth += 1
-
-    def close(self, tag: str) -> None:
-        self.depth -= 1
-        self.parts.append(f"{'  ' * self.depth}</{tag}>\n")
-
-    def leaf(self, tag: str, text: str, attrs: Iterable[tuple[str, str]] = ()) -> None:
-        self.parts.append(f"{'  ' * self.depth}<{tag}{self._attrs(attrs)}>{_esc(text)}</{tag}>\n")
-
-    def opt(self, tag: str, text: str | None) -> None:
-        """Write ``tag`` only when ``text`` is not empty."""
-        if text:
-            self.leaf(tag, text)
-
-    def bytes(self) -> bytes:
-        return "".join(self.parts).encode("utf-8")
-
 
 # --- document context --------------------------------------------------------------------
 
@@ -188,7 +58,7 @@ class _Doc:
     """Some line is category O: no seller/buyer VAT identifier may appear (BR-O-02)."""
 
     def money(self, value: Decimal, what: str = "amount") -> tuple[str, list[tuple[str, str]]]:
-        return _amount(self.sign * value, what), [("currencyID", self.currency)]
+        return fmt_amount(self.sign * value, what), [("currencyID", self.currency)]
 
 
 def _context(inv: Invoice, credit_note: bool) -> _Doc:
@@ -213,7 +83,7 @@ def render(invoice: Invoice, *, credit_note: bool = False) -> bytes:
     (380 for invoices and stornos alike).
     """
     d = _context(invoice, credit_note)
-    w = _Writer()
+    w = Writer()
     root = "CreditNote" if d.credit_note else "Invoice"
     w.open(
         root,
@@ -247,24 +117,24 @@ def _reference(value: str, what: str) -> str:
     return text
 
 
-def _header(w: _Writer, d: _Doc) -> None:
+def _header(w: Writer, d: _Doc) -> None:
     inv = d.inv
     w.leaf("cbc:CustomizationID", codes.CUSTOMIZATION_ID)
     w.leaf("cbc:ID", _reference(inv.number, "BT-1"))
-    w.leaf("cbc:IssueDate", _date(inv.issue_date))
+    w.leaf("cbc:IssueDate", fmt_date(inv.issue_date))
     tax_point = inv.tax_point_date if inv.tax_point_date != inv.issue_date else None
     if d.credit_note:
         if tax_point is not None:
-            w.leaf("cbc:TaxPointDate", _date(tax_point))
+            w.leaf("cbc:TaxPointDate", fmt_date(tax_point))
         w.leaf("cbc:CreditNoteTypeCode", codes.TYPE_CREDIT_NOTE)
     else:
         if inv.due_date is not None:
-            w.leaf("cbc:DueDate", _date(inv.due_date))
+            w.leaf("cbc:DueDate", fmt_date(inv.due_date))
         w.leaf("cbc:InvoiceTypeCode", inv.type_code)
     for note in _notes(d):
         w.leaf("cbc:Note", note)
     if tax_point is not None and not d.credit_note:
-        w.leaf("cbc:TaxPointDate", _date(tax_point))
+        w.leaf("cbc:TaxPointDate", fmt_date(tax_point))
     w.leaf("cbc:DocumentCurrencyCode", d.currency)
     if d.currency != codes.ACCOUNTING_CURRENCY:
         w.leaf("cbc:TaxCurrencyCode", codes.ACCOUNTING_CURRENCY)
@@ -301,17 +171,17 @@ def _fx_note(d: _Doc) -> str:
     return truncate_text(text, codes.MAX_NOTE)
 
 
-def _period(w: _Writer, period: Period | None) -> None:
+def _period(w: Writer, period: Period | None) -> None:
     """BG-14 / BG-26: the service period (start and end date, both written; BR-CO-19/20)."""
     if period is None:
         return
     w.open("cac:InvoicePeriod")
-    w.leaf("cbc:StartDate", _date(period.start))
-    w.leaf("cbc:EndDate", _date(period.end))
+    w.leaf("cbc:StartDate", fmt_date(period.start))
+    w.leaf("cbc:EndDate", fmt_date(period.end))
     w.close("cac:InvoicePeriod")
 
 
-def _references(w: _Writer, d: _Doc) -> None:
+def _references(w: Writer, d: _Doc) -> None:
     inv = d.inv
     _period(w, inv.period)
     if inv.order_reference and clean_text(inv.order_reference):
@@ -322,7 +192,7 @@ def _references(w: _Writer, d: _Doc) -> None:
         w.open("cac:BillingReference")
         w.open("cac:InvoiceDocumentReference")
         w.leaf("cbc:ID", _reference(prev.number, "BT-25"))
-        w.leaf("cbc:IssueDate", _date(prev.issue_date))
+        w.leaf("cbc:IssueDate", fmt_date(prev.issue_date))
         w.close("cac:InvoiceDocumentReference")
         w.close("cac:BillingReference")
 
@@ -331,7 +201,7 @@ def _references(w: _Writer, d: _Doc) -> None:
 
 
 def _address(
-    w: _Writer, a: Address, tag: str = "cac:PostalAddress", *, delivery: bool = False
+    w: Writer, a: Address, tag: str = "cac:PostalAddress", *, delivery: bool = False
 ) -> None:
     """BG-5/BG-8 (``cac:PostalAddress``) or BG-15 (``cac:Address``); same fields, same limits.
 
@@ -358,7 +228,7 @@ def _address(
     w.close(tag)
 
 
-def _party_head(w: _Writer, p: Party) -> None:
+def _party_head(w: Writer, p: Party) -> None:
     """PartyName (BT-28/BT-45) and PostalAddress (BG-5/BG-8)."""
     w.open("cac:PartyName")
     w.leaf("cbc:Name", truncate_text(p.name, codes.MAX_PARTY_NAME))
@@ -366,7 +236,7 @@ def _party_head(w: _Writer, p: Party) -> None:
     _address(w, p.address)
 
 
-def _tax_scheme(w: _Writer, vat_id: str) -> None:
+def _tax_scheme(w: Writer, vat_id: str) -> None:
     """PartyTaxScheme with the VAT identifier (BT-31 / BT-48)."""
     w.open("cac:PartyTaxScheme")
     w.leaf("cbc:CompanyID", vat_id)
@@ -376,7 +246,7 @@ def _tax_scheme(w: _Writer, vat_id: str) -> None:
     w.close("cac:PartyTaxScheme")
 
 
-def _legal_entity(w: _Writer, p: Party, company_id: str | None, legal_form: str) -> None:
+def _legal_entity(w: Writer, p: Party, company_id: str | None, legal_form: str) -> None:
     w.open("cac:PartyLegalEntity")
     w.leaf("cbc:RegistrationName", truncate_text(p.name, codes.MAX_PARTY_NAME))
     w.opt("cbc:CompanyID", company_id)
@@ -384,7 +254,7 @@ def _legal_entity(w: _Writer, p: Party, company_id: str | None, legal_form: str)
     w.close("cac:PartyLegalEntity")
 
 
-def _contact(w: _Writer, p: Party) -> None:
+def _contact(w: Writer, p: Party) -> None:
     """BT-42/43 or BT-57/58; a value longer than the limit is left out, never cut."""
     phone = clean_text(p.phone or "")
     email = clean_text(p.email or "")
@@ -417,7 +287,7 @@ def _seller_legal_form(d: _Doc) -> str:
     return truncate_text("; ".join(parts), codes.MAX_LEGAL_INFO)
 
 
-def _supplier(w: _Writer, d: _Doc) -> None:
+def _supplier(w: Writer, d: _Doc) -> None:
     p = d.inv.seller
     w.open("cac:AccountingSupplierParty")
     w.open("cac:Party")
@@ -431,7 +301,7 @@ def _supplier(w: _Writer, d: _Doc) -> None:
     w.close("cac:AccountingSupplierParty")
 
 
-def _customer(w: _Writer, d: _Doc) -> None:
+def _customer(w: Writer, d: _Doc) -> None:
     """BG-7. No id at all -> ``0000000000000``; under category O the VAT id moves to BT-47."""
     p = d.inv.buyer
     vat = clean_text(p.vat_id or "")
@@ -454,7 +324,7 @@ def _customer(w: _Writer, d: _Doc) -> None:
 # --- delivery ----------------------------------------------------------------------------
 
 
-def _delivery(w: _Writer, d: _Doc) -> None:
+def _delivery(w: Writer, d: _Doc) -> None:
     """BG-13/BG-15: actual delivery date (BT-72) and deliver-to address (BT-75..BT-80).
 
     Written only when the model has them (the builder sets both for category K, BR-IC-11/12).
@@ -464,7 +334,7 @@ def _delivery(w: _Writer, d: _Doc) -> None:
         return
     w.open("cac:Delivery")
     if inv.delivery_date is not None:
-        w.leaf("cbc:ActualDeliveryDate", _date(inv.delivery_date))
+        w.leaf("cbc:ActualDeliveryDate", fmt_date(inv.delivery_date))
     if inv.delivery_address is not None:
         w.open("cac:DeliveryLocation")
         _address(w, inv.delivery_address, "cac:Address", delivery=True)
@@ -475,7 +345,7 @@ def _delivery(w: _Writer, d: _Doc) -> None:
 # --- payment -----------------------------------------------------------------------------
 
 
-def _payment(w: _Writer, d: _Doc) -> None:
+def _payment(w: Writer, d: _Doc) -> None:
     inv = d.inv
     pay = inv.payment
     if pay is not None:
@@ -487,7 +357,7 @@ def _payment(w: _Writer, d: _Doc) -> None:
         w.open("cac:PaymentMeans")
         w.leaf("cbc:PaymentMeansCode", code, [("name", label)] if label else [])
         if d.credit_note and inv.due_date is not None:
-            w.leaf("cbc:PaymentDueDate", _date(inv.due_date))
+            w.leaf("cbc:PaymentDueDate", fmt_date(inv.due_date))
         w.opt("cbc:PaymentID", truncate_text(remittance, codes.MAX_REMITTANCE, ellipsis=False))
         if code in codes.TRANSFER_MEANS and iban:
             w.open("cac:PayeeFinancialAccount")
@@ -529,12 +399,12 @@ def _exemption(tax: TaxClass) -> tuple[str, str]:
     return code, reason
 
 
-def _tax_category(w: _Writer, tag: str, tax: TaxClass, *, exemption: bool) -> None:
+def _tax_category(w: Writer, tag: str, tax: TaxClass, *, exemption: bool) -> None:
     """TaxCategory (BG-23) or ClassifiedTaxCategory (BG-30); no Percent for O (BR-O-05)."""
     w.open(tag)
     w.leaf("cbc:ID", tax.category.value)
     if tax.category is not VatCategory.NOT_SUBJECT:
-        w.leaf("cbc:Percent", _number(tax.rate, "BT-152"))
+        w.leaf("cbc:Percent", fmt_number(tax.rate, "BT-152"))
     if exemption:
         code, reason = _exemption(tax)
         w.opt("cbc:TaxExemptionReasonCode", code)
@@ -545,7 +415,7 @@ def _tax_category(w: _Writer, tag: str, tax: TaxClass, *, exemption: bool) -> No
     w.close(tag)
 
 
-def _subtotal(w: _Writer, d: _Doc, vb: VatBreakdown) -> None:
+def _subtotal(w: Writer, d: _Doc, vb: VatBreakdown) -> None:
     w.open("cac:TaxSubtotal")
     w.leaf("cbc:TaxableAmount", *d.money(vb.taxable_amount, "BT-116"))
     w.leaf("cbc:TaxAmount", *d.money(vb.tax_amount, "BT-117"))
@@ -563,20 +433,20 @@ def _tax_total_ron(d: _Doc) -> Decimal:
     return round2(t.tax_total * d.inv.fx.rate)
 
 
-def _tax_totals(w: _Writer, d: _Doc) -> None:
+def _tax_totals(w: Writer, d: _Doc) -> None:
     w.open("cac:TaxTotal")
     w.leaf("cbc:TaxAmount", *d.money(d.inv.totals.tax_total, "BT-110"))
     for vb in d.inv.vat_breakdown:
         _subtotal(w, d, vb)
     w.close("cac:TaxTotal")
     if d.currency != codes.ACCOUNTING_CURRENCY:
-        ron = _amount(d.sign * _tax_total_ron(d), "BT-111")
+        ron = fmt_amount(d.sign * _tax_total_ron(d), "BT-111")
         w.open("cac:TaxTotal")
         w.leaf("cbc:TaxAmount", ron, [("currencyID", codes.ACCOUNTING_CURRENCY)])
         w.close("cac:TaxTotal")
 
 
-def _monetary_total(w: _Writer, d: _Doc) -> None:
+def _monetary_total(w: Writer, d: _Doc) -> None:
     t = d.inv.totals
     w.open("cac:LegalMonetaryTotal")
     w.leaf("cbc:LineExtensionAmount", *d.money(t.line_net_total, "BT-106"))
@@ -591,12 +461,12 @@ def _monetary_total(w: _Writer, d: _Doc) -> None:
 # --- lines -------------------------------------------------------------------------------
 
 
-def _line(w: _Writer, d: _Doc, line: InvoiceLine) -> None:
+def _line(w: Writer, d: _Doc, line: InvoiceLine) -> None:
     tag = "cac:CreditNoteLine" if d.credit_note else "cac:InvoiceLine"
     unit = [("unitCode", clean_text(line.unit_code))]
     w.open(tag)
     w.leaf("cbc:ID", clean_text(line.line_id))
-    qty = _number(d.sign * line.quantity, "BT-129")
+    qty = fmt_number(d.sign * line.quantity, "BT-129")
     w.leaf("cbc:CreditedQuantity" if d.credit_note else "cbc:InvoicedQuantity", qty, unit)
     w.leaf("cbc:LineExtensionAmount", *d.money(line.net_amount, "BT-131"))
     _period(w, line.period)
@@ -611,8 +481,8 @@ def _line(w: _Writer, d: _Doc, line: InvoiceLine) -> None:
     _tax_category(w, "cac:ClassifiedTaxCategory", line.tax, exemption=False)
     w.close("cac:Item")
     w.open("cac:Price")
-    w.leaf("cbc:PriceAmount", _price(line.unit_price), [("currencyID", d.currency)])
+    w.leaf("cbc:PriceAmount", fmt_price(line.unit_price), [("currencyID", d.currency)])
     if line.price_base_quantity is not None:
-        w.leaf("cbc:BaseQuantity", _number(line.price_base_quantity, "BT-149"), unit)
+        w.leaf("cbc:BaseQuantity", fmt_number(line.price_base_quantity, "BT-149"), unit)
     w.close("cac:Price")
     w.close(tag)
