@@ -254,14 +254,9 @@ def _new_invoice(
     return invoice, summary
 
 
-def reissue(
-    ctx: AppContext, actor: Actor, number: str, overrides: BuyerOverrides, *, reason: str
-) -> dict[str, Any]:
-    """Storno invoice ``number`` in full and issue a new invoice of the same sale to the buyer
-    in ``overrides``; both or neither."""
-    text = _check_reason(reason)
-    row, left = _load(ctx, number)
-    _check_correctable(row, left)
+def _whole_and_sale(ctx: AppContext, row: Any, left: Decimal, number: str) -> tuple[Any, str]:
+    """The payment behind ``row`` and the key of its next re-issue; refuses a partly
+    reversed invoice."""
     if left != Decimal(row.total):
         raise Conflict(
             "E-REISSUE-PARTIAL",
@@ -273,21 +268,30 @@ def reissue(
         n = store.count_keys_like(conn, f"{row.payment_key}~reissue-") + 1
     if pay is None:
         raise browse.invoice_not_found(number)
+    return pay, f"{row.payment_key}~reissue-{n}"
+
+
+def reissue(
+    ctx: AppContext, actor: Actor, number: str, overrides: BuyerOverrides, *, reason: str
+) -> dict[str, Any]:
+    """Storno invoice ``number`` in full and issue a new invoice of the same sale to the buyer
+    in ``overrides``; both or neither."""
+    text = _check_reason(reason)
+    row, left = _load(ctx, number)
+    _check_correctable(row, left)
+    pay, new_key = _whole_and_sale(ctx, row, left, number)
     original = invoice_from_json(row.snapshot)
     on = browse.today(ctx)
-    new_key = f"{row.payment_key}~reissue-{n}"
     invoice, inv_summary = _new_invoice(ctx, pay, original, overrides, on, new_key)
     draft, skey, summary = _storno_of(ctx, row, original, left, text, on)
     live = bool(row.livemode)
-    scfg = series_for(ctx.settings.series, storno=True, livemode=live)
-    icfg = series_for(ctx.settings.series, storno=False, livemode=live)
     with db.write(ctx.engine) as conn:
         fresh = invoice_store.get(conn, int(row.id), for_update=True)
         _check_correctable(fresh, storno_left(conn, fresh))
         _s, storno_number = issuing.store_numbered(
             ctx,
             conn,
-            scfg,
+            series_for(ctx.settings.series, storno=True, livemode=live),
             draft,
             kind="storno",
             payment_key=skey,
@@ -299,26 +303,17 @@ def reissue(
         _i, new_number = issuing.store_numbered(
             ctx,
             conn,
-            icfg,
+            series_for(ctx.settings.series, storno=False, livemode=live),
             invoice,
             kind="invoice",
             payment_key=new_key,
             livemode=live,
             validation=inv_summary,
         )
-        after = {
-            "storno": storno_number,
-            "invoice": new_number,
-            "reason": text,
-            "buyer": overrides.to_json(),
-        }
+        after = {"storno": storno_number, "invoice": new_number, "reason": text}
+        after["buyer"] = overrides.to_json()
+        before = {"buyer": original.buyer.name}
         audit_log.record(
-            conn,
-            actor,
-            "invoice.reissue",
-            "invoice",
-            number,
-            before={"buyer": original.buyer.name},
-            after=after,
+            conn, actor, "invoice.reissue", "invoice", number, before=before, after=after
         )
     return {"invoice": number, "storno": storno_number, "new_invoice": new_number, "reason": text}
