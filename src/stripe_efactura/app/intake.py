@@ -21,7 +21,7 @@ from ..errors import (
     StorageError,
     StripeApiError,
 )
-from ..intake import correlate, envelope, events, payload, refunds, signature
+from ..intake import correlate, envelope, events, payload, reversals, signature
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
 from ..store import db, repo
@@ -163,8 +163,8 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
     settings = ctx.settings
     if not env.livemode and not settings.intake.process_test_events:
         return _ignore(ctx, event_id, "I-TEST-MODE: test-mode events are not processed (setting)")
-    if refunds.handles(env):
-        return _process_reversal(ctx, event_id, refunds.classify(env))
+    if reversals.handles(env):
+        return _process_reversals(ctx, event_id, env)
     outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
     if isinstance(outcome, events.Ignored):
         return _ignore(ctx, event_id, f"{outcome.code}: {outcome.message_en}")
@@ -205,25 +205,41 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
     return "processed" if created else "duplicate"
 
 
-def _process_reversal(
-    ctx: AppContext, event_id: str, outcome: refunds.Reversal | events.Ignored
-) -> str:
-    """A succeeded refund or a lost dispute: one payments row per ``re_…``/``dp_…`` id and
-    one ``issue_storno`` job, whatever the deliveries (docs/storno.md)."""
+def _process_reversals(ctx: AppContext, event_id: str, env: events.Envelope) -> str:
+    """Refunds, lost disputes, ``charge.refunded`` and credit notes: one payments row per
+    ``re_…``/``dp_…`` id and one ``issue_storno`` job, whatever the deliveries and their order
+    (docs/storno.md)."""
+    try:
+        outcome = reversals.resolve(env, ctx.stripe)
+    except StripeApiError as exc:
+        if exc.permanent:
+            _fail(ctx, event_id, f"{exc.code}: {exc.message}")
+            raise PermanentJobError(str(exc)) from exc
+        raise
+    except ConfigError as exc:
+        _fail(ctx, event_id, f"{exc.code}: {exc.message}")
+        raise PermanentJobError(str(exc)) from exc
     if isinstance(outcome, events.Ignored):
         return _ignore(ctx, event_id, f"{outcome.code}: {outcome.message_en}")
-    key = outcome.sale.payment_key
+    created = False
     with db.write(ctx.engine) as conn:
-        recorded = repo.record_sale(
-            conn, outcome.sale, event_id, kind=outcome.kind, refers_to=outcome.refers_to
-        )
-        created = recorded == "created"
-        if created:
-            queue.enqueue(
-                conn, "issue_storno", {"payment_key": key}, dedupe_key=f"issue_storno:{key}"
+        for rev in outcome:
+            key = rev.sale.payment_key
+            recorded = repo.record_sale(
+                conn, rev.sale, event_id, kind=rev.kind, refers_to=rev.refers_to
             )
-        repo.mark_event(conn, event_id, "processed", payment_key=key)
-    log.info("event %s -> %s %s of %s", event_id, outcome.kind, key, outcome.refers_to)
+            if recorded != "seen":
+                # new, or richer (a credit note's items) while no storno was issued
+                suffix = "" if recorded == "created" else f":{event_id}"
+                queue.enqueue(
+                    conn,
+                    "issue_storno",
+                    {"payment_key": key},
+                    dedupe_key=f"issue_storno:{key}{suffix}",
+                )
+            created = created or recorded == "created"
+            log.info("event %s -> %s %s of %s", event_id, rev.kind, key, rev.refers_to)
+        repo.mark_event(conn, event_id, "processed", payment_key=outcome[0].sale.payment_key)
     return "processed" if created else "duplicate"
 
 

@@ -53,6 +53,7 @@ _COLLECTIONS = {
     "refunds": "refund",
     "events": "event",
     "disputes": "dispute",
+    "credit_notes": "credit_note",
     "balance_transactions": "balance_transaction",
     "payouts": "payout",
 }

@@ -10,8 +10,10 @@ disputes is ignored with a code.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from ..invoicing.storno import ReturnedItem
 from ..money import parse_decimal
@@ -66,20 +68,45 @@ def classify(env: Envelope) -> Reversal | Ignored:
     """The reversal an event confirms, or why it is ignored."""
     obj = as_dict(env.object)
     if env.type in REFUND_TYPES:
-        kind, prefix = "refund", "re_"
-        if obj.get("status") != "succeeded":
-            return Ignored.of(env.id, env.type, REFUND_NOT_SUCCEEDED)
-        created = as_int(obj.get("created"))
-    else:
-        kind, prefix = "dispute", "dp_"
-        if env.type != "charge.dispute.closed" or obj.get("status") != "lost":
-            return Ignored.of(env.id, env.type, DISPUTE_NOT_LOST)
-        # the storno is dated when the dispute was lost (the event), not when it was opened
-        created = env.created if env.created is not None else as_int(obj.get("created"))
+        return refund_reversal(env, obj)
+    if env.type != "charge.dispute.closed" or obj.get("status") != "lost":
+        return Ignored.of(env.id, env.type, DISPUTE_NOT_LOST)
+    # the storno is dated when the dispute was lost (the event), not when it was opened
+    created = env.created if env.created is not None else as_int(obj.get("created"))
+    return _reversal(env, "dispute", obj, created)
+
+
+def refund_reversal(
+    env: Envelope,
+    refund: dict[str, Any],
+    extra: Mapping[str, object] | None = None,
+    *,
+    refers_to: str | None = None,
+) -> Reversal | Ignored:
+    """A Refund object (from a refund event, a charge's refund list or a credit note) as the
+    reversal it confirms when it succeeded; ``extra`` objects are kept on the sale (the
+    credit note and its returned items); ``refers_to`` (the credit note's ``in_…``) when the
+    refund itself could not be read."""
+    if refund.get("status") != "succeeded":
+        return Ignored.of(env.id, env.type, REFUND_NOT_SUCCEEDED)
+    created = as_int(refund.get("created"))
+    return _reversal(env, "refund", refund, created, extra, refers_to=refers_to)
+
+
+def _reversal(
+    env: Envelope,
+    kind: str,
+    obj: dict[str, Any],
+    created: int | None,
+    extra: Mapping[str, object] | None = None,
+    *,
+    refers_to: str | None = None,
+) -> Reversal | Ignored:
+    prefix = "re_" if kind == "refund" else "dp_"
     key = obj.get("id")
     amount = as_int(obj.get("amount"))
     currency = obj.get("currency")
-    refers_to = ref_id(obj.get("payment_intent")) or ref_id(obj.get("charge"))
+    refers_to = ref_id(obj.get("payment_intent")) or ref_id(obj.get("charge")) or refers_to
     if (
         not isinstance(key, str)
         or not key.startswith(prefix)
@@ -92,13 +119,13 @@ def classify(env: Envelope) -> Reversal | Ignored:
         return Ignored.of(env.id, env.type, MALFORMED)
     sale = Sale(
         payment_key=key,
-        owner_type=kind,
-        owner_id=key,
+        owner_type=kind if not extra else "credit_note",
+        owner_id=key if not extra else str(as_dict(extra.get("credit_note")).get("id", key)),
         currency=currency.upper(),
         amount=amount,
         paid_at=datetime.fromtimestamp(created, UTC),
         livemode=env.livemode,
-        objects={kind: obj},
+        objects={kind: obj, **(extra or {})},
         api_version=env.api_version,
     )
     return Reversal(kind=kind, refers_to=refers_to, sale=sale)
@@ -159,11 +186,14 @@ ITEMS_KEY = "efactura_items"
 line number) or ``{"item": "SKU-7"}`` (the line's product id), each with ``"quantity"`` and
 optionally ``"amount"`` (the refunded amount for it, VAT included, in major units)."""
 MAX_ITEMS = 200
+CREDIT_NOTE_ITEMS = "credit_note_items"
+"""Key of ``Sale.objects``: a Stripe credit note's lines as ``efactura_items`` entries
+(``intake.reversals``)."""
 
 
 def returned_items(kind: str, sale: Sale) -> tuple[ReturnedItem, ...]:
-    """What a refund says was returned (its ``efactura_items`` metadata); ``()`` when it names
-    nothing.
+    """What a refund says was returned: its ``efactura_items`` metadata, else the lines of the
+    Stripe credit note it came with; ``()`` when it names nothing.
 
     Raises ValueError (with the reason) for metadata that cannot be read.
     """
@@ -171,6 +201,9 @@ def returned_items(kind: str, sale: Sale) -> tuple[ReturnedItem, ...]:
     for key, value in as_dict(obj.get("metadata")).items():
         if norm_key(key) == norm_key(ITEMS_KEY) and isinstance(value, str) and value.strip():
             return _parse_items(value)
+    listed = sale.objects.get(CREDIT_NOTE_ITEMS)
+    if isinstance(listed, list) and listed:
+        return tuple(_item(entry, n) for n, entry in enumerate(listed, 1))
     return ()
 
 

@@ -53,6 +53,9 @@ _PATHS = {
     "tax_rate": "/v1/tax_rates/{}",
     "customer": "/v1/customers/{}",
     "product": "/v1/products/{}",
+    "refund": "/v1/refunds/{}",
+    "dispute": "/v1/disputes/{}",
+    "credit_note": "/v1/credit_notes/{}",
 }
 
 

@@ -22,7 +22,16 @@ from .tables import payments, stripe_events
 
 _R = TypeVar("_R", "EventRecord", "PaymentRecord")
 
-OWNER_RANK = {"charge": 0, "payment_intent": 1, "checkout_session": 2, "invoice": 3}
+OWNER_RANK = {
+    "charge": 0,
+    "payment_intent": 1,
+    "checkout_session": 2,
+    "invoice": 3,
+    "refund": 0,
+    "credit_note": 1,
+}
+"""How much an owner says about its payment; a refund row is upgraded to the Stripe credit
+note that made the refund (its returned items) while no storno was issued."""
 
 
 # -- stripe_events ---------------------------------------------------------------------
