@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import Problem
 from ..intake.draft import draft_of
+from ..intake.sale import Sale
 from ..invoicing import build
 from ..invoicing.buyer import BuyerOverrides, resolve_buyer
 from ..invoicing.model import Invoice
@@ -39,6 +40,8 @@ from ..invoicing.storno import build_storno
 from ..store import corrections as store
 from ..store import db, repo
 from ..store import invoices as invoice_store
+from ..store.invoices import InvoiceRecord
+from ..store.repo import PaymentRecord
 from . import audit_log, browse, issuing
 from .audit_log import Actor
 from .context import AppContext
@@ -58,7 +61,7 @@ class ProblemsRefusal(Invalid):
         self.problems = problems
 
 
-def _check_correctable(row: Any, left: Decimal) -> None:
+def _check_correctable(row: InvoiceRecord, left: Decimal) -> None:
     number = row.number
     if row.kind != "invoice":
         raise Conflict(
@@ -119,7 +122,7 @@ def _amount(amount: Decimal | str | None, left: Decimal, currency: str) -> Decim
     return value
 
 
-def _load(ctx: AppContext, number: str) -> tuple[Any, Decimal]:
+def _load(ctx: AppContext, number: str) -> tuple[InvoiceRecord, Decimal]:
     with db.read(ctx.engine) as conn:
         row = invoice_store.by_number(conn, number)
         if row is None:
@@ -128,7 +131,12 @@ def _load(ctx: AppContext, number: str) -> tuple[Any, Decimal]:
 
 
 def _storno_of(
-    ctx: AppContext, row: Any, original: Invoice, amount: Decimal, reason: str, on: date
+    ctx: AppContext,
+    row: InvoiceRecord,
+    original: Invoice,
+    amount: Decimal,
+    reason: str,
+    on: date,
 ) -> tuple[Invoice, str, str]:
     """The validated (not yet numbered) storno, its payment key and validation summary."""
     cfg = series_for(ctx.settings.series, storno=True, livemode=bool(row.livemode))
@@ -172,7 +180,7 @@ def storno(
     draft, key, summary = _storno_of(ctx, row, original, value, text, browse.today(ctx))
     cfg = series_for(ctx.settings.series, storno=True, livemode=bool(row.livemode))
     with db.write(ctx.engine) as conn:
-        fresh = invoice_store.get(conn, int(row.id), for_update=True)
+        fresh = invoice_store.must_get(conn, int(row.id), for_update=True)
         _check_correctable(fresh, storno_left(conn, fresh))
         _amount(value, storno_left(conn, fresh), row.currency)
         _id, storno_number = issuing.store_numbered(
@@ -199,7 +207,7 @@ def storno(
     return {"invoice": number, "storno": storno_number, "amount": str(value), "reason": text}
 
 
-def check_overrides(sale: Any, overrides: BuyerOverrides) -> None:
+def check_overrides(sale: Sale, overrides: BuyerOverrides) -> None:
     """The buyer rules that apply to Stripe's data, applied to hand-typed data (422)."""
     problems = resolve_buyer(draft_of(sale).buyer, overrides).problems
     if problems:
@@ -213,7 +221,12 @@ def check_overrides(sale: Any, overrides: BuyerOverrides) -> None:
 
 
 def _new_invoice(
-    ctx: AppContext, pay: Any, original: Invoice, overrides: BuyerOverrides, on: date, key: str
+    ctx: AppContext,
+    pay: PaymentRecord,
+    original: Invoice,
+    overrides: BuyerOverrides,
+    on: date,
+    key: str,
 ) -> tuple[Invoice, str]:
     sale = repo.sale_from_json(pay.sale)
     check_overrides(sale, overrides)
@@ -254,7 +267,9 @@ def _new_invoice(
     return invoice, summary
 
 
-def _whole_and_sale(ctx: AppContext, row: Any, left: Decimal, number: str) -> tuple[Any, str]:
+def _whole_and_sale(
+    ctx: AppContext, row: InvoiceRecord, left: Decimal, number: str
+) -> tuple[PaymentRecord, str]:
     """The payment behind ``row`` and the key of its next re-issue; refuses a partly
     reversed invoice."""
     if left != Decimal(row.total):
@@ -286,7 +301,7 @@ def reissue(
     draft, skey, summary = _storno_of(ctx, row, original, left, text, on)
     live = bool(row.livemode)
     with db.write(ctx.engine) as conn:
-        fresh = invoice_store.get(conn, int(row.id), for_update=True)
+        fresh = invoice_store.must_get(conn, int(row.id), for_update=True)
         _check_correctable(fresh, storno_left(conn, fresh))
         _s, storno_number = issuing.store_numbered(
             ctx,
