@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from ..invoicing.model import VatCategory
+from .vat_english import vat_english
 
 COUNTY_NAMES: dict[str, str] = {
     "RO-AB": "Alba", "RO-AR": "Arad", "RO-AG": "Argeș", "RO-BC": "Bacău", "RO-BH": "Bihor",
@@ -131,9 +132,12 @@ class Words:
 
     def __call__(self, ro: str) -> str:
         """``"Data emiterii"`` -> ``"Data emiterii / Issue date"`` on a bilingual invoice."""
-        english = ENGLISH.get(ro) if self.bilingual else None
+        english = self.english(ro)
         return f"{ro} / {english}" if english else ro
 
     def english(self, ro: str) -> str | None:
-        """The English of ``ro`` on a bilingual invoice, else ``None``."""
-        return ENGLISH.get(ro) if self.bilingual else None
+        """The English of ``ro`` on a bilingual invoice (labels, and the VAT mentions the
+        builder writes), else ``None``."""
+        if not self.bilingual:
+            return None
+        return ENGLISH.get(ro) or vat_english(ro)
