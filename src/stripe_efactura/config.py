@@ -101,6 +101,9 @@ class Settings:
     anaf_client_id: str | None = None
     anaf_client_secret: str | None = None
     anaf_redirect_uri: str | None = None
+    anaf_unknown_notice_minutes: int = 120
+    """``EFACTURA_ANAF_UNKNOWN_NOTICE_MINUTES``: an invoice whose upload outcome has been
+    unknown this long gets an ``anaf_unknown`` notice."""
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_user: str | None = None
@@ -405,6 +408,9 @@ def settings_from(
         anaf_client_id=e("ANAF_CLIENT_ID"),
         anaf_client_secret=e("ANAF_CLIENT_SECRET"),
         anaf_redirect_uri=e("ANAF_REDIRECT_URI"),
+        anaf_unknown_notice_minutes=_env_positive(
+            "ANAF_UNKNOWN_NOTICE_MINUTES", e("ANAF_UNKNOWN_NOTICE_MINUTES"), 120
+        ),
         smtp_host=e("SMTP_HOST"),
         smtp_port=_env_port("SMTP_PORT", e("SMTP_PORT"), 587),
         smtp_user=e("SMTP_USER"),

@@ -214,8 +214,8 @@ def test_quota_answer_on_upload_leaves_it_pending_and_retries(make_env, fault) -
     ]
 
 
-def test_waf_page_on_upload_is_a_rejection_with_an_explanation(env) -> None:  # type: ignore[no-untyped-def]
-    env.state.inject(FaultKind.WAF, "upload")
+def test_lasting_waf_page_on_upload_is_a_rejection_with_an_explanation(env) -> None:  # type: ignore[no-untyped-def]
+    env.state.inject(FaultKind.WAF, "upload", times=4)  # the first three are tried again
     invoice_id, number = env.issue()
     last = env.drive([invoice_id])
     row = env.row(invoice_id)
@@ -225,7 +225,11 @@ def test_waf_page_on_upload_is_a_rejection_with_an_explanation(env) -> None:  # 
     pay = _payment(env, row.payment_key)
     assert pay.status == "needs_attention"
     (problem,) = json.loads(pay.problems)
-    assert problem["hint"].startswith("Texts such as ';CP ' in an address")
+    assert problem["hint"] == (
+        "This is often temporary: run `stripe-efactura invoices retry NUMBER` later (no --force "
+        "needed). If it persists, texts such as ';CP ' in an address or an xsi:schemaLocation "
+        "trigger it: correct the data, then retry."
+    )
 
 
 def test_nok_with_br_ro_findings_explains_them_and_retry_keeps_number_and_date(env) -> None:  # type: ignore[no-untyped-def]

@@ -35,10 +35,12 @@ import concurrent.futures
 import hashlib
 import io
 import json
+import random
 import re
 import threading
 import uuid
 import zipfile
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -114,6 +116,7 @@ class FaultKind(StrEnum):
     QUOTA_429 = "429"  # HTTP 429
     TECHNICAL = "technical"  # "A aparut o eroare tehnica. Cod: XXX" in the endpoint's format
     UNAUTHORIZED = "401"  # HTTP 401 as for a revoked token
+    BAD_ZIP = "badzip"  # HTTP 200 application/zip that is no readable ZIP (descarcare)
 
 
 @dataclass
@@ -129,6 +132,37 @@ class Fault:
     times: int = 1
     status: int = 500
     delay: float = 30.0
+
+
+@dataclass
+class FaultRates:
+    """Faults drawn at random (seeded) for calls that no queued :class:`Fault` matched.
+
+    ``rates`` maps an endpoint name (``"*"``: every API endpoint without an entry of its own;
+    ``token`` only by name) to the chance of each fault kind per call. One seed, one sequence
+    of faults for one sequence of calls. ``drawn`` counts what fired, per (endpoint, kind).
+    """
+
+    rates: dict[str, dict[FaultKind, float]]
+    seed: int = 0
+    delay: float = 30.0
+    drawn: Counter[tuple[str, FaultKind]] = field(default_factory=Counter)
+    rng: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def draw(self, endpoint: str, *, wildcard: bool) -> Fault | None:
+        table = self.rates.get(endpoint)
+        if table is None:
+            table = self.rates.get("*", {}) if wildcard else {}
+        roll, total = self.rng.random(), 0.0
+        for kind, chance in table.items():
+            total += chance
+            if roll < total:
+                self.drawn[(endpoint, kind)] += 1
+                return Fault(kind, endpoint, delay=self.delay)
+        return None
 
 
 @dataclass
@@ -216,6 +250,10 @@ class FakeAnafState:
     """SPV list entries not made by an upload of this fake (buyer messages, invoices received
     from suppliers, filings made by other programs): (listed at, the entry as listed)."""
     faults: list[Fault] = field(default_factory=list)
+    fault_rates: FaultRates | None = None
+    """Random faults for calls no queued fault matched (fault-injection runs)."""
+    broken_downloads: set[str] = field(default_factory=set)
+    """Download ids whose ZIP is always unreadable (a download the archive step refuses)."""
     planned: list[PlannedOutcome] = field(default_factory=list)
     request_log: list[tuple[datetime, str, str]] = field(default_factory=list)  # API calls
     minute_counts: dict[datetime, int] = field(default_factory=dict)
@@ -293,6 +331,8 @@ class FakeAnafState:
                     if fault.times == 0:
                         self.faults.remove(fault)
                     return fault
+            if self.fault_rates is not None:
+                return self.fault_rates.draw(endpoint, wildcard=wildcard)
         return None
 
     def count(self, kind: str, key: str) -> int:
@@ -620,7 +660,13 @@ async def _fault_answer(state: FakeAnafState, fault: Fault, endpoint: str) -> Re
         return _technical_answer(endpoint, now)
     if kind is FaultKind.UNAUTHORIZED:
         return _spring_error(now, 401, "Unauthorized")
-    return None  # DROP / HANG act after handling
+    if kind is FaultKind.BAD_ZIP and endpoint == "descarcare":
+        return _unreadable_zip()
+    return None  # DROP / HANG act after handling (BAD_ZIP elsewhere: no effect)
+
+
+def _unreadable_zip() -> Response:
+    return Response(b"PK\x03\x04 truncated", media_type="application/zip")
 
 
 def _over_rate_limit(state: FakeAnafState, request: Request) -> bool:
@@ -907,6 +953,8 @@ async def _download(request: Request, state: FakeAnafState) -> Response:
             f"id_descarcare={raw} in cursul zilei",
             title,
         )
+    if raw in state.broken_downloads:
+        return _unreadable_zip()
     data = build_zip(msg, int(msg.index))
     return Response(
         data,

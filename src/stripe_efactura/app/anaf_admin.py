@@ -164,7 +164,9 @@ def retry_invoice(
             else Corrected(bytes(row.xml), row.snapshot, row.validation or "")
         )
     changed = corrected.xml != bytes(row.xml)
-    if not changed and not force and state is not AnafState.NOT_UPLOADED:
+    # a firewall page is often a passing block: the same document may simply go again
+    firewall = AnafWork.from_json(row.anaf_messages).finding_codes() == ["E-ANAF-WAF"]
+    if not changed and not force and state is not AnafState.NOT_UPLOADED and not firewall:
         raise RetryRefused(
             f"invoice {number} rebuilt from the current data is identical to the one ANAF "
             "refused: correct the payment data first (or use --force to send it unchanged)"

@@ -13,14 +13,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
-from ..anaf.archive import DownloadArchive, parse_archive
+from ..anaf.archive import DownloadArchive
 from ..anaf.errors import AnafApiError, AnafAuthError, AnafDownloadExpired
-from ..anaf.quotas import QuotaKind
 from ..files import PRIVATE, write_atomic
 from ..store import anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle
-from . import anaf_port
+from . import anaf_downloads, anaf_port
 from .anaf_port import Step
 from .context import AppContext
 
@@ -54,10 +53,10 @@ def store_archive(
 def archive_step(ctx: AppContext, inv: Lifecycle) -> Step:
     """``ok`` and not archived yet: download the signed ZIP and keep it."""
     download_id = str(inv.row.download_id)
-    anaf_port.take_quota(ctx, QuotaKind.DOWNLOAD, download_id)
     try:
-        data = anaf_port.client(ctx).download(download_id)
-        archive = parse_archive(data)
+        data, archive = anaf_downloads.fetch(ctx, download_id, inv.row.upload_index)
+    except anaf_downloads.DownloadDeferred as deferred:
+        return Step(AnafState.OK, max(1.0, anaf_port.seconds_until(ctx, deferred.until)))
     except AnafDownloadExpired as exc:
         with db.write(ctx.engine) as conn:
             fresh = anaf_work.load(conn, inv.id, lock=True)

@@ -3,14 +3,16 @@ one working day of its deadline, and again once it is overdue."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from ..errors import Problem
 from ..invoicing.deadlines import working_days_after
 from ..store import anaf_invoices, db
-from ..store.anaf_work import AnafState
+from ..store.anaf_work import AnafState, AnafWork
 from . import anaf_port, anaf_tokens
 from .context import AppContext
 
@@ -51,7 +53,61 @@ def check_deadlines(ctx: AppContext) -> list[str]:
                 conn, "deadline", ref, title, [_deadline_problem(row, status)]
             ):
                 recorded.append(ref)
+    recorded += check_unknown(ctx)
     recorded += anaf_tokens.check_expiry(ctx)
+    return recorded
+
+
+# ---- upload outcome unknown for too long ---------------------------------------------------
+
+
+def unknown_too_long(ctx: AppContext, since: datetime | None) -> bool:
+    """Whether an outcome unknown since ``since`` passed ``anaf_unknown_notice_minutes``."""
+    limit = timedelta(minutes=ctx.settings.anaf_unknown_notice_minutes)
+    return since is not None and anaf_port.now(ctx) - since >= limit
+
+
+def unknown_notice(conn: Connection, ctx: AppContext, number: str, since: datetime) -> bool:
+    """An ``anaf_unknown`` notice (once per episode) for an invoice whose upload outcome has
+    been unknown since ``since``; True when recorded."""
+    hours = (anaf_port.now(ctx) - since).total_seconds() / 3600
+    stamp = since.isoformat(timespec="seconds")
+    problem = Problem(
+        code="W-ANAF-UNKNOWN",
+        field="invoice",
+        message_ro=f"Rezultatul transmiterii facturii {number} la ANAF este necunoscut de "
+        f"{hours:.1f} ore (din {stamp}): răspunsul ANAF s-a pierdut și factura nu a fost "
+        "găsită încă în lista de mesaje SPV.",
+        message_en=f"The outcome of uploading invoice {number} to ANAF has been unknown for "
+        f"{hours:.1f} hours (since {stamp}): ANAF's answer was lost and the filing is not in "
+        "the SPV message list yet.",
+        hint="The service keeps checking ANAF and uploads again only when that is safe. See "
+        "`stripe-efactura invoices show NUMBER`; check the invoice in SPV if it lasts.",
+        hint_ro="Serviciul verifică în continuare la ANAF și retransmite doar când este sigur. "
+        "Vedeți `stripe-efactura invoices show NUMĂR`; verificați factura în SPV dacă durează.",
+        fatal=False,
+    )
+    return anaf_tokens.notice_once(
+        conn,
+        "anaf_unknown",
+        f"{number}:{stamp}",
+        f"Factura {number}: rezultat ANAF necunoscut / Invoice {number}: ANAF outcome unknown",
+        [problem],
+    )
+
+
+def check_unknown(ctx: AppContext) -> list[str]:
+    """A notice for every invoice whose upload outcome has been unknown for too long."""
+    recorded: list[str] = []
+    with db.write(ctx.engine) as conn:
+        for row in anaf_invoices.uncertain(conn):
+            since = AnafWork.from_json(row.anaf_messages).unknown_since
+            if (
+                since is not None
+                and unknown_too_long(ctx, since)
+                and unknown_notice(conn, ctx, str(row.number), since)
+            ):
+                recorded.append(f"{row.number}:unknown")
     return recorded
 
 

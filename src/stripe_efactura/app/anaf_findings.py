@@ -10,14 +10,13 @@ from dataclasses import replace
 
 from sqlalchemy.engine import Connection
 
-from ..anaf.archive import DuplicateInfo, ErrorFile, parse_archive
+from ..anaf.archive import DuplicateInfo, ErrorFile
 from ..anaf.errors import AnafApiError, AnafAuthError
-from ..anaf.quotas import QuotaKind
 from ..store import anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle
 from ..ubl import explain
-from . import anaf_port
+from . import anaf_downloads, anaf_port
 from .anaf_port import Step
 from .context import AppContext
 
@@ -26,9 +25,10 @@ log = logging.getLogger("stripe_efactura.anaf")
 
 def read_findings(ctx: AppContext, inv: Lifecycle) -> Step:
     download_id = str(inv.row.download_id)
-    anaf_port.take_quota(ctx, QuotaKind.DOWNLOAD, download_id)
     try:
-        archive = parse_archive(anaf_port.client(ctx).download(download_id))
+        _, archive = anaf_downloads.fetch(ctx, download_id, inv.row.upload_index)
+    except anaf_downloads.DownloadDeferred as deferred:
+        return Step(AnafState.NOK, max(1.0, anaf_port.seconds_until(ctx, deferred.until)))
     except AnafApiError as exc:
         if not exc.retryable and not isinstance(exc, AnafAuthError):
             raise

@@ -48,9 +48,10 @@ from ..anaf.errors import (
     AnafWafRejected,
     UploadOutcomeUnknown,
 )
+from ..anaf.oauth import OAuthError
 from ..anaf.quotas import QuotaKind, poll_delay
 from ..anaf.responses import MessageState, StatusResult
-from ..errors import Problem
+from ..errors import EfacturaError, Problem
 from ..invoicing.model import BuyerKind
 from ..invoicing.serialize import invoice_from_json
 from ..store import anaf_quota, anaf_work, db
@@ -62,6 +63,10 @@ from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.anaf")
 S = AnafState
+#: Firewall pages at upload tried again before the invoice is ``rejected_at_upload``.
+WAF_RETRIES = 3
+#: Each retry after a firewall page waits this many times longer than the one before.
+WAF_BACKOFF = 4
 
 
 def advance(ctx: AppContext, invoice_id: int) -> Step:
@@ -77,6 +82,9 @@ def advance(ctx: AppContext, invoice_id: int) -> Step:
     except anaf_tokens.NotAuthorised as exc:
         log.warning("invoice %s waits for ANAF authorisation: %s", inv.number, exc)
         return Step(inv.state, 3600.0, exc.code)
+    except OAuthError as exc:
+        log.warning("invoice %s waits for the ANAF token endpoint: %s", inv.number, exc)
+        return Step(inv.state, anaf_port.tuning(ctx).retry_seconds, exc.code)
 
 
 def _dispatch(ctx: AppContext, inv: Lifecycle) -> Step:
@@ -117,19 +125,21 @@ def upload_mode(row: Any) -> dict[str, bool]:
     return {"b2c": individual, "extern": foreign and not romanian_id}
 
 
-def _problem_from_error(exc: AnafApiError) -> Problem:
+def _problem_from_error(exc: AnafApiError, pages: int = 1) -> Problem:
     if isinstance(exc, AnafWafRejected):
         return Problem(
             code="E-ANAF-WAF",
             field="invoice",
-            message_ro="Firewall-ul ANAF a respins fișierul (pagina „Request Rejected”, "
-            f"ID suport {exc.support_id}).",
-            message_en="ANAF's firewall rejected the file (the 'Request Rejected' page, "
-            f"support ID {exc.support_id}).",
-            hint="Texts such as ';CP ' in an address or an xsi:schemaLocation trigger it: "
-            "correct the data, then run `stripe-efactura invoices retry NUMBER`.",
-            hint_ro="Texte precum „;CP ” într-o adresă sau xsi:schemaLocation îl declanșează: "
-            "corectați datele, apoi rulați `stripe-efactura invoices retry NUMĂR`.",
+            message_ro=f"Firewall-ul ANAF a răspuns de {pages} ori cu pagina „Request Rejected” "
+            f"(ID suport {exc.support_id}); ANAF nu a primit factura.",
+            message_en=f"ANAF's firewall answered its 'Request Rejected' page {pages} times "
+            f"(support ID {exc.support_id}); ANAF did not receive the invoice.",
+            hint="This is often temporary: run `stripe-efactura invoices retry NUMBER` later "
+            "(no --force needed). If it persists, texts such as ';CP ' in an address or an "
+            "xsi:schemaLocation trigger it: correct the data, then retry.",
+            hint_ro="Adesea este temporar: rulați mai târziu `stripe-efactura invoices retry "
+            "NUMĂR` (fără --force). Dacă persistă, texte precum „;CP ” într-o adresă sau "
+            "xsi:schemaLocation îl declanșează: corectați datele, apoi reîncercați.",
         )
     text = " ".join(exc.messages) or exc.message
     return Problem(
@@ -178,6 +188,7 @@ def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
             intent_at=now,
             uploads=inv.work.uploads + 1,
             polls=0,
+            reason=None,
         )
         anaf_work.save(conn, invoice_id, work, S.UPLOADING)
         invoice_store.log(
@@ -189,7 +200,9 @@ def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
 
 
 def _upload(ctx: AppContext, invoice_id: int) -> Step:
-    anaf_tokens.access_token(ctx)  # no intent without a usable token
+    waiting = _token_or_wait(ctx, invoice_id)  # no intent without a usable token
+    if waiting is not None:
+        return waiting
     intent = _record_intent(ctx, invoice_id)
     if isinstance(intent, Step):
         return intent
@@ -204,24 +217,65 @@ def _upload(ctx: AppContext, invoice_id: int) -> Step:
         )
     except UploadOutcomeUnknown as exc:
         return _to_unknown(ctx, invoice_id, attempt, exc.cause_code, exc.message)
+    except (OAuthError, anaf_tokens.NotAuthorised) as exc:
+        # the token was asked for before the request was built: nothing was sent
+        reason = _token_reason(exc)
+        _back_to_pending(ctx, invoice_id, attempt, exc.code, reason=reason)
+        return Step(S.PENDING, _token_wait(ctx, exc), exc.code)
     except (AnafNetworkError, AnafTimeout, AnafQuotaExceeded, AnafAuthError) as exc:
         # nothing reached ANAF (connect failure, quota, token refused): the intent is void
-        _back_to_pending(ctx, invoice_id, attempt, exc)
+        _back_to_pending(ctx, invoice_id, attempt, exc.code)
         return anaf_port.wait_after(ctx, exc, S.PENDING)
-    except (AnafWafRejected, AnafRejected) as exc:
+    except AnafWafRejected as exc:
+        return _firewall_page(ctx, invoice_id, attempt, exc)
+    except AnafRejected as exc:
         return _rejected_at_upload(ctx, invoice_id, attempt, _problem_from_error(exc))
     with db.write(ctx.engine) as conn:
         inv = _current_attempt(conn, invoice_id, attempt)
         if isinstance(inv, Step):
             log.error("invoice %s: upload answer for a stale attempt", intent.number)
             return inv
-        work = replace(inv.work, upload_date=result.date_response, polls=0)
+        work = replace(
+            inv.work,
+            upload_date=result.date_response,
+            polls=0,
+            unknown_since=None,
+            reason=None,
+            waf_pages=0,
+        )
         anaf_work.save(conn, invoice_id, work, S.UPLOADED, upload_index=result.index)
         invoice_store.log(
             conn, invoice_id, "anaf_uploaded", {"index": result.index, "attempt": attempt}
         )
     log.info("invoice %s uploaded: index %s", intent.number, result.index)
     return Step(S.UPLOADED, poll_wait(ctx, 0))
+
+
+def _token_reason(exc: EfacturaError) -> str:
+    return f"{exc.code}: no usable ANAF token ({exc.message}); nothing was sent to ANAF"
+
+
+def _token_wait(ctx: AppContext, exc: EfacturaError) -> float:
+    if isinstance(exc, anaf_tokens.NotAuthorised):
+        return 3600.0  # a person must authorise: no point asking the token endpoint sooner
+    return anaf_port.tuning(ctx).retry_seconds
+
+
+def _token_or_wait(ctx: AppContext, invoice_id: int) -> Step | None:
+    """Get (refresh) the access token before any intent is recorded. When the token endpoint
+    fails the invoice stays ``pending_upload`` with the reason; None: a token is there."""
+    try:
+        anaf_tokens.access_token(ctx)
+    except (OAuthError, anaf_tokens.NotAuthorised) as exc:
+        reason = _token_reason(exc)
+        with db.write(ctx.engine) as conn:
+            inv = anaf_work.load(conn, invoice_id, lock=True)
+            if inv is not None and inv.state is S.PENDING and inv.work.reason != reason:
+                anaf_work.save(conn, invoice_id, replace(inv.work, reason=reason))
+                invoice_store.log(conn, invoice_id, "anaf_upload_waits", {"error": exc.code})
+        log.warning("invoice %s waits for an ANAF token: %s", invoice_id, exc)
+        return Step(S.PENDING, _token_wait(ctx, exc), exc.code)
+    return None
 
 
 def _current_attempt(conn: Any, invoice_id: int, attempt: str) -> Lifecycle | Step:
@@ -241,7 +295,8 @@ def _to_unknown(ctx: AppContext, invoice_id: int, attempt: str, cause: str, text
         inv = _current_attempt(conn, invoice_id, attempt)
         if isinstance(inv, Step):
             return inv
-        work = replace(inv.work, unknown_since=anaf_port.now(ctx))
+        # the first time the outcome became unknown (kept across deliberate re-uploads)
+        work = replace(inv.work, unknown_since=inv.work.unknown_since or anaf_port.now(ctx))
         anaf_work.save(conn, invoice_id, work, S.UNKNOWN)
         invoice_store.log(
             conn,
@@ -253,14 +308,53 @@ def _to_unknown(ctx: AppContext, invoice_id: int, attempt: str, cause: str, text
     return Step(S.UNKNOWN, anaf_port.tuning(ctx).list_lag_seconds, cause)
 
 
-def _back_to_pending(ctx: AppContext, invoice_id: int, attempt: str, exc: AnafApiError) -> None:
+def _back_to_pending(
+    ctx: AppContext,
+    invoice_id: int,
+    attempt: str,
+    code: str,
+    *,
+    reason: str | None = None,
+    waf_pages: int | None = None,
+    **detail: object,
+) -> bool:
+    """The upload of ``attempt`` reached nobody: back to ``pending_upload`` (the intent is
+    void). False when the attempt is stale."""
     with db.write(ctx.engine) as conn:
         inv = _current_attempt(conn, invoice_id, attempt)
         if isinstance(inv, Step):
-            return
-        work = replace(inv.work, attempt=None, uploads=max(0, inv.work.uploads - 1))
+            return False
+        work = replace(
+            inv.work,
+            attempt=None,
+            uploads=max(0, inv.work.uploads - 1),
+            reason=reason,
+            waf_pages=inv.work.waf_pages if waf_pages is None else waf_pages,
+        )
         anaf_work.save(conn, invoice_id, work, S.PENDING)
-        invoice_store.log(conn, invoice_id, "anaf_upload_not_sent", {"error": exc.code})
+        invoice_store.log(conn, invoice_id, "anaf_upload_not_sent", {"error": code, **detail})
+    return True
+
+
+def _firewall_page(ctx: AppContext, invoice_id: int, attempt: str, exc: AnafWafRejected) -> Step:
+    """ANAF's firewall answered its "Request Rejected" page: nothing was taken. Often a
+    passing block, so the upload is tried again :data:`WAF_RETRIES` times (waiting longer each
+    time) before the invoice is ``rejected_at_upload``, which ``invoices retry`` then sends
+    again without ``--force``."""
+    with db.read(ctx.engine) as conn:
+        inv = anaf_work.load(conn, invoice_id)
+    pages = (inv.work.waf_pages if inv is not None else 0) + 1
+    if pages > WAF_RETRIES:
+        return _rejected_at_upload(ctx, invoice_id, attempt, _problem_from_error(exc, pages))
+    wait = anaf_port.tuning(ctx).retry_seconds * WAF_BACKOFF ** (pages - 1)
+    reason = (
+        f"E-ANAF-WAF: ANAF's firewall answered 'Request Rejected' (support ID "
+        f"{exc.support_id}); nothing was taken; upload {pages + 1} in {wait:.0f} s"
+    )
+    _back_to_pending(
+        ctx, invoice_id, attempt, exc.code, reason=reason, waf_pages=pages, support=exc.support_id
+    )
+    return Step(S.PENDING, wait, exc.code)
 
 
 def _rejected_at_upload(ctx: AppContext, invoice_id: int, attempt: str, problem: Problem) -> Step:
@@ -268,7 +362,8 @@ def _rejected_at_upload(ctx: AppContext, invoice_id: int, attempt: str, problem:
         inv = _current_attempt(conn, invoice_id, attempt)
         if isinstance(inv, Step):
             return inv
-        anaf_work.save(conn, invoice_id, replace(inv.work, findings=(problem,)), S.REJECTED)
+        work = replace(inv.work, findings=(problem,), unknown_since=None, reason=None)
+        anaf_work.save(conn, invoice_id, work, S.REJECTED)
         invoice_store.log(conn, invoice_id, "anaf_rejected_at_upload", {"code": problem.code})
         anaf_port.rejected(conn, inv.row, (problem,))
     return Step(S.REJECTED, None, problem.code)

@@ -19,15 +19,14 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from ..anaf.archive import DownloadArchive, InvoiceKey, invoice_key, parse_archive
-from ..anaf.client import AnafClient
+from ..anaf.archive import DownloadArchive, InvoiceKey, invoice_key
 from ..anaf.errors import AnafApiError
 from ..anaf.quotas import QuotaKind
 from ..anaf.responses import MessageEntry
-from ..store import anaf_invoices, anaf_work, db
+from ..store import anaf_invoices, anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle, Reconciled
-from . import anaf_archive, anaf_port, anaf_tokens
+from . import anaf_archive, anaf_deadlines, anaf_downloads, anaf_port, anaf_tokens
 from .anaf_port import Step
 from .context import AppContext
 
@@ -45,15 +44,27 @@ def reconcile(ctx: AppContext, inv: Lifecycle) -> Step | None:
     now = anaf_port.now(ctx)
     intent = inv.work.intent_at
     assert intent is not None
+    since = inv.work.unknown_since
+    if since is not None and anaf_deadlines.unknown_too_long(ctx, since):
+        with db.write(ctx.engine) as conn:
+            anaf_deadlines.unknown_notice(conn, ctx, inv.number, since)
     # from the first attempt: an earlier lost upload may be listed late (ANAF lists 60 days)
     first = inv.work.first_intent_at or intent
     start = max(first - timedelta(minutes=5), now - timedelta(days=59))
     end = now - timedelta(seconds=tune.list_lag_seconds)
+    give_up = intent + timedelta(seconds=tune.reconcile_grace_seconds)
     if end > start:
-        adopted = match_listed(ctx, start, end)
+        try:
+            adopted = match_listed(ctx, start, end)
+        except anaf_quota.QuotaWait as no_slot:
+            # the list cannot be read now; the re-upload after the grace period does not
+            # need it (ANAF answers a duplicate upload with the original index)
+            if now < give_up:
+                until = min(no_slot.until, give_up)
+                return Step(AnafState.UNKNOWN, max(1.0, anaf_port.seconds_until(ctx, until)))
+            return _give_up(ctx, inv.id)
         if inv.id in adopted:
             return Step(AnafState.OK, 0.0, f"found in the message list: {adopted[inv.id]}")
-    give_up = intent + timedelta(seconds=tune.reconcile_grace_seconds)
     if now < give_up:
         wait = min(tune.reconcile_every_seconds, max(1.0, anaf_port.seconds_until(ctx, give_up)))
         return Step(AnafState.UNKNOWN, max(wait, tune.list_lag_seconds if end <= start else 1.0))
@@ -98,7 +109,7 @@ def match_listed(ctx: AppContext, start: datetime, end: datetime) -> dict[int, s
             return adopted
         for entry in result.messages:
             if entry.upload_index and entry.upload_index not in known and entry.download_id:
-                found = _match_entry(ctx, anaf, cui, entry)
+                found = _match_entry(ctx, cui, entry)
                 if found is not None:
                     adopted[found] = entry.upload_index
         if not result.has_next:
@@ -106,7 +117,7 @@ def match_listed(ctx: AppContext, start: datetime, end: datetime) -> dict[int, s
         page += 1
 
 
-def _match_entry(ctx: AppContext, anaf: AnafClient, cui: str, entry: MessageEntry) -> int | None:
+def _match_entry(ctx: AppContext, cui: str, entry: MessageEntry) -> int | None:
     """Download a listed filing (once per process) and adopt it if it is one of ours."""
     index, download_id = str(entry.upload_index), str(entry.download_id)
     # listed filings already read: a filing seen before its invoice became ``unknown`` is
@@ -114,10 +125,15 @@ def _match_entry(ctx: AppContext, anaf: AnafClient, cui: str, entry: MessageEntr
     seen = ctx.caches.anaf_listed.get(index)
     if seen is not None and (seen[0] is None or _unknown_invoice(ctx, seen[0]) is None):
         return None
-    anaf_port.take_quota(ctx, QuotaKind.DOWNLOAD, download_id)
     try:
-        data = anaf.download(download_id)
-        archive = parse_archive(data)
+        data, archive = anaf_downloads.fetch(ctx, download_id, index)
+    except anaf_downloads.DownloadDeferred:
+        return None  # failed before: backed off, the other listed messages go on
+    except anaf_quota.QuotaWait as wait:
+        if not wait.per_message:
+            raise
+        log.info("listed message %s skipped: %s", index, wait)
+        return None  # this message's quota: never a wait for the invoice being reconciled
     except AnafApiError as exc:
         log.warning("download of listed message %s failed: %s", index, exc)
         return None
@@ -151,7 +167,7 @@ def _adopt(
         inv = anaf_work.lifecycle(row)
         if inv.state is not AnafState.UNKNOWN or str(row.issue_date) != key.issue_date:
             return None
-        work = replace(inv.work, reconciled=Reconciled("message_list", index))
+        work = replace(inv.work, reconciled=Reconciled("message_list", index), unknown_since=None)
         anaf_work.save(
             conn, inv.id, work, AnafState.OK, upload_index=index, download_id=download_id
         )

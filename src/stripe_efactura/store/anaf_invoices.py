@@ -4,7 +4,7 @@ ANAF work left, which are near their deadline, and the ``invoices list`` rows.""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -77,14 +77,20 @@ def live_with_deadline(conn: Connection) -> list[InvoiceRow]:
     )
 
 
-def unknown_since(conn: Connection, before: datetime) -> list[InvoiceRow]:
-    """Invoices in ``unknown`` whose state last changed before ``before`` (database clock)."""
+def uncertain(conn: Connection) -> list[InvoiceRow]:
+    """Invoices whose upload outcome may be unknown: ``unknown``, or on their way to a
+    deliberate re-upload (``pending_upload``, ``uploading``); the caller reads the work record
+    (``unknown_since``)."""
+    states = (AnafState.UNKNOWN.value, AnafState.PENDING.value, AnafState.UPLOADING.value)
     return list(
         conn.execute(
-            sa.select(invoices.c.id, invoices.c.number, invoices.c.anaf_messages).where(
-                invoices.c.anaf_state == AnafState.UNKNOWN.value,
-                invoices.c.updated_at < db.utc_naive(before),
-            )
+            sa.select(
+                invoices.c.id,
+                invoices.c.number,
+                invoices.c.issue_date,
+                invoices.c.anaf_state,
+                invoices.c.anaf_messages,
+            ).where(invoices.c.anaf_state.in_(states))
         ).all()
     )
 

@@ -107,6 +107,8 @@ class AnafWork:
     reason: str | None = None
     duplicate_of: str | None = None
     rejected_duplicate: str | None = None
+    waf_pages: int = 0
+    """Firewall ("Request Rejected") pages answered to uploads of this document in a row."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Keys this version does not know (kept as they were)."""
 
@@ -147,6 +149,7 @@ class AnafWork:
             reason=_text(data.get("reason")),
             duplicate_of=_text(data.get("duplicate_of")),
             rejected_duplicate=_text(data.get("rejected_duplicate")),
+            waf_pages=int(data.get("waf_pages", 0)),
             extra={k: v for k, v in data.items() if k not in _KNOWN},
         )
 
@@ -158,6 +161,8 @@ class AnafWork:
             # counters are written from the first upload intent on (zero included)
             if value is None or value == () or (value == 0 and not self.attempt):
                 continue
+            if name == "waf_pages" and not value:
+                continue  # written only once a firewall page was answered
             out[name] = _encode(value)
         return out
 
@@ -184,6 +189,7 @@ _KNOWN = (
     "reason",
     "duplicate_of",
     "rejected_duplicate",
+    "waf_pages",
 )
 
 

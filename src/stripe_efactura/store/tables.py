@@ -174,6 +174,17 @@ anaf_quota = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
+anaf_downloads = sa.Table(
+    "anaf_downloads",
+    metadata,
+    sa.Column("download_id", sa.String(40), primary_key=True),
+    sa.Column("upload_index", sa.String(40)),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String(64), nullable=False),
+    sa.Column("retry_after", sa.DateTime, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
 fx_rates = sa.Table(
     "fx_rates",
     metadata,
