@@ -172,6 +172,53 @@ def test_foreign_currency_waits_for_the_bnr_rate(
     ctx.close()
 
 
+def test_a_bnr_rate_that_never_comes_says_so_then_needs_attention(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    from datetime import timedelta
+
+    from stripe_efactura.app import lookups
+
+    flow = factory.flow_b_checkout_delayed()  # EUR, paid on 1 January 2026
+    ctx = make_ctx(tmp_path, db_url, validation_dir, flow.store())
+    ctx.bnr_transport = httpx.MockTransport(lambda request: httpx.Response(503))
+    feed(ctx, flow.events)
+    worker = use_cases.make_worker(ctx)
+
+    def run_at(hours: float) -> None:
+        ctx.clock = lambda: NUMBERED_AT + timedelta(hours=hours)
+        with db.write(ctx.engine) as conn:  # make the waiting jobs due now
+            conn.execute(
+                jobs.update().where(jobs.c.status == "queued").values(run_at=db.db_now(conn))
+            )
+        worker.drain()
+
+    run_at(0)
+    key = str(flow.payment_key)
+    assert payment_status(ctx)[key] == ("pending", [])
+    waits = [(e["event"], e["detail"]) for e in lookups.timeline(ctx, key) if "fx" in e["event"]]
+    assert waits == [("fx_waiting", {"currency": "EUR", "day": "2026-01-01"})]
+    run_at(47.9)  # still waiting: the issue job is queued, not dead, and said so once
+    assert payment_status(ctx)[key] == ("pending", [])
+    with db.read(ctx.engine) as conn:
+        states = conn.execute(
+            sa.select(jobs.c.status).where(jobs.c.task == "issue_invoice")
+        ).scalars()
+        assert set(states) == {"queued"}
+    run_at(48)
+    assert payment_status(ctx)[key] == ("needs_attention", ["P-FX-RATE-MISSING"])
+    assert issued(ctx) == []
+    events = [e["event"] for e in lookups.timeline(ctx, key) if "fx" in e["event"]]
+    assert events == ["fx_waiting", "fx_gave_up"]
+    listed = {r["payment_key"]: r for r in use_cases.payments_listing(ctx)}[key]
+    problems: list[dict[str, str]] = listed["problems"]  # type: ignore[assignment]
+    assert problems[0]["message_en"] == (
+        "The BNR rate of EUR for 2026-01-01 is still missing (waited since 2026-01-02 09:00 "
+        "UTC); the invoice cannot be issued without it."
+    )
+    ctx.close()
+
+
 def test_a_richer_event_after_needs_attention_issues_the_invoice(
     tmp_path: Path, db_url: str, validation_dir: Path
 ) -> None:

@@ -9,18 +9,20 @@ rate the invoice waits (the job retries) — it never guesses.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import httpx
 import sqlalchemy as sa
 
-from ..errors import RetryLater
+from ..errors import Problem, RetryLater
 from ..invoicing import deadlines, fx
 from ..invoicing.model import FxInfo
+from ..invoicing.problems import problem
 from ..jobs import queue
 from ..store import db
+from ..store import registry as payment_log
 from ..store.tables import fx_rates
 from .context import AppContext
 
@@ -99,3 +101,61 @@ def request_rates(ctx: AppContext, issue_date: date, today: date) -> None:
             dedupe_key=f"fetch_bnr:{year or 'latest'}:{stamp}",
             max_attempts=50,
         )
+
+
+# ---- a payment waiting for its rate -------------------------------------------------------
+
+#: How long a payment waits for a BNR rate before it needs attention (BNR publishes each
+#: working day around 13:00; two days cover a late feed and a holiday).
+MAX_RATE_WAIT = timedelta(hours=48)
+#: Seconds between two tries while the rate is missing.
+RATE_RETRY_DELAY = 300.0
+
+
+class RateWait(RetryLater):
+    """The invoice waits for a BNR rate; the job runs again without counting an attempt
+    (the wait is bounded by :data:`MAX_RATE_WAIT`, not by the job's attempts)."""
+
+    code = "E-FX-WAIT"
+    count_attempt = False
+
+
+def _waiting_since(ctx: AppContext, payment_key: str) -> datetime | None:
+    with db.read(ctx.engine) as conn:
+        events = payment_log.payment_timeline(conn, payment_key, ("fx_waiting", "fx_gave_up"))
+    start: datetime | None = None
+    for e in events:
+        if e.event == "fx_gave_up":
+            start = None
+        elif start is None:
+            start = e.at
+    return start
+
+
+def wait_for_rate(ctx: AppContext, payment_key: str, currency: str, day: date) -> Problem:
+    """The payment has no BNR rate for ``day`` yet. The first time its timeline says why it
+    waits (``fx_waiting``); then :class:`RateWait` until :data:`MAX_RATE_WAIT` has passed,
+    after which the returned problem (``P-FX-RATE-MISSING``) makes it need attention (and a
+    later ``payments retry`` waits afresh)."""
+    now = db.utc_naive(ctx.clock())
+    since = _waiting_since(ctx, payment_key)
+    detail = {"currency": currency.upper(), "day": day.isoformat()}
+    if since is None:
+        with db.write(ctx.engine) as conn:
+            payment_log.log_payment(conn, payment_key, "fx_waiting", detail, now=now)
+        since = now
+    if now - since < MAX_RATE_WAIT:
+        raise RateWait(
+            f"waiting for the BNR rate of {currency} for {day} (since {since:%Y-%m-%d %H:%M} UTC)",
+            delay_seconds=RATE_RETRY_DELAY,
+        )
+    with db.write(ctx.engine) as conn:
+        payment_log.log_payment(
+            conn, payment_key, "fx_gave_up", {**detail, "since": since.isoformat()}, now=now
+        )
+    return problem(
+        "P-FX-RATE-MISSING",
+        currency=currency.upper(),
+        day=day.isoformat(),
+        since=f"{since:%Y-%m-%d %H:%M} UTC",
+    )

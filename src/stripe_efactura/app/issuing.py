@@ -149,9 +149,9 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
         fx_info = fx_service.rate_for(ctx, sale.currency, paid_on)
         if fx_info is None:
             fx_service.request_rates(ctx, paid_on, today(ctx))
-            raise RetryLater(
-                f"waiting for the BNR rate of {sale.currency} for {paid_on}", delay_seconds=300
-            )
+            missing = fx_service.wait_for_rate(ctx, payment_key, sale.currency, paid_on)
+            needs_attention(ctx, payment_key, (missing,))
+            return "needs_attention"
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
     checked = build_checked(
         ctx,
@@ -164,7 +164,9 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     result = checked.result
     if result.needs_fx:
         fx_service.request_rates(ctx, paid_on, today(ctx))
-        raise RetryLater(f"waiting for the BNR rate of {sale.currency}", delay_seconds=300)
+        missing = fx_service.wait_for_rate(ctx, payment_key, sale.currency, paid_on)
+        needs_attention(ctx, payment_key, (missing,))
+        return "needs_attention"
     if checked.problems or result.invoice is None:
         needs_attention(ctx, payment_key, checked.problems)
         return "needs_attention"

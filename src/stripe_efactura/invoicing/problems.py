@@ -228,6 +228,16 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "Încasați în RON sau într-o monedă cu curs BNR (EUR, USD, GBP, …).",
     ),
     ProblemSpec(
+        "P-FX-RATE-MISSING",
+        "currency",
+        "Cursul BNR {currency} pentru {day} lipsește încă (așteptat din {since}); factura nu "
+        "poate fi emisă fără el.",
+        "The BNR rate of {currency} for {day} is still missing (waited since {since}); the "
+        "invoice cannot be issued without it.",
+        "Check that the service reaches BNR's feed (EFACTURA_BNR_URL), then `payments retry KEY`.",
+        "Verificați că serviciul ajunge la BNR (EFACTURA_BNR_URL), apoi `payments retry CHEIE`.",
+    ),
+    ProblemSpec(
         "P-ISSUED-LATE",
         "issue_date",
         "Plata din {paid_on} este facturată pe {issued_on}, după termenul de emitere "

@@ -348,19 +348,45 @@ def set_payment_status(
 
 
 def list_payments(
-    conn: Connection, *, status: str | None = None, limit: int = 1000
+    conn: Connection, *, status: str | None = None, page_size: int = 1000
 ) -> list[PaymentRecord]:
-    q = sa.select(payments).order_by(payments.c.created_at.desc()).limit(limit)
-    if status:
-        q = q.where(payments.c.status == status)
-    return [_record(PaymentRecord, r) for r in conn.execute(q)]
+    """Every payment (of ``status``), newest first, read ``page_size`` rows at a time (keyset
+    on ``created_at``, ``payment_key``): none is left out however many there are."""
+    out: list[PaymentRecord] = []
+    after: tuple[Any, str] | None = None
+    while True:
+        q = (
+            sa.select(payments)
+            .order_by(payments.c.created_at.desc(), payments.c.payment_key.desc())
+            .limit(page_size)
+        )
+        if status:
+            q = q.where(payments.c.status == status)
+        if after is not None:
+            q = q.where(sa.tuple_(payments.c.created_at, payments.c.payment_key) < after)
+        rows = conn.execute(q).all()
+        out += [_record(PaymentRecord, r) for r in rows]
+        if len(rows) < page_size:
+            return out
+        after = (rows[-1].created_at, str(rows[-1].payment_key))
 
 
-def ignored_events(conn: Connection, limit: int = 1000) -> list[EventRecord]:
-    q = (
-        sa.select(stripe_events)
-        .where(stripe_events.c.outcome.in_(["ignored", "failed"]))
-        .order_by(stripe_events.c.received_at.desc())
-        .limit(limit)
-    )
-    return [_record(EventRecord, r) for r in conn.execute(q)]
+def ignored_events(conn: Connection, *, page_size: int = 1000) -> list[EventRecord]:
+    """Every ignored or failed event, newest first, read ``page_size`` rows at a time (keyset
+    on ``received_at``, ``id``): none is left out however many there are."""
+    out: list[EventRecord] = []
+    after: tuple[Any, str] | None = None
+    while True:
+        q = (
+            sa.select(stripe_events)
+            .where(stripe_events.c.outcome.in_(["ignored", "failed"]))
+            .order_by(stripe_events.c.received_at.desc(), stripe_events.c.id.desc())
+            .limit(page_size)
+        )
+        if after is not None:
+            q = q.where(sa.tuple_(stripe_events.c.received_at, stripe_events.c.id) < after)
+        rows = conn.execute(q).all()
+        out += [_record(EventRecord, r) for r in rows]
+        if len(rows) < page_size:
+            return out
+        after = (rows[-1].received_at, str(rows[-1].id))
