@@ -233,3 +233,16 @@ def test_the_hourly_check_tells_about_an_invoice_stuck_before_its_reupload(make_
     assert _notices(env) == [
         ("anaf_unknown", f"{number}:{since.isoformat(timespec='seconds')}", ["W-ANAF-UNKNOWN"])
     ]
+
+
+def test_the_unknown_notice_setting() -> None:
+    from stripe_efactura.config import STARTER_TOML, parse_toml, settings_from
+    from stripe_efactura.errors import ConfigError
+
+    toml = parse_toml(STARTER_TOML)
+    assert settings_from(toml, {}).anaf_unknown_notice_minutes == 120
+    env = {"EFACTURA_ANAF_UNKNOWN_NOTICE_MINUTES": "45"}
+    assert settings_from(toml, env).anaf_unknown_notice_minutes == 45
+    for bad in ("0", "-5", "2h"):
+        with pytest.raises(ConfigError):
+            settings_from(toml, {"EFACTURA_ANAF_UNKNOWN_NOTICE_MINUTES": bad})
