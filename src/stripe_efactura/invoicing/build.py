@@ -55,6 +55,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import Problem
 from ..money import exponent, format_ro, from_minor, round2
+from .basket import harmonise
 from .buyer import BuyerOverrides, BuyerResult, delivery_address, resolve_buyer
 from .draft import RawLine, SaleDraft
 from .fx import BNR_CURRENCIES
@@ -427,7 +428,7 @@ def build_invoice(
     shipped = _shipped_to(draft)
     ship_country = shipped.country if shipped is not None else None
     ctx = vat_context(on, profile, buyer_res.party, buyer_res.tax_exempt, ship_country or None)
-    kept, taxed = _tax_lines(lines.lines, ctx, problems)
+    kept, taxed = harmonise(*_tax_lines(lines.lines, ctx, problems), currency)
     collected = from_minor(draft.amount, currency)
     priced = _price(kept, taxed, lines, collected, currency, fx, problems)
     buyer = _without_o_vat_id(buyer_res.party, priced.breakdown)
