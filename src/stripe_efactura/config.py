@@ -233,9 +233,13 @@ def _company(raw: Mapping[str, Any]) -> CompanyProfile:
             country=str(addr.get("country", "RO")).upper(),
         )
         cui = str(raw.get("cui", "")).upper().removeprefix("RO").strip()
+        cnp = None if raw.get("cnp") is None else "".join(str(raw["cnp"]).split())
+        if cnp is not None and cui:
+            raise ConfigError("[company] has both cui and cnp: give one (docs/configuration.md)")
         return CompanyProfile(
             name=str(raw["name"]),
             cui=cui,
+            cnp=cnp,
             address=address,
             vat_payer=bool(raw.get("vat_payer", True)),
             vat_on_collection=bool(raw.get("vat_on_collection", False)),

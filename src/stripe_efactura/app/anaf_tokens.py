@@ -80,7 +80,8 @@ class TokenStatus:
 
 
 def company_cui(ctx: AppContext) -> str:
-    cui = ctx.settings.company.cui.upper().removeprefix("RO").strip()
+    # a seller identified by CNP has its SPV rights (and uploads) under the CNP
+    cui = ctx.settings.company.fiscal_code.upper().removeprefix("RO").strip()
     if not cui.isdigit():
         raise ConfigError("[company] cui must be the numeric CUI (efactura.toml)")
     return cui

@@ -161,7 +161,7 @@ def export_period(
             "to": period.last_day.isoformat(),
             "livemode": livemode,
             "generated_at": now.isoformat(),
-            "seller_cui": ctx.settings.company.cui,
+            "seller_cui": ctx.settings.company.fiscal_code,
             "journal": {"total_ron": str(journal.total_ron), "vat_ron": str(journal.vat_ron)},
             "files": w.entries,
             "invoices": listed,

@@ -321,6 +321,26 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "Set [company] cui to your fiscal code without the RO prefix.",
         "Setați [company] cui la codul fiscal fără prefixul RO.",
     ),
+    ProblemSpec(
+        "P-SELLER-CNP-INVALID",
+        "company.cnp",
+        "CNP-ul „{value}” din efactura.toml nu este valid (13 cifre, data nașterii, cifra de "
+        "control).",
+        "The CNP {value!r} in efactura.toml is not valid (13 digits, birth date, check digit).",
+        "Set [company] cnp to your personal numeric code exactly as on your identity card.",
+        "Setați [company] cnp exact ca pe actul de identitate.",
+    ),
+    ProblemSpec(
+        "P-SELLER-CNP-VAT-PAYER",
+        "company.cnp",
+        "O persoană fizică înregistrată în scopuri de TVA facturează cu codul de TVA primit, nu "
+        "cu CNP-ul.",
+        "A person registered for VAT invoices under the VAT code ANAF gave them, not the CNP.",
+        "Set [company] cui to your fiscal code (without RO) and remove cnp, or set vat_payer = "
+        "false if you are not registered for VAT.",
+        "Setați [company] cui la codul fiscal (fără RO) și ștergeți cnp, sau vat_payer = false "
+        "dacă nu sunteți înregistrat în scopuri de TVA.",
+    ),
     # --- storno (refunds, lost disputes) -----------------------------------------------------
     # --- registry lookups (app/lookups.py, docs/registry.md) ------------------------------
     ProblemSpec(

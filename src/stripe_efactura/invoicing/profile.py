@@ -18,7 +18,7 @@ class CompanyProfile:
 
     name: str
     cui: str
-    """CUI without the ``RO`` prefix."""
+    """CUI without the ``RO`` prefix (empty for a seller identified by CNP)."""
     address: Address
     vat_payer: bool = True
     vat_on_collection: bool = False
@@ -32,10 +32,18 @@ class CompanyProfile:
     bank: str | None = None
     share_capital: str | None = None
     logo_path: str | None = None
+    cnp: str | None = None
+    """A person with an economic activity identified by CNP (in e-Factura from 1 June 2026,
+    OG 6/2026) instead of a CUI: BT-30 and the ANAF upload ``cif``."""
 
     @property
     def vat_id(self) -> str | None:
-        return f"RO{self.cui}" if self.vat_payer else None
+        return f"RO{self.cui}" if self.vat_payer and not self.cnp else None
+
+    @property
+    def fiscal_code(self) -> str:
+        """The code ANAF knows the seller by (SPV rights, upload ``cif``): CNP or CUI."""
+        return self.cnp or self.cui
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def id_line(party: Party, w: Words, *, seller: bool) -> str | None:
     domestic = party.address.country.upper() == "RO"
     if seller and not legal and vat.upper().startswith("RO"):
         legal = vat[2:]
-    if not seller and party.kind is BuyerKind.INDIVIDUAL:
+    if party.kind is BuyerKind.INDIVIDUAL:  # a consumer, or a seller identified by CNP
         if legal and set(legal) != {"0"}:
             return f"CNP: {legal}" if domestic else f"{w('Nr. identificare')}: {legal}"
         return f"{w('Cod TVA')}: {vat}" if vat else None
