@@ -204,21 +204,34 @@ def invoice_view(r: Any, on: date) -> Json:
     }
 
 
+def _invoice_cursor(cursor: str, by_date: bool) -> int | tuple[date, int]:
+    """``[id]``, or ``[issue_date, id]`` for a listing ordered by issue date."""
+    parts = _decode(cursor)
+    try:
+        if by_date and len(parts) == 2 and isinstance(parts[1], int):
+            return date.fromisoformat(str(parts[0])), int(parts[1])
+        if not by_date and len(parts) == 1 and isinstance(parts[0], int):
+            return int(parts[0])
+    except ValueError as exc:
+        raise _bad_cursor() from exc
+    raise _bad_cursor()
+
+
 def list_invoices(
     ctx: AppContext, flt: q.InvoiceFilter, *, cursor: str | None = None, limit: int = 50
 ) -> Page:
     limit = _limit(limit)
-    after = None
-    if cursor:
-        parts = _decode(cursor)
-        if not parts or not isinstance(parts[0], int):
-            raise _bad_cursor()
-        after = int(parts[0])
+    by_date = q.by_issue_date(flt)
+    after = _invoice_cursor(cursor, by_date) if cursor else None
     on = today(ctx)
     with db.read(ctx.engine) as conn:
         rows = q.invoices_page(conn, flt, after=after, limit=limit + 1)
     items = [invoice_view(r, on) for r in rows[:limit]]
-    nxt = _encode([int(rows[limit - 1].id)]) if len(rows) > limit else None
+    nxt = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        key = [last.issue_date.isoformat(), int(last.id)] if by_date else [int(last.id)]
+        nxt = _encode(key)
     return Page(items, nxt)
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from ..invoicing.draft import DeliveryDraft, PaymentFacts, SaleDraft
+from ..invoicing.draft import BuyerField, DeliveryDraft, PaymentFacts, SaleDraft
 from .buyer import buyer_draft, shipping_address
 from .lines import lines_draft
 from .metadata import iter_metadata, metadata_sources
@@ -128,3 +128,28 @@ def draft_of(sale: Sale) -> SaleDraft:
         degraded=sale.degraded,
         delivery=delivery_draft(sale),
     )
+
+
+SEARCH_MAX = 500
+_SEARCHED = (
+    BuyerField.NAME,
+    BuyerField.BUSINESS_NAME,
+    BuyerField.INDIVIDUAL_NAME,
+    BuyerField.EMAIL,
+)
+
+
+def search_text(sale: Sale) -> str:
+    """What a text search of the payments looks in, lower-cased: the payment key, the owner
+    id, and every buyer name, e-mail and tax id any source of ``sale`` gives (at most
+    :data:`SEARCH_MAX` characters)."""
+    words = [sale.payment_key, sale.owner_id]
+    for layer in buyer_draft(sale).layers:
+        words += [layer.fields[f].value for f in _SEARCHED if f in layer.fields]
+        words += [i.value for i in layer.ids]
+    seen: dict[str, None] = {}
+    for word in words:
+        text = " ".join(word.lower().split())
+        if text:
+            seen.setdefault(text, None)
+    return " ".join(seen)[:SEARCH_MAX]

@@ -8,15 +8,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
+from .repo import get_payment, payment_search, sale_from_json
 from .tables import invoices, payments
 
 
 def set_overrides(conn: Connection, payment_key: str, overrides_json: str | None) -> None:
-    conn.execute(
-        sa.update(payments)
-        .where(payments.c.payment_key == payment_key)
-        .values(overrides=overrides_json, updated_at=db.db_now(conn))
-    )
+    row = get_payment(conn, payment_key)
+    values: dict[str, object] = {"overrides": overrides_json, "updated_at": db.db_now(conn)}
+    if row is not None:
+        values["search"] = payment_search(sale_from_json(row.sale), overrides_json)
+    conn.execute(sa.update(payments).where(payments.c.payment_key == payment_key).values(**values))
 
 
 def clone_payment(
@@ -38,6 +39,7 @@ def clone_payment(
             paid_at=original.paid_at,
             degraded=original.degraded,
             sale=original.sale,
+            search=payment_search(sale_from_json(original.sale), overrides_json),
             event_ids=original.event_ids,
             problems="[]",
             overrides=overrides_json,

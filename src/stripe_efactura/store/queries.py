@@ -2,8 +2,11 @@
 
 A page is read with a keyset cursor (the sort key of the last row of the previous page), never
 with OFFSET, so page N costs what page 1 costs: payments are ordered by ``(paid_at,
-payment_key)`` descending (index ``ix_payments_paid_at``), invoices by ``id`` descending (the
-primary key; ``ix_invoices_issue_date`` serves the date filters). Listings never read the
+payment_key)`` descending (index ``ix_payments_paid_at_search``, which also
+holds the lower-cased ``search`` text the ``q`` filter reads; with a status filter
+``ix_payments_status_paid_at``), invoices by ``id`` descending (the primary key) or, with an
+issue-date range, by ``(issue_date, id)`` descending (``ix_invoices_issue_date``), so that a
+filtered page reads its rows in index order and stops after ``limit``. Listings never read the
 large columns (XML, PDF, signed ZIP, raw sale).
 """
 
@@ -120,14 +123,8 @@ def payments_page(
     if flt.paid_to:
         query = query.where(payments.c.paid_at < flt.paid_to)
     if flt.text:
-        pattern = _like(flt.text.lower())
-        query = query.where(
-            sa.or_(
-                sa.func.lower(payments.c.payment_key).like(pattern, escape="\\"),
-                sa.func.lower(payments.c.owner_id).like(pattern, escape="\\"),
-                sa.func.lower(payments.c.sale).like(pattern, escape="\\"),
-            )
-        )
+        # ``search`` is lower-cased already: no function on the column, read from the index
+        query = query.where(payments.c.search.like(_like(flt.text.lower()), escape="\\"))
     if after is not None:
         paid_at, key = after
         # a row-value comparison, so that the index range scan starts at the cursor
@@ -139,10 +136,22 @@ def payments_page(
     return conn.execute(query).all()
 
 
+def by_issue_date(flt: InvoiceFilter) -> bool:
+    """Whether a listing with these filters is ordered by ``(issue_date, id)`` (a date range:
+    the index ``ix_invoices_issue_date`` then reads just the range, in order) rather than by
+    ``id``."""
+    return flt.issued_from is not None or flt.issued_to is not None
+
+
 def invoices_page(
-    conn: Connection, flt: InvoiceFilter, *, after: int | None, limit: int
+    conn: Connection,
+    flt: InvoiceFilter,
+    *,
+    after: int | tuple[date, int] | None,
+    limit: int,
 ) -> Sequence[Any]:
-    """Up to ``limit`` invoices with an id below the cursor, newest first."""
+    """Up to ``limit`` invoices after the cursor, newest first: by id, or with a date range
+    by ``(issue_date, id)`` (the cursor is then that pair)."""
     query = sa.select(*_INVOICE_COLS)
     if flt.series:
         query = query.where(invoices.c.series_code == flt.series)
@@ -165,9 +174,18 @@ def invoices_page(
             invoices.c.deadline < flt.overdue_on,
             invoices.c.anaf_state.not_in(("ok", "not_uploaded")),
         )
-    if after is not None:
-        query = query.where(invoices.c.id < after)
-    return conn.execute(query.order_by(invoices.c.id.desc()).limit(limit)).all()
+    if by_issue_date(flt):
+        if isinstance(after, tuple):
+            query = query.where(
+                sa.tuple_(invoices.c.issue_date, invoices.c.id)
+                < sa.tuple_(sa.literal(after[0], sa.Date), sa.literal(after[1], sa.Integer))
+            )
+        order = [invoices.c.issue_date.desc(), invoices.c.id.desc()]
+    else:
+        if isinstance(after, int):
+            query = query.where(invoices.c.id < after)
+        order = [invoices.c.id.desc()]
+    return conn.execute(query.order_by(*order).limit(limit)).all()
 
 
 def invoice_row(conn: Connection, number: str) -> Any:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem
+from ..intake.draft import SEARCH_MAX, search_text
 from ..intake.envelope import EventMeta
 from ..intake.sale import Sale
 from . import db
@@ -250,6 +251,19 @@ def record_sale(
     return _merge_sale(conn, sale, event_id, now)
 
 
+_OVERRIDE_SEARCHED = ("name", "email", "cui", "cnp")
+
+
+def payment_search(sale: Sale, overrides_json: str | None = None) -> str:
+    """The ``payments.search`` text of a sale: what a listing's text search looks in
+    (``intake.draft.search_text``), with the buyer's overridden name, e-mail and ids first."""
+    extra: list[str] = []
+    if overrides_json:
+        typed = json.loads(overrides_json)
+        extra = [str(typed[k]).lower() for k in _OVERRIDE_SEARCHED if typed.get(k)]
+    return " ".join([*extra, search_text(sale)])[:SEARCH_MAX]
+
+
 def _new_payment(
     sale: Sale, event_id: str, *, kind: str, refers_to: str | None, now: datetime
 ) -> dict[str, Any]:
@@ -266,6 +280,7 @@ def _new_payment(
         "paid_at": db.utc_naive(sale.paid_at),
         "degraded": sale.degraded,
         "sale": sale_to_json(sale),
+        "search": payment_search(sale),
         "event_ids": json.dumps([event_id]),
         "problems": "[]",
         "created_at": now,
@@ -297,6 +312,7 @@ def _merge_sale(conn: Connection, sale: Sale, event_id: str, now: datetime) -> s
             paid_at=db.utc_naive(sale.paid_at),
             degraded=sale.degraded,
             sale=sale_to_json(sale),
+            search=payment_search(sale, row.overrides),
         )
     if values:
         values["updated_at"] = now
@@ -330,6 +346,13 @@ def reset_payment(
         values["sale"] = sale
     if overrides is not None:
         values["overrides"] = overrides
+    if sale is not None or overrides is not None:
+        row = get_payment(conn, payment_key)
+        if row is not None:
+            stored = sale_from_json(sale if sale is not None else row.sale)
+            values["search"] = payment_search(
+                stored, overrides if overrides is not None else row.overrides
+            )
     conn.execute(payments.update().where(payments.c.payment_key == payment_key).values(**values))
 
 

@@ -49,14 +49,17 @@ payments = sa.Table(
     sa.Column("paid_at", sa.DateTime, nullable=False),
     sa.Column("degraded", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("sale", sa.Text, nullable=False),
+    # lower-cased key, owner, buyer names, e-mails and ids (``repo.payment_search``)
+    sa.Column("search", sa.String(500), nullable=False, server_default=""),
     sa.Column("event_ids", sa.Text, nullable=False, server_default="[]"),
     sa.Column("problems", sa.Text, nullable=False, server_default="[]"),
     sa.Column("overrides", sa.Text),
     sa.Column("refers_to", sa.String(255)),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Index("ix_payments_status", "status"),
-    sa.Index("ix_payments_paid_at", "paid_at", "payment_key"),
+    sa.Index("ix_payments_status_paid_at", "status", "paid_at", "payment_key"),
+    # the listing's order, and the text search read from the index (no table row per miss)
+    sa.Index("ix_payments_paid_at_search", "paid_at", "payment_key", "search"),
 )
 
 series = sa.Table(
