@@ -128,6 +128,9 @@ class Settings:
     pdf_font_bold: str | None = None
     webhook_max_bytes: int = WEBHOOK_MAX_BYTES
     """``EFACTURA_WEBHOOK_MAX_BYTES``: larger request bodies are refused unread (413)."""
+    metrics_token: str | None = None
+    """``EFACTURA_METRICS_TOKEN``: when set, ``/metrics`` answers only ``Authorization: Bearer
+    <token>`` (401 otherwise); unset, it answers anyone."""
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """Addresses (or networks) whose ``X-Forwarded-Proto``/``-For`` the console believes."""
 
@@ -438,6 +441,7 @@ def settings_from(
             if (raw_sync := e("SQLITE_SYNCHRONOUS"))
             else None
         ),
+        metrics_token=e("METRICS_TOKEN"),
         pdf_font=e("PDF_FONT"),
         pdf_font_bold=e("PDF_FONT_BOLD"),
         webhook_max_bytes=_env_positive(

@@ -126,3 +126,26 @@ def test_health_and_metrics(client) -> None:  # type: ignore[no-untyped-def]
     text = client.get("/metrics").text
     assert 'efactura_jobs{status="queued"} 1' in text
     assert 'efactura_stripe_events{status="pending"} 1' in text
+
+
+def test_metrics_token_when_set(tmp_path: Path, db_url: str) -> None:
+    settings = demo_settings(tmp_path, database_url=db_url, metrics_token="m3tr1cs-t0ken-value")
+    ctx = use_cases.build_context(settings)
+    use_cases.prepare(ctx)
+    with TestClient(create_app(ctx)) as client:
+        missing = client.get("/metrics")
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer m3tr1cs-t0ken-valuE"})
+        basic = client.get("/metrics", headers={"Authorization": "Basic m3tr1cs-t0ken-value"})
+        good = client.get("/metrics", headers={"Authorization": "Bearer m3tr1cs-t0ken-value"})
+        health = client.get("/healthz")
+    ctx.close()
+    assert (missing.status_code, missing.json()["code"]) == (401, "E-AUTH-REQUIRED")
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.headers["www-authenticate"] == 'Bearer realm="metrics"'
+    assert [(r.status_code, r.json()["code"]) for r in (wrong, basic)] == [
+        (401, "E-AUTH-TOKEN"),
+        (401, "E-AUTH-TOKEN"),
+    ]
+    assert good.status_code == 200
+    assert good.text.startswith("# TYPE efactura_jobs gauge\n")
+    assert health.json() == {"status": "ok"}

@@ -15,6 +15,7 @@ SECRET_FIELDS = frozenset(
         "stripe_api_key",
         "anaf_client_secret",
         "smtp_password",
+        "metrics_token",
     }
 )
 

@@ -3,6 +3,7 @@ what happened to every event and invoice (the demo's account)."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -13,12 +14,37 @@ from ..store import overview as overview_store
 from ..store import status as status_store
 from ..store.invoices import InvoiceRecord, TimelineEntry
 from .context import AppContext
+from .refusals import Unauthenticated
 
 
 def check_database(ctx: AppContext) -> None:
     """Raise when the database does not answer (``/healthz``)."""
     with db.read(ctx.engine) as conn:
         status_store.ping(conn)
+
+
+def metrics_refusal(ctx: AppContext, authorization: str | None) -> Unauthenticated | None:
+    """Why ``/metrics`` refuses this ``Authorization`` header (None: allowed). Without
+    ``EFACTURA_METRICS_TOKEN`` anyone may read the counts."""
+    expected = ctx.settings.metrics_token
+    if not expected:
+        return None
+    scheme, _, given = (authorization or "").partition(" ")
+    if not given.strip():
+        return Unauthenticated(
+            "E-AUTH-REQUIRED",
+            "/metrics needs Authorization: Bearer <EFACTURA_METRICS_TOKEN>.",
+            "/metrics cere Authorization: Bearer <EFACTURA_METRICS_TOKEN>.",
+        )
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        return Unauthenticated(
+            "E-AUTH-TOKEN",
+            "Wrong metrics token.",
+            "Token de metrici greșit.",
+        )
+    return None
 
 
 def metrics_text(ctx: AppContext) -> str:

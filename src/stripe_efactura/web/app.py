@@ -23,6 +23,7 @@ from ..app.context import AppContext
 from ..errors import StorageError
 from .anaf_callback import anaf_callback_route
 from .api import api_mount, create_api
+from .api.problems import problem_response
 from .batching import BatchWriter
 from .console import console_app
 from .limits import BodyLimit
@@ -94,7 +95,15 @@ def _service_routes(ctx: AppContext, writer: BatchWriter) -> list[Route]:
         """Liveness: the process answers (no database work)."""
         return PlainTextResponse("ok")
 
-    async def metrics(_request: Request) -> Response:
+    async def metrics(request: Request) -> Response:
+        """Counts for Prometheus; with ``EFACTURA_METRICS_TOKEN`` set, only with that bearer."""
+        refused = system.metrics_refusal(ctx, request.headers.get("authorization"))
+        if refused is not None:
+            answer = problem_response(
+                401, refused.code, refused.message, refused.message_ro or refused.message
+            )
+            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return answer
         return PlainTextResponse(await anyio.to_thread.run_sync(system.metrics_text, ctx))
 
     return [
