@@ -16,10 +16,11 @@ from lxml import etree
 from starlette.testclient import TestClient
 
 from factories import stripe_flows as factory
+from factories.attention import ADDRESS, broken_charge, ingest
 from stripe_efactura import app as use_cases
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.app import anaf_lifecycle, anaf_tokens, audit_log, intake
+from stripe_efactura.app import anaf_lifecycle, anaf_tokens, audit_log
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader
@@ -28,27 +29,10 @@ from stripe_efactura.store.tables import invoices
 from stripe_efactura.web.app import create_app
 
 BASE = "http://anaf.fake"
-ADDRESS = {
-    "line1": "Str. Memorandumului 28",
-    "city": "Cluj-Napoca",
-    "state": "Cluj",
-    "postal_code": "400114",
-    "country": "RO",
-}
 UBL = {
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
 }
-
-
-def broken_charge() -> factory.Flow:
-    """A legacy charge without a street address: the payment needs attention."""
-    flow = factory.flow_g_legacy_charge()
-    for obj in [*flow.objects, *(e["data"]["object"] for e in flow.events)]:
-        if obj.get("object") == "charge":
-            obj["billing_details"]["address"] = {"country": "RO", "postal_code": "010101"}
-            obj["shipping"] = None
-    return flow
 
 
 def live_b2c(flow: factory.Flow) -> factory.Flow:
@@ -75,12 +59,6 @@ def live_b2c(flow: factory.Flow) -> factory.Flow:
     out.events = [mark(e) for e in flow.events]
     out.objects = [mark(o) for o in flow.objects]
     return out
-
-
-def ingest(ctx: AppContext, flow: factory.Flow) -> None:
-    for e in flow.events:
-        intake.accept_event(ctx, json.dumps(e).encode())
-    use_cases.make_worker(ctx).drain()
 
 
 def test_buyer_override_turns_needs_attention_into_a_numbered_invoice(

@@ -1,15 +1,26 @@
-"""Merchant notices: recorded in the caller's transaction, emailed in aggregated digests."""
+"""Merchant notices: recorded in the caller's transaction, emailed in aggregated digests; the
+needs-attention inbox (open / resolved) and its acknowledgement, the same for the REST API,
+the console and ``stripe-efactura notices``."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from ..errors import Problem
 from ..jobs import queue
+from ..store import db
 from ..store import notices as notice_store
+from ..store import queries as q
+from . import audit_log
+from .audit_log import Actor
+from .context import AppContext
+from .refusals import NotFound
+
+MAX_PAGE = 200
 
 
 def record(
@@ -50,3 +61,60 @@ def record_once(
         return False
     record(conn, kind, ref, title, problems, **extra)
     return True
+
+
+# -- the inbox ----------------------------------------------------------------------------
+
+
+def notice_view(r: Any) -> dict[str, Any]:
+    payload = json.loads(r.payload)
+    resolved = r.acknowledged_at is not None or bool(r.fixed)
+    return {
+        "id": int(r.id),
+        "kind": r.kind,
+        "ref": r.ref,
+        "title": payload.get("title", ""),
+        "problems": payload.get("problems", []),
+        "created_at": r.created_at.isoformat(),
+        "state": "resolved" if resolved else "open",
+        "acknowledged_at": r.acknowledged_at.isoformat() if r.acknowledged_at else None,
+        "acknowledged_by": r.acknowledged_by,
+    }
+
+
+def inbox(
+    ctx: AppContext, *, state: str | None = None, cursor: int | None = None, limit: int = 50
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Notices newest first, ``open`` (neither acknowledged nor fixed) or ``resolved``, and
+    the cursor of the next page."""
+    limit = max(1, min(MAX_PAGE, limit))
+    with db.read(ctx.engine) as conn:
+        rows = q.notices_page(conn, state=state, after=cursor, limit=limit + 1)
+    items = [notice_view(r) for r in rows[:limit]]
+    return items, (int(rows[limit - 1].id) if len(rows) > limit else None)
+
+
+def acknowledge(ctx: AppContext, actor: Actor, notice_id: int) -> dict[str, Any]:
+    """Mark a notice as seen (audited once; acknowledging again changes nothing)."""
+    with db.write(ctx.engine) as conn:
+        row = q.notice(conn, notice_id)
+        if row is None:
+            raise NotFound(
+                "E-NOTICE-NOT-FOUND",
+                f"No notice {notice_id}.",
+                f"Notificarea {notice_id} nu există.",
+                field="notice",
+            )
+        now = db.db_now(conn)
+        if q.acknowledge_notice(conn, notice_id, by=actor.name, now=now):
+            audit_log.record(
+                conn,
+                actor,
+                "notice.acknowledge",
+                "notice",
+                notice_id,
+                before={"state": "open"},
+                after={"state": "acknowledged"},
+            )
+        row = q.notice(conn, notice_id)
+    return notice_view(row)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ..errors import RetryLater, ValidationArtifactsMissing
@@ -33,6 +34,17 @@ from .corrections import check_overrides
 from .refusals import Conflict
 
 log = logging.getLogger("stripe_efactura.overrides")
+
+
+def buyer_from_fields(data: Mapping[str, object]) -> BuyerOverrides:
+    """The overrides typed in a form, a request body or on the command line: empty values
+    are left out; ``vat_id`` (a VAT id such as ``RO14399840``) stands for ``cui`` when no
+    CUI is given (``BuyerOverrides.cui`` takes either)."""
+    given = {k: v for k, v in data.items() if v not in (None, "", False)}
+    vat_id = given.pop("vat_id", None)
+    if vat_id and not given.get("cui"):
+        given["cui"] = vat_id
+    return BuyerOverrides.from_json(given)
 
 
 def _issue_now(ctx: AppContext, payment_key: str) -> None:
@@ -108,4 +120,4 @@ def retry(ctx: AppContext, actor: Actor, payment_key: str) -> dict[str, Any]:
         pay = repo.get_payment(conn, payment_key)
     if pay is not None and pay.kind == "payment":
         _issue_now(ctx, payment_key)
-    return _outcome(ctx, payment_key)
+    return {**_outcome(ctx, payment_key), "message": message}

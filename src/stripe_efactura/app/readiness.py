@@ -1,6 +1,5 @@
 """What is ready and what is not: the system readiness of the API and the console's banners,
-and the ANAF overview (authorisation, quota used today, deadlines at risk), and the notices
-inbox (open / resolved, acknowledge).
+and the ANAF overview (authorisation, quota used today, deadlines at risk).
 
 Each readiness check says ``ok``, ``warning`` (works, degraded) or ``error`` (something does
 not work), with the reason in English and Romanian and the fix.
@@ -8,7 +7,6 @@ not work), with the reason in English and Romanian and the fix.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,10 +17,8 @@ from ..store import db
 from ..store import queries as q
 from ..tz import BUCHAREST
 from ..ubl.artifacts import is_installed
-from . import anaf_tokens, audit_log, browse, supervision
-from .audit_log import Actor
+from . import anaf_tokens, browse, supervision
 from .context import AppContext
-from .refusals import NotFound
 
 WORKER_LATE = timedelta(minutes=15)
 WEBHOOK_QUIET_DAYS = 7
@@ -227,57 +223,3 @@ def anaf_overview(ctx: AppContext) -> dict[str, Any]:
         "calls_last_minute": minute,
         "deadlines_at_risk": deadlines,
     }
-
-
-# -- notices inbox ----------------------------------------------------------------------
-
-
-def notice_view(r: Any) -> dict[str, Any]:
-    payload = json.loads(r.payload)
-    resolved = r.acknowledged_at is not None or bool(r.fixed)
-    return {
-        "id": int(r.id),
-        "kind": r.kind,
-        "ref": r.ref,
-        "title": payload.get("title", ""),
-        "problems": payload.get("problems", []),
-        "created_at": r.created_at.isoformat(),
-        "state": "resolved" if resolved else "open",
-        "acknowledged_at": r.acknowledged_at.isoformat() if r.acknowledged_at else None,
-        "acknowledged_by": r.acknowledged_by,
-    }
-
-
-def notices(
-    ctx: AppContext, *, state: str | None = None, cursor: int | None = None, limit: int = 50
-) -> tuple[list[dict[str, Any]], int | None]:
-    limit = max(1, min(browse.MAX_PAGE, limit))
-    with db.read(ctx.engine) as conn:
-        rows = q.notices_page(conn, state=state, after=cursor, limit=limit + 1)
-    items = [notice_view(r) for r in rows[:limit]]
-    return items, (int(rows[limit - 1].id) if len(rows) > limit else None)
-
-
-def acknowledge(ctx: AppContext, actor: Actor, notice_id: int) -> dict[str, Any]:
-    with db.write(ctx.engine) as conn:
-        row = q.notice(conn, notice_id)
-        if row is None:
-            raise NotFound(
-                "E-NOTICE-NOT-FOUND",
-                f"No notice {notice_id}.",
-                f"Notificarea {notice_id} nu există.",
-                field="notice",
-            )
-        now = db.db_now(conn)
-        if q.acknowledge_notice(conn, notice_id, by=actor.name, now=now):
-            audit_log.record(
-                conn,
-                actor,
-                "notice.acknowledge",
-                "notice",
-                notice_id,
-                before={"state": "open"},
-                after={"state": "acknowledged"},
-            )
-        row = q.notice(conn, notice_id)
-    return notice_view(row)

@@ -30,8 +30,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-invoices_app = typer.Typer(help="Issued invoices: list, show, export, retry, resend-email.")
-payments_app = typer.Typer(help="Stripe payments: list, retry.")
+invoices_app = typer.Typer(
+    help="Issued invoices: list, show, export, retry, resend-email, storno, reissue."
+)
+payments_app = typer.Typer(help="Stripe payments: list, retry, override, timeline.")
 validation_app = typer.Typer(help="Official UBL 2.1 XSD and ANAF CIUS-RO schematron.")
 anaf_app = typer.Typer(help="ANAF authorisation: login, token import, status.")
 anaf_token_app = typer.Typer(help="ANAF tokens obtained elsewhere.")

@@ -11,7 +11,7 @@ import typer
 from ..errors import UserInputError
 from . import Access, invoices_app, session
 
-# ---- export, resend-email (app/documents.py, app/mailing.py) ---------------------------
+# ---- export, resend-email (app/documents.py, app/invoice_actions.py) ---------------------------
 
 
 @invoices_app.command("export")
@@ -48,10 +48,11 @@ def resend_email_command(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Email the invoice (PDF and XML) to the payer again, now."""
-    from ..app import mailing
+    from ..app import invoice_actions
+    from ..app.audit_log import Actor
 
     with session(Access.WRITE) as ctx:
-        result = mailing.resend_email(ctx, number, to=to)
+        result = invoice_actions.resend_email(ctx, Actor.cli(), number, to=to)
     if as_json:
         out = {
             "number": result.number,
@@ -135,12 +136,13 @@ def retry_command(
 ) -> None:
     """Send again an invoice ANAF rejected (nok) once its data is corrected: same number and
     date, correction recorded in its timeline. An invoice ANAF accepted is never re-sent."""
-    from ..app import anaf_admin
+    from ..app import invoice_actions
+    from ..app.audit_log import Actor
     from ..errors import InvoiceProblems
 
     try:
         with session(Access.WRITE) as ctx:
-            result = anaf_admin.retry_invoice(ctx, number, force=force)
+            result = invoice_actions.retry(ctx, Actor.cli(), number, force=force)
     except InvoiceProblems as exc:  # the findings to fix, one per line
         for p in exc.problems:
             typer.echo(f"{p.code} ({p.field}): {p.message_en}\n  {p.message_ro}", err=True)

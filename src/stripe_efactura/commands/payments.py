@@ -7,8 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import UserInputError
-from . import Access, payments_app, read_input, session
+from . import Access, payments_app, session
 
 
 @payments_app.command("list")
@@ -34,33 +33,29 @@ def list_payments(as_json: bool = typer.Option(False, "--json", help="JSON outpu
 @payments_app.command("retry")
 def retry(
     key: str = typer.Argument(..., help="Payment key (pi_…, in_…, ch_…) or a failed event id."),
-    buyer: Path = typer.Option(None, "--buyer", help="JSON file with buyer overrides."),
+    buyer: Path = typer.Option(
+        None, "--buyer", help="JSON file with buyer overrides (see `payments override`)."
+    ),
 ) -> None:
-    """Re-read a payment that needs attention and issue its invoice again."""
+    """Re-read a payment that needs attention and issue its invoice again (audited)."""
     from .. import app as use_cases
-    from ..app.repair import retry_payment
-    from ..invoicing.buyer import BuyerOverrides
+    from ..app import overrides
+    from ..app.audit_log import Actor
+    from .corrections import buyer_overrides, explained
 
-    overrides = None
-    if buyer is not None:
-        try:
-            overrides = BuyerOverrides.from_json(read_input(buyer).decode("utf-8"))
-        except ValueError as exc:
-            raise UserInputError(
-                f"{buyer}: {exc}",
-                code="E-INPUT-INVALID",
-                message_ro=f"{buyer}: conținut nevalid",
-            ) from exc
-    with session(Access.WRITE) as ctx:
-        typer.echo(retry_payment(ctx, key, overrides=overrides))
+    with explained(), session(Access.WRITE) as ctx:
+        if buyer is not None:
+            outcome = overrides.override_buyer(ctx, Actor.cli(), key, buyer_overrides({}, buyer))
+        else:
+            outcome = overrides.retry(ctx, Actor.cli(), key)
         use_cases.make_worker(ctx).drain()
-        rows = {r["payment_key"]: r for r in use_cases.payments_listing(ctx)}
-    row = rows.get(key)
-    if row is not None:
-        typer.echo(f"status: {row['status']}")
-        problems: list[dict[str, str]] = row["problems"]  # type: ignore[assignment]
-        for p in problems:
-            typer.echo(f"  {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")
+    if outcome.get("message"):
+        typer.echo(outcome["message"])
+    typer.echo(f"status: {outcome['status']}")
+    if outcome["invoice"]:
+        typer.echo(f"invoice: {outcome['invoice']}")
+    for p in outcome["problems"]:
+        typer.echo(f"  {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")
 
 
 @payments_app.command("dispute")

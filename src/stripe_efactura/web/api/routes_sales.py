@@ -8,10 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from ...app import anaf_admin, browse, corrections, mailing, overrides
+from ...app import browse, corrections, invoice_actions, overrides
 from ...app.accounts import Principal
 from ...app.browse import InvoiceFilter, PaymentFilter
-from ...invoicing.buyer import BuyerOverrides
 from . import models as m
 from .auth import DOWNLOAD, OPERATE, READ, context
 from .common import PROBLEMS
@@ -77,13 +76,8 @@ def override_buyer(
 ) -> Any:
     """Buyer override: checked with the rules of Stripe's data, audited, then the payment is
     issued again (an invoice ANAF rejected is rebuilt and sent again with its number)."""
-    data = body.model_dump(exclude_none=True)
-    vat_id = data.pop("vat_id", None)
-    if vat_id and not data.get("cui"):
-        data["cui"] = vat_id
-    return overrides.override_buyer(
-        context(request), who.actor(), payment_key, BuyerOverrides.from_json(data)
-    )
+    buyer = overrides.buyer_from_fields(body.model_dump(exclude_none=True))
+    return overrides.override_buyer(context(request), who.actor(), payment_key, buyer)
 
 
 @router.get("/invoices", response_model=m.InvoicePage, tags=["invoices"])
@@ -166,14 +160,8 @@ def resend_email(
     who: Principal = Depends(OPERATE),
 ) -> Any:
     """Send the invoice e-mail again (to the payer, or to `to`)."""
-    from ...app import audit_log
-
-    ctx = context(request)
     to = body.to if body else None
-    result = mailing.resend_email(ctx, number, to=to)
-    audit_log.record_now(
-        ctx, who.actor(), "invoice.resend_email", "invoice", number, after={"to": to or "payer"}
-    )
+    result = invoice_actions.resend_email(context(request), who.actor(), number, to=to)
     detail = {"state": result.state, "to": result.to, "message_id": result.message_id}
     if result.outbox is not None:
         detail["outbox"] = result.outbox
@@ -184,11 +172,7 @@ def resend_email(
 def retry_invoice(request: Request, number: Number, who: Principal = Depends(OPERATE)) -> Any:
     """Send again, rebuilt from the corrected data with the same number, an invoice ANAF
     rejected (`nok`) or that was never sent; an accepted invoice is refused (409)."""
-    from ...app import audit_log
-
-    ctx = context(request)
-    result = anaf_admin.retry_invoice(ctx, number)
-    audit_log.record_now(ctx, who.actor(), "invoice.retry", "invoice", number, after=result)
+    result = invoice_actions.retry(context(request), who.actor(), number)
     return {"message": f"invoice {number} queued for ANAF again", "detail": result}
 
 
@@ -215,10 +199,5 @@ def reissue(
 ) -> Any:
     """Re-issue to another buyer: a full storno of this invoice and a new invoice of the same
     sale to `buyer`, both or neither."""
-    data = body.buyer.model_dump(exclude_none=True)
-    vat_id = data.pop("vat_id", None)
-    if vat_id and not data.get("cui"):
-        data["cui"] = vat_id
-    return corrections.reissue(
-        context(request), who.actor(), number, BuyerOverrides.from_json(data), reason=body.reason
-    )
+    buyer = overrides.buyer_from_fields(body.buyer.model_dump(exclude_none=True))
+    return corrections.reissue(context(request), who.actor(), number, buyer, reason=body.reason)

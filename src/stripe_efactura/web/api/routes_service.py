@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from ...app import accounts, anaf_login, api_tokens, audit_log, readiness
+from ...app import accounts, anaf_login, api_tokens, audit_log, notices, readiness
 from ...app.accounts import Permission, Principal
 from ...app.refusals import Forbidden
 from . import models as m
@@ -27,14 +27,14 @@ def list_notices(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     """The needs-attention inbox: open (neither acknowledged nor fixed) or resolved."""
-    items, nxt = readiness.notices(context(request), state=state, cursor=cursor, limit=limit)
+    items, nxt = notices.inbox(context(request), state=state, cursor=cursor, limit=limit)
     return {"items": items, "next_cursor": nxt}
 
 
 @router.post("/notices/{notice_id}/acknowledge", response_model=m.Notice, tags=["notices"])
 def acknowledge(request: Request, notice_id: Id, who: Principal = Depends(OPERATE)) -> Any:
     """Mark a notice as seen (audited); acknowledging twice changes nothing."""
-    return readiness.acknowledge(context(request), who.actor(), notice_id)
+    return notices.acknowledge(context(request), who.actor(), notice_id)
 
 
 @router.get("/anaf", response_model=m.AnafOverview, tags=["anaf"])
