@@ -61,7 +61,7 @@ def test_override_storno_reissue_and_notices_from_the_command_line(
     ctx = build_context(settings, stripe=FakeStripeReader(flow.store()))  # type: ignore[arg-type]
     use_cases.prepare(ctx)
     ingest(ctx, flow)
-    key = flow.payment_key
+    key = str(flow.payment_key)
 
     code, out, err = run(capsys, "notices", "list", "--state", "open", "--json")
     [notice] = json.loads(out)
