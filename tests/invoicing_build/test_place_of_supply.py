@@ -18,6 +18,7 @@ from stripe_efactura.intake.tax_ids import classify
 from stripe_efactura.invoicing.build import BuildResult, build_invoice
 from stripe_efactura.invoicing.draft import BuyerId
 from stripe_efactura.invoicing.model import FxInfo, TaxClass, VatCategory
+from stripe_efactura.invoicing.profile import VatPolicy
 from stripe_efactura.invoicing.serialize import invoice_to_json
 from stripe_efactura.invoicing.vat import REASON_SERVICES_OUTSIDE_RO
 
@@ -186,3 +187,35 @@ def test_supplies_setting_is_checked() -> None:
     assert _vat_policy({}).supplies == "services"
     with pytest.raises(ConfigError):
         _vat_policy({"supplies": "both"})
+
+
+def test_shipping_goes_with_the_goods_it_carries_art_286_1_b(settings: Settings) -> None:
+    """Art. 286 (1) b): transport charged with goods is part of their supply, so an export's
+    shipping line is G too (``invoicing/basket.py``), never O beside G (BR-O-11)."""
+    goods = {"id": "prod_g", "name": "Cană", "tax_code": "txcd_99999999"}
+    sale = company_sale(
+        {"type": "gb_vat", "value": "GB123456789"},
+        LONDON,
+        line_items=[{"quantity": 1, "amount_total": 18000, "price": {"product": goods}}],
+    )
+    session = {**sale.objects["checkout_session"], "shipping_cost": {"amount_total": 2000}}
+    sale = replace(sale, objects={**sale.objects, "checkout_session": session})
+    res = build(sale, settings)
+    assert res.problems == ()
+    assert [(ln.name, ln.tax.category) for ln in res.lines] == [
+        ("Cană", VatCategory.EXPORT),
+        ("Transport", VatCategory.EXPORT),
+    ]
+
+
+def test_an_exemption_without_its_letter_warns(settings: Settings) -> None:
+    """Art. 319 (20) l): the default E mention cites art. 292 (1) but cannot know the letter;
+    the merchant is told to configure the exact VATEX code, which then gives no warning."""
+    generic = settings.with_(vat=VatPolicy(default_category=VatCategory.EXEMPT))
+    res = build(make_sale(5000), generic)
+    assert res.invoice is not None
+    assert [p.code for p in res.warnings] == ["P-VAT-EXEMPTION-GENERIC"]
+    exact = settings.with_(
+        vat=VatPolicy(default_category=VatCategory.EXEMPT, exemption_code="VATEX-EU-132-1I")
+    )
+    assert build(make_sale(5000), exact).warnings == ()

@@ -56,7 +56,8 @@ from zoneinfo import ZoneInfo
 from ..errors import Problem
 from ..money import exponent, format_ro, from_minor, round2
 from .basket import harmonise
-from .buyer import BuyerOverrides, BuyerResult, delivery_address, resolve_buyer
+from .buyer import BuyerOverrides, BuyerResult, resolve_buyer
+from .delivery import delivery_of, shipped_to
 from .draft import RawLine, SaleDraft
 from .fx import BNR_CURRENCIES
 from .line_vat import LineTax, VatContext, line_tax, vat_context
@@ -70,6 +71,7 @@ from .model import (
     PaymentInfo,
     Period,
     SellerExtras,
+    TaxClass,
     Totals,
     VatBreakdown,
     VatCategory,
@@ -78,6 +80,7 @@ from .problems import problem
 from .profile import CompanyProfile, InvoicingProfile
 from .seller import seller_party
 from .totals import PricedLine, allocate, compute, document_totals, unit_price
+from .vat import EXEMPTIONS
 
 __all__ = [
     "BuildResult",
@@ -192,7 +195,17 @@ def _tax_lines(
         if found is not None:
             problems.append(found)
         taxed.append(tax)
+    if any(t.tax is not None and _generic_exemption(t.tax) for t in taxed):
+        problems.append(problem("P-VAT-EXEMPTION-GENERIC"))
     return kept, taxed
+
+
+def _generic_exemption(tax: TaxClass) -> bool:
+    """E with the default mention, which cannot name the exemption's letter."""
+    default = EXEMPTIONS[VatCategory.EXEMPT]
+    return tax.category is VatCategory.EXEMPT and (
+        default is not None and tax.exemption_reason == default[1]
+    )
 
 
 @dataclass(frozen=True)
@@ -275,43 +288,6 @@ def _without_o_vat_id(buyer: Party | None, breakdown: tuple[VatBreakdown, ...]) 
     if buyer is not None and only_o and buyer.vat_id:
         return replace(buyer, vat_id=None, legal_id=buyer.legal_id or buyer.vat_id)
     return buyer
-
-
-def _shipped_to(draft: SaleDraft) -> Address | None:
-    """The shipping address of the sale, normalised; ``None`` without one."""
-    if draft.delivery is None or draft.delivery.address is None:
-        return None
-    return delivery_address(draft.delivery.address)
-
-
-def _delivery(
-    buyer: Party | None,
-    breakdown: tuple[VatBreakdown, ...],
-    draft: SaleDraft,
-    on: date,
-    problems: list[Problem],
-) -> tuple[date | None, Address | None]:
-    """BR-IC-11/12: an intra-Community supply names the delivery date and place: where the
-    goods were shipped (the shipping address, not the billing address; the buyer's address
-    only when the sale has no shipping address) and when (the merchant's ``delivery_date``,
-    else the payment date)."""
-    if buyer is None or not any(b.tax.category is VatCategory.INTRA_COMMUNITY for b in breakdown):
-        return None, None
-    address = _shipped_to(draft) or buyer.address
-    # BR-RO-180/201/211: street, city and subdivision; outside Romania the renderer
-    # repeats the city as the subdivision, so only a Romanian address needs its county.
-    required: list[tuple[str, str | None]] = [
-        ("line1", address.line1),
-        ("city", address.city),
-        ("country", address.country),
-    ]
-    if address.country == "RO":
-        required.append(("county", address.county))
-    for key, value in required:
-        if not value:
-            problems.append(problem("P-DELIVERY-ADDRESS-INCOMPLETE", key=key))
-    when = draft.delivery.on if draft.delivery is not None and draft.delivery.on else on
-    return when, address
 
 
 def _needs_fx(currency: str, fx: FxInfo | None, problems: list[Problem]) -> bool:
@@ -425,14 +401,14 @@ def build_invoice(
         unsupported = problem("P-CURRENCY-UNSUPPORTED", currency=currency or "?")
         return BuildResult(None, (unsupported,), issue_date=dates.issued, currency=currency)
     seller, buyer_res, lines = _read_parties_and_lines(draft, profile, overrides, problems)
-    shipped = _shipped_to(draft)
+    shipped = shipped_to(draft)
     ship_country = shipped.country if shipped is not None else None
     ctx = vat_context(on, profile, buyer_res.party, buyer_res.tax_exempt, ship_country or None)
     kept, taxed = harmonise(*_tax_lines(lines.lines, ctx, problems), currency)
     collected = from_minor(draft.amount, currency)
     priced = _price(kept, taxed, lines, collected, currency, fx, problems)
     buyer = _without_o_vat_id(buyer_res.party, priced.breakdown)
-    delivery = _delivery(buyer, priced.breakdown, draft, on, problems)
+    delivery = delivery_of(buyer, priced.breakdown, draft, on, problems)
     needs_fx = _needs_fx(currency, fx, problems)
     invoice: Invoice | None = None
     fatal = any(p.fatal for p in problems)

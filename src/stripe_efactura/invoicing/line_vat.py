@@ -48,7 +48,8 @@ class VatContext:
     """Where goods go: the delivery (shipping) address's country, else the buyer's."""
 
     def goods(self, raw: RawLine) -> bool:
-        """A physical good: Stripe's product tax code, else ``[vat] supplies``."""
+        """A physical good: Stripe's product tax code, else ``[vat] supplies`` (a shipping line
+        then takes the class of the goods it carries: :mod:`.basket`)."""
         return raw.goods or self.profile.vat.supplies == "goods"
 
 

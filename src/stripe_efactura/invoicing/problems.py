@@ -276,6 +276,21 @@ _SPECS: tuple[ProblemSpec, ...] = (
         "corectați [vat] default_rate în efactura.toml.",
     ),
     ProblemSpec(
+        "P-VAT-EXEMPTION-GENERIC",
+        "vat.exemption_code",
+        "Mențiunea de scutire citează art. 292 alin. (1) Cod fiscal fără litera scutirii.",
+        "The exemption mention cites art. 292 (1) of the Fiscal Code without the letter of the "
+        "exemption.",
+        "Set [vat] exemption_code in efactura.toml to the exact VATEX code of your exemption "
+        "(e.g. VATEX-EU-132-1I for education): the mention then cites its article, paragraph "
+        "and letter (art. 319 (20) l).",
+        "Setați [vat] exemption_code în efactura.toml la codul VATEX exact al scutirii (de "
+        "ex. VATEX-EU-132-1I pentru educație): mențiunea citează atunci articolul, alineatul "
+        "și litera (art. 319 alin. (20) lit. l).",
+        fatal=False,
+        rule="art. 319 (20) l)",
+    ),
+    ProblemSpec(
         "P-VAT-MULTIPLE-RATES",
         "lines[{line}].tax",
         "Linia {line} are mai multe taxe ({value}); o linie de factură are o singură cotă TVA.",
