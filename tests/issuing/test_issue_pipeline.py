@@ -134,9 +134,21 @@ BNR_XML = b"""<?xml version="1.0" encoding="utf-8"?>
 </Body></DataSet>"""
 
 
+def job_rows(ctx: AppContext, task: str) -> list[tuple[str, int, str | None]]:
+    with db.read(ctx.engine) as conn:
+        rows = conn.execute(
+            sa.select(jobs.c.status, jobs.c.attempts, jobs.c.last_error)
+            .where(jobs.c.task == task)
+            .order_by(jobs.c.id)
+        ).all()
+    return [(r.status, r.attempts, r.last_error) for r in rows]
+
+
 def test_foreign_currency_waits_for_the_bnr_rate(
     tmp_path: Path, db_url: str, validation_dir: Path
 ) -> None:
+    """The wait is event-driven: the invoice waits (attempts not counted, the reason kept on
+    its job) until a fetch stores the rates, which wakes it; no waiting job is made due."""
     flow = factory.flow_b_checkout_delayed()  # EUR
     ctx = make_ctx(tmp_path, db_url, validation_dir, flow.store())
     served: list[str] = []
@@ -154,13 +166,16 @@ def test_foreign_currency_waits_for_the_bnr_rate(
     worker.drain()
     assert issued(ctx) == []
     assert payment_status(ctx)[flow.payment_key][0] == "pending"  # type: ignore[index]
-    assert served  # a BNR fetch was attempted
+    assert served == ["/nbrfxrates.xml"]  # a BNR fetch was attempted
+    waiting = (
+        "[E-FX-WAIT] waiting for the BNR rate of EUR for 2026-01-01 (since 2026-01-02 09:00 UTC)"
+    )
+    assert [row for row in job_rows(ctx, "issue_invoice") if row[0] != "done"] == [
+        ("queued", 0, waiting)
+    ]
     bnr_up[0] = True
-    with db.write(ctx.engine) as conn:  # make the waiting jobs due now
-        conn.execute(jobs.update().where(jobs.c.status == "queued").values(run_at=db.db_now(conn)))
-    worker.drain()
-    with db.write(ctx.engine) as conn:
-        conn.execute(jobs.update().where(jobs.c.status == "queued").values(run_at=db.db_now(conn)))
+    with db.write(ctx.engine) as conn:  # the BNR fetch's own retry is due; nothing else
+        conn.execute(jobs.update().where(jobs.c.task == "fetch_bnr").values(run_at=db.db_now(conn)))
     worker.drain()
     rows = issued(ctx)
     assert [r[0] for r in rows] == ["TEST000001"]
@@ -216,6 +231,21 @@ def test_a_bnr_rate_that_never_comes_says_so_then_needs_attention(
         "The BNR rate of EUR for 2026-01-01 is still missing (waited since 2026-01-02 09:00 "
         "UTC); the invoice cannot be issued without it."
     )
+    ctx.close()
+
+
+def test_the_first_foreign_currency_invoice_does_not_wait_a_fixed_delay(
+    tmp_path: Path, db_url: str, validation_dir: Path
+) -> None:
+    """BNR answers at once: one drain fetches the rates, wakes the waiting invoice and
+    issues it (no job was made due by the test)."""
+    flow = factory.flow_b_checkout_delayed()  # EUR
+    ctx = make_ctx(tmp_path, db_url, validation_dir, flow.store())
+    ctx.bnr_transport = httpx.MockTransport(lambda request: httpx.Response(200, content=BNR_XML))
+    feed(ctx, flow.events)
+    use_cases.make_worker(ctx).drain()
+    assert [r[0] for r in issued(ctx)] == ["TEST000001"]
+    assert [row[:2] for row in job_rows(ctx, "fetch_bnr")] == [("done", 1)]
     ctx.close()
 
 

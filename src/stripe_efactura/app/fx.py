@@ -3,7 +3,15 @@
 ``EFACTURA_BNR_URL`` names the daily feed (default ``https://www.bnr.ro/nbrfxrates.xml``);
 the yearly archive is ``<origin>/files/xml/years/nbrfxrates<YYYY>.xml`` on the same host.
 The rate an invoice uses is chosen by :func:`invoicing.fx.choose_rate`; with no provable
-rate the invoice waits (the job retries) — it never guesses.
+rate the invoice waits — it never guesses.
+
+The wait is event-driven: ``issue_invoice`` asks for the rates (job ``fetch_bnr``) and
+raises :class:`RateWait` (:func:`wait_for_rate`), which puts its job back without counting
+an attempt, with the reason ``[E-FX-WAIT] waiting for the BNR rate of EUR for 2026-01-02 …``
+in ``jobs.last_error``; the transaction that stores fetched rates wakes every job waiting so
+(:func:`store_rates`), so the first EUR invoice is issued as soon as the feed answered.
+:data:`RATE_RETRY_DELAY` is only a safety net (BNR has not published yet, or a fetch finished
+while the job was still deciding to wait).
 """
 
 from __future__ import annotations
@@ -57,6 +65,8 @@ def rate_for(ctx: AppContext, currency: str, issue_date: date) -> FxInfo | None:
 
 
 def store_rates(ctx: AppContext, rates: dict[date, dict[str, Decimal]]) -> int:
+    """Cache the rates (existing ones are kept) and, in the same transaction, wake every job
+    waiting for a rate (:class:`RateWait`). Returns how many rates were new."""
     n = 0
     with db.write(ctx.engine) as conn:
         now = db.db_now(conn)
@@ -70,6 +80,9 @@ def store_rates(ctx: AppContext, rates: dict[date, dict[str, Decimal]]) -> int:
                     )
                 )
                 n += res.rowcount or 0
+        woken = queue.wake(conn, f"[{RateWait.code}]")
+    if woken:
+        log.info("BNR rates stored: %d job(s) waiting for a rate woken", woken)
     return n
 
 
@@ -108,8 +121,9 @@ def request_rates(ctx: AppContext, issue_date: date, today: date) -> None:
 #: How long a payment waits for a BNR rate before it needs attention (BNR publishes each
 #: working day around 13:00; two days cover a late feed and a holiday).
 MAX_RATE_WAIT = timedelta(hours=48)
-#: Seconds between two tries while the rate is missing.
-RATE_RETRY_DELAY = 300.0
+#: Seconds between two tries while the rate is missing, when no fetch wakes the job first
+#: (storing rates wakes every waiting job: :func:`store_rates`).
+RATE_RETRY_DELAY = 1800.0
 
 
 class RateWait(RetryLater):

@@ -210,21 +210,37 @@ def fail(
     return status if result.rowcount == 1 else None
 
 
-def release(conn: Connection, job: Job, *, delay: float) -> bool:
-    """Put a job back without counting an attempt (e.g. waiting for a quota window)."""
+def release(conn: Connection, job: Job, *, delay: float, reason: str | None = None) -> bool:
+    """Put a job back without counting an attempt (e.g. waiting for a quota window);
+    ``reason`` (what it waits for) is kept in ``last_error``."""
+    now = db.db_now(conn)
+    values: dict[str, Any] = {
+        "status": "queued",
+        "run_at": now + timedelta(seconds=delay),
+        "locked_by": None,
+        "locked_until": None,
+        "attempts": jobs.c.attempts - 1,
+    }
+    if reason is not None:
+        values["last_error"] = reason[:4000]
+    result = conn.execute(jobs.update().where(_fence(job)).values(**values))
+    return result.rowcount == 1
+
+
+def wake(conn: Connection, reason_prefix: str) -> int:
+    """Make every queued job that waits for ``reason_prefix`` (its ``last_error`` starts with
+    it, see :func:`release`) due now, in the caller's transaction; how many were woken."""
     now = db.db_now(conn)
     result = conn.execute(
         jobs.update()
-        .where(_fence(job))
-        .values(
-            status="queued",
-            run_at=now + timedelta(seconds=delay),
-            locked_by=None,
-            locked_until=None,
-            attempts=jobs.c.attempts - 1,
+        .where(
+            jobs.c.status == "queued",
+            jobs.c.run_at > now,
+            jobs.c.last_error.startswith(reason_prefix, autoescape=True),
         )
+        .values(run_at=now)
     )
-    return result.rowcount == 1
+    return int(result.rowcount or 0)
 
 
 def retry_dead(conn: Connection, job_id: int) -> bool:

@@ -103,7 +103,7 @@ class Worker:
                 if exc.count_attempt:
                     queue.fail(conn, job, str(exc), delay=exc.delay_seconds)
                 else:
-                    queue.release(conn, job, delay=exc.delay_seconds or 1.0)
+                    queue.release(conn, job, delay=exc.delay_seconds or 1.0, reason=str(exc))
             log.info("job %s %s waits: %s", job.id, job.task, exc)
             return
         except PermanentJobError as exc:
