@@ -180,6 +180,7 @@ default_rate = "standard"  # standard | reduced | housing | a percent like "21"
 prices_include_vat = true
 reverse_charge_eu_b2b = true
 supplies = "services"  # services | goods: lines without a Stripe product tax code
+upload_oss = false     # true: also upload B2C sales taxed in another member state (OSS)
 
 [intake]
 process_test_events = true
@@ -279,6 +280,7 @@ def _vat_policy(raw: Mapping[str, Any]) -> VatPolicy:
             exemption_code=raw.get("exemption_code"),
             exemption_reason=raw.get("exemption_reason"),
             supplies=str(raw.get("supplies", "services")),
+            upload_oss=bool(raw.get("upload_oss", False)),
         )
     except ValueError as exc:
         raise ConfigError(f"[vat] is invalid: {exc}") from exc

@@ -126,3 +126,13 @@ def ubl_xsd(validation_src: Path) -> Validator:
         return [] if schema.validate(doc) else [str(e) for e in schema.error_log]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def validation_dir(validation_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The validation artifacts installed once (for the whole issuing path)."""
+    from stripe_efactura.ubl import artifacts
+
+    dest = tmp_path_factory.mktemp("validation")
+    artifacts.install_from(validation_src, dest)
+    return dest

@@ -25,7 +25,7 @@ from ..invoicing.model import FxInfo, Invoice
 from ..invoicing.numbering import provisional_number, series_for
 from ..invoicing.serialize import invoice_to_json
 from ..jobs import queue
-from ..store import db, repo
+from ..store import anaf_work, db, repo
 from ..store import invoices as invoice_store
 from ..store.numbering import allocate
 from ..tz import BUCHAREST
@@ -190,6 +190,14 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     return "issued"
 
 
+OSS_NOT_UPLOADED = (
+    "I-OSS-NOT-UPLOADED: B2C sale taxed in {country} through the One-Stop-Shop, outside "
+    "RO e-Factura (no Romanian VAT); [vat] upload_oss = true uploads it / vânzare B2C taxată în "
+    "{country} prin OSS, netransmisă în e-Factura"
+)
+"""Why an OSS invoice was not uploaded (``invoices list`` ``reason``, the invoice log)."""
+
+
 def store_numbered(
     ctx: AppContext,
     conn: Connection,
@@ -217,7 +225,8 @@ def store_numbered(
         )
     invoice = replace(validated, number=number)
     xml = render_xml(ctx, invoice)
-    upload = cfg.auto_upload and livemode
+    skip_oss = invoice.vat_country is not None and not ctx.settings.vat.upload_oss
+    upload = cfg.auto_upload and livemode and not skip_oss
     invoice_id = invoice_store.insert_invoice(
         conn,
         series_code=code,
@@ -236,6 +245,10 @@ def store_numbered(
         anaf_state="pending_upload" if upload else "not_uploaded",
         refers_to=refers_to,
     )
+    if skip_oss and cfg.auto_upload and livemode:
+        work = anaf_work.AnafWork(reason=OSS_NOT_UPLOADED.format(country=invoice.vat_country))
+        anaf_work.save(conn, invoice_id, work)
+        invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": work.reason})
     repo.set_payment_status(conn, payment_key, "invoiced")
     queue.enqueue(conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}")
     if upload:

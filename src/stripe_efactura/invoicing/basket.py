@@ -29,7 +29,7 @@ from decimal import Decimal
 from ..money import exponent
 from .draft import RawLine
 from .line_vat import LineTax
-from .model import TaxClass, VatCategory
+from .model import InvoiceLine, Period, TaxClass, VatCategory
 
 NOT_IN_SCOPE_REASON = "Operațiune care nu intră în sfera de aplicare a TVA în România"
 """BT-120 of a not-subject line on an invoice with taxable lines (at most 100 characters)."""
@@ -122,3 +122,11 @@ def _shipping_follows_goods(
             lines.append(replace(raw, name=f"{raw.name} ({_label(tax)})", amount=part))
             taxes.append(LineTax(tax, mode, part, _ZERO))
     return lines, taxes
+
+
+def invoice_period(lines: tuple[InvoiceLine, ...]) -> Period | None:
+    """BG-14: from the earliest start to the latest end of the line periods (None without)."""
+    periods = [ln.period for ln in lines if ln.period is not None]
+    if not periods:
+        return None
+    return Period(min(p.start for p in periods), max(p.end for p in periods))

@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import Problem
 from ..money import exponent, format_ro, from_minor, round2
-from .basket import harmonise
+from .basket import harmonise, invoice_period
 from .buyer import BuyerOverrides, BuyerResult, resolve_buyer
 from .delivery import delivery_of, shipped_to
 from .draft import RawLine, SaleDraft
@@ -69,13 +69,13 @@ from .model import (
     InvoiceLine,
     Party,
     PaymentInfo,
-    Period,
     SellerExtras,
     TaxClass,
     Totals,
     VatBreakdown,
     VatCategory,
 )
+from .oss import notes, vat_country
 from .problems import problem
 from .profile import CompanyProfile, InvoicingProfile
 from .seller import seller_party
@@ -299,14 +299,6 @@ def _needs_fx(currency: str, fx: FxInfo | None, problems: list[Problem]) -> bool
     return False
 
 
-def invoice_period(lines: tuple[InvoiceLine, ...]) -> Period | None:
-    """BG-14: from the earliest start to the latest end of the line periods (None without)."""
-    periods = [ln.period for ln in lines if ln.period is not None]
-    if not periods:
-        return None
-    return Period(min(p.start for p in periods), max(p.end for p in periods))
-
-
 # --- build -----------------------------------------------------------------------------------
 
 
@@ -322,6 +314,7 @@ class _Parts:
     totals: Totals
     fx: FxInfo | None
     delivery: tuple[date | None, Address | None]
+    vat_country: str | None = None
 
 
 def _assemble(draft: SaleDraft, company: CompanyProfile, number: str, parts: _Parts) -> Invoice:
@@ -358,6 +351,8 @@ def _assemble(draft: SaleDraft, company: CompanyProfile, number: str, parts: _Pa
         delivery_address=parts.delivery[1],
         tax_point_date=parts.dates.tax_point,
         period=invoice_period(parts.priced.lines),
+        vat_country=parts.vat_country,
+        notes=notes(parts.vat_country),
     )
 
 
@@ -405,6 +400,7 @@ def build_invoice(
     ship_country = shipped.country if shipped is not None else None
     ctx = vat_context(on, profile, buyer_res.party, buyer_res.tax_exempt, ship_country or None)
     kept, taxed = harmonise(*_tax_lines(lines.lines, ctx, problems), currency)
+    oss = vat_country(taxed)
     collected = from_minor(draft.amount, currency)
     priced = _price(kept, taxed, lines, collected, currency, fx, problems)
     buyer = _without_o_vat_id(buyer_res.party, priced.breakdown)
@@ -413,7 +409,7 @@ def build_invoice(
     invoice: Invoice | None = None
     fatal = any(p.fatal for p in problems)
     if not fatal and not needs_fx and buyer is not None and priced.totals is not None:
-        parts = _Parts(dates, currency, seller, buyer, priced, priced.totals, fx, delivery)
+        parts = _Parts(dates, currency, seller, buyer, priced, priced.totals, fx, delivery, oss)
         invoice = _assemble(draft, profile.company, number, parts)
     return BuildResult(
         invoice=invoice,

@@ -123,6 +123,9 @@ class RawLine:
     """Stripe Tax's classification of the line (``not_collecting``, ``reverse_charge``, …)."""
     tax_count: int = 0
     """How many distinct taxes Stripe put on the line (more than one is a problem)."""
+    tax_country: str | None = None
+    """The country of Stripe's tax rate (its ``country``), when Stripe said: a member state
+    other than Romania means another state's VAT charged through the One-Stop-Shop."""
     item_id: str | None = None
     description: str | None = None
     unit_code: str = "H87"

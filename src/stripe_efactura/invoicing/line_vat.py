@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 from ..errors import EfacturaError, Problem
 from ..money import round2
-from . import ro, vat
+from . import countries, ro, vat
 from .draft import RawLine
 from .model import BuyerKind, Party, TaxClass, VatCategory
 from .problems import problem
@@ -60,6 +60,8 @@ class LineTax(NamedTuple):
     mode: Mode
     amount: Decimal
     stripe_tax: Decimal
+    oss_country: str | None = None
+    """The member state whose VAT Stripe charged through the One-Stop-Shop (not Romania)."""
 
 
 @lru_cache(maxsize=256)
@@ -186,12 +188,34 @@ def _stripe_taxed(
             zero_default=VatCategory.REVERSE_CHARGE if ctx.reverse else VatCategory.ZERO,
         )
         s_rate = rate if category is VatCategory.STANDARD else None
+        supplied_in = ctx.ship_country if goods else _buyer_country(ctx)
+        oss = oss_country(category, raw.tax_country, supplied_in, rate, ctx.on)
+        if oss is not None:  # another member state's rate: not checked against Romania's
+            return LineTax(vat.tax_class(category, rate), "known", gross, tax, oss), None
         tc = _specific(category, goods, ctx) or vat.tax_class(category, s_rate, on=ctx.on)
     except EfacturaError as exc:
         return LineTax(None, "known", gross, tax), problem(
             "P-VAT-RATE-UNKNOWN", line=n, reason=exc.message
         )
     return LineTax(tc, "known", gross, tax), None
+
+
+def oss_country(
+    category: VatCategory, tax_country: str | None, supplied_in: str | None, rate: Decimal, on: date
+) -> str | None:
+    """The member state whose VAT a Stripe-taxed line charges through the One-Stop-Shop, or
+    None (Romanian VAT). Stripe's tax rate names its country: a member state other than Romania
+    is OSS. Without it, a line supplied in another member state (goods: where they are shipped;
+    services: the buyer's country) at a rate that is not a Romanian rate in force is OSS."""
+    if category is not VatCategory.STANDARD:
+        return None
+    if tax_country:
+        country = countries.normalize_country(tax_country)
+        return country if country != "RO" and countries.is_eu(country) else None
+    country = countries.normalize_country(supplied_in)
+    if country is None or country == "RO" or not countries.is_eu(country):
+        return None
+    return None if vat.is_valid_rate(rate, on) else country
 
 
 def _buyer_country(ctx: VatContext) -> str | None:

@@ -277,6 +277,9 @@ class Invoice:
     """The registry answers about the buyer the invoice was issued with (docs/registry.md)."""
     period: Period | None = None
     """BG-14, the invoicing period: from the earliest to the latest line period."""
+    vat_country: str | None = None
+    """The member state whose VAT the invoice charges through the One-Stop-Shop (art. 315):
+    a B2C sale taxed outside Romania. ``None``: Romanian VAT (or none)."""
 
     @property
     def is_storno(self) -> bool:

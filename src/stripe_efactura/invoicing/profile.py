@@ -88,6 +88,9 @@ class VatPolicy:
     of supply for buyers outside Romania: services to a business outside the EU are not
     taxable in Romania (art. 278 (2), category O); goods shipped outside the EU are an export
     (art. 294 (1) a), category G); goods to an EU company an intra-Community supply (K)."""
+    upload_oss: bool = False
+    """Upload to e-Factura the B2C sales taxed in another member state through the One-Stop-Shop
+    (art. 315): not in e-Factura's scope (no Romanian VAT), so off unless the merchant opts in."""
 
 
 @dataclass(frozen=True)
