@@ -298,3 +298,37 @@ def test_vies_ms_unavailable_waits_then_says_so(
         (problem,) = json.loads(conn.execute(sa.select(payments.c.problems)).scalar_one())
     assert "(MS_UNAVAILABLE)" in problem["message_en"]
     ctx.close()
+
+
+def test_the_lookup_is_on_the_payments_timeline_in_the_api_and_the_console(
+    run: Callable[[str | None], AppContext],
+) -> None:
+    from starlette.testclient import TestClient
+
+    from stripe_efactura.app import accounts, api_tokens
+    from stripe_efactura.app.audit_log import Actor
+    from stripe_efactura.web.app import create_app
+
+    ctx = run("41833563")
+    who = Actor(name="test", via="cli")
+    password = "o parola destul de lunga"
+    accounts.add_user(ctx, who, "viewer@example.ro", password, "viewer")
+    token = api_tokens.create_token(ctx, who, "viewer@example.ro", "t", "read")[1]
+    with TestClient(create_app(ctx), follow_redirects=False) as client:
+        detail = client.get(f"/api/v1/payments/{KEY}", headers={"Authorization": f"Bearer {token}"})
+        assert detail.status_code == 200, detail.text
+        (entry,) = [e for e in detail.json()["timeline"] if e["event"].startswith("registry:")]
+        assert entry["event"] == "registry:registry_lookup"
+        assert (entry["detail"]["cui"], entry["detail"]["name"]) == (
+            "41833563",
+            "ATELIER DIGITAL NORD SRL",
+        )
+        login = client.get("/login")
+        csrf = login.text.split('name="csrf" value="')[1].split('"')[0]
+        form = {"csrf": csrf, "email": "viewer@example.ro", "password": password, "next": "/"}
+        assert client.post("/login", data=form).status_code == 303
+        page = client.get(f"/payments/{KEY}")
+        assert page.status_code == 200
+        section = page.text.split('id="registry-lookups"')[1].split("</ol>")[0]
+        assert "registry:registry_lookup" in section
+        assert "ATELIER DIGITAL NORD SRL" in section and "41833563" in section

@@ -20,7 +20,7 @@ from ..store import db, repo
 from ..store import queries as q
 from ..store.queries import InvoiceFilter, PaymentFilter
 from ..tz import BUCHAREST
-from . import anaf_admin, audit_log
+from . import anaf_admin, audit_log, lookups
 from .context import AppContext
 from .refusals import Invalid, NotFound
 
@@ -157,6 +157,7 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
             )
     for a in audit_log.entries(ctx, target_type="payment", target_id=key, limit=MAX_PAGE):
         timeline.append({"at": _iso(a.at), "event": f"audit:{a.action}", "detail": a.after})
+    timeline += lookups.timeline_entries(ctx, key)
     out["timeline"] = sorted(timeline, key=lambda t: str(t["at"]))
     return out
 

@@ -293,6 +293,15 @@ def timeline(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:
     return [{"at": e.at.isoformat(), "event": e.event, "detail": e.detail} for e in events]
 
 
+def timeline_entries(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:
+    """The same, as entries of a payment's whole timeline (API, console): ``registry:<event>``
+    (``registry:registry_lookup``, ``registry:vies_check``, ``registry:registry_unavailable``…)."""
+    return [
+        {"at": e["at"], "event": f"registry:{e['event']}", "detail": e["detail"]}
+        for e in timeline(ctx, payment_key)
+    ]
+
+
 # --- the seller ------------------------------------------------------------------------------
 
 
