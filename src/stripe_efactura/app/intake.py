@@ -25,6 +25,7 @@ from ..intake import correlate, envelope, events, payload, reversals, signature
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
 from ..store import db, repo
+from . import stripe_unreadable
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.intake")
@@ -172,6 +173,9 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
         resolved = correlate.resolve(outcome, ctx.stripe)
     except StripeApiError as exc:
         if exc.permanent:
+            kept = stripe_unreadable.keep_payment(ctx, event_id, outcome, exc)
+            if kept is not None:
+                return kept
             _fail(ctx, event_id, f"{exc.code}: {exc.message}")
             raise PermanentJobError(str(exc)) from exc
         raise

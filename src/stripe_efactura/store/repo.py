@@ -344,6 +344,7 @@ def reset_payment(
     }
     if sale is not None:
         values["sale"] = sale
+        values["degraded"] = bool(json.loads(sale).get("degraded", False))
     if overrides is not None:
         values["overrides"] = overrides
     if sale is not None or overrides is not None:
