@@ -148,6 +148,11 @@ RULES = [
         (f"{P}.commands", f"{P}.web", f"{P}.cli", f"{P}.demo"),
     ),
     Rule(
+        "the application layer reads and writes tables only through store/",
+        (f"{P}.app",),
+        (f"{P}.store.tables", f"{P}.migrations"),
+    ),
+    Rule(
         "the command line and the web app run no SQL: they call a use case",
         (f"{P}.cli", f"{P}.commands", f"{P}.web"),
         ("sqlalchemy", f"{P}.store.tables", f"{P}.migrations"),

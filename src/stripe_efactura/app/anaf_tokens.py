@@ -21,7 +21,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..anaf import crypto
@@ -34,8 +33,9 @@ from ..anaf.oauth import (
     refresh_expired,
 )
 from ..errors import AnafError, ConfigError, Problem
+from ..store import anaf_tokens as token_store
 from ..store import db
-from ..store.tables import anaf_tokens, notices
+from ..store import notices as notice_store
 from . import notices as notice_service
 from .context import AppContext
 
@@ -134,15 +134,12 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _row(conn: Connection, cui: str, *, lock: bool = False) -> Any:
-    q = sa.select(anaf_tokens).where(anaf_tokens.c.cui == cui)
-    if lock and not db.is_sqlite(conn):
-        q = q.with_for_update()
-    return conn.execute(q).first()
+def _row(conn: Connection, cui: str, *, lock: bool = False) -> token_store.TokenRecord | None:
+    return token_store.get(conn, cui, lock=lock)
 
 
-def _decrypt(ctx: AppContext, row: Any) -> TokenSet:
-    blob = bytes(row.ciphertext).decode("ascii")
+def _decrypt(ctx: AppContext, row: token_store.TokenRecord) -> TokenSet:
+    blob = row.ciphertext.decode("ascii")
     return crypto.decrypt_tokens(blob, encryption_key(ctx), context=_context(row.cui))
 
 
@@ -150,21 +147,13 @@ def store_tokens(conn: Connection, ctx: AppContext, tokens: TokenSet) -> None:
     """Write both tokens (one row per CUI) in the caller's transaction."""
     cui = company_cui(ctx)
     blob = crypto.encrypt_tokens(tokens, encryption_key(ctx), context=_context(cui)).encode()
-    values = {
-        "ciphertext": blob,
-        "access_expires_at": db.utc_naive(tokens.access_exp),
-        "refresh_expires_at": db.utc_naive(tokens.refresh_exp) if tokens.refresh_exp else None,
-        "updated_at": db.db_now(conn),
-    }
-    existing = _row(conn, cui, lock=True)
-    if existing is None:
-        conn.execute(anaf_tokens.insert().values(cui=cui, version=1, **values))
-    else:
-        conn.execute(
-            anaf_tokens.update()
-            .where(anaf_tokens.c.cui == cui)
-            .values(version=anaf_tokens.c.version + 1, **values)
-        )
+    token_store.put(
+        conn,
+        cui,
+        blob,
+        access_expires_at=db.utc_naive(tokens.access_exp),
+        refresh_expires_at=db.utc_naive(tokens.refresh_exp) if tokens.refresh_exp else None,
+    )
     ctx.caches.anaf_tokens = tokens
 
 
@@ -285,10 +274,7 @@ def token_status(ctx: AppContext) -> TokenStatus:
 
 def notice_once(conn: Connection, kind: str, ref: str, title: str, problems: list[Problem]) -> bool:
     """Record a merchant notice unless one with this kind and ref exists (True: recorded)."""
-    exists = conn.execute(
-        sa.select(notices.c.id).where(notices.c.kind == kind, notices.c.ref == ref)
-    ).first()
-    if exists is not None:
+    if notice_store.exists(conn, kind, ref):
         return False
     notice_service.record(conn, kind, ref, title, problems)
     return True

@@ -22,7 +22,6 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 import httpx
-import sqlalchemy as sa
 
 from ..errors import Problem, RetryLater
 from ..invoicing import deadlines, fx
@@ -30,8 +29,8 @@ from ..invoicing.model import FxInfo
 from ..invoicing.problems import problem
 from ..jobs import queue
 from ..store import db
+from ..store import fx_rates as fx_store
 from ..store import registry as payment_log
-from ..store.tables import fx_rates
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.fx")
@@ -44,17 +43,7 @@ def archive_url(feed_url: str, year: int) -> str:
 
 def cached_rates(ctx: AppContext, around: date) -> dict[date, dict[str, Decimal]]:
     with db.read(ctx.engine) as conn:
-        rows = conn.execute(
-            sa.select(fx_rates.c.currency, fx_rates.c.rate_date, fx_rates.c.rate).where(
-                fx_rates.c.rate_date.between(
-                    around - timedelta(days=20), around + timedelta(days=7)
-                )
-            )
-        ).all()
-    out: dict[date, dict[str, Decimal]] = {}
-    for r in rows:
-        out.setdefault(r.rate_date, {})[r.currency] = Decimal(r.rate)
-    return out
+        return fx_store.between(conn, around - timedelta(days=20), around + timedelta(days=7))
 
 
 def rate_for(ctx: AppContext, currency: str, issue_date: date) -> FxInfo | None:
@@ -67,19 +56,8 @@ def rate_for(ctx: AppContext, currency: str, issue_date: date) -> FxInfo | None:
 def store_rates(ctx: AppContext, rates: dict[date, dict[str, Decimal]]) -> int:
     """Cache the rates (existing ones are kept) and, in the same transaction, wake every job
     waiting for a rate (:class:`RateWait`). Returns how many rates were new."""
-    n = 0
     with db.write(ctx.engine) as conn:
-        now = db.db_now(conn)
-        for day, values in rates.items():
-            for cur, value in values.items():
-                res = conn.execute(
-                    db.insert_ignore(
-                        conn,
-                        fx_rates,
-                        {"currency": cur, "rate_date": day, "rate": str(value), "fetched_at": now},
-                    )
-                )
-                n += res.rowcount or 0
+        n = fx_store.add_new(conn, rates, db.db_now(conn))
         woken = queue.wake(conn, f"[{RateWait.code}]")
     if woken:
         log.info("BNR rates stored: %d job(s) waiting for a rate woken", woken)
