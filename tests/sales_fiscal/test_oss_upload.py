@@ -51,7 +51,8 @@ def _to_nl_live(value: Any) -> Any:
     return out
 
 
-def _issue(tmp_path: Path, db_url: str, validation_dir: Path, *, upload_oss: bool) -> Any:
+def _issue_ctx(tmp_path: Path, db_url: str, validation_dir: Path, *, upload_oss: bool) -> Any:
+    """The Dutch OSS sale issued through the whole path; the caller closes the context."""
     flow = factory.flow_a_checkout_card()
     flow = replace(
         flow,
@@ -68,6 +69,11 @@ def _issue(tmp_path: Path, db_url: str, validation_dir: Path, *, upload_oss: boo
     use_cases.prepare(ctx)
     feed(ctx, flow.events)
     use_cases.make_worker(ctx).drain()
+    return ctx
+
+
+def _issue(tmp_path: Path, db_url: str, validation_dir: Path, *, upload_oss: bool) -> Any:
+    ctx = _issue_ctx(tmp_path, db_url, validation_dir, upload_oss=upload_oss)
     with db.read(ctx.engine) as conn:
         row = conn.execute(sa.select(invoices)).one()
     ctx.close()

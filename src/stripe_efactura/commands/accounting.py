@@ -1,4 +1,5 @@
-"""The accountant's month: ``journal``, ``export-period``, ``verify-export``, ``audit``."""
+"""The accountant's month: ``journal``, ``export-period``, ``verify-export``, ``audit``;
+the quarter's ``oss-report``."""
 
 from __future__ import annotations
 
@@ -202,3 +203,46 @@ def audit_command(
     else:
         _print_report(report)
     raise typer.Exit(0 if report.clean else 1)
+
+
+@app.command("oss-report")
+def oss_report_command(
+    quarter: Annotated[str, typer.Option("--quarter", help="A quarter: YYYYQn (2026Q3).")],
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Write the CSV here.")] = None,
+    ecb_file: Annotated[
+        Path | None,
+        typer.Option("--ecb-file", help="ECB eurofxref XML to use instead of fetching it."),
+    ] = None,
+    test: TestOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+) -> None:
+    """The One-Stop-Shop return of a quarter: per member state and rate, taxable amounts and
+    VAT in EUR at the ECB rate of the quarter's last day (docs/invoicing.md)."""
+    import os
+
+    from ..app import oss_report as uc
+
+    q = uc.quarter(quarter)
+    url = os.environ.get("EFACTURA_ECB_URL", uc.ECB_URL)
+    source = uc.file_rates(ecb_file) if ecb_file is not None else uc.feed_rates(url)
+    with session(Access.READ) as ctx:
+        report = uc.oss_report(ctx, q, source, livemode=not test)
+    if csv_path is not None:
+        _write(csv_path, uc.to_csv(report))
+    headers, rows = uc.report_table(report)
+    if as_json:
+        out = {
+            "quarter": q.label,
+            "rates": {
+                c: {"rate": str(r), "date": d.isoformat()} for c, (r, d) in report.rates.items()
+            },
+            "rows": [dict(zip(headers, r, strict=True)) for r in rows],
+            "total_vat_eur": f"{report.total_vat_eur:.2f}",
+        }
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        typer.echo("  ".join(r).rstrip())
+    typer.echo(f"{q.label}: {len(rows)} rows, VAT {report.total_vat_eur:.2f} EUR")
+    if csv_path is not None:
+        typer.echo(f"written: {csv_path}")
