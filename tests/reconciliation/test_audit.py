@@ -19,7 +19,8 @@ from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake import fake_ledger
 from stripe_efactura.intake.fake_stripe import FakeStripeStore, create_fake_stripe, run_in_thread
-from stripe_efactura.store import db
+from stripe_efactura.intake.sale import Sale
+from stripe_efactura.store import db, repo
 from stripe_efactura.store import invoices as invoice_store
 
 from . import month as mo
@@ -189,6 +190,30 @@ def test_each_anomaly_gives_exactly_its_finding(
     assert [(f.code, f.ref) for f in report.findings] == [expected]
     assert not report.clean
     assert report.findings[0].fix.startswith(("stripe-efactura ", "read it", "an "))
+
+
+def test_a_lost_dispute_decided_without_storno_is_no_finding(
+    tmp_path: Path, db_url: str, fake_stripe: tuple[FakeStripeStore, str]
+) -> None:
+    """The merchant decided (or ``[storno] lost_disputes = "ignore"``) that the chargeback is
+    no reduction of the taxable amount: the audit does not ask for a storno."""
+    m = build(tmp_path, db_url, fake_stripe, before_send=_lost_dispute_without_storno)
+    sale = Sale(
+        payment_key="dp_A",
+        owner_type="dispute",
+        owner_id="dp_A",
+        currency="RON",
+        amount=12100,
+        paid_at=datetime.fromtimestamp(mo.ts(24), UTC),
+        livemode=True,
+        objects={"dispute": {"id": "dp_A", "status": "lost", "reason": "fraudulent"}},
+    )
+    with db.write(m.ctx.engine) as conn:
+        repo.record_sale(conn, sale, "evt_dp_A", kind="dispute", refers_to="pi_A")
+        repo.set_payment_status(conn, "dp_A", "ignored")
+    report = period_audit.run_audit(m.ctx, NOV)
+    m.ctx.close()
+    assert [(f.code, f.ref) for f in report.findings] == []
 
 
 def test_an_interrupted_audit_resumes_after_the_last_page_read(

@@ -264,3 +264,32 @@ def test_a_credit_note_type_381_keeps_the_storno_values() -> None:
         InvoiceKind.STORNO,
         D("-176.50"),
     )
+
+
+def test_an_item_cannot_be_returned_more_often_than_it_was_invoiced() -> None:
+    """Both books came back with an earlier refund: a later refund naming one more book is
+    refused, while a proportional storno before counts for no item."""
+    orig = original()
+    books = build(orig, "121.00", items=(ReturnedItem(D("2"), line="1"),))
+    with pytest.raises(StornoItemsError) as err:
+        build_storno(
+            orig,
+            amount=D("55.50"),
+            issue_date=date(2026, 11, 21),
+            number="STO2",
+            reason=None,
+            items=(ReturnedItem(D("1"), line="1", amount=D("55.50")),),
+            earlier=(books,),
+        )
+    assert err.value.code == "P-STORNO-ITEMS-QUANTITY"
+    proportional = build(orig, "50.00")
+    course = build_storno(
+        orig,
+        amount=D("55.50"),
+        issue_date=date(2026, 11, 21),
+        number="STO3",
+        reason=None,
+        items=(ReturnedItem(D("1"), line="2"),),
+        earlier=(books, proportional),
+    )
+    assert [(ln.name, ln.quantity) for ln in course.lines] == [("Curs", D("-1"))]

@@ -171,6 +171,9 @@ class Auditor:
             lost = any(e.status == "lost" for e in group)
             if won or not lost:
                 continue  # reinstated, or not decided yet: no storno is due (yet)
+            pay = self.books.payments.get(key)
+            if pay is not None and pay.status == "ignored":
+                continue  # decided without storno ([storno] lost_disputes, payments dispute)
             seen.add((key, "storno"))
             self.expect(key, "storno", group, "R-DISPUTE-NO-STORNO")
         return seen

@@ -53,6 +53,8 @@ class _Found:
     existing: Any
     original_row: Any
     left: Decimal | None
+    earlier: tuple[Invoice, ...] = ()
+    """The stornos already issued for the original (what was returned before)."""
 
 
 def _find(ctx: AppContext, payment_key: str) -> _Found:
@@ -65,7 +67,15 @@ def _find(ctx: AppContext, payment_key: str) -> _Found:
             if original_row is not None:
                 break
         left = storno_left(conn, original_row) if original_row is not None else None
-    return _Found(pay, existing, original_row, left)
+        earlier = (
+            tuple(
+                invoice_from_json(snap)
+                for snap in invoice_store.storno_snapshots(conn, int(original_row.id))
+            )
+            if original_row is not None
+            else ()
+        )
+    return _Found(pay, existing, original_row, left, earlier)
 
 
 def _no_original(ctx: AppContext, payment_key: str, pay: Any, last_attempt: bool) -> str:
@@ -120,6 +130,7 @@ def issue_storno(ctx: AppContext, payment_key: str, *, last_attempt: bool = Fals
             payment_id=payment_key,
             items=refunds.returned_items(pay.kind, sale),
             type_code=storno_type_code(ctx),
+            earlier=found.earlier,
         )
     except StornoItemsError as exc:
         issuing.needs_attention(ctx, payment_key, (_items_problem(pay, exc, amount, original),))

@@ -111,14 +111,17 @@ def build_storno(
     payment_id: str | None = None,
     items: tuple[ReturnedItem, ...] = (),
     type_code: str = "380",
+    earlier: tuple[Invoice, ...] = (),
 ) -> Invoice:
     """The storno of ``amount`` (major units, positive) of ``original``.
 
     ``reason`` is the Romanian reason (``Rambursare la cererea clientului``), ``payment_id``
     the refund or dispute it reverses (``re_…``/``dp_…``: BT-83 and the reason note),
     ``items`` what was returned (empty: full, else proportional), ``type_code`` 380 (storno)
-    or 381 (credit note). Raises ValueError when ``amount`` is not positive or exceeds the
-    original's total, :class:`StornoItemsError` when ``items`` do not fit the original.
+    or 381 (credit note), ``earlier`` the stornos already issued for ``original`` (an item
+    cannot be returned more often than it was invoiced). Raises ValueError when ``amount`` is
+    not positive or exceeds the original's total, :class:`StornoItemsError` when ``items`` do
+    not fit the original.
     """
     total = original.totals.tax_inclusive
     if amount <= 0:
@@ -128,7 +131,7 @@ def build_storno(
     prev = PrecedingInvoice(number=original.number, issue_date=original.issue_date)
     notes: tuple[str, ...] = (reference_note(prev),)
     if items:
-        lines, breakdown = _by_item(original, items, round2(amount))
+        lines, breakdown = _by_item(original, items, round2(amount), earlier)
     elif amount == total:
         lines, breakdown = _full(original)
     else:
@@ -249,12 +252,34 @@ def match_line(original: Invoice, item: ReturnedItem) -> InvoiceLine:
     raise StornoItemsError("P-STORNO-ITEMS-UNKNOWN", what, f"{what} is not on the invoice")
 
 
-def _item_gross(ln: InvoiceLine, item: ReturnedItem) -> Decimal:
-    if item.quantity <= 0 or item.quantity > abs(ln.quantity):
+def returned_before(original: Invoice, earlier: tuple[Invoice, ...]) -> dict[str, Decimal]:
+    """Quantity per original line (BT-126) already reversed by ``earlier`` stornos: a full
+    storno's lines and a storno by item's lines repeat the original line (name, item id, VAT
+    class, unit), a proportional storno's lines name no item and count for none."""
+    out: dict[str, Decimal] = {}
+    for storno in earlier:
+        for sl in storno.lines:
+            for ln in original.lines:
+                same = (sl.name, sl.seller_item_id, sl.tax, sl.unit_code) == (
+                    ln.name,
+                    ln.seller_item_id,
+                    ln.tax,
+                    ln.unit_code,
+                )
+                if same:
+                    out[ln.line_id] = out.get(ln.line_id, ZERO) + abs(sl.quantity)
+                    break
+    return out
+
+
+def _item_gross(ln: InvoiceLine, item: ReturnedItem, before: Decimal) -> Decimal:
+    left = abs(ln.quantity) - before
+    if item.quantity <= 0 or item.quantity > left:
         raise StornoItemsError(
             "P-STORNO-ITEMS-QUANTITY",
             f"line {ln.line_id}: {item.quantity}",
-            f"returned quantity {item.quantity} is not within 0..{ln.quantity}",
+            f"returned quantity {item.quantity} is not within 0..{left} (invoiced "
+            f"{ln.quantity}, returned before {before})",
         )
     if item.amount is not None:
         return round2(item.amount)
@@ -262,10 +287,14 @@ def _item_gross(ln: InvoiceLine, item: ReturnedItem) -> Decimal:
 
 
 def _by_item(
-    original: Invoice, items: tuple[ReturnedItem, ...], amount: Decimal
+    original: Invoice,
+    items: tuple[ReturnedItem, ...],
+    amount: Decimal,
+    earlier: tuple[Invoice, ...],
 ) -> tuple[tuple[InvoiceLine, ...], tuple[VatBreakdown, ...]]:
     chosen = [(match_line(original, it), it) for it in items]
-    grosses = [_item_gross(ln, it) for ln, it in chosen]
+    before = returned_before(original, earlier)
+    grosses = [_item_gross(ln, it, before.get(ln.line_id, ZERO)) for ln, it in chosen]
     if sum(grosses, ZERO) != amount:
         raise StornoItemsError(
             "P-STORNO-ITEMS-MISMATCH",

@@ -218,6 +218,18 @@ def storno_totals(conn: Connection, invoice_id: int) -> list[str]:
     ]
 
 
+def storno_snapshots(conn: Connection, invoice_id: int) -> list[str]:
+    """The snapshots (JSON) of the stornos that refer to an invoice, oldest first."""
+    return [
+        str(t)
+        for t in conn.execute(
+            sa.select(invoices.c.snapshot)
+            .where(invoices.c.kind == "storno", invoices.c.refers_to == invoice_id)
+            .order_by(invoices.c.id)
+        ).scalars()
+    ]
+
+
 def latest_issue_date(conn: Connection, series_code: str) -> date | None:
     """The latest issue date in a series: a later number never carries an earlier date."""
     value = conn.execute(
