@@ -8,14 +8,16 @@ from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
+from stripe_efactura import cli
 from stripe_efactura.app import intake, repair
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.app.disputes import decide_dispute
-from stripe_efactura.config import StornoPolicy, demo_settings
+from stripe_efactura.config import STARTER_TOML, StornoPolicy, demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.model import InvoiceKind, PrecedingInvoice
 from stripe_efactura.invoicing.serialize import invoice_from_json
@@ -445,4 +447,39 @@ def test_credit_note_381_setting_issues_a_valid_ubl_credit_note(
     assert b'<cbc:TaxInclusiveAmount currencyID="RON">121.00<' in xml
     assert invoice_from_json(row.snapshot).type_code == "381"
     assert get_validator(validation_dir).validate(row.xml).fatal == ()
+    ctx.close()
+
+
+def test_payments_dispute_command_decides_a_lost_dispute(
+    tmp_path: Path,
+    db_url: str,
+    validation_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``stripe-efactura payments dispute dp_… --storno`` issues the storno the default
+    ``ask`` policy held back; an unknown key is one coded line."""
+    ctx = make_ctx(tmp_path, db_url, validation_dir)
+    sale_invoiced(ctx)
+    feed(ctx, ev("charge.dispute.closed", dispute("dp_cli", "lost"), 1))
+    drain(ctx)
+    assert status_of(ctx, "dp_cli")[1] == "needs_attention"
+    config = tmp_path / "efactura.toml"
+    config.write_text(STARTER_TOML)
+    s = ctx.settings
+    for name, value in {
+        "CONFIG": str(config),
+        "DATA_DIR": str(s.data_dir),
+        "DATABASE_URL": s.database_url,
+        "VALIDATION_DIR": str(s.validation_dir),
+        "SECRET_KEY": str(s.secret_key),
+    }.items():
+        monkeypatch.setenv(f"EFACTURA_{name}", value)
+    capsys.readouterr()
+    assert cli.main(["payments", "dispute", "dp_cli", "--storno"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[:2] == ["lost dispute dp_cli: storno queued", "status: invoiced"]
+    assert [r[1:3] for r in issued(ctx)] == [("invoice", "pi_flowA"), ("storno", "dp_cli")]
+    assert cli.main(["payments", "dispute", "pi_flowA", "--no-storno"]) == 1
+    assert "E-DISPUTE-UNKNOWN" in capsys.readouterr().err
     ctx.close()
