@@ -146,6 +146,26 @@ def test_storno_says_once_which_invoice_it_reverses_and_why(factory: ModuleType)
     assert text.count("Motiv: Rambursare la cererea clientului (plata re_3QstornoXYZ)") == 1
 
 
+def test_a_381_credit_note_shows_positive_amounts_like_its_xml(factory: ModuleType) -> None:
+    """``[storno] credit_note_381``: the UBL CreditNote carries positive values; so does its
+    PDF, titled NOTĂ DE CREDIT."""
+    (text,) = page_texts(render_pdf(replace(factory.storno_invoice(), type_code="381")))
+    assert_in_order(
+        text,
+        [
+            "NOTĂ DE CREDIT Seria SEF nr. 000124",
+            SUBSCRIPTION_ROW + "lună 1 100,00 100,00 21% 21,00",
+            "Total fără TVA 100,00 RON",
+            "TVA 21,00 RON",
+            "Total factură 121,00 RON",
+            "Rambursat 121,00 RON",
+            "Total de plată 0,00 RON",
+            "Stornează factura SEF000123 din 21.11.2026",
+        ],
+    )
+    assert "-1" not in text.split("Total de plată")[0].split("Valoare TVA")[-1]
+
+
 def test_foreign_currency_shows_bnr_rate_and_vat_in_ron(factory: ModuleType) -> None:
     (text,) = page_texts(render_pdf(factory.eur_invoice()))
     assert_in_order(

@@ -322,3 +322,37 @@ def _by_item(
         for b in computed.breakdown
     )
     return tuple(lines), breakdown
+
+
+def credit_note_view(invoice: Invoice) -> Invoice:
+    """A storno typed 381 as its credit note shows it (the UBL CreditNote and its PDF):
+    quantities and amounts positive. Any other invoice is returned unchanged."""
+    if not (invoice.is_storno and invoice.type_code == "381"):
+        return invoice
+    t = invoice.totals
+    return replace(
+        invoice,
+        lines=tuple(
+            replace(
+                ln,
+                quantity=-ln.quantity,
+                net_amount=-ln.net_amount,
+                gross_amount=None if ln.gross_amount is None else -ln.gross_amount,
+            )
+            for ln in invoice.lines
+        ),
+        vat_breakdown=tuple(
+            replace(b, taxable_amount=-b.taxable_amount, tax_amount=-b.tax_amount)
+            for b in invoice.vat_breakdown
+        ),
+        totals=replace(
+            t,
+            line_net_total=-t.line_net_total,
+            tax_exclusive=-t.tax_exclusive,
+            tax_total=-t.tax_total,
+            tax_inclusive=-t.tax_inclusive,
+            payable=-t.payable + ZERO,
+            prepaid=-t.prepaid,
+            tax_total_ron=None if t.tax_total_ron is None else -t.tax_total_ron,
+        ),
+    )

@@ -14,11 +14,12 @@ from .text import decimals, format_date
 
 
 def document_title(invoice: Invoice) -> str:
-    """``FACTURĂ``, ``FACTURĂ STORNO`` or, for type code 381, ``NOTĂ DE CREDIT``."""
-    if invoice.is_storno:
-        return "FACTURĂ STORNO"
+    """``FACTURĂ``, ``FACTURĂ STORNO`` or, for type code 381 (a storno issued as a credit
+    note too), ``NOTĂ DE CREDIT``."""
     if invoice.type_code == "381":
         return "NOTĂ DE CREDIT"
+    if invoice.is_storno:
+        return "FACTURĂ STORNO"
     return "FACTURĂ"
 
 

@@ -38,6 +38,7 @@ from reportlab.platypus import (
 )
 
 from ..invoicing.model import Invoice, InvoiceLine, Party
+from ..invoicing.storno import credit_note_view
 from ..money import format_amount, format_ro
 from .fonts import PdfFonts, load_fonts
 from .labels import COUNTRY_NAMES, COUNTY_NAMES, UNIT_LABELS, Words
@@ -454,6 +455,7 @@ def render_pdf(
     (``E-PDF-FONT``) when there is none and :class:`PdfLogoError` (``E-PDF-LOGO``) for a bad
     logo. The same input gives the same bytes.
     """
+    invoice = credit_note_view(invoice)  # a 381 credit note shows positive amounts, as its XML
     pdf_fonts = fonts or load_fonts()
     words = Words(bilingual=is_bilingual(invoice))
     st = _Styles(pdf_fonts, words)
