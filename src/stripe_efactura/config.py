@@ -51,6 +51,7 @@ ANAF_HOSTS = {
     "public": "https://webservicesp.anaf.ro",
 }
 BNR_URL = "https://www.bnr.ro/nbrfxrates.xml"
+ECB_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
 VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api"
 WEBHOOK_MAX_BYTES = 1_048_576
 """Default request-body cap (1 MiB): Stripe's events are a few kB to tens of kB."""
@@ -111,6 +112,8 @@ class Settings:
     smtp_starttls: bool = True
     mail_from: str | None = None
     bnr_url: str = BNR_URL
+    ecb_url: str = ECB_URL
+    """``EFACTURA_ECB_URL``: the ECB eurofxref XML the ``oss-report`` converts with."""
     vies_url: str = VIES_URL
     validation_dir: Path = Path("validation")
     series: SeriesSettings = field(default_factory=SeriesSettings)
@@ -427,6 +430,7 @@ def settings_from(
         smtp_starttls=_bool(e("SMTP_STARTTLS") or "true"),
         mail_from=e("MAIL_FROM"),
         bnr_url=e("BNR_URL") or BNR_URL,
+        ecb_url=e("ECB_URL") or ECB_URL,
         vies_url=e("VIES_URL") or VIES_URL,
         validation_dir=Path(e("VALIDATION_DIR") or (data_dir / "validation")),
         series=series,

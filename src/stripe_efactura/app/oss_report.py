@@ -213,10 +213,6 @@ def to_csv(report: OssReport) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-ECB_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
-"""The ECB's reference rates of the last 90 days (``EFACTURA_ECB_URL`` overrides it)."""
-
-
 def file_rates(path: Path) -> RateSource:
     """Rates from a saved ECB eurofxref XML file (``--ecb-file``)."""
 
@@ -229,7 +225,7 @@ def file_rates(path: Path) -> RateSource:
     return load
 
 
-def feed_rates(url: str = ECB_URL, timeout: float = 20.0) -> RateSource:
+def feed_rates(url: str, timeout: float = 20.0) -> RateSource:
     """Rates fetched from the ECB (the call happens only when the quarter has OSS sales)."""
 
     def load() -> EcbRates:

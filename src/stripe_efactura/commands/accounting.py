@@ -218,14 +218,12 @@ def oss_report_command(
 ) -> None:
     """The One-Stop-Shop return of a quarter: per member state and rate, taxable amounts and
     VAT in EUR at the ECB rate of the quarter's last day (docs/invoicing.md)."""
-    import os
-
     from ..app import oss_report as uc
 
     q = uc.quarter(quarter)
-    url = os.environ.get("EFACTURA_ECB_URL", uc.ECB_URL)
-    source = uc.file_rates(ecb_file) if ecb_file is not None else uc.feed_rates(url)
     with session(Access.READ) as ctx:
+        url = ctx.settings.ecb_url
+        source = uc.file_rates(ecb_file) if ecb_file is not None else uc.feed_rates(url)
         report = uc.oss_report(ctx, q, source, livemode=not test)
     if csv_path is not None:
         _write(csv_path, uc.to_csv(report))
