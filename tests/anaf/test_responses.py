@@ -427,6 +427,54 @@ def test_parse_archive_rejects_unexpected_contents() -> None:
         anaf_archive.parse_archive(b"not a zip")
 
 
+SIGNATURE = b'<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignatureValue/></Signature>'
+INVOICE = (
+    b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">'
+    b"<ID>SEF000001</ID></Invoice>"
+)
+
+
+def test_parse_archive_accepts_any_file_names() -> None:
+    """One document and one XML-DSig signature, told apart by content: other names, folders,
+    upper-case extensions and non-XML files do not matter."""
+    data = _zip(
+        {
+            "raspuns/factura_ANAF.XML": INVOICE,
+            "raspuns/sig-4242.xml": SIGNATURE,
+            "citeste.txt": b"nu este XML",
+        }
+    )
+    archive = anaf_archive.parse_archive(data)
+    assert (archive.index, archive.document_name, archive.signature_name) == (
+        "4242",
+        "raspuns/factura_ANAF.XML",
+        "raspuns/sig-4242.xml",
+    )
+    assert (archive.document, archive.signature, archive.is_error) == (INVOICE, SIGNATURE, False)
+    named = anaf_archive.parse_archive(_zip({"a.xml": SIGNATURE, "b.xml": INVOICE}))
+    assert (named.index, named.document_name, named.signature_name) == ("", "b.xml", "a.xml")
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"1.xml": INVOICE, "2.xml": INVOICE},  # no signature
+        {"1.xml": SIGNATURE, "semnatura_1.xml": SIGNATURE},  # no document
+        {"1.xml": INVOICE, "semnatura_1.xml": SIGNATURE, "extra.xml": INVOICE},
+        {"semnatura_1.xml": SIGNATURE},
+    ],
+)
+def test_parse_archive_wants_exactly_one_document_and_one_signature(
+    files: dict[str, bytes],
+) -> None:
+    with pytest.raises(AnafProtocolError) as info:
+        anaf_archive.parse_archive(_zip(files))
+    assert info.value.message == (
+        "The ANAF archive must hold one document XML and one signature XML; it holds "
+        f"{sorted(files)}"
+    )
+
+
 def test_upload_accepted_without_index_is_outcome_unknown() -> None:
     body = UPLOAD_OK.replace(b' index_incarcare="3828"', b"")
     with pytest.raises(UploadOutcomeUnknown) as info:

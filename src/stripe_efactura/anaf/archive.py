@@ -90,30 +90,51 @@ def parse_error_file(xml: bytes) -> ErrorFile:
     return ErrorFile(root.get("Index_incarcare"), root.get("Cif_emitent"), findings)
 
 
-_DOC_RE = re.compile(r"^(\d+)\.xml$")
-_SIG_RE = re.compile(r"^semnatura_(\d+)\.xml$")
+_INDEX_RE = re.compile(r"(\d+)")
+
+
+def _is_signature(content: bytes) -> bool:
+    root = xml_root(content)
+    return root is not None and local_name(root.tag) == "Signature"
+
+
+def _split(members: dict[str, bytes]) -> tuple[str, str]:
+    """(document name, signature name) of the two XML files, told apart by content (the
+    XML-DSig ``Signature`` root), whatever their names."""
+    sigs = [n for n, content in members.items() if _is_signature(content)]
+    docs = [n for n in members if n not in sigs]
+    if len(members) != 2 or len(sigs) != 1 or len(docs) != 1:
+        raise AnafProtocolError(
+            "The ANAF archive must hold one document XML and one signature XML; it holds "
+            f"{sorted(members)}"
+        )
+    return docs[0], sigs[0]
 
 
 def parse_archive(data: bytes) -> DownloadArchive:
-    """Open the ``descarcare`` ZIP; the document is an error list when its root is ANAF's
-    error ``header`` in the ``mesajEroriFactuta`` namespace."""
+    """Open the ``descarcare`` ZIP: exactly one document XML (the invoice, or ANAF's error
+    list when its root is the ``header`` of ``mesajEroriFactuta``) and one XML-DSig signature,
+    whatever the files are called (``<index>.xml`` and ``semnatura_<index>.xml`` today);
+    folders and non-XML files are ignored. ``index`` is the first number in the document's
+    (else the signature's) file name, ``""`` when neither has one."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = archive.namelist()
-            docs = [n for n in names if _DOC_RE.match(n)]
-            sigs = [n for n in names if _SIG_RE.match(n)]
-            if len(docs) != 1 or len(sigs) != 1:
-                raise AnafProtocolError(f"Unexpected files in the ANAF archive: {sorted(names)}")
-            document, signature = archive.read(docs[0]), archive.read(sigs[0])
+            members = {
+                info.filename: archive.read(info)
+                for info in archive.infolist()
+                if not info.is_dir() and info.filename.lower().endswith(".xml")
+            }
     except zipfile.BadZipFile as exc:
         raise AnafProtocolError("The ANAF download is not a valid ZIP") from exc
+    doc_name, sig_name = _split(members)
+    document, signature = members[doc_name], members[sig_name]
     root = xml_root(document)
     error_file = None
     if root is not None and local_name(root.tag) == "header":  # ANAF's error list, not an invoice
         error_file = parse_error_file(document)
-    index = _DOC_RE.match(docs[0])
-    assert index is not None
-    return DownloadArchive(index.group(1), docs[0], document, sigs[0], signature, error_file)
+    found = _INDEX_RE.search(doc_name.rsplit("/", 1)[-1]) or _INDEX_RE.search(sig_name)
+    index = found.group(1) if found else ""
+    return DownloadArchive(index, doc_name, document, sig_name, signature, error_file)
 
 
 _UBL_NS = {

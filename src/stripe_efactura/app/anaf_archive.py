@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import Connection
 
 from ..anaf.archive import DownloadArchive
-from ..anaf.errors import AnafApiError, AnafAuthError, AnafDownloadExpired
+from ..anaf.errors import AnafApiError, AnafAuthError, AnafDownloadExpired, AnafProtocolError
 from ..files import PRIVATE, write_atomic
 from ..store import anaf_work, db
 from ..store import invoices as invoice_store
@@ -50,6 +50,20 @@ def store_archive(
     )
 
 
+def _rejected(ctx: AppContext, inv: Lifecycle, download_id: str, exc: AnafProtocolError) -> None:
+    """The download could not be read as ANAF's archive: said on the invoice's timeline
+    (``anaf_archive_rejected`` with the reason) and in the log; it is tried again after the
+    download's back-off (``app/anaf_downloads.py``)."""
+    with db.write(ctx.engine) as conn:
+        invoice_store.log(
+            conn,
+            inv.id,
+            "anaf_archive_rejected",
+            {"download_id": download_id, "code": exc.code, "error": exc.message},
+        )
+    log.warning("invoice %s: the ANAF archive %s was refused: %s", inv.number, download_id, exc)
+
+
 def archive_step(ctx: AppContext, inv: Lifecycle) -> Step:
     """``ok`` and not archived yet: download the signed ZIP and keep it."""
     download_id = str(inv.row.download_id)
@@ -67,6 +81,8 @@ def archive_step(ctx: AppContext, inv: Lifecycle) -> Step:
     except AnafApiError as exc:
         if not exc.retryable and not isinstance(exc, AnafAuthError):
             raise
+        if isinstance(exc, AnafProtocolError):
+            _rejected(ctx, inv, download_id, exc)
         return anaf_port.wait_after(ctx, exc, AnafState.OK)
     with db.write(ctx.engine) as conn:
         fresh = anaf_work.load(conn, inv.id, lock=True)
