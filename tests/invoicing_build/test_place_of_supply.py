@@ -219,3 +219,32 @@ def test_an_exemption_without_its_letter_warns(settings: Settings) -> None:
         vat=VatPolicy(default_category=VatCategory.EXEMPT, exemption_code="VATEX-EU-132-1I")
     )
     assert build(make_sale(5000), exact).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("typed", "vat_id", "problem_code"),
+    [
+        ("GB 123 4567 89", "GB123456789", None),
+        ("CHE-123.456.789 MWST", "CHE123456789MWST", None),
+        ("DE123456789", "DE123456789", None),
+        ("DE12", None, "P-VAT-ID-INVALID"),
+        ("ZZ123456789", None, "P-VAT-ID-INVALID"),
+    ],
+)
+def test_a_typed_vat_id_of_a_country_outside_the_eu_is_kept(
+    settings: Settings, typed: str, vat_id: str | None, problem_code: str | None
+) -> None:
+    """Metadata ``vat_id`` typed by the merchant: an EU id is format-checked, one with the
+    prefix of a country outside the EU is kept (it no longer blocks the payment)."""
+    sale = make_sale(
+        20000,
+        billing={"name": "Buyer Ltd", "address": LONDON},
+        payment_intent={"id": "pi_1", "metadata": {"vat_id": typed}},
+    )
+    # goods exported (G) keep the buyer VAT id in BT-48 (an O invoice would move it, BR-O-02)
+    res = build(sale, settings.with_(vat=replace(settings.vat, supplies="goods")))
+    assert res.buyer is not None
+    assert res.buyer.vat_id == vat_id
+    assert [p.code for p in res.problems if p.code.startswith("P-VAT-ID")] == (
+        [problem_code] if problem_code else []
+    )

@@ -16,7 +16,8 @@ which is borrowed from the next address that has one, else taken from the buyer'
   company, ``vat_id='RO…'`` (BT-48) and ``legal_id`` the digits (BT-47);
 - a plain CUI (``18547290``, metadata ``cui``, custom field, ``ro_tin``): a company identified by
   ``legal_id`` only, no VAT id (it may not be VAT-registered; nothing here asks ANAF);
-- another EU prefix (``DE123456789``): a foreign company, ``vat_id`` only;
+- another EU prefix (``DE123456789``): a foreign company, ``vat_id`` only; a typed id with
+  the prefix of a country outside the EU (``GB123456789``, ``CHE-123.456.789``) likewise;
 - a VAT id of a country outside the EU (Stripe ``gb_vat``, ``ch_vat``, ``no_vat``…): a foreign
   company with that id as ``vat_id`` (BT-48), country prefix added when missing;
 - any other id (Stripe ``us_ein``, ``gb_crn``, ``au_abn``…): a foreign company identified by
@@ -170,6 +171,12 @@ def _plain_cui(text: str, src: str) -> _Ident | Problem:
     return problem("P-CUI-INVALID", value=text, source=src)
 
 
+def _outside_eu_prefix(prefix: str) -> bool:
+    """An ISO country code of a country outside the EU (``XI`` and ``EL`` are EU VAT
+    prefixes, checked by :func:`.ro.normalize_vat_id`)."""
+    return ro.normalize_country(prefix) == prefix and prefix != "XI" and not ro.is_eu(prefix)
+
+
 def _typed_id(text: str, src: str) -> _Ident | Problem:
     compact = re.sub(r"[\s.\-_/]", "", text).upper()
     compact = re.sub(r"^(CUI|CIF|CODFISCAL):?", "", compact)
@@ -180,9 +187,12 @@ def _typed_id(text: str, src: str) -> _Ident | Problem:
         return problem("P-CUI-INVALID", value=text, source=src)
     if compact[:2].isalpha():
         vat = ro.normalize_vat_id(compact)
-        if vat is None:
-            return problem("P-VAT-ID-INVALID", value=text, source=src)
-        return _Ident(True, vat, None, src, _vat_country(vat))
+        if vat is not None:
+            return _Ident(True, vat, None, src, _vat_country(vat))
+        if _outside_eu_prefix(compact[:2]) and len(compact) > 4:
+            # A VAT id of a country outside the EU (GB…, CHE…, NO…MVA): kept as typed.
+            return _Ident(True, compact, None, src, compact[:2])
+        return problem("P-VAT-ID-INVALID", value=text, source=src)
     digits = ro.validate_cui(compact)
     if digits:
         return _Ident(True, None, digits, src, "RO")
