@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
 
 from ..errors import EfacturaError
 from ..intake import refunds
@@ -25,6 +24,7 @@ from ..jobs import queue
 from ..money import format_amount, from_minor
 from ..store import db, repo
 from ..store import invoices as invoice_store
+from ..store.repo import PaymentRecord
 from . import notices
 from .context import AppContext
 
@@ -38,7 +38,7 @@ class DisputeDecisionError(EfacturaError):
     code = "E-DISPUTE-DECISION"
 
 
-def decision_of(pay: Any) -> str | None:
+def decision_of(pay: PaymentRecord) -> str | None:
     """The merchant's decision for a lost dispute (``storno``/``no_storno``), if any."""
     try:
         data = json.loads(pay.overrides) if pay.overrides else None
@@ -48,7 +48,7 @@ def decision_of(pay: Any) -> str | None:
     return value if value in (STORNO, NO_STORNO) else None
 
 
-def dispute_held(ctx: AppContext, pay: Any, sale: Sale, original: Invoice) -> str | None:
+def dispute_held(ctx: AppContext, pay: PaymentRecord, sale: Sale, original: Invoice) -> str | None:
     """``None`` when the lost dispute may be reversed; else the job's outcome: ``ignored``
     (the policy or the merchant said no storno) or ``needs_attention`` (asking)."""
     decision = decision_of(pay) or {"storno": STORNO, "ignore": NO_STORNO}.get(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -27,6 +26,8 @@ from ..invoicing.storno import StornoItemsError, build_storno
 from ..money import from_minor
 from ..store import db, repo
 from ..store import invoices as invoice_store
+from ..store.invoices import InvoiceRecord
+from ..store.repo import PaymentRecord
 from . import issuing
 from .context import AppContext
 from .disputes import dispute_held as _dispute_held
@@ -37,7 +38,7 @@ WAIT_SECONDS = 600
 """How long a refund waits for its sale's invoice between attempts."""
 
 
-def storno_left(conn: Connection, original: Any) -> Decimal:
+def storno_left(conn: Connection, original: InvoiceRecord) -> Decimal:
     """What is left to reverse on an invoice row: its total plus its (negative) stornos."""
     left = Decimal(original.total)
     for total in invoice_store.storno_totals(conn, int(original.id)):
@@ -49,9 +50,9 @@ def storno_left(conn: Connection, original: Any) -> Decimal:
 class _Found:
     """What the storno of one refund needs from the database."""
 
-    pay: Any
-    existing: Any
-    original_row: Any
+    pay: PaymentRecord | None
+    existing: InvoiceRecord | None
+    original_row: InvoiceRecord | None
     left: Decimal | None
     earlier: tuple[Invoice, ...] = ()
     """The stornos already issued for the original (what was returned before)."""
@@ -78,7 +79,7 @@ def _find(ctx: AppContext, payment_key: str) -> _Found:
     return _Found(pay, existing, original_row, left, earlier)
 
 
-def _no_original(ctx: AppContext, payment_key: str, pay: Any, last_attempt: bool) -> str:
+def _no_original(ctx: AppContext, payment_key: str, pay: PaymentRecord, last_attempt: bool) -> str:
     """A refund whose sale has no invoice (yet): wait, or give up on the last attempt."""
     if not last_attempt:
         raise RetryLater(
@@ -152,7 +153,9 @@ def storno_type_code(ctx: AppContext) -> str:
     return "381" if ctx.settings.storno.credit_note_381 else "380"
 
 
-def _items_problem(pay: Any, exc: StornoItemsError, amount: Decimal, original: Invoice) -> Problem:
+def _items_problem(
+    pay: PaymentRecord, exc: StornoItemsError, amount: Decimal, original: Invoice
+) -> Problem:
     return problem(
         exc.code,
         key=pay.payment_key,
@@ -164,11 +167,11 @@ def _items_problem(pay: Any, exc: StornoItemsError, amount: Decimal, original: I
 
 def _store(
     ctx: AppContext,
-    pay: Any,
+    pay: PaymentRecord,
     cfg: SeriesConfig,
     storno: Invoice,
     original: Invoice,
-    original_row: Any,
+    original_row: InvoiceRecord,
     amount: Decimal,
     summary: str,
 ) -> str:
@@ -178,7 +181,7 @@ def _store(
         if invoice_store.for_payment(conn, payment_key, "storno") is not None:
             return "already"
         # another storno of the same invoice may have been numbered meanwhile
-        left_now = storno_left(conn, invoice_store.get(conn, original_row.id, for_update=True))
+        left_now = storno_left(conn, invoice_store.must_get(conn, original_row.id, for_update=True))
         too_large: tuple[Problem, ...] = ()
         number = ""
         if amount > left_now:
@@ -202,7 +205,7 @@ def _store(
     return "issued"
 
 
-def _too_large(pay: Any, amount: Decimal, left: Decimal, original: Invoice) -> Problem:
+def _too_large(pay: PaymentRecord, amount: Decimal, left: Decimal, original: Invoice) -> Problem:
     return problem(
         "P-STORNO-TOO-LARGE",
         key=pay.payment_key,
@@ -212,7 +215,7 @@ def _too_large(pay: Any, amount: Decimal, left: Decimal, original: Invoice) -> P
     )
 
 
-def _original_keys(pay: Any) -> list[str]:
+def _original_keys(pay: PaymentRecord | None) -> list[str]:
     """The payment keys the original invoice may be stored under: ``refers_to`` (the
     PaymentIntent, else the Charge), then the refund's or dispute's Charge (a sale recorded
     from a Charge alone is keyed by ``ch_…``)."""
