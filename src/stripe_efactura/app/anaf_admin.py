@@ -17,6 +17,7 @@ from ..invoicing.serialize import invoice_to_json
 from ..store import anaf_invoices, anaf_work, db, repo
 from ..store import invoices as invoice_store
 from ..store.anaf_work import RETRYABLE, AnafState, AnafWork, PastFiling
+from ..store.invoices import InvoiceRecord
 from . import anaf_jobs, anaf_port, email_state, issuing
 from . import fx as fx_service
 from .anaf_archive import archive_path
@@ -103,7 +104,7 @@ class Corrected:
     validation: str
 
 
-def rebuild(ctx: AppContext, row: Any) -> Corrected:
+def rebuild(ctx: AppContext, row: InvoiceRecord) -> Corrected:
     """The invoice rebuilt from its payment's current data (overrides included) with the SAME
     number and issue date, through issuing's build → render → validate path. Raises
     InvoiceProblems."""
@@ -124,7 +125,7 @@ def rebuild(ctx: AppContext, row: Any) -> Corrected:
     return Corrected(checked.xml, invoice_to_json(checked.result.invoice), checked.summary)
 
 
-def _check_retryable(ctx: AppContext, row: Any, number: str) -> AnafState:
+def _check_retryable(ctx: AppContext, row: InvoiceRecord, number: str) -> AnafState:
     state = AnafState(str(row.anaf_state))
     if state is AnafState.OK:
         raise RetryRefused(

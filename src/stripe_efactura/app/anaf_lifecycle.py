@@ -57,6 +57,7 @@ from ..invoicing.serialize import invoice_from_json
 from ..store import anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle
+from ..store.invoices import InvoiceRecord
 from . import anaf_archive, anaf_findings, anaf_port, anaf_reconcile, anaf_tokens
 from .anaf_port import Step
 from .context import AppContext
@@ -105,7 +106,7 @@ def _dispatch(ctx: AppContext, inv: Lifecycle) -> Step:
     return Step(state, None)
 
 
-def upload_mode(row: Any) -> dict[str, bool]:
+def upload_mode(row: InvoiceRecord) -> dict[str, bool]:
     """``b2c`` for individual buyers (CNP or 0000000000000); ``extern`` for buyers outside
     Romania without a Romanian id. Read from the invoice snapshot.
 

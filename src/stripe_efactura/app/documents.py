@@ -32,6 +32,7 @@ from ..pdf.fonts import ENV_FONT, ENV_FONT_BOLD, PdfFonts, load_fonts
 from ..pdf.render import PdfLogoError, render_pdf
 from ..store import db
 from ..store import invoices as invoice_store
+from ..store.invoices import InvoiceRecord
 from .context import AppContext
 
 __all__ = [
@@ -97,7 +98,7 @@ def _render(ctx: AppContext, invoice: Invoice) -> tuple[bytes, str | None]:
     return render_pdf(invoice, fonts=fonts), None
 
 
-def schedule_email(ctx: AppContext, conn: Connection, row: Any) -> str:
+def schedule_email(ctx: AppContext, conn: Connection, row: InvoiceRecord) -> str:
     """Decide the payer's email of invoice ``row`` (state ``pending`` only), in ``conn``.
 
     Returns the new ``email_state`` (``queued``, ``no_recipient``, ``disabled``), or the

@@ -60,6 +60,7 @@ from ..mail.send import DirectorySender, MailSender, SmtpError, SmtpSender
 from ..mail.templates import Templates, load_templates
 from ..store import db
 from ..store import invoices as invoice_store
+from ..store.invoices import InvoiceRecord
 from . import documents, email_state
 from . import notices as notice_service
 from .context import AppContext
@@ -143,7 +144,7 @@ def _domain(sender: str) -> str:
     return domain or "stripe-efactura.invalid"
 
 
-def invoice_message_id(row: Any, domain: str, *, resend: int = 0) -> str:
+def invoice_message_id(row: InvoiceRecord, domain: str, *, resend: int = 0) -> str:
     """The ``Message-ID`` of an invoice's email: the same for every attempt of one sending.
 
     ``<SEF000123.3f1c…@firma-mea.ro>``; a resend ``k`` gets ``<SEF000123.r2.3f1c…@…>``.
@@ -228,7 +229,7 @@ def _failure_problem(number: str, exc: EfacturaError, *, exhausted: bool) -> Pro
 
 
 def _mark_failed(
-    conn: Connection, row: Any, exc: EfacturaError, *, attempt: int, exhausted: bool
+    conn: Connection, row: InvoiceRecord, exc: EfacturaError, *, attempt: int, exhausted: bool
 ) -> None:
     number = str(row.number)
     invoice_store.update_invoice(conn, row.id, email_state="failed")
@@ -302,7 +303,7 @@ def _no_recipient(ctx: AppContext, invoice_id: int) -> str:
 
 
 def _claim_sending(
-    ctx: AppContext, row: Any, msg: EmailMessage, message_id: str, to: str, attempt: int
+    ctx: AppContext, row: InvoiceRecord, msg: EmailMessage, message_id: str, to: str, attempt: int
 ) -> str:
     """Mark the email ``sending`` (with its ``Message-ID``) before it leaves; returns the
     ``Message-ID`` used ('' when the email is final already). A ``sending`` mark left by a
@@ -339,7 +340,7 @@ def _claim_sending(
 
 
 def _deliver(
-    ctx: AppContext, row: Any, msg: EmailMessage, attempt: int, max_attempts: int, to: str
+    ctx: AppContext, row: InvoiceRecord, msg: EmailMessage, attempt: int, max_attempts: int, to: str
 ) -> str:
     """Hand the message to the server (outside any transaction) and record the outcome."""
     invoice_id = int(row.id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -22,6 +21,7 @@ from ..invoicing.buyer import BuyerOverrides
 from ..jobs import queue
 from ..store import db, repo
 from ..store import invoices as invoice_store
+from ..store.repo import PaymentRecord
 from .context import AppContext
 from .intake import accept_event
 
@@ -74,7 +74,7 @@ def retry_payment(
     return f"payment {payment_key} queued again ({refreshed})"
 
 
-def _reread_sale(ctx: AppContext, pay: Any) -> tuple[str, str]:
+def _reread_sale(ctx: AppContext, pay: PaymentRecord) -> tuple[str, str]:
     """The payment's sale re-read from Stripe when the API is there, else the stored one;
     and which it is."""
     if ctx.stripe is None:
