@@ -212,6 +212,30 @@ def test_anaf_status_and_token_import_commands(cli_env, capsys, tmp_path) -> Non
     assert cli.main(["anaf", "token", "import"]) == 2
 
 
+def test_an_unknown_refresh_token_expiry_is_said_plainly(cli_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace as _replace
+
+    from stripe_efactura.anaf.oauth import token_set_from_response
+    from stripe_efactura.app.anaf_login import reauthorise_by
+
+    env = cli_env
+    tokens = token_set_from_response(env.state.mint_tokens(), env.clock.now())
+    anaf_tokens.save_tokens(env.ctx, _replace(tokens, refresh_exp=None), source="test")
+    capsys.readouterr()
+    assert cli.main(["anaf", "status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == (
+        "  refresh token expires unknown (ANAF did not give an expiry; you are told when "
+        "ANAF refuses it)"
+    )
+    assert "?" not in "\n".join(lines) and "None" not in "\n".join(lines)
+    assert reauthorise_by(None)[1] == (
+        "the refresh token's expiry is unknown (ANAF did not give one); you will be told "
+        "when ANAF refuses it"
+    )
+    assert reauthorise_by(tokens.refresh_exp)[1].startswith("authorise again by 20")
+
+
 def test_sweep_leaves_finished_invoices_alone(env) -> None:  # type: ignore[no-untyped-def]
     env.state.inject_nok()
     nok_id, _nok = env.issue()

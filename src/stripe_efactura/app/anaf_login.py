@@ -97,13 +97,29 @@ def handle_callback(
             f"ANAF a refuzat codul de autorizare: {exc.message}",
             f"ANAF refused the authorisation code: {exc.message}",
         )
-    until = tokens.refresh_exp.date().isoformat() if tokens.refresh_exp else "?"
+    ro, en = reauthorise_by(tokens.refresh_exp)
     return CallbackAnswer(
         200,
-        f"Autorizare ANAF reușită. Tokenurile sunt salvate criptat; reautorizare până la {until}.",
-        f"ANAF authorisation succeeded. The tokens are stored encrypted; authorise again by "
-        f"{until}.",
+        f"Autorizare ANAF reușită. Tokenurile sunt salvate criptat; {ro}.",
+        f"ANAF authorisation succeeded. The tokens are stored encrypted; {en}.",
     )
+
+
+def reauthorise_by(refresh_exp: datetime | None) -> tuple[str, str]:
+    """When to authorise again (Romanian, English); said plainly when ANAF gave no expiry."""
+    if refresh_exp is None:
+        return (
+            (
+                "data de expirare a tokenului de reînnoire nu este cunoscută (ANAF nu a dat-o); "
+                "veți fi anunțat când ANAF îl refuză"
+            ),
+            (
+                "the refresh token's expiry is unknown (ANAF did not give one); you will be told "
+                "when ANAF refuses it"
+            ),
+        )
+    until = refresh_exp.date().isoformat()
+    return f"reautorizare până la {until}", f"authorise again by {until}"
 
 
 def callback_page(answer: CallbackAnswer) -> str:

@@ -140,7 +140,13 @@ def status_command(
         typer.echo(f"CUI {status.cui}: not authorised; run `stripe-efactura anaf login`")
         raise typer.Exit(1)
     typer.echo(f"CUI {status.cui} ({s.anaf_env}): authorised")
-    typer.echo(f"  access token expires  {out['access_expires_at']}")
+    typer.echo(f"  access token expires  {out['access_expires_at'] or 'unknown'}")
+    if status.refresh_expires_at is None:
+        typer.echo(
+            "  refresh token expires unknown (ANAF did not give an expiry; you are told when "
+            "ANAF refuses it)"
+        )
+        return
     typer.echo(
         f"  refresh token expires {out['refresh_expires_at']} "
         f"(authorise again within {status.reauthorize_in_days} days)"
