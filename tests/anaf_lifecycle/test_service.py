@@ -182,6 +182,7 @@ def test_invoices_list_show_retry_commands(cli_env, capsys) -> None:  # type: ig
     assert cli.main(["invoices", "show", nok, "--json"]) == 0
     detail = json.loads(capsys.readouterr().out)
     assert [e["event"] for e in detail["timeline"]] == [
+        "validation:passed",
         "issued",
         "anaf_upload_intent",
         "anaf_uploaded",

@@ -98,6 +98,19 @@ def test_buyer_override_turns_needs_attention_into_a_numbered_invoice(
             "problems": [],
         }
         detail = client.get("/api/v1/invoices/TEST000001", headers=auth).json()
+        payment = client.get(f"/api/v1/payments/{key}", headers=auth).json()
+    # one timeline for the API and the console (app/timeline.py)
+    assert [e["event"] for e in payment["timeline"]] == [
+        "stripe:charge.succeeded",
+        "notice:payment_problem",
+        "audit:payment.override",
+        "validation:passed",
+        "TEST000001:issued",
+        "notice:deadline",
+        "TEST000001:warnings",
+    ]
+    assert payment["timeline"][1]["detail"]["problems"] == ["P-BUYER-ADDRESS-MISSING"]
+    assert payment["timeline"][3]["detail"]["fatal"] == []
     assert (detail["buyer"]["city"], detail["payment_key"]) == ("Cluj-Napoca", key)
     with db.read(ctx.engine) as conn:
         validation = conn.execute(sa.select(invoices.c.validation)).scalar_one()

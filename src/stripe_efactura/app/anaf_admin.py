@@ -23,6 +23,7 @@ from . import fx as fx_service
 from .anaf_archive import archive_path
 from .anaf_deadlines import deadline_status
 from .context import AppContext
+from .timeline import validation_entry
 
 
 class InvoiceNotFound(AnafApiError):
@@ -85,12 +86,15 @@ def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any]:
         str(archive_path(ctx, str(row.number), row.issue_date)) if row.signed_zip else None
     )
     out["timeline"] = [
-        {
-            "at": e.at.isoformat(),
-            "event": e.event,
-            "detail": json.loads(e.detail) if e.detail else None,
-        }
-        for e in events
+        validation_entry(str(row.number), row.created_at, row.validation),
+        *(
+            {
+                "at": e.at.isoformat(),
+                "event": e.event,
+                "detail": json.loads(e.detail) if e.detail else None,
+            }
+            for e in events
+        ),
     ]
     return out
 

@@ -20,7 +20,7 @@ from ..store import db, repo
 from ..store import queries as q
 from ..store.queries import InvoiceFilter, PaymentFilter
 from ..tz import BUCHAREST
-from . import anaf_admin, audit_log, lookups
+from . import anaf_admin, timeline
 from .context import AppContext
 from .refusals import Invalid, NotFound
 
@@ -129,7 +129,6 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
         event_ids = json.loads(row.event_ids)
         events = q.payment_events(conn, event_ids)
         issued = q.invoices_of_payment(conn, key)
-        logs = {int(i.id): q.invoice_timeline(conn, int(i.id)) for i in issued}
     out = payment_view(row)
     out["overrides"] = json.loads(row.overrides) if row.overrides else None
     out["events"] = [
@@ -145,20 +144,7 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
     ]
     out["invoices"] = [invoice_view(i, today(ctx)) for i in issued]
     out["stripe_url"] = stripe_url(row.owner_type, row.owner_id, bool(row.livemode))
-    timeline: list[Json] = [
-        {"at": _iso(e.received_at), "event": f"stripe:{e.type}", "detail": {"outcome": e.outcome}}
-        for e in events
-    ]
-    for inv in issued:
-        for entry in logs[int(inv.id)]:
-            detail = json.loads(entry.detail) if entry.detail else None
-            timeline.append(
-                {"at": _iso(entry.at), "event": f"{inv.number}:{entry.event}", "detail": detail}
-            )
-    for a in audit_log.entries(ctx, target_type="payment", target_id=key, limit=MAX_PAGE):
-        timeline.append({"at": _iso(a.at), "event": f"audit:{a.action}", "detail": a.after})
-    timeline += lookups.timeline_entries(ctx, key)
-    out["timeline"] = sorted(timeline, key=lambda t: str(t["at"]))
+    out["timeline"] = timeline.payment_timeline(ctx, key, event_ids)
     return out
 
 

@@ -62,3 +62,13 @@ def mark_sent(conn: Connection, ids: Sequence[int], at: datetime) -> None:
         .where(notices.c.id.in_(ids), notices.c.sent_at.is_(None))
         .values(sent_at=at)
     )
+
+
+def for_refs(conn: Connection, refs: Sequence[str]) -> list[NoticeRecord]:
+    """The notices about these payment keys or invoice numbers, oldest first."""
+    if not refs:
+        return []
+    rows = conn.execute(
+        sa.select(notices).where(notices.c.ref.in_(list(refs))).order_by(notices.c.id)
+    ).all()
+    return [NoticeRecord(r.id, r.kind, r.ref, r.payload, r.created_at, r.sent_at) for r in rows]

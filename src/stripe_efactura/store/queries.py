@@ -22,7 +22,6 @@ from sqlalchemy.engine import Connection
 
 from .tables import (
     anaf_quota,
-    invoice_log,
     invoices,
     jobs,
     notices,
@@ -261,14 +260,6 @@ def invoice_extras(conn: Connection, invoice_id: int) -> Any:
             invoices.c.id == invoice_id
         )
     ).one()
-
-
-def invoice_timeline(conn: Connection, invoice_id: int) -> Sequence[Any]:
-    return conn.execute(
-        sa.select(invoice_log.c.at, invoice_log.c.event, invoice_log.c.detail)
-        .where(invoice_log.c.invoice_id == invoice_id)
-        .order_by(invoice_log.c.id)
-    ).all()
 
 
 def payment_events(conn: Connection, event_ids: Sequence[str]) -> Sequence[Any]:

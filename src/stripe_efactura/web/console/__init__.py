@@ -59,6 +59,8 @@ def _routes(c: Console) -> list[Route | Mount]:
         Route("/invoices/{number}", page("viewer")(read.invoice_show), methods=get),
         Route("/invoices/{number}/storno", page("accountant")(cor.storno_form), methods=get),
         Route("/invoices/{number}/storno", page("accountant")(cor.storno_submit), methods=post),
+        Route("/invoices/{number}/reissue", page("accountant")(cor.reissue_form), methods=get),
+        Route("/invoices/{number}/reissue", page("accountant")(cor.reissue_submit), methods=post),
         Route(
             "/invoices/{number}/{kind:str}",
             page("accountant")(read.invoice_download),

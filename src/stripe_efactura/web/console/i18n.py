@@ -124,16 +124,6 @@ M: dict[str, tuple[str, str]] = {
     "field.postal_code": ("Cod poștal", "Postal code"),
     "field.country": ("Țara (cod ISO, ex. RO)", "Country (ISO code, e.g. RO)"),
     "field.buyer_email": ("Email cumpărător", "Buyer email"),
-    "reissue.title": ("Refacturare pe firmă", "Re-issue to a company"),
-    "reissue.help": (
-        "Se emite o factură storno pentru factura inițială și o factură nouă pe firma de mai jos.",
-        "A storno of the original invoice is issued, then a new invoice to the company below.",
-    ),
-    "reissue.submit": ("Stornează și refacturează", "Storno and re-issue"),
-    "reissue.done": (
-        "Factura a fost stornată și refăcută pe noul cumpărător.",
-        "The invoice was reversed and issued again to the new buyer.",
-    ),
     # lists
     "search": ("Caută", "Search"),
     "search.placeholder": ("nume, email, număr, pi_…", "name, email, number, pi_…"),
@@ -225,6 +215,29 @@ M: dict[str, tuple[str, str]] = {
     "storno.confirm": ("Confirm: emite factura storno", "Confirm: issue the storno"),
     "storno.cancel": ("Renunță", "Cancel"),
     "storno.done": ("Factura storno a fost pusă la emitere.", "The storno is being issued."),
+    "invoice.reissue": ("Refacturează pe firmă", "Re-issue to a company"),
+    "reissue.title": ("Refacturare pentru factura {number}", "Re-issue of invoice {number}"),
+    "reissue.warning": (
+        (
+            "Factura {number} se stornează integral și se emite o factură nouă, pentru aceeași "
+            "vânzare, cumpărătorului de mai jos; amândouă se transmit la ANAF. Operația nu "
+            "poate fi anulată."
+        ),
+        (
+            "Invoice {number} is reversed in full and a new invoice of the same sale is issued "
+            "to the buyer below; both are sent to ANAF. It cannot be undone."
+        ),
+    ),
+    "reissue.company": ("Denumirea firmei", "Company name"),
+    "reissue.cui": ("CUI sau cod TVA (ex. RO14399840)", "CUI or VAT id (e.g. RO14399840)"),
+    "reissue.confirm": (
+        "Confirm: stornează și emite factura nouă",
+        "Confirm: reverse and issue the new invoice",
+    ),
+    "reissue.done": (
+        "Factura storno și factura nouă au fost puse la emitere.",
+        "The storno and the new invoice are being issued.",
+    ),
     # ANAF
     "anaf.title": ("ANAF e-Factura", "ANAF e-Factura"),
     "anaf.authorised": ("Autorizat", "Authorised"),

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.responses import RedirectResponse, Response
 
-from ...app import anaf_admin, anaf_login, audit_log, listings, mailing, repair
+from ...app import anaf_login, audit_log, invoice_actions, overrides
+from ...app.corrections import ProblemsRefusal
 from ...errors import EfacturaError, InvoiceProblems
-from ...invoicing.buyer import BuyerOverrides
 from . import security
 from .base import View
 from .views_read import anaf_page, invoice_show, payment_show
 
-OVERRIDE_FIELDS = ("name", "cui", "line1", "city", "state", "postal_code", "country", "email")
+OVERRIDE_FIELDS = (
+    "name",
+    "cui",
+    "cnp",
+    "line1",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "email",
+)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -36,10 +44,13 @@ def switch_language(v: View) -> Response:
     return response
 
 
-def _error_list(exc: EfacturaError) -> list[dict[str, str]]:
-    if isinstance(exc, InvoiceProblems):
-        return [p.to_dict() for p in exc.problems]
-    return [{"code": exc.code, "message_ro": exc.message, "message_en": exc.message}]
+def error_list(exc: EfacturaError) -> list[dict[str, str]]:
+    """A refusal as the list the pages show: its own coded line, then each broken rule."""
+    ro = exc.message_ro or exc.message
+    first = {"code": exc.code, "message_ro": ro, "message_en": exc.message}
+    if isinstance(exc, InvoiceProblems | ProblemsRefusal):
+        return [first, *(p.to_dict() for p in exc.problems)]
+    return [first]
 
 
 def _audit(v: View, action: str, kind: str, ref: str, after: object, before: object = None) -> None:
@@ -48,48 +59,45 @@ def _audit(v: View, action: str, kind: str, ref: str, after: object, before: obj
 
 
 def payment_retry(v: View) -> Response:
+    """``app/overrides.retry``: re-read the payment and issue it (audited there)."""
+    assert v.user is not None
     key = v.param("key")
     try:
-        outcome = repair.retry_payment(v.ctx, key)
+        overrides.retry(v.ctx, v.user.actor(), key)
     except EfacturaError as exc:
-        return payment_show(v, error=_error_list(exc))
-    _audit(v, "payment.retry", "payment", key, {"outcome": outcome})
+        return payment_show(v, error=error_list(exc))
     return v.redirect(f"/payments/{key}", done="payment.retried")
 
 
 def payment_override(v: View) -> Response:
+    """``app/overrides.override_buyer``: checked, stored, audited, issued again."""
+    assert v.user is not None
     key = v.param("key")
-    given = {k: v.form.get(k, "").strip() for k in OVERRIDE_FIELDS}
-    overrides = BuyerOverrides.from_json({k: val for k, val in given.items() if val})
-    before = listings.payment_detail(v.ctx, key)
+    buyer = overrides.buyer_from_fields({k: v.form.get(k, "").strip() for k in OVERRIDE_FIELDS})
     try:
-        repair.retry_payment(v.ctx, key, overrides=overrides)
+        overrides.override_buyer(v.ctx, v.user.actor(), key, buyer)
     except EfacturaError as exc:
-        return payment_show(v, error=_error_list(exc))
-    previous = before["overrides"] if before else None
-    _audit(v, "payment.override", "payment", key, json.loads(overrides.to_json()), previous)
+        return payment_show(v, error=error_list(exc))
     return v.redirect(f"/payments/{key}", done="override.saved")
 
 
 def invoice_resend(v: View) -> Response:
+    assert v.user is not None
     number = v.param("number")
     try:
-        sent = mailing.resend_email(v.ctx, number)
+        invoice_actions.resend_email(v.ctx, v.user.actor(), number)
     except EfacturaError as exc:
         return invoice_show(v, error=f"{exc.code}: {exc.message}", status=409)
-    _audit(v, "invoice.resend_email", "invoice", number, {"message_id": sent.message_id})
-    done = "invoice.outbox" if sent.state == "outbox" else "invoice.resent"
-    return v.redirect(f"/invoices/{number}", done=done)
+    return v.redirect(f"/invoices/{number}", done="invoice.resent")
 
 
 def invoice_retry(v: View) -> Response:
+    assert v.user is not None
     number = v.param("number")
     try:
-        result = anaf_admin.retry_invoice(v.ctx, number)
+        invoice_actions.retry(v.ctx, v.user.actor(), number)
     except EfacturaError as exc:
         return invoice_show(v, error=f"{exc.code}: {exc.message}", status=409)
-    state = {"anaf_state": result["previous_state"]}
-    _audit(v, "invoice.retry", "invoice", number, {"anaf_state": result["anaf_state"]}, state)
     return v.redirect(f"/invoices/{number}", done="invoice.retried")
 
 

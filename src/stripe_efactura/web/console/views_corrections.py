@@ -1,11 +1,13 @@
-"""Storno on demand, after a confirmation page, through ``app/corrections.py``."""
+"""Storno on demand and the re-issue to a company, each after a confirmation page, through
+``app/corrections.py``."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
-from ...app import corrections, listings
+from ...app import corrections, listings, overrides
 from ...app.refusals import Refusal
+from ...errors import EfacturaError
 from .base import View
 
 
@@ -31,3 +33,32 @@ def storno_submit(v: View) -> Response:
     except Refusal as exc:
         return storno_form(v, error=_message(v, exc), status=exc.status)
     return v.redirect(f"/invoices/{done['storno']}", done="storno.done")
+
+
+REISSUE_FIELDS = ("name", "cui", "line1", "city", "state", "postal_code", "country", "email")
+
+
+def reissue_form(
+    v: View, *, error: list[dict[str, str]] | None = None, status: int = 200
+) -> Response:
+    i = listings.invoice_detail(v.ctx, v.param("number"))
+    if i is None:
+        return v.refuse(v.t("not_found"), 404)
+    return v.render("reissue.html", i=i, error=error, form=v.form, status=status)
+
+
+def reissue_submit(v: View) -> Response:
+    """``app/corrections.reissue``: a full storno and a new invoice to the company typed."""
+    from .views_actions import error_list
+
+    assert v.user is not None
+    number = v.param("number")
+    buyer = overrides.buyer_from_fields({k: v.form.get(k, "").strip() for k in REISSUE_FIELDS})
+    try:
+        done = corrections.reissue(
+            v.ctx, v.user.actor(), number, buyer, reason=v.form.get("reason", "")
+        )
+    except EfacturaError as exc:
+        status = exc.status if isinstance(exc, Refusal) else 409
+        return reissue_form(v, error=error_list(exc), status=status)
+    return v.redirect(f"/invoices/{done['new_invoice']}", done="reissue.done")
