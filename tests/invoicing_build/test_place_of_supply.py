@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -156,7 +155,7 @@ def test_upload_routing_of_foreign_buyers(settings: Settings) -> None:
 
     def mode(res: BuildResult) -> dict[str, bool]:
         assert res.invoice is not None
-        return upload_mode(SimpleNamespace(snapshot=invoice_to_json(res.invoice)))
+        return upload_mode(invoice_to_json(res.invoice))
 
     assert mode(ro_vat) == {"b2c": False, "extern": False}
     assert mode(abn) == {"b2c": False, "extern": True}

@@ -57,7 +57,6 @@ from ..invoicing.serialize import invoice_from_json
 from ..store import anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle
-from ..store.invoices import InvoiceRecord
 from . import anaf_archive, anaf_findings, anaf_port, anaf_reconcile, anaf_tokens
 from .anaf_port import Step
 from .context import AppContext
@@ -106,16 +105,16 @@ def _dispatch(ctx: AppContext, inv: Lifecycle) -> Step:
     return Step(state, None)
 
 
-def upload_mode(row: InvoiceRecord) -> dict[str, bool]:
+def upload_mode(snapshot: str) -> dict[str, bool]:
     """``b2c`` for individual buyers (CNP or 0000000000000); ``extern`` for buyers outside
-    Romania without a Romanian id. Read from the invoice snapshot.
+    Romania without a Romanian id. Read from the invoice snapshot (JSON).
 
     A buyer with a foreign address and a Romanian VAT id (``RO…``: not established in Romania
     but registered for VAT here, in e-Factura's scope since 1 January 2026) is uploaded like a
     Romanian company, without ``extern``. A foreign company's all-digit legal id (an Australian
     ABN) is not a CUI: only a buyer in Romania is taken to hold one without the RO prefix.
     """
-    buyer = invoice_from_json(row.snapshot).buyer
+    buyer = invoice_from_json(snapshot).buyer
     vat = (buyer.vat_id or "").upper()
     legal = (buyer.legal_id or "").strip()
     individual = buyer.kind is BuyerKind.INDIVIDUAL
@@ -181,7 +180,7 @@ def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
             invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": reason})
             return Step(S.NOT_UPLOADED, None, reason)
         anaf_quota.take(conn, anaf_port.tuning(ctx).policy, now, QuotaKind.GLOBAL, "")
-        mode = upload_mode(inv.row)
+        mode = upload_mode(inv.row.snapshot)
         work = replace(
             inv.work,
             first_intent_at=inv.work.first_intent_at or now,
