@@ -188,3 +188,54 @@ def test_use_case_reads_the_issued_invoices_and_the_injected_rates(
             "corrects": "",
         }
     ]
+
+
+def test_cli_oss_report_json_and_csv(
+    tmp_path: Path,
+    db_url: str,
+    validation_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``stripe-efactura oss-report --quarter 2026Q1 --json --csv F --ecb-file X``: the same
+    numbers as the use case, from a saved ECB file (no network)."""
+    from stripe_efactura.cli import main
+    from stripe_efactura.config import STARTER_TOML
+
+    from .test_oss_upload import _issue_ctx
+
+    _issue_ctx(tmp_path, db_url, validation_dir, upload_oss=False).close()
+    ecb = tmp_path / "eurofxref.xml"
+    ecb.write_bytes(
+        b'<E xmlns="http://www.ecb.int/vocabulary/2002-08-01/eurofxref"><Cube>'
+        b'<Cube time="2026-03-31"><Cube currency="RON" rate="5.0000"/></Cube></Cube></E>'
+    )
+    config = tmp_path / "efactura.toml"
+    config.write_text(STARTER_TOML, encoding="utf-8")
+    monkeypatch.setenv("EFACTURA_CONFIG", str(config))
+    monkeypatch.setenv("EFACTURA_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EFACTURA_DATABASE_URL", db_url)
+    out_csv = tmp_path / "oss.csv"
+    capsys.readouterr()
+    args = ["oss-report", "--quarter", "2026Q1", "--json", "--csv", str(out_csv)]
+    assert main([*args, "--ecb-file", str(ecb)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == {
+        "quarter": "2026Q1",
+        "rates": {"RON": {"rate": "5.0000", "date": "2026-03-31"}},
+        "rows": [
+            {
+                "member_state": "NL",
+                "rate": "21",
+                "taxable_eur": "20.00",
+                "vat_eur": "4.20",
+                "documents": "1",
+                "corrects": "",
+            }
+        ],
+        "total_vat_eur": "4.20",
+    }
+    assert out_csv.read_text(encoding="utf-8") == (
+        "member_state,rate,taxable_eur,vat_eur,documents,corrects\nNL,21,20.00,4.20,1,\n"
+    )
+    assert main(["oss-report", "--quarter", "2026Q5", "--ecb-file", str(ecb)]) == 2
