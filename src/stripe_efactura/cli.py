@@ -27,6 +27,7 @@ from .commands import (  # noqa: F401  (each module registers its commands)
     notices,
     payments,
     preview,
+    system,
     users,
     validation,
 )
@@ -85,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EfacturaError as exc:
         if commands.state.debug:
             traceback.print_exception(exc, file=sys.stderr)
-        _say(str(exc))
+        for line in str(exc).splitlines():  # one line per finding (settings checks)
+            _say(line)
         return exc.exit_code
     except Exception as exc:
         if isinstance(exc, click.exceptions.Exit | typer.Exit):

@@ -30,6 +30,7 @@ __all__ = [
     "BNR_URL",
     "STARTER_TOML",
     "STRIPE_API_BASE",
+    "TEMPLATE_TOML",
     "CompanyProfile",
     "EmailPolicy",
     "IntakePolicy",
@@ -136,6 +137,9 @@ class Settings:
     <token>`` (401 otherwise); unset, it answers anyone."""
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """Addresses (or networks) whose ``X-Forwarded-Proto``/``-For`` the console believes."""
+    template: bool = False
+    """``efactura.toml`` is still the starter template (``template = true``): live payments
+    wait unnumbered until the company block is completed and the line removed."""
 
     @property
     def invoicing(self) -> InvoicingProfile:
@@ -145,6 +149,12 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+
+TEMPLATE_LINE = (
+    "template = true  # the placeholder company below: live payments wait, unnumbered, until you\n"
+    "                 # fill in [company] and delete this line (or run `init --cui YOUR_CUI`)\n"
+)
+"""The first line of the file ``init``/``serve`` write (:data:`TEMPLATE_TOML`)."""
 
 STARTER_TOML = """\
 # stripe-efactura settings: the company profile, series and policies.
@@ -196,6 +206,15 @@ send_to_payer = true
 credit_note_381 = false    # true: corrections as credit notes (381) instead of storno (380)
 lost_disputes = "ask"      # ask | storno | ignore (docs/storno.md)
 """
+
+
+TEMPLATE_TOML = TEMPLATE_LINE + "\n" + STARTER_TOML
+"""The starter file as written for a merchant: :data:`STARTER_TOML` marked as a template."""
+
+
+def without_template_line(text: str) -> str:
+    """``text`` without :data:`TEMPLATE_LINE` (``init --cui`` completes the profile)."""
+    return text.replace(TEMPLATE_LINE + "\n", "", 1).replace(TEMPLATE_LINE, "", 1)
 
 
 def _bool(value: str) -> bool:
@@ -456,6 +475,7 @@ def settings_from(
         trusted_proxies=tuple(
             p.strip() for p in (e("TRUSTED_PROXIES") or "127.0.0.1,::1").split(",") if p.strip()
         ),
+        template=toml.get("template") is True,
     )
 
 
@@ -464,21 +484,29 @@ def environment() -> Mapping[str, str]:
     return os.environ
 
 
-def load_settings(env: Mapping[str, str] | None = None, *, create: bool = False) -> Settings:
-    """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``) and the environment.
+def load_settings(
+    env: Mapping[str, str] | None = None, *, create: bool = False, create_named: bool = False
+) -> Settings:
+    """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``) and the environment, and check
+    the file strictly (:mod:`config_check`: every finding is a coded line, exit code 2).
 
-    With ``create=True`` a starter ``efactura.toml`` is written when none exists.
+    With ``create=True`` the starter template (:data:`TEMPLATE_TOML`) is written when no file
+    exists at the default path; a path named by ``EFACTURA_CONFIG`` must exist (a mistyped
+    path is an error, never a new starter file) unless ``create_named`` (``init``).
     """
+    from .config_check import missing_file, raise_findings
+
     env = os.environ if env is None else env
-    path = Path(env.get("EFACTURA_CONFIG") or "efactura.toml")
+    named = env.get("EFACTURA_CONFIG") or None
+    path = Path(named or "efactura.toml")
     if not path.exists():
-        if not create:
-            raise ConfigError(
-                f"{path} does not exist: run `stripe-efactura init` to create a starter file"
-            )
+        if not create or (named is not None and not create_named):
+            raise missing_file(path, named)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(STARTER_TOML, encoding="utf-8")
-    return settings_from(parse_toml(path.read_text(encoding="utf-8")), env, config_path=path)
+        path.write_text(TEMPLATE_TOML, encoding="utf-8")
+    doc = parse_toml(path.read_text(encoding="utf-8"))
+    raise_findings(doc, path)
+    return settings_from(doc, env, config_path=path)
 
 
 def demo_settings(tmp: Path, **changes: Any) -> Settings:

@@ -18,7 +18,7 @@ from ..store import anaf_invoices, anaf_work, db, repo
 from ..store import invoices as invoice_store
 from ..store.anaf_work import RETRYABLE, AnafState, AnafWork, PastFiling
 from ..store.invoices import InvoiceRecord
-from . import anaf_jobs, anaf_port, email_state, issuing
+from . import anaf_jobs, anaf_port, email_state, issuing, waiting
 from . import fx as fx_service
 from .anaf_archive import archive_path
 from .anaf_deadlines import deadline_status
@@ -67,7 +67,7 @@ def invoices_listing(ctx: AppContext, *, overdue: bool = False) -> list[dict[str
     out = [_summary(r, today, archived=bool(r.archived)) for r in rows]
     if overdue:
         out = [r for r in out if r["deadline_status"] is not None]
-    return out
+    return waiting.annotate_invoices(ctx, out)
 
 
 def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any]:
@@ -77,7 +77,8 @@ def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any]:
         if row is None:
             raise InvoiceNotFound(f"no invoice numbered {number}")
         events = invoice_store.timeline(conn, int(row.id))
-    out = _summary(row, anaf_port.today(ctx), archived=row.signed_zip is not None)
+    summary = _summary(row, anaf_port.today(ctx), archived=row.signed_zip is not None)
+    out = waiting.annotate_invoices(ctx, [summary])[0]
     anaf = AnafWork.from_json(row.anaf_messages).to_dict()
     out["findings"] = anaf.pop("findings", [])
     out["anaf"] = anaf

@@ -20,7 +20,7 @@ from ..store import db, repo
 from ..store import queries as q
 from ..store.queries import InvoiceFilter, PaymentFilter
 from ..tz import BUCHAREST
-from . import anaf_admin, timeline
+from . import anaf_admin, timeline, waiting
 from .context import AppContext
 from .refusals import Invalid, NotFound
 
@@ -130,6 +130,7 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
         events = q.payment_events(conn, event_ids)
         issued = q.invoices_of_payment(conn, key)
     out = payment_view(row)
+    out["waiting"] = waiting.PaymentWaits(ctx).as_dict(row)
     out["overrides"] = json.loads(row.overrides) if row.overrides else None
     out["events"] = [
         {
@@ -265,6 +266,7 @@ def invoice_detail(ctx: AppContext, number: str) -> Json:
         "signed_zip": docs is not None and docs.signed_zip is not None,
     }
     out["timeline"] = summary.get("timeline", [])
+    out["waiting"] = summary.get("waiting")
     return out
 
 

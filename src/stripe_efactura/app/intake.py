@@ -260,7 +260,10 @@ def _ignore(ctx: AppContext, event_id: str, reason: str) -> str:
 
 def payments_listing(ctx: AppContext) -> list[dict[str, object]]:
     """``payments list --json``: every payment, then every ignored event."""
+    from .waiting import PaymentWaits
+
     out: list[dict[str, object]] = []
+    waits = PaymentWaits(ctx)
     with db.read(ctx.engine) as conn:
         for r in repo.list_payments(conn):
             out.append(
@@ -276,6 +279,7 @@ def payments_listing(ctx: AppContext) -> list[dict[str, object]]:
                     "event_ids": json.loads(r.event_ids),
                     "problems": json.loads(r.problems),
                     "reason": None,
+                    "waiting": waits.as_dict(r),
                 }
             )
         for e in repo.ignored_events(conn):
@@ -292,6 +296,7 @@ def payments_listing(ctx: AppContext) -> list[dict[str, object]]:
                     "event_ids": [e.id],
                     "problems": [],
                     "reason": e.reason,
+                    "waiting": None,
                     "type": e.type,
                 }
             )

@@ -16,7 +16,7 @@ from datetime import date
 from sqlalchemy.engine import Connection
 
 from ..config import SeriesConfig
-from ..errors import Problem, RetryLater
+from ..errors import Problem, RetryLater, ValidationArtifactsMissing
 from ..intake.draft import draft_of
 from ..intake.sale import Sale
 from ..invoicing import build, deadlines
@@ -32,7 +32,7 @@ from ..tz import BUCHAREST
 from ..ubl import explain
 from ..ubl.render import render
 from ..ubl.validate import get_validator
-from . import buyer_checks, notices
+from . import buyer_checks, notices, waiting
 from . import fx as fx_service
 from .context import AppContext
 
@@ -139,6 +139,7 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     if pay.status == "ignored":
         return "ignored"
     sale = repo.sale_from_json(pay.sale)
+    waiting.require_live_profile(ctx, sale.livemode)
     settings = ctx.settings
     cfg = series_for(settings.series, storno=False, livemode=sale.livemode)
     paid_on = issue_date_of(sale)
@@ -153,14 +154,17 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
             needs_attention(ctx, payment_key, (missing,))
             return "needs_attention"
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
-    checked = build_checked(
-        ctx,
-        sale,
-        number=provisional_number(cfg),
-        fx=fx_info,
-        overrides=overrides,
-        issued_on=today(ctx),
-    )
+    try:
+        checked = build_checked(
+            ctx,
+            sale,
+            number=provisional_number(cfg),
+            fx=fx_info,
+            overrides=overrides,
+            issued_on=today(ctx),
+        )
+    except ValidationArtifactsMissing as exc:  # installing them is the fix: wait, not fail
+        raise waiting.validation_wait(exc) from exc
     result = checked.result
     if result.needs_fx:
         fx_service.request_rates(ctx, paid_on, today(ctx))
@@ -213,6 +217,7 @@ def store_numbered(
     """Inside the caller's write transaction: number a validated invoice (or storno), render it
     with its number, store it, mark its payment ``invoiced`` and enqueue the PDF and, for a
     live series with ``auto_upload``, the ANAF upload. Returns ``(invoice id, number)``."""
+    waiting.require_live_profile(ctx, livemode)  # never a live number under the template
     code, seq, number = allocate(conn, cfg)
     latest = invoice_store.latest_issue_date(conn, code)
     if latest is not None and latest > validated.issue_date:

@@ -20,7 +20,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..config import STARTER_TOML, parse_toml
+from ..config import STARTER_TOML, parse_toml, without_template_line
 from ..errors import RetryLater, UserInputError
 from ..files import write_atomic
 from ..invoicing import ro
@@ -340,7 +340,7 @@ def fill_company_profile(ctx: AppContext, cui_text: str) -> Taxpayer:
         )
     path = ctx.settings.config_path
     text = path.read_text(encoding="utf-8") if path.exists() else STARTER_TOML
-    updated = update_company_toml(text, record)
+    updated = without_template_line(update_company_toml(text, record))
     parse_toml(updated)  # never write a file the service cannot read
     write_atomic(path, updated)
     return record

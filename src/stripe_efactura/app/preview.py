@@ -16,7 +16,7 @@ from ..intake.offline import load_objects_dir
 from ..invoicing import build, preview
 from ..invoicing.model import FxInfo
 from ..invoicing.numbering import provisional_number, series_for
-from ..money import format_ro
+from ..money import format_amount
 
 
 @dataclass(frozen=True)
@@ -65,19 +65,29 @@ def as_text(data: dict[str, Any]) -> str:
         out.append(
             f"buyer: {buyer.get('name')} {buyer.get('legal_id') or buyer.get('vat_id') or ''}"
         )
+    currency = str(data.get("currency") or "RON")
     for ln in data.get("lines", []):
         out.append(
-            f"  {ln['quantity']} x {ln['name']}: {format_ro(Decimal(ln['net_amount']))} "
+            f"  {ln['quantity']} x {ln['name']}: "
+            f"{format_amount(Decimal(ln['net_amount']), currency)} "
             f"+ {ln['tax']['category']} {ln['tax']['rate']}%"
         )
     totals = data.get("totals")
     if totals:
         net, vat, gross = (
-            format_ro(Decimal(totals[k])) for k in ("tax_exclusive", "tax_total", "tax_inclusive")
+            format_amount(Decimal(totals[k]), currency)
+            for k in ("tax_exclusive", "tax_total", "tax_inclusive")
         )
         out.append(f"total: {net} + TVA {vat} = {gross}")
+    if data.get("degraded"):
+        out.append(
+            "DEGRADED: built from the event alone (no Stripe API key, no --objects): one line "
+            "for the whole amount; pass --objects DIR to preview the real lines"
+        )
     if data.get("needs_fx"):
         out.append("needs the BNR rate: pass --rate")
     for p in data.get("problems", []):
         out.append(f"PROBLEM {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")
+    for w in data.get("warnings", []):
+        out.append(f"WARNING {w['code']} ({w['field']}): {w['message_en']} -> {w['hint']}")
     return "\n".join(out)

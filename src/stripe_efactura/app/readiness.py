@@ -32,10 +32,13 @@ class Check:
     reason_en: str
     reason_ro: str
     fix: str = ""
+    code: str = ""
+    """The E-*/W-* code of what is not ok (``docs/errors.md``); empty when ok."""
 
     def to_dict(self) -> dict[str, str]:
         return {
             "name": self.name,
+            "code": self.code,
             "status": self.status,
             "reason_en": self.reason_en,
             "reason_ro": self.reason_ro,
@@ -54,6 +57,7 @@ def _database(ctx: AppContext) -> Check:
             f"The database does not answer: {type(exc).__name__}.",
             "Baza de date nu răspunde.",
             "Check EFACTURA_DATABASE_URL and the disk.",
+            code="E-STORAGE",
         )
     return Check("database", "ok", "The database answers.", "Baza de date răspunde.")
 
@@ -79,6 +83,7 @@ def _worker(ctx: AppContext) -> Check:
             "No worker has run the periodic jobs for 15 minutes: invoices wait.",
             "Niciun worker nu a rulat sarcinile periodice de 15 minute: facturile așteaptă.",
             "Run `stripe-efactura serve` (with its worker) or `stripe-efactura worker`.",
+            code="E-WORKER-LATE",
         )
     return Check("worker", "ok", "A worker runs the jobs.", "Un worker rulează sarcinile.")
 
@@ -97,6 +102,7 @@ def _validation(ctx: AppContext) -> Check:
         "The UBL XSD / CIUS-RO schematron are missing: no invoice can be numbered.",
         "Lipsesc fișierele oficiale de validare: nicio factură nu poate fi numerotată.",
         "stripe-efactura validation fetch (offline: --from DIR)",
+        code="E-VALIDATION-ARTIFACTS",
     )
 
 
@@ -108,6 +114,7 @@ def _webhook(ctx: AppContext) -> Check:
             "No Stripe webhook secret: every webhook is refused.",
             "Nu există secretul webhook Stripe: toate webhook-urile sunt refuzate.",
             "Set EFACTURA_STRIPE_WEBHOOK_SECRET (whsec_…) from the Stripe dashboard.",
+            code="E-SIG-NO-SECRET",
         )
     with db.read(ctx.engine) as conn:
         last = q.last_webhook_at(conn)
@@ -119,6 +126,7 @@ def _webhook(ctx: AppContext) -> Check:
             f"No webhook received for {WEBHOOK_QUIET_DAYS} days.",
             f"Niciun webhook primit în ultimele {WEBHOOK_QUIET_DAYS} zile.",
             "Check the endpoint URL and events in Stripe; `stripe-efactura reconcile`.",
+            code="W-WEBHOOK-QUIET",
         )
     return Check("webhook_secret", "ok", "Webhooks arrive.", "Webhook-urile sosesc.")
 
@@ -134,6 +142,7 @@ def _stripe_key(ctx: AppContext) -> Check:
         "No Stripe API key: degraded mode, invoices are built from webhooks alone.",
         "Fără cheie API Stripe: mod degradat, facturile se fac doar din webhook-uri.",
         "Set EFACTURA_STRIPE_API_KEY (a restricted key with read access).",
+        code="W-STRIPE-DEGRADED",
     )
 
 
@@ -147,6 +156,7 @@ def _anaf(ctx: AppContext) -> Check:
             exc.message,
             exc.message_ro or exc.message,
             "Fix [company] cui in efactura.toml.",
+            code=exc.code,
         )
     if not status.authorised:
         return Check(
@@ -155,6 +165,7 @@ def _anaf(ctx: AppContext) -> Check:
             "ANAF is not authorised: nothing is sent.",
             "ANAF nu este autorizat: nu se trimite nimic.",
             "Authorise with the qualified certificate (`stripe-efactura anaf login`).",
+            code="E-ANAF-NOT-AUTHORISED",
         )
     days = status.reauthorize_in_days
     if days is not None and days < REAUTH_WARN_DAYS:
@@ -164,6 +175,7 @@ def _anaf(ctx: AppContext) -> Check:
             f"The ANAF authorisation expires in {days} days.",
             f"Autorizarea ANAF expiră în {days} zile.",
             "stripe-efactura anaf login",
+            code="W-ANAF-REAUTH-SOON" if days > 0 else "E-ANAF-EXPIRED",
         )
     return Check("anaf_authorisation", "ok", "ANAF is authorised.", "ANAF este autorizat.")
 
@@ -177,6 +189,29 @@ def _smtp(ctx: AppContext) -> Check:
         "No SMTP server: e-mails are written to the outbox folder.",
         "Fără server SMTP: e-mailurile sunt scrise în dosarul outbox.",
         "Set EFACTURA_SMTP_HOST (and _PORT, _USER, _PASSWORD, EFACTURA_MAIL_FROM).",
+        code="W-SMTP-OUTBOX",
+    )
+
+
+def _profile(ctx: AppContext) -> Check:
+    if ctx.settings.template:
+        return Check(
+            "company_profile",
+            "error",
+            "efactura.toml is the starter template: live payments wait, unnumbered (test-mode "
+            "payments are invoiced in the TEST series).",
+            "efactura.toml este fișierul de pornire: plățile live așteaptă, nenumerotate (plățile "
+            "de test se facturează în seria TEST).",
+            "Fill in [company] and delete the `template = true` line (or `stripe-efactura init "
+            "--cui YOUR_CUI`), then restart.",
+            code="E-PROFILE-TEMPLATE",
+        )
+    company = ctx.settings.company
+    return Check(
+        "company_profile",
+        "ok",
+        f"Invoices are issued as {company.name} (CUI {company.cui}).",
+        f"Facturile se emit ca {company.name} (CUI {company.cui}).",
     )
 
 
@@ -184,9 +219,10 @@ def readiness(ctx: AppContext) -> list[Check]:
     """Every component, in a fixed order."""
     checks = [_database(ctx)]
     if checks[0].status == "error":
-        return checks
+        return [*checks, _profile(ctx)]
     return [
         *checks,
+        _profile(ctx),
         _worker(ctx),
         _validation(ctx),
         _webhook(ctx),

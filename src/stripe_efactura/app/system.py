@@ -14,7 +14,35 @@ from ..store import overview as overview_store
 from ..store import status as status_store
 from ..store.invoices import InvoiceRecord, TimelineEntry
 from .context import AppContext
+from .readiness import Check, readiness
 from .refusals import Unauthenticated
+
+
+@dataclass(frozen=True)
+class ReadinessReport:
+    """``/readyz`` and ``system status``: every component, and whether the service is ready
+    (no component in ``error``). Reasons carry codes and fixes, never secrets or driver text."""
+
+    checks: list[Check]
+
+    @property
+    def ready(self) -> bool:
+        return all(c.status != "error" for c in self.checks)
+
+    def of(self, status: str) -> list[Check]:
+        return [c for c in self.checks if c.status == status]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ready": self.ready,
+            "not_ready": [c.to_dict() for c in self.of("error")],
+            "degraded": [c.to_dict() for c in self.of("warning")],
+            "ok": [c.name for c in self.of("ok")],
+        }
+
+
+def readiness_report(ctx: AppContext) -> ReadinessReport:
+    return ReadinessReport(readiness(ctx))
 
 
 def check_database(ctx: AppContext) -> None:

@@ -38,12 +38,14 @@ validation_app = typer.Typer(help="Official UBL 2.1 XSD and ANAF CIUS-RO schemat
 anaf_app = typer.Typer(help="ANAF authorisation: login, token import, status.")
 anaf_token_app = typer.Typer(help="ANAF tokens obtained elsewhere.")
 db_app = typer.Typer(help="Database migrations.")
+system_app = typer.Typer(help="The service itself: readiness of every component.")
 app.add_typer(invoices_app, name="invoices")
 app.add_typer(payments_app, name="payments")
 app.add_typer(validation_app, name="validation")
 app.add_typer(anaf_app, name="anaf")
 anaf_app.add_typer(anaf_token_app, name="token")
 app.add_typer(db_app, name="db")
+app.add_typer(system_app, name="system")
 
 __all__ = ["Access", "RunState", "app", "read_input", "session", "settings", "state"]
 
@@ -79,9 +81,9 @@ def _options(
     state.debug = debug
 
 
-def settings(*, create: bool = False) -> Settings:
+def settings(*, create: bool = False, create_named: bool = False) -> Settings:
     """Load (and check) the settings for a command; a wrong setting raises ``ConfigError``."""
-    loaded = load_settings(create=create)
+    loaded = load_settings(create=create, create_named=create_named)
     state.data_dir = loaded.data_dir
     return loaded
 

@@ -30,15 +30,26 @@ def init(
 ) -> None:
     """Create a starter efactura.toml (if none exists) and the database; with --cui, fill the
     company block (name, address, VAT status, trade register) from ANAF's registry."""
+    from .. import app as use_cases
     from ..app import lookups
 
-    with session(Access.WRITE, create=True) as ctx:
+    with use_cases.session(settings(create=True, create_named=True), Access.WRITE) as ctx:
+        template = ctx.settings.template
         if cui is not None:
             record = lookups.fill_company_profile(ctx, cui)
             vat = "VAT payer" if record.vat_payer else "not a VAT payer"
             typer.echo(f"company: {record.name} (CUI {record.cui}, {vat}) from ANAF's registry")
+            template = False
         typer.echo(f"config: {ctx.settings.config_path}")
         typer.echo(f"database: {ctx.engine.url.render_as_string(hide_password=True)}")
+    if template:
+        typer.echo(
+            f"{ctx.settings.config_path} is the starter template (placeholder company): live "
+            "payments wait unnumbered until you fill in [company] and delete the `template = "
+            "true` line, or run `stripe-efactura init --cui YOUR_CUI`. Test-mode payments are "
+            "invoiced in the TEST series meanwhile.",
+            err=True,
+        )
 
 
 @db_app.command("upgrade")
@@ -64,6 +75,7 @@ def serve(
     from ..app.supervision import SupervisedWorker
     from ..web.app import create_app
     from ..web.console import setup_link
+    from .system import print_summary
 
     s = settings(create=True)
     _logging(s)
@@ -71,7 +83,9 @@ def serve(
         from ..app.lookups import warn_seller_profile
 
         warn_seller_profile(ctx)
-        link = setup_link(ctx, f"http://{host or s.web_host}:{port or s.web_port}")
+        url = f"http://{host or s.web_host}:{port or s.web_port}"
+        print_summary(ctx, url, with_worker=not no_worker)
+        link = setup_link(ctx, url)
         if link is not None:
             typer.echo(f"First run: create the admin account at / Prima pornire: {link}", err=True)
         checkpointer = Checkpointer(ctx.engine).start()

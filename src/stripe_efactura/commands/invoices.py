@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ..errors import UserInputError
+from ..money import format_amount
 from . import Access, invoices_app, session
 
 # ---- export, resend-email (app/documents.py, app/invoice_actions.py) ---------------------------
@@ -87,13 +89,25 @@ def list_command(
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    if not rows:
+        typer.echo("no invoices yet / nicio factură încă")
+        return
+    typer.echo(
+        f"{'NUMBER':<16} {'ISSUED':<10} {'TOTAL':>16}  {'ANAF STATE':<18} {'INDEX':<12} "
+        f"{'DOWNLOAD ID':<12} DEADLINE"
+    )
     for r in rows:
         flag = str(r["deadline_status"]).upper() if r["deadline_status"] else ""
-        due = f"{r['deadline']} {flag}".rstrip()
+        due = f"{r['deadline'] or '-'} {flag}".rstrip()
+        total = format_amount(Decimal(str(r["total"])), str(r["currency"]))
         typer.echo(
-            f"{r['number']:<16} {r['issue_date']} {r['total']:>12} {r['currency']} "
-            f"{r['anaf_state']:<18} {r['upload_index'] or '-':<12} {due}"
+            f"{r['number']:<16} {r['issue_date']:<10} {total:>16}  {r['anaf_state']:<18} "
+            f"{r['upload_index'] or '-':<12} {r['download_id'] or '-':<12} {due}"
         )
+        if r.get("waiting"):
+            typer.echo(f"{'':<16} waiting: {r['waiting']['code']} {r['waiting']['message_en']}")
+        elif r.get("reason"):
+            typer.echo(f"{'':<16} {r['reason']}")
 
 
 @invoices_app.command("show")
@@ -109,22 +123,56 @@ def show_command(
     if as_json:
         typer.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
-    typer.echo(f"{detail['number']} ({detail['kind']}) issued {detail['issue_date']}")
-    typer.echo(
-        f"  ANAF: {detail['anaf_state']}  index {detail['upload_index'] or '-'}  "
-        f"download {detail['download_id'] or '-'}  deadline {detail['deadline']}"
-    )
-    typer.echo(f"  email: {detail['email']['text']}")
-    if detail["archive_path"]:
-        typer.echo(f"  signed archive: {detail['archive_path']}")
-    for f in detail["findings"]:
-        typer.echo(f"  ! {f['code']}: {f['message_en']}")
-        typer.echo(f"    {f['message_ro']}")
+    for line in _readable(detail):
+        typer.echo(line)
+
+
+def _plain(value: object) -> str:
+    """A timeline detail as ``key=value`` words (nested values flattened), not JSON."""
+    if isinstance(value, dict):
+        return " ".join(f"{k}={_plain(v)}" for k, v in value.items() if v not in (None, "", []))
+    if isinstance(value, list):
+        return ",".join(_plain(v) for v in value)
+    return str(value)
+
+
+def _email_text(d: dict[str, object]) -> str:
+    """What happened to the invoice's e-mail (sent / written to the outbox / failed)."""
+    email = d.get("email")
+    return str(email["text"]) if isinstance(email, dict) else str(d["email_state"])
+
+
+def _readable(d: dict[str, object]) -> list[str]:
+    total = format_amount(Decimal(str(d["total"])), str(d["currency"]))
+    mode = "live" if d["livemode"] else "test"
+    lines = [
+        f"{d['number']} ({d['kind']}, {mode}) issued {d['issue_date']}, total {total}",
+        f"  payment:      {d['payment_key']}",
+        (
+            f"  ANAF:         {d['anaf_state']}   upload index {d['upload_index'] or '-'}   "
+            f"download id {d['download_id'] or '-'}   deadline {d['deadline'] or '-'}"
+        ),
+        f"  e-mail:       {_email_text(d)}",
+    ]
+    waiting = d.get("waiting")
+    if isinstance(waiting, dict):
+        lines.append(
+            f"  waiting:      {waiting['code']} {waiting['message_en']} -> {waiting['fix']}"
+        )
+    elif d.get("reason"):
+        lines.append(f"  reason:       {d['reason']}")
+    if d.get("archive_path"):
+        lines.append(f"  signed ZIP:   {d['archive_path']}")
+    findings = d.get("findings")
+    for f in findings if isinstance(findings, list) else []:
+        lines += [f"  ! {f['code']}: {f['message_en']}", f"    {f['message_ro']}"]
         if f.get("hint"):
-            typer.echo(f"    fix: {f['hint']}")
-    for e in detail["timeline"]:
-        extra = json.dumps(e["detail"], ensure_ascii=False) if e["detail"] else ""
-        typer.echo(f"  {e['at']}  {e['event']:<24} {extra}")
+            lines.append(f"    fix: {f['hint']}")
+    timeline = d.get("timeline")
+    if isinstance(timeline, list) and timeline:
+        lines.append("  timeline:")
+        lines += [f"    {e['at']}  {e['event']:<24} {_plain(e['detail'] or '')}" for e in timeline]
+    return lines
 
 
 @invoices_app.command("retry")

@@ -12,7 +12,8 @@ from . import Access, payments_app, session
 
 @payments_app.command("list")
 def list_payments(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
-    """Payments (key, owner, status, amount, currency, livemode, events, reason)."""
+    """Payments (status, key, amount, mode, owner; why a pending one waits, what a payment
+    that needs attention lacks), then the ignored events with their reason."""
     from .. import app as use_cases
     from ..money import format_amount, from_minor
 
@@ -21,13 +22,24 @@ def list_payments(as_json: bool = typer.Option(False, "--json", help="JSON outpu
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    if not rows:
+        typer.echo("no payments yet / nicio plată încă")
+        return
+    typer.echo(f"{'STATUS':<16} {'PAYMENT':<32} {'AMOUNT':>16}  MODE  OWNER / REASON")
     for r in rows:
+        live = "live" if r["livemode"] else "test"
         if r["kind"] == "event":
-            typer.echo(f"{r['status']:<16} {r['event_ids'][0]:<32} {r['reason']}")  # type: ignore[index]
+            event_id = r["event_ids"][0]  # type: ignore[index]
+            typer.echo(f"{r['status']:<16} {event_id:<32} {'-':>16}  {live}  {r['reason']}")
             continue
         amount = format_amount(from_minor(int(r["amount"]), str(r["currency"])), str(r["currency"]))  # type: ignore[call-overload]
-        live = "live" if r["livemode"] else "test"
-        typer.echo(f"{r['status']:<16} {r['payment_key']:<32} {amount:>16} {live} {r['owner']}")
+        typer.echo(f"{r['status']:<16} {r['payment_key']:<32} {amount:>16}  {live}  {r['owner']}")
+        waiting: dict[str, str] | None = r["waiting"]  # type: ignore[assignment]
+        if waiting:
+            typer.echo(f"{'':<16} waiting: {waiting['code']} {waiting['message_en']}")
+        problems: list[dict[str, str]] = r["problems"]  # type: ignore[assignment]
+        for p in problems:
+            typer.echo(f"{'':<16} {p['code']} ({p['field']}): {p['message_en']}")
 
 
 @payments_app.command("retry")

@@ -91,6 +91,16 @@ def _service_routes(ctx: AppContext, writer: BatchWriter) -> list[Route]:
             return JSONResponse({"status": "error", "error": "E-STORAGE"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    async def readyz(_request: Request) -> Response:
+        """Readiness: 200 when every component is ready, else 503 with what is not (codes)."""
+        try:
+            report = await anyio.to_thread.run_sync(system.readiness_report, ctx)
+        except Exception as exc:  # the driver's text goes to the log, never to the caller
+            log.error("readyz: readiness check failed: %s", exc)
+            body = {"ready": False, "not_ready": [{"name": "database", "code": "E-STORAGE"}]}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(report.to_dict(), status_code=200 if report.ready else 503)
+
     async def livez(_request: Request) -> Response:
         """Liveness: the process answers (no database work)."""
         return PlainTextResponse("ok")
@@ -109,6 +119,7 @@ def _service_routes(ctx: AppContext, writer: BatchWriter) -> list[Route]:
     return [
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/livez", livez, methods=["GET", "POST"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]

@@ -100,7 +100,17 @@ class PaymentEvent(BaseModel):
     source: str
 
 
+class Waiting(BaseModel):
+    """Why a payment or an invoice waits (``docs/errors.md``, ``W-WAIT-*``)."""
+
+    code: str
+    message_en: str
+    message_ro: str
+    fix: str
+
+
 class PaymentDetail(Payment):
+    waiting: Waiting | None = None
     overrides: dict[str, Any] | None
     events: list[PaymentEvent]
     invoices: list[Invoice]
@@ -125,6 +135,7 @@ class Documents(BaseModel):
 
 
 class InvoiceDetail(Invoice):
+    waiting: Waiting | None = None
     buyer: Buyer
     refers_to: str | None
     stornos: list[str]
@@ -230,6 +241,7 @@ class NoticePage(BaseModel):
 
 class ReadinessCheck(BaseModel):
     name: str
+    code: str = Field("", description="The E-*/W-* code of what is not ok ('' when ok).")
     status: Literal["ok", "warning", "error"]
     reason_en: str
     reason_ro: str

@@ -1,0 +1,70 @@
+"""The text of ``invoices list`` and ``invoices show`` (issue 14): a header, one money format,
+the upload index and the download id the README promises, a readable timeline (not JSON);
+``--json`` keeps the JSON."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from stripe_efactura import cli
+from stripe_efactura.config import STARTER_TOML
+
+
+@pytest.fixture
+def cli_env(env, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    config = tmp_path / "efactura.toml"
+    config.write_text(STARTER_TOML)
+    s = env.ctx.settings
+    for name, value in {
+        "CONFIG": str(config),
+        "DATA_DIR": str(s.data_dir),
+        "DATABASE_URL": s.database_url,
+        "SECRET_KEY": str(s.secret_key),
+    }.items():
+        monkeypatch.setenv(f"EFACTURA_{name}", value)
+    return env
+
+
+def test_invoices_list_and_show_as_text(cli_env, capsys) -> None:  # type: ignore[no-untyped-def]
+    env = cli_env
+    ok_id, ok = env.issue(issued=date(2026, 3, 2))
+    env.drive([ok_id])
+    capsys.readouterr()
+    assert cli.main(["invoices", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        (
+            "NUMBER           ISSUED                TOTAL  ANAF STATE         INDEX        "
+            "DOWNLOAD ID  DEADLINE"
+        ),
+        (
+            "SEF000001        2026-03-02       121,00 RON  ok                 5001130147   "
+            "3001474424   2026-03-09"
+        ),
+    ]
+    assert cli.main(["invoices", "show", ok]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    archive = env.ctx.settings.data_dir / "archive" / "2026" / "SEF000001.zip"
+    assert lines[:7] == [
+        "SEF000001 (invoice, live) issued 2026-03-02, total 121,00 RON",
+        "  payment:      pi_SEF000001",
+        (
+            "  ANAF:         ok   upload index 5001130147   download id 3001474424   deadline "
+            "2026-03-09"
+        ),
+        "  e-mail:       pending",
+        f"  signed ZIP:   {archive}",
+        "  timeline:",
+        lines[6][:32] + "issued                   number=SEF000001",
+    ]
+    assert [ln.split()[1] for ln in lines[6:]] == [
+        "issued",
+        "anaf_upload_intent",
+        "anaf_uploaded",
+        "anaf_in_processing",
+        "anaf_ok",
+        "anaf_archived",
+    ]
+    assert lines[10].endswith("anaf_ok                  download_id=3001474424")
+    assert not any("{" in ln for ln in lines)  # no JSON
