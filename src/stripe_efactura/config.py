@@ -156,6 +156,7 @@ TEMPLATE_LINE = (
 )
 """The first line of the file ``init``/``serve`` write (:data:`TEMPLATE_TOML`)."""
 
+# every key here is also in config_check.SCHEMA (the strict check refuses unknown keys)
 STARTER_TOML = """\
 # stripe-efactura settings: the company profile, series and policies.
 # Secrets and URLs come from the environment (EFACTURA_*); see docs/configuration.md.

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .config_storno import LOST_DISPUTES
 from .errors import ConfigError
 from .invoicing import ro
 from .invoicing.model import VatCategory
@@ -86,8 +87,10 @@ SCHEMA: dict[str, dict[str, str]] = {
         "aggregate_minutes": WHOLE,
     },
     "audit": {"every_hours": WHOLE, "check_spv": BOOL},
+    "storno": {"credit_note_381": BOOL, "lost_disputes": TEXT},
 }
-"""Table (dotted, ``""`` for the top level) -> key -> the expected TOML type."""
+"""Table (dotted, ``""`` for the top level) -> key -> the expected TOML type. A new setting
+is added here too, or every command refuses it as unknown."""
 
 
 class SettingsInvalid(ConfigError):
@@ -353,6 +356,16 @@ def _policies(doc: Mapping[str, Any], out: _Findings) -> None:
                 f"= {_shown(rate)} nu este o cotă; folosiți standard, reduced, housing sau un "
                 'procent ca "21"',
             )
+    storno = doc.get("storno")
+    lost = storno.get("lost_disputes") if isinstance(storno, Mapping) else None
+    if isinstance(lost, str) and lost not in LOST_DISPUTES:
+        listed = ", ".join(LOST_DISPUTES)
+        out.add(
+            "E-CONFIG-VALUE",
+            "[storno] lost_disputes",
+            f'= "{lost}" is not a choice; use one of {listed}',
+            f'= "{lost}" nu este o opțiune; folosiți una dintre {listed}',
+        )
     series = doc.get("series")
     for code, cfg in series.items() if isinstance(series, Mapping) else []:
         if isinstance(cfg, Mapping) and f"series.{code}" in SCHEMA:

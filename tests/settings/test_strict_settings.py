@@ -182,6 +182,18 @@ CASES = [
         ],
     ),
     Bad(
+        "a [storno] choice that does not exist",
+        'lost_disputes = "ask"',
+        'lost_disputes = "maybe"',
+        [
+            (
+                '[E-CONFIG-VALUE] {f}: [storno] lost_disputes = "maybe" is not a choice; use one of '
+                'ask, storno, ignore / {f}: [storno] lost_disputes = "maybe" nu este o opțiune; '
+                "folosiți una dintre ask, storno, ignore"
+            )
+        ],
+    ),
+    Bad(
         "several findings at once, one line each",
         'name = "Firma Mea SRL"\ncui = "18547290"',
         'name = ""\ncui = "RO 123"',

@@ -71,6 +71,7 @@ def _worker(ctx: AppContext) -> Check:
             status.reason_en,
             status.reason_ro,
             "Run `stripe-efactura serve` (with its worker) or `stripe-efactura worker`.",
+            code="E-WORKER-DOWN",
         )
     now = db.utc_naive(ctx.clock())
     with db.read(ctx.engine) as conn:
