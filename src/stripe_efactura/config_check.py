@@ -78,6 +78,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "reverse_charge_eu_b2b": BOOL,
         "exemption_code": TEXT,
         "exemption_reason": TEXT,
+        "supplies": TEXT,
     },
     "intake": {"process_test_events": BOOL, "invoice_zero_amount": BOOL},
     "email": {
@@ -356,6 +357,23 @@ def _policies(doc: Mapping[str, Any], out: _Findings) -> None:
                 f"= {_shown(rate)} nu este o cotă; folosiți standard, reduced, housing sau un "
                 'procent ca "21"',
             )
+    series = doc.get("series")
+    for code, cfg in series.items() if isinstance(series, Mapping) else []:
+        if isinstance(cfg, Mapping) and f"series.{code}" in SCHEMA:
+            _series(code, cfg, out)
+
+
+def _choices(doc: Mapping[str, Any], out: _Findings) -> None:
+    """Settings with a fixed list of values: ``[vat] supplies``, ``[storno] lost_disputes``."""
+    vat = doc.get("vat")
+    supplies = vat.get("supplies") if isinstance(vat, Mapping) else None
+    if isinstance(supplies, str) and supplies not in {"services", "goods"}:
+        out.add(
+            "E-CONFIG-VALUE",
+            "[vat] supplies",
+            f'= "{supplies}" is not a choice; use services or goods',
+            f'= "{supplies}" nu este o opțiune; folosiți services sau goods',
+        )
     storno = doc.get("storno")
     lost = storno.get("lost_disputes") if isinstance(storno, Mapping) else None
     if isinstance(lost, str) and lost not in LOST_DISPUTES:
@@ -366,10 +384,6 @@ def _policies(doc: Mapping[str, Any], out: _Findings) -> None:
             f'= "{lost}" is not a choice; use one of {listed}',
             f'= "{lost}" nu este o opțiune; folosiți una dintre {listed}',
         )
-    series = doc.get("series")
-    for code, cfg in series.items() if isinstance(series, Mapping) else []:
-        if isinstance(cfg, Mapping) and f"series.{code}" in SCHEMA:
-            _series(code, cfg, out)
 
 
 def _rate_ok(rate: str) -> bool:
@@ -414,6 +428,7 @@ def check_document(doc: Mapping[str, Any], path: Path) -> list[ConfigError]:
     _known(doc, out)
     _company(doc, out)
     _policies(doc, out)
+    _choices(doc, out)
     return out.items
 
 

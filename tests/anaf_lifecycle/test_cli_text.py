@@ -48,13 +48,10 @@ def test_invoices_list_and_show_as_text(cli_env, capsys) -> None:  # type: ignor
     archive = env.ctx.settings.data_dir / "archive" / "2026" / "SEF000001.zip"
     assert lines[:7] == [
         "SEF000001 (invoice, live) issued 2026-03-02, total 121,00 RON",
-        "  payment:      pi_SEF000001",
-        (
-            "  ANAF:         ok   upload index 5001130147   download id 3001474424   deadline "
-            "2026-03-09"
-        ),
-        "  e-mail:       pending",
-        f"  signed ZIP:   {archive}",
+        "  payment: pi_SEF000001",
+        ("  ANAF: ok   upload index 5001130147   download id 3001474424   deadline 2026-03-09"),
+        "  email: waiting for the PDF",
+        f"  signed ZIP: {archive}",
         "  timeline:",
         lines[6][:32] + "issued                   number=SEF000001",
     ]

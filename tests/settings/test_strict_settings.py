@@ -187,9 +187,9 @@ CASES = [
         'lost_disputes = "maybe"',
         [
             (
-                '[E-CONFIG-VALUE] {f}: [storno] lost_disputes = "maybe" is not a choice; use one of '
-                'ask, storno, ignore / {f}: [storno] lost_disputes = "maybe" nu este o opțiune; '
-                "folosiți una dintre ask, storno, ignore"
+                '[E-CONFIG-VALUE] {f}: [storno] lost_disputes = "maybe" is not a choice; use one '
+                'of ask, storno, ignore / {f}: [storno] lost_disputes = "maybe" nu este o '
+                "opțiune; folosiți una dintre ask, storno, ignore"
             )
         ],
     ),

@@ -147,22 +147,20 @@ def _readable(d: dict[str, object]) -> list[str]:
     mode = "live" if d["livemode"] else "test"
     lines = [
         f"{d['number']} ({d['kind']}, {mode}) issued {d['issue_date']}, total {total}",
-        f"  payment:      {d['payment_key']}",
+        f"  payment: {d['payment_key']}",
         (
-            f"  ANAF:         {d['anaf_state']}   upload index {d['upload_index'] or '-'}   "
+            f"  ANAF: {d['anaf_state']}   upload index {d['upload_index'] or '-'}   "
             f"download id {d['download_id'] or '-'}   deadline {d['deadline'] or '-'}"
         ),
-        f"  e-mail:       {_email_text(d)}",
+        f"  email: {_email_text(d)}",
     ]
     waiting = d.get("waiting")
     if isinstance(waiting, dict):
-        lines.append(
-            f"  waiting:      {waiting['code']} {waiting['message_en']} -> {waiting['fix']}"
-        )
+        lines.append(f"  waiting: {waiting['code']} {waiting['message_en']} -> {waiting['fix']}")
     elif d.get("reason"):
-        lines.append(f"  reason:       {d['reason']}")
+        lines.append(f"  reason: {d['reason']}")
     if d.get("archive_path"):
-        lines.append(f"  signed ZIP:   {d['archive_path']}")
+        lines.append(f"  signed ZIP: {d['archive_path']}")
     findings = d.get("findings")
     for f in findings if isinstance(findings, list) else []:
         lines += [f"  ! {f['code']}: {f['message_en']}", f"    {f['message_ro']}"]
