@@ -138,8 +138,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     """Addresses (or networks) whose ``X-Forwarded-Proto``/``-For`` the console believes."""
     template: bool = False
-    """``efactura.toml`` is still the starter template (``template = true``): live payments
-    wait unnumbered until the company block is completed and the line removed."""
+    """``template = true`` in efactura.toml: no live invoice is numbered (starter profile)."""
 
     @property
     def invoicing(self) -> InvoicingProfile:
@@ -154,7 +153,6 @@ TEMPLATE_LINE = (
     "template = true  # the placeholder company below: live payments wait, unnumbered, until you\n"
     "                 # fill in [company] and delete this line (or run `init --cui YOUR_CUI`)\n"
 )
-"""The first line of the file ``init``/``serve`` write (:data:`TEMPLATE_TOML`)."""
 
 # every key here is also in config_check.SCHEMA (the strict check refuses unknown keys)
 STARTER_TOML = """\
@@ -488,13 +486,10 @@ def environment() -> Mapping[str, str]:
 def load_settings(
     env: Mapping[str, str] | None = None, *, create: bool = False, create_named: bool = False
 ) -> Settings:
-    """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``) and the environment, and check
-    the file strictly (:mod:`config_check`: every finding is a coded line, exit code 2).
-
-    With ``create=True`` the starter template (:data:`TEMPLATE_TOML`) is written when no file
-    exists at the default path; a path named by ``EFACTURA_CONFIG`` must exist (a mistyped
-    path is an error, never a new starter file) unless ``create_named`` (``init``).
-    """
+    """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``), check it strictly
+    (:mod:`config_check`) and read the environment. ``create``: write :data:`TEMPLATE_TOML`
+    when the default file is missing; a missing named file is an error unless
+    ``create_named`` (``init``)."""
     from .config_check import missing_file, raise_findings
 
     env = os.environ if env is None else env
