@@ -207,13 +207,7 @@ lost_disputes = "ask"      # ask | storno | ignore (docs/storno.md)
 """
 
 
-TEMPLATE_TOML = TEMPLATE_LINE + "\n" + STARTER_TOML
-"""The starter file as written for a merchant: :data:`STARTER_TOML` marked as a template."""
-
-
-def without_template_line(text: str) -> str:
-    """``text`` without :data:`TEMPLATE_LINE` (``init --cui`` completes the profile)."""
-    return text.replace(TEMPLATE_LINE + "\n", "", 1).replace(TEMPLATE_LINE, "", 1)
+TEMPLATE_TOML = TEMPLATE_LINE + "\n" + STARTER_TOML  # what init/serve write: marked template
 
 
 def _bool(value: str) -> bool:

@@ -103,3 +103,19 @@ def test_startup_check_survives_a_registry_that_is_down(
     fake.anaf_faults = ["down"] * 3
     (line,) = lookups.seller_profile_warnings(ctx)
     assert line.startswith("[W-SELLER-REGISTRY-UNCHECKED]")
+
+
+def test_init_cui_completes_the_template_and_the_result_passes_the_strict_check(
+    ctx: AppContext,
+) -> None:
+    from stripe_efactura.config import TEMPLATE_TOML
+    from stripe_efactura.config_check import check_document
+
+    path = ctx.settings.config_path
+    path.write_text(TEMPLATE_TOML, encoding="utf-8")
+    lookups.fill_company_profile(ctx, "RO 12345674")
+    text = path.read_text(encoding="utf-8")
+    data = parse_toml(text)
+    assert "template" not in data  # live payments are invoiced once the service restarts
+    assert data["company"]["name"] == "CONSTRUCT MONTAJ VEST SRL"
+    assert [str(f) for f in check_document(data, path)] == []

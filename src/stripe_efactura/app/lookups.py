@@ -20,7 +20,7 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..config import STARTER_TOML, parse_toml, without_template_line
+from ..config import STARTER_TOML, TEMPLATE_LINE, parse_toml
 from ..errors import RetryLater, UserInputError
 from ..files import write_atomic
 from ..invoicing import ro
@@ -318,6 +318,12 @@ def lookup_now(ctx: AppContext, cui: str, day: date, *, tries: int = 20) -> Taxp
 
 def today(ctx: AppContext) -> date:
     return ctx.clock().astimezone(BUCHAREST).date()
+
+
+def without_template_line(text: str) -> str:
+    """``text`` without :data:`~stripe_efactura.config.TEMPLATE_LINE` (the profile is
+    completed from the registry)."""
+    return text.replace(TEMPLATE_LINE + "\n", "", 1).replace(TEMPLATE_LINE, "", 1)
 
 
 def fill_company_profile(ctx: AppContext, cui_text: str) -> Taxpayer:
