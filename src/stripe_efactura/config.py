@@ -154,7 +154,6 @@ TEMPLATE_LINE = (
     "                 # fill in [company] and delete this line (or run `init --cui YOUR_CUI`)\n"
 )
 
-# every key here is also in config_check.SCHEMA (the strict check refuses unknown keys)
 STARTER_TOML = """\
 # stripe-efactura settings: the company profile, series and policies.
 # Secrets and URLs come from the environment (EFACTURA_*); see docs/configuration.md.
@@ -480,10 +479,9 @@ def environment() -> Mapping[str, str]:
 def load_settings(
     env: Mapping[str, str] | None = None, *, create: bool = False, create_named: bool = False
 ) -> Settings:
-    """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``), check it strictly
-    (:mod:`config_check`) and read the environment. ``create``: write :data:`TEMPLATE_TOML`
-    when the default file is missing; a missing named file is an error unless
-    ``create_named`` (``init``)."""
+    """Read ``EFACTURA_CONFIG`` (default ``./efactura.toml``, strictly checked: config_check)
+    and the environment. ``create``: write :data:`TEMPLATE_TOML` when the default file is
+    missing; a missing named file is an error unless ``create_named`` (``init``)."""
     from .config_check import missing_file, raise_findings
 
     env = os.environ if env is None else env
