@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .config_check import TEMPLATE_LINE
 from .config_storno import StornoPolicy, storno_policy
 from .errors import ConfigError
 from .invoicing.model import Address, VatCategory
@@ -148,11 +149,6 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
-
-TEMPLATE_LINE = (
-    "template = true  # the placeholder company below: live payments wait, unnumbered, until you\n"
-    "                 # fill in [company] and delete this line (or run `init --cui YOUR_CUI`)\n"
-)
 
 STARTER_TOML = """\
 # stripe-efactura settings: the company profile, series and policies.

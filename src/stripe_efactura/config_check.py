@@ -22,7 +22,20 @@ from .errors import ConfigError
 from .invoicing import ro
 from .invoicing.model import VatCategory
 
-__all__ = ["SCHEMA", "SettingsInvalid", "check_document", "missing_file", "raise_findings"]
+__all__ = [
+    "SCHEMA",
+    "TEMPLATE_LINE",
+    "SettingsInvalid",
+    "check_document",
+    "missing_file",
+    "raise_findings",
+]
+
+TEMPLATE_LINE = (
+    "template = true  # the placeholder company below: live payments wait, unnumbered, until you\n"
+    "                 # fill in [company] and delete this line (or run `init --cui YOUR_CUI`)\n"
+)
+"""The first line of the starter file ``init``/``serve`` write (``config.TEMPLATE_TOML``)."""
 
 BOOL = "true or false (without quotes)"
 TEXT = "text in quotes"
@@ -48,6 +61,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "company": {
         "name": TEXT,
         "cui": TEXT_OR_NUMBER,
+        "cnp": TEXT_OR_NUMBER,
         "vat_payer": BOOL,
         "vat_on_collection": BOOL,
         "trade_register": TEXT,
@@ -79,6 +93,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "exemption_code": TEXT,
         "exemption_reason": TEXT,
         "supplies": TEXT,
+        "upload_oss": BOOL,
     },
     "intake": {"process_test_events": BOOL, "invoice_zero_amount": BOOL},
     "email": {
@@ -217,6 +232,8 @@ def _company(doc: Mapping[str, Any], out: _Findings) -> None:
         ("name", "the company's name", "denumirea firmei"),
         ("cui", "the CUI", "CUI-ul"),
     ):
+        if key == "cui" and _text(company, "cnp"):
+            continue  # a person with an economic activity: identified by the CNP
         if not _text(company, key) and key not in _wrongly_typed(company, "company"):
             out.add(
                 "E-CONFIG-MISSING",
@@ -248,6 +265,14 @@ def _company_values(company: Mapping[str, Any], out: _Findings) -> None:
             "registration certificate, without RO",
             f"= {_shown(company['cui'])} nu este un CUI valid (cifra de control); copiați-l din "
             "certificatul de înregistrare, fără RO",
+        )
+    cnp = "".join(_text(company, "cnp").split())
+    if cnp and ro.validate_cnp(cnp) is None:
+        out.add(
+            "E-CONFIG-CNP",
+            "[company] cnp",
+            f'= "{cnp}" is not a valid CNP (13 digits and a check digit)',
+            f'= "{cnp}" nu este un CNP valid (13 cifre și cifra de control)',
         )
     iban = _text(company, "iban")
     if iban and not _iban_ok(iban):

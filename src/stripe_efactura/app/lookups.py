@@ -20,7 +20,8 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from ..config import STARTER_TOML, TEMPLATE_LINE, parse_toml
+from ..config import STARTER_TOML, parse_toml
+from ..config_check import TEMPLATE_LINE
 from ..errors import RetryLater, UserInputError
 from ..files import write_atomic
 from ..invoicing import ro
