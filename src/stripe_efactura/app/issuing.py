@@ -28,6 +28,7 @@ from ..jobs import queue
 from ..store import anaf_work, db, repo
 from ..store import invoices as invoice_store
 from ..store.numbering import allocate
+from ..store.repo import PaymentRecord
 from ..tz import BUCHAREST
 from ..ubl import explain
 from ..ubl.render import render
@@ -126,36 +127,34 @@ def needs_attention(ctx: AppContext, payment_key: str, problems: tuple[Problem, 
     log.warning("payment %s needs attention: %s", payment_key, [p.code for p in problems])
 
 
-def issue_invoice(ctx: AppContext, payment_key: str) -> str:
-    """Job ``issue_invoice``. Idempotent: returns ``issued``, ``already``, ``needs_attention``
-    or ``ignored``; raises RetryLater while the BNR rate is not known yet."""
+def _to_issue(ctx: AppContext, payment_key: str) -> PaymentRecord | str:
+    """The payment to invoice, or the job's outcome when there is none to issue."""
     with db.read(ctx.engine) as conn:
         pay = repo.get_payment(conn, payment_key)
         existing = invoice_store.for_payment(conn, payment_key, "invoice")
     if pay is None or pay.kind != "payment":
-        return "ignored"  # refunds and disputes get a storno (services/storno.py)
+        return "ignored"  # refunds and disputes get a storno (app/storno.py)
     if existing is not None:
         return "already"
     if pay.status == "ignored":
         return "ignored"
-    sale = repo.sale_from_json(pay.sale)
-    waiting.require_live_profile(ctx, sale.livemode)
-    settings = ctx.settings
-    cfg = series_for(settings.series, storno=False, livemode=sale.livemode)
-    paid_on = issue_date_of(sale)
-    fx_info = None
-    if sale.currency.upper() in BNR_CURRENCIES:
-        # an empty currency or one BNR never publishes is not waited for: the builder turns
-        # it into P-CURRENCY-UNSUPPORTED, a problem the merchant sees
-        fx_info = fx_service.rate_for(ctx, sale.currency, paid_on)
-        if fx_info is None:
-            fx_service.request_rates(ctx, paid_on, today(ctx))
-            missing = fx_service.wait_for_rate(ctx, payment_key, sale.currency, paid_on)
-            needs_attention(ctx, payment_key, (missing,))
-            return "needs_attention"
+    return pay
+
+
+def _wait_for_fx(ctx: AppContext, payment_key: str, sale: Sale, paid_on: date) -> str:
+    """Ask for the BNR rate of ``paid_on`` and park the payment until it comes."""
+    fx_service.request_rates(ctx, paid_on, today(ctx))
+    missing = fx_service.wait_for_rate(ctx, payment_key, sale.currency, paid_on)
+    needs_attention(ctx, payment_key, (missing,))
+    return "needs_attention"
+
+
+def _checked_or_wait(
+    ctx: AppContext, pay: PaymentRecord, sale: Sale, cfg: SeriesConfig, fx_info: FxInfo | None
+) -> Checked:
     overrides = build.BuyerOverrides.from_json(pay.overrides) if pay.overrides else None
     try:
-        checked = build_checked(
+        return build_checked(
             ctx,
             sale,
             number=provisional_number(cfg),
@@ -165,15 +164,13 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
         )
     except ValidationArtifactsMissing as exc:  # installing them is the fix: wait, not fail
         raise waiting.validation_wait(exc) from exc
+
+
+def _number_and_store(
+    ctx: AppContext, cfg: SeriesConfig, sale: Sale, payment_key: str, checked: Checked
+) -> str:
     result = checked.result
-    if result.needs_fx:
-        fx_service.request_rates(ctx, paid_on, today(ctx))
-        missing = fx_service.wait_for_rate(ctx, payment_key, sale.currency, paid_on)
-        needs_attention(ctx, payment_key, (missing,))
-        return "needs_attention"
-    if checked.problems or result.invoice is None:
-        needs_attention(ctx, payment_key, checked.problems)
-        return "needs_attention"
+    assert result.invoice is not None  # checked by the caller
     with db.write(ctx.engine) as conn:
         if invoice_store.for_payment(conn, payment_key, "invoice") is not None:
             return "already"
@@ -192,6 +189,32 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
             _notify_late(conn, number, result.warnings)
     log.info("payment %s -> invoice %s", payment_key, number)
     return "issued"
+
+
+def issue_invoice(ctx: AppContext, payment_key: str) -> str:
+    """Job ``issue_invoice``. Idempotent: returns ``issued``, ``already``, ``needs_attention``
+    or ``ignored``; raises RetryLater while the BNR rate is not known yet."""
+    pay = _to_issue(ctx, payment_key)
+    if isinstance(pay, str):
+        return pay
+    sale = repo.sale_from_json(pay.sale)
+    waiting.require_live_profile(ctx, sale.livemode)
+    cfg = series_for(ctx.settings.series, storno=False, livemode=sale.livemode)
+    paid_on = issue_date_of(sale)
+    fx_info = None
+    if sale.currency.upper() in BNR_CURRENCIES:
+        # an empty currency or one BNR never publishes is not waited for: the builder turns
+        # it into P-CURRENCY-UNSUPPORTED, a problem the merchant sees
+        fx_info = fx_service.rate_for(ctx, sale.currency, paid_on)
+        if fx_info is None:
+            return _wait_for_fx(ctx, payment_key, sale, paid_on)
+    checked = _checked_or_wait(ctx, pay, sale, cfg, fx_info)
+    if checked.result.needs_fx:
+        return _wait_for_fx(ctx, payment_key, sale, paid_on)
+    if checked.problems or checked.result.invoice is None:
+        needs_attention(ctx, payment_key, checked.problems)
+        return "needs_attention"
+    return _number_and_store(ctx, cfg, sale, payment_key, checked)
 
 
 OSS_NOT_UPLOADED = (
