@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .config_check import TEMPLATE_LINE
+from .config_env import (
+    ANAF_HOSTS,
+    BNR_URL,
+    ECB_URL,
+    STRIPE_API_BASE,
+    VIES_URL,
+    WEBHOOK_MAX_BYTES,
+    env_fields,
+)
 from .config_storno import StornoPolicy, storno_policy
 from .errors import ConfigError
 from .invoicing.model import Address, VatCategory
@@ -46,18 +55,6 @@ __all__ = [
     "parse_toml",
     "settings_from",
 ]
-
-ANAF_HOSTS = {
-    "api": "https://api.anaf.ro",
-    "oauth": "https://logincert.anaf.ro",
-    "public": "https://webservicesp.anaf.ro",
-}
-BNR_URL = "https://www.bnr.ro/nbrfxrates.xml"
-ECB_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-hist-90d.xml"
-VIES_URL = "https://ec.europa.eu/taxation_customs/vies/rest-api"
-WEBHOOK_MAX_BYTES = 1_048_576
-"""Default request-body cap (1 MiB): Stripe's events are a few kB to tens of kB."""
-STRIPE_API_BASE = "https://api.stripe.com"
 
 
 @dataclass(frozen=True)
@@ -205,15 +202,6 @@ lost_disputes = "ask"      # ask | storno | ignore (docs/storno.md)
 TEMPLATE_TOML = TEMPLATE_LINE + "\n" + STARTER_TOML  # what init/serve write: marked template
 
 
-def _bool(value: str) -> bool:
-    v = value.strip().lower()
-    if v in {"1", "true", "yes", "on", "da"}:
-        return True
-    if v in {"0", "false", "no", "off", "nu", ""}:
-        return False
-    raise ConfigError(f"not a boolean: {value!r}")
-
-
 def _series(code: str, raw: Mapping[str, Any] | None, default: SeriesConfig) -> SeriesConfig:
     if raw is None:
         return default
@@ -327,57 +315,6 @@ def parse_toml(text: str) -> dict[str, Any]:
         raise ConfigError(f"efactura.toml is not valid TOML: {exc}") from exc
 
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "postgresql+psycopg")
-
-
-def _env_error(name: str, value: str, expected: str, expected_ro: str) -> ConfigError:
-    return ConfigError(
-        f"EFACTURA_{name}={value!r} is not valid: {expected}",
-        message_ro=f"EFACTURA_{name}={value!r} nu este valid: {expected_ro}",
-    )
-
-
-def _env_port(name: str, raw: str | None, default: int) -> int:
-    if raw is None:
-        return default
-    if not raw.strip().isdigit() or not 1 <= int(raw) <= 65535:
-        raise _env_error(name, raw, "give a port number 1-65535", "dați un port între 1 și 65535")
-    return int(raw)
-
-
-def _env_positive(name: str, raw: str | None, default: int) -> int:
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise _env_error(name, raw, "give a whole number above 0", "dați un număr întreg peste 0")
-    return int(raw)
-
-
-def _env_choice(name: str, raw: str | None, choices: tuple[str, ...], default: str) -> str:
-    if raw is None:
-        return default
-    if raw.upper() not in choices:
-        listed = ", ".join(choices)
-        raise _env_error(name, raw, f"use one of {listed}", f"folosiți una dintre {listed}")
-    return raw.upper()
-
-
-def _env_database_url(raw: str | None, data_dir: Path) -> str:
-    if raw is None:
-        return f"sqlite:///{data_dir / 'efactura.db'}"
-    scheme = raw.split("://", 1)[0].lower() if "://" in raw else ""
-    if scheme not in DATABASE_SCHEMES:
-        shown = scheme or raw.split("@")[-1]
-        raise ConfigError(
-            f"EFACTURA_DATABASE_URL {shown!r} is not supported: use sqlite:///PATH or "
-            "postgresql://USER@HOST/DB",
-            message_ro=f"EFACTURA_DATABASE_URL {shown!r} nu este acceptat: folosiți "
-            "sqlite:///CALE sau postgresql://UTILIZATOR@GAZDA/BD",
-        )
-    return raw
-
-
 def _audit_policy(raw: Mapping[str, Any]) -> AuditPolicy:
     try:
         return AuditPolicy(
@@ -388,81 +325,21 @@ def _audit_policy(raw: Mapping[str, Any]) -> AuditPolicy:
         raise ConfigError(f"[audit] is invalid: {exc}") from exc
 
 
-def _env_reader(env: Mapping[str, str]) -> Callable[[str], str | None]:
-    """``EFACTURA_<name>`` from ``env``; an empty value reads as unset."""
-
-    def e(name: str) -> str | None:
-        value = env.get(f"EFACTURA_{name}")
-        return value if value not in (None, "") else None
-
-    return e
-
-
 def settings_from(
     toml: Mapping[str, Any], env: Mapping[str, str], *, config_path: Path | None = None
 ) -> Settings:
-    """Build Settings from a parsed TOML document and an environment mapping (pure)."""
-    e = _env_reader(env)
-    data_dir = Path(e("DATA_DIR") or "efactura-data")
-    db_url = _env_database_url(e("DATABASE_URL"), data_dir)
-    series = _series_settings(dict(toml.get("series") or {}))
-    vat = _vat_policy(dict(toml.get("vat") or {}))
-    secrets = tuple(s.strip() for s in (e("STRIPE_WEBHOOK_SECRET") or "").split(",") if s.strip())
-    anaf_env = (e("ANAF_ENV") or "test").lower()
-    if anaf_env not in {"test", "prod"}:
-        raise ConfigError("EFACTURA_ANAF_ENV must be 'test' or 'prod'")
+    """Build Settings from a parsed TOML document and an environment mapping (pure): the
+    environment's part (:func:`config_env.env_fields`) and the profile's part from the TOML."""
     return Settings(
-        data_dir=data_dir,
-        database_url=db_url,
+        **env_fields(env),
         config_path=config_path or Path("efactura.toml"),
         company=_company(dict(toml.get("company") or {"name": "", "cui": ""})),
-        secret_key=e("SECRET_KEY"),
-        stripe_webhook_secrets=secrets,
-        stripe_api_key=e("STRIPE_API_KEY"),
-        stripe_api_base=e("STRIPE_API_BASE") or STRIPE_API_BASE,
-        anaf_env=anaf_env,
-        anaf_api_base=e("ANAF_API_BASE") or ANAF_HOSTS["api"],
-        anaf_oauth_base=e("ANAF_OAUTH_BASE") or ANAF_HOSTS["oauth"],
-        anaf_public_base=e("ANAF_PUBLIC_BASE") or ANAF_HOSTS["public"],
-        anaf_client_id=e("ANAF_CLIENT_ID"),
-        anaf_client_secret=e("ANAF_CLIENT_SECRET"),
-        anaf_redirect_uri=e("ANAF_REDIRECT_URI"),
-        anaf_unknown_notice_minutes=_env_positive(
-            "ANAF_UNKNOWN_NOTICE_MINUTES", e("ANAF_UNKNOWN_NOTICE_MINUTES"), 120
-        ),
-        smtp_host=e("SMTP_HOST"),
-        smtp_port=_env_port("SMTP_PORT", e("SMTP_PORT"), 587),
-        smtp_user=e("SMTP_USER"),
-        smtp_password=e("SMTP_PASSWORD"),
-        smtp_starttls=_bool(e("SMTP_STARTTLS") or "true"),
-        mail_from=e("MAIL_FROM"),
-        bnr_url=e("BNR_URL") or BNR_URL,
-        ecb_url=e("ECB_URL") or ECB_URL,
-        vies_url=e("VIES_URL") or VIES_URL,
-        validation_dir=Path(e("VALIDATION_DIR") or (data_dir / "validation")),
-        series=series,
-        vat=vat,
+        series=_series_settings(dict(toml.get("series") or {})),
+        vat=_vat_policy(dict(toml.get("vat") or {})),
         intake=_intake_policy(dict(toml.get("intake") or {})),
         email=_email_policy(dict(toml.get("email") or {})),
         audit=_audit_policy(dict(toml.get("audit") or {})),
         storno=storno_policy(dict(toml.get("storno") or {})),
-        web_host=e("HOST") or "127.0.0.1",
-        web_port=_env_port("PORT", e("PORT"), 8000),
-        log_level=_env_choice("LOG_LEVEL", e("LOG_LEVEL"), LOG_LEVELS, "INFO"),
-        sqlite_synchronous=(
-            _env_choice("SQLITE_SYNCHRONOUS", raw_sync, ("FULL", "NORMAL"), "FULL")
-            if (raw_sync := e("SQLITE_SYNCHRONOUS"))
-            else None
-        ),
-        metrics_token=e("METRICS_TOKEN"),
-        pdf_font=e("PDF_FONT"),
-        pdf_font_bold=e("PDF_FONT_BOLD"),
-        webhook_max_bytes=_env_positive(
-            "WEBHOOK_MAX_BYTES", e("WEBHOOK_MAX_BYTES"), WEBHOOK_MAX_BYTES
-        ),
-        trusted_proxies=tuple(
-            p.strip() for p in (e("TRUSTED_PROXIES") or "127.0.0.1,::1").split(",") if p.strip()
-        ),
         template=toml.get("template") is True,
     )
 

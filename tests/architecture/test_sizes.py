@@ -29,7 +29,6 @@ FUNCTION_EXEMPT = {
     "migrations/versions/0003_accounts.py:upgrade": "migration",
     # open items (to split):
     "app/banners.py:_config_banners": "to split",
-    "config.py:settings_from": "to split (environment and profile parts)",
 }
 
 
