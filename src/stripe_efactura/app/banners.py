@@ -35,67 +35,58 @@ class Banner:
     link: str | None = None
 
 
+_WEBHOOK_SECRET = Banner(
+    "webhook_secret",
+    "bad",
+    "Lipsește secretul webhook-ului Stripe: nicio plată nu este primită.",
+    "The Stripe webhook secret is missing: no payment is received.",
+    "Creați endpoint-ul /webhooks/stripe în Stripe (Developers → Webhooks) și "
+    "setați EFACTURA_STRIPE_WEBHOOK_SECRET=whsec_….",
+    "Create the /webhooks/stripe endpoint in Stripe (Developers → Webhooks) and "
+    "set EFACTURA_STRIPE_WEBHOOK_SECRET=whsec_….",
+    "/settings",
+)
+_STRIPE_API_KEY = Banner(
+    "stripe_api_key",
+    "warn",
+    "Mod degradat: fără cheie API Stripe, facturile se fac doar din webhook-uri "
+    "(fără liniile detaliate ale comenzii).",
+    "Degraded mode: without a Stripe API key invoices are built from webhooks "
+    "alone (no detailed order lines).",
+    "Creați o cheie restricționată (citire) în Stripe și setați EFACTURA_STRIPE_API_KEY=rk_live_….",
+    "Create a restricted (read) key in Stripe and set EFACTURA_STRIPE_API_KEY=rk_live_….",
+    "/settings",
+)
+_SMTP = Banner(
+    "smtp",
+    "warn",
+    "SMTP nu este configurat: emailurile se scriu în dosarul outbox, nu pleacă.",
+    "SMTP is not configured: emails are written to the outbox folder, not sent.",
+    "Setați EFACTURA_SMTP_HOST, EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD și EFACTURA_MAIL_FROM.",
+    "Set EFACTURA_SMTP_HOST, EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD and EFACTURA_MAIL_FROM.",
+    "/settings",
+)
+_VALIDATION = Banner(
+    "validation",
+    "bad",
+    "Fișierele oficiale de validare (XSD UBL + schematron CIUS-RO) lipsesc: nu se "
+    "emite nicio factură.",
+    "The official validation files (UBL XSD + CIUS-RO schematron) are missing: "
+    "no invoice is issued.",
+    "Rulați `stripe-efactura validation fetch`.",
+    "Run `stripe-efactura validation fetch`.",
+)
+
+
 def _config_banners(ctx: AppContext) -> list[Banner]:
     s = ctx.settings
-    out: list[Banner] = []
-    if not s.stripe_webhook_secrets:
-        out.append(
-            Banner(
-                "webhook_secret",
-                "bad",
-                "Lipsește secretul webhook-ului Stripe: nicio plată nu este primită.",
-                "The Stripe webhook secret is missing: no payment is received.",
-                "Creați endpoint-ul /webhooks/stripe în Stripe (Developers → Webhooks) și "
-                "setați EFACTURA_STRIPE_WEBHOOK_SECRET=whsec_….",
-                "Create the /webhooks/stripe endpoint in Stripe (Developers → Webhooks) and "
-                "set EFACTURA_STRIPE_WEBHOOK_SECRET=whsec_….",
-                "/settings",
-            )
-        )
-    if not s.stripe_api_key and ctx.stripe is None:
-        out.append(
-            Banner(
-                "stripe_api_key",
-                "warn",
-                "Mod degradat: fără cheie API Stripe, facturile se fac doar din webhook-uri "
-                "(fără liniile detaliate ale comenzii).",
-                "Degraded mode: without a Stripe API key invoices are built from webhooks "
-                "alone (no detailed order lines).",
-                "Creați o cheie restricționată (citire) în Stripe și setați "
-                "EFACTURA_STRIPE_API_KEY=rk_live_….",
-                "Create a restricted (read) key in Stripe and set "
-                "EFACTURA_STRIPE_API_KEY=rk_live_….",
-                "/settings",
-            )
-        )
-    if not s.smtp_host and ctx.mail_sender is None:
-        out.append(
-            Banner(
-                "smtp",
-                "warn",
-                "SMTP nu este configurat: emailurile se scriu în dosarul outbox, nu pleacă.",
-                "SMTP is not configured: emails are written to the outbox folder, not sent.",
-                "Setați EFACTURA_SMTP_HOST, EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD și "
-                "EFACTURA_MAIL_FROM.",
-                "Set EFACTURA_SMTP_HOST, EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD and "
-                "EFACTURA_MAIL_FROM.",
-                "/settings",
-            )
-        )
-    if not artifacts.is_installed(s.validation_dir):
-        out.append(
-            Banner(
-                "validation",
-                "bad",
-                "Fișierele oficiale de validare (XSD UBL + schematron CIUS-RO) lipsesc: nu se "
-                "emite nicio factură.",
-                "The official validation files (UBL XSD + CIUS-RO schematron) are missing: "
-                "no invoice is issued.",
-                "Rulați `stripe-efactura validation fetch`.",
-                "Run `stripe-efactura validation fetch`.",
-            )
-        )
-    return out
+    missing = (
+        (not s.stripe_webhook_secrets, _WEBHOOK_SECRET),
+        (not s.stripe_api_key and ctx.stripe is None, _STRIPE_API_KEY),
+        (not s.smtp_host and ctx.mail_sender is None, _SMTP),
+        (not artifacts.is_installed(s.validation_dir), _VALIDATION),
+    )
+    return [banner for absent, banner in missing if absent]
 
 
 def _anaf_banner(ctx: AppContext) -> Banner | None:
