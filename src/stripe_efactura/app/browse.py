@@ -17,6 +17,7 @@ from typing import Any
 from ..invoicing.serialize import invoice_from_json
 from ..money import from_minor
 from ..store import db, repo
+from ..store import listings as rows_store
 from ..store import queries as q
 from ..store.queries import InvoiceFilter, PaymentFilter
 from ..tz import BUCHAREST
@@ -128,7 +129,7 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
             raise _payment_not_found(key)
         event_ids = json.loads(row.event_ids)
         events = q.payment_events(conn, event_ids)
-        issued = q.invoices_of_payment(conn, key)
+        issued = rows_store.invoices_of_payment(conn, key)
     out = payment_view(row)
     out["waiting"] = waiting.PaymentWaits(ctx).as_dict(row)
     out["overrides"] = json.loads(row.overrides) if row.overrides else None
@@ -235,13 +236,13 @@ def invoice_not_found(number: str) -> NotFound:
 def invoice_detail(ctx: AppContext, number: str) -> Json:
     """The invoice, its buyer, what refers to it, ANAF findings and its timeline."""
     with db.read(ctx.engine) as conn:
-        row = q.invoice_row(conn, number)
+        row = rows_store.invoice_row(conn, number)
         if row is None:
             raise invoice_not_found(number)
         extras = q.invoice_extras(conn, int(row.id))
-        stornos = q.stornos_of(conn, int(row.id))
+        stornos = rows_store.stornos_of(conn, int(row.id))
         docs = q.stored_documents(conn, number=number)
-        original = q.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
+        original = rows_store.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
     out = invoice_view(row, today(ctx))
     summary = anaf_admin.invoice_detail(ctx, number)
     snapshot = invoice_from_json(extras.snapshot)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..store import db
 from ..store import invoices as invoice_store
+from ..store import listings as rows_store
 from ..store import notices as notice_store
 from ..store import queries as q
 from . import audit_log, lookups
@@ -53,7 +54,7 @@ def payment_timeline(ctx: AppContext, key: str, event_ids: Sequence[str]) -> lis
     """Everything that happened to payment ``key`` (its Stripe events are ``event_ids``)."""
     with db.read(ctx.engine) as conn:
         events = q.payment_events(conn, list(event_ids))
-        issued = q.invoices_of_payment(conn, key)
+        issued = rows_store.invoices_of_payment(conn, key)
         rows = {int(i.id): invoice_store.get(conn, int(i.id)) for i in issued}
         logs = {i: invoice_store.timeline(conn, i) for i in rows}
         notes = notice_store.for_refs(conn, [key, *(str(i.number) for i in issued)])

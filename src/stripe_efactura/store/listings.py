@@ -140,10 +140,11 @@ def invoices_of_payment(conn: Connection, payment_key: str) -> list[Any]:
 
 
 def stornos_of(conn: Connection, invoice_id: int) -> list[Any]:
+    """The stornos of an invoice, oldest first."""
     return list(
         conn.execute(
             sa.select(*invoice_columns())
-            .where(invoices.c.refers_to == invoice_id)
+            .where(invoices.c.refers_to == invoice_id, invoices.c.kind == "storno")
             .order_by(invoices.c.id)
         ).all()
     )

@@ -187,32 +187,6 @@ def invoices_page(
     return conn.execute(query.order_by(*order).limit(limit)).all()
 
 
-def invoice_row(conn: Connection, number: str) -> Any:
-    """An invoice's listing columns by number (no documents), or None."""
-    return conn.execute(sa.select(*_INVOICE_COLS).where(invoices.c.number == number)).first()
-
-
-def invoice_number(conn: Connection, invoice_id: int) -> str | None:
-    value = conn.execute(sa.select(invoices.c.number).where(invoices.c.id == invoice_id)).first()
-    return str(value[0]) if value else None
-
-
-def invoices_of_payment(conn: Connection, payment_key: str) -> Sequence[Any]:
-    return conn.execute(
-        sa.select(*_INVOICE_COLS)
-        .where(invoices.c.payment_key == payment_key)
-        .order_by(invoices.c.id)
-    ).all()
-
-
-def stornos_of(conn: Connection, invoice_id: int) -> Sequence[Any]:
-    return conn.execute(
-        sa.select(*_INVOICE_COLS)
-        .where(invoices.c.refers_to == invoice_id, invoices.c.kind == "storno")
-        .order_by(invoices.c.id)
-    ).all()
-
-
 @dataclass(frozen=True)
 class StoredDocuments:
     """The stored files of one invoice: XML, PDF (None until rendered) and the ANAF-signed ZIP
