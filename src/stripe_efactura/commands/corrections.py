@@ -90,6 +90,27 @@ def buyer_overrides(fields: dict[str, Any], buyer_file: Path | None) -> Any:
     return buyer_from_fields(data)
 
 
+BUYER_FIELDS = (
+    "name",
+    "cui",
+    "cnp",
+    "vat_id",
+    "line1",
+    "line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "email",
+    "individual",
+)
+
+
+def _buyer_fields(options: dict[str, Any]) -> dict[str, Any]:
+    """The buyer options of a command (``override``, ``reissue``) from its ``locals()``."""
+    return {name: options[name] for name in BUYER_FIELDS}
+
+
 def _echo(result: dict[str, Any], as_json: bool, line: str) -> None:
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else line)
 
@@ -118,20 +139,7 @@ def override_command(
     issued again (an invoice ANAF rejected keeps its number and is sent again)."""
     from ..app import overrides
 
-    fields = {
-        "name": name,
-        "cui": cui,
-        "cnp": cnp,
-        "vat_id": vat_id,
-        "line1": line1,
-        "line2": line2,
-        "city": city,
-        "state": state,
-        "postal_code": postal_code,
-        "country": country,
-        "email": email,
-        "individual": individual,
-    }
+    fields = _buyer_fields(locals())
     result = _run(overrides.override_buyer, key, buyer_overrides(fields, buyer))
     problems = " ".join(p["code"] for p in result["problems"])
     invoice = result["invoice"] or "-"
@@ -180,20 +188,7 @@ def reissue_command(
     sale to the buyer given, both or neither."""
     from ..app import corrections
 
-    fields = {
-        "name": name,
-        "cui": cui,
-        "cnp": cnp,
-        "vat_id": vat_id,
-        "line1": line1,
-        "line2": line2,
-        "city": city,
-        "state": state,
-        "postal_code": postal_code,
-        "country": country,
-        "email": email,
-        "individual": individual,
-    }
+    fields = _buyer_fields(locals())
     result = _run(corrections.reissue, number, buyer_overrides(fields, buyer), reason=reason)
     line = f"{number}: storno {result['storno']}, new invoice {result['new_invoice']}"
     _echo(result, as_json, line)
