@@ -28,6 +28,7 @@ from stripe_efactura.anaf.oauth import (
     needs_refresh,
     reauthorization_due,
     refresh_expired,
+    refresh_margin,
     token_set_from_response,
 )
 
@@ -184,7 +185,7 @@ def test_opaque_tokens_fall_back_to_expires_in(state: FakeAnafState) -> None:
     """Without token_content_type=jwt ANAF issues opaque tokens: expiry from expires_in."""
     data = {"access_token": "opaque", "refresh_token": "opaque2", "expires_in": 7776000}
     tokens = token_set_from_response(data, START)
-    assert tokens == TokenSet("opaque", "opaque2", START + timedelta(days=90), None)
+    assert tokens == TokenSet("opaque", "opaque2", START + timedelta(days=90), None, START)
 
 
 def _jwt(payload: dict[str, object]) -> str:
@@ -232,3 +233,26 @@ def test_needs_refresh_on_a_raw_jwt() -> None:
     assert needs_refresh(token, START) is False
     assert needs_refresh(token, START + timedelta(days=83)) is True
     assert needs_refresh("opaque", START) is True
+
+
+def test_refresh_margin_is_relative_to_a_short_tokens_lifetime() -> None:
+    """A one-hour access token is refreshed 6 minutes before it expires (a tenth of its
+    lifetime), not before every call as a fixed 7-day margin would; a 90-day token keeps 7
+    days (issue 14: the margin is relative to the token's lifetime)."""
+    hour = _jwt(
+        {"iat": int(START.timestamp()), "exp": int((START + timedelta(hours=1)).timestamp())}
+    )
+    assert needs_refresh(hour, START) is False
+    assert needs_refresh(hour, START + timedelta(minutes=53, seconds=59)) is False
+    assert needs_refresh(hour, START + timedelta(minutes=54)) is True
+    # the issue time of an opaque token answered with expires_in is the answer's time
+    tokens = token_set_from_response(
+        {"access_token": "opaque", "refresh_token": "r", "expires_in": 3600}, START
+    )
+    assert tokens.access_iat == START
+    assert needs_refresh(tokens, START + timedelta(minutes=53)) is False
+    assert needs_refresh(tokens, START + timedelta(minutes=54)) is True
+    assert TokenSet.from_dict(tokens.to_dict()) == tokens
+    assert refresh_margin(START + timedelta(days=90), START) == timedelta(days=7)
+    assert refresh_margin(START + timedelta(hours=1), START) == timedelta(minutes=6)
+    assert refresh_margin(START + timedelta(hours=1), None) == timedelta(days=7)

@@ -62,29 +62,37 @@ class OAuthError(AnafError):
 
 @dataclass(frozen=True)
 class TokenSet:
-    """The tokens of one authorisation. Expiry datetimes are aware (UTC)."""
+    """The tokens of one authorisation. Expiry datetimes are aware (UTC). ``access_iat``:
+    when the access token was issued, if known (its ``iat`` claim, else the time of the token
+    answer): the refresh margin is relative to the token's lifetime."""
 
     access: str
     refresh: str
     access_exp: datetime
     refresh_exp: datetime | None
+    access_iat: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "access": self.access,
             "refresh": self.refresh,
             "access_exp": self.access_exp.isoformat(),
             "refresh_exp": self.refresh_exp.isoformat() if self.refresh_exp else None,
         }
+        if self.access_iat is not None:
+            out["access_iat"] = self.access_iat.isoformat()
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TokenSet:
         refresh_exp = data.get("refresh_exp")
+        iat = data.get("access_iat")
         return cls(
             access=str(data["access"]),
             refresh=str(data["refresh"]),
             access_exp=datetime.fromisoformat(str(data["access_exp"])),
             refresh_exp=datetime.fromisoformat(str(refresh_exp)) if refresh_exp else None,
+            access_iat=datetime.fromisoformat(str(iat)) if iat else None,
         )
 
 
@@ -126,29 +134,48 @@ def decode_jwt_payload(token: str) -> dict[str, Any]:
     return payload
 
 
-def jwt_expiry(token: str) -> datetime | None:
-    """The ``exp`` claim as an aware UTC datetime; None when absent or not a JWT."""
+def _jwt_time(token: str, claim: str) -> datetime | None:
     try:
-        exp = decode_jwt_payload(token).get("exp")
+        value = decode_jwt_payload(token).get(claim)
     except ValueError:
         return None
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return datetime.fromtimestamp(int(exp), tz=UTC)
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+def jwt_expiry(token: str) -> datetime | None:
+    """The ``exp`` claim as an aware UTC datetime; None when absent or not a JWT."""
+    return _jwt_time(token, "exp")
+
+
+def refresh_margin(exp: datetime, issued: datetime | None) -> timedelta:
+    """How long before ``exp`` an access token is refreshed: 7 days, or a tenth of its
+    lifetime when that is shorter (a one-hour token is refreshed 6 minutes before it expires,
+    not before every call). Without a known issue time: 7 days."""
+    if issued is None or issued >= exp:
+        return DEFAULT_REFRESH_MARGIN
+    return min(DEFAULT_REFRESH_MARGIN, (exp - issued) / 10)
 
 
 def needs_refresh(
-    tokens: TokenSet | str, now: datetime, *, margin: timedelta = DEFAULT_REFRESH_MARGIN
+    tokens: TokenSet | str, now: datetime, *, margin: timedelta | None = None
 ) -> bool:
-    """True when the access token expires within ``margin`` of ``now`` (or already has).
+    """True when the access token expires within ``margin`` of ``now`` (or already has);
+    ``margin`` defaults to :func:`refresh_margin` of the token.
 
     ``tokens`` is a :class:`TokenSet` or an access JWT; a token without a readable ``exp``
     always needs a refresh.
     """
     if isinstance(tokens, str):
         exp = jwt_expiry(tokens)
-        return exp is None or now + margin >= exp
-    return now + margin >= tokens.access_exp
+        issued = _jwt_time(tokens, "iat")
+    else:
+        exp = tokens.access_exp
+        issued = tokens.access_iat or _jwt_time(tokens.access, "iat")
+    if exp is None:
+        return True
+    return now + (refresh_margin(exp, issued) if margin is None else margin) >= exp
 
 
 def refresh_expired(tokens: TokenSet, now: datetime) -> bool:
@@ -176,7 +203,8 @@ def token_set_from_response(data: dict[str, Any], now: datetime) -> TokenSet:
         if not isinstance(expires_in, int) or isinstance(expires_in, bool):
             raise OAuthError("ANAF access token has neither an exp claim nor expires_in")
         access_exp = now + timedelta(seconds=expires_in)
-    return TokenSet(access, refresh, access_exp, jwt_expiry(refresh))
+    issued = _jwt_time(access, "iat") or now
+    return TokenSet(access, refresh, access_exp, jwt_expiry(refresh), issued)
 
 
 class OAuthClient:

@@ -4,7 +4,8 @@ The token pair of the company's CUI lives in ``anaf_tokens`` as an AES-GCM blob
 (:func:`anaf.crypto.encrypt_tokens`, associated data ``anaf_tokens:<cui>``), with the expiry
 times in clear for ``anaf status`` and the expiry notices.
 
-Refresh (``needs_refresh``: 7 days before the access token expires, or after ANAF answered 401)
+Refresh (``needs_refresh``: 7 days, or a tenth of its lifetime if shorter, before the access
+token expires, or after ANAF answered 401)
 ROTATES the refresh token, so it runs inside a write transaction that holds the token row
 (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on PostgreSQL). The row is read again
 under that lock and the refresh happens only if the stored tokens still need it: a second
@@ -31,6 +32,7 @@ from ..anaf.oauth import (
     jwt_expiry,
     needs_refresh,
     refresh_expired,
+    refresh_margin,
 )
 from ..errors import AnafError, ConfigError, Problem
 from ..store import anaf_tokens as token_store
@@ -265,7 +267,8 @@ def token_status(ctx: AppContext) -> TokenStatus:
     access_exp = _aware(row.access_expires_at)
     refresh_exp = _aware(row.refresh_expires_at)
     days = None if refresh_exp is None else (refresh_exp - now).days
-    due = access_exp is None or now + timedelta(days=7) >= access_exp
+    stored = _aware(row.updated_at)  # the tokens were stored when they were issued
+    due = access_exp is None or now + refresh_margin(access_exp, stored) >= access_exp
     return TokenStatus(cui, True, access_exp, refresh_exp, due, days, _aware(row.updated_at))
 
 
