@@ -16,6 +16,7 @@ from stripe_efactura import app as use_cases
 from stripe_efactura.app import anaf_archive, anaf_login, anaf_tokens
 from stripe_efactura.app.runner import prepare
 from stripe_efactura.config import demo_settings
+from stripe_efactura.jobs import heartbeat
 from stripe_efactura.mail.send import DirectorySender
 from stripe_efactura.store import db
 from stripe_efactura.web.app import create_app
@@ -128,3 +129,20 @@ def test_healthz_hides_the_driver_error(client: TestClient) -> None:
     r = client.get("/healthz")
     assert (r.status_code, r.json()) == (503, {"status": "error", "error": "E-STORAGE"})
     assert "secret-password" not in r.text and "127.0.0.1" not in r.text
+
+
+def test_healthz_fails_when_the_embedded_worker_is_dead(tmp_path: Path, db_url: str) -> None:
+    """``serve`` runs a worker: its /healthz fails while no worker heartbeat is fresh, and
+    recovers with the next beat (issue 14); a web-only process (--no-worker) never checks."""
+    ctx = use_cases.build_context(demo_settings(tmp_path / "w", database_url=db_url))
+    use_cases.prepare(ctx)
+    with TestClient(create_app(ctx, with_worker=True)) as c:
+        r = c.get("/healthz")
+        assert (r.status_code, r.json()) == (503, {"status": "error", "error": "E-WORKER-DOWN"})
+        heartbeat.beat(ctx.engine, "w-1", starting=True)
+        assert c.get("/healthz").json() == {"status": "ok"}
+        heartbeat.beat(ctx.engine, "w-1", heartbeat.CRASHED, error="E-WORKER-CRASH: boom")
+        assert c.get("/healthz").status_code == 503
+    with TestClient(create_app(ctx)) as c:
+        assert c.get("/healthz").json() == {"status": "ok"}
+    ctx.close()

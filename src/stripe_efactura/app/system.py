@@ -13,6 +13,7 @@ from ..store import invoices as invoice_store
 from ..store import overview as overview_store
 from ..store import status as status_store
 from ..store.invoices import InvoiceRecord, TimelineEntry
+from . import supervision
 from .context import AppContext
 from .readiness import Check, readiness
 from .refusals import Unauthenticated
@@ -49,6 +50,16 @@ def check_database(ctx: AppContext) -> None:
     """Raise when the database does not answer (``/healthz``)."""
     with db.read(ctx.engine) as conn:
         status_store.ping(conn)
+
+
+def health(ctx: AppContext, *, with_worker: bool) -> str | None:
+    """``/healthz``: None when healthy, else the code of what is down: ``E-STORAGE`` (raised by
+    the database driver; the caller logs it) or, for a process that runs a worker (``serve``
+    without ``--no-worker``), ``E-WORKER-DOWN`` when no worker heartbeat is fresh."""
+    check_database(ctx)
+    if with_worker and not supervision.worker_status(ctx).running:
+        return "E-WORKER-DOWN"
+    return None
 
 
 def metrics_refusal(ctx: AppContext, authorization: str | None) -> Unauthenticated | None:

@@ -94,7 +94,7 @@ def serve(
             supervised = SupervisedWorker(use_cases.make_worker(ctx)).start()
         try:
             uvicorn.run(
-                create_app(ctx, freeze_heap=True),
+                create_app(ctx, freeze_heap=True, with_worker=not no_worker),
                 host=host or s.web_host,
                 port=port or s.web_port,
                 log_level="warning",

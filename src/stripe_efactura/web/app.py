@@ -31,7 +31,9 @@ from .limits import BodyLimit
 log = logging.getLogger("stripe_efactura.web")
 
 
-def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
+def create_app(
+    ctx: AppContext, *, freeze_heap: bool = False, with_worker: bool = False
+) -> Starlette:
     """The web app. ``freeze_heap`` (``serve``) moves every object alive at startup out of
     the cyclic garbage collector's reach (:func:`gc.freeze`): the imported modules (the
     ``stripe`` SDK alone is ~100,000 objects) were traversed by every full collection, which
@@ -39,7 +41,7 @@ def create_app(ctx: AppContext, *, freeze_heap: bool = False) -> Starlette:
     the webhook writer together (the p99 tail of bench/webhook)."""
     writer = BatchWriter(ctx)
     routes = [
-        *_service_routes(ctx, writer),
+        *_service_routes(ctx, writer, with_worker),
         api_mount(create_api(ctx)),
         anaf_callback_route(ctx),
         Mount("/", app=console_app(ctx)),  # the merchant console: last, every route above wins
@@ -67,7 +69,7 @@ def _lifespan(
     return lifespan
 
 
-def _service_routes(ctx: AppContext, writer: BatchWriter) -> list[Route]:
+def _service_routes(ctx: AppContext, writer: BatchWriter, with_worker: bool) -> list[Route]:
     """The webhook endpoint and the unauthenticated health routes."""
 
     async def stripe_webhook(request: Request) -> Response:
@@ -85,10 +87,14 @@ def _service_routes(ctx: AppContext, writer: BatchWriter) -> list[Route]:
 
     async def healthz(_request: Request) -> Response:
         try:
-            await anyio.to_thread.run_sync(system.check_database, ctx)
+            down = await anyio.to_thread.run_sync(
+                lambda: system.health(ctx, with_worker=with_worker)
+            )
         except Exception as exc:  # the driver's text goes to the log, never to the caller
             log.error("healthz: database check failed: %s", exc)
-            return JSONResponse({"status": "error", "error": "E-STORAGE"}, status_code=503)
+            down = "E-STORAGE"
+        if down is not None:
+            return JSONResponse({"status": "error", "error": down}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:
