@@ -142,6 +142,45 @@ def _list(raw: str | None) -> tuple[str, ...]:
     return tuple(s.strip() for s in (raw or "").split(",") if s.strip())
 
 
+def _secret(name: str, value: str, prefixes: tuple[str, ...], where_en: str, where_ro: str) -> str:
+    """``value`` when it has the shape of the secret ``name`` names; the value itself is never
+    repeated in the error (it may be a real secret pasted into the wrong variable)."""
+    if value.startswith(prefixes):
+        return value
+    shapes = " or ".join(f"{p}…" for p in prefixes)
+    shapes_ro = " sau ".join(f"{p}…" for p in prefixes)
+    raise ConfigError(
+        f"EFACTURA_{name} does not look like {shapes}: {where_en}",
+        message_ro=f"EFACTURA_{name} nu are forma {shapes_ro}: {where_ro}",
+    )
+
+
+def _webhook_secrets(raw: str | None) -> tuple[str, ...]:
+    return tuple(
+        _secret(
+            "STRIPE_WEBHOOK_SECRET",
+            value,
+            ("whsec_",),
+            "copy the endpoint's signing secret (Stripe: Developers → Webhooks → the endpoint)",
+            "copiați secretul de semnare al endpoint-ului (Stripe: Developers → Webhooks)",
+        )
+        for value in _list(raw)
+    )
+
+
+def _api_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    return _secret(
+        "STRIPE_API_KEY",
+        raw.strip(),
+        ("rk_", "sk_"),
+        "use a restricted (rk_…) or secret (sk_…) key from Stripe: Developers → API keys",
+        "folosiți o cheie restricționată (rk_…) sau secretă (sk_…) din Stripe: "
+        "Developers → API keys",
+    )
+
+
 def env_fields(env: Mapping[str, str]) -> EnvFields:
     """Every environment-set field, checked (a bad value is a :class:`ConfigError`)."""
     e = _env_reader(env)
@@ -151,8 +190,8 @@ def env_fields(env: Mapping[str, str]) -> EnvFields:
         data_dir=data_dir,
         database_url=_env_database_url(e("DATABASE_URL"), data_dir),
         secret_key=e("SECRET_KEY"),
-        stripe_webhook_secrets=_list(e("STRIPE_WEBHOOK_SECRET")),
-        stripe_api_key=e("STRIPE_API_KEY"),
+        stripe_webhook_secrets=_webhook_secrets(e("STRIPE_WEBHOOK_SECRET")),
+        stripe_api_key=_api_key(e("STRIPE_API_KEY")),
         stripe_api_base=e("STRIPE_API_BASE") or STRIPE_API_BASE,
         anaf_env=_anaf_env(e("ANAF_ENV")),
         anaf_api_base=e("ANAF_API_BASE") or ANAF_HOSTS["api"],

@@ -76,6 +76,30 @@ MISTAKES = [
         env=lambda _tmp: {"EFACTURA_PORT": "abc"},
     ),
     Mistake(
+        "a webhook secret of the wrong shape (a key pasted into the wrong variable)",
+        lambda _tmp: ["payments", "list"],
+        lambda _tmp: (
+            "[E-CONFIG] EFACTURA_STRIPE_WEBHOOK_SECRET does not look like whsec_…: copy the "
+            "endpoint's signing secret (Stripe: Developers → Webhooks → the endpoint) / "
+            "EFACTURA_STRIPE_WEBHOOK_SECRET nu are forma whsec_…: copiați secretul de semnare "
+            "al endpoint-ului (Stripe: Developers → Webhooks)"
+        ),
+        2,
+        env=lambda _tmp: {"EFACTURA_STRIPE_WEBHOOK_SECRET": "sk_live_pasted_here"},
+    ),
+    Mistake(
+        "a Stripe API key of the wrong shape",
+        lambda _tmp: ["payments", "list"],
+        lambda _tmp: (
+            "[E-CONFIG] EFACTURA_STRIPE_API_KEY does not look like rk_… or sk_…: use a "
+            "restricted (rk_…) or secret (sk_…) key from Stripe: Developers → API keys / "
+            "EFACTURA_STRIPE_API_KEY nu are forma rk_… sau sk_…: folosiți o cheie restricționată "
+            "(rk_…) sau secretă (sk_…) din Stripe: Developers → API keys"
+        ),
+        2,
+        env=lambda _tmp: {"EFACTURA_STRIPE_API_KEY": "pk_live_publishable"},
+    ),
+    Mistake(
         "EFACTURA_LOG_LEVEL=bogus",
         lambda _tmp: ["worker", "--once"],
         lambda _tmp: (
