@@ -111,7 +111,8 @@ def test_a_download_that_failed_before_is_not_fetched_until_its_backoff_ends(env
 
 def _tokens_due_for_refresh(env) -> None:  # type: ignore[no-untyped-def]
     tokens = token_set_from_response(env.state.mint_tokens(), env.clock.now())
-    due = replace(tokens, access_exp=env.clock.now() + timedelta(days=1))
+    now = env.clock.now()  # a 90-day token one day before its end: inside the 7-day margin
+    due = replace(tokens, access_exp=now + timedelta(days=1), access_iat=now - timedelta(days=89))
     anaf_tokens.save_tokens(env.ctx, due, source="test")
 
 
