@@ -19,7 +19,7 @@ from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeCloc
 from stripe_efactura.anaf.oauth import token_set_from_response
 from stripe_efactura.app import anaf_lifecycle, anaf_port, anaf_tokens
 from stripe_efactura.app.context import AppContext, build_context
-from stripe_efactura.config import demo_settings
+from stripe_efactura.config import STARTER_TOML, demo_settings
 from stripe_efactura.invoicing.deadlines import upload_deadline
 from stripe_efactura.invoicing.model import (
     Address,
@@ -307,3 +307,22 @@ def validation_dir(validation_src: Path, tmp_path_factory: pytest.TempPathFactor
     dest = tmp_path_factory.mktemp("validation")
     artifacts.install_from(validation_src, dest)
     return dest
+
+
+@pytest.fixture
+def cli_env(env, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+    """``env`` for the command line: a settings file and the environment naming its database,
+    data dir, secret key and (fake) ANAF client."""
+    config = tmp_path / "efactura.toml"
+    config.write_text(STARTER_TOML)
+    s = env.ctx.settings
+    for name, value in {
+        "CONFIG": str(config),
+        "DATA_DIR": str(s.data_dir),
+        "DATABASE_URL": s.database_url,
+        "SECRET_KEY": str(s.secret_key),
+        "ANAF_CLIENT_ID": "fake-client-id",
+        "ANAF_CLIENT_SECRET": "fake-client-secret",
+    }.items():
+        monkeypatch.setenv(f"EFACTURA_{name}", value)
+    return env

@@ -6,25 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from stripe_efactura import cli
-from stripe_efactura.config import STARTER_TOML
-
-
-@pytest.fixture
-def cli_env(env, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
-    config = tmp_path / "efactura.toml"
-    config.write_text(STARTER_TOML)
-    s = env.ctx.settings
-    for name, value in {
-        "CONFIG": str(config),
-        "DATA_DIR": str(s.data_dir),
-        "DATABASE_URL": s.database_url,
-        "SECRET_KEY": str(s.secret_key),
-    }.items():
-        monkeypatch.setenv(f"EFACTURA_{name}", value)
-    return env
 
 
 def test_invoices_list_and_show_as_text(cli_env, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,6 @@ from stripe_efactura.app import (
     anaf_port,
     anaf_tokens,
 )
-from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.jobs import queue
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import jobs, notices
@@ -131,23 +130,6 @@ def test_login_with_the_one_shot_local_listener(env, tls) -> None:  # type: igno
     assert page.status_code == 200
     assert [a.status for a in outcome] == [200]
     assert anaf_tokens.token_status(env.ctx).authorised
-
-
-@pytest.fixture
-def cli_env(env, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
-    config = tmp_path / "efactura.toml"
-    config.write_text(STARTER_TOML)
-    s = env.ctx.settings
-    for name, value in {
-        "CONFIG": str(config),
-        "DATA_DIR": str(s.data_dir),
-        "DATABASE_URL": s.database_url,
-        "SECRET_KEY": str(s.secret_key),
-        "ANAF_CLIENT_ID": "fake-client-id",
-        "ANAF_CLIENT_SECRET": "fake-client-secret",
-    }.items():
-        monkeypatch.setenv(f"EFACTURA_{name}", value)
-    return env
 
 
 def test_invoices_list_show_retry_commands(cli_env, capsys) -> None:  # type: ignore[no-untyped-def]
