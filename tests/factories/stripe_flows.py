@@ -40,6 +40,21 @@ T0 = 1_767_225_600
 BUYER_CUI = "RO18547290"
 """A CUI with a valid check digit (fictional company)."""
 
+RO_BILLING: dict[str, Any] = {
+    "name": "Ion Popescu",
+    "email": "ion@example.ro",
+    "phone": None,
+    "address": {
+        "line1": "Str. Lungă 5",
+        "line2": None,
+        "city": "Brașov",
+        "state": "Brașov",
+        "postal_code": "500001",
+        "country": "RO",
+    },
+}
+"""A Romanian consumer's Stripe ``billing_details`` (the sale factories' default)."""
+
 
 # --- envelopes ------------------------------------------------------------------------------
 

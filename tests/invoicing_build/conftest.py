@@ -9,24 +9,11 @@ from typing import Any
 
 import pytest
 
+from factories.stripe_flows import RO_BILLING
 from stripe_efactura.config import Settings, demo_settings
 from stripe_efactura.intake.sale import Sale
 
 SaleFactory = Callable[..., Sale]
-
-RO_BILLING = {
-    "name": "Ion Popescu",
-    "email": "ion@example.ro",
-    "phone": None,
-    "address": {
-        "line1": "Str. Lungă 5",
-        "line2": None,
-        "city": "Brașov",
-        "state": "Brașov",
-        "postal_code": "500001",
-        "country": "RO",
-    },
-}
 
 
 @pytest.fixture

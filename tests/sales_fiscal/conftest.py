@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from factories.stripe_flows import RO_BILLING
 from stripe_efactura.config import Settings, demo_settings
 from stripe_efactura.intake.sale import Sale
 
@@ -31,19 +32,6 @@ _ID = re.compile(r'\bid="([^"]*)"')
 
 Validator = Callable[[bytes], list[str]]
 
-RO_BILLING: dict[str, Any] = {
-    "name": "Ion Popescu",
-    "email": "ion@example.ro",
-    "phone": None,
-    "address": {
-        "line1": "Str. Lungă 5",
-        "line2": None,
-        "city": "Brașov",
-        "state": "Brașov",
-        "postal_code": "500001",
-        "country": "RO",
-    },
-}
 CARD: dict[str, Any] = {"type": "card", "card": {"brand": "visa", "last4": "4242"}}
 PAID_AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

@@ -138,7 +138,7 @@ def test_foreign_rate_for_a_romanian_buyer_is_still_unknown(settings: Settings) 
     """A 19 % rate after 31 July 2025 for a buyer in Romania is no member state's OSS rate:
     P-VAT-RATE-UNKNOWN as before."""
     rate = {"id": "txr_19", "percentage": 19, "inclusive": True}
-    from .conftest import RO_BILLING
+    from factories.stripe_flows import RO_BILLING
 
     result = _build(settings, 11900, "RON", RO_BILLING, _line(11900, 1900, rate))
     assert result.invoice is None
