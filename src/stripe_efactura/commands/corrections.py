@@ -39,6 +39,9 @@ Individual = Annotated[
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="JSON output.")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (printed on the storno).")]
+BuyerFile = Annotated[
+    Path | None, typer.Option("--buyer", help="JSON file of buyer fields (options win).")
+]
 
 
 @contextmanager
@@ -130,9 +133,7 @@ def override_command(
     country: Country = None,
     email: Email = None,
     individual: Individual = False,
-    buyer: Annotated[
-        Path | None, typer.Option("--buyer", help="JSON file of buyer fields (options win).")
-    ] = None,
+    buyer: BuyerFile = None,
     as_json: AsJson = False,
 ) -> None:
     """Buyer override: checked with the rules of Stripe's data, audited, then the payment is
@@ -179,9 +180,7 @@ def reissue_command(
     country: Country = None,
     email: Email = None,
     individual: Individual = False,
-    buyer: Annotated[
-        Path | None, typer.Option("--buyer", help="JSON file of buyer fields (options win).")
-    ] = None,
+    buyer: BuyerFile = None,
     as_json: AsJson = False,
 ) -> None:
     """Re-issue to another buyer: a full storno of the invoice and a new invoice of the same
