@@ -167,10 +167,14 @@ def _checked_or_wait(
 
 
 def _number_and_store(
-    ctx: AppContext, cfg: SeriesConfig, sale: Sale, payment_key: str, checked: Checked
+    ctx: AppContext,
+    cfg: SeriesConfig,
+    sale: Sale,
+    payment_key: str,
+    checked: Checked,
+    validated: Invoice,
 ) -> str:
     result = checked.result
-    assert result.invoice is not None  # checked by the caller
     with db.write(ctx.engine) as conn:
         if invoice_store.for_payment(conn, payment_key, "invoice") is not None:
             return "already"
@@ -178,7 +182,7 @@ def _number_and_store(
             ctx,
             conn,
             cfg,
-            result.invoice,
+            validated,
             kind="invoice",
             payment_key=payment_key,
             livemode=sale.livemode,
@@ -211,10 +215,11 @@ def issue_invoice(ctx: AppContext, payment_key: str) -> str:
     checked = _checked_or_wait(ctx, pay, sale, cfg, fx_info)
     if checked.result.needs_fx:
         return _wait_for_fx(ctx, payment_key, sale, paid_on)
-    if checked.problems or checked.result.invoice is None:
+    validated = checked.result.invoice
+    if checked.problems or validated is None:
         needs_attention(ctx, payment_key, checked.problems)
         return "needs_attention"
-    return _number_and_store(ctx, cfg, sale, payment_key, checked)
+    return _number_and_store(ctx, cfg, sale, payment_key, checked, validated)
 
 
 OSS_NOT_UPLOADED = (
