@@ -329,6 +329,6 @@ def test_the_lookup_is_on_the_payments_timeline_in_the_api_and_the_console(
         assert client.post("/login", data=form).status_code == 303
         page = client.get(f"/payments/{KEY}")
         assert page.status_code == 200
-        section = page.text.split('id="registry-lookups"')[1].split("</ol>")[0]
+        section = page.text.split('id="payment-timeline"')[1].split("</ol>")[0]
         assert "registry:registry_lookup" in section
         assert "ATELIER DIGITAL NORD SRL" in section and "41833563" in section

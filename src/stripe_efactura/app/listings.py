@@ -14,7 +14,7 @@ from ..errors import EfacturaError
 from ..store import db, repo
 from ..store import listings as rows_store
 from ..tz import BUCHAREST
-from . import anaf_admin, anaf_deadlines, documents, lookups, timeline
+from . import anaf_admin, anaf_deadlines, documents, timeline
 from .context import AppContext
 
 __all__ = [
@@ -161,7 +161,6 @@ def payment_detail(ctx: AppContext, payment_key: str) -> dict[str, Any] | None:
     out["invoices"] = [_invoice_summary(r, day) for r in issued]
     out["reversals"] = [_payment_summary(r) for r in reversals]
     out["buyer"] = _sale_buyer(row.sale)
-    out["registry_lookups"] = lookups.timeline_entries(ctx, payment_key)
     out["timeline"] = timeline.payment_timeline(ctx, payment_key, json.loads(row.event_ids))
     return out
 

@@ -160,10 +160,6 @@ M: dict[str, tuple[str, str]] = {
     "payments.title": ("Plăți", "Payments"),
     "payment.title": ("Plata {ref}", "Payment {ref}"),
     "payment.problems": ("Probleme", "Problems"),
-    "payment.registry": (
-        "Interogări registru (ANAF, VIES)",
-        "Registry lookups (ANAF, VIES)",
-    ),
     "payment.events": ("Webhook-uri Stripe", "Stripe webhooks"),
     "payment.invoices": ("Facturi", "Invoices"),
     "payment.reversals": ("Rambursări și dispute", "Refunds and disputes"),
