@@ -90,7 +90,7 @@ class Rule:
 
 P = "stripe_efactura"
 CORE = (f"{P}.invoicing", f"{P}.ubl.render", f"{P}.ubl.writer", f"{P}.pdf")
-KERNEL = (f"{P}.errors", f"{P}.money", f"{P}.tz", f"{P}.files")
+KERNEL = (f"{P}.errors", f"{P}.money", f"{P}.tz", f"{P}.files", f"{P}.jsontypes")
 ADAPTERS = (f"{P}.cli", f"{P}.commands", f"{P}.web", f"{P}.demo")
 EDGES = (f"{P}.store", f"{P}.jobs", f"{P}.intake", f"{P}.anaf", f"{P}.mail")
 IO_LIBRARIES = ("sqlalchemy", "httpx", "stripe", "smtplib", "aiosmtpd", "psycopg", "alembic")
