@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from stripe_efactura.store.tables import metadata
+from stripe_efactura.store.textsearch import skipped_by_schema_compare
 
 config = context.config
 
@@ -28,6 +29,7 @@ def _run(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
+        include_name=lambda name, type_, _parents: not skipped_by_schema_compare(name, type_),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from ..errors import EfacturaError
 from . import db
 from .tables import invoice_log, invoices
+from .textsearch import invoice_search
 
 LEGAL_CONTENT = frozenset(
     {"number", "seq", "series_code", "issue_date", "snapshot", "xml", "total"}
@@ -109,6 +110,7 @@ def insert_invoice(
             anaf_state=anaf_state,
             deadline=deadline,
             email_state="pending",
+            search=invoice_search(number, payment_key, snapshot),
             created_at=now,
             updated_at=now,
         )
@@ -202,6 +204,16 @@ def update_invoice(conn: Connection, invoice_id: int, **values: Any) -> None:
                 f"invoice {invoice_id} was accepted by ANAF; {sorted(touched)} cannot change "
                 "(issue a storno instead)"
             )
+    if {"number", "payment_key", "snapshot"} & values.keys():
+        current = conn.execute(
+            sa.select(invoices.c.number, invoices.c.payment_key, invoices.c.snapshot).where(
+                invoices.c.id == invoice_id
+            )
+        ).one()
+        merged = {**current._asdict(), **values}
+        values["search"] = invoice_search(
+            str(merged["number"]), str(merged["payment_key"]), str(merged["snapshot"])
+        )
     values["updated_at"] = db.db_now(conn)
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
 

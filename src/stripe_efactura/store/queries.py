@@ -2,12 +2,12 @@
 
 A page is read with a keyset cursor (the sort key of the last row of the previous page), never
 with OFFSET, so page N costs what page 1 costs: payments are ordered by ``(paid_at,
-payment_key)`` descending (index ``ix_payments_paid_at_search``, which also
-holds the lower-cased ``search`` text the ``q`` filter reads; with a status filter
+payment_key)`` descending (index ``ix_payments_paid_at_search``; with a status filter
 ``ix_payments_status_paid_at``), invoices by ``id`` descending (the primary key) or, with an
 issue-date range, by ``(issue_date, id)`` descending (``ix_invoices_issue_date``), so that a
-filtered page reads its rows in index order and stops after ``limit``. Listings never read the
-large columns (XML, PDF, signed ZIP, raw sale).
+filtered page reads its rows in index order and stops after ``limit``. The text filter ``q``
+reads the lower-cased ``search`` columns through a trigram index (``store/textsearch.py``).
+Listings never read the large columns (XML, PDF, signed ZIP, raw sale).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .tables import (
     schedules,
     stripe_events,
 )
+from .textsearch import invoices_match, payments_match
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class InvoiceFilter:
     overdue_on: date | None = None
     """Only invoices past their upload deadline on this day and not accepted by ANAF."""
     payment_key: str | None = None
+    text: str | None = None
+    """Part of the number, the payment key, the buyer's name, CUI / CNP, VAT id or e-mail."""
 
 
 _PAYMENT_COLS = [
@@ -97,11 +100,6 @@ _INVOICE_COLS = [
 OPEN_STATES = ("ok",)
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def payments_page(
     conn: Connection,
     flt: PaymentFilter,
@@ -122,8 +120,7 @@ def payments_page(
     if flt.paid_to:
         query = query.where(payments.c.paid_at < flt.paid_to)
     if flt.text:
-        # ``search`` is lower-cased already: no function on the column, read from the index
-        query = query.where(payments.c.search.like(_like(flt.text.lower()), escape="\\"))
+        query = query.where(payments_match(conn, flt.text))
     if after is not None:
         paid_at, key = after
         # a row-value comparison, so that the index range scan starts at the cursor
@@ -168,6 +165,8 @@ def invoices_page(
         query = query.where(invoices.c.kind == flt.kind)
     if flt.payment_key:
         query = query.where(invoices.c.payment_key == flt.payment_key)
+    if flt.text:
+        query = query.where(invoices_match(conn, flt.text))
     if flt.overdue_on is not None:
         query = query.where(
             invoices.c.deadline < flt.overdue_on,

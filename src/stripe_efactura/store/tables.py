@@ -49,7 +49,8 @@ payments = sa.Table(
     sa.Column("paid_at", sa.DateTime, nullable=False),
     sa.Column("degraded", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("sale", sa.Text, nullable=False),
-    # lower-cased key, owner, buyer names, e-mails and ids (``repo.payment_search``)
+    # lower-cased key, owner, buyer names, e-mails and ids (``repo.payment_search``); a
+    # trigram index serves the text search (``store/textsearch.py``, migration 0007)
     sa.Column("search", sa.String(500), nullable=False, server_default=""),
     sa.Column("event_ids", sa.Text, nullable=False, server_default="[]"),
     sa.Column("problems", sa.Text, nullable=False, server_default="[]"),
@@ -99,6 +100,9 @@ invoices = sa.Table(
     sa.Column("email_state", sa.String(32), nullable=False, server_default="pending"),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # lower-cased number, payment key, buyer name, CUI / CNP, VAT id, e-mail
+    # (``textsearch.invoice_search``); trigram-indexed like ``payments.search``
+    sa.Column("search", sa.String(500), nullable=False, server_default=""),
     sa.UniqueConstraint("series_code", "seq", name="uq_invoices_series_seq"),
     sa.UniqueConstraint("number", name="uq_invoices_number"),
     sa.UniqueConstraint("payment_key", "kind", name="uq_invoices_payment_key_kind"),
