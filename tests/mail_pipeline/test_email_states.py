@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from stripe_efactura import cli
+from stripe_efactura.app import browse, mailing
 from stripe_efactura.app import digest as digest_use_case
-from stripe_efactura.app import listings, mailing
 from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
@@ -61,7 +61,7 @@ def test_sent_means_the_smtp_server_accepted_it(
         {"attempt": 1, "message_id": message_id, "to": BUYER},
     )
     assert email_logs(caplog) == [f"invoice SEF000001: email sent to {BUYER} ({message_id})"]
-    detail = listings.invoice_detail(pipe.ctx, "SEF000001")
+    detail = browse.invoice_detail(pipe.ctx, "SEF000001")
     assert detail is not None
     assert detail["email"] == {
         "state": "sent",
@@ -100,7 +100,7 @@ def test_without_smtp_the_state_is_outbox_never_sent(
     ]
     # the job does not act on it again: a final state
     assert mailing.send_invoice_email(pipe.ctx, invoice_id) == "already"
-    api = listings.invoice_detail(pipe.ctx, "SEF000001")
+    api = browse.invoice_detail(pipe.ctx, "SEF000001")
     assert api is not None
     text = f"in the outbox, not sent (SMTP is not configured): {eml}"
     assert api["email"] == {
@@ -165,7 +165,7 @@ def test_a_refusing_server_gives_failed_with_its_answer_and_a_retry(
         "email_failed",
         {"attempt": 1, "code": "E-SMTP", "error": error},
     )
-    detail = listings.invoice_detail(pipe.ctx, "SEF000001")
+    detail = browse.invoice_detail(pipe.ctx, "SEF000001")
     assert detail is not None
     assert detail["email"] == {
         "state": "failed",

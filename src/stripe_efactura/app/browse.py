@@ -1,17 +1,20 @@
-"""Read use cases of the REST API and the console: payments and invoices, filtered and
-paginated, with their detail and timeline; invoice documents.
+"""The one read path of the REST API and the console: payments and invoices, filtered and
+paginated, with their detail, waiting reason and timeline; invoice documents; the day's and
+month's counts of the console's home page.
 
-Pages use opaque cursors (see ``store/queries.py``): the client passes back ``next_cursor``
-to get the next page. Views are plain JSON-able dicts (the API's pydantic models describe
-them).
+The ``/api/v1`` handlers and the console's pages call these same functions (the console only
+renders what they return). Pages use opaque cursors (see ``store/queries.py``): the client
+passes back ``next_cursor`` to get the next page. Views are plain JSON-able dicts (the API's
+pydantic models describe them).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ..invoicing.serialize import invoice_from_json
@@ -19,14 +22,15 @@ from ..money import from_minor
 from ..store import db, repo
 from ..store import listings as rows_store
 from ..store import queries as q
+from ..store.anaf_work import AnafWork
 from ..store.queries import InvoiceFilter, PaymentFilter
 from ..tz import BUCHAREST
-from . import anaf_admin, timeline, waiting
+from . import anaf_admin, anaf_deadlines, timeline, waiting
 from .context import AppContext
 from .refusals import Invalid, NotFound
 
 Json = dict[str, Any]
-__all__ = ["InvoiceFilter", "Page", "PaymentFilter"]
+__all__ = ["InvoiceFilter", "Page", "PaymentFilter", "payment_filter"]
 MAX_PAGE = 200
 
 
@@ -91,7 +95,34 @@ def payment_view(r: Any) -> Json:
         "refers_to": r.refers_to,
         "created_at": _iso(r.created_at),
         "updated_at": _iso(r.updated_at),
+        "stripe_url": stripe_url(str(r.owner_id), bool(r.livemode), str(r.owner_type)),
     }
+
+
+def _local_start(day: date) -> datetime:
+    """Midnight of a Bucharest day as the UTC-naive moment the database stores."""
+    return datetime.combine(day, time(0), tzinfo=BUCHAREST).astimezone(UTC).replace(tzinfo=None)
+
+
+def payment_filter(
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    livemode: bool | None = None,
+    paid_from: date | None = None,
+    paid_to: date | None = None,
+    text: str | None = None,
+) -> PaymentFilter:
+    """The payments filter of the API's and the console's listing: ``paid_from``/``paid_to``
+    are Bucharest days, both included."""
+    return PaymentFilter(
+        status=status or None,
+        kind=kind or None,
+        livemode=livemode,
+        paid_from=_local_start(paid_from) if paid_from else None,
+        paid_to=_local_start(paid_to + timedelta(days=1)) if paid_to else None,
+        text=text or None,
+    )
 
 
 def list_payments(
@@ -107,7 +138,8 @@ def list_payments(
             raise _bad_cursor() from exc
     with db.read(ctx.engine) as conn:
         rows = q.payments_page(conn, flt, after=after, limit=limit + 1)
-    items = [payment_view(r) for r in rows[:limit]]
+    waits = waiting.PaymentWaits(ctx)
+    items = [{**payment_view(r), "waiting": waits.as_dict(r)} for r in rows[:limit]]
     nxt = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -130,8 +162,10 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
         event_ids = json.loads(row.event_ids)
         events = q.payment_events(conn, event_ids)
         issued = rows_store.invoices_of_payment(conn, key)
+        reversals = rows_store.payments_referring_to(conn, key)
+    waits = waiting.PaymentWaits(ctx)
     out = payment_view(row)
-    out["waiting"] = waiting.PaymentWaits(ctx).as_dict(row)
+    out["waiting"] = waits.as_dict(row)
     out["overrides"] = json.loads(row.overrides) if row.overrides else None
     out["events"] = [
         {
@@ -144,13 +178,24 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
         }
         for e in events
     ]
-    out["invoices"] = [invoice_view(i, today(ctx)) for i in issued]
-    out["stripe_url"] = stripe_url(row.owner_type, row.owner_id, bool(row.livemode))
+    out["invoices"] = _invoice_views(ctx, issued, today(ctx))
+    out["reversals"] = [{**payment_view(r), "waiting": waits.as_dict(r)} for r in reversals]
     out["timeline"] = timeline.payment_timeline(ctx, key, event_ids)
     return out
 
 
-_DASHBOARD = {
+_BY_PREFIX = {
+    "pi_": "payments",
+    "ch_": "payments",
+    "py_": "payments",
+    "in_": "invoices",
+    "cus_": "customers",
+    "re_": "refunds",
+    "dp_": "disputes",
+    "du_": "disputes",
+    "cs_": "checkout/sessions",
+}
+_BY_TYPE = {
     "invoice": "invoices",
     "checkout_session": "checkout/sessions",
     "payment_intent": "payments",
@@ -158,10 +203,12 @@ _DASHBOARD = {
 }
 
 
-def stripe_url(owner_type: str, owner_id: str, livemode: bool) -> str:
-    """The object in the Stripe dashboard (where the merchant fixes the data)."""
+def stripe_url(object_id: str, livemode: bool, object_type: str = "") -> str:
+    """The object in the Stripe dashboard (where the merchant fixes the data): found by the
+    id's prefix, else by its type, else among the payments."""
     base = "https://dashboard.stripe.com" + ("" if livemode else "/test")
-    return f"{base}/{_DASHBOARD.get(owner_type, 'payments')}/{owner_id}"
+    page = next((v for k, v in _BY_PREFIX.items() if object_id.startswith(k)), None)
+    return f"{base}/{page or _BY_TYPE.get(object_type, 'payments')}/{object_id}"
 
 
 # -- invoices ---------------------------------------------------------------------------
@@ -190,7 +237,20 @@ def invoice_view(r: Any, on: date) -> Json:
         "overdue": overdue,
         "email_state": r.email_state,
         "created_at": _iso(r.created_at),
+        "deadline_status": anaf_deadlines.deadline_status(r, on),
     }
+
+
+def _invoice_views(ctx: AppContext, rows: Sequence[Any], on: date) -> list[Json]:
+    """Invoice views with their waiting reason (``waiting``), worked out as ``invoices list``
+    does: the lifecycle's recorded reason first, else from the ANAF authorisation."""
+    items = [
+        {**invoice_view(r, on), "reason": AnafWork.from_json(r.anaf_messages).reason} for r in rows
+    ]
+    waiting.annotate_invoices(ctx, items)
+    for item in items:
+        del item["reason"]
+    return items
 
 
 def _invoice_cursor(cursor: str, by_date: bool) -> int | tuple[date, int]:
@@ -215,7 +275,7 @@ def list_invoices(
     on = today(ctx)
     with db.read(ctx.engine) as conn:
         rows = q.invoices_page(conn, flt, after=after, limit=limit + 1)
-    items = [invoice_view(r, on) for r in rows[:limit]]
+    items = _invoice_views(ctx, rows[:limit], on)
     nxt = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -243,7 +303,8 @@ def invoice_detail(ctx: AppContext, number: str) -> Json:
         stornos = rows_store.stornos_of(conn, int(row.id))
         docs = q.stored_documents(conn, number=number)
         original = rows_store.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
-    out = invoice_view(row, today(ctx))
+    on = today(ctx)
+    out = invoice_view(row, on)
     summary = anaf_admin.invoice_detail(ctx, number)
     snapshot = invoice_from_json(extras.snapshot)
     buyer = snapshot.buyer
@@ -258,6 +319,9 @@ def invoice_detail(ctx: AppContext, number: str) -> Json:
     }
     out["refers_to"] = original
     out["stornos"] = [s.number for s in stornos]
+    out["storno_invoices"] = _invoice_views(ctx, stornos, on)
+    out["email"] = summary.get("email")
+    out["stripe_url"] = stripe_url(str(row.payment_key), bool(row.livemode))
     out["findings"] = summary.get("findings", [])
     out["anaf"] = summary.get("anaf", {})
     out["deadline_status"] = summary.get("deadline_status")
@@ -293,3 +357,20 @@ def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
             field="number",
         )
     return row.signed_zip, "application/zip", f"{number}.zip"
+
+
+# -- the console's home counts ------------------------------------------------------------
+
+
+def overview(ctx: AppContext) -> Json:
+    """Counts of today and of this month (Europe/Bucharest days): payments, amounts by
+    currency, invoices, stornos, ANAF states; and how many payments need attention."""
+    day = today(ctx)
+    month = day.replace(day=1)
+    with db.read(ctx.engine) as conn:
+        return {
+            "day": day,
+            "today": rows_store.counts_since(conn, _local_start(day), day),
+            "month": rows_store.counts_since(conn, _local_start(month), month),
+            "attention": rows_store.attention_count(conn),
+        }

@@ -1,8 +1,9 @@
-"""What is ready and what is not: the system readiness of the API and the console's banners,
-and the ANAF overview (authorisation, quota used today, deadlines at risk).
+"""What is ready and what is not: one computation for ``/readyz``, ``system status``, the
+API's ``/system/readiness`` and the console's home banners (which render these checks and the
+deadlines at risk); and the ANAF overview (authorisation, quota used today, deadlines at risk).
 
 Each readiness check says ``ok``, ``warning`` (works, degraded) or ``error`` (something does
-not work), with the reason in English and Romanian and the fix.
+not work), with the reason and the fix in English and Romanian.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class Check:
     fix: str = ""
     code: str = ""
     """The E-*/W-* code of what is not ok (``docs/errors.md``); empty when ok."""
+    fix_ro: str = ""
+    """The fix in Romanian (``fix`` when it is a command, the same in both languages)."""
 
     def to_dict(self) -> dict[str, str]:
         return {
@@ -58,8 +61,13 @@ def _database(ctx: AppContext) -> Check:
             "Baza de date nu răspunde.",
             "Check EFACTURA_DATABASE_URL and the disk.",
             code="E-STORAGE",
+            fix_ro="Verificați EFACTURA_DATABASE_URL și discul.",
         )
     return Check("database", "ok", "The database answers.", "Baza de date răspunde.")
+
+
+_RUN_WORKER = "Run `stripe-efactura serve` (with its worker) or `stripe-efactura worker`."
+_RUN_WORKER_RO = "Porniți `stripe-efactura serve` (cu worker-ul) sau `stripe-efactura worker`."
 
 
 def _worker(ctx: AppContext) -> Check:
@@ -70,8 +78,9 @@ def _worker(ctx: AppContext) -> Check:
             "error",
             status.reason_en,
             status.reason_ro,
-            "Run `stripe-efactura serve` (with its worker) or `stripe-efactura worker`.",
+            _RUN_WORKER,
             code="E-WORKER-DOWN",
+            fix_ro=_RUN_WORKER_RO,
         )
     now = db.utc_naive(ctx.clock())
     with db.read(ctx.engine) as conn:
@@ -83,8 +92,9 @@ def _worker(ctx: AppContext) -> Check:
             "error",
             "No worker has run the periodic jobs for 15 minutes: invoices wait.",
             "Niciun worker nu a rulat sarcinile periodice de 15 minute: facturile așteaptă.",
-            "Run `stripe-efactura serve` (with its worker) or `stripe-efactura worker`.",
+            _RUN_WORKER,
             code="E-WORKER-LATE",
+            fix_ro=_RUN_WORKER_RO,
         )
     return Check("worker", "ok", "A worker runs the jobs.", "Un worker rulează sarcinile.")
 
@@ -104,6 +114,7 @@ def _validation(ctx: AppContext) -> Check:
         "Lipsesc fișierele oficiale de validare: nicio factură nu poate fi numerotată.",
         "stripe-efactura validation fetch (offline: --from DIR)",
         code="E-VALIDATION-ARTIFACTS",
+        fix_ro="stripe-efactura validation fetch (fără internet: --from DOSAR)",
     )
 
 
@@ -116,6 +127,8 @@ def _webhook(ctx: AppContext) -> Check:
             "Nu există secretul webhook Stripe: toate webhook-urile sunt refuzate.",
             "Set EFACTURA_STRIPE_WEBHOOK_SECRET (whsec_…) from the Stripe dashboard.",
             code="E-SIG-NO-SECRET",
+            fix_ro="Setați EFACTURA_STRIPE_WEBHOOK_SECRET (whsec_…) din panoul Stripe "
+            "(Developers → Webhooks, endpoint-ul /webhooks/stripe).",
         )
     with db.read(ctx.engine) as conn:
         last = q.last_webhook_at(conn)
@@ -128,12 +141,14 @@ def _webhook(ctx: AppContext) -> Check:
             f"Niciun webhook primit în ultimele {WEBHOOK_QUIET_DAYS} zile.",
             "Check the endpoint URL and events in Stripe; `stripe-efactura reconcile`.",
             code="W-WEBHOOK-QUIET",
+            fix_ro="Verificați în Stripe adresa endpoint-ului și evenimentele; apoi "
+            "`stripe-efactura reconcile`.",
         )
     return Check("webhook_secret", "ok", "Webhooks arrive.", "Webhook-urile sosesc.")
 
 
 def _stripe_key(ctx: AppContext) -> Check:
-    if ctx.settings.stripe_api_key:
+    if ctx.settings.stripe_api_key or ctx.stripe is not None:
         return Check(
             "stripe_api_key", "ok", "The Stripe API key is set.", "Cheia API Stripe este setată."
         )
@@ -144,6 +159,7 @@ def _stripe_key(ctx: AppContext) -> Check:
         "Fără cheie API Stripe: mod degradat, facturile se fac doar din webhook-uri.",
         "Set EFACTURA_STRIPE_API_KEY (a restricted key with read access).",
         code="W-STRIPE-DEGRADED",
+        fix_ro="Setați EFACTURA_STRIPE_API_KEY (o cheie restricționată, cu drept de citire).",
     )
 
 
@@ -158,6 +174,7 @@ def _anaf(ctx: AppContext) -> Check:
             exc.message_ro or exc.message,
             "Fix [company] cui in efactura.toml.",
             code=exc.code,
+            fix_ro="Corectați [company] cui în efactura.toml.",
         )
     if not status.authorised:
         return Check(
@@ -167,6 +184,8 @@ def _anaf(ctx: AppContext) -> Check:
             "ANAF nu este autorizat: nu se trimite nimic.",
             "Authorise with the qualified certificate (`stripe-efactura anaf login`).",
             code="E-ANAF-NOT-AUTHORISED",
+            fix_ro="Autorizați cu certificatul calificat (butonul de pe pagina ANAF sau "
+            "`stripe-efactura anaf login`).",
         )
     days = status.reauthorize_in_days
     if days is not None and days < REAUTH_WARN_DAYS:
@@ -177,12 +196,13 @@ def _anaf(ctx: AppContext) -> Check:
             f"Autorizarea ANAF expiră în {days} zile.",
             "stripe-efactura anaf login",
             code="W-ANAF-REAUTH-SOON" if days > 0 else "E-ANAF-EXPIRED",
+            fix_ro="Autorizați din nou (pagina ANAF sau `stripe-efactura anaf login`).",
         )
     return Check("anaf_authorisation", "ok", "ANAF is authorised.", "ANAF este autorizat.")
 
 
 def _smtp(ctx: AppContext) -> Check:
-    if ctx.settings.smtp_host:
+    if ctx.settings.smtp_host or ctx.mail_sender is not None:
         return Check("smtp", "ok", "E-mails go out by SMTP.", "E-mailurile pleacă prin SMTP.")
     return Check(
         "smtp",
@@ -191,6 +211,7 @@ def _smtp(ctx: AppContext) -> Check:
         "Fără server SMTP: e-mailurile sunt scrise în dosarul outbox.",
         "Set EFACTURA_SMTP_HOST (and _PORT, _USER, _PASSWORD, EFACTURA_MAIL_FROM).",
         code="W-SMTP-OUTBOX",
+        fix_ro="Setați EFACTURA_SMTP_HOST (și _PORT, _USER, _PASSWORD, EFACTURA_MAIL_FROM).",
     )
 
 
@@ -206,6 +227,8 @@ def _profile(ctx: AppContext) -> Check:
             "Fill in [company] and delete the `template = true` line (or `stripe-efactura init "
             "--cui YOUR_CUI`), then restart.",
             code="E-PROFILE-TEMPLATE",
+            fix_ro="Completați [company] și ștergeți rândul `template = true` (sau "
+            "`stripe-efactura init --cui CUI_UL_FIRMEI`), apoi reporniți.",
         )
     company = ctx.settings.company
     return Check(
@@ -236,7 +259,6 @@ def readiness(ctx: AppContext) -> list[Check]:
 def anaf_overview(ctx: AppContext) -> dict[str, Any]:
     """Authorisation and expiry, ANAF calls counted today, invoices whose deadline is near."""
     from ..store.anaf_quota import GLOBAL_BUCKET_SECONDS, GLOBAL_BUCKETS
-    from .anaf_deadlines import deadline_status
 
     now = ctx.clock()
     on = now.astimezone(BUCHAREST).date()
@@ -248,15 +270,18 @@ def anaf_overview(ctx: AppContext) -> dict[str, Any]:
     with db.read(ctx.engine) as conn:
         counts = q.quota_counts(conn, on.isoformat())
         minute = q.global_calls_since(conn, current - GLOBAL_BUCKETS + 1)
-        risky = q.deadlines_at_risk(conn, working_days_after(on, 1))
-    deadlines = []
-    for row in risky:
-        view = browse.invoice_view(row, on)
-        view["deadline_status"] = deadline_status(row, on)
-        deadlines.append(view)
     return {
         "authorisation": auth,
         "quota_today": counts,
         "calls_last_minute": minute,
-        "deadlines_at_risk": deadlines,
+        "deadlines_at_risk": deadlines_at_risk(ctx),
     }
+
+
+def deadlines_at_risk(ctx: AppContext) -> list[dict[str, Any]]:
+    """Live invoices not accepted by ANAF due within one working day, or late (invoice views
+    with ``deadline_status``)."""
+    on = browse.today(ctx)
+    with db.read(ctx.engine) as conn:
+        risky = q.deadlines_at_risk(conn, working_days_after(on, 1))
+    return [browse.invoice_view(row, on) for row in risky]

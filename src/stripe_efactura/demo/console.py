@@ -27,7 +27,7 @@ import httpx
 
 from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
-from ..app import accounts, listings
+from ..app import accounts, browse
 from ..app.audit_log import Actor
 from ..app.context import AppContext
 from ..intake.fake_stripe import FakeStripeReader, FakeStripeStore
@@ -107,9 +107,10 @@ def _post(url: str, event: dict[str, Any]) -> None:
 
 def _wait_for_attention(ctx: AppContext, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
+    flt = browse.payment_filter(status="needs_attention")
     while time.monotonic() < deadline:
-        found = listings.payment_detail(ctx, BROKEN_KEY)
-        if found is not None and found["status"] == "needs_attention":
+        found = browse.list_payments(ctx, flt, limit=200).items
+        if any(p["payment_key"] == BROKEN_KEY for p in found):
             return
         time.sleep(0.2)
     raise DemoError(f"payment {BROKEN_KEY} did not reach needs_attention")

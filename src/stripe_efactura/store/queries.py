@@ -94,6 +94,7 @@ _INVOICE_COLS = [
     invoices.c.download_id,
     invoices.c.deadline,
     invoices.c.email_state,
+    invoices.c.anaf_messages,
     invoices.c.created_at,
     invoices.c.updated_at,
 ]

@@ -47,6 +47,15 @@ class Owner(BaseModel):
     id: str
 
 
+class Waiting(BaseModel):
+    """Why a payment or an invoice waits (``docs/errors.md``, ``W-WAIT-*``)."""
+
+    code: str
+    message_en: str
+    message_ro: str
+    fix: str
+
+
 class Payment(BaseModel):
     payment_key: str
     kind: str
@@ -62,6 +71,8 @@ class Payment(BaseModel):
     refers_to: str | None
     created_at: str | None
     updated_at: str | None
+    stripe_url: str = Field(description="The payment's owner in the Stripe dashboard.")
+    waiting: Waiting | None = Field(None, description="Why it waits (null: nothing waits).")
 
 
 class Invoice(BaseModel):
@@ -83,6 +94,10 @@ class Invoice(BaseModel):
     overdue: bool
     email_state: str
     created_at: str | None
+    deadline_status: Literal["due", "overdue"] | None = Field(
+        None, description="Due within one working day, or late (live, not accepted by ANAF)."
+    )
+    waiting: Waiting | None = Field(None, description="Why it waits (null: nothing waits).")
 
 
 class TimelineEntry(BaseModel):
@@ -100,21 +115,11 @@ class PaymentEvent(BaseModel):
     source: str
 
 
-class Waiting(BaseModel):
-    """Why a payment or an invoice waits (``docs/errors.md``, ``W-WAIT-*``)."""
-
-    code: str
-    message_en: str
-    message_ro: str
-    fix: str
-
-
 class PaymentDetail(Payment):
-    waiting: Waiting | None = None
     overrides: dict[str, Any] | None
     events: list[PaymentEvent]
     invoices: list[Invoice]
-    stripe_url: str
+    reversals: list[Payment] = Field(description="Its refunds and disputes.")
     timeline: list[TimelineEntry]
 
 
@@ -135,13 +140,14 @@ class Documents(BaseModel):
 
 
 class InvoiceDetail(Invoice):
-    waiting: Waiting | None = None
     buyer: Buyer
     refers_to: str | None
     stornos: list[str]
+    storno_invoices: list[Invoice] = Field(description="The stornos, each as in a listing.")
     findings: list[Any]
     anaf: dict[str, Any]
-    deadline_status: str | None
+    email: dict[str, str] | None = Field(description="The e-mail's state, in words.")
+    stripe_url: str = Field(description="The payment in the Stripe dashboard.")
     documents: Documents
     timeline: list[TimelineEntry]
 
@@ -246,6 +252,7 @@ class ReadinessCheck(BaseModel):
     reason_en: str
     reason_ro: str
     fix: str
+    fix_ro: str = ""
 
 
 class Readiness(BaseModel):

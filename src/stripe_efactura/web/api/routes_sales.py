@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from ...app import browse, corrections, invoice_actions, overrides
 from ...app.accounts import Principal
-from ...app.browse import InvoiceFilter, PaymentFilter
+from ...app.browse import InvoiceFilter
 from . import models as m
 from .auth import DOWNLOAD, OPERATE, READ, context
 from .common import PROBLEMS
@@ -22,10 +22,6 @@ Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
-def _day_start(value: date | None) -> datetime | None:
-    return datetime.combine(value, time.min) if value else None
-
-
 @router.get("/payments", response_model=m.PaymentPage, tags=["payments"])
 def list_payments(
     request: Request,
@@ -33,23 +29,23 @@ def list_payments(
     status: Annotated[str | None, Query(max_length=32)] = None,
     kind: Annotated[Literal["payment", "refund", "dispute", "reissue"] | None, Query()] = None,
     livemode: bool | None = None,
-    paid_from: date | None = None,
-    paid_to: Annotated[date | None, Query(description="Inclusive.")] = None,
+    paid_from: Annotated[date | None, Query(description="A Bucharest day.")] = None,
+    paid_to: Annotated[date | None, Query(description="A Bucharest day, inclusive.")] = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Key, owner, buyer, e-mail.")
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
-    """Payments, newest first (filters combine; cursor pagination)."""
-    end = _day_start(paid_to)
-    flt = PaymentFilter(
+    """Payments, newest first (filters combine; cursor pagination); each waiting payment with
+    its reason (`waiting`)."""
+    flt = browse.payment_filter(
         status=status,
         kind=kind,
         livemode=livemode,
-        paid_from=_day_start(paid_from),
-        paid_to=end.replace(hour=23, minute=59, second=59, microsecond=999999) if end else None,
-        text=q or None,
+        paid_from=paid_from,
+        paid_to=paid_to,
+        text=q,
     )
     page = browse.list_payments(context(request), flt, cursor=cursor, limit=limit)
     return {"items": page.items, "next_cursor": page.next_cursor}

@@ -62,7 +62,7 @@ def anaf_authorize(request: Request, who: Principal = Depends(OPERATE)) -> Any:
 @router.get("/system/readiness", response_model=m.Readiness, tags=["system"])
 def system_readiness(request: Request, _who: Principal = Depends(READ)) -> Any:
     """Each component with its state, the reason and the fix."""
-    checks = [c.to_dict() for c in readiness.readiness(context(request))]
+    checks = [{**c.to_dict(), "fix_ro": c.fix_ro} for c in readiness.readiness(context(request))]
     return {"ready": all(c["status"] != "error" for c in checks), "checks": checks}
 
 

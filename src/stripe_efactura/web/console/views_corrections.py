@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from ...app import corrections, listings, overrides
+from ...app import browse, corrections, overrides
 from ...app.refusals import Refusal
 from ...errors import EfacturaError
 from .base import View
@@ -16,8 +16,9 @@ def _message(v: View, exc: Refusal) -> str:
 
 
 def storno_form(v: View, *, error: str | None = None, status: int = 200) -> Response:
-    i = listings.invoice_detail(v.ctx, v.param("number"))
-    if i is None:
+    try:
+        i = browse.invoice_detail(v.ctx, v.param("number"))
+    except Refusal:
         return v.refuse(v.t("not_found"), 404)
     return v.render("storno.html", i=i, error=error, form=v.form, status=status)
 
@@ -41,8 +42,9 @@ REISSUE_FIELDS = ("name", "cui", "line1", "city", "state", "postal_code", "count
 def reissue_form(
     v: View, *, error: list[dict[str, str]] | None = None, status: int = 200
 ) -> Response:
-    i = listings.invoice_detail(v.ctx, v.param("number"))
-    if i is None:
+    try:
+        i = browse.invoice_detail(v.ctx, v.param("number"))
+    except Refusal:
         return v.refuse(v.t("not_found"), 404)
     return v.render("reissue.html", i=i, error=error, form=v.form, status=status)
 

@@ -1,19 +1,33 @@
-"""Pages that only read: home, inbox, payments, invoices, downloads, ANAF, settings."""
+"""Pages that only read: home, inbox, payments, invoices, downloads, ANAF, settings.
+
+They call the read use cases of the REST API (``app/browse.py``, ``app/readiness.py``) and
+only render what those return."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.responses import Response
 
 from ...anaf.quotas import QuotaKind
-from ...app import anaf_admin, anaf_port, anaf_tokens, banners, configuration, listings
+from ...app import anaf_port, anaf_tokens, browse, configuration, readiness
+from ...app.browse import InvoiceFilter
+from ...app.refusals import Refusal
 from ...errors import EfacturaError
-from ...store.listings import InvoiceFilter, PaymentFilter
-from ...tz import BUCHAREST
+from . import i18n
 from .base import View
+
+PER_PAGE = 25
+LINKS = {
+    "company_profile": "/settings",
+    "webhook_secret": "/settings",
+    "stripe_api_key": "/settings",
+    "smtp": "/settings",
+    "anaf_authorisation": "/anaf",
+    "deadlines": "/anaf",
+}
 
 
 def _date(text: str) -> date | None:
@@ -23,58 +37,93 @@ def _date(text: str) -> date | None:
         return None
 
 
-def _page_number(v: View) -> int:
-    raw = v.query("page")
-    return max(1, min(int(raw), 100_000)) if raw.isdigit() else 1
-
-
 def _query(values: dict[str, str]) -> str:
     """The filters as a query string prefix for the pager links (``a=1&b=2&``)."""
     kept = {k: val for k, val in values.items() if val}
     return urlencode(kept) + "&" if kept else ""
 
 
+def _cursor(v: View) -> str | None:
+    return v.query("cursor")[:500] or None
+
+
+def banners(v: View) -> list[dict[str, str | None]]:
+    """The readiness checks that are not ok and the deadlines at risk, the ones that stop
+    invoicing first: the same findings as ``/api/v1/system/readiness`` and ``/anaf``."""
+    out: list[dict[str, str | None]] = [
+        {
+            "component": c.name,
+            "severity": "bad" if c.status == "error" else "warn",
+            "code": c.code,
+            "message_ro": c.reason_ro,
+            "message_en": c.reason_en,
+            "fix_ro": c.fix_ro or c.fix,
+            "fix_en": c.fix,
+            "link": LINKS.get(c.name),
+        }
+        for c in readiness.readiness(v.ctx)
+        if c.status != "ok"
+    ]
+    due = readiness.deadlines_at_risk(v.ctx)
+    if due:
+        numbers = ", ".join(str(r["number"]) for r in due[:5])
+        out.append(
+            {
+                "component": "deadlines",
+                "severity": "bad",
+                "code": "",
+                "message_ro": i18n.t("ro", "banner.deadlines", count=len(due), numbers=numbers),
+                "message_en": i18n.t("en", "banner.deadlines", count=len(due), numbers=numbers),
+                "fix_ro": i18n.t("ro", "banner.deadlines.fix"),
+                "fix_en": i18n.t("en", "banner.deadlines.fix"),
+                "link": LINKS["deadlines"],
+            }
+        )
+    return sorted(out, key=lambda b: b["severity"] != "bad")
+
+
 def home(v: View) -> Response:
-    return v.render("home.html", banners=banners.banners(v.ctx), stats=listings.overview(v.ctx))
+    return v.render("home.html", banners=banners(v), stats=browse.overview(v.ctx))
 
 
 def inbox(v: View) -> Response:
-    page = listings.payments_page(v.ctx, PaymentFilter(status="needs_attention"), 1, 100)
-    rejected = listings.invoices_page(v.ctx, InvoiceFilter(anaf_state="nok"), 1, 100).items
-    rejected += listings.invoices_page(
-        v.ctx, InvoiceFilter(anaf_state="rejected_at_upload"), 1, 100
+    flt = browse.payment_filter(status="needs_attention")
+    items = browse.list_payments(v.ctx, flt, limit=100).items
+    rejected = browse.list_invoices(v.ctx, InvoiceFilter(anaf_state="nok"), limit=100).items
+    rejected += browse.list_invoices(
+        v.ctx, InvoiceFilter(anaf_state="rejected_at_upload"), limit=100
     ).items
-    return v.render("inbox.html", items=page.items, rejected=rejected)
+    return v.render("inbox.html", items=items, rejected=rejected)
 
 
-def _moment(day: date | None, *, end: bool = False) -> datetime | None:
-    if day is None:
-        return None
-    if end:
-        day += timedelta(days=1)
-    local = datetime.combine(day, time(0), tzinfo=BUCHAREST)
-    return local.astimezone(UTC).replace(tzinfo=None)
+def _refused(v: View, exc: EfacturaError) -> Response:
+    if isinstance(exc, Refusal) and exc.status == 404:
+        return v.refuse(v.t("not_found"), 404)
+    return v.refuse(f"{exc.code}: {exc.message_ro if v.lang == 'ro' else exc.message}", 422)
 
 
 def payments_list(v: View) -> Response:
     f = {k: v.query(k) for k in ("q", "status", "kind", "mode", "from", "to")}
-    mode = {"live": True, "test": False}.get(f["mode"])
-    flt = PaymentFilter(
-        status=f["status"] or None,
-        kind=f["kind"] or None,
-        live=mode,
-        text=f["q"] or None,
-        since=_moment(_date(f["from"])),
-        until=_moment(_date(f["to"]), end=True),
+    flt = browse.payment_filter(
+        status=f["status"],
+        kind=f["kind"],
+        livemode={"live": True, "test": False}.get(f["mode"]),
+        paid_from=_date(f["from"]),
+        paid_to=_date(f["to"]),
+        text=f["q"],
     )
-    page = listings.payments_page(v.ctx, flt, _page_number(v))
-    return v.render("payments.html", page=page, f=f, query=_query(f))
+    try:
+        page = browse.list_payments(v.ctx, flt, cursor=_cursor(v), limit=PER_PAGE)
+    except EfacturaError as exc:
+        return _refused(v, exc)
+    return v.render("payments.html", page=page, f=f, query=_query(f), first=not _cursor(v))
 
 
 def payment_show(v: View, *, error: list[dict[str, Any]] | None = None) -> Response:
-    p = listings.payment_detail(v.ctx, v.param("key"))
-    if p is None:
-        return v.refuse(v.t("not_found"), 404)
+    try:
+        p = browse.payment_detail(v.ctx, v.param("key"))
+    except EfacturaError as exc:
+        return _refused(v, exc)
     return v.render("payment.html", p=p, error=error, form=v.form, status=422 if error else 200)
 
 
@@ -84,25 +133,32 @@ def invoices_list(v: View) -> Response:
         kind=f["kind"] or None,
         anaf_state=f["anaf"] or None,
         text=f["q"] or None,
-        since=_date(f["from"]),
-        until=_date(f["to"]),
+        issued_from=_date(f["from"]),
+        issued_to=_date(f["to"]),
     )
-    page = listings.invoices_page(v.ctx, flt, _page_number(v))
-    return v.render("invoices.html", page=page, f=f, query=_query(f))
+    try:
+        page = browse.list_invoices(v.ctx, flt, cursor=_cursor(v), limit=PER_PAGE)
+    except EfacturaError as exc:
+        return _refused(v, exc)
+    return v.render("invoices.html", page=page, f=f, query=_query(f), first=not _cursor(v))
 
 
 def invoice_show(v: View, *, error: str | None = None, status: int = 200) -> Response:
-    i = listings.invoice_detail(v.ctx, v.param("number"))
-    if i is None:
-        return v.refuse(v.t("not_found"), 404)
+    try:
+        i = browse.invoice_detail(v.ctx, v.param("number"))
+    except EfacturaError as exc:
+        return _refused(v, exc)
     return v.render(
         "invoice.html", i=i, error=error, storno_allowed=i["kind"] == "invoice", status=status
     )
 
 
 def invoice_download(v: View) -> Response:
+    kind = v.param("kind")
+    if kind not in ("pdf", "xml", "zip"):
+        return v.refuse(v.t("not_found"), 404)
     try:
-        data, media, name = listings.invoice_file(v.ctx, v.param("number"), v.param("kind"))
+        data, media, name = browse.document(v.ctx, v.param("number"), kind)
     except EfacturaError:
         return v.refuse(v.t("not_found"), 404)
     return Response(
@@ -112,18 +168,15 @@ def invoice_download(v: View) -> Response:
     )
 
 
-def _quota(v: View) -> list[dict[str, Any]]:
+def _quota(v: View, used: dict[str, int]) -> list[dict[str, Any]]:
     policy = anaf_port.tuning(v.ctx).policy
-    day = listings.today(v.ctx).isoformat()
     out = []
-    for bucket, count in listings.quota_today(v.ctx, day):
-        kind, _, rest = bucket.partition(":")
-        key = rest.rsplit(":", 1)[0]
+    for kind, count in sorted(used.items()):
         try:
             limit = policy.limit(QuotaKind(kind)).max_calls
         except ValueError:
             continue
-        out.append({"kind": kind, "key": key, "used": count, "limit": limit})
+        out.append({"kind": kind, "used": count, "limit": limit})
     return out
 
 
@@ -133,12 +186,13 @@ def anaf_page(v: View, *, error: str | None = None) -> Response:
         tok = anaf_tokens.token_status(v.ctx)
     except EfacturaError as exc:
         error = error or exc.message
+    overview = readiness.anaf_overview(v.ctx)
     return v.render(
         "anaf.html",
         tok=tok,
         env=v.ctx.settings.anaf_env,
-        quota=_quota(v),
-        deadlines=anaf_admin.invoices_listing(v.ctx, overdue=True),
+        quota=_quota(v, overview["quota_today"]),
+        deadlines=overview["deadlines_at_risk"],
         error=error,
     )
 
@@ -147,5 +201,5 @@ def settings_page(v: View) -> Response:
     return v.render(
         "settings.html",
         rows=configuration.effective(v.ctx.settings),
-        findings=banners.banners(v.ctx),
+        findings=banners(v),
     )
