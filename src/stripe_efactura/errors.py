@@ -21,10 +21,11 @@ Exception tree::
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import Any
+
+from .jsontypes import JsonObject
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Problem:
     fatal: bool = True
     context: tuple[tuple[str, str], ...] = dc_field(default_factory=tuple)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "code": self.code,
             "field": self.field,
@@ -53,7 +54,11 @@ class Problem:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Problem:
+    def from_dict(cls, data: Mapping[str, object]) -> Problem:
+        """The problem stored by ``to_dict`` (JSON read back: anything but ``code`` may be
+        missing)."""
+        context = data.get("context")
+        pairs = context.items() if isinstance(context, Mapping) else ()
         return cls(
             code=str(data["code"]),
             field=str(data.get("field", "")),
@@ -62,9 +67,7 @@ class Problem:
             hint=str(data.get("hint", "")),
             hint_ro=str(data.get("hint_ro", "")),
             fatal=bool(data.get("fatal", True)),
-            context=tuple(
-                sorted((str(k), str(v)) for k, v in dict(data.get("context", {})).items())
-            ),
+            context=tuple(sorted((str(k), str(v)) for k, v in pairs)),
         )
 
 
@@ -85,7 +88,7 @@ class EfacturaError(Exception):
         *,
         code: str | None = None,
         message_ro: str | None = None,
-        **context: Any,
+        **context: object,
     ) -> None:
         super().__init__(message)
         if code is not None:
@@ -129,8 +132,16 @@ class SignatureError(EfacturaError):
 class StripeApiError(EfacturaError):
     code = "E-STRIPE-API"
 
-    def __init__(self, message: str, *, permanent: bool = False, **context: Any) -> None:
-        super().__init__(message, **context)
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        code: str | None = None,
+        message_ro: str | None = None,
+        **context: object,
+    ) -> None:
+        super().__init__(message, code=code, message_ro=message_ro, **context)
         self.permanent = permanent
 
 
@@ -158,6 +169,14 @@ class RetryLater(EfacturaError):
     """False: waiting is expected (a rate limit slot, a registry answer); the job runs again
     without counting a failed attempt."""
 
-    def __init__(self, message: str, *, delay_seconds: float | None = None, **context: Any) -> None:
-        super().__init__(message, **context)
+    def __init__(
+        self,
+        message: str,
+        *,
+        delay_seconds: float | None = None,
+        code: str | None = None,
+        message_ro: str | None = None,
+        **context: object,
+    ) -> None:
+        super().__init__(message, code=code, message_ro=message_ro, **context)
         self.delay_seconds = delay_seconds

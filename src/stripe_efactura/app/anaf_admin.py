@@ -18,6 +18,7 @@ from ..store import anaf_invoices, anaf_work, db, repo
 from ..store import invoices as invoice_store
 from ..store.anaf_work import RETRYABLE, AnafState, AnafWork, PastFiling
 from ..store.invoices import InvoiceRecord
+from ..store.periods import IssuedInvoice
 from . import anaf_jobs, anaf_port, email_state, issuing, waiting
 from . import fx as fx_service
 from .anaf_archive import archive_path
@@ -34,7 +35,7 @@ class RetryRefused(AnafApiError):
     code = "E-INVOICE-RETRY-REFUSED"
 
 
-def _summary(row: Any, today: date, *, archived: bool) -> dict[str, Any]:
+def _summary(row: InvoiceRecord | IssuedInvoice, today: date, *, archived: bool) -> dict[str, Any]:
     """One invoice as ``invoices list``/``show`` print it (``row``: a full record or a listing
     row without documents)."""
     work = AnafWork.from_json(row.anaf_messages)
@@ -64,7 +65,7 @@ def invoices_listing(ctx: AppContext, *, overdue: bool = False) -> list[dict[str
     today = anaf_port.today(ctx)
     with db.read(ctx.engine) as conn:
         rows = anaf_invoices.listing(conn)
-    out = [_summary(r, today, archived=bool(r.archived)) for r in rows]
+    out = [_summary(r, today, archived=r.has_signed_zip) for r in rows]
     if overdue:
         out = [r for r in out if r["deadline_status"] is not None]
     return waiting.annotate_invoices(ctx, out)

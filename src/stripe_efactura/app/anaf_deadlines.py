@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -13,6 +12,8 @@ from ..errors import Problem
 from ..invoicing.deadlines import working_days_after
 from ..store import anaf_invoices, db
 from ..store.anaf_work import AnafState, AnafWork
+from ..store.invoices import InvoiceRecord
+from ..store.periods import IssuedInvoice
 from . import anaf_port, anaf_tokens
 from .context import AppContext
 
@@ -24,7 +25,7 @@ class DeadlineStatus(StrEnum):
     """Past the deadline, not validated."""
 
 
-def deadline_status(row: Any, today: date) -> DeadlineStatus | None:
+def deadline_status(row: InvoiceRecord | IssuedInvoice, today: date) -> DeadlineStatus | None:
     """How close an invoice row is to its upload deadline (None: not close, validated, or a
     test-mode invoice, which has no deadline)."""
     if row.deadline is None or not row.livemode or row.anaf_state == AnafState.OK:
@@ -111,7 +112,7 @@ def check_unknown(ctx: AppContext) -> list[str]:
     return recorded
 
 
-def _deadline_title(row: Any, status: DeadlineStatus) -> str:
+def _deadline_title(row: InvoiceRecord, status: DeadlineStatus) -> str:
     if status is DeadlineStatus.OVERDUE:
         return (
             f"Factura {row.number} a depășit termenul ANAF ({row.deadline}) / "
@@ -123,7 +124,7 @@ def _deadline_title(row: Any, status: DeadlineStatus) -> str:
     )
 
 
-def _deadline_problem(row: Any, status: DeadlineStatus) -> Problem:
+def _deadline_problem(row: InvoiceRecord, status: DeadlineStatus) -> Problem:
     late = status is DeadlineStatus.OVERDUE
     head_ro = f"Factura {row.number} (emisă {row.issue_date}, stare ANAF {row.anaf_state}) "
     head_en = f"Invoice {row.number} (issued {row.issue_date}, ANAF state {row.anaf_state}) "

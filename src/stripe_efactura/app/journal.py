@@ -24,7 +24,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from ..errors import EfacturaError
 from ..invoicing.model import Invoice, VatBreakdown, VatCategory
@@ -207,7 +206,9 @@ def build_journal(
     )
 
 
-def load_issued(ctx: AppContext, period: Period, *, livemode: bool = True) -> list[Any]:
+def load_issued(
+    ctx: AppContext, period: Period, *, livemode: bool = True
+) -> list[period_store.IssuedInvoice]:
     """The light invoice rows of the period (journal order)."""
     with db.read(ctx.engine) as conn:
         return period_store.invoices_issued(conn, period.start, period.end, livemode=livemode)
@@ -217,5 +218,7 @@ def sales_journal(ctx: AppContext, period: Period, *, livemode: bool = True) -> 
     """Use case ``journal``: the sales journal of ``period`` (live invoices, or test-mode ones
     with ``livemode=False``) from the snapshots stored at issue time."""
     rows = load_issued(ctx, period, livemode=livemode)
-    issued = [(invoice_from_json(r.snapshot), str(r.anaf_state), str(r.payment_key)) for r in rows]
+    issued = [
+        (invoice_from_json(r.read_snapshot()), str(r.anaf_state), str(r.payment_key)) for r in rows
+    ]
     return build_journal(period, issued, livemode=livemode)

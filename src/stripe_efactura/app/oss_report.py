@@ -185,7 +185,7 @@ def oss_report(
     """Use case ``oss-report``: the return of quarter ``q`` from the invoices as issued."""
     with db.read(ctx.engine) as conn:
         rows = period_store.invoices_issued(conn, q.start, q.end, livemode=livemode)
-    invoices = [invoice_from_json(r.snapshot) for r in rows]
+    invoices = [invoice_from_json(r.read_snapshot()) for r in rows]
     oss = [inv for inv in invoices if inv.vat_country is not None]
     return build_report(q, oss, rates() if oss else {})
 

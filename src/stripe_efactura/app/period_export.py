@@ -139,7 +139,10 @@ def export_period(
 
     journal = build_journal(
         period,
-        [(invoice_from_json(r.snapshot), str(r.anaf_state), str(r.payment_key)) for r in rows],
+        [
+            (invoice_from_json(r.read_snapshot()), str(r.anaf_state), str(r.payment_key))
+            for r in rows
+        ],
         livemode=livemode,
     )
     now = ctx.clock().astimezone(UTC)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
+from .db import SqlRow, record
 from .tables import api_tokens, audit_log, user_sessions, users
 
 
@@ -102,12 +102,12 @@ _SESSION_COLS = [
 ]
 
 
-def _user(row: Row[Any]) -> UserRow:
-    return UserRow(*row[: len(_USER_COLS)])
+def _user(row: SqlRow) -> UserRow:
+    return record(UserRow, row, _USER_COLS)
 
 
-def _token(row: Row[Any]) -> TokenRow:
-    return TokenRow(*row[: len(_TOKEN_COLS)])
+def _token(row: SqlRow) -> TokenRow:
+    return record(TokenRow, row, _TOKEN_COLS)
 
 
 # -- users ------------------------------------------------------------------------------
@@ -206,8 +206,7 @@ def token_and_user(conn: Connection, token_hash: str) -> tuple[TokenRow, UserRow
     row = conn.execute(query).first()
     if row is None:
         return None
-    n = len(_TOKEN_COLS)
-    return TokenRow(*row[:n]), UserRow(*row[n:])
+    return _token(row), _user(row)
 
 
 def token_by_id(conn: Connection, token_id: int) -> TokenRow | None:
@@ -283,8 +282,7 @@ def session_and_user(conn: Connection, session_hash: str) -> tuple[SessionRow, U
     row = conn.execute(query).first()
     if row is None:
         return None
-    n = len(_SESSION_COLS)
-    return SessionRow(*row[:n]), UserRow(*row[n:])
+    return record(SessionRow, row, _SESSION_COLS), _user(row)
 
 
 def touch_session(conn: Connection, session_id: int, now: datetime) -> None:

@@ -4,13 +4,16 @@ ANAF work left, which are near their deadline, and the ``invoices list`` rows.""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
-from .anaf_work import ACTIVE, AnafState, AnafWork, InvoiceRow, has_work
+from .anaf_work import ACTIVE, AnafState, AnafWork, has_work
+from .invoices import InvoiceRecord
+from .periods import IssuedInvoice, invoices_without_documents
 from .tables import invoices, jobs
 
 #: Job tasks that carry an invoice's ANAF chain.
@@ -64,45 +67,43 @@ def stalled(conn: Connection, untouched_for: timedelta) -> list[int]:
     ]
 
 
-def live_with_deadline(conn: Connection) -> list[InvoiceRow]:
+def live_with_deadline(conn: Connection) -> list[InvoiceRecord]:
     """Live invoices ANAF has not validated yet that have an upload deadline."""
-    return list(
-        conn.execute(
-            sa.select(invoices).where(
-                invoices.c.anaf_state != AnafState.OK.value,
-                invoices.c.livemode.is_(True),
-                invoices.c.deadline.is_not(None),
-            )
-        ).all()
+    query = sa.select(invoices).where(
+        invoices.c.anaf_state != AnafState.OK.value,
+        invoices.c.livemode.is_(True),
+        invoices.c.deadline.is_not(None),
     )
+    return [InvoiceRecord.from_row(r) for r in conn.execute(query)]
 
 
-def uncertain(conn: Connection) -> list[InvoiceRow]:
+@dataclass(frozen=True)
+class UncertainInvoice:
+    """An invoice whose upload outcome may be unknown, with its work record (JSON text)."""
+
+    id: int
+    number: str
+    issue_date: date
+    anaf_state: str
+    anaf_messages: str | None
+
+
+def uncertain(conn: Connection) -> list[UncertainInvoice]:
     """Invoices whose upload outcome may be unknown: ``unknown``, or on their way to a
     deliberate re-upload (``pending_upload``, ``uploading``); the caller reads the work record
     (``unknown_since``)."""
     states = (AnafState.UNKNOWN.value, AnafState.PENDING.value, AnafState.UPLOADING.value)
-    return list(
-        conn.execute(
-            sa.select(
-                invoices.c.id,
-                invoices.c.number,
-                invoices.c.issue_date,
-                invoices.c.anaf_state,
-                invoices.c.anaf_messages,
-            ).where(invoices.c.anaf_state.in_(states))
-        ).all()
-    )
+    query = sa.select(
+        invoices.c.id,
+        invoices.c.number,
+        invoices.c.issue_date,
+        invoices.c.anaf_state,
+        invoices.c.anaf_messages,
+    ).where(invoices.c.anaf_state.in_(states))
+    return [db.record(UncertainInvoice, r) for r in conn.execute(query)]
 
 
-def listing(conn: Connection) -> list[InvoiceRow]:
-    """Every invoice without its documents, ordered by series and number; ``archived`` tells
-    whether the signed ZIP is stored."""
-    columns = [c for c in invoices.c if c.name not in ("xml", "pdf", "signed_zip", "snapshot")]
-    return list(
-        conn.execute(
-            sa.select(*columns, invoices.c.signed_zip.is_not(None).label("archived")).order_by(
-                invoices.c.series_code, invoices.c.seq
-            )
-        ).all()
-    )
+def listing(conn: Connection) -> list[IssuedInvoice]:
+    """Every invoice without its documents and snapshot, ordered by series and number
+    (``has_signed_zip``: whether the signed ZIP is stored)."""
+    return invoices_without_documents(conn)

@@ -13,15 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeAlias
 
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from ..errors import Problem
+from ..jsontypes import JsonObject, JsonValue
 from . import invoices as invoice_store
 
 #: An ``invoices`` row as SQLAlchemy returns it.
-InvoiceRow: TypeAlias = Row[*tuple[Any, ...]]
 
 
 class AnafState(StrEnum):
@@ -86,6 +85,18 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _count(value: object) -> int:
+    return int(value) if isinstance(value, int | float | str) else 0
+
+
+def _items(value: object) -> list[JsonValue]:
+    return value if isinstance(value, list) else []
+
+
+def _object(value: object) -> JsonObject:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass(frozen=True)
 class AnafWork:
     """What the lifecycle remembers about an invoice's filings (one JSON object per row)."""
@@ -109,7 +120,7 @@ class AnafWork:
     rejected_duplicate: str | None = None
     waf_pages: int = 0
     """Firewall ("Request Rejected") pages answered to uploads of this document in a row."""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, JsonValue] = field(default_factory=dict)
     """Keys this version does not know (kept as they were)."""
 
     @classmethod
@@ -123,39 +134,41 @@ class AnafWork:
         return cls.from_dict(data) if isinstance(data, dict) else cls()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AnafWork:
-        rec = data.get("reconciled")
+    def from_dict(cls, data: JsonObject) -> AnafWork:
+        rec = _object(data.get("reconciled"))
         found = data.get("findings")
         return cls(
             attempt=_text(data.get("attempt")),
             intent_at=_when(data.get("intent_at")),
             first_intent_at=_when(data.get("first_intent_at")),
-            uploads=int(data.get("uploads", 0)),
-            polls=int(data.get("polls", 0)),
+            uploads=_count(data.get("uploads")),
+            polls=_count(data.get("polls")),
             upload_date=_text(data.get("upload_date")),
             unknown_since=_when(data.get("unknown_since")),
             reupload_after_unknown=_text(data.get("reupload_after_unknown")),
             reconciled=Reconciled(str(rec["via"]), str(rec["index"])) if rec else None,
-            findings=None if found is None else tuple(Problem.from_dict(f) for f in found),
+            findings=None
+            if found is None
+            else tuple(Problem.from_dict(_object(f)) for f in _items(found)),
             archive_error=_text(data.get("archive_error")),
             history=tuple(
                 PastFiling(
                     str(h.get("state")),
                     _text(h.get("upload_index")),
-                    tuple(_text(c) for c in h.get("findings", [])),
+                    tuple(_text(c) for c in _items(h.get("findings"))),
                 )
-                for h in data.get("history", [])
+                for h in map(_object, _items(data.get("history")))
             ),
             reason=_text(data.get("reason")),
             duplicate_of=_text(data.get("duplicate_of")),
             rejected_duplicate=_text(data.get("rejected_duplicate")),
-            waf_pages=int(data.get("waf_pages", 0)),
+            waf_pages=_count(data.get("waf_pages")),
             extra={k: v for k, v in data.items() if k not in _KNOWN},
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         """The stored JSON object: unset values are left out, as before."""
-        out: dict[str, Any] = dict(self.extra)
+        out: JsonObject = dict(self.extra)
         for name in _KNOWN:
             value = getattr(self, name)
             # counters are written from the first upload intent on (zero included)
@@ -193,7 +206,7 @@ _KNOWN = (
 )
 
 
-def _encode(value: object) -> Any:
+def _encode(value: object) -> JsonValue:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Reconciled):
@@ -208,7 +221,9 @@ def _encode(value: object) -> Any:
             "upload_index": value.upload_index,
             "findings": list(value.findings),
         }
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise TypeError(f"not a work record value: {value!r}")
 
 
 def has_work(state: str, work: AnafWork, unarchived: bool) -> bool:
@@ -254,7 +269,7 @@ def save(
     invoice_id: int,
     work: AnafWork | None = None,
     state: AnafState | None = None,
-    **values: Any,
+    **values: object,
 ) -> None:
     """Write the work record and/or state plus other operational ``values`` of an invoice."""
     if work is not None:

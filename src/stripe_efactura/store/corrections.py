@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
-from .repo import get_payment, payment_search, sale_from_json
+from .repo import PaymentRecord, get_payment, payment_search, sale_from_json
 from .tables import invoices, payments
 
 
@@ -21,7 +19,12 @@ def set_overrides(conn: Connection, payment_key: str, overrides_json: str | None
 
 
 def clone_payment(
-    conn: Connection, original: Any, new_key: str, *, kind: str, overrides_json: str | None
+    conn: Connection,
+    original: PaymentRecord,
+    new_key: str,
+    *,
+    kind: str,
+    overrides_json: str | None,
 ) -> None:
     """A payments row for a re-issue: the original's sale under a new key, ``refers_to`` the
     original payment, with the new buyer's overrides."""

@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -26,6 +27,27 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError, StorageError
 from ..files import prepare_sqlite
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+SqlRow: TypeAlias = sa.Row[*tuple[object, ...]]
+"""A result row of any shape, as ``select(table)`` or ``select(*columns)`` returns it; a store
+function turns it into a typed record (``record``) before it leaves ``store/``."""
+
+_D = TypeVar("_D", bound="DataclassInstance")
+
+
+def record(
+    cls: type[_D], row: SqlRow, columns: Sequence[sa.ColumnElement[object]] | None = None
+) -> _D:
+    """The dataclass ``cls`` from the columns of ``row`` named like its fields, or from
+    ``columns`` in the order of its fields (a join whose tables share column names)."""
+    data = row._mapping
+    if columns is None:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+    return cls(**{f.name: data[c] for f, c in zip(fields(cls), columns, strict=True)})
+
 
 _SQLITE_SYNC = "FULL"
 """``PRAGMA synchronous`` when the settings leave it unset (benchmarks lower it)."""
@@ -95,7 +117,7 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
         )
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
             if path and path != ":memory:":
                 prepare_sqlite(Path(path))  # the file SQLite just created: 0600
@@ -256,7 +278,7 @@ class Checkpointer:
             self.checkpoint()
 
 
-def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> Any:
+def insert_ignore(conn: Connection, table: sa.Table, values: Mapping[str, object]) -> sa.Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
     if is_sqlite(conn):
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert

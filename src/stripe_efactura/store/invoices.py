@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -55,9 +54,8 @@ class InvoiceRecord:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: sa.Row[Any]) -> InvoiceRecord:
-        data = row._mapping
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+    def from_row(cls, row: db.SqlRow) -> InvoiceRecord:
+        return db.record(cls, row)
 
 
 @dataclass(frozen=True)
@@ -120,7 +118,7 @@ def insert_invoice(
     return int(new_id)
 
 
-def log(conn: Connection, invoice_id: int, event: str, detail: Any = None) -> None:
+def log(conn: Connection, invoice_id: int, event: str, detail: object = None) -> None:
     conn.execute(
         invoice_log.insert().values(
             invoice_id=invoice_id,
@@ -156,7 +154,7 @@ def details_of(conn: Connection, event: str) -> dict[int, str | None]:
     return {int(r.invoice_id): r.detail for r in rows}
 
 
-def _one(conn: Connection, query: sa.Select[Any]) -> InvoiceRecord | None:
+def _one(conn: Connection, query: sa.Select[*tuple[object, ...]]) -> InvoiceRecord | None:
     row = conn.execute(query).first()
     return None if row is None else InvoiceRecord.from_row(row)
 
@@ -192,7 +190,7 @@ def listing(conn: Connection, *, limit: int = 10000) -> list[InvoiceRecord]:
     return [InvoiceRecord.from_row(r) for r in conn.execute(query)]
 
 
-def update_invoice(conn: Connection, invoice_id: int, **values: Any) -> None:
+def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
     """Change operational fields (ANAF state, PDF, email state…) of an invoice."""
     touched = LEGAL_CONTENT & values.keys()
     if touched:

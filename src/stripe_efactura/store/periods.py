@@ -7,18 +7,85 @@ Every function takes a ``Connection`` inside the caller's transaction; none comm
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .db import record
 from .tables import invoice_log, invoices, payments
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    """An invoice or storno of the books, without its documents (XML, PDF, signed ZIP)."""
+
+    id: int
+    series_code: str
+    seq: int
+    number: str
+    kind: str
+    payment_key: str
+    refers_to: int | None
+    issue_date: date
+    currency: str
+    total: str
+    livemode: bool
+    validation: str | None
+    anaf_state: str
+    upload_index: str | None
+    download_id: str | None
+    anaf_messages: str | None
+    deadline: date | None
+    email_state: str
+    created_at: datetime
+    updated_at: datetime
+    has_signed_zip: bool
+    """Whether the ANAF-signed ZIP is stored."""
+    snapshot: str | None
+    """The invoice snapshot (JSON) when it was asked for, else None."""
+
+    def read_snapshot(self) -> str:
+        """The snapshot of an invoice read with ``snapshot=True``."""
+        if self.snapshot is None:
+            raise LookupError(f"invoice {self.number} was read without its snapshot")
+        return self.snapshot
+
+
+@dataclass(frozen=True)
+class BookedPayment:
+    """A payment, refund or dispute of the books, without its sale JSON."""
+
+    payment_key: str
+    kind: str
+    owner_type: str
+    owner_id: str
+    status: str
+    livemode: bool
+    currency: str
+    amount: int
+    paid_at: datetime
+    degraded: bool
+    problems: str
+    refers_to: str | None
+    created_at: datetime
+    updated_at: datetime
+
 
 # Columns of an invoice row without the large documents (XML, PDF, signed ZIP) and, for the
 # audit, without the snapshot either.
 _WITH_SNAPSHOT = [c for c in invoices.c if c.name not in ("xml", "pdf", "signed_zip")]
 _LIGHT = [c for c in _WITH_SNAPSHOT if c.name != "snapshot"]
+_HAS_ZIP = invoices.c.signed_zip.is_not(None).label("has_signed_zip")
+_NO_SNAPSHOT = sa.null().label("snapshot")
+_PAYMENT_COLS = [
+    c for c in payments.c if c.name not in ("sale", "event_ids", "overrides", "search")
+]
+
+
+def _light() -> sa.Select[*tuple[object, ...]]:
+    return sa.select(*_LIGHT, _HAS_ZIP, _NO_SNAPSHOT)
 
 
 def invoices_issued(
@@ -28,19 +95,24 @@ def invoices_issued(
     *,
     livemode: bool | None = True,
     snapshot: bool = True,
-) -> list[Any]:
+) -> list[IssuedInvoice]:
     """Invoices and stornos issued in ``[start, end)``, in series and number order, with their
     ANAF fields and (``snapshot``) the snapshot, no documents; ``has_signed_zip`` tells whether
     the ANAF-signed ZIP is stored. ``livemode`` None: both modes."""
-    cols = _WITH_SNAPSHOT if snapshot else _LIGHT
     q = (
-        sa.select(*cols, invoices.c.signed_zip.is_not(None).label("has_signed_zip"))
+        (sa.select(*_WITH_SNAPSHOT, _HAS_ZIP) if snapshot else _light())
         .where(invoices.c.issue_date >= start, invoices.c.issue_date < end)
         .order_by(invoices.c.series_code, invoices.c.seq)
     )
     if livemode is not None:
         q = q.where(invoices.c.livemode.is_(livemode))
-    return list(conn.execute(q).all())
+    return [record(IssuedInvoice, r) for r in conn.execute(q)]
+
+
+def invoices_without_documents(conn: Connection) -> list[IssuedInvoice]:
+    """Every invoice without its documents and snapshot, by series and number."""
+    query = _light().order_by(invoices.c.series_code, invoices.c.seq)
+    return [record(IssuedInvoice, r) for r in conn.execute(query)]
 
 
 def snapshot_of(conn: Connection, invoice_id: int) -> str:
@@ -49,55 +121,55 @@ def snapshot_of(conn: Connection, invoice_id: int) -> str:
     )
 
 
-def invoices_by_payment_key(conn: Connection, keys: Sequence[str]) -> dict[tuple[str, str], Any]:
-    """``{(payment_key, kind): light invoice row}`` for the given payment keys."""
-    out: dict[tuple[str, str], Any] = {}
+def invoices_by_payment_key(
+    conn: Connection, keys: Sequence[str]
+) -> dict[tuple[str, str], IssuedInvoice]:
+    """``{(payment_key, kind): invoice without snapshot}`` for the given payment keys."""
+    out: dict[tuple[str, str], IssuedInvoice] = {}
     for chunk in _chunks(list(dict.fromkeys(keys)), 500):
-        q = sa.select(*_LIGHT, invoices.c.signed_zip.is_not(None).label("has_signed_zip")).where(
-            invoices.c.payment_key.in_(chunk)
-        )
-        for row in conn.execute(q):
-            out[(str(row.payment_key), str(row.kind))] = row
+        for row in conn.execute(_light().where(invoices.c.payment_key.in_(chunk))):
+            invoice = record(IssuedInvoice, row)
+            out[(invoice.payment_key, invoice.kind)] = invoice
     return out
 
 
 def payments_between(
     conn: Connection, start: datetime, end: datetime, *, livemode: bool | None = True
-) -> list[Any]:
+) -> list[BookedPayment]:
     """Payments, refunds and disputes recorded with a payment time in ``[start, end)``
     (naive UTC), without their sale JSON."""
-    cols = [c for c in payments.c if c.name not in ("sale", "event_ids", "overrides")]
     q = (
-        sa.select(*cols)
+        sa.select(*_PAYMENT_COLS)
         .where(payments.c.paid_at >= start, payments.c.paid_at < end)
         .order_by(payments.c.paid_at, payments.c.payment_key)
     )
     if livemode is not None:
         q = q.where(payments.c.livemode.is_(livemode))
-    return list(conn.execute(q).all())
+    return [record(BookedPayment, r) for r in conn.execute(q)]
 
 
-def payments_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, Any]:
-    """``{payment_key: payment row}`` (without the sale JSON) for the given keys."""
-    cols = [c for c in payments.c if c.name not in ("sale", "event_ids", "overrides")]
-    out: dict[str, Any] = {}
+def payments_by_key(conn: Connection, keys: Sequence[str]) -> dict[str, BookedPayment]:
+    """``{payment_key: payment}`` (without the sale JSON) for the given keys."""
+    out: dict[str, BookedPayment] = {}
     for chunk in _chunks(list(dict.fromkeys(keys)), 500):
-        for row in conn.execute(sa.select(*cols).where(payments.c.payment_key.in_(chunk))):
-            out[str(row.payment_key)] = row
-    return out
-
-
-def upload_indexes(conn: Connection, indexes: Sequence[str]) -> dict[str, Any]:
-    """``{upload_index: light invoice row}`` for the given ANAF upload indexes."""
-    out: dict[str, Any] = {}
-    for chunk in _chunks(list(dict.fromkeys(indexes)), 500):
-        q = sa.select(*_LIGHT).where(invoices.c.upload_index.in_(chunk))
+        q = sa.select(*_PAYMENT_COLS).where(payments.c.payment_key.in_(chunk))
         for row in conn.execute(q):
-            out[str(row.upload_index)] = row
+            payment = record(BookedPayment, row)
+            out[payment.payment_key] = payment
     return out
 
 
-def invoice_by_logged_index(conn: Connection, index: str) -> Any:
+def upload_indexes(conn: Connection, indexes: Sequence[str]) -> dict[str, IssuedInvoice]:
+    """``{upload_index: invoice without snapshot}`` for the given ANAF upload indexes."""
+    out: dict[str, IssuedInvoice] = {}
+    for chunk in _chunks(list(dict.fromkeys(indexes)), 500):
+        for row in conn.execute(_light().where(invoices.c.upload_index.in_(chunk))):
+            invoice = record(IssuedInvoice, row)
+            out[str(invoice.upload_index)] = invoice
+    return out
+
+
+def invoice_by_logged_index(conn: Connection, index: str) -> IssuedInvoice | None:
     """The invoice an earlier upload index belonged to (its timeline logs every upload), or
     None: an invoice ANAF rejected and that was sent again has a new index, but the SPV still
     lists the old one's error message."""
@@ -113,7 +185,8 @@ def invoice_by_logged_index(conn: Connection, index: str) -> Any:
     ).scalar()
     if found is None:
         return None
-    return conn.execute(sa.select(*_LIGHT).where(invoices.c.id == found)).first()
+    row = conn.execute(_light().where(invoices.c.id == found)).first()
+    return None if row is None else record(IssuedInvoice, row)
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -11,11 +11,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..jsontypes import JsonMapping, JsonObject, JsonValue
 from . import db
 from .tables import payment_log, registry_answers, registry_throttle, registry_wanted
 
@@ -26,7 +26,7 @@ class CachedAnswer:
     key: str
     day: date
     outcome: str
-    answer: dict[str, Any]
+    answer: JsonObject
     fetched_at: datetime
 
 
@@ -53,7 +53,7 @@ def put_answers(
     conn: Connection,
     service: str,
     day: date,
-    answers: Iterable[tuple[str, str, dict[str, Any]]],
+    answers: Iterable[tuple[str, str, JsonMapping]],
     *,
     now: datetime,
     expires_at: datetime,
@@ -154,7 +154,7 @@ def take_slot(conn: Connection, service: str, now: datetime, interval: float) ->
 
 
 def log_payment(
-    conn: Connection, payment_key: str, event: str, detail: Any, *, now: datetime
+    conn: Connection, payment_key: str, event: str, detail: object, *, now: datetime
 ) -> None:
     conn.execute(
         payment_log.insert().values(
@@ -170,7 +170,7 @@ def log_payment(
 class PaymentEvent:
     at: datetime
     event: str
-    detail: Any
+    detail: JsonValue
 
 
 def payment_timeline(

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,8 +20,6 @@ from ..intake.envelope import EventMeta
 from ..intake.sale import Sale
 from . import db
 from .tables import payments, stripe_events
-
-_R = TypeVar("_R", "EventRecord", "PaymentRecord")
 
 OWNER_RANK = {
     "charge": 0,
@@ -79,11 +77,6 @@ class PaymentRecord:
     updated_at: datetime
 
 
-def _record(cls: type[_R], row: sa.Row[Any]) -> _R:
-    data = row._mapping
-    return cls(**{f.name: data[f.name] for f in fields(cls)})
-
-
 def insert_events(
     conn: Connection,
     items: Sequence[tuple[EventMeta, bytes]],
@@ -96,7 +89,7 @@ def insert_events(
     if not items:
         return set()
     now = now or db.db_now(conn)
-    rows = [
+    rows: list[_NewEvent] = [
         {
             "id": meta.id,
             "type": meta.type,
@@ -124,7 +117,21 @@ _SQLITE_INSERT_EVENT = (
 )
 
 
-def _insert_events_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+class _NewEvent(TypedDict):
+    """One ``stripe_events`` row to insert."""
+
+    id: str
+    type: str
+    api_version: str | None
+    livemode: bool
+    account: str | None
+    source: str
+    payload: str
+    received_at: datetime
+    outcome: str
+
+
+def _insert_events_sqlite(conn: Connection, rows: list[_NewEvent]) -> set[str]:
     """The webhook hot path on SQLite: one IN lookup + one executemany, inside the caller's
     ``BEGIN IMMEDIATE`` transaction (so nobody else can insert in between)."""
     ids = list(dict.fromkeys(r["id"] for r in rows))
@@ -154,7 +161,7 @@ def _insert_events_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[s
 
 def get_event(conn: Connection, event_id: str) -> EventRecord | None:
     row = conn.execute(sa.select(stripe_events).where(stripe_events.c.id == event_id)).first()
-    return None if row is None else _record(EventRecord, row)
+    return None if row is None else db.record(EventRecord, row)
 
 
 def event_failed(conn: Connection, event_id: str) -> bool:
@@ -266,7 +273,7 @@ def payment_search(sale: Sale, overrides_json: str | None = None) -> str:
 
 def _new_payment(
     sale: Sale, event_id: str, *, kind: str, refers_to: str | None, now: datetime
-) -> dict[str, Any]:
+) -> dict[str, object]:
     return {
         "payment_key": sale.payment_key,
         "kind": kind,
@@ -296,7 +303,7 @@ def _merge_sale(conn: Connection, sale: Sale, event_id: str, now: datetime) -> s
         q = q.with_for_update()
     row = conn.execute(q).one()
     seen = list(json.loads(row.event_ids))
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     if event_id not in seen:
         seen.append(event_id)
         values["event_ids"] = json.dumps(seen)
@@ -329,7 +336,7 @@ def get_payment(
     if for_update and not db.is_sqlite(conn):
         q = q.with_for_update()
     row = conn.execute(q).first()
-    return None if row is None else _record(PaymentRecord, row)
+    return None if row is None else db.record(PaymentRecord, row)
 
 
 def reset_payment(
@@ -377,7 +384,7 @@ def list_payments(
     """Every payment (of ``status``), newest first, read ``page_size`` rows at a time (keyset
     on ``created_at``, ``payment_key``): none is left out however many there are."""
     out: list[PaymentRecord] = []
-    after: tuple[Any, str] | None = None
+    after: tuple[datetime, str] | None = None
     while True:
         q = (
             sa.select(payments)
@@ -389,7 +396,7 @@ def list_payments(
         if after is not None:
             q = q.where(sa.tuple_(payments.c.created_at, payments.c.payment_key) < after)
         rows = conn.execute(q).all()
-        out += [_record(PaymentRecord, r) for r in rows]
+        out += [db.record(PaymentRecord, r) for r in rows]
         if len(rows) < page_size:
             return out
         after = (rows[-1].created_at, str(rows[-1].payment_key))
@@ -399,7 +406,7 @@ def ignored_events(conn: Connection, *, page_size: int = 1000) -> list[EventReco
     """Every ignored or failed event, newest first, read ``page_size`` rows at a time (keyset
     on ``received_at``, ``id``): none is left out however many there are."""
     out: list[EventRecord] = []
-    after: tuple[Any, str] | None = None
+    after: tuple[datetime, str] | None = None
     while True:
         q = (
             sa.select(stripe_events)
@@ -410,7 +417,7 @@ def ignored_events(conn: Connection, *, page_size: int = 1000) -> list[EventReco
         if after is not None:
             q = q.where(sa.tuple_(stripe_events.c.received_at, stripe_events.c.id) < after)
         rows = conn.execute(q).all()
-        out += [_record(EventRecord, r) for r in rows]
+        out += [db.record(EventRecord, r) for r in rows]
         if len(rows) < page_size:
             return out
         after = (rows[-1].received_at, str(rows[-1].id))

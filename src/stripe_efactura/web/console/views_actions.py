@@ -7,6 +7,7 @@ from starlette.responses import RedirectResponse, Response
 from ...app import anaf_login, audit_log, invoice_actions, overrides
 from ...app.corrections import ProblemsRefusal
 from ...errors import EfacturaError, InvoiceProblems
+from ...jsontypes import JsonObject
 from . import security
 from .base import View
 from .views_read import anaf_page, invoice_show, payment_show
@@ -44,10 +45,10 @@ def switch_language(v: View) -> Response:
     return response
 
 
-def error_list(exc: EfacturaError) -> list[dict[str, str]]:
+def error_list(exc: EfacturaError) -> list[JsonObject]:
     """A refusal as the list the pages show: its own coded line, then each broken rule."""
     ro = exc.message_ro or exc.message
-    first = {"code": exc.code, "message_ro": ro, "message_en": exc.message}
+    first: JsonObject = {"code": exc.code, "message_ro": ro, "message_en": exc.message}
     if isinstance(exc, InvoiceProblems | ProblemsRefusal):
         return [first, *(p.to_dict() for p in exc.problems)]
     return [first]

@@ -8,6 +8,7 @@ from starlette.responses import Response
 from ...app import browse, corrections, overrides
 from ...app.refusals import Refusal
 from ...errors import EfacturaError
+from ...jsontypes import JsonObject
 from .base import View
 
 
@@ -39,9 +40,7 @@ def storno_submit(v: View) -> Response:
 REISSUE_FIELDS = ("name", "cui", "line1", "city", "state", "postal_code", "country", "email")
 
 
-def reissue_form(
-    v: View, *, error: list[dict[str, str]] | None = None, status: int = 200
-) -> Response:
+def reissue_form(v: View, *, error: list[JsonObject] | None = None, status: int = 200) -> Response:
     try:
         i = browse.invoice_detail(v.ctx, v.param("number"))
     except Refusal:
