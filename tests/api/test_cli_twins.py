@@ -133,6 +133,13 @@ def test_override_storno_reissue_and_notices_from_the_command_line(
     assert (code, out) == (0, "TEST000003: storno TEST000004 of 10\n")
     code, out, err = run(capsys, "invoices", "reissue", "TEST000003", *reason, *company)
     assert (code, err.split("]")[0]) == (1, "[E-REISSUE-PARTIAL")
+    # `invoices list --search` is the API's `q`: number, payment id, buyer name, ids, e-mail
+    code, out, err = run(capsys, "invoices", "list", "--search", "DANTE", "--json")
+    assert (code, [r["number"] for r in json.loads(out)]) == (0, ["TEST000003", "TEST000004"])
+    code, out, err = run(capsys, "invoices", "list", "--search", "G~STORNO", "--json")
+    assert (code, [r["number"] for r in json.loads(out)]) == (0, ["TEST000002"])
+    code, out, err = run(capsys, "invoices", "list", "--search", "nobody")
+    assert (code, out) == (0, "no invoice matches 'nobody' / nicio factură nu conține 'nobody'\n")
 
     trail = [
         (e.action, e.target_id, e.actor, e.via) for e in reversed(audit_log.entries(ctx, limit=20))

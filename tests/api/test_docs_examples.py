@@ -90,13 +90,15 @@ def test_the_curl_examples_work(
         thread.join(timeout=5)
         sock.close()
         ctx.close()
-    assert len(outputs) == 10
+    assert len(outputs) == 11
     assert json.loads(outputs[0])["user"]["role"] == "accountant"
     assert [p["payment_key"] for p in json.loads(outputs[1])["items"]] == ["ch_flowG"]
     assert json.loads(outputs[2])["invoice"] == "TEST000001"
     assert (tmp_path / "TEST000001.pdf").read_bytes().startswith(b"%PDF")
     assert json.loads(outputs[4])["new_invoice"] == "TEST000003"
     assert json.loads(outputs[5])["storno"] == "TEST000004"
-    assert json.loads(outputs[6])["code"] == "E-STORNO-OF-STORNO"
-    assert json.JSONDecoder().raw_decode(outputs[8])[0]["secret"].startswith("sef_")
-    assert json.loads(outputs[9])["code"] == "E-AUTH-REQUIRED"
+    found = [i["number"] for i in json.loads(outputs[6])["items"]]
+    assert found == ["TEST000004", "TEST000003"]  # the re-issue to Dante and its storno
+    assert json.loads(outputs[7])["code"] == "E-STORNO-OF-STORNO"
+    assert json.JSONDecoder().raw_decode(outputs[9])[0]["secret"].startswith("sef_")
+    assert json.loads(outputs[10])["code"] == "E-AUTH-REQUIRED"

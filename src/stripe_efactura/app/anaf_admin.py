@@ -60,11 +60,15 @@ def _summary(row: InvoiceRecord | IssuedInvoice, today: date, *, archived: bool)
     }
 
 
-def invoices_listing(ctx: AppContext, *, overdue: bool = False) -> list[dict[str, Any]]:
-    """``invoices list --json``; ``overdue``: only invoices due within one working day or late."""
+def invoices_listing(
+    ctx: AppContext, *, overdue: bool = False, search: str | None = None
+) -> list[dict[str, Any]]:
+    """``invoices list --json``; ``overdue``: only invoices due within one working day or late;
+    ``search``: only those whose number, payment key, buyer name, CUI / CNP, VAT id or e-mail
+    contains it (the API's ``q``)."""
     today = anaf_port.today(ctx)
     with db.read(ctx.engine) as conn:
-        rows = anaf_invoices.listing(conn)
+        rows = anaf_invoices.listing(conn, text=search or None)
     out = [_summary(r, today, archived=r.has_signed_zip) for r in rows]
     if overdue:
         out = [r for r in out if r["deadline_status"] is not None]

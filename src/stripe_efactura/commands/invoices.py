@@ -80,17 +80,29 @@ def list_command(
             "--overdue", help="Only invoices due at ANAF within one working day, or late."
         ),
     ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            help="Only invoices whose number, payment id, buyer name, CUI / CNP, VAT id or "
+            "e-mail contains this text (as the API's q).",
+        ),
+    ] = None,
 ) -> None:
     """Invoices with their ANAF state, upload index, download id and deadline."""
     from ..app import anaf_admin
 
     with session(Access.READ) as ctx:
-        rows = anaf_admin.invoices_listing(ctx, overdue=overdue)
+        rows = anaf_admin.invoices_listing(ctx, overdue=overdue, search=search)
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        typer.echo("no invoices yet / nicio factură încă")
+        typer.echo(
+            f"no invoice matches {search!r} / nicio factură nu conține {search!r}"
+            if search
+            else "no invoices yet / nicio factură încă"
+        )
         return
     typer.echo(
         f"{'NUMBER':<16} {'ISSUED':<10} {'TOTAL':>16}  {'ANAF STATE':<18} {'INDEX':<12} "

@@ -15,6 +15,7 @@ from .anaf_work import ACTIVE, AnafState, AnafWork, has_work
 from .invoices import InvoiceRecord
 from .periods import IssuedInvoice, invoices_without_documents
 from .tables import invoices, jobs
+from .textsearch import invoices_match
 
 #: Job tasks that carry an invoice's ANAF chain.
 CHAIN_TASKS = ("anaf_step", "submit_anaf")
@@ -103,7 +104,8 @@ def uncertain(conn: Connection) -> list[UncertainInvoice]:
     return [db.record(UncertainInvoice, r) for r in conn.execute(query)]
 
 
-def listing(conn: Connection) -> list[IssuedInvoice]:
-    """Every invoice without its documents and snapshot, ordered by series and number
+def listing(conn: Connection, *, text: str | None = None) -> list[IssuedInvoice]:
+    """Every invoice without its documents and snapshot (or those whose search text contains
+    ``text``: number, payment key, buyer name, ids, e-mail), ordered by series and number
     (``has_signed_zip``: whether the signed ZIP is stored)."""
-    return invoices_without_documents(conn)
+    return invoices_without_documents(conn, invoices_match(conn, text) if text else None)

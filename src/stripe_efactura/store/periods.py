@@ -109,9 +109,13 @@ def invoices_issued(
     return [record(IssuedInvoice, r) for r in conn.execute(q)]
 
 
-def invoices_without_documents(conn: Connection) -> list[IssuedInvoice]:
-    """Every invoice without its documents and snapshot, by series and number."""
-    query = _light().order_by(invoices.c.series_code, invoices.c.seq)
+def invoices_without_documents(
+    conn: Connection, where: sa.ColumnElement[bool] | None = None
+) -> list[IssuedInvoice]:
+    """Every invoice (matching ``where``) without its documents and snapshot, by series and
+    number."""
+    query = _light() if where is None else _light().where(where)
+    query = query.order_by(invoices.c.series_code, invoices.c.seq)
     return [record(IssuedInvoice, r) for r in conn.execute(query)]
 
 

@@ -77,7 +77,7 @@ def _words(values: list[str | None]) -> str:
 
 def invoice_search(number: str, payment_key: str, snapshot: str) -> str:
     """The ``invoices.search`` text: the number, the payment key and the buyer's name,
-    CUI / CNP, VAT id and e-mail (from the stored snapshot), lower-cased."""
+    CUI / CNP, VAT id and e-mail (from the stored snapshot), lower-cased, each once."""
     try:
         data = json.loads(snapshot)
     except ValueError:
@@ -85,7 +85,9 @@ def invoice_search(number: str, payment_key: str, snapshot: str) -> str:
     buyer = data.get("buyer") if isinstance(data, dict) else None
     fields = buyer if isinstance(buyer, dict) else {}
     found = [fields.get(k) for k in ("name", "legal_id", "vat_id", "email")]
-    return _words([number, payment_key, *[v if isinstance(v, str) else None for v in found]])
+    # the CNP placeholder of a private buyer (``0000000000000``) identifies no one
+    words = [v for v in found if isinstance(v, str) and v.strip("0")]
+    return _words([number, payment_key, *words])
 
 
 # -- the condition of a listing ---------------------------------------------------------

@@ -89,6 +89,14 @@ def list_invoices(
     kind: Literal["invoice", "storno"] | None = None,
     overdue: bool = False,
     payment_key: Annotated[str | None, Query(max_length=255)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Number (or part of it), payment key, buyer name, CUI / CNP, VAT id, "
+            "e-mail.",
+        ),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Any:
@@ -104,6 +112,7 @@ def list_invoices(
         kind=kind,
         overdue_on=browse.today(ctx) if overdue else None,
         payment_key=payment_key,
+        text=q or None,
     )
     page = browse.list_invoices(ctx, flt, cursor=cursor, limit=limit)
     return {"items": page.items, "next_cursor": page.next_cursor}
