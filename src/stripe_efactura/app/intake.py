@@ -22,6 +22,7 @@ from ..errors import (
     StripeApiError,
 )
 from ..intake import correlate, envelope, events, payload, reversals, signature
+from ..intake.sale import Sale
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
 from ..store import db, repo
@@ -169,20 +170,9 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
     outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
     if isinstance(outcome, events.Ignored):
         return _ignore(ctx, event_id, f"{outcome.code}: {outcome.message_en}")
-    try:
-        resolved = correlate.resolve(outcome, ctx.stripe)
-    except StripeApiError as exc:
-        if exc.permanent:
-            kept = stripe_unreadable.keep_payment(ctx, event_id, outcome, exc)
-            if kept is not None:
-                return kept
-            _fail(ctx, event_id, f"{exc.code}: {exc.message}")
-            raise PermanentJobError(str(exc)) from exc
-        raise
-    except (ConfigError, EfacturaError) as exc:
-        # kept and explained; `stripe-efactura payments retry` re-runs it once fixed
-        _fail(ctx, event_id, f"{exc.code}: {exc.message}")
-        raise PermanentJobError(str(exc)) from exc
+    resolved = _resolve(ctx, event_id, outcome)
+    if isinstance(resolved, str):
+        return resolved  # kept needing attention (app/stripe_unreadable.py)
     if isinstance(resolved, events.Ignored):
         return _ignore(ctx, event_id, f"{resolved.code}: {resolved.message_en}")
     sale = resolved
@@ -207,6 +197,39 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
         "new sale" if created else "already recorded",
     )
     return "processed" if created else "duplicate"
+
+
+def _resolve(
+    ctx: AppContext, event_id: str, trigger: events.Trigger
+) -> Sale | events.Ignored | str:
+    """The trigger's sale, or why it is ignored, or the event's outcome when a Stripe object
+    that cannot be read kept the payment needing attention. A thin event's object is read
+    first, so that an unreadable object behind it is told apart from its own."""
+    try:
+        if trigger.needs_fetch:
+            try:
+                fetched = correlate.fetch_thin(trigger, ctx.stripe)
+            except StripeApiError as exc:
+                kept = stripe_unreadable.keep_unread(ctx, event_id, trigger, exc)
+                if kept is not None:
+                    return kept
+                raise
+            if isinstance(fetched, events.Ignored):
+                return fetched
+            trigger = fetched
+        return correlate.resolve(trigger, ctx.stripe)
+    except StripeApiError as exc:
+        if exc.permanent:
+            kept = stripe_unreadable.keep_payment(ctx, event_id, trigger, exc)
+            if kept is not None:
+                return kept
+            _fail(ctx, event_id, f"{exc.code}: {exc.message}")
+            raise PermanentJobError(str(exc)) from exc
+        raise
+    except (ConfigError, EfacturaError) as exc:
+        # kept and explained; `stripe-efactura payments retry` re-runs it once fixed
+        _fail(ctx, event_id, f"{exc.code}: {exc.message}")
+        raise PermanentJobError(str(exc)) from exc
 
 
 def _process_reversals(ctx: AppContext, event_id: str, env: events.Envelope) -> str:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
 
-from ..errors import EfacturaError
-from ..intake import correlate, events
+from ..errors import EfacturaError, Problem
+from ..intake import correlate, events, unread
 from ..invoicing.buyer import BuyerOverrides
 from ..jobs import queue
 from ..store import db, repo
@@ -62,6 +62,8 @@ def retry_payment(
             "made with a storno",
             code="E-RETRY-INVOICED",
         )
+    if unread.is_unread(repo.sale_from_json(str(pay.sale))):
+        return _retry_unread(ctx, pay, overrides)
     sale_json, refreshed = _reread_sale(ctx, pay)
     with db.write(ctx.engine) as conn:
         repo.reset_payment(
@@ -79,7 +81,14 @@ def _reread_sale(ctx: AppContext, pay: PaymentRecord) -> tuple[str, str]:
     and which it is."""
     if ctx.stripe is None:
         return str(pay.sale), "from the stored data"
-    trigger = events.Trigger(
+    fresh = correlate.resolve(_owner_trigger(pay), ctx.stripe)
+    if not isinstance(fresh, events.Ignored) and fresh.payment_key == pay.payment_key:
+        return repo.sale_to_json(fresh), "re-read from Stripe"
+    return str(pay.sale), "from the stored data"
+
+
+def _owner_trigger(pay: PaymentRecord) -> events.Trigger:
+    return events.Trigger(
         event_id=f"retry:{pay.payment_key}",
         event_type=OWNER_EVENT.get(pay.owner_type, "payment_intent.succeeded"),
         kind=pay.owner_type,
@@ -89,10 +98,48 @@ def _reread_sale(ctx: AppContext, pay: PaymentRecord) -> tuple[str, str]:
         needs_fetch=True,
         zero_allowed=True,
     )
-    fresh = correlate.resolve(trigger, ctx.stripe)
-    if not isinstance(fresh, events.Ignored) and fresh.payment_key == pay.payment_key:
-        return repo.sale_to_json(fresh), "re-read from Stripe"
-    return str(pay.sale), "from the stored data"
+
+
+def _retry_unread(ctx: AppContext, pay: PaymentRecord, overrides: BuyerOverrides | None) -> str:
+    """A stand-in payment (``intake.unread``): read its object now and record the real sale,
+    under the stand-in's key or, when the object belongs to another payment (a ``ch_…`` of a
+    ``pi_…``), under that one, closing the stand-in as ``ignored``. Never issues from it."""
+    key = pay.payment_key
+    if ctx.stripe is None:
+        raise RepairError(
+            f"payment {key} was never read from Stripe; set EFACTURA_STRIPE_API_KEY first",
+            code="E-RETRY-UNREAD",
+        )
+    fresh = correlate.resolve(_owner_trigger(pay), ctx.stripe)  # StripeApiError: still unreadable
+    if isinstance(fresh, events.Ignored):
+        raise RepairError(
+            f"{pay.owner_type} {pay.owner_id} does not confirm a payment ({fresh.code})",
+            code="E-RETRY-IGNORED",
+        )
+    real = fresh.payment_key
+    with db.write(ctx.engine) as conn:
+        repo.record_sale(conn, fresh, str(json.loads(pay.event_ids)[0]))
+        if real == key:
+            repo.reset_payment(
+                conn, key, overrides=overrides.to_json() if overrides is not None else None
+            )
+        else:
+            repo.set_payment_status(conn, key, "ignored", (_read_as(real),))
+        if invoice_store.for_payment(conn, real, "invoice") is None:
+            _enqueue_again(conn, "issue_invoice", real)
+    if real == key:
+        return f"payment {key} queued again (read from Stripe)"
+    return f"payment {key} is payment {real}; {real} queued (read from Stripe)"
+
+
+def _read_as(real: str) -> Problem:
+    return Problem(
+        code="I-STRIPE-READ-AS",
+        field="stripe",
+        message_ro=f"Citit din Stripe: obiectul aparține plății {real}, care se facturează.",
+        message_en=f"Read from Stripe: the object belongs to payment {real}, which is invoiced.",
+        fatal=False,
+    )
 
 
 def _enqueue_again(conn: Connection, task: str, payment_key: str) -> None:

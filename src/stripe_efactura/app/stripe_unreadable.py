@@ -10,8 +10,16 @@ data (the key of a payment recorded so is its ``pi_…`` or legacy ``ch_…`` id
 API would give; an ``invoice.*`` event whose payload names no PaymentIntent is not kept this
 way, and fails with its Stripe code as before). Once the key or permission is fixed,
 ``stripe-efactura payments retry KEY`` re-reads it from Stripe and queues the invoice; a
-later event of the same payment that can be read completes it too. A thin event (no object
-in the payload) still fails with the Stripe code.
+later event of the same payment that can be read completes it too.
+
+A thin event (no object in the payload) is read from the API first. When the object it names
+can be read but another one cannot (a customer, a charge), that object stands in for the
+payload as above. When the object it names cannot be read itself, the payment is recorded as
+a stand-in (``intake.unread``: keyed by the named id, amount unknown) that needs attention
+with ``P-STRIPE-UNREADABLE`` naming the object's type and id; ``payments retry KEY``
+re-reads it and records the real sale (under its own key if the object belongs to a ``pi_…``
+payment, closing the stand-in as ``ignored``). Transient errors (5xx, 429, network) are not
+kept: the job retries them.
 """
 
 from __future__ import annotations
@@ -19,13 +27,13 @@ from __future__ import annotations
 import logging
 
 from ..errors import EfacturaError, Problem, StripeApiError
-from ..intake import correlate, events
+from ..intake import correlate, events, unread
 from ..store import db, repo
 from ..store import invoices as invoice_store
 from . import notices
 from .context import AppContext
 
-__all__ = ["CODE", "keep_payment", "unreadable_problem"]
+__all__ = ["CODE", "keep_payment", "keep_unread", "unread_problem", "unreadable_problem"]
 
 log = logging.getLogger("stripe_efactura.intake")
 
@@ -109,6 +117,60 @@ def keep_payment(
         if pay is not None and open_ and pay.status in ("pending", "needs_attention"):
             repo.set_payment_status(conn, key, "needs_attention", (problem,))
         if pay is not None and open_ and pay.status == "pending":  # one notice per payment
+            notices.record(
+                conn,
+                "payment_problem",
+                key,
+                f"Plata {key} nu poate fi facturată / Payment {key} cannot be invoiced",
+                (problem,),
+            )
+        repo.mark_event(conn, event_id, "processed", payment_key=key)
+    log.warning("event %s -> payment %s needs attention: %s %s", event_id, key, CODE, exc)
+    return "processed" if recorded == "created" else "duplicate"
+
+
+def unread_problem(trigger: events.Trigger, exc: StripeApiError) -> Problem:
+    """The problem of a thin event's own object that cannot be read: names its type and id."""
+    retry = f"`stripe-efactura payments retry {trigger.object_id}`"
+    why_en, why_ro, fix_en, fix_ro = _fix(exc, retry)
+    name = events.KIND_STRIPE_OBJECT.get(trigger.kind, trigger.kind)
+    return Problem(
+        code=CODE,
+        field="stripe",
+        message_ro=(
+            f"Obiectul Stripe {name} {trigger.object_id} al plății nu poate fi citit: {why_ro} "
+            f"({exc.message}); suma și cumpărătorul nu se cunosc până nu este citit."
+        ),
+        message_en=(
+            f"The Stripe {name} {trigger.object_id} of the payment cannot be read: {why_en} "
+            f"({exc.message}); its amount and buyer are unknown until it is read."
+        ),
+        hint=fix_en,
+        hint_ro=fix_ro,
+        context=(
+            ("stripe_code", exc.code),
+            ("object_type", name),
+            ("object_id", trigger.object_id),
+        ),
+    )
+
+
+def keep_unread(
+    ctx: AppContext, event_id: str, trigger: events.Trigger, exc: StripeApiError
+) -> str | None:
+    """A thin event whose own object cannot be read: record the stand-in payment (see the
+    module) needing attention; the event's outcome, or None when the error is not kept."""
+    if exc.code not in _KEPT or not trigger.needs_fetch:
+        return None
+    sale = unread.unread_sale(trigger, ctx.clock())
+    key = sale.payment_key
+    problem = unread_problem(trigger, exc)
+    with db.write(ctx.engine) as conn:
+        # a payment already recorded from readable data keeps it (a stand-in never replaces it)
+        known = repo.get_payment(conn, key, for_update=True) is not None
+        recorded = "seen" if known else repo.record_sale(conn, sale, event_id)
+        if recorded == "created":
+            repo.set_payment_status(conn, key, "needs_attention", (problem,))
             notices.record(
                 conn,
                 "payment_problem",

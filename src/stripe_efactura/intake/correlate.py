@@ -20,6 +20,7 @@ reader (no API key) the Sale is built from the webhook payload alone and marked 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -37,6 +38,7 @@ from stripe_efactura.intake.events import (
     charge_amount,
     invoice_paid_amount,
     invoice_payment_refs,
+    payment_hints,
     trigger_rule,
 )
 from stripe_efactura.intake.plain import as_dict, as_int, as_list, ref_id
@@ -150,17 +152,13 @@ def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
     :class:`StripeApiError` when Stripe fails, :class:`EfacturaError` (``E-SALE-INCOMPLETE``)
     when the owner has no amount, currency or date.
     """
+    if trigger.needs_fetch or trigger.object is None:
+        fetched = fetch_thin(trigger, reader)
+        if isinstance(fetched, Ignored):
+            return fetched
+        trigger = fetched
     obj = trigger.object
-    if trigger.needs_fetch or obj is None:
-        if reader is None:
-            raise ConfigError(
-                f"Event {trigger.event_id} is a thin event; it needs EFACTURA_STRIPE_API_KEY",
-                code="E-STRIPE-THIN-NEEDS-KEY",
-            )
-        obj = normalize(reader.retrieve_object(trigger.kind, trigger.object_id))
-        reason = trigger_rule(trigger.event_type, obj, invoice_zero_amount=trigger.zero_allowed)
-        if reason is not None:
-            return Ignored.of(trigger.event_id, trigger.event_type, reason)
+    assert obj is not None
     subscription_session = trigger.kind == KIND_SESSION and obj.get("mode") == "subscription"
     if subscription_session and ref_id(obj.get("invoice")) is None:
         # Old API versions do not link the first invoice; never issue from the session.
@@ -168,6 +166,26 @@ def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
     if reader is None:
         return _Build(trigger, obj, None).degraded()
     return _Build(trigger, obj, reader).full()
+
+
+def fetch_thin(trigger: Trigger, reader: StripeReader | None) -> Trigger | Ignored:
+    """A thin event's trigger with its object read from the API (as a snapshot event's would
+    carry it), or :class:`Ignored` when that object does not pass the trigger rules.
+
+    Raises :class:`ConfigError` (``E-STRIPE-THIN-NEEDS-KEY``) without a reader and
+    :class:`StripeApiError` when the object cannot be read.
+    """
+    if reader is None:
+        raise ConfigError(
+            f"Event {trigger.event_id} is a thin event; it needs EFACTURA_STRIPE_API_KEY",
+            code="E-STRIPE-THIN-NEEDS-KEY",
+        )
+    obj = normalize(reader.retrieve_object(trigger.kind, trigger.object_id))
+    reason = trigger_rule(trigger.event_type, obj, invoice_zero_amount=trigger.zero_allowed)
+    if reason is not None:
+        return Ignored.of(trigger.event_id, trigger.event_type, reason)
+    hints = payment_hints(trigger.kind, obj)
+    return dataclasses.replace(trigger, object=obj, needs_fetch=False, hints=hints)
 
 
 class _Build:
