@@ -10,7 +10,6 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import FakeAnafState, FakeClock, FaultKind, create_fake_anaf
@@ -58,6 +57,7 @@ def test_two_processes_with_an_expired_access_token_refresh_once(
         assert stored is not None
         assert outputs == [stored.access, stored.access]
         assert stored.access != expired.access
+        assert stored.access_exp is not None and expired.access_exp is not None
         assert stored.access_exp > expired.access_exp + timedelta(days=90)
         # nothing lost: the stored refresh token is the live one (ANAF accepts it)
         with db.read(env.ctx.engine) as conn:
@@ -133,8 +133,11 @@ def test_import_reads_expiry_from_the_jwts(env) -> None:  # type: ignore[no-unty
     env.ctx.caches.anaf_tokens = None
     env.ctx.caches.secret_key = None
     assert anaf_tokens.load_tokens(env.ctx) == tokens
-    with pytest.raises(anaf_tokens.ConfigError):
-        anaf_tokens.import_tokens(env.ctx, "opaque", "opaque")
+    # no exp claim: accepted with an unknown expiry, or the token answer's expires_in (issue 14)
+    unknown = anaf_tokens.import_tokens(env.ctx, "opaque", "opaque")
+    assert (unknown.access_exp, unknown.refresh_exp) == (None, None)
+    told = anaf_tokens.import_tokens(env.ctx, "opaque2", "opaque2", expires_in=3600)
+    assert told.access_exp == env.clock.now() + timedelta(hours=1)
 
 
 def test_login_round_trip_through_the_callback_route(env) -> None:  # type: ignore[no-untyped-def]

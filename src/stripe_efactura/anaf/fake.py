@@ -240,6 +240,9 @@ class FakeAnafState:
     refresh_lifetime: timedelta = timedelta(days=365)
     cert_serial: str = "1234AA456"
     deny_authorization: bool = False
+    tell_expiry: bool = True
+    """False: token answers without ``expires_in`` and JWTs without ``exp`` (the tokens still
+    expire after ``access_lifetime``; the client cannot know when)."""
     clients: dict[str, FakeOAuthClient] = field(
         default_factory=lambda: {
             "fake-client-id": FakeOAuthClient("fake-client-id", "fake-client-secret")
@@ -500,7 +503,7 @@ def _jwt(state: FakeAnafState, client_id: str, kind: str, exp: datetime, now: da
         "aud": [client_id],
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
-        "exp": int(exp.timestamp()),
+        **({"exp": int(exp.timestamp())} if state.tell_expiry else {}),
         "jti": str(uuid.UUID(int=serial)),
         "scope": "clientappid info issuer role serial",
         "clientappid": client_id,
@@ -527,13 +530,16 @@ def _issue_tokens(state: FakeAnafState, client_id: str, *, jwt: bool) -> dict[st
         refresh = uuid.UUID(int=state.next_serial()).hex
     state.access_tokens[access] = _Grant(client_id, access_exp)
     state.refresh_tokens[refresh] = _Grant(client_id, refresh_exp)
-    return {
+    answer: dict[str, Any] = {
         "access_token": access,
         "token_type": "Bearer",
         "refresh_token": refresh,
         "expires_in": int(state.access_lifetime.total_seconds()),
         "scope": "clientappid info issuer role serial",
     }
+    if not state.tell_expiry:
+        del answer["expires_in"]
+    return answer
 
 
 def _oauth_error(error: str, description: str, status: int = 400) -> JSONResponse:

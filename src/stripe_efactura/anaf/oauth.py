@@ -7,7 +7,9 @@ refresh JWT 365 days; :meth:`OAuthClient.refresh` is headless and ROTATES the re
 the caller must persist both new tokens atomically (the old refresh token stops working).
 
 Expiry is read from the JWT ``exp`` claim (payload only; the signature is not verified: the
-token is ANAF's business, we only need to know when to refresh).
+token is ANAF's business, we only need to know when to refresh), else from ``expires_in``.
+A token answer with neither is accepted: its expiry is **unknown** (``access_exp`` None), it is
+not refreshed ahead of time but when ANAF refuses it (HTTP 401, ``app/anaf_port.py``).
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ class TokenSet:
 
     access: str
     refresh: str
-    access_exp: datetime
+    access_exp: datetime | None
+    """None: unknown (refreshed when ANAF answers 401, never ahead of time)."""
     refresh_exp: datetime | None
     access_iat: datetime | None = None
 
@@ -76,7 +79,7 @@ class TokenSet:
         out: dict[str, Any] = {
             "access": self.access,
             "refresh": self.refresh,
-            "access_exp": self.access_exp.isoformat(),
+            "access_exp": self.access_exp.isoformat() if self.access_exp else None,
             "refresh_exp": self.refresh_exp.isoformat() if self.refresh_exp else None,
         }
         if self.access_iat is not None:
@@ -87,10 +90,11 @@ class TokenSet:
     def from_dict(cls, data: dict[str, Any]) -> TokenSet:
         refresh_exp = data.get("refresh_exp")
         iat = data.get("access_iat")
+        access_exp = data.get("access_exp")
         return cls(
             access=str(data["access"]),
             refresh=str(data["refresh"]),
-            access_exp=datetime.fromisoformat(str(data["access_exp"])),
+            access_exp=datetime.fromisoformat(str(access_exp)) if access_exp else None,
             refresh_exp=datetime.fromisoformat(str(refresh_exp)) if refresh_exp else None,
             access_iat=datetime.fromisoformat(str(iat)) if iat else None,
         )
@@ -164,8 +168,9 @@ def needs_refresh(
     """True when the access token expires within ``margin`` of ``now`` (or already has);
     ``margin`` defaults to :func:`refresh_margin` of the token.
 
-    ``tokens`` is a :class:`TokenSet` or an access JWT; a token without a readable ``exp``
-    always needs a refresh.
+    ``tokens`` is a :class:`TokenSet` or an access JWT. A token whose expiry is unknown is not
+    refreshed ahead of time (that would rotate the refresh token before every call): it is
+    refreshed when ANAF answers 401.
     """
     if isinstance(tokens, str):
         exp = jwt_expiry(tokens)
@@ -174,7 +179,7 @@ def needs_refresh(
         exp = tokens.access_exp
         issued = tokens.access_iat or _jwt_time(tokens.access, "iat")
     if exp is None:
-        return True
+        return False
     return now + (refresh_margin(exp, issued) if margin is None else margin) >= exp
 
 
@@ -192,16 +197,15 @@ def reauthorization_due(
 
 def token_set_from_response(data: dict[str, Any], now: datetime) -> TokenSet:
     """Build a :class:`TokenSet` from the token endpoint JSON; ``exp`` claims win over
-    ``expires_in`` (which only describes the access token)."""
+    ``expires_in`` (which only describes the access token); with neither the access token's
+    expiry is unknown (None)."""
     access = data.get("access_token")
     refresh = data.get("refresh_token")
     if not isinstance(access, str) or not isinstance(refresh, str) or not access or not refresh:
         raise OAuthError("ANAF token answer without access_token/refresh_token")
     access_exp = jwt_expiry(access)
-    if access_exp is None:
-        expires_in = data.get("expires_in")
-        if not isinstance(expires_in, int) or isinstance(expires_in, bool):
-            raise OAuthError("ANAF access token has neither an exp claim nor expires_in")
+    expires_in = data.get("expires_in")
+    if access_exp is None and isinstance(expires_in, int) and not isinstance(expires_in, bool):
         access_exp = now + timedelta(seconds=expires_in)
     issued = _jwt_time(access, "iat") or now
     return TokenSet(access, refresh, access_exp, jwt_expiry(refresh), issued)

@@ -5,7 +5,8 @@ The token pair of the company's CUI lives in ``anaf_tokens`` as an AES-GCM blob
 times in clear for ``anaf status`` and the expiry notices.
 
 Refresh (``needs_refresh``: 7 days, or a tenth of its lifetime if shorter, before the access
-token expires, or after ANAF answered 401)
+token expires, or after ANAF answered 401; a token whose expiry is unknown, an answer without
+``exp`` claim or ``expires_in``, only after a 401: it is said as :data:`EXPIRY_UNKNOWN`)
 ROTATES the refresh token, so it runs inside a write transaction that holds the token row
 (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on PostgreSQL). The row is read again
 under that lock and the refresh happens only if the stored tokens still need it: a second
@@ -48,6 +49,8 @@ audit = logging.getLogger("stripe_efactura.audit")
 OAUTH_TIMEOUT = 20.0
 #: Days before the refresh token expires when the merchant is told to authorise again.
 EXPIRY_WARNINGS = (30, 7, 1)
+#: How an unknown access-token expiry is said (``anaf status``, ``system status``, console).
+EXPIRY_UNKNOWN = "expiry unknown / expirare necunoscută"
 
 
 class NotAuthorised(AnafError):
@@ -66,6 +69,11 @@ class TokenStatus:
     reauthorize_in_days: int | None
     updated_at: datetime | None
 
+    @property
+    def access_expiry_known(self) -> bool:
+        """False when authorised with a token whose expiry ANAF did not give."""
+        return not self.authorised or self.access_expires_at is not None
+
     def to_dict(self) -> dict[str, Any]:
         def iso(value: datetime | None) -> str | None:
             return value.isoformat() if value else None
@@ -74,6 +82,7 @@ class TokenStatus:
             "cui": self.cui,
             "authorised": self.authorised,
             "access_expires_at": iso(self.access_expires_at),
+            "access_expiry_known": self.access_expiry_known,
             "refresh_expires_at": iso(self.refresh_expires_at),
             "needs_refresh": self.needs_refresh,
             "reauthorize_in_days": self.reauthorize_in_days,
@@ -153,7 +162,7 @@ def store_tokens(conn: Connection, ctx: AppContext, tokens: TokenSet) -> None:
         conn,
         cui,
         blob,
-        access_expires_at=db.utc_naive(tokens.access_exp),
+        access_expires_at=db.utc_naive(tokens.access_exp) if tokens.access_exp else None,
         refresh_expires_at=db.utc_naive(tokens.refresh_exp) if tokens.refresh_exp else None,
     )
     ctx.caches.anaf_tokens = tokens
@@ -162,7 +171,7 @@ def store_tokens(conn: Connection, ctx: AppContext, tokens: TokenSet) -> None:
 def save_tokens(ctx: AppContext, tokens: TokenSet, *, source: str) -> None:
     with db.write(ctx.engine) as conn:
         store_tokens(conn, ctx, tokens)
-    audit.info("ANAF tokens stored (%s); access expires %s", source, tokens.access_exp)
+    audit.info("ANAF tokens stored (%s); access %s", source, expiry_text(tokens.access_exp))
 
 
 def load_tokens(ctx: AppContext) -> TokenSet | None:
@@ -212,7 +221,7 @@ def refresh(ctx: AppContext, *, rejected: str | None = None) -> TokenSet:
             _record_reauth_needed(ctx, cui, exc)
             raise NotAuthorised(f"ANAF refused the refresh token: {exc.message}") from exc
         raise
-    audit.info("ANAF tokens refreshed; access expires %s", fresh.access_exp)
+    audit.info("ANAF tokens refreshed; access %s", expiry_text(fresh.access_exp))
     return fresh
 
 
@@ -247,14 +256,23 @@ def exchange_code(ctx: AppContext, code: str, redirect_uri: str) -> TokenSet:
     return tokens
 
 
-def import_tokens(ctx: AppContext, access: str, refresh_token: str) -> TokenSet:
-    """Tokens obtained elsewhere (``anaf token import``); expiry read from the JWTs."""
+def import_tokens(
+    ctx: AppContext, access: str, refresh_token: str, *, expires_in: int | None = None
+) -> TokenSet:
+    """Tokens obtained elsewhere (``anaf token import``); expiry read from the JWTs, else from
+    the token answer's ``expires_in``; unknown without either (then refreshed after ANAF
+    answers 401)."""
     access_exp = jwt_expiry(access.strip())
-    if access_exp is None:
-        raise ConfigError("the access token is not a JWT with an exp claim")
+    if access_exp is None and expires_in is not None and not isinstance(expires_in, bool):
+        access_exp = _now(ctx) + timedelta(seconds=expires_in)
     tokens = TokenSet(access.strip(), refresh_token.strip(), access_exp, jwt_expiry(refresh_token))
     save_tokens(ctx, tokens, source="import")
     return tokens
+
+
+def expiry_text(when: datetime | None) -> str:
+    """``expires <ISO time>``, or :data:`EXPIRY_UNKNOWN`."""
+    return f"expires {when.isoformat()}" if when is not None else EXPIRY_UNKNOWN
 
 
 def token_status(ctx: AppContext) -> TokenStatus:
@@ -268,7 +286,8 @@ def token_status(ctx: AppContext) -> TokenStatus:
     refresh_exp = _aware(row.refresh_expires_at)
     days = None if refresh_exp is None else (refresh_exp - now).days
     stored = _aware(row.updated_at)  # the tokens were stored when they were issued
-    due = access_exp is None or now + refresh_margin(access_exp, stored) >= access_exp
+    # an unknown expiry is refreshed after ANAF answers 401, never ahead of time
+    due = access_exp is not None and now + refresh_margin(access_exp, stored) >= access_exp
     return TokenStatus(cui, True, access_exp, refresh_exp, due, days, _aware(row.updated_at))
 
 

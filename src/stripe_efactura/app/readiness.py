@@ -198,6 +198,14 @@ def _anaf(ctx: AppContext) -> Check:
             code="W-ANAF-REAUTH-SOON" if days > 0 else "E-ANAF-EXPIRED",
             fix_ro="Autorizați din nou (pagina ANAF sau `stripe-efactura anaf login`).",
         )
+    if not status.access_expiry_known:
+        return Check(
+            "anaf_authorisation",
+            "ok",
+            "ANAF is authorised; access token expiry unknown (refreshed when ANAF refuses it).",
+            "ANAF este autorizat; token de acces cu expirare necunoscută (se reînnoiește când "
+            "ANAF îl refuză).",
+        )
     return Check("anaf_authorisation", "ok", "ANAF is authorised.", "ANAF este autorizat.")
 
 

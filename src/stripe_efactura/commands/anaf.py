@@ -98,6 +98,7 @@ def token_import_command(
     """Store tokens obtained elsewhere (encrypted; expiry read from the JWTs)."""
     from ..app import anaf_tokens
 
+    expires_in: object = None
     if file is not None:
         raw = sys.stdin.read() if str(file) == "-" else read_input(file).decode("utf-8")
         try:
@@ -110,6 +111,7 @@ def token_import_command(
             ) from exc
         access = access or data.get("access_token")
         refresh = refresh or data.get("refresh_token")
+        expires_in = data.get("expires_in")
     if not access or not refresh:
         raise UserInputError(
             "give --access and --refresh, or --file with both tokens",
@@ -117,9 +119,11 @@ def token_import_command(
             message_ro="dați --access și --refresh, sau --file cu ambele tokenuri",
         )
     with session(Access.WRITE) as ctx:
-        tokens = anaf_tokens.import_tokens(ctx, access, refresh)
-    until = tokens.refresh_exp.isoformat() if tokens.refresh_exp else "unknown"
-    typer.echo(f"tokens stored; access expires {tokens.access_exp.isoformat()}, refresh {until}")
+        lifetime = expires_in if isinstance(expires_in, int) else None
+        tokens = anaf_tokens.import_tokens(ctx, access, refresh, expires_in=lifetime)
+    access_text = anaf_tokens.expiry_text(tokens.access_exp)
+    refresh_text = anaf_tokens.expiry_text(tokens.refresh_exp)
+    typer.echo(f"tokens stored; access {access_text}, refresh {refresh_text}")
 
 
 @anaf_app.command("status")
@@ -140,7 +144,13 @@ def status_command(
         typer.echo(f"CUI {status.cui}: not authorised; run `stripe-efactura anaf login`")
         raise typer.Exit(1)
     typer.echo(f"CUI {status.cui} ({s.anaf_env}): authorised")
-    typer.echo(f"  access token expires  {out['access_expires_at'] or 'unknown'}")
+    if status.access_expires_at is None:
+        typer.echo(
+            f"  access token          {anaf_tokens.EXPIRY_UNKNOWN} (refreshed when ANAF "
+            "refuses it with HTTP 401)"
+        )
+    else:
+        typer.echo(f"  access token expires  {out['access_expires_at']}")
     if status.refresh_expires_at is None:
         typer.echo(
             "  refresh token expires unknown (ANAF did not give an expiry; you are told when "
