@@ -103,11 +103,18 @@ def export_period_command(
 @app.command("verify-export")
 def verify_export_command(
     archive: Annotated[Path, typer.Argument(help="A ZIP written by export-period.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON output: ok, files, problems (exit 1 if not ok).")
+    ] = False,
 ) -> None:
     """Check a period archive: every file against the SHA-256 of its manifest."""
     from ..app import period_export
 
     result = period_export.verify(archive)
+    if as_json:
+        out = {"archive": str(archive), "ok": result.ok, "files": result.files}
+        typer.echo(json.dumps({**out, "problems": result.problems}, indent=2, ensure_ascii=False))
+        raise typer.Exit(0 if result.ok else 1)
     for problem in result.problems:
         typer.echo(f"E-ARCHIVE-INVALID: {problem}", err=True)
     if not result.ok:
