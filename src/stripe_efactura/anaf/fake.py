@@ -530,7 +530,7 @@ def _issue_tokens(state: FakeAnafState, client_id: str, *, jwt: bool) -> dict[st
         refresh = uuid.UUID(int=state.next_serial()).hex
     state.access_tokens[access] = _Grant(client_id, access_exp)
     state.refresh_tokens[refresh] = _Grant(client_id, refresh_exp)
-    answer: dict[str, Any] = {
+    answer = {
         "access_token": access,
         "token_type": "Bearer",
         "refresh_token": refresh,
