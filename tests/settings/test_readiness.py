@@ -35,7 +35,7 @@ TEMPLATE = {
     "reason_ro": "efactura.toml este fișierul de pornire: plățile live așteaptă, nenumerotate "
     "(plățile de test se facturează în seria TEST).",
     "fix": "Fill in [company] and delete the `template = true` line (or `stripe-efactura init "
-    "--cui YOUR_CUI`), then restart.",
+    "--cui YOUR_CUI`), then restart the service after completing the company block.",
 }
 ARTIFACTS = {
     "name": "validation_artifacts",

@@ -29,10 +29,13 @@ from stripe_efactura.store.tables import invoices, jobs
 NOW = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
 TEMPLATE_WAIT = {
     "code": "W-WAIT-PROFILE",
-    "message_en": "waiting for the company profile: efactura.toml is still the starter template",
-    "message_ro": "așteaptă profilul firmei: efactura.toml este încă fișierul de pornire",
+    "message_en": "waiting for the company profile: efactura.toml is still the starter template; "
+    "restart the service after completing the company block",
+    "message_ro": "așteaptă profilul firmei: efactura.toml este încă fișierul de pornire; "
+    "reporniți serviciul după completarea blocului [company]",
     "fix": "Fill in [company] in efactura.toml and delete the `template = true` line (or run "
-    "`stripe-efactura init --cui YOUR_CUI`), then restart the service.",
+    "`stripe-efactura init --cui YOUR_CUI`), then restart the service after completing the "
+    "company block (a running service keeps the settings it started with).",
 }
 
 
@@ -220,7 +223,8 @@ def test_payments_list_shows_the_waiting_reason(
         ),
         (
             "                 waiting: W-WAIT-PROFILE waiting for the company profile: "
-            "efactura.toml is still the starter template"
+            "efactura.toml is still the starter template; restart the service after completing "
+            "the company block"
         ),
         (
             "ignored          evt_A05                                         -  live  "

@@ -233,10 +233,11 @@ def _profile(ctx: AppContext) -> Check:
             "efactura.toml este fișierul de pornire: plățile live așteaptă, nenumerotate (plățile "
             "de test se facturează în seria TEST).",
             "Fill in [company] and delete the `template = true` line (or `stripe-efactura init "
-            "--cui YOUR_CUI`), then restart.",
+            "--cui YOUR_CUI`), then restart the service after completing the company block.",
             code="E-PROFILE-TEMPLATE",
             fix_ro="Completați [company] și ștergeți rândul `template = true` (sau "
-            "`stripe-efactura init --cui CUI_UL_FIRMEI`), apoi reporniți.",
+            "`stripe-efactura init --cui CUI_UL_FIRMEI`), apoi reporniți serviciul după "
+            "completarea blocului [company].",
         )
     company = ctx.settings.company
     return Check(

@@ -50,10 +50,13 @@ class Reason:
 
 TEMPLATE = Reason(
     "W-WAIT-PROFILE",
-    "waiting for the company profile: efactura.toml is still the starter template",
-    "așteaptă profilul firmei: efactura.toml este încă fișierul de pornire",
+    "waiting for the company profile: efactura.toml is still the starter template; restart "
+    "the service after completing the company block",
+    "așteaptă profilul firmei: efactura.toml este încă fișierul de pornire; reporniți "
+    "serviciul după completarea blocului [company]",
     "Fill in [company] in efactura.toml and delete the `template = true` line (or run "
-    "`stripe-efactura init --cui YOUR_CUI`), then restart the service.",
+    "`stripe-efactura init --cui YOUR_CUI`), then restart the service after completing the "
+    "company block (a running service keeps the settings it started with).",
 )
 ARTIFACTS = Reason(
     "W-WAIT-VALIDATION",
