@@ -144,6 +144,8 @@ class Settings:
         return InvoicingProfile(company=self.company, vat=self.vat)
 
     def with_(self, **changes: Any) -> Settings:
+        """``dataclasses.replace`` (tests and the demo): the keyword values are forwarded as
+        they are, which a forwarder cannot type; call ``replace`` where mypy should check them."""
         return replace(self, **changes)
 
 
@@ -202,16 +204,32 @@ lost_disputes = "ask"      # ask | storno | ignore (docs/storno.md)
 TEMPLATE_TOML = TEMPLATE_LINE + "\n" + STARTER_TOML  # what init/serve write: marked template
 
 
-def _series(code: str, raw: Mapping[str, Any] | None, default: SeriesConfig) -> SeriesConfig:
-    if raw is None:
+def _int(value: object) -> int:
+    """A TOML integer (config_check has checked the type; a wrong one is a ValueError)."""
+    if isinstance(value, int | str | float):
+        return int(value)
+    raise ValueError(f"{value!r} is not a whole number")
+
+
+def _opt_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _table(value: object) -> Mapping[str, object]:
+    """A TOML table (``{}`` when missing)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _series(code: str, raw: object, default: SeriesConfig) -> SeriesConfig:
+    if not isinstance(raw, Mapping):
         return default
     try:
         cfg = SeriesConfig(
             code=code,
             prefix=str(raw.get("prefix", default.prefix)),
             suffix=str(raw.get("suffix", default.suffix)),
-            start=int(raw.get("start", default.start)),
-            padding=int(raw.get("padding", default.padding)),
+            start=_int(raw.get("start", default.start)),
+            padding=_int(raw.get("padding", default.padding)),
             auto_upload=bool(raw.get("auto_upload", default.auto_upload)),
         )
     except (TypeError, ValueError) as exc:
@@ -223,14 +241,14 @@ def _series(code: str, raw: Mapping[str, Any] | None, default: SeriesConfig) -> 
     return cfg
 
 
-def _company(raw: Mapping[str, Any]) -> CompanyProfile:
-    addr = dict(raw.get("address") or {})
+def _company(raw: Mapping[str, object]) -> CompanyProfile:
+    addr = _table(raw.get("address"))
     try:
         address = Address(
             line1=str(addr.get("line1", "")),
-            line2=addr.get("line2"),
+            line2=_opt_text(addr.get("line2")),
             city=str(addr.get("city", "")),
-            county=addr.get("county"),
+            county=_opt_text(addr.get("county")),
             postal_code=None if addr.get("postal_code") is None else str(addr["postal_code"]),
             country=str(addr.get("country", "RO")).upper(),
         )
@@ -245,20 +263,20 @@ def _company(raw: Mapping[str, Any]) -> CompanyProfile:
             address=address,
             vat_payer=bool(raw.get("vat_payer", True)),
             vat_on_collection=bool(raw.get("vat_on_collection", False)),
-            trade_register=raw.get("trade_register"),
-            email=raw.get("email"),
-            issuer_email=raw.get("issuer_email"),
-            phone=raw.get("phone"),
-            iban=raw.get("iban"),
-            bank=raw.get("bank"),
+            trade_register=_opt_text(raw.get("trade_register")),
+            email=_opt_text(raw.get("email")),
+            issuer_email=_opt_text(raw.get("issuer_email")),
+            phone=_opt_text(raw.get("phone")),
+            iban=_opt_text(raw.get("iban")),
+            bank=_opt_text(raw.get("bank")),
             share_capital=None if raw.get("share_capital") is None else str(raw["share_capital"]),
-            logo_path=raw.get("logo_path"),
+            logo_path=_opt_text(raw.get("logo_path")),
         )
     except KeyError as exc:
         raise ConfigError(f"[company] is missing {exc.args[0]!r}") from exc
 
 
-def _series_settings(raw: Mapping[str, Any]) -> SeriesSettings:
+def _series_settings(raw: Mapping[str, object]) -> SeriesSettings:
     defaults = SeriesSettings()
     storno_raw = raw.get("storno")
     return SeriesSettings(
@@ -268,15 +286,15 @@ def _series_settings(raw: Mapping[str, Any]) -> SeriesSettings:
     )
 
 
-def _vat_policy(raw: Mapping[str, Any]) -> VatPolicy:
+def _vat_policy(raw: Mapping[str, object]) -> VatPolicy:
     try:
         vat = VatPolicy(
             default_category=VatCategory(str(raw.get("default_category", "S"))),
             default_rate=str(raw.get("default_rate", "standard")),
             prices_include_vat=bool(raw.get("prices_include_vat", True)),
             reverse_charge_eu_b2b=bool(raw.get("reverse_charge_eu_b2b", True)),
-            exemption_code=raw.get("exemption_code"),
-            exemption_reason=raw.get("exemption_reason"),
+            exemption_code=_opt_text(raw.get("exemption_code")),
+            exemption_reason=_opt_text(raw.get("exemption_reason")),
             supplies=str(raw.get("supplies", "services")),
             upload_oss=bool(raw.get("upload_oss", False)),
         )
@@ -292,33 +310,35 @@ def _vat_policy(raw: Mapping[str, Any]) -> VatPolicy:
     return vat
 
 
-def _intake_policy(raw: Mapping[str, Any]) -> IntakePolicy:
+def _intake_policy(raw: Mapping[str, object]) -> IntakePolicy:
     return IntakePolicy(
         process_test_events=bool(raw.get("process_test_events", True)),
         invoice_zero_amount=bool(raw.get("invoice_zero_amount", False)),
     )
 
 
-def _email_policy(raw: Mapping[str, Any]) -> EmailPolicy:
+def _email_policy(raw: Mapping[str, object]) -> EmailPolicy:
     return EmailPolicy(
         send_to_payer=bool(raw.get("send_to_payer", True)),
-        templates_dir=raw.get("templates_dir"),
+        templates_dir=_opt_text(raw.get("templates_dir")),
         notify_merchant=bool(raw.get("notify_merchant", True)),
-        aggregate_minutes=int(raw.get("aggregate_minutes", 5)),
+        aggregate_minutes=_int(raw.get("aggregate_minutes", 5)),
     )
 
 
 def parse_toml(text: str) -> dict[str, Any]:
+    """The parsed document as ``tomllib`` returns it (the edge: the values are checked by
+    ``config_check`` and read with ``isinstance`` by the functions above)."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"efactura.toml is not valid TOML: {exc}") from exc
 
 
-def _audit_policy(raw: Mapping[str, Any]) -> AuditPolicy:
+def _audit_policy(raw: Mapping[str, object]) -> AuditPolicy:
     try:
         return AuditPolicy(
-            every_hours=max(0, int(raw.get("every_hours", 24))),
+            every_hours=max(0, _int(raw.get("every_hours", 24))),
             check_spv=bool(raw.get("check_spv", True)),
         )
     except (TypeError, ValueError) as exc:
@@ -326,20 +346,20 @@ def _audit_policy(raw: Mapping[str, Any]) -> AuditPolicy:
 
 
 def settings_from(
-    toml: Mapping[str, Any], env: Mapping[str, str], *, config_path: Path | None = None
+    toml: Mapping[str, object], env: Mapping[str, str], *, config_path: Path | None = None
 ) -> Settings:
     """Build Settings from a parsed TOML document and an environment mapping (pure): the
     environment's part (:func:`config_env.env_fields`) and the profile's part from the TOML."""
     return Settings(
         **env_fields(env),
         config_path=config_path or Path("efactura.toml"),
-        company=_company(dict(toml.get("company") or {"name": "", "cui": ""})),
-        series=_series_settings(dict(toml.get("series") or {})),
-        vat=_vat_policy(dict(toml.get("vat") or {})),
-        intake=_intake_policy(dict(toml.get("intake") or {})),
-        email=_email_policy(dict(toml.get("email") or {})),
-        audit=_audit_policy(dict(toml.get("audit") or {})),
-        storno=storno_policy(dict(toml.get("storno") or {})),
+        company=_company(_table(toml.get("company")) or {"name": "", "cui": ""}),
+        series=_series_settings(_table(toml.get("series"))),
+        vat=_vat_policy(_table(toml.get("vat"))),
+        intake=_intake_policy(_table(toml.get("intake"))),
+        email=_email_policy(_table(toml.get("email"))),
+        audit=_audit_policy(_table(toml.get("audit"))),
+        storno=storno_policy(_table(toml.get("storno"))),
         template=toml.get("template") is True,
     )
 

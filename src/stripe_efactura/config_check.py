@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 from .config_storno import LOST_DISPUTES
 from .errors import ConfigError
@@ -141,14 +140,16 @@ class _Findings:
         )
 
 
-def _tables(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _tables(
+    doc: Mapping[str, object], prefix: str = ""
+) -> Iterator[tuple[str, Mapping[str, object]]]:
     yield prefix, doc
     for key, value in doc.items():
         if isinstance(value, Mapping):
             yield from _tables(value, f"{prefix}.{key}" if prefix else key)
 
 
-def _known(doc: Mapping[str, Any], out: _Findings) -> None:
+def _known(doc: Mapping[str, object], out: _Findings) -> None:
     """Unknown keys and tables (with a "did you mean"), values of the wrong TOML type."""
     for table, values in _tables(doc):
         if table not in SCHEMA:
@@ -197,7 +198,7 @@ def _unknown(out: _Findings, table: str, key: str, known: list[str]) -> None:
     )
 
 
-def _shown(value: Any) -> str:
+def _shown(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -207,7 +208,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _text(values: Mapping[str, Any], key: str) -> str:
+def _text(values: Mapping[str, object], key: str) -> str:
     value = values.get(key)
     return (
         str(value).strip()
@@ -216,7 +217,7 @@ def _text(values: Mapping[str, Any], key: str) -> str:
     )
 
 
-def _company(doc: Mapping[str, Any], out: _Findings) -> None:
+def _company(doc: Mapping[str, object], out: _Findings) -> None:
     company = doc.get("company")
     if not isinstance(company, Mapping):
         out.add(
@@ -254,7 +255,7 @@ def _company(doc: Mapping[str, Any], out: _Findings) -> None:
     _address(address, out)
 
 
-def _company_values(company: Mapping[str, Any], out: _Findings) -> None:
+def _company_values(company: Mapping[str, object], out: _Findings) -> None:
     """The CUI's check digit, the IBAN's checksum, the e-mail addresses."""
     cui = _text(company, "cui")
     if cui and ro.validate_cui(cui) is None:
@@ -294,12 +295,12 @@ def _company_values(company: Mapping[str, Any], out: _Findings) -> None:
             )
 
 
-def _wrongly_typed(values: Mapping[str, Any], table: str) -> set[str]:
+def _wrongly_typed(values: Mapping[str, object], table: str) -> set[str]:
     schema = SCHEMA[table]
     return {k for k, v in values.items() if k in schema and not isinstance(v, _TYPES[schema[k]])}
 
 
-def _address(address: Mapping[str, Any], out: _Findings) -> None:
+def _address(address: Mapping[str, object], out: _Findings) -> None:
     for key in ("line1", "city"):
         if not _text(address, key) and key not in _wrongly_typed(address, "company.address"):
             out.add(
@@ -356,7 +357,7 @@ def _iban_ok(iban: str) -> bool:
     return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
 
 
-def _policies(doc: Mapping[str, Any], out: _Findings) -> None:
+def _policies(doc: Mapping[str, object], out: _Findings) -> None:
     vat = doc.get("vat")
     if isinstance(vat, Mapping):
         category = vat.get("default_category")
@@ -388,7 +389,7 @@ def _policies(doc: Mapping[str, Any], out: _Findings) -> None:
             _series(code, cfg, out)
 
 
-def _choices(doc: Mapping[str, Any], out: _Findings) -> None:
+def _choices(doc: Mapping[str, object], out: _Findings) -> None:
     """Settings with a fixed list of values: ``[vat] supplies``, ``[storno] lost_disputes``."""
     vat = doc.get("vat")
     supplies = vat.get("supplies") if isinstance(vat, Mapping) else None
@@ -420,7 +421,7 @@ def _rate_ok(rate: str) -> bool:
         return False
 
 
-def _series(code: str, cfg: Mapping[str, Any], out: _Findings) -> None:
+def _series(code: str, cfg: Mapping[str, object], out: _Findings) -> None:
     prefix = cfg.get("prefix")
     if isinstance(prefix, str) and not re.fullmatch(r"[A-Za-z0-9/\-_.]{0,20}", prefix):
         out.add(
@@ -447,7 +448,7 @@ def _series(code: str, cfg: Mapping[str, Any], out: _Findings) -> None:
         )
 
 
-def check_document(doc: Mapping[str, Any], path: Path) -> list[ConfigError]:
+def check_document(doc: Mapping[str, object], path: Path) -> list[ConfigError]:
     """Every finding in a parsed ``efactura.toml`` (empty: the file is fine)."""
     out = _Findings(path)
     _known(doc, out)
@@ -457,7 +458,7 @@ def check_document(doc: Mapping[str, Any], path: Path) -> list[ConfigError]:
     return out.items
 
 
-def raise_findings(doc: Mapping[str, Any], path: Path) -> None:
+def raise_findings(doc: Mapping[str, object], path: Path) -> None:
     findings = check_document(doc, path)
     if findings:
         raise SettingsInvalid(findings)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import ConfigError
 
@@ -21,7 +20,7 @@ class StornoPolicy:
     (reverse the invoice) or ``ignore`` (no storno)."""
 
 
-def storno_policy(raw: Mapping[str, Any]) -> StornoPolicy:
+def storno_policy(raw: Mapping[str, object]) -> StornoPolicy:
     """``[storno]`` read and checked; ConfigError for an unknown ``lost_disputes``."""
     policy = StornoPolicy(
         credit_note_381=bool(raw.get("credit_note_381", False)),

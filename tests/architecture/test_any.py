@@ -30,16 +30,10 @@ CEILING = {
     "registry": 23,
     "anaf": 21,
     "store": 14,
-    "config_check": 13,
-    "config": 11,
     "demo": 9,
-    "pdf": 9,
-    "invoicing": 8,
     "commands": 7,
     "jobs": 6,
-    "ubl": 3,
-    "config_storno": 1,
-    "mail": 1,
+    "config": 3,
 }
 
 

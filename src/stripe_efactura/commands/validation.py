@@ -7,6 +7,7 @@ Exit codes of ``validate``: 0 no blocking finding (warnings allowed), 1 blocking
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +30,7 @@ def _validation_dir(override: Path | None) -> Path:
 
 
 def _print_findings(
-    path: Path, report_dict: dict[str, object], findings: list[dict[str, str]]
+    path: Path, report_dict: Mapping[str, object], findings: list[dict[str, str]]
 ) -> None:
     for f in findings:
         typer.echo(f"{f['flag']:<7} {f['rule_id']}  {f['short_location']}")

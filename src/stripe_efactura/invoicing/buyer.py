@@ -34,7 +34,6 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
 
 from ..errors import Problem
 from . import ro
@@ -75,7 +74,7 @@ class BuyerOverrides:
     """Invoice a private person even when Stripe holds a company id."""
 
     @classmethod
-    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> BuyerOverrides:
+    def from_json(cls, data: str | bytes | Mapping[str, object]) -> BuyerOverrides:
         """From a JSON object (text or parsed); unknown keys are ignored, values are strings.
 
         Raises ``ValueError`` when the text is not a JSON object.
@@ -83,13 +82,12 @@ class BuyerOverrides:
         raw = json.loads(data) if isinstance(data, (str, bytes)) else data
         if not isinstance(raw, Mapping):
             raise ValueError("buyer overrides must be a JSON object")
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in raw or raw[f.name] is None:
-                continue
-            value = raw[f.name]
-            kwargs[f.name] = bool(value) if f.name == "individual" else str(value)
-        return cls(**kwargs)
+        texts = {
+            f.name: str(raw[f.name])
+            for f in fields(cls)
+            if f.name != "individual" and raw.get(f.name) is not None
+        }
+        return cls(**texts, individual=bool(raw.get("individual")))
 
     def to_json(self) -> str:
         """The given fields as a JSON object (keys sorted; ``None`` fields left out)."""

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
+from ..jsontypes import JsonObject
 from .build import BuildResult
 from .model import Address, Party, TaxClass
 
@@ -13,7 +13,7 @@ def _dec(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:f}"
 
 
-def _party(p: Party | None) -> dict[str, Any] | None:
+def _party(p: Party | None) -> JsonObject | None:
     if p is None:
         return None
     a: Address = p.address
@@ -36,7 +36,7 @@ def _party(p: Party | None) -> dict[str, Any] | None:
     }
 
 
-def _tax(t: TaxClass) -> dict[str, Any]:
+def _tax(t: TaxClass) -> JsonObject:
     return {
         "category": t.category.value,
         "rate": _dec(t.rate),
@@ -45,7 +45,7 @@ def _tax(t: TaxClass) -> dict[str, Any]:
     }
 
 
-def preview_dict(result: BuildResult) -> dict[str, Any]:
+def preview_dict(result: BuildResult) -> JsonObject:
     """JSON-able summary for ``stripe-efactura preview``: buyer, lines, VAT, totals, problems.
 
     Decimals are strings (``"121.00"``) so no precision is lost.

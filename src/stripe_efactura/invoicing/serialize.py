@@ -14,17 +14,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
-from typing import Any
 
+from ..jsontypes import JsonValue
 from .model import Invoice
 
 
-def to_data(value: Any) -> Any:
-    """A model value as JSON-able data."""
+def to_data(value: object) -> JsonValue:
+    """A model value as JSON data (Decimal and dates as text, enums as their value)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Enum):
-        return value.value
+        return to_data(value.value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -33,25 +33,28 @@ def to_data(value: Any) -> Any:
         return [to_data(v) for v in value]
     if isinstance(value, dict):
         return {str(k): to_data(v) for k, v in value.items()}
-    return value
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise TypeError(f"not a model value: {value!r}")
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: type) -> dict[str, object]:
     return typing.get_type_hints(cls)
 
 
-def _from(tp: Any, data: Any) -> Any:
+def _from(tp: object, data: JsonValue) -> object:
+    """The value of type ``tp`` (a model type hint) that ``to_data`` wrote as ``data``."""
     if data is None:
         return None
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return _from(args[0], data)
-    if origin is tuple:
+    if origin is tuple and isinstance(data, list):
         (item, *_rest) = typing.get_args(tp)
         return tuple(_from(item, v) for v in data)
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type) and isinstance(data, dict):
         hints = _hints(tp)
         kwargs = {
             f.name: _from(hints[f.name], data[f.name])
@@ -61,11 +64,11 @@ def _from(tp: Any, data: Any) -> Any:
         return tp(**kwargs)
     if isinstance(tp, type) and issubclass(tp, Enum):
         return tp(data)
-    if tp is Decimal:
+    if tp is Decimal and isinstance(data, str | int):
         return Decimal(data)
-    if tp is datetime:
+    if tp is datetime and isinstance(data, str):
         return datetime.fromisoformat(data)
-    if tp is date:
+    if tp is date and isinstance(data, str):
         return date.fromisoformat(data)
     return data
 

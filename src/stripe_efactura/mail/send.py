@@ -22,7 +22,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..config import Settings
 from ..errors import ConfigError, EfacturaError
@@ -44,9 +44,11 @@ class SmtpError(EfacturaError):
         *,
         retryable: bool,
         smtp_code: int | None = None,
-        **context: Any,
+        code: str | None = None,
+        message_ro: str | None = None,
+        **context: object,
     ) -> None:
-        super().__init__(message, smtp_code=smtp_code, **context)
+        super().__init__(message, code=code, message_ro=message_ro, smtp_code=smtp_code, **context)
         self.retryable = retryable
         self.smtp_code = smtp_code
 

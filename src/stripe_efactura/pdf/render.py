@@ -17,7 +17,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab import rl_config
@@ -109,7 +108,7 @@ class _Styles:
         )
 
 
-def _table_style(st: _Styles, commands: list[tuple[Any, ...]]) -> TableStyle:
+def _table_style(st: _Styles, commands: list[tuple[object, ...]]) -> TableStyle:
     # Table sets the cell font even for flowable cells: keep it on the TTF so the PDF never
     # references a built-in (non-embedded) font.
     return TableStyle([("FONTNAME", (0, 0), (-1, -1), st.fonts.regular), *commands])
@@ -242,7 +241,7 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
     ]
     if vats is not None:
         head.append(Paragraph(f"{w('Valoare TVA')} ({cur})", st.head_right))
-    rows: list[list[Any]] = [head]
+    rows: list[list[object]] = [head]
     for idx, line in enumerate(invoice.lines, start=1):
         row = _line_row(idx, line, st)
         if vats is not None:
@@ -250,7 +249,7 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
         rows.append(row)
     widths = [8, 60, 12, 14, 22, 22, 20, 22] if vats is not None else [8, 72, 12, 16, 26, 26, 20]
     table = LongTable(rows, colWidths=[w * mm for w in widths], repeatRows=1)
-    style: list[tuple[Any, ...]] = [
+    style: list[tuple[object, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("FONTSIZE", (0, 1), (-1, -1), st.cell.fontSize),
         ("LEADING", (0, 1), (-1, -1), st.cell.leading),
@@ -267,7 +266,7 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
     return table
 
 
-def _line_row(idx: int, line: InvoiceLine, st: _Styles) -> list[Any]:
+def _line_row(idx: int, line: InvoiceLine, st: _Styles) -> list[object]:
     unit_price = price(line.unit_price)
     if line.price_base_quantity not in (None, Decimal(1)):
         assert line.price_base_quantity is not None
@@ -299,9 +298,9 @@ def _vat_table(invoice: Invoice, st: _Styles) -> Table:
     ]
     if in_ron is not None:
         head.append(Paragraph(f"{w('TVA')} (RON)", st.head_right))
-    vat_rows: list[list[Any]] = [head]
+    vat_rows: list[list[object]] = [head]
     for idx, item in enumerate(invoice.vat_breakdown):
-        row: list[Any] = [
+        row: list[object] = [
             vat_label(item.tax),
             format_ro(item.taxable_amount),
             format_ro(item.tax_amount),
@@ -399,13 +398,13 @@ def _story(invoice: Invoice, st: _Styles, logo: bytes | None) -> list[Flowable]:
 # Canvas with "pagina X din Y"
 
 
-def _canvas_class(footer: str, font: str, words: Words) -> type[Any]:
+def _canvas_class(footer: str, font: str, words: Words) -> type[rl_canvas.Canvas]:
     page, of = words("pagina"), words("din")
 
     class NumberedCanvas(rl_canvas.Canvas):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
+        def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
+            self._pages: list[dict[str, object]] = []
 
         def showPage(self) -> None:
             self._pages.append(dict(self.__dict__))

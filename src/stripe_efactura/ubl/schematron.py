@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import lxml.isoschematron
 from lxml import etree
@@ -36,6 +36,9 @@ from lxml import etree
 from ..errors import ValidationArtifactsMissing
 from ..files import write_atomic
 from .artifacts import FETCH_HINT, ArtifactSet
+
+if TYPE_CHECKING:
+    from saxonche import PySaxonProcessor
 
 COMPILER_VERSION = "2"
 """Bump when the compilation pipeline changes: it invalidates cached stylesheets."""
@@ -53,10 +56,10 @@ _SUBSTITUTED_ATTRIBUTES = ("test", "context", "select", "path")
 SAXON_LOCK = threading.RLock()
 """Serialises every call into Saxon (one processor per process, shared by all threads)."""
 
-_processor: Any = None
+_processor: PySaxonProcessor | None = None
 
 
-def saxon_processor() -> Any:
+def saxon_processor() -> PySaxonProcessor:
     """The process-wide ``saxonche.PySaxonProcessor`` (created on first use)."""
     global _processor
     with SAXON_LOCK:

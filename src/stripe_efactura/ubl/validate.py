@@ -20,11 +20,12 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from lxml import etree
 
 from ..errors import Problem
+from ..jsontypes import JsonObject
 from . import artifacts as artifacts_mod
 from . import schematron
 
@@ -126,14 +127,14 @@ class ValidationReport:
         """Sorted ``(rule_id, flag)`` pairs, with repeats."""
         return sorted((f.rule_id, f.flag) for f in self.findings)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "ok": self.ok,
             "document": self.document,
             "artifacts": self.artifacts,
             "fatal": len(self.fatal),
             "warnings": len(self.warnings),
-            "findings": [f.to_dict() for f in self.findings],
+            "findings": [{**f.to_dict()} for f in self.findings],
         }
 
 
