@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
-from stripe_efactura.app import intake, repair
+from stripe_efactura.app import browse, intake, repair
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.errors import StripeApiError
@@ -110,6 +110,13 @@ def test_its_own_object_answering_404_records_the_payment_needing_attention(
     )
     assert problem["hint"].endswith("then run `stripe-efactura payments retry pi_flowF`.")
     assert numbers(ctx) == []  # nothing issued from a payment nobody could read
+    detail = browse.payment_detail(ctx, "pi_flowF")  # the API's and the console's view
+    assert (detail["status"], detail["amount"], detail["currency"], detail["owner"]) == (
+        "needs_attention",
+        "0.00",
+        "XXX",
+        {"type": "payment_intent", "id": "pi_flowF"},
+    )
 
     with pytest.raises(StripeApiError) as still:  # the key still cannot see it
         repair.retry_payment(ctx, "pi_flowF")
