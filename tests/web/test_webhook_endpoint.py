@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import stripe
 from starlette.testclient import TestClient
 
 from stripe_efactura import app as use_cases
+from stripe_efactura.app.ratelimit import MAX_PER_ADDRESS, WINDOW_SECONDS
 from stripe_efactura.config import demo_settings
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import jobs, stripe_events
@@ -149,3 +151,29 @@ def test_metrics_token_when_set(tmp_path: Path, db_url: str) -> None:
     assert good.status_code == 200
     assert good.text.startswith("# TYPE efactura_jobs gauge\n")
     assert health.json() == {"status": "ok"}
+
+
+def test_wrong_metrics_tokens_are_rate_limited_like_api_tokens(tmp_path: Path, db_url: str) -> None:
+    settings = demo_settings(tmp_path, database_url=db_url, metrics_token="m3tr1cs-t0ken-value")
+    ctx = use_cases.build_context(settings)
+    ctx.clock = lambda: datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # the limiter's window stands
+    use_cases.prepare(ctx)
+    right = {"Authorization": "Bearer m3tr1cs-t0ken-value"}
+    with TestClient(create_app(ctx)) as client:
+        missing = [client.get("/metrics").status_code for _ in range(25)]  # no guess: not counted
+        wrong = [
+            client.get("/metrics", headers={"Authorization": f"Bearer guess-{i}"}).status_code
+            for i in range(MAX_PER_ADDRESS)
+        ]
+        limited = client.get("/metrics", headers={"Authorization": "Bearer guess-x"})
+        still = client.get("/metrics", headers=right)  # from the same address, even the right one
+        api = client.get("/api/v1/me", headers={"Authorization": "Bearer sef_guess"})
+    ctx.close()
+    assert missing == [401] * 25
+    assert wrong == [401] * MAX_PER_ADDRESS
+    assert (limited.status_code, limited.json()["code"]) == (429, "E-AUTH-RATE-LIMITED")
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert limited.headers["retry-after"] == str(WINDOW_SECONDS + 1)
+    assert (still.status_code, still.json()["code"]) == (429, "E-AUTH-RATE-LIMITED")
+    # one limiter per address for log-ins, API tokens and the metrics token
+    assert (api.status_code, api.json()["code"]) == (429, "E-AUTH-RATE-LIMITED")

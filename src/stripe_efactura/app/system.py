@@ -14,9 +14,10 @@ from ..store import overview as overview_store
 from ..store import status as status_store
 from ..store.invoices import InvoiceRecord, TimelineEntry
 from . import supervision
+from .accounts import limiter
 from .context import AppContext
 from .readiness import Check, readiness
-from .refusals import Unauthenticated
+from .refusals import TooManyAttempts, Unauthenticated
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,12 @@ def health(ctx: AppContext, *, with_worker: bool) -> str | None:
     return None
 
 
-def metrics_refusal(ctx: AppContext, authorization: str | None) -> Unauthenticated | None:
+def metrics_refusal(
+    ctx: AppContext, authorization: str | None, ip: str | None = None
+) -> Unauthenticated | TooManyAttempts | None:
     """Why ``/metrics`` refuses this ``Authorization`` header (None: allowed). Without
-    ``EFACTURA_METRICS_TOKEN`` anyone may read the counts."""
+    ``EFACTURA_METRICS_TOKEN`` anyone may read the counts. A wrong token counts as a failed
+    attempt of ``ip``, limited like log-ins and API tokens (``app/ratelimit.py``)."""
     expected = ctx.settings.metrics_token
     if not expected:
         return None
@@ -75,9 +79,15 @@ def metrics_refusal(ctx: AppContext, authorization: str | None) -> Unauthenticat
             "/metrics needs Authorization: Bearer <EFACTURA_METRICS_TOKEN>.",
             "/metrics cere Authorization: Bearer <EFACTURA_METRICS_TOKEN>.",
         )
+    limits = limiter(ctx)
+    try:
+        limits.check(ip)
+    except TooManyAttempts as exc:
+        return exc
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         given.strip().encode(), expected.encode()
     ):
+        limits.failed(ip)
         return Unauthenticated(
             "E-AUTH-TOKEN",
             "Wrong metrics token.",

@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 
 from ..app import intake, system
 from ..app.context import AppContext
+from ..app.refusals import TooManyAttempts, Unauthenticated
 from ..errors import StorageError
 from .anaf_callback import anaf_callback_route
 from .api import api_mount, create_api
@@ -69,6 +70,22 @@ def _lifespan(
     return lifespan
 
 
+def _metrics_refused(refused: Unauthenticated | TooManyAttempts) -> Response:
+    """401 (wrong or missing token) or 429 (too many wrong tokens) as problem+json."""
+    retry = refused.retry_after if isinstance(refused, TooManyAttempts) else None
+    answer = problem_response(
+        refused.status,
+        refused.code,
+        refused.message,
+        refused.message_ro or refused.message,
+        instance="/metrics",
+        retry_after=retry,
+    )
+    if refused.status == 401:
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return answer
+
+
 def _service_routes(ctx: AppContext, writer: BatchWriter, with_worker: bool) -> list[Route]:
     """The webhook endpoint and the unauthenticated health routes."""
 
@@ -113,13 +130,10 @@ def _service_routes(ctx: AppContext, writer: BatchWriter, with_worker: bool) -> 
 
     async def metrics(request: Request) -> Response:
         """Counts for Prometheus; with ``EFACTURA_METRICS_TOKEN`` set, only with that bearer."""
-        refused = system.metrics_refusal(ctx, request.headers.get("authorization"))
+        ip = request.client.host if request.client else None
+        refused = system.metrics_refusal(ctx, request.headers.get("authorization"), ip)
         if refused is not None:
-            answer = problem_response(
-                401, refused.code, refused.message, refused.message_ro or refused.message
-            )
-            answer.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return answer
+            return _metrics_refused(refused)
         return PlainTextResponse(await anyio.to_thread.run_sync(system.metrics_text, ctx))
 
     return [
