@@ -1,13 +1,16 @@
 """The console's HTTP behaviour without a browser: first-run gate, log-in, cookies, CSRF,
-security headers, roles, language (SQLite and PostgreSQL)."""
+security headers, roles, language, the invoice search box (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from stripe_efactura import app as use_cases
@@ -15,6 +18,9 @@ from stripe_efactura.app import accounts, ratelimit
 from stripe_efactura.app.audit_log import Actor
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
+from stripe_efactura.store import db
+from stripe_efactura.store import invoices as invoice_store
+from stripe_efactura.store.tables import series
 from stripe_efactura.web.app import create_app
 from stripe_efactura.web.console import setup_link
 
@@ -209,3 +215,46 @@ def test_settings_page_masks_secrets(tmp_path: Path, db_url: str) -> None:
     for secret in ("abcdefghijklmnop", "hunter2", "abcdefghijklmnopqrstuvwxyz"):
         assert secret not in page
     made.close()
+
+
+BUYERS = {
+    "pi_one": {"name": "Exemplu Soft SRL", "legal_id": "18547290", "vat_id": "RO18547290"},
+    "pi_two": {"name": "Ion Popescu", "email": "ion.popescu@example.ro"},
+}
+
+
+def test_invoice_search_box(ctx: AppContext) -> None:
+    with db.write(ctx.engine) as conn:
+        conn.execute(
+            sa.insert(series).values(code="SF", prefix="SF-2026-", padding=6, next_number=3)
+        )
+        for seq, (key, buyer) in enumerate(BUYERS.items(), start=1):
+            invoice_store.insert_invoice(
+                conn,
+                series_code="SF",
+                seq=seq,
+                number=f"SF-2026-{seq:06d}",
+                kind="invoice",
+                payment_key=key,
+                issue_date=date(2026, 3, 2),
+                currency="RON",
+                total="121.00",
+                livemode=False,
+                snapshot=json.dumps({"buyer": buyer}),
+                xml=b"<Invoice/>",
+            )
+    with_users(ctx)
+    c = client(ctx)
+    log_in(c, ADMIN)
+
+    def listed(query: str) -> list[str]:
+        answer = c.get(f"/invoices?q={query}")
+        assert answer.status_code == 200
+        return re.findall(r'<a href="/invoices/([^"]+)">', answer.text)
+
+    assert listed("") == ["SF-2026-000002", "SF-2026-000001"]
+    assert listed("ro18547290") == ["SF-2026-000001"]
+    assert listed("Popescu") == ["SF-2026-000002"]
+    assert listed("000002") == ["SF-2026-000002"]
+    assert listed("pi_one") == ["SF-2026-000001"]
+    assert listed("nobody") == []
