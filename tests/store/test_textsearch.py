@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 
 from stripe_efactura.store import db, queries, textsearch
 from stripe_efactura.store import invoices as invoice_store
-from stripe_efactura.store.migrate import ensure_schema
-from stripe_efactura.store.tables import payments, series
+from stripe_efactura.store.migrate import ensure_schema, upgrade
+from stripe_efactura.store.tables import invoices, payments, series
 
 TEXTS = {
     "pi_a": "pi_a ion popescu ion.popescu@example.ro",
@@ -232,3 +232,78 @@ def test_without_the_index_the_search_still_answers_and_the_log_says_why(
     assert record.getMessage().startswith("text search: ")
     assert record.getMessage().endswith("searches read every row")
     assert {t: found(engine, t) for t in TERMS} == {t: expected(t) for t in TERMS}
+
+
+def test_the_migration_fills_and_indexes_the_rows_already_stored(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    upgrade(engine, "0006")
+    now = datetime(2026, 1, 5, 9, 0)
+    old_invoices = sa.table("invoices", *(sa.column(c) for c in INVOICE_0006))
+    with db.write(engine) as conn:
+        conn.execute(sa.insert(series).values(code="S", prefix="S", padding=3, next_number=2))
+        conn.execute(
+            sa.insert(payments).values(
+                payment_key="pi_1",
+                owner_type="payment_intent",
+                owner_id="pi_1",
+                livemode=False,
+                currency="RON",
+                amount=100,
+                paid_at=now,
+                sale="{}",
+                search="pi_1 maria ionescu",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        buyer = {"buyer": {"name": "Maria Ionescu SRL", "legal_id": "123456"}}
+        conn.execute(
+            sa.insert(old_invoices).values(
+                series_code="S",
+                seq=1,
+                number="S001",
+                kind="invoice",
+                payment_key="pi_1",
+                issue_date=date(2026, 1, 5),
+                currency="RON",
+                total="1.00",
+                livemode=False,
+                snapshot=json.dumps(buyer),
+                xml=b"<Invoice/>",
+                anaf_state="ok",
+                email_state="sent",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    upgrade(engine)
+    with db.read(engine) as conn:
+        search = conn.execute(sa.select(invoices.c.search)).scalar_one()
+    assert search == "s001 pi_1 maria ionescu srl 123456"
+    assert found(engine, "ionescu") == ["pi_1"]
+    assert invoice_numbers(engine, "ionescu") == ["S001"]
+    assert invoice_numbers(engine, "123456") == ["S001"]
+    if db.is_sqlite(engine):
+        with db.read(engine) as conn:
+            assert textsearch._candidates(conn, "invoices", "ionescu") == [1]
+            assert textsearch._candidates(conn, "payments", "ionescu") is not None
+    engine.dispose()
+
+
+INVOICE_0006 = (
+    "series_code",
+    "seq",
+    "number",
+    "kind",
+    "payment_key",
+    "issue_date",
+    "currency",
+    "total",
+    "livemode",
+    "snapshot",
+    "xml",
+    "anaf_state",
+    "email_state",
+    "created_at",
+    "updated_at",
+)
