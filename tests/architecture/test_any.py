@@ -25,15 +25,15 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "stripe_efactura"
 
 CEILING = {
     "intake": 97,
-    "app": 92,
+    "app": 62,
     "web": 48,
-    "registry": 23,
     "anaf": 21,
     "store": 14,
     "demo": 9,
-    "commands": 7,
     "jobs": 6,
     "config": 3,
+    "registry": 2,
+    "commands": 1,
 }
 
 

@@ -12,11 +12,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TypedDict
 from urllib.parse import quote
 
 from ..intake.ledger import LedgerEntry
+from ..jsontypes import JsonObject
 from ..money import from_minor
+from ..store.periods import BookedPayment, IssuedInvoice
+from .audit_fetch import SpvMessage
 from .periods import Period, ro_day
 
 NOT_OK_FIX = {
@@ -33,7 +36,7 @@ WAITING_FIX = (
 
 PAYMENT_CODES = frozenset({"R-COLLECTED-NO-INVOICE", "R-REFUND-NO-STORNO", "R-DISPUTE-NO-STORNO"})
 
-Ron = Callable[[str, Decimal, date, Any], Decimal | None]
+Ron = Callable[[str, Decimal, date, IssuedInvoice | None], Decimal | None]
 """(currency, amount, day, invoice row or None) -> amount in RON, or None when unknown."""
 
 
@@ -62,8 +65,8 @@ class Finding:
             return f"/payments/{quote(self.ref, safe='')}"
         return "/anaf"
 
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+    def to_json(self) -> JsonObject:
+        out: JsonObject = asdict(self)
         for key in ("amount", "amount_ron"):
             out[key] = None if out[key] is None else str(out[key])
         out["day"] = None if self.day is None else self.day.isoformat()
@@ -75,13 +78,13 @@ class Finding:
 class Books:
     """The local side: invoices of the period and everything Stripe's money points at."""
 
-    issued: list[Any]
-    """Invoices and stornos issued in the period (light rows)."""
-    by_key: Mapping[tuple[str, str], Any]
+    issued: list[IssuedInvoice]
+    """Invoices and stornos issued in the period (without snapshot)."""
+    by_key: Mapping[tuple[str, str], IssuedInvoice]
     """(payment key, kind) -> invoice row, for every key in the Stripe data and the period."""
-    payments: Mapping[str, Any]
+    payments: Mapping[str, BookedPayment]
     """payment key -> payment row."""
-    by_index: Mapping[str, Any]
+    by_index: Mapping[str, IssuedInvoice]
     """ANAF upload index (current or earlier) -> invoice row, for the SPV messages' indexes."""
     today: date
     livemode: bool
@@ -93,7 +96,7 @@ def _money(entry: LedgerEntry) -> tuple[str, Decimal]:
     return currency, from_minor(gross, currency)
 
 
-def _collected_fix(key: str, payment: Any, day: date) -> str:
+def _collected_fix(key: str, payment: BookedPayment | None, day: date) -> str:
     if payment is None:
         return f"stripe-efactura reconcile --since {day.isoformat()}"
     if payment.status == "needs_attention":
@@ -121,13 +124,22 @@ def _day(entry: LedgerEntry) -> date:
 _INDEX_IN_TEXT = re.compile(r"(?:id_incarcare|index_incarcare|index)\s*=\s*(\d+)")
 
 
-def message_refs(m: Any) -> set[str]:
+def message_refs(m: SpvMessage) -> set[str]:
     """The upload indexes an SPV message is about: its ``id_solicitare``; for a buyer message
     also the indexes its text names."""
     refs = {str(m.upload_index)} if m.upload_index else set()
     if str(m.kind).upper().startswith("MESAJ"):
         refs.update(_INDEX_IN_TEXT.findall(str(m.details)))
     return refs
+
+
+class _Money(TypedDict):
+    """The money fields of a finding."""
+
+    currency: str
+    amount: Decimal
+    amount_ron: Decimal | None
+    day: date
 
 
 class Auditor:
@@ -139,10 +151,27 @@ class Auditor:
         self.ron = ron
         self.findings: list[Finding] = []
 
-    def add(self, code: str, ref: str, en: str, ro: str, fix: str, **kw: Any) -> None:
-        self.findings.append(Finding(code, ref, en, ro, fix, **kw))
+    def add(
+        self,
+        code: str,
+        ref: str,
+        en: str,
+        ro: str,
+        fix: str,
+        *,
+        currency: str | None = None,
+        amount: Decimal | None = None,
+        amount_ron: Decimal | None = None,
+        number: str | None = None,
+        day: date | None = None,
+    ) -> None:
+        self.findings.append(
+            Finding(code, ref, en, ro, fix, currency, amount, amount_ron, number, day)
+        )
 
-    def money_kw(self, currency: str, amount: Decimal, day: date, row: Any) -> dict[str, Any]:
+    def money_kw(
+        self, currency: str, amount: Decimal, day: date, row: IssuedInvoice | None
+    ) -> _Money:
         return {
             "currency": currency,
             "amount": amount,
@@ -240,7 +269,7 @@ class Auditor:
         for row in self.books.issued:
             self.invoice(row, (str(row.payment_key), str(row.kind)) in with_money)
 
-    def invoice(self, row: Any, has_money: bool) -> None:
+    def invoice(self, row: IssuedInvoice, has_money: bool) -> None:
         n, day = str(row.number), row.issue_date
         total, currency = Decimal(str(row.total)), str(row.currency).upper()
         if not has_money:
@@ -284,7 +313,9 @@ class Auditor:
 
     # ---- SPV ---------------------------------------------------------------------------
 
-    def spv_side(self, messages: list[Any], window: tuple[datetime, datetime] | None) -> None:
+    def spv_side(
+        self, messages: list[SpvMessage], window: tuple[datetime, datetime] | None
+    ) -> None:
         listed: set[str] = set()
         for m in messages:
             kind = str(m.kind).upper()
@@ -299,7 +330,7 @@ class Auditor:
         if window is not None:
             self.spv_missing(listed, window)
 
-    def spv_unmatched(self, m: Any, kind: str) -> None:
+    def spv_unmatched(self, m: SpvMessage, kind: str) -> None:
         if kind.startswith("MESAJ"):
             fix = f"read it in the SPV (download id {m.download_id}) and answer the buyer"
         elif kind.startswith("ERORI"):
@@ -343,7 +374,7 @@ def audit_findings(
     period: Period,
     books: Books,
     entries: list[LedgerEntry],
-    spv: list[Any],
+    spv: list[SpvMessage],
     spv_window: tuple[datetime, datetime] | None,
     ron: Ron,
 ) -> list[Finding]:

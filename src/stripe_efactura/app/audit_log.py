@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from ..jsontypes import JsonObject
 from ..store import accounts as store
 from ..store import db
 from .context import AppContext
@@ -58,9 +59,10 @@ class AuditEntry:
     target_id: str
     before: Any
     after: Any
+    """``before``/``after``: the JSON stored with the entry (callers index into it)."""
     ip: str | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JsonObject:
         return {
             "id": self.id,
             "at": self.at.isoformat(),
@@ -77,7 +79,7 @@ class AuditEntry:
         }
 
 
-def _dump(value: Any) -> str | None:
+def _dump(value: object) -> str | None:
     if value is None:
         return None
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
@@ -90,8 +92,8 @@ def record(
     target_type: str,
     target_id: str | int,
     *,
-    before: Any = None,
-    after: Any = None,
+    before: object = None,
+    after: object = None,
 ) -> int:
     """Append one entry inside the caller's transaction; returns its id."""
     return store.insert_audit(
@@ -119,8 +121,8 @@ def record_now(
     target_type: str,
     target_id: str | int,
     *,
-    before: Any = None,
-    after: Any = None,
+    before: object = None,
+    after: object = None,
 ) -> int:
     """:func:`record` in its own transaction (after a use case that commits by itself)."""
     with db.write(ctx.engine) as conn:

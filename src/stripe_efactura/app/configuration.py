@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 from ..config import Settings
 
@@ -29,7 +28,7 @@ def mask(value: str) -> str:
     return f"{head}…{tail}" if tail else "••••"
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -41,7 +40,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _flatten(prefix: str, value: Any) -> list[tuple[str, str]]:
+def _flatten(prefix: str, value: object) -> list[tuple[str, str]]:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: list[tuple[str, str]] = []
         for f in dataclasses.fields(value):

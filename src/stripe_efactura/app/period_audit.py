@@ -13,14 +13,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from ..invoicing.serialize import invoice_from_json
+from ..jsontypes import JsonObject
 from ..money import round2
 from ..store import db
 from ..store import periods as period_store
+from ..store.periods import IssuedInvoice
 from . import audit_fetch
-from .audit_fetch import Fetched, Progress
+from .audit_fetch import Fetched, Progress, SpvMessage
 from .audit_findings import Books, Finding, Ron, audit_findings, message_refs
 from .context import AppContext
 from .payouts import PayoutReport, payout_report
@@ -66,7 +67,7 @@ class AuditReport:
             out[code]["in RON*" if code in partial else "in RON"] = str(ron)
         return out
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         window = self.spv_window
         return {
             "period": self.period.label,
@@ -75,12 +76,12 @@ class AuditReport:
             "livemode": self.livemode,
             "as_of": self.as_of.isoformat(),
             "clean": self.clean,
-            "counts": self.counts,
+            "counts": {**self.counts},
             "findings": [f.to_json() for f in self.findings],
-            "totals": self.totals(),
+            "totals": {code: {**sums} for code, sums in self.totals().items()},
             "payouts": [p.to_json() for p in self.payouts],
             "spv_window": None if window is None else [w.isoformat() for w in window],
-            "notes": self.notes,
+            "notes": list(self.notes),
             "resumed_pages": self.resumed_pages,
             "stripe_requests": self.stripe_requests,
             "anaf_requests": self.anaf_requests,
@@ -92,12 +93,14 @@ def _ron(ctx: AppContext) -> Ron:
     at the BNR rate of its day from the cached rates (None when not cached)."""
     from . import fx
 
-    rates: dict[Any, Decimal | None] = {}
+    rates: dict[tuple[str, int | str, date | None], Decimal | None] = {}
 
-    def convert(currency: str, amount: Decimal, day: date, row: Any) -> Decimal | None:
+    def convert(
+        currency: str, amount: Decimal, day: date, row: IssuedInvoice | None
+    ) -> Decimal | None:
         if currency == "RON":
             return amount
-        key: Any = ("row", row.id) if row is not None else (currency, day)
+        key = ("row", row.id, None) if row is not None else ("day", currency, day)
         if key not in rates:
             if row is not None:
                 with db.read(ctx.engine) as conn:
@@ -112,7 +115,7 @@ def _ron(ctx: AppContext) -> Ron:
     return convert
 
 
-def _spv_indexes(messages: Iterable[Any]) -> list[str]:
+def _spv_indexes(messages: Iterable[SpvMessage]) -> list[str]:
     return sorted({r for m in messages for r in message_refs(m)})
 
 
@@ -142,7 +145,13 @@ def _now(ctx: AppContext) -> datetime:
     return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
-def _spv(ctx: AppContext, period: Period, cp: Any, got: Fetched, progress: Progress | None) -> None:
+def _spv(
+    ctx: AppContext,
+    period: Period,
+    cp: audit_fetch.Checkpoint,
+    got: Fetched,
+    progress: Progress | None,
+) -> None:
     from . import anaf_tokens
 
     if anaf_tokens.load_tokens(ctx) is None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
+from ..jsontypes import JsonObject, JsonValue
 from ..store import db
 from ..store import invoices as invoice_store
 from ..store import listings as rows_store
@@ -23,18 +23,18 @@ from ..store import queries as q
 from . import audit_log, lookups
 from .context import AppContext
 
-Json = dict[str, Any]
+Json = JsonObject
 AUDITED = 200
 
 
-def _entry(at: datetime | None, event: str, detail: Any) -> Json:
+def _entry(at: datetime | None, event: str, detail: JsonValue) -> Json:
     return {"at": at.isoformat() if at is not None else None, "event": event, "detail": detail}
 
 
 def validation_entry(number: str, at: datetime, summary: str | None) -> Json:
     """The gate every invoice passed before its number: fatal and warning rule ids."""
     found = json.loads(summary) if summary else {}
-    detail = {
+    detail: JsonObject = {
         "number": number,
         "fatal": list(found.get("fatal", [])),
         "warnings": list(found.get("warnings", [])),

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import Access, app, session
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from ..app.period_audit import AuditReport
+    from ..app.periods import Period
 
 PeriodOpt = Annotated[str | None, typer.Option("--period", help="A month: YYYY-MM.")]
 FromOpt = Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")]
@@ -19,7 +25,7 @@ TestOpt = Annotated[
 ]
 
 
-def _period(period: str | None, first: str | None, last: str | None) -> Any:
+def _period(period: str | None, first: str | None, last: str | None) -> Period:
     from ..app import periods
 
     return periods.resolve(period, first, last)
@@ -139,7 +145,7 @@ class _Bar:
             transient=True,
             disable=not sys.stderr.isatty(),
         )
-        self.tasks: dict[str, Any] = {}
+        self.tasks: dict[str, TaskID] = {}
 
     def __call__(self, stage: str, done: int, total: int | None) -> None:
         if stage not in self.tasks:
@@ -147,7 +153,7 @@ class _Bar:
         self.progress.update(self.tasks[stage], completed=done, total=total)
 
 
-def _print_report(report: Any) -> None:
+def _print_report(report: AuditReport) -> None:
     for f in report.findings:
         money = ""
         if f.amount is not None:

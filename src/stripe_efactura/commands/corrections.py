@@ -9,15 +9,18 @@ when it comes from the invoicing rules, each broken rule follows on its own line
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from ..errors import UserInputError
 from . import Access, invoices_app, payments_app, read_input, session
+
+if TYPE_CHECKING:
+    from ..invoicing.buyer import BuyerOverrides
 
 T = TypeVar("T")
 
@@ -64,10 +67,10 @@ def _run(use_case: Callable[..., T], *args: object, **kwargs: object) -> T:
         return use_case(ctx, Actor.cli(), *args, **kwargs)
 
 
-def buyer_overrides(fields: dict[str, Any], buyer_file: Path | None) -> Any:
+def buyer_overrides(fields: Mapping[str, object], buyer_file: Path | None) -> BuyerOverrides:
     from ..app.overrides import buyer_from_fields
 
-    data: dict[str, Any] = {}
+    data: dict[str, object] = {}
     if buyer_file is not None:
         try:
             loaded = json.loads(read_input(buyer_file).decode("utf-8"))
@@ -109,7 +112,7 @@ BUYER_FIELDS = (
 )
 
 
-def _buyer_fields(options: dict[str, Any]) -> dict[str, Any]:
+def _buyer_fields(options: Mapping[str, object]) -> dict[str, object]:
     """The buyer options of a command (``override``, ``reissue``) from its ``locals()``."""
     return {name: options[name] for name in BUYER_FIELDS}
 

@@ -37,6 +37,7 @@ import httpx
 
 from ..invoicing import ro
 from ..invoicing.model import Address
+from ..jsontypes import JsonObject
 from .http import (
     Clock,
     RegistryUnavailable,
@@ -88,8 +89,8 @@ class Taxpayer:
     """``date_generale.statusRO_e_Factura``: in the RO e-Factura register."""
     registration_state: str = ""
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_json(self) -> JsonObject:
+        data: JsonObject = asdict(self)
         data["day"] = self.day.isoformat()
         return data
 
@@ -107,25 +108,25 @@ class RegistryAnswer:
     not_found: frozenset[str] = frozenset()
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return " ".join(value.split()) if isinstance(value, str) else ""
 
 
-def _flag(section: Mapping[str, Any], key: str) -> bool:
+def _flag(section: Mapping[str, object], key: str) -> bool:
     value = section.get(key)
     if isinstance(value, bool):
         return value
     raise RegistryUnavailable(f"{SERVICE} answered without a boolean {key!r}", reason="malformed")
 
 
-def _section(entry: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+def _section(entry: Mapping[str, object], key: str) -> Mapping[str, object]:
     value = entry.get(key)
     if not isinstance(value, Mapping):
         raise RegistryUnavailable(f"{SERVICE} answered without {key!r}", reason="malformed")
     return value
 
 
-def registry_address(section: Mapping[str, Any] | None, prefix: str) -> Address | None:
+def registry_address(section: Mapping[str, object] | None, prefix: str) -> Address | None:
     """An :class:`Address` from ``adresa_sediu_social`` (``prefix='s'``) or
     ``adresa_domiciliu_fiscal`` (``'d'``), normalised like every Romanian address (county
     ``RO-XX``, Bucharest ``SECTORn``); None when the registry has no street or locality."""
@@ -154,7 +155,7 @@ def registry_address(section: Mapping[str, Any] | None, prefix: str) -> Address 
     )
 
 
-def parse_entry(entry: Mapping[str, Any]) -> Taxpayer:
+def parse_entry(entry: Mapping[str, object]) -> Taxpayer:
     general = _section(entry, "date_generale")
     vat = _section(entry, "inregistrare_scop_Tva")
     on_collection = _section(entry, "inregistrare_RTVAI")
@@ -192,7 +193,7 @@ def parse_entry(entry: Mapping[str, Any]) -> Taxpayer:
     )
 
 
-def parse_answer(data: Any) -> RegistryAnswer:
+def parse_answer(data: object) -> RegistryAnswer:
     """The ``found``/``notFound`` lists of a v9 answer; anything else is
     :class:`RegistryUnavailable` (``malformed``)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("found"), list):

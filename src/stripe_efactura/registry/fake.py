@@ -21,7 +21,6 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 
@@ -102,7 +101,7 @@ class FakeCompany:
     e_factura: bool = True
     details: str = ""
 
-    def v9_entry(self, day: str) -> dict[str, Any]:
+    def v9_entry(self, day: str) -> dict[str, object]:
         seat = {
             "sdenumire_Strada": self.street,
             "snumar_Strada": self.number,
@@ -255,7 +254,7 @@ def sample_traders() -> list[FakeTrader]:
     ]
 
 
-def _json(status: int, data: Any, request: httpx.Request) -> httpx.Response:
+def _json(status: int, data: object, request: httpx.Request) -> httpx.Response:
     return httpx.Response(status, json=data, request=request)
 
 

@@ -5,18 +5,13 @@ point ``EFACTURA_ANAF_PUBLIC_BASE`` and ``EFACTURA_VIES_URL`` at
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
+from starlette.types import Receive, Scope, Send
 
 from .fake import FakeRegistry
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 def asgi_app(fake: FakeRegistry) -> Callable[[Scope, Receive, Send], Awaitable[None]]:

@@ -12,11 +12,12 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import httpx
 
 from ..errors import EfacturaError
+from ..jsontypes import JsonValue
 
 T = TypeVar("T")
 C = TypeVar("C", bound="RetryingClient")
@@ -92,7 +93,7 @@ def looks_like_html(response: httpx.Response) -> bool:
     return "html" in ctype or head.startswith((b"<!doctype", b"<html", b"<head", b"<body"))
 
 
-def read_json(response: httpx.Response, service: str) -> Any:
+def read_json(response: httpx.Response, service: str) -> JsonValue:
     """The JSON body, or :class:`RegistryUnavailable` for HTML pages and malformed bodies."""
     if looks_like_html(response):
         raise RegistryUnavailable(
@@ -101,12 +102,13 @@ def read_json(response: httpx.Response, service: str) -> Any:
             reason="html",
         )
     try:
-        return json.loads(response.content)
+        data: JsonValue = json.loads(response.content)
     except ValueError as exc:
         raise RegistryUnavailable(
             f"{service} answered a body that is not JSON (HTTP {response.status_code})",
             reason="malformed",
         ) from exc
+    return data
 
 
 def status_error(response: httpx.Response, service: str) -> RegistryError | None:

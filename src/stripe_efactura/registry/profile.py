@@ -9,17 +9,20 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeAlias
 
 from ..invoicing.model import Address
 from .anaf_public import Taxpayer
 
+TomlValue: TypeAlias = str | bool | int
+"""A value this module writes into ``efactura.toml``."""
+
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\"' -]+?)\s*\]\s*(#.*)?$")
 
 
-def company_values(t: Taxpayer) -> tuple[dict[str, Any], dict[str, Any]]:
+def company_values(t: Taxpayer) -> tuple[dict[str, TomlValue], dict[str, TomlValue]]:
     """The ``[company]`` and ``[company.address]`` keys the registry gives."""
-    company: dict[str, Any] = {
+    company: dict[str, TomlValue] = {
         "name": t.name,
         "cui": t.cui,
         "vat_payer": t.vat_payer,
@@ -27,7 +30,7 @@ def company_values(t: Taxpayer) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     if t.trade_register:
         company["trade_register"] = t.trade_register
-    address: dict[str, Any] = {}
+    address: dict[str, TomlValue] = {}
     if t.address is not None:
         a = t.address
         address = {"line1": a.line1, "city": a.city, "country": a.country}
@@ -40,7 +43,7 @@ def company_values(t: Taxpayer) -> tuple[dict[str, Any], dict[str, Any]]:
     return company, address
 
 
-def _toml_value(value: Any) -> str:
+def _toml_value(value: TomlValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -53,7 +56,7 @@ def _table_of(line: str) -> str | None:
     return m.group(1).replace(" ", "").replace('"', "").replace("'", "") if m else None
 
 
-def _set_keys(lines: list[str], table: str, values: Mapping[str, Any]) -> list[str]:
+def _set_keys(lines: list[str], table: str, values: Mapping[str, TomlValue]) -> list[str]:
     """``lines`` with ``values`` set in ``[table]`` (replaced in place, else added at the end of
     the table; the table is appended when missing). Other keys and tables are kept."""
     out = list(lines)

@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from ..jsontypes import JsonObject
 from .http import (
     Clock,
     RegistryRejected,
@@ -69,7 +70,7 @@ class VatCheck:
     user_error: str | None = None
     """``INVALID_INPUT`` when VIES refused the number's format."""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return asdict(self)
 
     @classmethod
@@ -84,14 +85,14 @@ def split_vat_id(vat_id: str) -> tuple[str, str]:
     return ("EL" if country == "GR" else country), number
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     text = " ".join(value.split())
     return None if text in ("", "---") else text
 
 
-def _error_code(data: Mapping[str, Any]) -> str | None:
+def _error_code(data: Mapping[str, object]) -> str | None:
     wrappers = data.get("errorWrappers")
     if isinstance(wrappers, list) and wrappers:
         first = wrappers[0]
@@ -106,7 +107,7 @@ def _error_code(data: Mapping[str, Any]) -> str | None:
     return None
 
 
-def parse_check(vat_id: str, data: Any) -> VatCheck:
+def parse_check(vat_id: str, data: object) -> VatCheck:
     """A :class:`VatCheck` from a VIES answer, or the error it says."""
     if not isinstance(data, Mapping):
         raise RegistryUnavailable(
