@@ -80,7 +80,6 @@ def test_its_own_object_answering_404_records_the_payment_needing_attention(
 ) -> None:
     flow = factory.flow_f_direct_payment_intent()
     flow.store(store)
-    store.pi_line_items.clear()  # its WooCommerce unit "buc" is no UN/ECE code (BR-CL-23)
     pi = store.objects["payment_intent"].pop("pi_flowF")  # another account's PaymentIntent
     event = thin(flow, "payment_intent.succeeded", "pi_flowF", factory.T0 + 5003)
     intake.accept_event(ctx, json.dumps(event).encode())
@@ -144,7 +143,6 @@ def test_a_charge_read_later_belongs_to_its_payment_intent(
 ) -> None:
     flow = factory.flow_f_direct_payment_intent()
     flow.store(store)
-    store.pi_line_items.clear()  # its WooCommerce unit "buc" is no UN/ECE code (BR-CL-23)
     charge = store.objects["charge"].pop("ch_flowF")
     intake.accept_event(
         ctx, json.dumps(thin(flow, "charge.succeeded", "ch_flowF", factory.T0 + 5004)).encode()
@@ -212,7 +210,6 @@ def test_a_transient_error_is_retried_not_kept(
 ) -> None:
     flow = factory.flow_f_direct_payment_intent()
     flow.store(store)
-    store.pi_line_items.clear()  # its WooCommerce unit "buc" is no UN/ECE code (BR-CL-23)
     event = thin(flow, "payment_intent.succeeded", "pi_flowF", factory.T0 + 5003)
     intake.accept_event(ctx, json.dumps(event).encode())
     store.fail_next(status, path_prefix="/v1/payment_intents/pi_flowF", times=1)
@@ -226,3 +223,22 @@ def test_a_transient_error_is_retried_not_kept(
     assert intake.process_event(ctx, "evt_thin_pi_flowF") == "processed"
     assert listed(ctx, "pi_flowF")["status"] == "pending"
     assert listed(ctx, "pi_flowF")["amount"] == 23200
+
+
+def test_a_woocommerce_unit_in_words_is_invoiced_as_its_code(
+    ctx: AppContext, store: FakeStripeStore
+) -> None:
+    """Flow F's line item says ``unit_of_measure: "buc"``: the invoice passes the official rules
+    (BR-CL-23) with ``unitCode="H87"`` instead of needing attention."""
+    flow = factory.flow_f_direct_payment_intent()
+    flow.store(store)
+    for event in flow.events:
+        intake.accept_event(ctx, json.dumps(event).encode())
+    use_cases.make_worker(ctx).drain()
+
+    assert listed(ctx, "pi_flowF")["status"] == "invoiced"
+    assert numbers(ctx) == ["TEST000001"]
+    with db.read(ctx.engine) as conn:
+        xml = conn.execute(sa.select(invoices.c.xml)).scalar_one()
+    assert b'<cbc:InvoicedQuantity unitCode="H87">2</cbc:InvoicedQuantity>' in xml
+    assert b"<cbc:Name>Ceainic</cbc:Name>" in xml

@@ -56,6 +56,7 @@ from ..invoicing.model import Period
 from ..invoicing.problems import problem
 from ..money import from_minor, parse_decimal
 from ..tz import BUCHAREST
+from . import units
 from .metadata import (
     MAX_QUANTITY,
     MetaLine,
@@ -232,7 +233,7 @@ def _amount_details_lines(sale: Sale) -> list[RawLine]:
                 tax_amount=tax_amount,
                 tax_count=1 if tax_amount is not None else 0,
                 item_id=_text(li.get("product_code")),
-                unit_code=unit_code if unit_code and len(unit_code) <= 3 else "H87",
+                unit_code=units.unit_code(unit_code),
             )
         )
     return out
