@@ -28,7 +28,7 @@ CEILING = {
     "app": 62,
     "web": 48,
     "anaf": 21,
-    "store": 14,
+    "store": 11,
     "demo": 9,
     "jobs": 6,
     "config": 3,

@@ -66,7 +66,7 @@ def record_once(
 # -- the inbox ----------------------------------------------------------------------------
 
 
-def notice_view(r: Any) -> dict[str, Any]:
+def notice_view(r: q.InboxNotice) -> dict[str, Any]:
     payload = json.loads(r.payload)
     resolved = r.acknowledged_at is not None or bool(r.fixed)
     return {
@@ -117,4 +117,5 @@ def acknowledge(ctx: AppContext, actor: Actor, notice_id: int) -> dict[str, Any]
                 after={"state": "acknowledged"},
             )
         row = q.notice(conn, notice_id)
+        assert row is not None  # read above in this transaction; notices are never deleted
     return notice_view(row)

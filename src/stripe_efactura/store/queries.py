@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .db import record
 from .tables import (
     anaf_quota,
     invoices,
@@ -236,10 +237,22 @@ def invoice_extras(conn: Connection, invoice_id: int) -> Any:
     ).one()
 
 
-def payment_events(conn: Connection, event_ids: Sequence[str]) -> Sequence[Any]:
+@dataclass(frozen=True)
+class PaymentEvent:
+    """A Stripe event of a payment, without its payload."""
+
+    id: str
+    type: str
+    received_at: datetime
+    outcome: str
+    reason: str | None
+    source: str
+
+
+def payment_events(conn: Connection, event_ids: Sequence[str]) -> list[PaymentEvent]:
     if not event_ids:
         return []
-    return conn.execute(
+    query = (
         sa.select(
             stripe_events.c.id,
             stripe_events.c.type,
@@ -250,7 +263,8 @@ def payment_events(conn: Connection, event_ids: Sequence[str]) -> Sequence[Any]:
         )
         .where(stripe_events.c.id.in_(list(event_ids)))
         .order_by(stripe_events.c.received_at, stripe_events.c.id)
-    ).all()
+    )
+    return [record(PaymentEvent, r) for r in conn.execute(query)]
 
 
 # -- notices ----------------------------------------------------------------------------
@@ -269,9 +283,24 @@ def _notice_fixed() -> sa.ColumnElement[bool]:
     return sa.and_(notices.c.kind == "payment_problem", fixed)
 
 
+@dataclass(frozen=True)
+class InboxNotice:
+    """A notice as the inbox shows it; ``fixed``: a payment problem since resolved."""
+
+    id: int
+    kind: str
+    ref: str
+    payload: str
+    created_at: datetime
+    sent_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    fixed: bool
+
+
 def notices_page(
     conn: Connection, *, state: str | None, after: int | None, limit: int
-) -> Sequence[Any]:
+) -> list[InboxNotice]:
     """Notices newest first; ``state`` ``open`` (neither acknowledged nor fixed) or
     ``resolved``; each row has a boolean ``fixed``."""
     fixed = _notice_fixed()
@@ -282,12 +311,14 @@ def notices_page(
         query = query.where(sa.or_(notices.c.acknowledged_at.is_not(None), fixed))
     if after is not None:
         query = query.where(notices.c.id < after)
-    return conn.execute(query.order_by(notices.c.id.desc()).limit(limit)).all()
+    rows = conn.execute(query.order_by(notices.c.id.desc()).limit(limit))
+    return [record(InboxNotice, r) for r in rows]
 
 
-def notice(conn: Connection, notice_id: int) -> Any:
+def notice(conn: Connection, notice_id: int) -> InboxNotice | None:
     query = sa.select(notices, _notice_fixed().label("fixed")).where(notices.c.id == notice_id)
-    return conn.execute(query).first()
+    row = conn.execute(query).first()
+    return None if row is None else record(InboxNotice, row)
 
 
 def acknowledge_notice(conn: Connection, notice_id: int, *, by: str, now: datetime) -> bool:
