@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from factories.waits import payment_row
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices, payments, series
 
@@ -17,22 +18,8 @@ def fill(ctx, n: int) -> None:  # type: ignore[no-untyped-def]
         for i in range(n):
             paid = start + timedelta(hours=i // 2)  # pairs share paid_at: the key breaks ties
             key = f"pi_{i:03d}"
-            conn.execute(
-                sa.insert(payments).values(
-                    payment_key=key,
-                    kind="payment",
-                    owner_type="payment_intent",
-                    owner_id=key,
-                    status="invoiced",
-                    livemode=False,
-                    currency="RON",
-                    amount=100 + i,
-                    paid_at=paid,
-                    sale="{}",
-                    created_at=paid,
-                    updated_at=paid,
-                )
-            )
+            row = payment_row(key, paid, status="invoiced", amount=100 + i)
+            conn.execute(sa.insert(payments).values(**row))
             conn.execute(
                 sa.insert(invoices).values(
                     series_code="P",

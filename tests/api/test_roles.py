@@ -23,6 +23,8 @@ TABLE: list[tuple[str, str, str, Any, str]] = [
     ("get", "/payments/{payment_key}", "/payments/pi_none", None, READ),
     ("post", "/payments/{payment_key}/retry", "/payments/pi_none/retry", None, OPERATE),
     ("put", "/payments/{payment_key}/buyer", "/payments/pi_none/buyer", BUYER, OPERATE),
+    ("post", "/payments/{payment_key}/dispute-decision", "/payments/dp_none/dispute-decision",
+     {"storno": False}, OPERATE),
     ("get", "/invoices", "/invoices", None, READ),
     ("get", "/invoices/{number}", "/invoices/X1", None, READ),
     ("get", "/invoices/{number}/{document}", "/invoices/X1/pdf", None, DOWNLOAD),

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from factories import stripe_flows as factory
+from factories.waits import live_flow
 from stripe_efactura import app as use_cases
 from stripe_efactura import cli
 from stripe_efactura.app import anaf_admin, browse, intake
@@ -37,25 +38,6 @@ TEMPLATE_WAIT = {
     "`stripe-efactura init --cui YOUR_CUI`), then restart the service after completing the "
     "company block (a running service keeps the settings it started with).",
 }
-
-
-def _live(value: Any) -> Any:
-    """The same Stripe data in live mode."""
-    if isinstance(value, dict):
-        return {k: True if k == "livemode" else _live(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_live(v) for v in value]
-    return value
-
-
-def live_flow() -> factory.Flow:
-    flow = factory.flow_a_checkout_card()
-    return dataclasses.replace(
-        flow,
-        events=_live(flow.events),
-        objects=_live(flow.objects),
-        session_line_items=_live(flow.session_line_items),
-    )
 
 
 def flow_t() -> factory.Flow:

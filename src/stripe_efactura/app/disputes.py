@@ -25,7 +25,8 @@ from ..money import format_amount, from_minor
 from ..store import db, repo
 from ..store import invoices as invoice_store
 from ..store.repo import PaymentRecord
-from . import notices
+from . import audit_log, notices
+from .audit_log import Actor
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.storno")
@@ -114,3 +115,19 @@ def decide_dispute(ctx: AppContext, payment_key: str, *, storno: bool) -> str:
             dedupe_key=f"issue_storno:{payment_key}:decided:{stamp}",
         )
     return f"lost dispute {payment_key}: storno queued"
+
+
+def decide(ctx: AppContext, actor: Actor, payment_key: str, *, storno: bool) -> str:
+    """:func:`decide_dispute` as a person's action (``payments dispute``, the API's
+    ``POST /payments/{key}/dispute-decision``, the console's button), audited
+    (``payment.dispute_decision``, after: ``{"decision": "storno"|"no_storno"}``)."""
+    message = decide_dispute(ctx, payment_key, storno=storno)
+    audit_log.record_now(
+        ctx,
+        actor,
+        "payment.dispute_decision",
+        "payment",
+        payment_key,
+        after={"decision": STORNO if storno else NO_STORNO},
+    )
+    return message

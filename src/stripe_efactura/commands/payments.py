@@ -79,10 +79,11 @@ def dispute(
 ) -> None:
     """Decide a lost dispute: issue its storno or not (docs/storno.md, "Lost disputes")."""
     from .. import app as use_cases
-    from ..app.disputes import decide_dispute
+    from ..app.audit_log import Actor
+    from ..app.disputes import decide
 
     with session(Access.WRITE) as ctx:
-        typer.echo(decide_dispute(ctx, key, storno=storno))
+        typer.echo(decide(ctx, Actor.cli(), key, storno=storno))
         use_cases.make_worker(ctx).drain()
         rows = {r["payment_key"]: r for r in use_cases.payments_listing(ctx)}
     row = rows.get(key)

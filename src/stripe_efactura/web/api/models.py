@@ -182,6 +182,12 @@ class BuyerOverride(Strict):
     individual: bool = False
 
 
+class DisputeDecision(Strict):
+    """The merchant's decision on a lost dispute (``P-DISPUTE-DECISION``)."""
+
+    storno: bool = Field(description="true: reverse the invoice (storno); false: no storno.")
+
+
 class IssueOutcome(BaseModel):
     payment_key: str
     status: str

@@ -63,7 +63,12 @@ _BY_CLASS: list[tuple[type[EfacturaError], int]] = [
     (StripeApiError, 502),
     (AnafError, 502),
 ]
-_BY_CODE = {"E-RETRY-UNKNOWN": 404, "E-RETRY-INVOICED": 409, "E-ANAF-NOT-AUTHORISED": 409}
+_BY_CODE = {
+    "E-RETRY-UNKNOWN": 404,
+    "E-RETRY-INVOICED": 409,
+    "E-ANAF-NOT-AUTHORISED": 409,
+    "E-DISPUTE-UNKNOWN": 404,
+}
 
 
 def problem_response(

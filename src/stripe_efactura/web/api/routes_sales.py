@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from ...app import browse, corrections, invoice_actions, overrides
+from ...app import browse, corrections, disputes, invoice_actions, overrides
 from ...app.accounts import Principal
 from ...app.browse import InvoiceFilter
 from . import models as m
@@ -74,6 +74,23 @@ def override_buyer(
     issued again (an invoice ANAF rejected is rebuilt and sent again with its number)."""
     buyer = overrides.buyer_from_fields(body.model_dump(exclude_none=True))
     return overrides.override_buyer(context(request), who.actor(), payment_key, buyer)
+
+
+@router.post(
+    "/payments/{payment_key}/dispute-decision", response_model=m.ActionResult, tags=["payments"]
+)
+def dispute_decision(
+    request: Request, payment_key: Key, body: m.DisputeDecision, who: Principal = Depends(OPERATE)
+) -> dict[str, object]:
+    """Decide a lost dispute (`P-DISPUTE-DECISION`): its storno (`storno: true`) or none;
+    audited. Anything but a lost dispute is 404 `E-DISPUTE-UNKNOWN`; one that already has its
+    storno is 409 `E-DISPUTE-DECIDED`."""
+    ctx = context(request)
+    message = disputes.decide(ctx, who.actor(), payment_key, storno=body.storno)
+    return {
+        "message": message,
+        "detail": {"status": browse.payment_detail(ctx, payment_key)["status"]},
+    }
 
 
 @router.get("/invoices", response_model=m.InvoicePage, tags=["invoices"])

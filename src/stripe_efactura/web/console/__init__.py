@@ -39,6 +39,15 @@ def setup_link(ctx: AppContext, base_url: str) -> str | None:
     return f"{base_url.rstrip('/')}/setup?token={setup_token(ctx)}"
 
 
+async def favicon(_request: Request) -> Response:
+    """``/favicon.ico``, which browsers ask for whatever the page links: our own SVG icon."""
+    return Response(
+        (STATIC / "favicon.svg").read_bytes(),
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 def _routes(c: Console) -> list[Route | Mount]:
     page = c.page
     get, post = ["GET"], ["POST"]
@@ -55,6 +64,7 @@ def _routes(c: Console) -> list[Route | Mount]:
         Route("/payments/{key}", page("viewer")(read.payment_show), methods=get),
         Route("/payments/{key}/retry", page("accountant")(act.payment_retry), methods=post),
         Route("/payments/{key}/override", page("accountant")(act.payment_override), methods=post),
+        Route("/payments/{key}/dispute", page("accountant")(act.payment_dispute), methods=post),
         Route("/invoices", page("viewer")(read.invoices_list), methods=get),
         Route("/invoices/{number}", page("viewer")(read.invoice_show), methods=get),
         Route("/invoices/{number}/storno", page("accountant")(cor.storno_form), methods=get),
@@ -84,6 +94,7 @@ def _routes(c: Console) -> list[Route | Mount]:
         Route("/month/archive.zip", page("accountant")(month.archive_download), methods=get),
         Route("/operations/reconcile", page("accountant")(ops.start_reconcile), methods=post),
         Route("/operations/{op_id}", page("accountant")(ops.show), methods=get),
+        Route("/favicon.ico", favicon, methods=["GET", "HEAD"]),
         Mount("/static/console", app=StaticFiles(directory=STATIC), name="console-static"),
     ]
 

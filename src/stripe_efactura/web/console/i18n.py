@@ -173,6 +173,17 @@ M: dict[str, tuple[str, str]] = {
         "Construită doar din webhook (fără cheie API Stripe).",
         "Built from the webhook alone (no Stripe API key).",
     ),
+    "dispute.title": ("Dispută pierdută: stornare?", "Lost dispute: storno?"),
+    "dispute.help": (
+        "Stornați doar o livrare anulată sau returnată (art. 287 Cod fiscal). Definitiv.",
+        "Reverse only a cancelled or returned supply (art. 287 Fiscal Code). It is final.",
+    ),
+    "dispute.storno": ("Emite factura storno", "Issue the storno"),
+    "dispute.no_storno": ("Fără stornare (închide disputa)", "No storno (close the dispute)"),
+    "dispute.confirm": ("Confirm decizia (este definitivă)", "I confirm the decision (final)"),
+    "dispute.submit": ("Trimite decizia", "Send the decision"),
+    "dispute.storno.done": ("Stornarea disputei se emite acum.", "The dispute's storno is issued."),
+    "dispute.no_storno.done": ("Disputa s-a închis fără stornare.", "Closed without a storno."),
     "payment.retried": ("Plata a fost pusă din nou în lucru.", "The payment was queued again."),
     # invoices
     "invoices.title": ("Facturi", "Invoices"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import RedirectResponse, Response
 
-from ...app import anaf_login, audit_log, invoice_actions, overrides
+from ...app import anaf_login, audit_log, disputes, invoice_actions, overrides
 from ...app.corrections import ProblemsRefusal
 from ...errors import EfacturaError, InvoiceProblems
 from ...jsontypes import JsonObject
@@ -80,6 +80,29 @@ def payment_override(v: View) -> Response:
     except EfacturaError as exc:
         return payment_show(v, error=error_list(exc))
     return v.redirect(f"/payments/{key}", done="override.saved")
+
+
+def payment_dispute(v: View) -> Response:
+    """``app/disputes.decide``: a lost dispute reversed (storno) or closed without one, after
+    the confirmation box of the form (audited there)."""
+    assert v.user is not None
+    key = v.param("key")
+    decision = v.form.get("decision")
+    if decision not in ("storno", "no_storno") or v.form.get("confirm") != "yes":
+        return payment_show(v, error=[_unconfirmed(v)])
+    try:
+        disputes.decide(v.ctx, v.user.actor(), key, storno=decision == "storno")
+    except EfacturaError as exc:
+        return payment_show(v, error=error_list(exc))
+    return v.redirect(f"/payments/{key}", done=f"dispute.{decision}.done")
+
+
+def _unconfirmed(v: View) -> dict[str, str]:
+    return {
+        "code": "E-DISPUTE-CONFIRM",
+        "message_ro": "Alegeți stornarea sau nu și bifați confirmarea.",
+        "message_en": "Choose storno or not and tick the confirmation.",
+    }
 
 
 def invoice_resend(v: View) -> Response:
