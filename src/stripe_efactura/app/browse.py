@@ -100,8 +100,13 @@ def payment_view(r: Any) -> Json:
 
 
 def _local_start(day: date) -> datetime:
-    """Midnight of a Bucharest day as the UTC-naive moment the database stores."""
-    return datetime.combine(day, time(0), tzinfo=BUCHAREST).astimezone(UTC).replace(tzinfo=None)
+    """Midnight of a Bucharest day as the UTC-naive moment the database stores (the first
+    and the last day the calendar has: the earliest and the latest moment)."""
+    try:
+        local = datetime.combine(day, time(0), tzinfo=BUCHAREST)
+        return local.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if day.year == 1 else datetime.max
 
 
 def payment_filter(
@@ -120,7 +125,9 @@ def payment_filter(
         kind=kind or None,
         livemode=livemode,
         paid_from=_local_start(paid_from) if paid_from else None,
-        paid_to=_local_start(paid_to + timedelta(days=1)) if paid_to else None,
+        paid_to=_local_start(paid_to + timedelta(days=1))
+        if paid_to and paid_to < date.max
+        else None,
         text=text or None,
     )
 
