@@ -66,6 +66,13 @@ def test_password_is_an_argon2id_hash_and_login_checks_it(ctx: AppContext) -> No
     assert wrong.value.code == "E-AUTH-FAILED"
 
 
+def test_an_unknown_email_costs_a_check_with_the_parameters_of_a_real_hash() -> None:
+    dummy = accounts._DUMMY_HASH
+    assert accounts._HASHER.check_needs_rehash(dummy) is False  # same memory, time, lanes
+    assert accounts._HASHER.verify(dummy, "no such user: the same work as a real check")
+    assert dummy.split("$")[3] == accounts._HASHER.hash(PASSWORD).split("$")[3]
+
+
 def test_add_user_refuses_bad_input(ctx: AppContext) -> None:
     accounts.add_user(ctx, CLI, "a@example.ro", PASSWORD, "admin")
     cases = [

@@ -18,21 +18,13 @@ from typing import Any
 import pytest
 
 from factories.console import ADMIN, CHROMIUM, CHROMIUM_ARGS
+from factories.demo_run import DemoRun, demo_copy
 from stripe_efactura import app as use_cases
 from stripe_efactura.app import accounts
 from stripe_efactura.app.audit_log import Actor
 from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
-from stripe_efactura.demo import DemoOptions, run_demo
 from stripe_efactura.demo.console import AsgiServer, ConsoleDemo, start_console
-from stripe_efactura.ubl import artifacts
-
-
-@pytest.fixture(scope="session")
-def installed_validation(validation_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = tmp_path_factory.mktemp("validation")
-    artifacts.install_from(validation_src, dest)
-    return dest
 
 
 @pytest.fixture(scope="session")
@@ -59,18 +51,15 @@ def browser(chromium: Path) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def demo_console(
-    chromium: Path, installed_validation: Path, tmp_path_factory: pytest.TempPathFactory
+    chromium: Path,
+    installed_validation: Path,
+    demo_run: DemoRun,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ConsoleDemo]:
     """The demo's four invoices and one payment that needs attention, served with the
-    console; one admin account (:data:`ADMIN`)."""
-    directory = tmp_path_factory.mktemp("console-demo") / "demo"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EFACTURA_VALIDATION_DIR", str(installed_validation))
-    try:
-        result = run_demo(DemoOptions(directory=directory))
-    finally:
-        mp.undo()
-    assert result.ok, result.problems
+    console; one admin account (:data:`ADMIN`). The demo is the run tests/demo checks (a copy
+    of its folder)."""
+    directory = demo_copy(demo_run, tmp_path_factory.mktemp("console-demo") / "demo")
     console = start_console(directory, installed_validation, admin=False)
     accounts.add_user(console.ctx, Actor(name="test", via="cli"), ADMIN[0], ADMIN[1], "admin")
     yield console

@@ -1,7 +1,8 @@
 """`stripe-efactura demo` end to end: the exact account, the files, the database.
 
-The demo runs once per session (about 20 s: the fake ANAF answers "in prelucrare" to the
-first status poll, and the service polls again after 10 s, as in production).
+The demo runs once per test run (``demo_run`` in tests/conftest.py, about 20 s: the fake
+ANAF answers "in prelucrare" to the first status poll, and the service polls again after 10 s,
+as in production); the console tests serve a copy of the same run.
 """
 
 from __future__ import annotations
@@ -129,13 +130,6 @@ The service's own log is demo.log in the folder.
 )
 
 
-@pytest.fixture(scope="session")
-def installed_validation(validation_src: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = tmp_path_factory.mktemp("validation")
-    artifacts.install_from(validation_src, dest)
-    return dest
-
-
 def _issue_dates(directory: Path) -> list[date]:
     engine = make_engine(f"sqlite:///{directory / 'efactura.db'}")
     with engine.connect() as conn:
@@ -143,27 +137,6 @@ def _issue_dates(directory: Path) -> list[date]:
         out = [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in rows]
     engine.dispose()
     return out
-
-
-@pytest.fixture(scope="session")
-def demo_run(
-    installed_validation: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[int, str, str, Path, float]:
-    """``stripe-efactura demo --dir D`` through the real command line: (rc, out, err, D, t0)."""
-    directory = tmp_path_factory.mktemp("demo-run") / "demo"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("EFACTURA_VALIDATION_DIR", str(installed_validation))
-    started = datetime.now(BUCHAREST).timestamp()
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            rc = cli.main(["demo", "--dir", str(directory)])
-    finally:
-        mp.undo()
-    return rc, out.getvalue(), err.getvalue(), directory, started
 
 
 def normalise(text: str, directory: Path, validation: Path, issue: date, rate: date) -> str:
