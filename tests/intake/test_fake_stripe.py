@@ -105,3 +105,35 @@ def test_faults_then_recovery(client: TestClient, store: FakeStripeStore) -> Non
     failed = client.get("/v1/invoices/in_flowE")
     assert (failed.status_code, failed.json()["error"]["type"]) == (500, "api_error")
     assert client.get("/v1/invoices/in_flowE").status_code == 200
+
+
+def test_lookups_by_payment_intent_follow_the_objects_as_they_are_now() -> None:
+    store = FakeStripeStore()
+    store.add(
+        {"id": "cs_1", "object": "checkout.session", "payment_intent": "pi_a"},
+        {"id": "cs_2", "object": "checkout.session", "payment_intent": {"id": "pi_a"}},
+        {"id": "cs_3", "object": "checkout.session", "payment_intent": None},
+    )
+    assert [s["id"] for s in store.sessions_for_pi("pi_a")] == ["cs_1", "cs_2"]
+    store.add({"id": "cs_1", "object": "checkout.session", "payment_intent": "pi_b"})
+    assert [s["id"] for s in store.sessions_for_pi("pi_a")] == ["cs_2"]
+    assert [s["id"] for s in store.sessions_for_pi("pi_b")] == ["cs_1"]
+    assert store.sessions_for_pi("pi_none") == []
+    store.add(
+        {
+            "id": "inpay_1",
+            "object": "invoice_payment",
+            "invoice": "in_1",
+            "payment": {"type": "payment_intent", "payment_intent": "pi_c"},
+        },
+        {"id": "inpay_2", "object": "invoice_payment", "invoice": "in_1", "payment": {}},
+    )
+    assert [p["id"] for p in store.invoice_payments_for(pi_id="pi_c")] == ["inpay_1"]
+    assert [p["id"] for p in store.invoice_payments_for(invoice_id="in_1")] == [
+        "inpay_1",
+        "inpay_2",
+    ]
+    assert [p["id"] for p in store.invoice_payments_for(invoice_id="in_1", pi_id="pi_c")] == [
+        "inpay_1"
+    ]
+    assert store.invoice_payments_for(invoice_id="in_2") == []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+from ..errors import EfacturaError
 from ..jobs import queue
 from ..jobs.worker import Handler, Worker
 from . import intake
@@ -16,6 +19,8 @@ __all__ = [
     "make_worker",
     "prepare",
 ]
+
+log = logging.getLogger("stripe_efactura.worker")
 
 accept_event = intake.accept_event
 process_event = intake.process_event
@@ -107,5 +112,32 @@ def _mail_handlers(ctx: AppContext) -> dict[str, Handler]:
     }
 
 
+def warm_up(ctx: AppContext) -> None:
+    """Load what the first invoice of a process needs before the worker takes jobs: the
+    official validator (1-3 s: both XSDs and the compiled schematron) and the PDF fonts, so
+    that the first invoice of a burst is not seconds late. What is missing is left to the
+    jobs, which wait for it with their own reasons (``waiting.py``)."""
+    from ..ubl.validate import get_validator
+    from . import documents
+
+    try:
+        get_validator(ctx.settings.validation_dir).load()
+        documents.pdf_fonts(ctx.settings)
+    except EfacturaError as exc:
+        log.info("worker warm-up incomplete: %s", exc)
+
+
+FOLLOW_UPS = frozenset(
+    {"issue_invoice", "issue_storno", "render_pdf", "email_invoice", "submit_anaf"}
+)
+"""The jobs a worker runs in the turn of the job that enqueued them (``jobs.worker``): a
+payment's invoice, PDF, email and first upload follow its event at once (stream, don't
+phase). The later ANAF steps keep their own schedule (polls, quota windows)."""
+
+
 def make_worker(ctx: AppContext, **kwargs: object) -> Worker:
+    """The worker with every handler, running :data:`FOLLOW_UPS` as follow-ups; its loop
+    (``run``, not ``drain``) warms up first."""
+    kwargs.setdefault("on_start", lambda: warm_up(ctx))
+    kwargs.setdefault("follow_ups", FOLLOW_UPS)
     return Worker(ctx.engine, handlers(ctx), **kwargs)  # type: ignore[arg-type]

@@ -92,12 +92,28 @@ class FakeStripeStore:
     faults: list[Fault] = field(default_factory=list)
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    refs: dict[tuple[str, str, str], dict[str, None]] = field(default_factory=dict, repr=False)
+    """(kind, reference, referenced id) -> ids of the objects that referred to it when added:
+    the lookups by PaymentIntent or invoice are O(1), as Stripe's are (each hit is checked
+    against the object as it is now)."""
 
     def add(self, *objs: Json) -> None:
         """Store objects by their ``object`` type (an event goes to ``GET /v1/events``)."""
         for obj in objs:
             kind = str(obj["object"])
             self.objects.setdefault(kind, {})[str(obj["id"])] = copy.deepcopy(obj)
+            for name, value in _references(kind, obj):
+                self.refs.setdefault((kind, name, value), {})[str(obj["id"])] = None
+
+    def _referring(self, kind: str, name: str, value: str) -> list[Json]:
+        """The objects of ``kind`` whose reference ``name`` is ``value`` now, in insertion order."""
+        stored = self.objects.get(kind, {})
+        found = []
+        for object_id in self.refs.get((kind, name, value), {}):
+            obj = stored.get(object_id)
+            if obj is not None and dict(_references(kind, obj)).get(name) == value:
+                found.append(copy.deepcopy(obj))
+        return found
 
     def add_invoice_lines(self, invoice_id: str, lines: list[Json]) -> None:
         """All lines of an invoice (the invoice itself then embeds only the first 10)."""
@@ -170,8 +186,14 @@ class FakeStripeStore:
     def invoice_payments_for(
         self, invoice_id: str | None = None, pi_id: str | None = None
     ) -> list[Json]:
+        if pi_id is not None:
+            candidates = self._referring("invoice_payment", "payment_intent", pi_id)
+        elif invoice_id is not None:
+            candidates = self._referring("invoice_payment", "invoice", invoice_id)
+        else:
+            candidates = self.all("invoice_payment")
         found = []
-        for ip in self.all("invoice_payment"):
+        for ip in candidates:
             payment = as_dict(ip.get("payment"))
             if invoice_id is not None and ip.get("invoice") != invoice_id:
                 continue
@@ -181,7 +203,7 @@ class FakeStripeStore:
         return found
 
     def sessions_for_pi(self, pi_id: str) -> list[Json]:
-        return [s for s in self.all("checkout.session") if ref_id(s.get("payment_intent")) == pi_id]
+        return self._referring("checkout.session", "payment_intent", pi_id)
 
     def events_since(self, created_gte: int, types: tuple[str, ...] = ()) -> list[Json]:
         events = [
@@ -204,6 +226,18 @@ class FakeStripeStore:
                     fault.times -= 1
                     return fault.status
         return None
+
+
+def _references(kind: str, obj: Json) -> list[tuple[str, str]]:
+    """The references :meth:`FakeStripeStore._referring` looks objects up by."""
+    if kind == "checkout.session":
+        pi = ref_id(obj.get("payment_intent"))
+        return [("payment_intent", pi)] if pi else []
+    if kind == "invoice_payment":
+        pi = ref_id(as_dict(obj.get("payment")).get("payment_intent"))
+        invoice = ref_id(obj.get("invoice"))
+        return [(n, v) for n, v in (("payment_intent", pi), ("invoice", invoice)) if v]
+    return []
 
 
 # --- in-memory reader -----------------------------------------------------------------------

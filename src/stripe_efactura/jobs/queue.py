@@ -9,13 +9,20 @@
   cannot overwrite the result of the worker that took the job over.
 - Retries back off exponentially with jitter; after ``max_attempts`` the job is ``dead``.
 - Times come from the database clock.
+- Follow-ups: a job enqueued while a worker runs a job (:func:`collecting`) is remembered;
+  when that job completes, the worker claims those of them that are due in the completing
+  transaction (:func:`claim_ids`) and runs them at once. A payment's invoice, PDF and email
+  thus follow its event in the same worker turn instead of waiting behind the whole burst
+  (stream, don't phase), with the same leases, fencing and retries as any claimed job.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +46,30 @@ class Job:
     attempts: int
     max_attempts: int
     locked_by: str
+
+
+_follow = threading.local()
+
+
+@contextmanager
+def collecting() -> Iterator[list[int]]:
+    """Collect the ids of the jobs :func:`enqueue` adds in this thread until the block ends
+    (the worker wraps each job's handler; the ids of rolled-back inserts are harmless:
+    :func:`claim_ids` only takes queued rows)."""
+    ids: list[int] = []
+    previous: list[int] | None = getattr(_follow, "ids", None)
+    _follow.ids = ids
+    try:
+        yield ids
+    finally:
+        _follow.ids = previous
+
+
+def _collect(job_id: int) -> int:
+    ids: list[int] | None = getattr(_follow, "ids", None)
+    if ids is not None:
+        ids.append(job_id)
+    return job_id
 
 
 def enqueue(
@@ -70,8 +101,10 @@ def enqueue(
         if exists is not None:
             return None
         new_id = conn.execute(db.insert_ignore(conn, jobs, values).returning(jobs.c.id)).scalar()
-        return None if new_id is None else int(new_id)
-    return int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
+        return None if new_id is None else _collect(int(new_id))
+    return _collect(
+        int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
+    )
 
 
 def enqueue_many(
@@ -161,6 +194,48 @@ def claim(
             locked_by=worker_id,
         )
         for r in rows
+    ]
+
+
+def claim_ids(
+    conn: Connection,
+    worker_id: str,
+    ids: list[int],
+    *,
+    lease: timedelta = DEFAULT_LEASE,
+    tasks: frozenset[str] | None = None,
+) -> list[Job]:
+    """Lease, in the caller's write transaction, those of the jobs ``ids`` that are queued and
+    due (a follow-up enqueued by the job that completes in this transaction); in the order of
+    ``ids``. A job another worker took, or one that waits, is left alone."""
+    if not ids:
+        return []
+    now = db.db_now(conn)
+    due = sa.and_(jobs.c.id.in_(ids), jobs.c.status == "queued", jobs.c.run_at <= now)
+    if tasks is not None:
+        due = sa.and_(due, jobs.c.task.in_(sorted(tasks)))
+    rows = conn.execute(
+        jobs.update()
+        .where(due)
+        .values(
+            status="running",
+            locked_by=worker_id,
+            locked_until=now + lease,
+            attempts=jobs.c.attempts + 1,
+        )
+        .returning(jobs.c.id, jobs.c.task, jobs.c.args, jobs.c.attempts, jobs.c.max_attempts)
+    ).all()
+    order = {job_id: n for n, job_id in enumerate(ids)}
+    return [
+        Job(
+            id=r.id,
+            task=r.task,
+            args=json.loads(r.args),
+            attempts=r.attempts,
+            max_attempts=r.max_attempts,
+            locked_by=worker_id,
+        )
+        for r in sorted(rows, key=lambda r: order[r.id])
     ]
 
 

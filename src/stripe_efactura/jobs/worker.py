@@ -37,6 +37,9 @@ Handler = Callable[[queue.Job], object]
 """A job's handler; what it returns is ignored (use cases return their outcome)."""
 
 
+MAX_FOLLOW_UPS = 16
+"""Most follow-up jobs (``jobs.queue.claim_ids``) one claimed job may pull into its turn."""
+
 LOOP_PAUSE_CAP = 60.0
 """Longest pause of the loop after repeated failures of its own (seconds)."""
 
@@ -62,6 +65,8 @@ class Worker:
         lease: timedelta = queue.DEFAULT_LEASE,
         poll_interval: float = 0.5,
         on_idle: Callable[[], Any] | None = None,
+        on_start: Callable[[], object] | None = None,
+        follow_ups: frozenset[str] = frozenset(),
     ) -> None:
         self.engine = engine
         self.handlers = dict(handlers)
@@ -70,6 +75,10 @@ class Worker:
         self.lease = lease
         self.poll_interval = poll_interval
         self.on_idle = on_idle
+        self.on_start = on_start
+        self.follow_ups = follow_ups & frozenset(self.handlers)
+        """Tasks run as follow-ups in the turn of the job that enqueued them (none: every
+        job waits for a claim)."""
         self._beating = False
         self._last_beat = 0.0
 
@@ -83,10 +92,22 @@ class Worker:
             lease=self.lease,
             tasks=frozenset(self.handlers),
         )
+        # the batch first (events of one payment that came together are all recorded before
+        # anything is issued from them), then each job's follow-ups, depth first
+        chains = []
         for job in claimed:
-            self._run(job)
+            chains.append(self._run(job, follow=MAX_FOLLOW_UPS))
             self._maybe_beat()
-        return len(claimed)
+        ran = len(claimed)
+        for pending in chains:
+            budget = MAX_FOLLOW_UPS - len(pending)
+            while pending:
+                follow_ups = self._run(pending.pop(0), follow=budget)
+                budget -= len(follow_ups)
+                pending[:0] = follow_ups
+                ran += 1
+                self._maybe_beat()
+        return ran
 
     def _maybe_beat(self) -> None:
         """A heartbeat when the loop runs (not ``drain``) and the last one is old enough."""
@@ -94,10 +115,14 @@ class Worker:
             heartbeat.beat(self.engine, self.worker_id)
             self._last_beat = time.monotonic()
 
-    def _run(self, job: queue.Job) -> None:
+    def _run(self, job: queue.Job, *, follow: int = 0) -> list[queue.Job]:
+        """Run one job; returns the (at most ``follow``) follow-ups it enqueued that were
+        claimed for this worker in the transaction that completed it (none after a
+        failure)."""
         handler = self.handlers[job.task]
         try:
-            handler(job)
+            with queue.collecting() as enqueued:
+                handler(job)
         except RetryLater as exc:
             with db.write(self.engine) as conn:
                 if exc.count_attempt:
@@ -105,21 +130,27 @@ class Worker:
                 else:
                     queue.release(conn, job, delay=exc.delay_seconds or 1.0, reason=str(exc))
             log.info("job %s %s waits: %s", job.id, job.task, exc)
-            return
+            return []
         except PermanentJobError as exc:
             with db.write(self.engine) as conn:
                 queue.fail(conn, job, str(exc), permanent=True)
             log.error("job %s %s failed permanently: %s", job.id, job.task, exc)
-            return
+            return []
         except Exception as exc:  # outside the project's error tree: a bug, kept with a code
             brief = f"E-JOB-CRASH: {type(exc).__name__}: {exc}"
             with db.write(self.engine) as conn:
                 status = queue.fail(conn, job, f"{brief}\n{traceback.format_exc(limit=8)}")
             log.warning("job %s %s failed (%s): %s", job.id, job.task, status, brief)
-            return
+            return []
         with db.write(self.engine) as conn:
             if not queue.complete(conn, job):
                 log.warning("job %s %s: lease lost before completion", job.id, job.task)
+                return []
+            if follow <= 0 or not self.follow_ups or not enqueued:
+                return []
+            return queue.claim_ids(
+                conn, self.worker_id, enqueued[:follow], lease=self.lease, tasks=self.follow_ups
+            )
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set, writing heartbeats. A failure of the loop itself is
@@ -127,6 +158,8 @@ class Worker:
         start (or of ``on_idle``) leaves this method, for the supervisor to restart it."""
         log.info("worker %s started", self.worker_id)
         heartbeat.beat(self.engine, self.worker_id, starting=True)
+        if self.on_start is not None:  # e.g. load the validator before the first job
+            self.on_start()
         self._beating, self._last_beat = True, time.monotonic()
         failures = 0
         try:

@@ -1,0 +1,628 @@
+"""bench/pipeline: a month-end burst from signed webhooks to emailed invoices and ANAF ``ok``.
+
+    .venv/bin/python bench/pipeline.py N [--workers K] [--db sqlite|postgresql]
+
+N distinct paid B2C Checkout payments (RON, two lines, live mode) are posted as 2 N signed
+webhooks (``checkout.session.completed`` and ``payment_intent.succeeded``, interleaved as a
+burst) to ``stripe-efactura serve --no-worker``; K worker processes run the real job handlers.
+Everything they talk to runs in this process on loopback: the project's fake Stripe
+(``intake/fake_stripe.py``, served over HTTP and read through the real Stripe adapter), the
+fake ANAF (``anaf/fake.py``, HTTP; each upload ``ok`` at its first status call unless
+``--anaf-polls``) and an SMTP sink (aiosmtpd) that only counts and times the messages.
+
+Reported: invoices/s to issued, to emailed and to ANAF ``ok`` (archived), the time from the
+first webhook to the first invoice emailed, worker CPU (user + sys, from /proc) per invoice,
+a stage split of that CPU measured inside the workers (build / render / validate / PDF / DB /
+Stripe / SMTP / ANAF client, each exclusive of the others; "other" is the job loop, JSON,
+logging), jobs run per invoice, worker RSS, ANAF calls per invoice (by endpoint).
+
+``--db postgresql`` creates a fresh database next to ``--pg-url``'s (dropped afterwards).
+Worker CPU is measured, not wall time: on a shared machine it is the figure that compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import stripe
+
+SECRET = "whsec_bench_pipeline"
+STRIPE_KEY = "sk_test_bench_pipeline"
+ANAF_CLIENT = ("fake-client-id", "fake-client-secret")
+REPO = Path(__file__).resolve().parents[1]
+TICK = os.sysconf("SC_CLK_TCK")
+STAGES = ("build", "render", "validate", "pdf", "db", "stripe", "smtp", "anaf")
+
+
+# --- the sample burst --------------------------------------------------------------------------
+
+
+def burst(n: int, now: int) -> tuple[Any, list[dict[str, Any]]]:
+    """A fake Stripe store with ``n`` paid Checkout payments and their 2 n events."""
+    from stripe_efactura.demo.sample_parts import (
+        Events,
+        charge,
+        checkout_session,
+        cui_field,
+        line_item,
+        payment_intent,
+        product,
+    )
+    from stripe_efactura.intake.fake_stripe import FakeStripeStore
+
+    store = FakeStripeStore(api_key=STRIPE_KEY)
+    store.add(product("prod_BenchCana", "Cană ceramică pictată manual", now - 86_400))
+    store.add(product("prod_BenchSet", "Set 6 farfurii desert", now - 86_400))
+    ev = Events(now - 600)
+    completed, succeeded = [], []
+    for i in range(n):
+        pi_id, ch_id, cs_id = f"pi_Bench{i:07d}", f"ch_Bench{i:07d}", f"cs_live_Bench{i:07d}"
+        address = {
+            "city": "Cluj-Napoca",
+            "country": "RO",
+            "line1": f"Str. Memorandumului nr. {i % 90 + 1}, ap. 4",
+            "line2": None,
+            "postal_code": "400114",
+            "state": "Cluj",
+        }
+        email = f"client{i}@example.com"
+        details = {
+            "address": address,
+            "business_name": None,
+            "email": email,
+            "individual_name": None,
+            "name": f"Client Bench {i}",
+            "phone": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        }
+        amount = 2 * 4500 + 18990
+        t = now - 300 + i % 200
+        pi = payment_intent(pi_id, amount, created=t, charge=ch_id)
+        billing = {"address": address, "email": email, "name": details["name"], "phone": None}
+        ch = charge(ch_id, amount, pi=pi_id, created=t + 2, billing=billing)
+        cs = checkout_session(
+            cs_id,
+            pi=pi_id,
+            amount=amount,
+            created=t - 60,
+            details=details,
+            custom_fields=[cui_field(None)],
+            link="plink_BenchShop",
+        )
+        store.add(pi, ch, cs)
+        store.add_session_line_items(
+            cs_id,
+            [
+                line_item(
+                    f"li_Bench{i}a",
+                    price="price_BenchCana",
+                    product="prod_BenchCana",
+                    quantity=2,
+                    unit=4500,
+                    currency="ron",
+                ),
+                line_item(
+                    f"li_Bench{i}b",
+                    price="price_BenchSet",
+                    product="prod_BenchSet",
+                    quantity=1,
+                    unit=18990,
+                    currency="ron",
+                ),
+            ],
+        )
+        completed.append(ev("checkout.session.completed", cs))
+        succeeded.append(ev("payment_intent.succeeded", pi))
+    # a burst: each payment's two events close together, payments one after the other
+    events = [e for pair in zip(completed, succeeded, strict=True) for e in pair]
+    store.add(*events)
+    return store, events
+
+
+def signed(event: dict[str, Any]) -> tuple[bytes, str]:
+    body = json.dumps(event).encode()
+    ts = int(time.time())
+    sig = stripe.WebhookSignature._compute_signature(f"{ts}.{body.decode()}", SECRET)
+    return body, f"t={ts},v1={sig}"
+
+
+# --- the SMTP sink ----------------------------------------------------------------------------
+
+
+class Sink:
+    """Counts messages and keeps the time each arrived (nothing is parsed or written)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.lock = threading.Lock()
+        self.controller: Any = None
+        self.port = free_port()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.times.append(time.monotonic())
+        return "250 Message accepted for delivery"
+
+    def start(self) -> Sink:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> None:
+    for _ in range(600):
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+# --- the database ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def database(kind: str, tmp: Path, pg_url: str) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'data' / 'efactura.db'}"
+        return
+    import psycopg
+
+    name = f"bench_pipeline_{os.getpid()}"
+    base, _, _db = pg_url.rpartition("/")
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def counts(engine: Any) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT count(*),"
+                " sum(CASE WHEN email_state = 'sent' THEN 1 ELSE 0 END),"
+                " sum(CASE WHEN anaf_state = 'ok' AND signed_zip IS NOT NULL THEN 1 ELSE 0 END)"
+                " FROM invoices"
+            )
+        ).one()
+        jobs = conn.execute(sa.text("SELECT count(*) FROM jobs WHERE status = 'done'")).scalar()
+    return {
+        "issued": int(row[0] or 0),
+        "emailed": int(row[1] or 0),
+        "ok": int(row[2] or 0),
+        "jobs_done": int(jobs or 0),
+    }
+
+
+# --- the worker processes ------------------------------------------------------------------------
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process (its own threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Stages:
+    """Exclusive CPU time (``time.thread_time``) per stage of the worker thread."""
+
+    def __init__(self) -> None:
+        self.total: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()
+        self.stack: list[list[Any]] = []  # [name, start, time of nested stages]
+
+    def enter(self, name: str) -> None:
+        self.stack.append([name, time.thread_time(), 0.0])
+
+    def leave(self) -> None:
+        name, start, nested = self.stack.pop()
+        spent = time.thread_time() - start
+        self.total[name] += spent - nested
+        self.calls[name] += 1
+        if self.stack:
+            self.stack[-1][2] += spent
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self.enter(name)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.leave()
+
+        return timed
+
+    def wrap_cm(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @contextlib.contextmanager
+        def timed(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            self.enter(name)
+            try:
+                with fn(*args, **kwargs) as value:
+                    self.leave()
+                    self.enter("other")  # the caller's body, not DB
+                    try:
+                        yield value
+                    finally:
+                        self.leave()
+                        self.enter(name)  # commit or rollback
+            finally:
+                self.leave()
+
+        return timed
+
+
+def instrument(stages: Stages) -> None:
+    from sqlalchemy.engine import Connection
+
+    from stripe_efactura.anaf.client import AnafClient
+    from stripe_efactura.app import documents, email_state, issuing
+    from stripe_efactura.intake.stripe_api import StripeApi
+    from stripe_efactura.invoicing import build
+    from stripe_efactura.jobs import queue
+    from stripe_efactura.store import db
+
+    build.build_invoice = stages.wrap("build", build.build_invoice)  # type: ignore[assignment]
+    issuing.render = stages.wrap("render", issuing.render)  # type: ignore[assignment]
+    issuing.validate_xml = stages.wrap("validate", issuing.validate_xml)  # type: ignore[assignment]
+    documents.render_pdf = stages.wrap("pdf", documents.render_pdf)  # type: ignore[assignment]
+    email_state.hand_over = stages.wrap("smtp", email_state.hand_over)  # type: ignore[assignment]
+    db.read = stages.wrap_cm("db", db.read)  # type: ignore[assignment]
+    db.write = stages.wrap_cm("db", db.write)  # type: ignore[assignment]
+    queue.claim = stages.wrap("db", queue.claim)  # type: ignore[assignment]
+    queue.tick_schedules = stages.wrap("db", queue.tick_schedules)  # type: ignore[assignment]
+    for name in ("execute", "exec_driver_sql"):
+        setattr(Connection, name, stages.wrap("db", getattr(Connection, name)))
+    StripeApi._get = stages.wrap("stripe", StripeApi._get)  # type: ignore[method-assign]
+    for method in ("upload", "status", "download", "list_messages"):
+        setattr(AnafClient, method, stages.wrap("anaf", getattr(AnafClient, method)))
+
+
+def child(stats_path: Path, ready_path: Path) -> int:
+    """One worker process: the real handlers, timed by stage; stats written on SIGTERM."""
+    from stripe_efactura import app as use_cases
+    from stripe_efactura.app.runner import Access
+    from stripe_efactura.config import load_settings
+
+    stages = Stages()
+    instrument(stages)
+    ran: Counter[str] = Counter()
+    settings = load_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with use_cases.session(settings, Access.WRITE) as ctx:
+        w = use_cases.make_worker(ctx)
+        original = w._run
+
+        def counted(job: Any, **kwargs: Any) -> Any:
+            ran[job.task] += 1
+            stages.enter("other")
+            try:
+                return original(job, **kwargs)
+            finally:
+                stages.leave()
+
+        w._run = counted  # type: ignore[method-assign]
+        warm = getattr(w, "on_start", None)
+
+        def started() -> None:  # the product's warm-up, then ready (the CPU baseline)
+            if warm is not None:
+                warm()
+            ready_path.write_text("ready")
+
+        if hasattr(w, "on_start"):
+            w.on_start = started
+        else:  # a version without the warm-up (PYTHONPATH=<old checkout>/src: "before")
+            ready_path.write_text("ready")
+        cpu0 = time.thread_time()
+        w.run(stop)
+        cpu = time.thread_time() - cpu0
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    stats = {
+        "stages": dict(stages.total),
+        "calls": dict(stages.calls),
+        "jobs": dict(ran),
+        "thread_cpu": cpu,
+        "maxrss_mb": usage.ru_maxrss / 1024,
+    }
+    stats_path.write_text(json.dumps(stats))
+    return 0
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def environment(
+    tmp: Path, db_url: str, stripe_url: str, anaf_url: str, smtp: int
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EFACTURA_")}
+    env.update(
+        EFACTURA_DATA_DIR=str(tmp / "data"),
+        EFACTURA_CONFIG=str(tmp / "efactura.toml"),
+        EFACTURA_DATABASE_URL=db_url,
+        EFACTURA_STRIPE_WEBHOOK_SECRET=SECRET,
+        EFACTURA_STRIPE_API_KEY=STRIPE_KEY,
+        EFACTURA_STRIPE_API_BASE=stripe_url,
+        EFACTURA_ANAF_ENV="test",
+        EFACTURA_ANAF_API_BASE=anaf_url,
+        EFACTURA_ANAF_OAUTH_BASE=anaf_url,
+        EFACTURA_ANAF_PUBLIC_BASE=anaf_url,
+        EFACTURA_ANAF_CLIENT_ID=ANAF_CLIENT[0],
+        EFACTURA_ANAF_CLIENT_SECRET=ANAF_CLIENT[1],
+        EFACTURA_ANAF_REDIRECT_URI="http://127.0.0.1/anaf/callback",
+        EFACTURA_SMTP_HOST="127.0.0.1",
+        EFACTURA_SMTP_PORT=str(smtp),
+        EFACTURA_SMTP_STARTTLS="false",
+        EFACTURA_MAIL_FROM="facturi@example.ro",
+        EFACTURA_VALIDATION_DIR=str(tmp / "validation"),
+        EFACTURA_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def prepare(tmp: Path, env: dict[str, str]) -> None:
+    """Schema, and the ANAF authorisation (the demo's code flow against the fake)."""
+    from stripe_efactura import app as use_cases
+    from stripe_efactura.app.runner import Access
+    from stripe_efactura.config import STARTER_TOML, load_settings
+    from stripe_efactura.demo.environment import authorise_anaf
+    from stripe_efactura.ubl import artifacts
+
+    (tmp / "efactura.toml").write_text(STARTER_TOML, encoding="utf-8")
+    artifacts.install_from(REPO.parent / "shared" / "validation", tmp / "validation")
+    settings = load_settings(env)
+    with use_cases.session(settings, Access.WRITE) as ctx:
+        authorise_anaf(ctx)
+
+
+def post_all(url: str, events: list[dict[str, Any]], threads: int) -> float:
+    """Post every event (signed now) from ``threads`` connections; the first post's time."""
+    bodies = [signed(e) for e in events]
+    first: list[float] = []
+    local = threading.local()
+
+    def post(item: tuple[bytes, str]) -> None:
+        client = getattr(local, "client", None)
+        if client is None:
+            client = local.client = httpx.Client(timeout=60)
+        if not first:
+            first.append(time.monotonic())
+        answer = client.post(
+            url,
+            content=item[0],
+            headers={"Content-Type": "application/json", "Stripe-Signature": item[1]},
+        )
+        if answer.status_code != 200:
+            raise RuntimeError(f"webhook refused: {answer.status_code} {answer.text}")
+
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(post, bodies))
+    return first[0]
+
+
+def counting(app: Any, calls: Counter[str]) -> Any:
+    """The ASGI ``app`` counting its API calls by endpoint (``/test/FCTEL/rest/<endpoint>``)."""
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        path = str(scope.get("path", ""))
+        if "/FCTEL/rest/" in path:
+            calls[path.rsplit("/", 1)[1]] += 1
+        await app(scope, receive, send)
+
+    return counted
+
+
+def run(opts: argparse.Namespace) -> dict[str, Any]:
+    import sqlalchemy as sa
+
+    from stripe_efactura.anaf.fake import FakeAnafState, create_fake_anaf
+    from stripe_efactura.demo.environment import AsgiServer
+    from stripe_efactura.intake.fake_stripe import create_fake_stripe
+    from stripe_efactura.store.db import make_engine
+
+    tmp = Path(tempfile.mkdtemp(prefix="efactura-pipeline-"))
+    store, events = burst(opts.n, int(time.time()))
+    anaf_state = FakeAnafState(processing_polls=opts.anaf_polls, processing_delay=None)
+    stripe_srv = AsgiServer(create_fake_stripe(store), lifespan="off", what="fake Stripe").start()
+    anaf_calls: Counter[str] = Counter()
+    anaf_app = counting(create_fake_anaf(anaf_state), anaf_calls)
+    anaf_srv = AsgiServer(anaf_app, lifespan="off", what="fake ANAF").start()
+    sink = Sink().start()
+    procs: list[subprocess.Popen[bytes]] = []
+    with database(opts.db, tmp, opts.pg_url) as db_url:
+        env = environment(tmp, db_url, stripe_srv.url, anaf_srv.url, sink.port)
+        prepare(tmp, env)
+        engine = make_engine(db_url)
+        try:
+            port = free_port()
+            exe = Path(sys.executable).with_name("stripe-efactura")
+            serve = subprocess.Popen(
+                [str(exe), "serve", "--no-worker", "--port", str(port)], env=env
+            )
+            procs.append(serve)
+            wait_for_port(port, serve)
+            workers = []
+            for k in range(opts.workers):
+                stats, ready = tmp / f"worker{k}.json", tmp / f"worker{k}.ready"
+                cmd = [sys.executable, __file__, "--child", str(stats), str(ready)]
+                workers.append((subprocess.Popen(cmd, env=env), stats, ready))
+            procs.extend(p for p, _s, _r in workers)
+            while not all(r.exists() for _p, _s, r in workers):
+                if any(p.poll() is not None for p, _s, _r in workers):
+                    raise RuntimeError("a worker exited during start-up")
+                time.sleep(0.1)
+            cpu0 = {p.pid: proc_cpu(p.pid) for p, _s, _r in workers}
+            result = measure(opts, engine, sink, workers, cpu0, port, events, anaf_calls)
+            for p, _s, _r in workers:
+                p.send_signal(signal.SIGTERM)
+            for p, _stats, _r in workers:
+                p.wait(timeout=60)
+            split = [json.loads(s.read_text()) for _p, s, _r in workers]
+            with engine.connect() as conn:
+                numbers = conn.execute(sa.text("SELECT seq FROM invoices ORDER BY seq")).all()
+            seqs = [int(r[0]) for r in numbers]
+            result["numbers_without_gap"] = seqs == list(range(1, len(seqs) + 1))
+            result.update(summarise_split(split, opts.n))
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.terminate()
+                    p.wait(timeout=30)
+            engine.dispose()
+    sink.stop()
+    anaf_srv.stop()
+    stripe_srv.stop()
+    return result
+
+
+def measure(
+    opts: argparse.Namespace,
+    engine: Any,
+    sink: Sink,
+    workers: list[tuple[subprocess.Popen[bytes], Path, Path]],
+    cpu0: dict[int, float],
+    port: int,
+    events: list[dict[str, Any]],
+    anaf_calls: Counter[str],
+) -> dict[str, Any]:
+    n = opts.n
+    reached: dict[str, float] = {}
+    first_issued: list[float] = []
+    cpu_at_emailed: dict[int, float] = {}
+    rss: dict[int, float] = {}
+    poster = ThreadPoolExecutor(1)
+    started = poster.submit(
+        post_all, f"http://127.0.0.1:{port}/webhooks/stripe", events, opts.connections
+    )
+    t_start = time.monotonic()
+    deadline = t_start + opts.timeout
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        seen = counts(engine)
+        if seen["issued"] and not first_issued:
+            first_issued.append(now)
+        for key in ("issued", "emailed", "ok"):
+            if key not in reached and seen[key] >= n:
+                reached[key] = now
+        for p, _s, _r in workers:
+            rss[p.pid] = max(rss.get(p.pid, 0.0), proc_rss_mb(p.pid))
+        if "emailed" in reached and not cpu_at_emailed:
+            cpu_at_emailed = {p.pid: proc_cpu(p.pid) for p, _s, _r in workers}
+        if len(reached) == 3:
+            break
+        time.sleep(0.2)
+    posted_at = started.result()
+    poster.shutdown()
+    cpu_end = {p.pid: proc_cpu(p.pid) for p, _s, _r in workers}
+    final = counts(engine)
+    calls = Counter(anaf_calls)
+
+    def rate(key: str) -> float | None:
+        return round(n / (reached[key] - posted_at), 2) if key in reached else None
+
+    def spent(upto: dict[int, float]) -> float:
+        return sum(upto[pid] - cpu0[pid] for pid in upto)
+
+    return {
+        "payments": n,
+        "workers": opts.workers,
+        "db": opts.db,
+        "final": final,
+        "issued_per_s": rate("issued"),
+        "emailed_per_s": rate("emailed"),
+        "ok_per_s": rate("ok"),
+        "first_issued_s": round(first_issued[0] - posted_at, 2) if first_issued else None,
+        "first_emailed_s": round(min(sink.times) - posted_at, 2) if sink.times else None,
+        "all_emailed_s": round(reached["emailed"] - posted_at, 2) if "emailed" in reached else None,
+        "cpu_ms_per_invoice_to_emailed": round(spent(cpu_at_emailed) * 1000 / n, 1)
+        if cpu_at_emailed
+        else None,
+        "cpu_ms_per_invoice_total": round(spent(cpu_end) * 1000 / n, 1),
+        "worker_rss_mb": [round(v) for v in rss.values()],
+        "anaf_calls": dict(calls),
+        "anaf_calls_per_invoice": round(sum(calls.values()) / n, 2),
+        "emails_received": len(sink.times),
+    }
+
+
+def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    stages: Counter[str] = Counter()
+    jobs: Counter[str] = Counter()
+    for s in split:
+        stages.update(s["stages"])
+        jobs.update(s["jobs"])
+    return {
+        "stage_ms_per_invoice": {k: round(v * 1000 / n, 1) for k, v in sorted(stages.items())},
+        "jobs_per_invoice": round(sum(jobs.values()) / n, 2),
+        "jobs": dict(jobs),
+        "worker_maxrss_mb": [round(s["maxrss_mb"]) for s in split],
+    }
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        return child(Path(sys.argv[2]), Path(sys.argv[3]))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("n", type=int, help="payments (each posted as 2 signed webhooks)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--pg-url", default="postgresql://root@127.0.0.1:5432/postgres")
+    ap.add_argument("--connections", type=int, default=16, help="concurrent webhook posts")
+    ap.add_argument("--anaf-polls", type=int, default=0, help="'in prelucrare' answers first")
+    ap.add_argument("--timeout", type=float, default=900.0)
+    opts = ap.parse_args()
+    load = os.getloadavg()
+    result = run(opts)
+    result["load_before"] = [round(x, 1) for x in load]
+    result["load_after"] = [round(x, 1) for x in os.getloadavg()]
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Follow-up jobs run in the turn of the job that enqueued them (stream, don't phase), on
+SQLite and PostgreSQL, with the queue's usual leases and fencing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from stripe_efactura.errors import RetryLater
+from stripe_efactura.jobs import queue
+from stripe_efactura.jobs.worker import MAX_FOLLOW_UPS, Worker
+from stripe_efactura.store import db
+from stripe_efactura.store.migrate import upgrade
+from stripe_efactura.store.tables import jobs
+
+
+@pytest.fixture
+def engine(db_url: str):  # type: ignore[no-untyped-def]
+    eng = db.make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def _rows(engine: Any) -> dict[int, tuple[str, str, str | None]]:
+    with db.read(engine) as conn:
+        rows = conn.execute(sa.select(jobs.c.id, jobs.c.task, jobs.c.status, jobs.c.locked_by))
+        return {r.id: (r.task, r.status, r.locked_by) for r in rows}
+
+
+def _enqueue(engine: Any, task: str, n: int) -> int:
+    with db.write(engine) as conn:
+        job_id = queue.enqueue(conn, task, {"n": n})
+    assert job_id is not None
+    return job_id
+
+
+def _chain_worker(engine: Any, ran: list[str], **kw: Any) -> Worker:
+    """``event`` enqueues ``issue``, which enqueues ``pdf``, which enqueues ``mail``."""
+
+    def step(task: str, following: str | None) -> Any:
+        def handler(job: queue.Job) -> None:
+            ran.append(f"{task}{job.args['n']}")
+            if following is not None:
+                with db.write(engine) as conn:
+                    queue.enqueue(conn, following, job.args)
+
+        return handler
+
+    handlers = {
+        "event": step("event", "issue"),
+        "issue": step("issue", "pdf"),
+        "pdf": step("pdf", "mail"),
+        "mail": step("mail", None),
+    }
+    return Worker(engine, handlers, worker_id="W", follow_ups=frozenset(handlers), **kw)
+
+
+def test_a_batch_runs_first_then_each_chain_before_the_next(engine: Any) -> None:
+    for n in range(3):
+        _enqueue(engine, "event", n)
+    ran: list[str] = []
+    assert _chain_worker(engine, ran, batch=8).run_once() == 12
+    chains = [f"{t}{n}" for n in range(3) for t in ("issue", "pdf", "mail")]
+    assert ran == ["event0", "event1", "event2", *chains]
+    rows = _rows(engine)
+    assert len(rows) == 12
+    assert {status for _t, status, _w in rows.values()} == {"done"}
+    assert {worker for _t, _s, worker in rows.values()} == {"W"}
+
+
+def test_a_waiting_follow_up_is_left_to_the_loop(engine: Any) -> None:
+    ran: list[str] = []
+
+    def event(job: queue.Job) -> None:
+        ran.append("event")
+        with db.write(engine) as conn:
+            queue.enqueue(conn, "later", {}, delay=600)
+
+    later = {"event": event, "later": lambda _j: ran.append("later")}
+    worker = Worker(engine, later, follow_ups=frozenset(later))
+    _enqueue(engine, "event", 0)
+    assert worker.run_once() == 1
+    assert ran == ["event"]
+    assert sorted((t, s) for t, s, _w in _rows(engine).values()) == [
+        ("event", "done"),
+        ("later", "queued"),
+    ]
+
+
+def test_no_follow_up_runs_after_a_failed_job(engine: Any) -> None:
+    ran: list[str] = []
+
+    def event(job: queue.Job) -> None:
+        with db.write(engine) as conn:
+            queue.enqueue(conn, "issue", {})
+        raise RetryLater("not yet", delay_seconds=600)
+
+    both = {"event": event, "issue": lambda _j: ran.append("issue")}
+    worker = Worker(engine, both, follow_ups=frozenset(both))
+    _enqueue(engine, "event", 0)
+    assert worker.run_once() == 1
+    assert ran == []
+    assert sorted((t, s) for t, s, _w in _rows(engine).values()) == [
+        ("event", "queued"),
+        ("issue", "queued"),
+    ]
+
+
+def test_a_follow_up_of_a_task_the_worker_lacks_is_not_taken(engine: Any) -> None:
+    def event(job: queue.Job) -> None:
+        with db.write(engine) as conn:
+            queue.enqueue(conn, "elsewhere", {})
+
+    _enqueue(engine, "event", 0)
+    worker = Worker(engine, {"event": event}, follow_ups=frozenset({"event", "elsewhere"}))
+    assert worker.run_once() == 1
+    assert sorted((t, s) for t, s, _w in _rows(engine).values()) == [
+        ("elsewhere", "queued"),
+        ("event", "done"),
+    ]
+
+
+def test_without_follow_up_tasks_every_job_waits_for_a_claim(engine: Any) -> None:
+    ran: list[str] = []
+    worker = _chain_worker(engine, ran)
+    worker.follow_ups = frozenset({"issue"})
+    _enqueue(engine, "event", 0)
+    assert worker.run_once() == 2
+    assert ran == ["event0", "issue0"]
+    assert sorted((t, s) for t, s, _w in _rows(engine).values()) == [
+        ("event", "done"),
+        ("issue", "done"),
+        ("pdf", "queued"),
+    ]
+
+
+def test_claim_ids_takes_only_queued_due_jobs_in_the_given_order(engine: Any) -> None:
+    first, second, third = (_enqueue(engine, "t", n) for n in range(3))
+    taken = queue.claim(engine, "B", limit=1)
+    assert [j.id for j in taken] == [first]
+    with db.write(engine) as conn:
+        later = queue.enqueue(conn, "t", {"n": 9}, delay=600)
+        claimed = queue.claim_ids(conn, "A", [third, first, later or 0, second, 10_000])
+    assert [(j.id, j.args, j.attempts, j.locked_by) for j in claimed] == [
+        (third, {"n": 2}, 1, "A"),
+        (second, {"n": 1}, 1, "A"),
+    ]
+    rows = _rows(engine)
+    assert rows[first] == ("t", "running", "B")
+    assert rows[third] == ("t", "running", "A")
+    assert later is not None and rows[later] == ("t", "queued", None)
+
+
+def test_one_job_pulls_at_most_max_follow_ups_into_its_turn(engine: Any) -> None:
+    ran: list[str] = []
+
+    def fan(job: queue.Job) -> None:
+        with db.write(engine) as conn:
+            for n in range(MAX_FOLLOW_UPS + 5):
+                queue.enqueue(conn, "leaf", {"n": n})
+
+    fans = {"fan": fan, "leaf": lambda j: ran.append(str(j.args["n"]))}
+    worker = Worker(engine, fans, follow_ups=frozenset(fans))
+    _enqueue(engine, "fan", 0)
+    assert worker.run_once() == 1 + MAX_FOLLOW_UPS
+    assert ran == [str(n) for n in range(MAX_FOLLOW_UPS)]
+    left = sorted(t for t, s, _w in _rows(engine).values() if s == "queued")
+    assert left == ["leaf"] * 5
+    assert worker.run_once() == 5
+    assert ran == [str(n) for n in range(MAX_FOLLOW_UPS + 5)]
