@@ -42,6 +42,8 @@ TERMS = [
     "o",
     "pi",
     "nobody",
+    "pop\x00escu",
+    "\x00",
 ]
 
 

@@ -93,6 +93,11 @@ def invoice_search(number: str, payment_key: str, snapshot: str) -> str:
 # -- the condition of a listing ---------------------------------------------------------
 
 
+NUL = "\x00"
+"""No stored search text holds it (PostgreSQL's text cannot), so a term with it matches
+nothing; neither FTS5 (``unterminated string``) nor PostgreSQL would even take it."""
+
+
 def like_pattern(text: str) -> str:
     """``%text%``, lower-cased, with ``\\``, ``%`` and ``_`` escaped (``ESCAPE '\\'``)."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -131,6 +136,8 @@ def _candidates(conn: Connection, table: str, text: str) -> list[int] | None:
 
 def payments_match(conn: Connection, text: str) -> sa.ColumnElement[bool]:
     """The condition "the payment's search text contains ``text``"."""
+    if NUL in text:
+        return sa.false()
     like = payments.c.search.like(like_pattern(text), escape="\\")
     rowids = _candidates(conn, "payments", text)
     if rowids is None:
@@ -140,6 +147,8 @@ def payments_match(conn: Connection, text: str) -> sa.ColumnElement[bool]:
 
 def invoices_match(conn: Connection, text: str) -> sa.ColumnElement[bool]:
     """The condition "the invoice's search text contains ``text``"."""
+    if NUL in text:
+        return sa.false()
     like = invoices.c.search.like(like_pattern(text), escape="\\")
     ids = _candidates(conn, "invoices", text)
     if ids is None:
