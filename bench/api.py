@@ -209,7 +209,7 @@ def main(n: int, requests: int, data: Path) -> None:
         "| case | median ms | p99 ms | target |\n|---|---|---|---|\n"
         + "\n".join(rows)
         + "\n\nThe text search `q` asks the FTS5 trigram index (migration 0007, "
-        "`store/textsearch.py`) for at most 1,000 rows; a rarer term reads just those rows, a "
+        "`store/textsearch.py`) for at most 2,000 rows; a rarer term reads just those rows, a "
         "more common one the ordered scan, which finds a page after a few rows; a term under 3 "
         "characters is the ordered scan alone.\n\n"
         f"Load average when measured: {load}. Machine: Python "

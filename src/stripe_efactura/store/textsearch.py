@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 SEARCH_MAX = 500
 MIN_INDEXED = 3
 """A trigram index can answer a term of at least this many characters."""
-CANDIDATES = 1000
+CANDIDATES = 2000
 """At most this many rows from the index; a term with more is common (see above)."""
 SQLITE_MIN = (3, 34, 0)
 """The first SQLite with FTS5's ``trigram`` tokenizer."""
