@@ -140,6 +140,14 @@ def test_override_storno_reissue_and_notices_from_the_command_line(
     assert (code, [r["number"] for r in json.loads(out)]) == (0, ["TEST000002"])
     code, out, err = run(capsys, "invoices", "list", "--search", "nobody")
     assert (code, out) == (0, "no invoice matches 'nobody' / nicio factură nu conține 'nobody'\n")
+    # `payments list --search` is the API's `q` too (the ignored events are left out)
+    code, out, err = run(capsys, "payments", "list", "--search", key.upper(), "--json")
+    assert (code, [(r["payment_key"], r["kind"]) for r in json.loads(out)]) == (
+        0,
+        [(f"{key}~reissue-1", "reissue"), (key, "payment")],
+    )
+    code, out, err = run(capsys, "payments", "list", "--search", "nobody")
+    assert (code, out) == (0, "no payment matches 'nobody' / nicio plată nu conține 'nobody'\n")
 
     trail = [
         (e.action, e.target_id, e.actor, e.via) for e in reversed(audit_log.entries(ctx, limit=20))

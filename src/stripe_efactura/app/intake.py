@@ -281,14 +281,15 @@ def _ignore(ctx: AppContext, event_id: str, reason: str) -> str:
     return "ignored"
 
 
-def payments_listing(ctx: AppContext) -> list[dict[str, object]]:
-    """``payments list --json``: every payment, then every ignored event."""
+def payments_listing(ctx: AppContext, *, search: str | None = None) -> list[dict[str, object]]:
+    """``payments list --json``: every payment, then every ignored event; with ``search``
+    only the payments whose key, owner, buyer name or e-mail contains it (the API's ``q``)."""
     from .waiting import PaymentWaits
 
     out: list[dict[str, object]] = []
     waits = PaymentWaits(ctx)
     with db.read(ctx.engine) as conn:
-        for r in repo.list_payments(conn):
+        for r in repo.list_payments(conn, text=search or None):
             out.append(
                 {
                     "payment_key": r.payment_key,
@@ -305,7 +306,7 @@ def payments_listing(ctx: AppContext) -> list[dict[str, object]]:
                     "waiting": waits.as_dict(r),
                 }
             )
-        for e in repo.ignored_events(conn):
+        for e in [] if search else repo.ignored_events(conn):
             out.append(
                 {
                     "payment_key": e.payment_key,

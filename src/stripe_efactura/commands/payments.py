@@ -11,19 +11,31 @@ from . import Access, payments_app, session
 
 
 @payments_app.command("list")
-def list_payments(as_json: bool = typer.Option(False, "--json", help="JSON output.")) -> None:
+def list_payments(
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    search: str | None = typer.Option(
+        None,
+        "--search",
+        help="Only payments whose key, owner, buyer name or e-mail contains this text (as the "
+        "API's q); the ignored events are then left out.",
+    ),
+) -> None:
     """Payments (status, key, amount, mode, owner; why a pending one waits, what a payment
     that needs attention lacks), then the ignored events with their reason."""
     from .. import app as use_cases
     from ..money import format_amount, from_minor
 
     with session(Access.READ) as ctx:
-        rows = use_cases.payments_listing(ctx)
+        rows = use_cases.payments_listing(ctx, search=search)
     if as_json:
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
-        typer.echo("no payments yet / nicio plată încă")
+        typer.echo(
+            f"no payment matches {search!r} / nicio plată nu conține {search!r}"
+            if search
+            else "no payments yet / nicio plată încă"
+        )
         return
     typer.echo(f"{'STATUS':<16} {'PAYMENT':<32} {'AMOUNT':>16}  MODE  OWNER / REASON")
     for r in rows:

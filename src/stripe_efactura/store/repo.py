@@ -20,6 +20,7 @@ from ..intake.envelope import EventMeta
 from ..intake.sale import Sale
 from . import db
 from .tables import payments, stripe_events
+from .textsearch import payments_match
 
 OWNER_RANK = {
     "charge": 0,
@@ -379,10 +380,15 @@ def set_payment_status(
 
 
 def list_payments(
-    conn: Connection, *, status: str | None = None, page_size: int = 1000
+    conn: Connection,
+    *,
+    status: str | None = None,
+    text: str | None = None,
+    page_size: int = 1000,
 ) -> list[PaymentRecord]:
-    """Every payment (of ``status``), newest first, read ``page_size`` rows at a time (keyset
-    on ``created_at``, ``payment_key``): none is left out however many there are."""
+    """Every payment (of ``status``; whose search text contains ``text``, as the API's ``q``),
+    newest first, read ``page_size`` rows at a time (keyset on ``created_at``,
+    ``payment_key``): none is left out however many there are."""
     out: list[PaymentRecord] = []
     after: tuple[datetime, str] | None = None
     while True:
@@ -393,6 +399,8 @@ def list_payments(
         )
         if status:
             q = q.where(payments.c.status == status)
+        if text:
+            q = q.where(payments_match(conn, text))
         if after is not None:
             q = q.where(sa.tuple_(payments.c.created_at, payments.c.payment_key) < after)
         rows = conn.execute(q).all()
