@@ -200,7 +200,7 @@ def test_an_unexpected_error_is_one_line_and_a_log_file(
 ) -> None:
     from stripe_efactura import app as use_cases
 
-    def boom(_ctx: object) -> list[dict[str, object]]:
+    def boom(_ctx: object, **_options: object) -> list[dict[str, object]]:
         raise RuntimeError("boom\nsecond line")
 
     assert cli.main(["db", "upgrade"]) == 0
