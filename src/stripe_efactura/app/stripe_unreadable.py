@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.engine import Connection
+
 from ..errors import EfacturaError, Problem, StripeApiError
 from ..intake import correlate, events, unread
 from ..store import db, repo
@@ -117,13 +119,7 @@ def keep_payment(
         if pay is not None and open_ and pay.status in ("pending", "needs_attention"):
             repo.set_payment_status(conn, key, "needs_attention", (problem,))
         if pay is not None and open_ and pay.status == "pending":  # one notice per payment
-            notices.record(
-                conn,
-                "payment_problem",
-                key,
-                f"Plata {key} nu poate fi facturată / Payment {key} cannot be invoiced",
-                (problem,),
-            )
+            _notice(conn, key, problem)
         repo.mark_event(conn, event_id, "processed", payment_key=key)
     log.warning("event %s -> payment %s needs attention: %s %s", event_id, key, CODE, exc)
     return "processed" if recorded == "created" else "duplicate"
@@ -171,13 +167,18 @@ def keep_unread(
         recorded = "seen" if known else repo.record_sale(conn, sale, event_id)
         if recorded == "created":
             repo.set_payment_status(conn, key, "needs_attention", (problem,))
-            notices.record(
-                conn,
-                "payment_problem",
-                key,
-                f"Plata {key} nu poate fi facturată / Payment {key} cannot be invoiced",
-                (problem,),
-            )
+            _notice(conn, key, problem)
         repo.mark_event(conn, event_id, "processed", payment_key=key)
     log.warning("event %s -> payment %s needs attention: %s %s", event_id, key, CODE, exc)
     return "processed" if recorded == "created" else "duplicate"
+
+
+def _notice(conn: Connection, key: str, problem: Problem) -> None:
+    """The one notice of a payment that cannot be invoiced because Stripe cannot be read."""
+    notices.record(
+        conn,
+        "payment_problem",
+        key,
+        f"Plata {key} nu poate fi facturată / Payment {key} cannot be invoiced",
+        (problem,),
+    )

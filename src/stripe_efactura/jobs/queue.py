@@ -184,17 +184,7 @@ def claim(
             .where(jobs.c.id.in_(ids))
             .order_by(jobs.c.run_at, jobs.c.id)
         ).all()
-    return [
-        Job(
-            id=r.id,
-            task=r.task,
-            args=json.loads(r.args),
-            attempts=r.attempts,
-            max_attempts=r.max_attempts,
-            locked_by=worker_id,
-        )
-        for r in rows
-    ]
+    return [_leased(r, worker_id) for r in rows]
 
 
 def claim_ids(
@@ -226,17 +216,19 @@ def claim_ids(
         .returning(jobs.c.id, jobs.c.task, jobs.c.args, jobs.c.attempts, jobs.c.max_attempts)
     ).all()
     order = {job_id: n for n, job_id in enumerate(ids)}
-    return [
-        Job(
-            id=r.id,
-            task=r.task,
-            args=json.loads(r.args),
-            attempts=r.attempts,
-            max_attempts=r.max_attempts,
-            locked_by=worker_id,
-        )
-        for r in sorted(rows, key=lambda r: order[r.id])
-    ]
+    return [_leased(r, worker_id) for r in sorted(rows, key=lambda r: order[r.id])]
+
+
+def _leased(row: db.SqlRow, worker_id: str) -> Job:
+    """The :class:`Job` of a row just leased to ``worker_id``."""
+    return Job(
+        id=int(row.id),
+        task=str(row.task),
+        args=json.loads(str(row.args)),
+        attempts=int(row.attempts),
+        max_attempts=int(row.max_attempts),
+        locked_by=worker_id,
+    )
 
 
 def _fence(job: Job) -> Any:
