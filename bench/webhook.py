@@ -165,6 +165,21 @@ def empty_script(sample: bytes) -> str:
     )
 
 
+def events_script() -> str:
+    """The wrk script posting the pre-signed events of ``events.tsv`` (signature, tab, body
+    with its newlines written as the two characters backslash and n, restored in Lua)."""
+    return LUA.replace(
+        "table.insert(lines, {line:sub(1, tab - 1), line:sub(tab + 1)})",
+        'table.insert(lines, {line:sub(1, tab - 1), (line:sub(tab + 1):gsub("\\\\n", "\\n"))})',
+    )
+
+
+def events_line(body: bytes, timestamp: int) -> str:
+    """One line of ``events.tsv``: the signature header, a tab, the body on one line."""
+    sig = stripe.WebhookSignature._compute_signature(f"{timestamp}.{body.decode()}", SECRET)
+    return f"t={timestamp},v1={sig}\t{body.decode()}".replace("\n", "\\n") + "\n"
+
+
 def wait_for_port(port: int) -> None:
     for _ in range(200):
         try:
@@ -303,15 +318,8 @@ def run_once(opts: argparse.Namespace) -> dict[str, object]:
     sample = make_event(0)
     with open(tmp / "events.tsv", "w", encoding="utf-8") as f:
         for n in range(opts.events):
-            body = make_event(n)
-            sig = stripe.WebhookSignature._compute_signature(f"{ts}.{body.decode()}", SECRET)
-            f.write(f"t={ts},v1={sig}\t{body.decode()}".replace("\n", "\\n") + "\n")
-    # the TSV escapes newlines; Lua restores them
-    lua = LUA.replace(
-        "table.insert(lines, {line:sub(1, tab - 1), line:sub(tab + 1)})",
-        'table.insert(lines, {line:sub(1, tab - 1), (line:sub(tab + 1):gsub("\\\\n", "\\n"))})',
-    )
-    (tmp / "events.lua").write_text(lua)
+            f.write(events_line(make_event(n), ts))
+    (tmp / "events.lua").write_text(events_script())
     (tmp / "empty.lua").write_text(empty_script(sample), encoding="utf-8")
     reference = run_reference(tmp, opts)
     port = free_port()
