@@ -10,9 +10,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TypeAlias, TypedDict, Unpack
 
 from .config_check import TEMPLATE_LINE
 from .config_env import (
@@ -48,6 +49,7 @@ __all__ = [
     "SeriesConfig",
     "SeriesSettings",
     "Settings",
+    "SettingsChanges",
     "StornoPolicy",
     "VatPolicy",
     "demo_settings",
@@ -55,6 +57,12 @@ __all__ = [
     "parse_toml",
     "settings_from",
 ]
+
+TomlValue: TypeAlias = (
+    "str | int | float | bool | datetime | date | time | list[TomlValue] | dict[str, TomlValue]"
+)
+"""What ``tomllib`` parses a value to (a table is a ``dict``)."""
+TomlTable: TypeAlias = dict[str, TomlValue]
 
 
 @dataclass(frozen=True)
@@ -143,10 +151,57 @@ class Settings:
         """The seller and the VAT policy: all the invoice builder may see."""
         return InvoicingProfile(company=self.company, vat=self.vat)
 
-    def with_(self, **changes: Any) -> Settings:
-        """``dataclasses.replace`` (tests and the demo): the keyword values are forwarded as
-        they are, which a forwarder cannot type; call ``replace`` where mypy should check them."""
+    def with_(self, **changes: Unpack[SettingsChanges]) -> Settings:
+        """``dataclasses.replace`` (tests and the demo), checked by mypy field by field."""
         return replace(self, **changes)
+
+
+class SettingsChanges(TypedDict, total=False):
+    """The fields of :class:`Settings` as keywords of :meth:`Settings.with_` and
+    :func:`demo_settings` (tests/architecture/test_any.py keeps the two in step)."""
+
+    data_dir: Path
+    database_url: str
+    config_path: Path
+    company: CompanyProfile
+    secret_key: str | None
+    stripe_webhook_secrets: tuple[str, ...]
+    stripe_api_key: str | None
+    stripe_api_base: str
+    anaf_env: str
+    anaf_api_base: str
+    anaf_oauth_base: str
+    anaf_public_base: str
+    anaf_client_id: str | None
+    anaf_client_secret: str | None
+    anaf_redirect_uri: str | None
+    anaf_unknown_notice_minutes: int
+    smtp_host: str | None
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    mail_from: str | None
+    bnr_url: str
+    ecb_url: str
+    vies_url: str
+    validation_dir: Path
+    series: SeriesSettings
+    vat: VatPolicy
+    intake: IntakePolicy
+    email: EmailPolicy
+    audit: AuditPolicy
+    storno: StornoPolicy
+    web_host: str
+    web_port: int
+    log_level: str
+    sqlite_synchronous: str | None
+    pdf_font: str | None
+    pdf_font_bold: str | None
+    webhook_max_bytes: int
+    metrics_token: str | None
+    trusted_proxies: tuple[str, ...]
+    template: bool
 
 
 STARTER_TOML = """\
@@ -326,7 +381,7 @@ def _email_policy(raw: Mapping[str, object]) -> EmailPolicy:
     )
 
 
-def parse_toml(text: str) -> dict[str, Any]:
+def parse_toml(text: str) -> TomlTable:
     """The parsed document as ``tomllib`` returns it (the edge: the values are checked by
     ``config_check`` and read with ``isinstance`` by the functions above)."""
     try:
@@ -390,7 +445,7 @@ def load_settings(
     return settings_from(doc, env, config_path=path)
 
 
-def demo_settings(tmp: Path, **changes: Any) -> Settings:
+def demo_settings(tmp: Path, **changes: Unpack[SettingsChanges]) -> Settings:
     """Settings for tests and the demo: a data dir under ``tmp`` and the starter profile."""
     s = settings_from(parse_toml(STARTER_TOML), {"EFACTURA_DATA_DIR": str(tmp)})
     return s.with_(**changes) if changes else s

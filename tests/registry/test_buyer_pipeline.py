@@ -248,7 +248,7 @@ def _demo_ctx(tmp_path: Path, db_url: str, validation_dir: Path, fake: FakeRegis
     )
     fx_service.fetch_bnr(ctx)
     for d in samples.deliveries:
-        if d.event["data"]["object"].get("id", "").endswith("DemoWooEUR"):
+        if d.object_id.endswith("DemoWooEUR"):
             intake.accept_event(ctx, json.dumps(d.event).encode())
     use_cases.make_worker(ctx).drain()
     return ctx

@@ -14,6 +14,7 @@ from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import STARTER_TOML, parse_toml, settings_from
 from stripe_efactura.errors import UserInputError
 from stripe_efactura.registry.fake import FakeClock, FakeRegistry
+from support import toml_table
 
 EPOCH = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -47,7 +48,7 @@ def test_init_cui_fills_the_company_block_and_keeps_the_rest(ctx: AppContext) ->
     record = lookups.fill_company_profile(ctx, "RO 12345674")
     assert record.name == "CONSTRUCT MONTAJ VEST SRL"
     data = parse_toml(ctx.settings.config_path.read_text(encoding="utf-8"))
-    company = data["company"]
+    company = toml_table(data, "company")
     assert {k: company[k] for k in ("name", "cui", "vat_payer", "vat_on_collection")} == {
         "name": "CONSTRUCT MONTAJ VEST SRL",
         "cui": "12345674",
@@ -64,7 +65,7 @@ def test_init_cui_fills_the_company_block_and_keeps_the_rest(ctx: AppContext) ->
         "postal_code": "400114",
         "country": "RO",
     }
-    assert data["series"]["invoice"]["prefix"] == "SEF"  # other tables untouched
+    assert toml_table(data, "series", "invoice")["prefix"] == "SEF"  # other tables untouched
 
 
 def test_init_cui_refuses_bad_and_unknown_cuis(ctx: AppContext) -> None:
@@ -117,5 +118,5 @@ def test_init_cui_completes_the_template_and_the_result_passes_the_strict_check(
     text = path.read_text(encoding="utf-8")
     data = parse_toml(text)
     assert "template" not in data  # live payments are invoiced once the service restarts
-    assert data["company"]["name"] == "CONSTRUCT MONTAJ VEST SRL"
+    assert toml_table(data, "company")["name"] == "CONSTRUCT MONTAJ VEST SRL"
     assert [str(f) for f in check_document(data, path)] == []

@@ -20,6 +20,7 @@ from stripe_efactura.intake.fake_server import run_in_thread
 from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.registry.fake_server import asgi_app
 from stripe_efactura.tz import BUCHAREST
+from support import toml_table
 
 
 @pytest.fixture
@@ -54,7 +55,8 @@ def test_init_cui_writes_the_company_block_from_the_registry(
     assert out.splitlines()[0] == (
         "company: CONSTRUCT MONTAJ VEST SRL (CUI 12345674, VAT payer) from ANAF's registry"
     )
-    company = parse_toml((tmp_path / "efactura.toml").read_text(encoding="utf-8"))["company"]
+    data = parse_toml((tmp_path / "efactura.toml").read_text(encoding="utf-8"))
+    company = toml_table(data, "company")
     assert {k: company[k] for k in ("name", "cui", "vat_payer", "vat_on_collection")} == {
         "name": "CONSTRUCT MONTAJ VEST SRL",
         "cui": "12345674",

@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -32,6 +31,7 @@ from ..app.audit_log import Actor
 from ..app.context import AppContext
 from ..intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from ..intake.signature import sign
+from ..jsontypes import JsonObject
 from ..store.db import Checkpointer
 from ..tz import BUCHAREST
 from .environment import (
@@ -51,12 +51,12 @@ BROKEN_KEY = "pi_3DemoNoAddress"
 DEMO_ADMIN = "admin@demo.example"
 
 
-def broken_payment(now: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def broken_payment(now: int) -> tuple[list[JsonObject], JsonObject]:
     """A card payment whose billing address has only the country: (objects, event)."""
     pi_id, ch_id = BROKEN_KEY, "ch_3DemoNoAddress"
     description = "Consultanță fiscală (1 oră)"
     pi = payment_intent(pi_id, 35000, created=now - 30, charge=ch_id, description=description)
-    billing = {
+    billing: JsonObject = {
         "address": {
             "city": None,
             "country": "RO",
@@ -92,7 +92,7 @@ class ConsoleDemo:
         self.ctx.close()
 
 
-def _post(url: str, event: dict[str, Any]) -> None:
+def _post(url: str, event: JsonObject) -> None:
     raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
     header = sign(raw, WEBHOOK_SECRET, timestamp=int(time.time()))
     answer = httpx.post(
@@ -144,7 +144,9 @@ def start_console(
     now = int(time.time())
     sink = SmtpSink(directory / "mail")
     ctx = _context(directory, validation_dir, sink.port, now)
-    anaf = AsgiServer(create_fake_anaf(FakeAnafState(processing_polls=1, processing_delay=None)))
+    fake_anaf = create_fake_anaf(FakeAnafState(processing_polls=1, processing_delay=None))
+    anaf = AsgiServer(fake_anaf)
+    ctx.anaf_transport = FakeAnafTransport(fake_anaf)  # the same fake over HTTP and in-process
     demo = ConsoleDemo(ctx, "", "", None)
     try:
         _start(demo, sink, anaf, admin, now, say)
@@ -169,7 +171,6 @@ def _start(
     demo._stops.append(anaf.stop)
     demo.anaf_url = anaf.url
     ctx.settings = ctx.settings.with_(anaf_oauth_base=anaf.url, anaf_redirect_uri=None)
-    ctx.anaf_transport = FakeAnafTransport(anaf.app)
     use_cases.prepare(ctx)
     authorise_anaf_at(ctx)
     web = WebServer(ctx)

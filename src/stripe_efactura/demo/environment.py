@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Literal, Self
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -38,6 +38,11 @@ from .model import (
     CapturedMail,
     DemoError,
 )
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
+    from starlette.types import ASGIApp
 
 log = logging.getLogger("stripe_efactura.demo")
 
@@ -155,10 +160,11 @@ class SmtpSink:
         self.mails: list[CapturedMail] = []
         self._lock = threading.Lock()
         self.port = _free_port()
-        self._controller: Any = None
+        self._controller: Controller | None = None
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = bytes(envelope.original_content or envelope.content)
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or envelope.content or b""
+        raw = content if isinstance(content, bytes) else content.encode("utf-8", "surrogateescape")
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         with self._lock:
@@ -188,7 +194,7 @@ class AsgiServer:
 
     def __init__(
         self,
-        app: Any,
+        app: ASGIApp,
         *,
         lifespan: Literal["auto", "on", "off"] = "auto",
         name: str = "demo-server",
@@ -237,7 +243,7 @@ class WebServer(AsgiServer):
 
 
 @contextmanager
-def running(start: Callable[[], Any], stop: Callable[[], Any]) -> Iterator[None]:
+def running(start: Callable[[], object], stop: Callable[[], object]) -> Iterator[None]:
     start()
     try:
         yield

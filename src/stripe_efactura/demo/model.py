@@ -8,10 +8,10 @@ from datetime import date
 from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 from ..errors import EfacturaError
 from ..invoicing.model import Invoice
+from ..jsontypes import JsonObject
 from .sample_parts import Delivery, SamplePayment
 
 DEMO_EUR_RATE = Decimal("5.0875")
@@ -55,7 +55,7 @@ class DemoOptions:
 class DeliveryResult:
     delivery: Delivery
     status: int
-    body: dict[str, Any]
+    body: JsonObject
 
     @property
     def answer(self) -> str:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..intake.fake_stripe import FakeStripeStore
 from ..intake.stripe_api import API_VERSION
+from ..jsontypes import JsonObject, JsonValue
 
-Json = dict[str, Any]
+Json = JsonObject
 
 VAT_RATE_ID = "txr_1DemoStripeTaxRO21"
 
@@ -42,6 +42,13 @@ class Delivery:
     def type(self) -> str:
         return str(self.event["type"])
 
+    @property
+    def object_id(self) -> str:
+        """The id of the Stripe object the event carries (``data.object.id``)."""
+        data = self.event["data"]
+        obj = data.get("object") if isinstance(data, dict) else None
+        return str(obj.get("id", "")) if isinstance(obj, dict) else ""
+
 
 @dataclass
 class SampleSet:
@@ -62,7 +69,7 @@ class SampleSet:
         return store
 
 
-def with_changes(obj: Json, **changes: Any) -> Json:
+def with_changes(obj: Json, **changes: JsonValue) -> Json:
     out = copy.deepcopy(obj)
     out.update(changes)
     return out
@@ -226,7 +233,7 @@ def checkout_session(
     amount: int,
     created: int,
     details: Json,
-    custom_fields: list[Json],
+    custom_fields: list[JsonValue],
     link: str,
 ) -> Json:
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 
+from ..jsontypes import JsonValue
 from .sample_parts import (
     VAT_RATE_ID,
     Delivery,
@@ -23,7 +24,7 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     """3. Subscription renewal, ``invoice.paid``, Stripe Tax 21 % exclusive: 149.00 + 31.29."""
     in_id, pi_id, ch_id = "in_1DemoRenewal", "pi_3DemoRenewal", "ch_3DemoRenewal"
     cus_id, sub_id = "cus_DemoMunteanu", "sub_1DemoPlanPro"
-    address = {
+    address: Json = {
         "city": "Timișoara",
         "country": "RO",
         "line1": "Str. Eugeniu de Savoya nr. 7, ap. 3",
@@ -34,7 +35,7 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     email = "andrei.munteanu@example.com"
     period = (t - 30 * 86_400, t)
     net, tax = 14900, 3129
-    taxes = [
+    taxes: list[JsonValue] = [
         {
             "amount": tax,
             "tax_behavior": "exclusive",
@@ -44,7 +45,7 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
             "type": "tax_rate_details",
         }
     ]
-    line = {
+    line: Json = {
         "id": "il_1DemoRenewal",
         "object": "line_item",
         "amount": net,
@@ -76,6 +77,12 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     }
     total = net + tax
     paid_at = t + 8
+    transitions: Json = {
+        "finalized_at": t - 60,
+        "paid_at": paid_at,
+        "voided_at": None,
+        "marked_uncollectible_at": None,
+    }
     inv: Json = {
         "id": in_id,
         "object": "invoice",
@@ -117,12 +124,7 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         "period_end": period[1],
         "period_start": period[0],
         "status": "paid",
-        "status_transitions": {
-            "finalized_at": t - 60,
-            "paid_at": paid_at,
-            "voided_at": None,
-            "marked_uncollectible_at": None,
-        },
+        "status_transitions": transitions,
         "subtotal": net,
         "total": total,
         "total_excluding_tax": net,
@@ -133,19 +135,19 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         status="draft",
         amount_paid=0,
         amount_remaining=total,
-        status_transitions={**inv["status_transitions"], "paid_at": None, "finalized_at": None},
+        status_transitions={**transitions, "paid_at": None, "finalized_at": None},
     )
     open_ = with_changes(
         inv,
         status="open",
         amount_paid=0,
         amount_remaining=total,
-        status_transitions={**inv["status_transitions"], "paid_at": None},
+        status_transitions={**transitions, "paid_at": None},
     )
     pi = payment_intent(
         pi_id, total, created=t, charge=ch_id, customer=cus_id, description="Subscription update"
     )
-    billing = {"address": address, "email": email, "name": "Andrei Munteanu", "phone": None}
+    billing: Json = {"address": address, "email": email, "name": "Andrei Munteanu", "phone": None}
     ch = charge(
         ch_id,
         total,
@@ -155,7 +157,7 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         customer=cus_id,
         description="Subscription update",
     )
-    inpay = {
+    inpay: Json = {
         "id": "inpay_1DemoRenewal",
         "object": "invoice_payment",
         "amount_paid": total,
@@ -169,7 +171,7 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         "status": "paid",
         "status_transitions": {"canceled_at": None, "paid_at": paid_at},
     }
-    customer = {
+    customer: Json = {
         "id": cus_id,
         "object": "customer",
         "address": address,
@@ -182,7 +184,7 @@ def subscription_renewal(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         "shipping": None,
         "tax_exempt": "none",
     }
-    rate = {
+    rate: Json = {
         "id": VAT_RATE_ID,
         "object": "tax_rate",
         "active": True,

@@ -26,6 +26,7 @@ deliveries, as Stripe really sends them.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from ..tz import BUCHAREST
 from .sample_parts import (
@@ -49,7 +50,7 @@ from .sample_subscription import subscription_renewal
 def _b2c_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     """1. B2C Checkout in RON, card, Cluj-Napoca, no CNP: 279.90 lei incl. 21 % VAT."""
     pi_id, ch_id, cs_id = "pi_3DemoB2CCluj", "ch_3DemoB2CCluj", "cs_live_DemoB2CCluj"
-    address = {
+    address: Json = {
         "city": "Cluj-Napoca",
         "country": "RO",
         "line1": "Str. Memorandumului nr. 21, ap. 4",
@@ -57,10 +58,11 @@ def _b2c_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         "postal_code": "400114",
         "state": "Cluj",
     }
+    email = "ioana.pop@example.com"
     details: Json = {
         "address": address,
         "business_name": None,
-        "email": "ioana.pop@example.com",
+        "email": email,
         "individual_name": None,
         "name": "Ioana Pop",
         "phone": "+40740111222",
@@ -87,7 +89,7 @@ def _b2c_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     ]
     amount = 27990
     pi = payment_intent(pi_id, amount, created=t, charge=ch_id)
-    billing = {"address": address, "email": details["email"], "name": "Ioana Pop", "phone": None}
+    billing: Json = {"address": address, "email": email, "name": "Ioana Pop", "phone": None}
     ch = charge(ch_id, amount, pi=pi_id, created=t + 20, billing=billing)
     cs = checkout_session(
         cs_id,
@@ -106,9 +108,7 @@ def _b2c_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         product("prod_DemoFarfurii", "Set 6 farfurii desert", t - 86_400),
     ]
     out.session_line_items[cs_id] = items
-    out.payments.append(
-        SamplePayment(pi_id, "B2C Checkout, RON, card, Cluj", "Ioana Pop", details["email"])
-    )
+    out.payments.append(SamplePayment(pi_id, "B2C Checkout, RON, card, Cluj", "Ioana Pop", email))
     completed = ev("checkout.session.completed", cs)
     return [
         Delivery(completed, "arrives first"),
@@ -121,7 +121,7 @@ def _b2c_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
 def _b2b_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     """2. B2B Checkout in RON: CUI RO41833563 in the custom field, Bucharest Sector 3."""
     pi_id, ch_id, cs_id = "pi_3DemoB2BBuc", "ch_3DemoB2BBuc", "cs_live_DemoB2BBuc"
-    address = {
+    address: Json = {
         "city": "București",
         "country": "RO",
         "line1": "Bd. Decebal nr. 14, bl. S5, sc. 2, ap. 21",
@@ -129,10 +129,11 @@ def _b2b_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         "postal_code": "030964",
         "state": "București",
     }
+    business, email = "Atelier Digital Nord SRL", "facturi@atelier-digital.example"
     details: Json = {
         "address": address,
-        "business_name": "Atelier Digital Nord SRL",
-        "email": "facturi@atelier-digital.example",
+        "business_name": business,
+        "email": email,
         "individual_name": None,
         "name": "Mihai Ionescu",
         "phone": None,
@@ -159,9 +160,9 @@ def _b2b_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     ]
     amount = 142800
     pi = payment_intent(pi_id, amount, created=t, charge=ch_id)
-    billing = {
+    billing: Json = {
         "address": address,
-        "email": details["email"],
+        "email": email,
         "name": "Mihai Ionescu",
         "phone": None,
     }
@@ -187,8 +188,8 @@ def _b2b_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         SamplePayment(
             pi_id,
             "B2B Checkout, RON, CUI field, Bucharest",
-            details["business_name"],
-            details["email"],
+            business,
+            email,
         )
     )
     return [
@@ -201,7 +202,7 @@ def _b2b_checkout(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
 def _eur_payment_intent(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     """4. EUR PaymentIntent (WooCommerce) to a German company: reverse charge, 540.00 EUR."""
     pi_id, ch_id = "pi_3DemoWooEUR", "ch_3DemoWooEUR"
-    address = {
+    address: Json = {
         "city": "Berlin",
         "country": "DE",
         "line1": "Torstraße 109",
@@ -209,13 +210,14 @@ def _eur_payment_intent(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
         "postal_code": "10119",
         "state": "Berlin",
     }
+    email = "buchhaltung@nordlicht.example"
     metadata: Json = {
         "order_id": "4821",
         "order_key": "wc_order_Demo4821",
         "site_url": "https://magazin.example.ro",
         "payment_type": "single",
         "customer_name": "Lena Hoffmann",
-        "customer_email": "buchhaltung@nordlicht.example",
+        "customer_email": email,
         "company": "Nordlicht Software GmbH",
         "vat_id": "DE268519733",
         "Order Item #1": "WP-101, Licență plugin e-Factura (anual), 1, 390.00",
@@ -223,15 +225,10 @@ def _eur_payment_intent(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
     }
     amount = 54000
     description = "Magazin Exemplu - Comanda 4821"
-    kwargs: Json = {"currency": "eur", "description": description, "metadata": metadata}
-    pi = payment_intent(pi_id, amount, created=t, charge=ch_id, **kwargs)
-    pi_new = payment_intent(pi_id, amount, created=t, status="requires_payment_method", **kwargs)
-    billing = {
-        "address": address,
-        "email": metadata["customer_email"],
-        "name": "Lena Hoffmann",
-        "phone": None,
-    }
+    eur = partial(payment_intent, currency="eur", description=description, metadata=metadata)
+    pi = eur(pi_id, amount, created=t, charge=ch_id)
+    pi_new = eur(pi_id, amount, created=t, status="requires_payment_method")
+    billing: Json = {"address": address, "email": email, "name": "Lena Hoffmann", "phone": None}
     ch = charge(
         ch_id,
         amount,
@@ -248,7 +245,7 @@ def _eur_payment_intent(ev: Events, t: int, out: SampleSet) -> list[Delivery]:
             pi_id,
             "EUR PaymentIntent (WooCommerce), EU business, reverse charge",
             "Nordlicht Software GmbH",
-            metadata["customer_email"],
+            email,
         )
     )
     succeeded = ev("payment_intent.succeeded", pi)
@@ -303,7 +300,6 @@ def _renumber(plan: list[Delivery], start: int) -> None:
         if id(evt) in seen:
             continue
         n = len(seen) + 1
-        evt["id"] = f"evt_1Demo{n:02d}"
+        seen[id(evt)] = evt["id"] = f"evt_1Demo{n:02d}"
         evt["created"] = start + n
         evt["request"] = {"id": f"req_Demo{n:02d}", "idempotency_key": None}
-        seen[id(evt)] = evt["id"]
