@@ -25,8 +25,8 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "stripe_efactura"
 
 CEILING = {
     "intake": 97,
-    "app": 62,
-    "web": 48,
+    "app": 33,
+    "web": 23,
     "anaf": 21,
     "store": 11,
     "jobs": 6,

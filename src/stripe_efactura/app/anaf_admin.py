@@ -6,14 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TypedDict
 
 from ..anaf.errors import AnafApiError
 from ..errors import InvoiceProblems
 from ..invoicing import build
 from ..invoicing.serialize import invoice_to_json
+from ..jsontypes import JsonObject
 from ..store import anaf_invoices, anaf_work, db, repo
 from ..store import invoices as invoice_store
 from ..store.anaf_work import RETRYABLE, AnafState, AnafWork, PastFiling
@@ -22,7 +24,7 @@ from ..store.periods import IssuedInvoice
 from . import anaf_jobs, anaf_port, email_state, issuing, waiting
 from . import fx as fx_service
 from .anaf_archive import archive_path
-from .anaf_deadlines import deadline_status
+from .anaf_deadlines import DeadlineStatus, deadline_status
 from .context import AppContext
 from .timeline import validation_entry
 
@@ -35,10 +37,92 @@ class RetryRefused(AnafApiError):
     code = "E-INVOICE-RETRY-REFUSED"
 
 
-def _summary(row: InvoiceRecord | IssuedInvoice, today: date, *, archived: bool) -> dict[str, Any]:
+class InvoiceSummary(TypedDict):
+    """One invoice as ``invoices list``/``show`` print it."""
+
+    number: str
+    kind: str
+    series: str
+    issue_date: str
+    total: str
+    currency: str
+    livemode: bool
+    payment_key: str
+    anaf_state: str
+    upload_index: str | None
+    download_id: str | None
+    archived: bool
+    deadline: str | None
+    deadline_status: DeadlineStatus | None
+    email_state: str
+    findings: list[str]
+    reason: str | None
+    waiting: dict[str, str] | None
+    """Why it waits for ANAF (``waiting.invoice_reason``), None when it does not."""
+
+
+class InvoiceDetail(TypedDict):
+    """``invoices show``: the summary with ANAF's findings in full, the filing state, the
+    e-mail, the archive and the timeline."""
+
+    number: str
+    kind: str
+    series: str
+    issue_date: str
+    total: str
+    currency: str
+    livemode: bool
+    payment_key: str
+    anaf_state: str
+    upload_index: str | None
+    download_id: str | None
+    archived: bool
+    deadline: str | None
+    deadline_status: DeadlineStatus | None
+    email_state: str
+    findings: list[JsonObject]
+    reason: str | None
+    waiting: dict[str, str] | None
+    anaf: JsonObject
+    email: JsonObject
+    archive_path: str | None
+    timeline: list[JsonObject]
+
+
+class _Authorised:
+    """Whether ANAF is authorised, read once and only when some invoice waits for it."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._value: bool | None = None
+
+    def __call__(self) -> bool:
+        if self._value is None:
+            self._value = waiting.anaf_authorised(self.ctx)
+        return self._value
+
+
+def _waiting(
+    state: str, reason: str | None, livemode: bool, authorised: Callable[[], bool]
+) -> dict[str, str] | None:
+    waits = state == "pending_upload" and not reason and livemode
+    found = waiting.invoice_reason(
+        state, reason, livemode=livemode, authorised=authorised() if waits else True
+    )
+    return None if found is None else found.to_dict()
+
+
+def _summary(
+    row: InvoiceRecord | IssuedInvoice,
+    today: date,
+    authorised: Callable[[], bool],
+    *,
+    archived: bool,
+) -> InvoiceSummary:
     """One invoice as ``invoices list``/``show`` print it (``row``: a full record or a listing
     row without documents)."""
     work = AnafWork.from_json(row.anaf_messages)
+    livemode = bool(row.livemode)
     return {
         "number": row.number,
         "kind": row.kind,
@@ -46,7 +130,7 @@ def _summary(row: InvoiceRecord | IssuedInvoice, today: date, *, archived: bool)
         "issue_date": row.issue_date.isoformat(),
         "total": row.total,
         "currency": row.currency,
-        "livemode": bool(row.livemode),
+        "livemode": livemode,
         "payment_key": row.payment_key,
         "anaf_state": row.anaf_state,
         "upload_index": row.upload_index,
@@ -57,52 +141,74 @@ def _summary(row: InvoiceRecord | IssuedInvoice, today: date, *, archived: bool)
         "email_state": row.email_state,
         "findings": work.finding_codes(),
         "reason": work.reason,
+        "waiting": _waiting(str(row.anaf_state), work.reason, livemode, authorised),
     }
 
 
 def invoices_listing(
     ctx: AppContext, *, overdue: bool = False, search: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[InvoiceSummary]:
     """``invoices list --json``; ``overdue``: only invoices due within one working day or late;
     ``search``: only those whose number, payment key, buyer name, CUI / CNP, VAT id or e-mail
     contains it (the API's ``q``)."""
     today = anaf_port.today(ctx)
     with db.read(ctx.engine) as conn:
         rows = anaf_invoices.listing(conn, text=search or None)
-    out = [_summary(r, today, archived=r.has_signed_zip) for r in rows]
     if overdue:
-        out = [r for r in out if r["deadline_status"] is not None]
-    return waiting.annotate_invoices(ctx, out)
+        rows = [r for r in rows if deadline_status(r, today) is not None]
+    authorised = _Authorised(ctx)
+    return [_summary(r, today, authorised, archived=r.has_signed_zip) for r in rows]
 
 
-def invoice_detail(ctx: AppContext, number: str) -> dict[str, Any]:
+def invoice_detail(ctx: AppContext, number: str) -> InvoiceDetail:
     """``invoices show NUMBER``: the summary, ANAF findings and the timeline."""
     with db.read(ctx.engine) as conn:
         row = invoice_store.by_number(conn, number)
         if row is None:
             raise InvoiceNotFound(f"no invoice numbered {number}")
         events = invoice_store.timeline(conn, int(row.id))
-    summary = _summary(row, anaf_port.today(ctx), archived=row.signed_zip is not None)
-    out = waiting.annotate_invoices(ctx, [summary])[0]
-    anaf = AnafWork.from_json(row.anaf_messages).to_dict()
-    out["findings"] = anaf.pop("findings", [])
-    out["anaf"] = anaf
-    out["email"] = email_state.summary(str(row.email_state), events)
-    out["archive_path"] = (
-        str(archive_path(ctx, str(row.number), row.issue_date)) if row.signed_zip else None
+    summary = _summary(
+        row, anaf_port.today(ctx), _Authorised(ctx), archived=row.signed_zip is not None
     )
-    out["timeline"] = [
-        validation_entry(str(row.number), row.created_at, row.validation),
-        *(
-            {
-                "at": e.at.isoformat(),
-                "event": e.event,
-                "detail": json.loads(e.detail) if e.detail else None,
-            }
-            for e in events
+    work = AnafWork.from_json(row.anaf_messages)
+    anaf = work.to_dict()
+    anaf.pop("findings", None)
+    timeline = [validation_entry(str(row.number), row.created_at, row.validation)]
+    timeline.extend(
+        {
+            "at": e.at.isoformat(),
+            "event": e.event,
+            "detail": json.loads(e.detail) if e.detail else None,
+        }
+        for e in events
+    )
+    return {
+        **summary,
+        "findings": [p.to_dict() for p in work.findings or ()],
+        "anaf": anaf,
+        "email": email_state.summary(str(row.email_state), events),
+        "archive_path": (
+            str(archive_path(ctx, str(row.number), row.issue_date)) if row.signed_zip else None
         ),
-    ]
-    return out
+        "timeline": timeline,
+    }
+
+
+class RetryDetail(TypedDict):
+    """What a retry changed, as the timeline records it."""
+
+    previous_state: str
+    previous_index: str | None
+    xml_changed: bool
+    old_sha256: str
+    new_sha256: str
+
+
+class RetryResult(RetryDetail):
+    """``invoices retry``: the invoice, its new state and what changed."""
+
+    number: str
+    anaf_state: AnafState
 
 
 @dataclass(frozen=True)
@@ -157,7 +263,7 @@ def retry_invoice(
     *,
     force: bool = False,
     corrected: Corrected | None = None,
-) -> dict[str, Any]:
+) -> RetryResult:
     """``invoices retry NUMBER``: send again an invoice ANAF did not validate (``nok``,
     ``rejected_at_upload``) or that was never sent (``not_uploaded``), rebuilt from the
     corrected payment data with the same number and date. The correction is recorded in the
@@ -193,7 +299,7 @@ def _send_again(
     state: AnafState,
     corrected: Corrected,
     changed: bool,
-) -> dict[str, Any]:
+) -> RetryDetail:
     """Back to ``pending_upload`` with the corrected document; the old filing goes to the
     history and the timeline. Returns the timeline detail."""
     with db.write(ctx.engine) as conn:
@@ -203,14 +309,14 @@ def _send_again(
             raise RetryRefused(f"invoice {number} changed state meanwhile ({fresh.state})")
         past = PastFiling(state, fresh.row.upload_index, tuple(fresh.work.finding_codes()))
         work = AnafWork(history=(*fresh.work.history, past), uploads=fresh.work.uploads)
-        detail = {
+        detail: RetryDetail = {
             "previous_state": state.value,
             "previous_index": fresh.row.upload_index,
             "xml_changed": changed,
             "old_sha256": hashlib.sha256(bytes(fresh.row.xml)).hexdigest(),
             "new_sha256": hashlib.sha256(corrected.xml).hexdigest(),
         }
-        values: dict[str, Any] = {}
+        values: dict[str, object] = {}
         if changed:
             values.update(
                 xml=corrected.xml, snapshot=corrected.snapshot, validation=corrected.validation

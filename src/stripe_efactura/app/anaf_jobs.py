@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -18,13 +18,19 @@ STEP_TASK = "anaf_step"
 SWEEP_AFTER = timedelta(minutes=30)
 
 
-def run_step_job(ctx: AppContext, args: dict[str, Any]) -> Step:
+def _int(value: object) -> int:
+    if isinstance(value, int | str):
+        return int(value)
+    raise TypeError(f"a job argument is not a number: {value!r}")
+
+
+def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
     """Jobs ``submit_anaf`` and ``anaf_step``: one :func:`anaf_lifecycle.advance`, then the
     next job of the chain (deduplicated by chain and step number, so a job that runs twice
     after a crash does not fork the chain)."""
-    invoice_id = int(args["invoice_id"])
+    invoice_id = _int(args["invoice_id"])
     gen = str(args.get("gen", "0"))
-    number = int(args.get("step", 0)) + 1
+    number = _int(args.get("step", 0)) + 1
     step = anaf_lifecycle.advance(ctx, invoice_id)
     if step.delay is not None:
         schedule(ctx, invoice_id, step.delay, gen=gen, step=number)

@@ -12,12 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from ..anaf.oauth import OAuthError
 from .anaf_tokens import _key_exists, audit, encryption_key, exchange_code, oauth_client
 from .context import AppContext
+
+if TYPE_CHECKING:
+    import ssl
 
 #: How long an authorisation started by ``anaf login`` stays valid (the ``state`` parameter).
 LOGIN_STATE_TTL = 900
@@ -163,7 +166,7 @@ def _handler(
             self.wfile.write(body)
             outcome.append(answer)
 
-        def log_message(self, format: str, *args: Any) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             return
 
     return Handler
@@ -205,7 +208,7 @@ def listen_once(
     )
 
 
-def _tls_context() -> Any:
+def _tls_context() -> ssl.SSLContext:
     """An SSL context with a fresh self-signed certificate for localhost (kept in memory and a
     private temporary directory that is removed at once)."""
     import ipaddress

@@ -21,7 +21,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from sqlalchemy.engine import Connection
 
@@ -59,6 +59,22 @@ class NotAuthorised(AnafError):
     code = "E-ANAF-NOT-AUTHORISED"
 
 
+class TokenStatusJson(TypedDict):
+    """``anaf status --json`` and the API's ``authorisation``: every key of
+    :meth:`TokenStatus.to_dict`, or only ``authorised`` and ``error`` when the status cannot
+    be read (no usable CUI; ``readiness.anaf_overview``)."""
+
+    cui: NotRequired[str]
+    authorised: bool
+    access_expires_at: NotRequired[str | None]
+    access_expiry_known: NotRequired[bool]
+    refresh_expires_at: NotRequired[str | None]
+    needs_refresh: NotRequired[bool]
+    reauthorize_in_days: NotRequired[int | None]
+    updated_at: NotRequired[str | None]
+    error: NotRequired[str]
+
+
 @dataclass(frozen=True)
 class TokenStatus:
     cui: str
@@ -74,7 +90,7 @@ class TokenStatus:
         """False when authorised with a token whose expiry ANAF did not give."""
         return not self.authorised or self.access_expires_at is not None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TokenStatusJson:
         def iso(value: datetime | None) -> str | None:
             return value.isoformat() if value else None
 

@@ -36,12 +36,13 @@ from typing import Any, Protocol
 
 from ..anaf.errors import AnafApiError
 from ..anaf.quotas import QuotaKind
+from ..anaf.responses import MessagePage
 from ..errors import EfacturaError
 from ..intake.ledger import LedgerEntry, Payout, ledger_entry, payout
 from .context import AppContext
 from .periods import Period
 
-Json = dict[str, Any]
+Json = dict[str, Any]  # the Stripe edge: raw objects (and checkpointed pages) before parsing
 Progress = Callable[[str, int, int | None], None]
 """(stage, pages or items done, total or None)."""
 
@@ -316,7 +317,7 @@ def _take_quota(ctx: AppContext, cui: str, tune: AuditTuning) -> None:
 
 def _spv_page(
     ctx: AppContext, cui: str, window: list[datetime], page: int, tune: AuditTuning
-) -> Any:
+) -> MessagePage:
     """One list page; moves the window's ends on clock-skew answers (``window`` is updated)."""
     from .anaf_port import client
 

@@ -17,9 +17,10 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TypedDict
 
 from ..errors import EfacturaError
+from ..jsontypes import JsonObject
 from . import audit_log
 from .audit_log import Actor
 from .context import AppContext
@@ -29,6 +30,33 @@ from .refusals import NotFound
 
 KEEP = 20
 _LOCK = threading.Lock()
+
+
+class Progress(TypedDict):
+    stage: str
+    done: int
+    total: int | None
+
+
+AuditRunJson = TypedDict(
+    "AuditRunJson",
+    {
+        "id": str,
+        "state": str,
+        "period": str,
+        "from": str,
+        "to": str,
+        "livemode": bool,
+        "check_spv": bool,
+        "started_by": str,
+        "started_at": str,
+        "finished_at": str | None,
+        "progress": list[Progress],
+        "report": JsonObject | None,
+        "error": dict[str, str] | None,
+    },
+)
+"""A run as ``GET /audits/{id}`` returns it."""
 
 
 @dataclass
@@ -50,7 +78,7 @@ class AuditRun:
     def step(self, stage: str, done: int, total: int | None) -> None:
         self.stages[stage] = (done, total)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> AuditRunJson:
         return {
             "id": self.id,
             "state": self.state,

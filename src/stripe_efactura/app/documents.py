@@ -18,7 +18,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -130,7 +129,7 @@ def schedule_email(ctx: AppContext, conn: Connection, row: InvoiceRecord) -> str
 
 def _store_pdf(conn: Connection, invoice_id: int, pdf: bytes, logo_problem: str | None) -> None:
     invoice_store.update_invoice(conn, invoice_id, pdf=pdf)
-    detail: dict[str, Any] = {"bytes": len(pdf), "sha256": hashlib.sha256(pdf).hexdigest()}
+    detail: dict[str, object] = {"bytes": len(pdf), "sha256": hashlib.sha256(pdf).hexdigest()}
     if logo_problem:
         detail["logo_error"] = logo_problem
     invoice_store.log(conn, invoice_id, "pdf_rendered", detail)

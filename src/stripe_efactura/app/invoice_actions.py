@@ -6,15 +6,15 @@ audited."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import anaf_admin, audit_log, mailing
 from .audit_log import Actor
 from .context import AppContext
 from .mailing import ResendResult
 
 
-def retry(ctx: AppContext, actor: Actor, number: str, *, force: bool = False) -> dict[str, Any]:
+def retry(
+    ctx: AppContext, actor: Actor, number: str, *, force: bool = False
+) -> anaf_admin.RetryResult:
     """Rebuild and send again an invoice ANAF did not validate; audited as ``invoice.retry``."""
     result = anaf_admin.retry_invoice(ctx, number, force=force)
     audit_log.record_now(

@@ -12,7 +12,6 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from .journal import OTHER_CATEGORIES, ZERO, Journal, JournalRow, rate_key
 
@@ -120,11 +119,13 @@ def to_csv(journal: Journal) -> bytes:
 def to_xlsx(journal: Journal) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.worksheet.worksheet import Worksheet
 
     headers, rows = table(journal)
     amount_cols = {i for i, c in enumerate(columns(journal)) if c.amount}
     book = Workbook()
-    sheet: Any = book.active
+    sheet = book.active
+    assert isinstance(sheet, Worksheet)  # a new workbook has one worksheet, active
     sheet.title = f"Jurnal vânzări {journal.period.label}"[:31]
     sheet.append(headers)
     for cell in sheet[1]:

@@ -42,7 +42,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy.engine import Connection
 
@@ -51,6 +51,7 @@ from ..errors import ConfigError, EfacturaError, Problem, RetryLater
 from ..invoicing.model import Invoice
 from ..invoicing.serialize import invoice_from_json
 from ..jobs import queue
+from ..jsontypes import JsonObject
 from ..mail.compose import (
     MailAddressError,
     attachment_basename,
@@ -171,12 +172,12 @@ def _buyer_email(invoice: Invoice) -> str:
     return (invoice.buyer.email or "").strip()
 
 
-def _sending_marks(conn: Connection, invoice_id: int) -> list[tuple[datetime, dict[str, Any]]]:
+def _sending_marks(conn: Connection, invoice_id: int) -> list[tuple[datetime, JsonObject]]:
     rows = invoice_store.timeline(conn, invoice_id, event="email_sending")
     return [(r.at, json.loads(r.detail) if r.detail else {}) for r in rows]
 
 
-def _fresh_sending(conn: Connection, invoice_id: int) -> tuple[float, dict[str, Any]] | None:
+def _fresh_sending(conn: Connection, invoice_id: int) -> tuple[float, JsonObject] | None:
     """(age in seconds, detail) of the last ``email_sending`` mark when it is not stale."""
     marks = _sending_marks(conn, invoice_id)
     if not marks:
@@ -439,13 +440,21 @@ def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> Rese
             "email_sending",
             {"resend": resend, "message_id": message_id, "to": recipient},
         )
-    detail = {"resend": resend, "message_id": message_id, "to": recipient}
+    detail: _ResendMark = {"resend": resend, "message_id": message_id, "to": recipient}
     delivery = _deliver_resend(ctx, int(row.id), msg, detail, previous_state)
     return ResendResult(str(row.number), recipient, message_id, delivery.state, delivery.path)
 
 
+class _ResendMark(TypedDict):
+    """The timeline detail of a resend (``email_sending``, then ``email_resent``)."""
+
+    resend: int
+    message_id: str
+    to: str
+
+
 def _deliver_resend(
-    ctx: AppContext, invoice_id: int, msg: EmailMessage, detail: dict[str, Any], previous_state: str
+    ctx: AppContext, invoice_id: int, msg: EmailMessage, detail: _ResendMark, previous_state: str
 ) -> email_state.Delivery:
     """Send a resend now; a failure restores the previous state and is raised."""
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, TypedDict
 
 from . import journal_files, period_export
 from .context import AppContext
@@ -18,6 +18,22 @@ MEDIA = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+
+JournalJson = TypedDict(
+    "JournalJson",
+    {
+        "period": str,
+        "from": str,
+        "to": str,
+        "livemode": bool,
+        "documents": int,
+        "total_ron": str,
+        "vat_ron": str,
+        "columns": list[str],
+        "rows": list[list[str | int]],
+    },
+)
+"""``GET /journal``: the journal's columns, rows (the last one the totals) and sums in RON."""
 
 
 def _suffix(livemode: bool) -> str:
@@ -33,7 +49,7 @@ def journal_file(
     return data, MEDIA[fmt], f"jurnal-vanzari-{period.label}{_suffix(livemode)}.{fmt}"
 
 
-def journal_json(ctx: AppContext, period: Period, *, livemode: bool = True) -> dict[str, Any]:
+def journal_json(ctx: AppContext, period: Period, *, livemode: bool = True) -> JournalJson:
     """The journal's columns, its rows (the last one the totals) and its sums in RON."""
     book = sales_journal(ctx, period, livemode=livemode)
     headers, rows = journal_files.table(book)

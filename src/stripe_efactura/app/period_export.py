@@ -28,10 +28,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from ..errors import EfacturaError
 from ..store import db
+from ..store.periods import IssuedInvoice
 from ..store.queries import stored_documents
 from . import documents
 from .context import AppContext
@@ -74,13 +75,36 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class ManifestFile(TypedDict):
+    """A file of the archive, as the manifest lists it."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+
+class ManifestInvoice(TypedDict):
+    """An invoice of the archive, as the manifest lists it: its files and the missing ones."""
+
+    number: str
+    kind: str
+    issue_date: str
+    currency: str
+    total: str
+    anaf_state: str
+    upload_index: str | None
+    download_id: str | None
+    files: dict[str, str]
+    missing: list[str]
+
+
 class _Writer:
     """Adds files to the ZIP and remembers their hashes."""
 
     def __init__(self, zf: zipfile.ZipFile, stamp: tuple[int, int, int, int, int, int]) -> None:
         self.zf = zf
         self.stamp = stamp
-        self.entries: list[dict[str, Any]] = []
+        self.entries: list[ManifestFile] = []
 
     def add(self, name: str, data: bytes, *, record: bool = True) -> None:
         info = zipfile.ZipInfo(name, date_time=self.stamp)
@@ -91,7 +115,7 @@ class _Writer:
             self.entries.append({"path": name, "bytes": len(data), "sha256": sha256(data)})
 
 
-def _invoice_files(ctx: AppContext, w: _Writer, row: Any) -> dict[str, Any]:
+def _invoice_files(ctx: AppContext, w: _Writer, row: IssuedInvoice) -> ManifestInvoice:
     base = f"facturi/{_safe(str(row.number))}/{_safe(str(row.number))}"
     with db.read(ctx.engine) as conn:
         docs = stored_documents(conn, invoice_id=int(row.id))
@@ -148,7 +172,7 @@ def export_period(
     now = ctx.clock().astimezone(UTC)
     stamp = (now.year, now.month, now.day, now.hour, now.minute, now.second)
     tmp = _atomic_zip(out)
-    listed: list[dict[str, Any]] = []
+    listed: list[ManifestInvoice] = []
     with zipfile.ZipFile(tmp, "w") as zf:
         w = _Writer(zf, stamp)
         w.add(f"jurnal-vanzari-{period.label}.csv", to_csv(journal))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from ..config import SeriesConfig, Settings
 from ..intake import correlate, envelope, events
@@ -16,12 +15,13 @@ from ..intake.offline import load_objects_dir
 from ..invoicing import build, preview
 from ..invoicing.model import FxInfo
 from ..invoicing.numbering import provisional_number, series_for
+from ..jsontypes import JsonObject, json_object
 from ..money import format_amount
 
 
 @dataclass(frozen=True)
 class Preview:
-    data: dict[str, Any]
+    data: JsonObject
     xml: bytes | None
 
 
@@ -55,27 +55,36 @@ def preview_event(
     return Preview(data, xml)
 
 
-def as_text(data: dict[str, Any]) -> str:
+def _object(value: object) -> JsonObject:
+    return json_object(value) or {}
+
+
+def _objects(value: object) -> list[JsonObject]:
+    return [_object(v) for v in value] if isinstance(value, list) else []
+
+
+def as_text(data: JsonObject) -> str:
     """A short human reading of ``preview_dict`` output."""
     if "ignored" in data:
         return f"ignored: {data['ignored']} {data['reason']}"
     out = [f"payment {data['payment_key']} ({data['owner']}), {data['currency']}"]
-    buyer = data.get("buyer")
+    buyer = _object(data.get("buyer"))
     if buyer:
         out.append(
             f"buyer: {buyer.get('name')} {buyer.get('legal_id') or buyer.get('vat_id') or ''}"
         )
     currency = str(data.get("currency") or "RON")
-    for ln in data.get("lines", []):
+    for ln in _objects(data.get("lines")):
+        tax = _object(ln["tax"])
         out.append(
             f"  {ln['quantity']} x {ln['name']}: "
-            f"{format_amount(Decimal(ln['net_amount']), currency)} "
-            f"+ {ln['tax']['category']} {ln['tax']['rate']}%"
+            f"{format_amount(Decimal(str(ln['net_amount'])), currency)} "
+            f"+ {tax['category']} {tax['rate']}%"
         )
-    totals = data.get("totals")
+    totals = _object(data.get("totals"))
     if totals:
         net, vat, gross = (
-            format_amount(Decimal(totals[k]), currency)
+            format_amount(Decimal(str(totals[k])), currency)
             for k in ("tax_exclusive", "tax_total", "tax_inclusive")
         )
         out.append(f"total: {net} + TVA {vat} = {gross}")
@@ -86,8 +95,8 @@ def as_text(data: dict[str, Any]) -> str:
         )
     if data.get("needs_fx"):
         out.append("needs the BNR rate: pass --rate")
-    for p in data.get("problems", []):
+    for p in _objects(data.get("problems")):
         out.append(f"PROBLEM {p['code']} ({p['field']}): {p['message_en']} -> {p['hint']}")
-    for w in data.get("warnings", []):
+    for w in _objects(data.get("warnings")):
         out.append(f"WARNING {w['code']} ({w['field']}): {w['message_en']} -> {w['hint']}")
     return "\n".join(out)

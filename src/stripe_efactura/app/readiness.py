@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from ..errors import EfacturaError
 from ..invoicing.deadlines import working_days_after
@@ -265,14 +265,23 @@ def readiness(ctx: AppContext) -> list[Check]:
     ]
 
 
-def anaf_overview(ctx: AppContext) -> dict[str, Any]:
+class AnafOverview(TypedDict):
+    """``GET /anaf`` and the console's ANAF page."""
+
+    authorisation: anaf_tokens.TokenStatusJson
+    quota_today: dict[str, int]
+    calls_last_minute: int
+    deadlines_at_risk: list[browse.Json]
+
+
+def anaf_overview(ctx: AppContext) -> AnafOverview:
     """Authorisation and expiry, ANAF calls counted today, invoices whose deadline is near."""
     from ..store.anaf_quota import GLOBAL_BUCKET_SECONDS, GLOBAL_BUCKETS
 
     now = ctx.clock()
     on = now.astimezone(BUCHAREST).date()
     try:
-        auth: dict[str, Any] = anaf_tokens.token_status(ctx).to_dict()
+        auth = anaf_tokens.token_status(ctx).to_dict()
     except EfacturaError as exc:
         auth = {"authorised": False, "error": str(exc)}
     current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
@@ -287,7 +296,7 @@ def anaf_overview(ctx: AppContext) -> dict[str, Any]:
     }
 
 
-def deadlines_at_risk(ctx: AppContext) -> list[dict[str, Any]]:
+def deadlines_at_risk(ctx: AppContext) -> list[browse.Json]:
     """Live invoices not accepted by ANAF due within one working day, or late (invoice views
     with ``deadline_status``)."""
     on = browse.today(ctx)

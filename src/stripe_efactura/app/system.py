@@ -6,8 +6,9 @@ from __future__ import annotations
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TypedDict
 
+from ..jsontypes import JsonObject
 from ..store import db
 from ..store import invoices as invoice_store
 from ..store import overview as overview_store
@@ -18,6 +19,15 @@ from .accounts import limiter
 from .context import AppContext
 from .readiness import Check, readiness
 from .refusals import TooManyAttempts, Unauthenticated
+
+
+class ReadinessJson(TypedDict):
+    """``/readyz`` and ``system status --json``."""
+
+    ready: bool
+    not_ready: list[dict[str, str]]
+    degraded: list[dict[str, str]]
+    ok: list[str]
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class ReadinessReport:
     def of(self, status: str) -> list[Check]:
         return [c for c in self.checks if c.status == status]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ReadinessJson:
         return {
             "ready": self.ready,
             "not_ready": [c.to_dict() for c in self.of("error")],
@@ -120,7 +130,7 @@ class Overview:
     timelines: dict[int, list[TimelineEntry]]
     event_ids: dict[str, list[str]]
     """Payment key -> the Stripe events that confirmed it."""
-    sent_emails: dict[int, dict[str, Any]]
+    sent_emails: dict[int, JsonObject]
     """Invoice id -> the detail of its ``email_sent`` timeline line (JSON)."""
     events: list[overview_store.EventOutcome]
     unsent_notices: int

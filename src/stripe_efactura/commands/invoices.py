@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UserInputError
 from ..money import format_amount
 from . import Access, invoices_app, session
+
+if TYPE_CHECKING:
+    from ..app.anaf_admin import InvoiceDetail
 
 # ---- export, resend-email (app/documents.py, app/invoice_actions.py) ---------------------------
 
@@ -116,9 +119,10 @@ def list_command(
             f"{r['number']:<16} {r['issue_date']:<10} {total:>16}  {r['anaf_state']:<18} "
             f"{r['upload_index'] or '-':<12} {r['download_id'] or '-':<12} {due}"
         )
-        if r.get("waiting"):
-            typer.echo(f"{'':<16} waiting: {r['waiting']['code']} {r['waiting']['message_en']}")
-        elif r.get("reason"):
+        waiting = r["waiting"]
+        if waiting:
+            typer.echo(f"{'':<16} waiting: {waiting['code']} {waiting['message_en']}")
+        elif r["reason"]:
             typer.echo(f"{'':<16} {r['reason']}")
 
 
@@ -148,13 +152,7 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def _email_text(d: dict[str, object]) -> str:
-    """What happened to the invoice's e-mail (sent / written to the outbox / failed)."""
-    email = d.get("email")
-    return str(email["text"]) if isinstance(email, dict) else str(d["email_state"])
-
-
-def _readable(d: dict[str, object]) -> list[str]:
+def _readable(d: InvoiceDetail) -> list[str]:
     total = format_amount(Decimal(str(d["total"])), str(d["currency"]))
     mode = "live" if d["livemode"] else "test"
     lines = [
@@ -164,24 +162,24 @@ def _readable(d: dict[str, object]) -> list[str]:
             f"  ANAF: {d['anaf_state']}   upload index {d['upload_index'] or '-'}   "
             f"download id {d['download_id'] or '-'}   deadline {d['deadline'] or '-'}"
         ),
-        f"  email: {_email_text(d)}",
+        f"  email: {d['email']['text']}",
     ]
-    waiting = d.get("waiting")
-    if isinstance(waiting, dict):
+    waiting = d["waiting"]
+    if waiting is not None:
         lines.append(f"  waiting: {waiting['code']} {waiting['message_en']} -> {waiting['fix']}")
     elif d.get("reason"):
         lines.append(f"  reason: {d['reason']}")
     if d.get("archive_path"):
         lines.append(f"  signed ZIP: {d['archive_path']}")
-    findings = d.get("findings")
-    for f in findings if isinstance(findings, list) else []:
+    for f in d["findings"]:
         lines += [f"  ! {f['code']}: {f['message_en']}", f"    {f['message_ro']}"]
         if f.get("hint"):
             lines.append(f"    fix: {f['hint']}")
-    timeline = d.get("timeline")
-    if isinstance(timeline, list) and timeline:
+    if d["timeline"]:
         lines.append("  timeline:")
-        lines += [f"    {e['at']}  {e['event']:<24} {_plain(e['detail'] or '')}" for e in timeline]
+        lines += [
+            f"    {e['at']}  {e['event']:<24} {_plain(e['detail'] or '')}" for e in d["timeline"]
+        ]
     return lines
 
 

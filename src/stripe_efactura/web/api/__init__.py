@@ -9,7 +9,6 @@ same the command line calls. Everything here needs authentication, the OpenAPI d
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,6 +17,7 @@ from starlette.routing import Mount
 from ... import __version__
 from ...app.accounts import Principal
 from ...app.context import AppContext
+from ...jsontypes import JsonObject, json_object
 from . import problems, reference, routes_month, routes_sales, routes_service
 from .auth import principal
 
@@ -29,12 +29,16 @@ DESCRIPTION = (
 )
 
 
-def _problem_media(document: dict[str, Any]) -> dict[str, Any]:
+def _object(value: object) -> JsonObject:
+    return json_object(value) or {}
+
+
+def _problem_media(document: JsonObject) -> JsonObject:
     """Error responses are ``application/problem+json`` (FastAPI writes ``application/json``)."""
-    for item in document.get("paths", {}).values():
-        for op in item.values():
-            for code, answer in op.get("responses", {}).items():
-                content = answer.get("content", {})
+    for item in _object(document.get("paths")).values():
+        for op in _object(item).values():
+            for code, answer in _object(_object(op).get("responses")).items():
+                content = _object(_object(answer).get("content"))
                 if code[0] in "45" and "application/json" in content:
                     content["application/problem+json"] = content.pop("application/json")
     return document
@@ -63,9 +67,9 @@ def create_api(ctx: AppContext) -> FastAPI:
     api.include_router(routes_service.router)
     api.include_router(routes_month.router)
     api.include_router(reference.router)
-    schema: dict[str, Any] = {}
+    schema: JsonObject = {}
 
-    def openapi() -> dict[str, Any]:
+    def openapi() -> JsonObject:
         if not schema:
             from fastapi.openapi.utils import get_openapi
 

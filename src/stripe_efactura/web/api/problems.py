@@ -11,7 +11,6 @@ itself are 502/503; a bug is a 500 with ``E-INTERNAL`` and no traceback (it goes
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,6 +30,7 @@ from ...errors import (
     StripeApiError,
     ValidationArtifactsMissing,
 )
+from ...jsontypes import JsonObject
 from ...mail.compose import MailAddressError
 from .auth import NO_CREDENTIALS, is_authenticated
 
@@ -79,7 +79,7 @@ def problem_response(
     *,
     instance: str | None = None,
     field: str | None = None,
-    problems: list[dict[str, Any]] | None = None,
+    problems: list[JsonObject] | None = None,
     retry_after: int | None = None,
 ) -> JSONResponse:
     body = {
@@ -115,7 +115,7 @@ def status_of(exc: EfacturaError) -> int:
 def _efactura(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, EfacturaError)
     status = status_of(exc)
-    problems: list[dict[str, Any]] = []
+    problems: list[JsonObject] = []
     if isinstance(exc, InvoiceProblems | ProblemsRefusal):
         problems = [p.to_dict() for p in exc.problems]
     retry = exc.retry_after if isinstance(exc, TooManyAttempts) else None
@@ -135,7 +135,7 @@ def _efactura(request: Request, exc: Exception) -> JSONResponse:
 
 def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    items = []
+    items: list[JsonObject] = []
     for err in exc.errors()[:20]:
         where = ".".join(str(p) for p in err.get("loc", ()))
         items.append(

@@ -7,13 +7,13 @@ so), and no third-party file is copied into the project."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...app import sessions
 from ...app.accounts import Principal
+from ...jsontypes import JsonObject, JsonValue, json_object
 from .auth import SESSION_COOKIE, context, principal
 from .common import PROBLEMS
 
@@ -72,60 +72,72 @@ for (const form of document.querySelectorAll("form.try")) {
 """
 
 
-def _schema_name(schema: dict[str, Any]) -> str:
+def _object(value: object) -> JsonObject:
+    return json_object(value) or {}
+
+
+def _text(value: JsonValue) -> str:
+    return escape(str(value))
+
+
+def _schema_name(schema: JsonObject) -> str:
     ref = schema.get("$ref")
     if isinstance(ref, str):
         return ref.rsplit("/", 1)[-1]
-    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
-        return f"list of {_schema_name(schema['items'])}"
+    items = json_object(schema.get("items"))
+    if schema.get("type") == "array" and items is not None:
+        return f"list of {_schema_name(items)}"
     return str(schema.get("type", "object"))
 
 
-def _operation(base: str, path: str, method: str, op: dict[str, Any]) -> str:
+def _operation(base: str, path: str, method: str, op: JsonObject) -> str:
     params = op.get("parameters", [])
     rows = "".join(
-        f"<label>{escape(p['name'])} <small>({escape(p['in'])}"
+        f"<label>{_text(p['name'])} <small>({_text(p['in'])}"
         f"{', required' if p.get('required') else ''})</small>"
-        f'<input name="{escape(p["name"])}" data-in="{escape(p["in"])}"></label>'
-        for p in params
+        f'<input name="{_text(p["name"])}" data-in="{_text(p["in"])}"></label>'
+        for p in map(_object, params if isinstance(params, list) else [])
     )
     body = ""
-    content = op.get("requestBody", {}).get("content", {}).get("application/json")
+    content = _object(_object(op.get("requestBody")).get("content")).get("application/json")
     if content:
-        name = _schema_name(content.get("schema", {}))
+        name = _schema_name(_object(_object(content).get("schema")))
         body = f"<label>JSON body ({escape(name)})<textarea></textarea></label>"
     answers = ", ".join(
-        f"{escape(code)} {escape(str(r.get('description', '')))}"
-        for code, r in op.get("responses", {}).items()
+        f"{escape(code)} {_text(_object(r).get('description', ''))}"
+        for code, r in _object(op.get("responses")).items()
     )
     return (
-        f'<details id="{escape(op.get("operationId", ""))}"><summary><code class="m">'
-        f"{method.upper()}</code> <code>{escape(path)}</code> — {escape(op.get('summary', ''))}"
-        f"</summary><p>{escape(op.get('description', ''))}</p><p><small>Answers: {answers}"
+        f'<details id="{_text(op.get("operationId", ""))}"><summary><code class="m">'
+        f"{method.upper()}</code> <code>{escape(path)}</code> — {_text(op.get('summary', ''))}"
+        f"</summary><p>{_text(op.get('description', ''))}</p><p><small>Answers: {answers}"
         f'</small></p><form class="try" data-base="{escape(base)}" data-path="{escape(path)}" '
         f'data-method="{method.upper()}">{rows}{body}<button>Send</button><pre></pre></form>'
         "</details>"
     )
 
 
-def render(document: dict[str, Any], base: str, csrf: str) -> str:
+def render(document: JsonObject, base: str, csrf: str) -> str:
     """The reference page of an OpenAPI document, grouped by tag."""
     groups: dict[str, list[str]] = {}
-    for path, item in document.get("paths", {}).items():
-        for method, op in item.items():
-            tag = (op.get("tags") or ["other"])[0]
+    for path, item in _object(document.get("paths")).items():
+        for method, value in _object(item).items():
+            op = _object(value)
+            tags = op.get("tags")
+            tag = str(tags[0]) if isinstance(tags, list) and tags else "other"
             groups.setdefault(tag, []).append(_operation(base, path, method, op))
-    info = document.get("info", {})
+    info = _object(document.get("info"))
     sections = "".join(
         f"<h2>{escape(tag)}</h2>{''.join(ops)}" for tag, ops in sorted(groups.items())
     )
+    title = _text(info.get("title", "API"))
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="csrf-token" content="{escape(csrf)}">'
-        f"<title>{escape(info.get('title', 'API'))} reference</title><style>{_STYLE}</style>"
-        f"</head><body><h1>{escape(info.get('title', 'API'))} {escape(info.get('version', ''))}"
-        f"</h1><p>{escape(info.get('description', ''))}</p><p>OpenAPI 3.1 document: "
+        f"<title>{title} reference</title><style>{_STYLE}</style>"
+        f"</head><body><h1>{title} {_text(info.get('version', ''))}"
+        f"</h1><p>{_text(info.get('description', ''))}</p><p>OpenAPI 3.1 document: "
         f'<a href="{escape(base)}/openapi.json">openapi.json</a>.</p>'
         '<label>API token (kept in this tab only; empty: your console session)<input id="token" '
         'autocomplete="off"></label>'

@@ -5,7 +5,7 @@ The same use cases as ``stripe-efactura audit``, ``journal`` and ``export-period
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -42,7 +42,9 @@ def _period(period: str | None, first: date | None, last: date | None) -> Period
     tags=["month"],
     responses={202: {"description": "Started (or already running): poll `GET /audits/{id}`."}},
 )
-def start_audit(request: Request, body: mm.AuditStart, who: Principal = Depends(OPERATE)) -> Any:
+def start_audit(
+    request: Request, body: mm.AuditStart, who: Principal = Depends(OPERATE)
+) -> JSONResponse:
     """Audit a period three ways (Stripe's money, the invoices, ANAF's SPV) in the background.
     Poll the run for its progress; once `done`, it holds the findings (each with its fix and
     console link, amounts per currency and in RON) and the payout reconciliation."""
@@ -58,7 +60,9 @@ def start_audit(request: Request, body: mm.AuditStart, who: Principal = Depends(
 
 
 @router.get("/audits/{run_id}", response_model=mm.AuditRun, tags=["month"])
-def get_audit(request: Request, run_id: RunId, _who: Principal = Depends(READ)) -> Any:
+def get_audit(
+    request: Request, run_id: RunId, _who: Principal = Depends(READ)
+) -> audit_runs.AuditRunJson:
     """An audit run: its progress per stage, then its report (or its coded error)."""
     return audit_runs.get(context(request), run_id).to_json()
 
@@ -71,7 +75,7 @@ def journal(
     first: FromQ = None,
     to: ToQ = None,
     test: TestQ = False,
-) -> Any:
+) -> month_files.JournalJson:
     """The sales journal (jurnal de vânzări) of a period in RON: columns, one row per invoice
     and storno (stornos negative), the totals row, and its sums."""
     return month_files.journal_json(context(request), _period(period, first, to), livemode=not test)
