@@ -31,7 +31,6 @@ CEILING = {
     "store": 11,
     "jobs": 6,
     "registry": 2,
-    "commands": 1,
 }
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -117,7 +117,7 @@ def _buyer_fields(options: Mapping[str, object]) -> dict[str, object]:
     return {name: options[name] for name in BUYER_FIELDS}
 
 
-def _echo(result: dict[str, Any], as_json: bool, line: str) -> None:
+def _echo(result: Mapping[str, object], as_json: bool, line: str) -> None:
     typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else line)
 
 
