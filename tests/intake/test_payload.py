@@ -7,7 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from stripe_efactura.intake import payload
 from stripe_efactura.intake.events import EventMalformed
 from stripe_efactura.intake.payload import (
     INT_LIMIT,
@@ -129,3 +132,60 @@ def test_every_recorded_stripe_shape_is_inside_the_limits(shared_dir: Path) -> N
     assert len(objects) > 190
     for obj in objects:
         assert load(raw(evt(data={"object": obj})))["data"]["object"] == obj
+
+
+# The webhook's shortcut (issue 17): a body the text scan clears is one the walk clears.
+
+JSON_KEYS = st.sampled_from(["created", "paid_at", "amount", "a\x00", 'q"k', "1", "true", "x"])
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**64), max_value=2**64)
+    | st.integers(min_value=0, max_value=5_000_000_000)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(alphabet=st.sampled_from(["a", "\x00", '"', "\\", "-", "1", "e", ":", ",", "[", "{"]))
+)
+JSON_VALUES = st.recursive(
+    JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(JSON_KEYS, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.dictionaries(JSON_KEYS, JSON_VALUES, max_size=5), ascii_only=st.booleans())
+def test_the_text_scan_clears_only_bodies_the_walk_clears(
+    data: dict[str, Any], ascii_only: bool
+) -> None:
+    body = json.dumps(evt(**data), ensure_ascii=ascii_only).encode()
+    if payload._plainly_inside(body):
+        payload.check(json.loads(body))  # raises on a body the scan should not have cleared
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        raw(evt(amount=-5)),
+        raw(evt(rate=1.5)),
+        raw(evt(amount=10**12)),
+        raw(evt(note='say "hi"')),
+        raw(evt(data=[[[]]] * 40)),
+    ],
+)
+def test_bodies_the_scan_does_not_clear_are_walked_and_still_accepted(body: bytes) -> None:
+    assert not payload._plainly_inside(body)
+    assert load(body)["id"] == "evt_1"
+
+
+def test_an_escaped_quote_cannot_hide_a_number_from_the_scan() -> None:
+    # an odd count of quotes inside a string would shift what the scan takes for outside:
+    # the key "1" would be read as outside text and the number beside it as string text
+    body = raw(evt(a='"', **{"1": 2**63}))
+    assert not payload._plainly_inside(body)
+    assert rejected(body) == f"1 = {2**63} is outside ±2^63"
+
+
+def test_the_webhook_bench_event_is_cleared_by_the_scan() -> None:
+    body = raw(evt(created=1_763_700_000, data={"object": {"amount": 46400, "ok": True}}))
+    assert payload._plainly_inside(body)
+    assert payload._plainly_inside(body.decode())

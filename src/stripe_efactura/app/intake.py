@@ -51,14 +51,20 @@ def accept_event(ctx: AppContext, raw: bytes, *, source: str = "webhook") -> tup
 
 
 def accept_batch(
-    ctx: AppContext, items: list[tuple[envelope.EventMeta, bytes]], *, source: str = "webhook"
+    ctx: AppContext,
+    items: list[tuple[envelope.EventMeta, bytes]],
+    *,
+    source: str = "webhook",
+    connection: sa.Connection | None = None,
 ) -> list[bool]:
-    """Group commit: store many verified events and their jobs in ONE transaction.
+    """Group commit: store many verified events and their jobs in ONE transaction, on
+    ``connection`` when the caller keeps one (the webhook writer), else on a pooled one.
 
     Returns, per item, whether it was new. A duplicate id (within the batch or stored
     before) creates nothing.
     """
-    with db.write(ctx.engine) as conn:
+    transaction = db.write(ctx.engine) if connection is None else db.write_on(connection)
+    with transaction as conn:
         now = db.db_now(conn)  # one clock read for the whole batch
         new_ids = repo.insert_events(conn, items, source=source, now=now)
         queue.enqueue_many(
@@ -72,6 +78,38 @@ def accept_batch(
         out.append(meta.id in new_ids)
         new_ids.discard(meta.id)
     return out
+
+
+class BatchStore:
+    """:func:`accept_batch` for the webhook's writer thread, on one connection kept from one
+    batch to the next (no pool checkout, reset and check-in, nor PostgreSQL pre-ping, per
+    batch). After a failure the connection is closed and the next batch connects again.
+    Used by one thread at a time."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._conn: sa.Connection | None = None
+
+    def accept(self, items: list[tuple[envelope.EventMeta, bytes]]) -> list[bool]:
+        """Like :func:`accept_batch`. Raises StorageError when the database is unavailable."""
+        if self._conn is None:
+            try:
+                self._conn = self.ctx.engine.connect()
+            except sa.exc.OperationalError as exc:
+                raise StorageError(f"database unavailable: {exc}") from exc
+        try:
+            return accept_batch(self.ctx, items, connection=self._conn)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # a broken connection: the pool discards it
+                log.debug("webhook writer: closing its connection failed", exc_info=True)
 
 
 def check_webhook(

@@ -85,8 +85,45 @@ def load(raw: bytes | str) -> dict[str, Any]:
         value = data.get(key)
         if isinstance(value, str) and len(value) > longest:
             raise PayloadRejected(f"The event's {key} is longer than {longest} characters")
-    check(data)
+    if not _plainly_inside(raw):
+        check(data)
     return data
+
+
+_SEPARATORS = bytes.maketrans(b"{}[],:", b"      ")
+_WORDS = frozenset((b"true", b"false", b"null"))
+
+
+def _plainly_inside(raw: bytes | str) -> bool:
+    """True when the JSON text alone proves that :func:`check` would find nothing, so the
+    webhook's request path skips walking every value (issue 17: the walk took 70 us of a
+    5 KB event, this 20 us). False only means "walk": the walk decides.
+
+    Without ``\\"`` in the text every ``"`` opens or closes a string, so splitting at them
+    leaves what lies outside strings at the even places: punctuation, blanks and the
+    scalars. Then, each step sound:
+
+    - no ``\\u0000``: the parser refuses a raw NUL byte, so that escape is the only way a
+      string or key can hold a NUL;
+    - at most :data:`MAX_DEPTH` ``{`` and ``[`` outside strings: every object or array opens
+      with one, so no path nests deeper;
+    - every scalar is ``true``, ``false``, ``null`` or a run of at most 10 digits no greater
+      than the end of :data:`TIMESTAMP_RANGE`: inside ±2^63, a valid timestamp whatever
+      its key, and (no ``-``, ``.``, ``e``) neither negative nor a float.
+    """
+    text = raw.encode() if isinstance(raw, str) else raw
+    if b'\\"' in text or b"\\u0000" in text:
+        return False
+    outside = b" ".join(text.split(b'"')[0::2])
+    if outside.count(b"{") + outside.count(b"[") > MAX_DEPTH:
+        return False
+    for token in outside.translate(_SEPARATORS).split():
+        if not token.isdigit():
+            if token not in _WORDS:
+                return False
+        elif len(token) > 9 and (len(token) > 10 or int(token) > TIMESTAMP_RANGE[1]):
+            return False
+    return True
 
 
 def check(data: Any) -> None:

@@ -37,6 +37,7 @@ class BatchWriter:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._store = intake.BatchStore(ctx)
 
     def start(self) -> None:
         if self._thread is None:
@@ -57,6 +58,12 @@ class BatchWriter:
         return await future
 
     def _run(self) -> None:
+        try:
+            self._drain()
+        finally:
+            self._store.close()
+
+    def _drain(self) -> None:
         while True:
             first = self._queue.get()
             if first is None:
@@ -77,8 +84,9 @@ class BatchWriter:
                 return
 
     def _write(self, batch: list[_Item]) -> None:
+        items = [(i.meta, i.raw) for i in batch]
         try:
-            results = intake.accept_batch(self.ctx, [(i.meta, i.raw) for i in batch])
+            results = self._store.accept(items)  # its own connection, kept between batches
         except StorageError as exc:
             log.error("webhook: storage unavailable: %s", exc)
             for item in batch:
