@@ -40,7 +40,7 @@ from stripe_efactura.anaf.fake import (
 )
 from stripe_efactura.anaf.oauth import token_set_from_response
 from stripe_efactura.app import anaf_tokens, period_audit, periods
-from stripe_efactura.app.audit_fetch import AuditTuning
+from stripe_efactura.app.audit_tuning import AuditTuning
 from stripe_efactura.app.context import build_context
 from stripe_efactura.config import SeriesConfig, demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeStore, create_fake_stripe, run_in_thread

@@ -17,7 +17,7 @@ import pytest
 from stripe_efactura import app
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.app import anaf_lifecycle, anaf_port, anaf_tokens
+from stripe_efactura.app import anaf_lifecycle, anaf_port, anaf_tokens, anaf_tuning
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import STARTER_TOML, demo_settings
 from stripe_efactura.invoicing.deadlines import upload_deadline
@@ -208,7 +208,7 @@ class Env:
 def make_env(tmp_path: Path, db_url: str) -> Iterator[Callable[..., Env]]:
     made: list[Env] = []
 
-    def factory(*, tune: anaf_port.Tuning | None = None, **state_kw: Any) -> Env:
+    def factory(*, tune: anaf_tuning.Tuning | None = None, **state_kw: Any) -> Env:
         clock = FakeClock(START)
         kw: dict[str, Any] = {"processing_polls": 1, "processing_delay": None}
         kw.update(state_kw)

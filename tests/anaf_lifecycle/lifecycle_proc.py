@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from stripe_efactura import app
-from stripe_efactura.app import anaf_port, anaf_tokens
+from stripe_efactura.app import anaf_tokens, anaf_tuning
 from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.jobs.worker import Worker
@@ -39,7 +39,7 @@ def _context(config: dict[str, str]):  # type: ignore[no-untyped-def]
         secret_key=config["secret_key"],
     )
     ctx = build_context(settings, registry_transport=FakeRegistry())
-    ctx.anaf_tuning = anaf_port.Tuning(
+    ctx.anaf_tuning = anaf_tuning.Tuning(
         timeout=5.0,
         upload_timeout=5.0,
         inflight_seconds=0.3,

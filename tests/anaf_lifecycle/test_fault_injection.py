@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import FaultKind, FaultRates, sample_invoice
-from stripe_efactura.app import anaf_lifecycle, anaf_port
+from stripe_efactura.app import anaf_lifecycle, anaf_port, anaf_tuning
 from stripe_efactura.store import anaf_downloads, db
 from stripe_efactura.store.anaf_work import AnafState
 from stripe_efactura.store.tables import invoices, notices
@@ -37,7 +37,7 @@ RATES = {
     "listaMesajePaginatieFactura": {F.SERVER_ERROR: 0.10, F.TECHNICAL: 0.05, F.QUOTA_429: 0.05},
     "token": {F.SERVER_ERROR: 0.25},
 }
-TUNE = anaf_port.Tuning(timeout=0.5, upload_timeout=0.5)
+TUNE = anaf_tuning.Tuning(timeout=0.5, upload_timeout=0.5)
 #: The longest wait an invoice may be given while its upload is not confirmed: the third
 #: firewall retry (60 s x 4 x 4), far from "until midnight". (The seeded run: 121 faults,
 #: 13 lost answers, 10 re-uploads refused as duplicates and adopted, the longest such wait

@@ -11,12 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
-from stripe_efactura.app import anaf_admin, anaf_lifecycle, anaf_port
+from stripe_efactura.app import anaf_admin, anaf_lifecycle, anaf_port, anaf_tuning
 from stripe_efactura.store import db
 from stripe_efactura.store.anaf_work import AnafState
 from stripe_efactura.store.tables import anaf_tokens, notices, payments
 
-FAST = anaf_port.Tuning(
+FAST = anaf_tuning.Tuning(
     upload_timeout=0.3, timeout=0.3, reconcile_grace_seconds=600, list_lag_seconds=30
 )
 
@@ -160,7 +160,7 @@ def test_lost_answer_not_listed_in_time_is_resolved_by_the_duplicate_message(mak
 
 
 def test_slow_answers_within_the_timeout_just_take_longer(make_env) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(tune=anaf_port.Tuning(timeout=2.0, upload_timeout=2.0))
+    env = make_env(tune=anaf_tuning.Tuning(timeout=2.0, upload_timeout=2.0))
     env.state.inject(FaultKind.SLOW, "upload", delay=0.05)
     env.state.inject(FaultKind.SLOW, "stareMesaj", delay=0.05)
     invoice_id, number = env.issue()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import FakeAnafTransport, create_fake_anaf
 from stripe_efactura.anaf.quotas import RO_TZ, Limit, QuotaKind, QuotaPolicy, Window
-from stripe_efactura.app import anaf_port
+from stripe_efactura.app import anaf_tuning
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import invoices
 
@@ -159,7 +159,7 @@ def test_per_message_daily_limits_wait_for_midnight_in_bucharest(make_env, monke
         }
     )
     env = make_env(
-        tune=anaf_port.Tuning(policy=policy),
+        tune=anaf_tuning.Tuning(policy=policy),
         processing_polls=10**9,
         processing_delay=timedelta(hours=30),
     )

@@ -17,8 +17,8 @@ from stripe_efactura.app import (
     anaf_deadlines,
     anaf_jobs,
     anaf_login,
-    anaf_port,
     anaf_tokens,
+    anaf_tuning,
 )
 from stripe_efactura.jobs import queue
 from stripe_efactura.store import db
@@ -59,7 +59,7 @@ def test_deadline_skips_romanian_public_holidays(env) -> None:  # type: ignore[n
 
 
 def test_the_worker_runs_the_job_chain_to_ok(make_env) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(tune=anaf_port.Tuning(poll_scale=0))  # as the demo: poll without waiting
+    env = make_env(tune=anaf_tuning.Tuning(poll_scale=0))  # as the demo: poll without waiting
     ids = [env.issue()[0] for _ in range(3)]
     with db.write(env.ctx.engine) as conn:
         for invoice_id in ids:  # what app.issuing enqueues

@@ -14,12 +14,19 @@ from stripe_efactura.anaf.client import AnafClient
 from stripe_efactura.anaf.fake import FaultKind, sample_invoice
 from stripe_efactura.anaf.oauth import OAuthError, token_set_from_response
 from stripe_efactura.anaf.quotas import Limit, QuotaKind, QuotaPolicy, Window
-from stripe_efactura.app import anaf_admin, anaf_deadlines, anaf_lifecycle, anaf_port, anaf_tokens
+from stripe_efactura.app import (
+    anaf_admin,
+    anaf_deadlines,
+    anaf_lifecycle,
+    anaf_port,
+    anaf_tokens,
+    anaf_tuning,
+)
 from stripe_efactura.store import anaf_downloads, db
 from stripe_efactura.store.anaf_work import AnafState, AnafWork
 from stripe_efactura.store.tables import notices
 
-FAST = anaf_port.Tuning(
+FAST = anaf_tuning.Tuning(
     upload_timeout=0.3, timeout=0.3, reconcile_grace_seconds=600, list_lag_seconds=30
 )
 

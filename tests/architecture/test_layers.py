@@ -34,10 +34,11 @@ def _resolve(module: str, node: ast.ImportFrom, is_package: bool) -> str:
     return f"{prefix}.{node.module}" if node.module else prefix
 
 
-def imports(path: Path) -> Iterator[tuple[int, str]]:
-    """(line, imported module) of every import in ``path``, relative ones resolved;
-    ``from x import y`` yields both ``x`` and ``x.y`` (y may be a module)."""
-    module = _module_name(path)
+def imports(path: Path, module: str | None = None) -> Iterator[tuple[int, str]]:
+    """(line, imported module) of every import in ``path`` (named ``module``, by default from
+    its place under ``src``), relative ones resolved; ``from x import y`` yields both ``x`` and
+    ``x.y`` (y may be a module). Imports under ``if TYPE_CHECKING:`` are imports too."""
+    module = module or _module_name(path)
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -218,3 +219,45 @@ def test_the_checks_see_a_violation(tmp_path: Path) -> None:
     inside = PACKAGE / "pdf" / "render.py"
     assert (1, "sqlalchemy") not in list(imports(inside))
     assert any(name.startswith("reportlab") for _line, name in imports(inside))
+
+
+CONTEXT = f"{P}.app.context"
+ALREADY_LOADED = (P, f"{P}.app")
+"""The packages ``app.context`` lives in: Python has imported them before it runs a line of
+``context.py``, and ``from . import x`` names the package only to import ``x``."""
+
+
+def imported_back(start: str, files: dict[str, Path]) -> list[str]:
+    """Modules of ``files`` that ``start`` imports, directly or through others (imports under
+    ``TYPE_CHECKING`` included), and that import ``start`` back: each as its import chain."""
+    chains = {start: [start]}
+    todo = [start]
+    found: list[str] = []
+    while todo:
+        module = todo.pop()
+        for line, name in imports(files[module], module):
+            if name == start and module != start:
+                found.append(f"{' -> '.join(chains[module])} -> {name} (line {line})")
+            elif name in files and name not in chains and name not in ALREADY_LOADED:
+                chains[name] = [*chains[module], name]
+                todo.append(name)
+    return sorted(found)
+
+
+def test_nothing_the_context_imports_imports_it_back() -> None:
+    """``app/context.py`` names the types of its fields; their modules (and all they import)
+    must not import the context, not even for type checking: no import cycle at all."""
+    files = {_module_name(path): path for path in _sources()}
+    assert imported_back(CONTEXT, files) == []
+
+
+def test_the_cycle_check_sees_a_type_only_cycle(tmp_path: Path) -> None:
+    sources = {
+        "a": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from p.b import B\n",
+        "b": "from p.c import C\n",
+        "c": "import os\nfrom p import a\n",
+    }
+    for name, text in sources.items():
+        (tmp_path / f"{name}.py").write_text(text, encoding="utf-8")
+    files = {f"p.{name}": tmp_path / f"{name}.py" for name in sources}
+    assert imported_back("p.a", files) == ["p.a -> p.b -> p.c -> p.a (line 2)"]

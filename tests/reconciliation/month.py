@@ -30,7 +30,7 @@ from stripe_efactura import app as use_cases
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
 from stripe_efactura.app import anaf_lifecycle, anaf_tokens
-from stripe_efactura.app.audit_fetch import AuditTuning
+from stripe_efactura.app.audit_tuning import AuditTuning
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeStore

@@ -1,10 +1,10 @@
-"""The ANAF edge of the application: the lifecycle's knobs, the client of a context, call
-quotas, and what every lifecycle step does after a failed call."""
+"""The ANAF edge of the application: the lifecycle's knobs (:mod:`.anaf_tuning`), the client
+of a context, call quotas, and what every lifecycle step does after a failed call."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
@@ -12,36 +12,16 @@ from sqlalchemy.engine import Connection
 
 from ..anaf.client import AnafClient
 from ..anaf.errors import AnafApiError, AnafAuthError, AnafNoRights, AnafQuotaExceeded
-from ..anaf.quotas import QuotaKind, QuotaPolicy, next_ro_midnight, retry_at
+from ..anaf.quotas import QuotaKind, next_ro_midnight, retry_at
 from ..errors import Problem
 from ..store import anaf_quota, db, repo
 from ..store.anaf_work import AnafState
 from ..store.invoices import InvoiceRecord
 from . import anaf_tokens, notices
+from .anaf_tuning import Tuning
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.anaf")
-
-
-@dataclass(frozen=True)
-class Tuning:
-    """Knobs of the lifecycle (``AppContext.anaf_tuning``; tests and the demo set their own)."""
-
-    policy: QuotaPolicy = field(default_factory=QuotaPolicy.default)
-    inflight_seconds: float = 120.0
-    """An ``uploading`` intent younger than this may still be waiting for its answer."""
-    reconcile_grace_seconds: float = 900.0
-    """How long a lost upload may take to show in the message list before re-uploading."""
-    reconcile_every_seconds: float = 120.0
-    list_lag_seconds: float = 30.0
-    """The list window ends this long before now (ANAF refuses an end in its future)."""
-    timeout: float = 30.0
-    upload_timeout: float = 60.0
-    retry_seconds: float = 60.0
-    """Wait after a transient failure (5xx, timeout, technical error)."""
-    poll_scale: float = 1.0
-    """Multiplies :func:`quotas.poll_delay`; the demo uses 0 (poll at once). Polls stay
-    capped by the per-message daily quota whatever the scale."""
 
 
 @dataclass(frozen=True)

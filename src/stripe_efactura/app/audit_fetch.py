@@ -39,6 +39,7 @@ from ..anaf.quotas import QuotaKind
 from ..anaf.responses import MessagePage
 from ..errors import EfacturaError
 from ..intake.ledger import LedgerEntry, Payout, ledger_entry, payout
+from .audit_tuning import AuditTuning
 from .context import AppContext
 from .periods import Period
 
@@ -64,18 +65,6 @@ class StripeLedgerReader(Protocol):
     def list_payouts(
         self, *, arrival_gte: int, arrival_lt: int, starting_after: str | None = None
     ) -> tuple[list[Json], bool]: ...
-
-
-@dataclass(frozen=True)
-class AuditTuning:
-    stripe_rps: float = 20.0
-    margin_before: timedelta = timedelta(days=14)
-    margin_after: timedelta = timedelta(days=3)
-    spv_lag_seconds: float = 120.0
-    skew_step_seconds: float = 600.0
-    skew_attempts: int = 4
-    quota_wait_max_seconds: float = 120.0
-    resume_hours: float = 24.0
 
 
 def tuning(ctx: AppContext) -> AuditTuning:

@@ -2,6 +2,9 @@
 
 The ports are typed fields set once at start-up (:func:`build_context`); tests and the demo
 inject fakes by passing them (or assigning the field) instead of looking anything up by name.
+
+The types of the fields live in modules that do not import this one, not even for type
+checking (``tests/architecture/test_layers.py`` checks it): no import cycle through here.
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ if TYPE_CHECKING:
     from ..intake.correlate import StripeReader
     from ..mail.send import MailSender
     from ..mail.templates import Templates
-    from .anaf_port import Tuning
-    from .audit_fetch import AuditTuning
-    from .audit_runs import AuditRun
+    from .anaf_tuning import Tuning
+    from .audit_run import AuditRun
+    from .audit_tuning import AuditTuning
     from .ratelimit import AttemptLimiter
 
 
@@ -69,7 +72,8 @@ class AppContext:
     anaf_tuning: Tuning | None = None
     """Knobs of the ANAF lifecycle; None: the defaults."""
     audit_tuning: AuditTuning | None = None
-    """Pacing of the three-way audit (``app.audit_fetch``); None: the defaults."""
+    """Pacing of the three-way audit (``app.audit_tuning``, read by ``app.audit_fetch``);
+    None: the defaults."""
     bnr_transport: httpx.BaseTransport | None = None
     """The transport for the BNR rate feed (tests/demo: a mock); None = the network."""
     mail_sender: MailSender | None = None
