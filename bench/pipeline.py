@@ -7,10 +7,12 @@ webhooks (``checkout.session.completed`` and ``payment_intent.succeeded``, inter
 burst) to ``stripe-efactura serve --no-worker``; K worker processes run the real job handlers.
 Everything they talk to runs in this process on loopback: the project's fake Stripe
 (``intake/fake_stripe.py``, served over HTTP and read through the real Stripe adapter), the
-fake ANAF (``anaf/fake.py``, HTTP; each upload ``ok`` at its first status call unless
-``--anaf-polls``) and an SMTP sink (aiosmtpd) that only counts and times the messages.
+fake ANAF (``anaf/fake.py``, HTTP; each upload processed ``--anaf-processing`` seconds after
+it arrives, or at its first status call, unless ``--anaf-polls``) and an SMTP sink (aiosmtpd)
+that only counts and times the messages.
 
-Reported: invoices/s to issued, to emailed and to ANAF ``ok`` (archived), the time from the
+Reported: invoices/s to issued, to emailed and to ANAF ``ok`` (``final.archived``: how many
+signed archives are already downloaded; they may be deferred off-peak), the time from the
 first webhook to the first invoice emailed, worker CPU (user + sys, from /proc) per invoice,
 a stage split of that CPU measured inside the workers (build / render / validate / PDF / DB /
 Stripe / SMTP / ANAF client, each exclusive of the others; "other" is the job loop, JSON,
@@ -36,6 +38,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +221,7 @@ def counts(engine: Any) -> dict[str, int]:
             sa.text(
                 "SELECT count(*),"
                 " sum(CASE WHEN email_state = 'sent' THEN 1 ELSE 0 END),"
+                " sum(CASE WHEN anaf_state = 'ok' THEN 1 ELSE 0 END),"
                 " sum(CASE WHEN anaf_state = 'ok' AND signed_zip IS NOT NULL THEN 1 ELSE 0 END)"
                 " FROM invoices"
             )
@@ -227,6 +231,7 @@ def counts(engine: Any) -> dict[str, int]:
         "issued": int(row[0] or 0),
         "emailed": int(row[1] or 0),
         "ok": int(row[2] or 0),
+        "archived": int(row[3] or 0),
         "jobs_done": int(jobs or 0),
     }
 
@@ -467,7 +472,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
 
     tmp = Path(tempfile.mkdtemp(prefix="efactura-pipeline-"))
     store, events = burst(opts.n, int(time.time()))
-    anaf_state = FakeAnafState(processing_polls=opts.anaf_polls, processing_delay=None)
+    processing = None if opts.anaf_processing < 0 else timedelta(seconds=opts.anaf_processing)
+    anaf_state = FakeAnafState(processing_polls=opts.anaf_polls, processing_delay=processing)
     stripe_srv = AsgiServer(create_fake_stripe(store), lifespan="off", what="fake Stripe").start()
     anaf_calls: Counter[str] = Counter()
     anaf_app = counting(create_fake_anaf(anaf_state), anaf_calls)
@@ -535,6 +541,7 @@ def measure(
     first_issued: list[float] = []
     cpu_at_emailed: dict[int, float] = {}
     rss: dict[int, float] = {}
+    calls_at_ok: Counter[str] = Counter()
     poster = ThreadPoolExecutor(1)
     started = poster.submit(
         post_all, f"http://127.0.0.1:{port}/webhooks/stripe", events, opts.connections
@@ -549,6 +556,8 @@ def measure(
         for key in ("issued", "emailed", "ok"):
             if key not in reached and seen[key] >= n:
                 reached[key] = now
+                if key == "ok":
+                    calls_at_ok.update(anaf_calls)
         for p, _s, _r in workers:
             rss[p.pid] = max(rss.get(p.pid, 0.0), proc_rss_mb(p.pid))
         if "emailed" in reached and not cpu_at_emailed:
@@ -586,6 +595,8 @@ def measure(
         "worker_rss_mb": [round(v) for v in rss.values()],
         "anaf_calls": dict(calls),
         "anaf_calls_per_invoice": round(sum(calls.values()) / n, 2),
+        "anaf_calls_to_ok": dict(calls_at_ok),
+        "anaf_calls_per_invoice_to_ok": round(sum(calls_at_ok.values()) / n, 2),
         "emails_received": len(sink.times),
     }
 
@@ -614,6 +625,13 @@ def main() -> int:
     ap.add_argument("--pg-url", default="postgresql://root@127.0.0.1:5432/postgres")
     ap.add_argument("--connections", type=int, default=16, help="concurrent webhook posts")
     ap.add_argument("--anaf-polls", type=int, default=0, help="'in prelucrare' answers first")
+    ap.add_argument(
+        "--anaf-processing",
+        type=float,
+        default=2.0,
+        help="seconds the fake ANAF takes to process an upload (listed from then on); "
+        "-1: only a status call finishes it",
+    )
     ap.add_argument("--timeout", type=float, default=900.0)
     opts = ap.parse_args()
     load = os.getloadavg()

@@ -1,4 +1,5 @@
-"""ANAF jobs: one chain of ``anaf_step`` jobs per invoice, plus a periodic sweep."""
+"""ANAF jobs: one chain of ``anaf_step`` jobs per invoice, the shared message-list sweep
+(:mod:`app.anaf_status_list`) and a periodic sweep for stalled chains."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy.engine import Connection
 
 from ..jobs import queue
 from ..store import anaf_invoices, db
-from . import anaf_lifecycle, anaf_port
+from ..store.anaf_work import AnafState
+from . import anaf_lifecycle, anaf_port, anaf_status_list
 from .anaf_port import Step
 from .context import AppContext
 
@@ -27,13 +29,21 @@ def _int(value: object) -> int:
 def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
     """Jobs ``submit_anaf`` and ``anaf_step``: one :func:`anaf_lifecycle.advance`, then the
     next job of the chain (deduplicated by chain and step number, so a job that runs twice
-    after a crash does not fork the chain)."""
+    after a crash does not fork the chain). Just uploaded: the answer is first awaited from
+    the shared list sweep, the chain's own polls start :attr:`Tuning.list_status_seconds`
+    later (the fallback)."""
     invoice_id = _int(args["invoice_id"])
     gen = str(args.get("gen", "0"))
     number = _int(args.get("step", 0)) + 1
     step = anaf_lifecycle.advance(ctx, invoice_id)
-    if step.delay is not None:
-        schedule(ctx, invoice_id, step.delay, gen=gen, step=number)
+    if step.delay is None:
+        return step
+    delay = step.delay
+    with db.write(ctx.engine) as conn:
+        if step.state is AnafState.UPLOADED and anaf_status_list.enabled(ctx):
+            delay = max(delay, anaf_port.tuning(ctx).list_status_seconds)
+            anaf_status_list.request_sweep(conn, ctx)
+        enqueue_step(conn, invoice_id, delay, gen=gen, step=number)
     return step
 
 

@@ -17,8 +17,11 @@ States (:class:`store.anaf_work.AnafState`, ``invoices.anaf_state``)::
 - **Reconciling ``unknown``**: :mod:`app.anaf_reconcile`.
 - **Quotas** (:mod:`store.anaf_quota`): every ANAF call first takes a slot shared by all
   processes; a call that has no slot is not made and the step says when to come back.
-- **Polling** follows :func:`quotas.poll_delay` (at most 46 polls in any 24 hours).
-- **ok**: the signed ZIP is archived (:mod:`app.anaf_archive`).
+- **Polling** follows :func:`quotas.poll_delay` (at most 46 polls in any 24 hours). On the job
+  path the answer of a fresh upload is first awaited from one shared sweep of the message list
+  (:mod:`app.anaf_status_list`); these polls are the fallback.
+- **ok**: the signed ZIP is archived (:mod:`app.anaf_archive`; off-peak after an ``ok`` read
+  from the message list).
 - **nok**: the error file is parsed; the findings are explained (``ubl.explain``) on the
   payment (``needs_attention``) and in an ``anaf_rejected`` notice, unless the only news is the
   duplicate message (then the original index is adopted).

@@ -27,3 +27,22 @@ class Tuning:
     poll_scale: float = 1.0
     """Multiplies :func:`quotas.poll_delay`; the demo uses 0 (poll at once). Polls stay
     capped by the per-message daily quota whatever the scale."""
+    list_status: bool = True
+    """The job chain learns ``ok``/``nok`` from one shared sweep of the message list
+    (:mod:`app.anaf_status_list`) instead of a ``stareMesaj`` per invoice. Off when
+    ``poll_scale`` is 0 (the demo polls at once)."""
+    list_status_seconds: float = 60.0
+    """How long after its upload an invoice waits for the list before its own
+    ``stareMesaj`` polls start (the fallback, on the usual schedule)."""
+    list_sweep_seconds: float = 5.0
+    """Pause between two sweeps while invoices wait for the list."""
+    list_status_lag_seconds: float = 2.0
+    """The sweep's list window ends this long before now (ANAF refuses an end in its
+    future)."""
+    archive_hour: int | None = 2
+    """Romanian hour at which the signed archives of invoices found ``ok`` in the list are
+    downloaded (off-peak); None: at once, as after a ``stareMesaj`` ``ok``."""
+    archive_spacing_seconds: float = 1.0
+    """Deferred archive downloads are spread this far apart (by invoice id) ..."""
+    archive_window_seconds: float = 3 * 3600.0
+    """... over this long a window from :attr:`archive_hour` on."""

@@ -73,13 +73,16 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
 
 
 def _anaf_handlers(ctx: AppContext) -> dict[str, Handler]:
-    from . import anaf_deadlines, anaf_jobs
+    from . import anaf_deadlines, anaf_jobs, anaf_status_list
 
     def _step(job: queue.Job) -> None:
         anaf_jobs.run_step_job(ctx, job.args)
 
     def _sweep(_job: queue.Job) -> None:
         anaf_jobs.sweep(ctx)
+
+    def _status_sweep(_job: queue.Job) -> None:
+        anaf_status_list.sweep_job(ctx)
 
     def _deadlines(_job: queue.Job) -> None:
         anaf_deadlines.check_deadlines(ctx)
@@ -88,6 +91,7 @@ def _anaf_handlers(ctx: AppContext) -> dict[str, Handler]:
         "submit_anaf": _step,
         anaf_jobs.STEP_TASK: _step,
         "anaf_sweep": _sweep,
+        anaf_status_list.SWEEP_TASK: _status_sweep,
         "anaf_deadlines": _deadlines,
     }
 

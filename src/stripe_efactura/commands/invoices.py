@@ -169,8 +169,11 @@ def _readable(d: InvoiceDetail) -> list[str]:
         lines.append(f"  waiting: {waiting['code']} {waiting['message_en']} -> {waiting['fix']}")
     elif d.get("reason"):
         lines.append(f"  reason: {d['reason']}")
+    pending = d["anaf"].get("archive_after")
     if d.get("archive_path"):
         lines.append(f"  signed ZIP: {d['archive_path']}")
+    elif d["anaf_state"] == "ok" and pending:
+        lines.append(f"  signed ZIP: pending, downloaded from {pending} (off-peak)")
     for f in d["findings"]:
         lines += [f"  ! {f['code']}: {f['message_en']}", f"    {f['message_ro']}"]
         if f.get("hint"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -43,6 +43,28 @@ def chained_invoice_ids(conn: Connection) -> set[int]:
         except (ValueError, KeyError, TypeError):
             continue
     return out
+
+
+def job_queued(conn: Connection, task: str) -> bool:
+    """Whether a job of ``task`` is queued (not running)."""
+    query = sa.select(jobs.c.id).where(jobs.c.task == task, jobs.c.status == "queued")
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def move_chain(conn: Connection, invoice_id: int, run_at: datetime) -> int:
+    """Move the queued ``anaf_step`` of an invoice's chain (dedupe key ``anaf:<id>:…``) to
+    ``run_at`` (naive UTC, the database clock); how many moved (0: none queued, e.g. the
+    chain's job runs now: its next step follows the invoice's new state)."""
+    result = conn.execute(
+        jobs.update()
+        .where(
+            jobs.c.status == "queued",
+            jobs.c.task == "anaf_step",
+            jobs.c.dedupe_key.startswith(f"anaf:{invoice_id}:", autoescape=True),
+        )
+        .values(run_at=run_at)
+    )
+    return int(result.rowcount or 0)
 
 
 def stalled(conn: Connection, untouched_for: timedelta) -> list[int]:
@@ -109,3 +131,22 @@ def listing(conn: Connection, *, text: str | None = None) -> list[IssuedInvoice]
     ``text``: number, payment key, buyer name, ids, e-mail), ordered by series and number
     (``has_signed_zip``: whether the signed ZIP is stored)."""
     return invoices_without_documents(conn, invoices_match(conn, text) if text else None)
+
+
+@dataclass(frozen=True)
+class AwaitingStatus:
+    """An uploaded invoice waiting for ANAF's answer (``uploaded`` / ``in_processing``)."""
+
+    id: int
+    upload_index: str
+    anaf_state: str
+    anaf_messages: str | None
+
+
+def awaiting_status(conn: Connection) -> list[AwaitingStatus]:
+    """Every invoice uploaded and not answered yet, with its work record (JSON text)."""
+    states = (AnafState.UPLOADED.value, AnafState.IN_PROCESSING.value)
+    query = sa.select(
+        invoices.c.id, invoices.c.upload_index, invoices.c.anaf_state, invoices.c.anaf_messages
+    ).where(invoices.c.anaf_state.in_(states), invoices.c.upload_index.is_not(None))
+    return [db.record(AwaitingStatus, r) for r in conn.execute(query)]

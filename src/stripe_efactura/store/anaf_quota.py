@@ -9,7 +9,7 @@ than the policy's global limit), and, per message and Romanian calendar day, the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -106,3 +106,32 @@ def prune(conn: Connection, cutoff: datetime) -> int:
         anaf_quota.delete().where(anaf_quota.c.window_start < db.utc_naive(cutoff))
     )
     return int(result.rowcount or 0)
+
+
+def hold_lease(conn: Connection, name: str, now: datetime, seconds: float) -> bool:
+    """Take the named lease until ``now + seconds`` unless another holder's is still running
+    (a row ``lease:<name>`` whose ``window_start`` is the lease's end; the row is locked for
+    the caller's transaction). One holder at a time across processes, SQLite and PostgreSQL."""
+    if not db.is_sqlite(conn):
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUOTA_LOCK})
+    bucket = f"lease:{name}"
+    held = conn.execute(
+        sa.select(anaf_quota.c.window_start).where(anaf_quota.c.bucket == bucket)
+    ).scalar()
+    until = db.utc_naive(now + timedelta(seconds=seconds))
+    if held is not None and db.utc_naive(now) < held:
+        return False
+    if held is None:
+        conn.execute(anaf_quota.insert().values(bucket=bucket, window_start=until, count=1))
+    else:
+        conn.execute(
+            anaf_quota.update()
+            .where(anaf_quota.c.bucket == bucket)
+            .values(window_start=until, count=anaf_quota.c.count + 1)
+        )
+    return True
+
+
+def drop_lease(conn: Connection, name: str) -> None:
+    """End the named lease (the next :func:`hold_lease` takes it at once)."""
+    conn.execute(anaf_quota.delete().where(anaf_quota.c.bucket == f"lease:{name}"))

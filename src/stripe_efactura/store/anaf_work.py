@@ -120,6 +120,9 @@ class AnafWork:
     rejected_duplicate: str | None = None
     waf_pages: int = 0
     """Firewall ("Request Rejected") pages answered to uploads of this document in a row."""
+    archive_after: datetime | None = None
+    """``ok`` from the message list: the signed archive is downloaded from then on (off-peak,
+    :mod:`app.anaf_archive`); None: at once."""
     extra: Mapping[str, JsonValue] = field(default_factory=dict)
     """Keys this version does not know (kept as they were)."""
 
@@ -163,6 +166,7 @@ class AnafWork:
             duplicate_of=_text(data.get("duplicate_of")),
             rejected_duplicate=_text(data.get("rejected_duplicate")),
             waf_pages=_count(data.get("waf_pages")),
+            archive_after=_when(data.get("archive_after")),
             extra={k: v for k, v in data.items() if k not in _KNOWN},
         )
 
@@ -203,6 +207,7 @@ _KNOWN = (
     "duplicate_of",
     "rejected_duplicate",
     "waf_pages",
+    "archive_after",
 )
 
 

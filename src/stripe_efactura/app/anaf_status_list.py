@@ -1,0 +1,211 @@
+"""ANAF's answers for a burst of uploads from one sweep of the message list, not one
+``stareMesaj`` per invoice.
+
+After its upload an invoice's job chain waits :attr:`Tuning.list_status_seconds` (instead of
+polling at 5 s) and asks for a sweep: one ``anaf_status_sweep`` job, whatever the number of
+invoices, reads ``listaMesajePaginatieFactura`` (500 messages per call, 90 000 calls per CUI
+a day in our quota) from just before the oldest upload it covers, and records every answer:
+
+- ``ok`` only from a ``FACTURA TRIMISA`` message whose ``id_solicitare`` is the invoice's
+  upload index and whose ``cif`` is our CUI; its ``id`` is the download id. The signed archive
+  is then downloaded off-peak (:func:`anaf_archive.archive_time`), and the invoice's chain job
+  is moved to that time.
+- ``nok`` only from an ``ERORI FACTURA`` message matching the same way; the chain job runs at
+  once and downloads the error file (findings), as after a ``stareMesaj`` ``nok``.
+- Anything else is left alone: another CUI, another index, other kinds, two different
+  messages for one index. ANAF lists a message only once it has processed the upload, so an
+  invoice not listed is simply still waiting.
+
+The per-invoice path stays: an invoice not answered by the list within
+:attr:`Tuning.list_status_seconds` of its upload (the list failed, is out of quota, is missing,
+or lags) is polled with ``stareMesaj`` as before, on the usual schedule. The sweep repeats
+every :attr:`Tuning.list_sweep_seconds` while invoices it covers wait. One process sweeps at
+a time (a lease row, :func:`anaf_quota.hold_lease`); the answers are recorded per invoice under
+its row lock, only while it still waits with the same index, so a sweep racing a poll or a
+second sweep records nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
+
+from ..anaf.errors import AnafApiError
+from ..anaf.oauth import OAuthError
+from ..anaf.quotas import QuotaKind
+from ..anaf.responses import MessageEntry
+from ..jobs import queue
+from ..store import anaf_invoices, anaf_quota, anaf_work, db
+from ..store import invoices as invoice_store
+from ..store.anaf_work import AnafState, AnafWork
+from . import anaf_archive, anaf_port, anaf_tokens
+from .context import AppContext
+
+log = logging.getLogger("stripe_efactura.anaf")
+
+SWEEP_TASK = "anaf_status_sweep"
+OK_KIND = "FACTURA TRIMISA"
+NOK_KIND = "ERORI FACTURA"
+#: The list window starts this long before the oldest upload covered (``data_creare`` has
+#: minutes only; clocks differ).
+MARGIN = timedelta(minutes=2)
+#: Waiting invoices uploaded this long ago at most are answered by a sweep (the window read).
+COVER = timedelta(hours=1)
+LEASE = "status_sweep"
+LEASE_SECONDS = 300.0
+CHUNK = 200
+
+
+def enabled(ctx: AppContext) -> bool:
+    tune = anaf_port.tuning(ctx)
+    return tune.list_status and tune.poll_scale > 0
+
+
+def request_sweep(conn: Connection, ctx: AppContext, delay: float | None = None) -> None:
+    """Make sure a sweep is queued (in the caller's transaction): one for all invoices. Two
+    transactions may both find none (PostgreSQL); the lease keeps their sweeps apart."""
+    if anaf_invoices.job_queued(conn, SWEEP_TASK):
+        return
+    wait = anaf_port.tuning(ctx).list_sweep_seconds if delay is None else delay
+    queue.enqueue(conn, SWEEP_TASK, {}, delay=wait)
+
+
+def sweep_job(ctx: AppContext) -> float | None:
+    """The ``anaf_status_sweep`` job: one sweep, then the next one while invoices wait."""
+    delay = sweep(ctx)
+    if delay is not None:
+        with db.write(ctx.engine) as conn:
+            request_sweep(conn, ctx, delay)
+    return delay
+
+
+def sweep(ctx: AppContext) -> float | None:
+    """One sweep under the lease; seconds until the next one (None: nobody waits)."""
+    now = anaf_port.now(ctx)
+    with db.write(ctx.engine) as conn:
+        if not anaf_quota.hold_lease(conn, LEASE, now, LEASE_SECONDS):
+            return anaf_port.tuning(ctx).list_sweep_seconds  # another process sweeps
+    try:
+        return _sweep(ctx, now)
+    finally:
+        with db.write(ctx.engine) as conn:
+            anaf_quota.drop_lease(conn, LEASE)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    id: int
+    index: str
+    since: datetime
+
+
+def _covered(ctx: AppContext, now: datetime) -> tuple[list[_Waiting], datetime]:
+    """Invoices waiting for their answer, uploaded within :data:`COVER` (a sweep that ran
+    late behind a busy queue still answers them), and the upload time from which an
+    unanswered invoice keeps the sweeps going (older ones poll on their own)."""
+    tune = anaf_port.tuning(ctx)
+    young = now - timedelta(seconds=tune.list_status_seconds + tune.list_sweep_seconds)
+    with db.read(ctx.engine) as conn:
+        rows = anaf_invoices.awaiting_status(conn)
+    out = []
+    for row in rows:
+        since = AnafWork.from_json(row.anaf_messages).intent_at
+        if since is not None and since >= now - COVER:
+            out.append(_Waiting(int(row.id), str(row.upload_index), since))
+    return out, young
+
+
+def _sweep(ctx: AppContext, now: datetime) -> float | None:
+    tune = anaf_port.tuning(ctx)
+    waiting, young = _covered(ctx, now)
+    if not waiting:
+        return None
+    start = max(min(w.since for w in waiting) - MARGIN, now - timedelta(days=59))
+    end = now - timedelta(seconds=tune.list_status_lag_seconds)
+    if end <= start:
+        return tune.list_sweep_seconds
+    try:
+        cui = anaf_tokens.company_cui(ctx)
+        entries = list(_read(ctx, cui, start, end))
+    except anaf_quota.QuotaWait as wait:
+        return max(1.0, anaf_port.seconds_until(ctx, wait.until))
+    except (AnafApiError, OAuthError, anaf_tokens.NotAuthorised) as exc:
+        log.warning("message list sweep failed (invoices fall back to stareMesaj): %s", exc)
+        return tune.retry_seconds
+    answers = answers_for(entries, cui)
+    found = [(w, answers[w.index]) for w in waiting if w.index in answers]
+    for i in range(0, len(found), CHUNK):
+        _record(ctx, found[i : i + CHUNK])
+    left = [w for w in waiting if w.index not in answers and w.since >= young]
+    return tune.list_sweep_seconds if left else None
+
+
+def _read(ctx: AppContext, cui: str, start: datetime, end: datetime) -> Iterable[MessageEntry]:
+    """Every message of the window, page by page (a quota slot per page)."""
+    page = 1
+    while True:
+        anaf_port.take_quota(ctx, QuotaKind.LIST_PAGED, cui)
+        result = anaf_port.client(ctx).list_messages(
+            cui, int(start.timestamp() * 1000), int(end.timestamp() * 1000), page
+        )
+        yield from result.messages
+        if not result.has_next:
+            return
+        page += 1
+
+
+def _digits(cif: str) -> str:
+    return cif.strip().upper().removeprefix("RO")
+
+
+def answers_for(entries: Iterable[MessageEntry], cui: str) -> dict[str, MessageEntry]:
+    """``{upload index: its answer}`` from listed messages: ``FACTURA TRIMISA`` or ``ERORI
+    FACTURA`` of our CUI with an index and a download id; an index with two different
+    answers is left out (the invoice's own ``stareMesaj`` decides)."""
+    out: dict[str, MessageEntry] = {}
+    clash: set[str] = set()
+    for entry in entries:
+        if entry.kind not in (OK_KIND, NOK_KIND) or _digits(entry.cif) != _digits(cui):
+            continue
+        if not entry.upload_index or not entry.download_id:
+            continue
+        seen = out.get(entry.upload_index)
+        if seen is not None and (seen.kind, seen.download_id) != (entry.kind, entry.download_id):
+            clash.add(entry.upload_index)
+        out[entry.upload_index] = entry
+    return {k: v for k, v in out.items() if k not in clash}
+
+
+def _record(ctx: AppContext, found: list[tuple[_Waiting, MessageEntry]]) -> None:
+    with db.write(ctx.engine) as conn:
+        for waiting, entry in found:
+            inv = anaf_work.load(conn, waiting.id, lock=True)
+            if inv is None or inv.state not in (AnafState.UPLOADED, AnafState.IN_PROCESSING):
+                continue
+            if inv.row.upload_index != waiting.index:
+                continue
+            detail = {"download_id": entry.download_id, "via": "message_list"}
+            if entry.kind == OK_KIND:
+                after = anaf_archive.archive_time(ctx, inv.id)
+                work = replace(inv.work, archive_after=after)
+                anaf_work.save(conn, inv.id, work, AnafState.OK, download_id=entry.download_id)
+                if after is not None:
+                    detail["archive_after"] = after.isoformat()
+                invoice_store.log(conn, inv.id, "anaf_ok", detail)
+                wait = 0.0 if after is None else anaf_port.seconds_until(ctx, after)
+            else:
+                anaf_work.save(conn, inv.id, None, AnafState.NOK, download_id=entry.download_id)
+                invoice_store.log(conn, inv.id, "anaf_nok", detail)
+                wait = 0.0
+            move_chain(conn, inv.id, wait)
+    log.info("message list: %d answer(s) recorded", len(found))
+
+
+def move_chain(conn: Connection, invoice_id: int, delay: float) -> int:
+    """Move the queued ``anaf_step`` of an invoice's chain to ``delay`` seconds from now."""
+    run_at = db.db_now(conn) + timedelta(seconds=max(0.0, delay))
+    return anaf_invoices.move_chain(conn, invoice_id, run_at)

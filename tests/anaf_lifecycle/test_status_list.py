@@ -1,0 +1,254 @@
+"""The burst path: ANAF's answers from one shared sweep of the message list, the signed archive
+downloaded off-peak, and the per-invoice ``stareMesaj`` path as the fallback.
+
+The jobs run through their real handlers; :class:`Jobs` runs them in the order of their due
+times on the fake clock."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from stripe_efactura import app
+from stripe_efactura.anaf.fake import FaultKind
+from stripe_efactura.anaf.responses import MessageEntry
+from stripe_efactura.app import anaf_admin, anaf_port, anaf_status_list
+from stripe_efactura.jobs import queue
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import jobs
+from stripe_efactura.tz import BUCHAREST
+
+ANAF_TASKS = frozenset({"submit_anaf", "anaf_step", anaf_status_list.SWEEP_TASK})
+CUI = "18547290"
+
+
+class Jobs:
+    """Runs the queued ANAF jobs of ``env`` by their due time, with the database clock of the
+    queue (``db.db_now``) following the fake clock."""
+
+    def __init__(self, env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        self.env = env
+        self.handlers = app.handlers(env.ctx)
+        self.ran: Counter[str] = Counter()
+        monkeypatch.setattr(db, "db_now", lambda _conn: db.utc_naive(env.clock.now()))
+
+    def submit(self, ids: list[int]) -> None:
+        with db.write(self.env.ctx.engine) as conn:
+            for invoice_id in ids:
+                queue.enqueue(conn, "submit_anaf", {"invoice_id": invoice_id})
+
+    def run(self, until: datetime) -> Counter[str]:
+        """Run every job due up to ``until``; how many of each task ran."""
+        for _ in range(100_000):
+            with db.read(self.env.ctx.engine) as conn:
+                row = conn.execute(
+                    sa.select(jobs.c.id, jobs.c.run_at)
+                    .where(jobs.c.status == "queued", jobs.c.task.in_(sorted(ANAF_TASKS)))
+                    .order_by(jobs.c.run_at, jobs.c.id)
+                    .limit(1)
+                ).first()
+            if row is None:
+                return self.ran
+            due = row.run_at.replace(tzinfo=UTC)
+            if due > until:
+                return self.ran
+            if due > self.env.clock.now():
+                self.env.clock.advance(due - self.env.clock.now())
+            with db.write(self.env.ctx.engine) as conn:
+                (job,) = queue.claim_ids(conn, "test", [int(row.id)])
+            self.handlers[job.task](job)
+            with db.write(self.env.ctx.engine) as conn:
+                queue.complete(conn, job)
+            self.ran[job.task] += 1
+        raise AssertionError("the jobs did not settle")
+
+
+def _calls(env) -> list[tuple[datetime, str]]:  # type: ignore[no-untyped-def]
+    return [(t, target.split("?")[0].rsplit("/", 1)[1]) for t, _m, target in env.state.request_log]
+
+
+def _events(env, invoice_id: int) -> list[tuple[str, dict[str, object] | None]]:  # type: ignore[no-untyped-def]
+    from stripe_efactura.store import invoices as invoice_store
+
+    with db.read(env.ctx.engine) as conn:
+        return [
+            (e.event, json.loads(e.detail) if e.detail else None)
+            for e in invoice_store.timeline(conn, invoice_id)
+        ]
+
+
+def test_a_burst_of_50_costs_one_list_call_and_no_status_call(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(processing_delay=timedelta(seconds=3))
+    start = env.clock.now()  # Monday 10:00 in Bucharest
+    issued = [env.issue() for _ in range(50)]
+    ids = [i for i, _n in issued]
+    runner = Jobs(env, monkeypatch)
+    runner.submit(ids)
+    ran = runner.run(start + timedelta(hours=1))
+    assert [env.row(i).anaf_state for i in ids] == ["ok"] * 50
+    assert all(env.row(i).signed_zip is None for i in ids)  # deferred off-peak
+    burst = Counter(name for _t, name in _calls(env))
+    assert burst == {"upload": 50, "listaMesajePaginatieFactura": 1}
+    # every invoice: its upload job, then one chain job waiting for its archive; one sweep
+    assert ran == {"submit_anaf": 50, anaf_status_list.SWEEP_TASK: 1}
+    assert (sum(burst.values()) / 50) == 1.02
+    ok_event = _events(env, ids[0])[-1]
+    first_slot = datetime(2026, 3, 3, 2, 0, tzinfo=BUCHAREST) + timedelta(seconds=ids[0])
+    assert ok_event == (
+        "anaf_ok",
+        {
+            "download_id": env.row(ids[0]).download_id,
+            "via": "message_list",
+            "archive_after": first_slot.astimezone(UTC).isoformat(),
+        },
+    )
+    detail = anaf_admin.invoice_detail(env.ctx, issued[0][1])
+    assert (detail["anaf_state"], detail["archive_path"]) == ("ok", None)
+    assert detail["anaf"]["archive_after"] == first_slot.astimezone(UTC).isoformat()
+    # the night after: each archive at its own second from 02:00 (Bucharest), one job each
+    ran = runner.run(start + timedelta(days=2))
+    assert ran == {"submit_anaf": 50, anaf_status_list.SWEEP_TASK: 1, "anaf_step": 50}
+    assert all(env.row(i).signed_zip is not None for i in ids)
+    downloads = [t for t, name in _calls(env) if name == "descarcare"]
+    assert len(downloads) == 50
+    assert min(downloads) == first_slot
+    assert max(downloads) - min(downloads) == timedelta(seconds=49)
+    assert max(downloads) < start + timedelta(days=1)  # ANAF keeps the message 60 days
+    assert Counter(name for _t, name in _calls(env)) == {
+        "upload": 50,
+        "listaMesajePaginatieFactura": 1,
+        "descarcare": 50,
+    }
+    assert _events(env, ids[0])[-1][0] == "anaf_archived"
+
+
+def test_without_a_list_answer_invoices_poll_stare_mesaj_as_before(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(processing_delay=timedelta(seconds=3))
+    env.state.inject(FaultKind.SERVER_ERROR, "listaMesajePaginatieFactura", times=100)
+    start = env.clock.now()
+    ids = [env.issue()[0] for _ in range(3)]
+    runner = Jobs(env, monkeypatch)
+    runner.submit(ids)
+    ran = runner.run(start + timedelta(hours=1))
+    assert [env.row(i).anaf_state for i in ids] == ["ok"] * 3
+    assert all(env.row(i).signed_zip is not None for i in ids)  # at once, as before
+    calls = Counter(name for _t, name in _calls(env))
+    # the sweep at 5 s fails and waits 60 s; the invoices poll at 60 s: in prelucrare at their
+    # first poll (processing_polls=1), ok at the next, then the download
+    assert calls == {
+        "upload": 3,
+        "listaMesajePaginatieFactura": 1,
+        "stareMesaj": 3,
+        "descarcare": 3,
+    }
+    assert ran == {"submit_anaf": 3, anaf_status_list.SWEEP_TASK: 2, "anaf_step": 3}
+    polls = sorted(t for t, name in _calls(env) if name == "stareMesaj")
+    assert polls[0] - start == timedelta(seconds=60)
+    assert [e for e, _d in _events(env, ids[0])][-3:] == [
+        "anaf_uploaded",
+        "anaf_ok",
+        "anaf_archived",
+    ]
+
+
+def test_an_invoice_never_listed_falls_back_to_its_own_polls(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env()  # processed only when polled: never listed before a stareMesaj
+    start = env.clock.now()
+    (invoice_id, _n) = env.issue()
+    runner = Jobs(env, monkeypatch)
+    runner.submit([invoice_id])
+    runner.run(start + timedelta(hours=1))
+    assert env.row(invoice_id).anaf_state == "ok"
+    assert env.row(invoice_id).signed_zip is not None
+    calls = Counter(name for _t, name in _calls(env))
+    # sweeps at 5, 10, ... 65 s (13), the invoice's own polls from 60 s (in prelucrare, ok)
+    assert calls == {
+        "upload": 1,
+        "listaMesajePaginatieFactura": 13,
+        "stareMesaj": 2,
+        "descarcare": 1,
+    }
+
+
+def test_errors_in_the_list_make_the_invoice_nok_with_findings(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(processing_delay=timedelta(seconds=3))
+    start = env.clock.now()
+    bad_id, bad = env.issue()
+    good_id, _good = env.issue()
+    env.state.inject_nok(invoice_number=bad)
+    runner = Jobs(env, monkeypatch)
+    runner.submit([bad_id, good_id])
+    runner.run(start + timedelta(hours=1))
+    assert (env.row(bad_id).anaf_state, env.row(good_id).anaf_state) == ("nok", "ok")
+    events = [e for e, _d in _events(env, bad_id)]
+    assert events[-3:] == ["anaf_uploaded", "anaf_nok", "anaf_findings"]
+    assert env.row(bad_id).anaf_messages and "BR-RO-065" in env.row(bad_id).anaf_messages
+    calls = Counter(name for _t, name in _calls(env))
+    # the error file at once (findings); the good invoice's archive waits for the night
+    assert calls == {"upload": 2, "listaMesajePaginatieFactura": 1, "descarcare": 1}
+
+
+def test_a_message_of_another_cif_or_index_is_not_taken_as_ok(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env()  # our upload is never processed without a poll: only the extras list
+    start = env.clock.now()
+    (invoice_id, _n) = env.issue()
+    runner = Jobs(env, monkeypatch)
+    runner.submit([invoice_id])
+    runner.run(start + timedelta(seconds=1))
+    index = str(env.row(invoice_id).upload_index)
+    at = start + timedelta(seconds=2)
+    env.state.add_spv_message(at, "FACTURA TRIMISA", index, "x", "99999999", id="1")
+    env.state.add_spv_message(at, "FACTURA TRIMISA", index + "0", "x", CUI, id="2")
+    env.state.add_spv_message(at, "FACTURA PRIMITA", index, "x", CUI, id="3")
+    runner.run(start + timedelta(seconds=30))
+    assert env.row(invoice_id).anaf_state == "uploaded"  # nothing matched: still waiting
+    assert env.row(invoice_id).download_id is None
+
+
+def test_answers_for_matches_index_cif_and_kind_only() -> None:
+    def entry(kind: str, index: str, cif: str = CUI, download: str = "9") -> MessageEntry:
+        return MessageEntry("202603021000", None, cif, index, "", kind, download)
+
+    ok = entry("FACTURA TRIMISA", "1")
+    nok = entry("ERORI FACTURA", "2")
+    found = anaf_status_list.answers_for(
+        [
+            ok,
+            nok,
+            entry("FACTURA TRIMISA", "3", cif="99999999"),  # another CIF
+            entry("FACTURA PRIMITA", "4"),  # an invoice received, not ours
+            entry("FACTURA TRIMISA", "5", download=""),  # nothing to download
+            entry("FACTURA TRIMISA", "6"),
+            entry("ERORI FACTURA", "6", download="8"),  # two answers: left to stareMesaj
+            entry("FACTURA TRIMISA", "7", cif="RO18547290"),
+        ],
+        "RO18547290",
+    )
+    assert sorted(found) == ["1", "2", "7"]
+    assert (found["1"], found["2"]) == (ok, nok)
+
+
+def test_the_demo_tuning_keeps_the_per_invoice_path(make_env) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tune=anaf_port.Tuning(poll_scale=0))
+    assert not anaf_status_list.enabled(env.ctx)
+    env = make_env(tune=anaf_port.Tuning(list_status=False))
+    assert not anaf_status_list.enabled(env.ctx)
+
+
+def test_a_sweep_that_runs_late_still_answers_the_burst(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(processing_delay=timedelta(seconds=3))
+    start = env.clock.now()
+    ids = [env.issue()[0] for _ in range(3)]
+    runner = Jobs(env, monkeypatch)
+    runner.submit(ids)
+    runner.run(start + timedelta(seconds=1))  # the uploads only
+    env.clock.advance(minutes=10)  # the sweep waited behind a busy queue
+    assert anaf_status_list.sweep(env.ctx) is None  # all answered: no next sweep
+    assert [env.row(i).anaf_state for i in ids] == ["ok"] * 3
+    assert Counter(name for _t, name in _calls(env)) == {
+        "upload": 3,
+        "listaMesajePaginatieFactura": 1,
+    }
