@@ -136,7 +136,7 @@ def test_without_a_list_answer_invoices_poll_stare_mesaj_as_before(make_env, mon
     assert [env.row(i).anaf_state for i in ids] == ["ok"] * 3
     assert all(env.row(i).signed_zip is not None for i in ids)  # at once, as before
     calls = Counter(name for _t, name in _calls(env))
-    # the sweep at 5 s fails and waits 60 s; the invoices poll at 60 s: in prelucrare at their
+    # the sweep at 5 s fails and waits 60 s; the invoices poll at 30 s: in prelucrare at their
     # first poll (processing_polls=1), ok at the next, then the download
     assert calls == {
         "upload": 3,
@@ -146,7 +146,7 @@ def test_without_a_list_answer_invoices_poll_stare_mesaj_as_before(make_env, mon
     }
     assert ran == {"submit_anaf": 3, anaf_status_list.SWEEP_TASK: 2, "anaf_step": 3}
     polls = sorted(t for t, name in _calls(env) if name == "stareMesaj")
-    assert polls[0] - start == timedelta(seconds=60)
+    assert polls[0] - start == timedelta(seconds=30)
     assert [e for e, _d in _events(env, ids[0])][-3:] == [
         "anaf_uploaded",
         "anaf_ok",
@@ -164,10 +164,10 @@ def test_an_invoice_never_listed_falls_back_to_its_own_polls(make_env, monkeypat
     assert env.row(invoice_id).anaf_state == "ok"
     assert env.row(invoice_id).signed_zip is not None
     calls = Counter(name for _t, name in _calls(env))
-    # sweeps at 5, 10, ... 65 s (13), the invoice's own polls from 60 s (in prelucrare, ok)
+    # sweeps at 5, 10, ... 35 s (7), the invoice's own polls from 30 s (in prelucrare, ok)
     assert calls == {
         "upload": 1,
-        "listaMesajePaginatieFactura": 13,
+        "listaMesajePaginatieFactura": 7,
         "stareMesaj": 2,
         "descarcare": 1,
     }
@@ -203,7 +203,7 @@ def test_a_message_of_another_cif_or_index_is_not_taken_as_ok(make_env, monkeypa
     env.state.add_spv_message(at, "FACTURA TRIMISA", index, "x", "99999999", id="1")
     env.state.add_spv_message(at, "FACTURA TRIMISA", index + "0", "x", CUI, id="2")
     env.state.add_spv_message(at, "FACTURA PRIMITA", index, "x", CUI, id="3")
-    runner.run(start + timedelta(seconds=30))
+    runner.run(start + timedelta(seconds=25))  # sweeps at 5 ... 25 s; the own poll at 30 s
     assert env.row(invoice_id).anaf_state == "uploaded"  # nothing matched: still waiting
     assert env.row(invoice_id).download_id is None
 

@@ -31,7 +31,7 @@ class Tuning:
     """The job chain learns ``ok``/``nok`` from one shared sweep of the message list
     (:mod:`app.anaf_status_list`) instead of a ``stareMesaj`` per invoice. Off when
     ``poll_scale`` is 0 (the demo polls at once)."""
-    list_status_seconds: float = 60.0
+    list_status_seconds: float = 30.0
     """How long after its upload an invoice waits for the list before its own
     ``stareMesaj`` polls start (the fallback, on the usual schedule)."""
     list_sweep_seconds: float = 5.0

@@ -27,6 +27,7 @@ import httpx
 from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
 from ..app import accounts, browse
+from ..app.anaf_tuning import Tuning
 from ..app.audit_log import Actor
 from ..app.context import AppContext
 from ..intake.fake_stripe import FakeStripeReader, FakeStripeStore
@@ -147,6 +148,8 @@ def start_console(
     fake_anaf = create_fake_anaf(FakeAnafState(processing_polls=1, processing_delay=None))
     anaf = AsgiServer(fake_anaf)
     ctx.anaf_transport = FakeAnafTransport(fake_anaf)  # the same fake over HTTP and in-process
+    # this fake processes an upload when it is polled: each invoice polls stareMesaj itself
+    ctx.anaf_tuning = ctx.anaf_tuning or Tuning(list_status=False)
     demo = ConsoleDemo(ctx, "", "", None)
     try:
         _start(demo, sink, anaf, admin, now, say)

@@ -35,6 +35,7 @@ from .. import app as use_cases
 from ..anaf.fake import FakeAnafState, FakeAnafTransport, create_fake_anaf
 from ..app import anaf_archive, documents, system
 from ..app import fx as fx_service
+from ..app.anaf_tuning import Tuning
 from ..app.context import AppContext
 from ..config import environment
 from ..intake.fake_stripe import FakeStripeReader
@@ -160,6 +161,8 @@ def _wire_fakes(ctx: AppContext, samples: SampleSet, options: DemoOptions) -> Fa
     ctx.stripe = FakeStripeReader(samples.store())
     fake = FakeAnafState(processing_polls=options.anaf_polls, processing_delay=None)
     ctx.anaf_transport = FakeAnafTransport(create_fake_anaf(fake))
+    # this fake processes an upload when it is polled: each invoice polls stareMesaj itself
+    ctx.anaf_tuning = ctx.anaf_tuning or Tuning(list_status=False)
     ctx.registry_transport = FakeRegistry()
     return fake
 
