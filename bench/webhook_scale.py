@@ -1,0 +1,234 @@
+"""bench/webhook_scale: does a second web process add webhook throughput on PostgreSQL?
+
+Issue 17's scale-out sanity check: W `stripe-efactura serve --no-worker` processes and 2
+`stripe-efactura worker` processes on one machine and one PostgreSQL database; wrk posts
+unique pre-signed ~5 KB events (bench/webhook.py's) for S seconds with 32 connections in all,
+split evenly over the web processes (one wrk per process, each with its own share of the
+events). Reported per configuration: accepted events/s (rows in `stripe_events`), events/s
+the workers finished meanwhile (outcome no longer `pending`), and wrk's p50/p99 (the worst
+of the wrk processes). The workers have `process_test_events = false`, so each event costs
+them the job claim, the event read, its `ignored` mark and the job's completion: the
+database contention of a burst, not the invoicing CPU (that is bench/pipeline.py).
+
+    .venv/bin/python bench/webhook_scale.py [--web 1 2 2 1] [--seconds 10]
+        [--pg-url postgresql://root@127.0.0.1:5432/test]
+
+A database `bench_scale` is created next to ``--pg-url``'s and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+from readme_section import write_section
+from webhook import (
+    SECRET,
+    WRK_THREADS,
+    cpu_seconds,
+    events_line,
+    events_script,
+    free_port,
+    make_event,
+    wait_for_port,
+    wrk,
+)
+
+HEADING = "## webhook scale-out (PostgreSQL)"
+DATABASE = "bench_scale"
+CONNECTIONS = 32
+
+
+def config_text() -> str:
+    from stripe_efactura.config import STARTER_TOML
+
+    text = STARTER_TOML.replace("process_test_events = true", "process_test_events = false")
+    assert text != STARTER_TOML
+    return text
+
+
+def fresh_database(pg_url: str) -> str:
+    base = pg_url.rpartition("/")[0]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {DATABASE}")
+    return f"{base}/{DATABASE}"
+
+
+def drop_database(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def counts(db_url: str) -> tuple[int, int]:
+    """(stored events, events the workers finished)."""
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE outcome <> 'pending') FROM stripe_events"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+def write_shards(tmp: Path, shards: int, per_shard: int) -> list[Path]:
+    stamp = int(time.time())
+    paths = []
+    for s in range(shards):
+        path = tmp / f"events{s}.tsv"
+        with open(path, "w", encoding="utf-8") as f:
+            for n in range(s * per_shard, (s + 1) * per_shard):
+                f.write(events_line(make_event(n), stamp))
+        paths.append(path)
+    return paths
+
+
+def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run_config(web: int, opts: argparse.Namespace) -> dict[str, object]:
+    """One configuration on a fresh database: W web processes, 2 workers, wrk per web."""
+    tmp = Path(tempfile.mkdtemp(prefix="efactura-scale-"))
+    (tmp / "efactura.toml").write_text(config_text(), encoding="utf-8")
+    (tmp / "events.lua").write_text(events_script())
+    shards = write_shards(tmp, web, opts.events // web)
+    db_url = fresh_database(opts.pg_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EFACTURA_")}
+    env.update(
+        EFACTURA_DATA_DIR=str(tmp / "data"),
+        EFACTURA_CONFIG=str(tmp / "efactura.toml"),
+        EFACTURA_DATABASE_URL=db_url,
+        EFACTURA_STRIPE_WEBHOOK_SECRET=SECRET,
+        EFACTURA_LOG_LEVEL="WARNING",
+    )
+    exe = str(Path(sys.executable).with_name("stripe-efactura"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        ports = []
+        for _ in range(web):  # one after the other: the first one creates the schema
+            ports.append(free_port())
+            procs.append(start([exe, "serve", "--no-worker", "--port", str(ports[-1])], env))
+            wait_for_port(ports[-1])
+        procs += [start([exe, "worker"], env) for _ in range(opts.workers)]
+        time.sleep(opts.warm_up)  # the workers' start-up (validator, fonts)
+        result = measure(web, ports, shards, procs, db_url, tmp, opts)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def measure(
+    web: int,
+    ports: list[int],
+    shards: list[Path],
+    procs: list[subprocess.Popen[bytes]],
+    db_url: str,
+    tmp: Path,
+    opts: argparse.Namespace,
+) -> dict[str, object]:
+    stored0, done0 = counts(db_url)
+    cpu0 = [cpu_seconds(p.pid) for p in procs]
+    with ThreadPoolExecutor(web) as pool:
+        runs = list(
+            pool.map(
+                lambda i: wrk(
+                    f"http://127.0.0.1:{ports[i]}/webhooks/stripe",
+                    opts.seconds,
+                    CONNECTIONS // web,
+                    tmp / "events.lua",
+                    [str(shards[i]), str(WRK_THREADS)],
+                ),
+                range(web),
+            )
+        )
+    cpu = [round(cpu_seconds(p.pid) - c, 2) for p, c in zip(procs, cpu0, strict=True)]
+    stored1, done1 = counts(db_url)
+    result: dict[str, object] = {
+        "web": web,
+        "workers": opts.workers,
+        "accepted_per_s": round((stored1 - stored0) / opts.seconds, 1),
+        "worker_done_per_s": round((done1 - done0) / opts.seconds, 1),
+        "p50_ms": max(float(r["p50_ms"]) for r in runs),
+        "p99_ms": max(float(r["p99_ms"]) for r in runs),
+        "non2xx": sum(int(r["non2xx"]) for r in runs),
+        "cpu_s_web": cpu[:web],
+        "cpu_s_workers": cpu[web:],
+        "load": round(os.getloadavg()[0], 1),
+    }
+    print(json.dumps(result))
+    return result
+
+
+def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
+    rows = "\n".join(
+        f"| {r['web']} + {r['workers']} | {r['accepted_per_s']:,.0f} "
+        f"| {r['worker_done_per_s']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['non2xx']} "
+        f"| {plus(r['cpu_s_web'])} | {plus(r['cpu_s_workers'])} | {r['load']} |"
+        for r in results
+    )
+    load = os.getloadavg()
+    by_web: dict[int, list[float]] = {}
+    for r in results:
+        by_web.setdefault(int(str(r["web"])), []).append(float(str(r["accepted_per_s"])))
+    means = {w: sum(v) / len(v) for w, v in sorted(by_web.items())}
+    verdict = ", ".join(f"{w} web: {m:,.0f} accepted events/s" for w, m in means.items())
+    return (
+        f"{HEADING}\n\n"
+        "`bench/webhook_scale.py`: W `serve --no-worker` + 2 `worker` processes on one "
+        f"PostgreSQL database; {CONNECTIONS} wrk connections in all, split over the web "
+        f"processes, {opts.seconds} s per configuration, fresh database each; the workers "
+        "ignore the test-mode events (`process_test_events = false`), so they load the "
+        "database with claims, reads and marks but do no invoicing.\n\n"
+        "| web + workers | accepted events/s | worker-finished events/s | p50 ms | p99 ms "
+        "| non-2xx | web CPU s | worker CPU s | load (1 min) |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+        f"{rows}\n\n"
+        f"Mean per configuration: {verdict}.\n\n"
+        f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}. Machine: "
+        "Python 3.11.7 on x86_64, 2 cores shared by the web processes, the workers, "
+        "PostgreSQL and wrk.\n"
+    )
+
+
+def plus(values: object) -> str:
+    """CPU seconds of several processes as ``a + b``."""
+    return " + ".join(f"{v:.2f}" for v in values) if isinstance(values, list) else str(values)
+
+
+def main() -> int:
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--web", type=int, nargs="+", default=[1, 2, 2, 1])
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--events", type=int, default=60000)
+    ap.add_argument("--warm-up", type=float, default=8.0, help="seconds before measuring")
+    ap.add_argument("--pg-url", default="postgresql://root@127.0.0.1:5432/test")
+    ap.add_argument("--no-readme", action="store_true")
+    opts = ap.parse_args()
+    try:
+        results = [run_config(web, opts) for web in opts.web]
+    finally:
+        drop_database(opts.pg_url)
+    if not opts.no_readme:
+        write_section(HEADING, section(results, opts))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
