@@ -25,10 +25,9 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "stripe_efactura"
 
 CEILING = {
     "intake": 97,
-    "app": 33,
-    "web": 23,
+    "app": 12,
+    "web": 1,
     "anaf": 21,
-    "store": 11,
     "jobs": 6,
     "registry": 2,
 }

@@ -13,6 +13,7 @@ from typing import Any
 from factories.console import ADMIN, screenshot
 from stripe_efactura.app import anaf_tokens, audit_log, browse
 from stripe_efactura.app.browse import InvoiceFilter
+from stripe_efactura.app.browse_views import PaymentDetail
 from stripe_efactura.demo.console import BROKEN_KEY, ConsoleDemo
 from stripe_efactura.web.console import setup_link
 
@@ -108,9 +109,7 @@ def test_a_post_without_csrf_token_is_refused(browser: Any, demo_console: Consol
     page.context.close()
 
 
-def _wait_status(
-    console: ConsoleDemo, key: str, status: str, timeout: float = 40
-) -> dict[str, Any]:
+def _wait_status(console: ConsoleDemo, key: str, status: str, timeout: float = 40) -> PaymentDetail:
     deadline = time.monotonic() + timeout
     while True:
         found = browse.payment_detail(console.ctx, key)

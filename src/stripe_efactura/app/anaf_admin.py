@@ -84,7 +84,7 @@ class InvoiceDetail(TypedDict):
     reason: str | None
     waiting: dict[str, str] | None
     anaf: JsonObject
-    email: JsonObject
+    email: email_state.EmailSummary
     archive_path: str | None
     timeline: list[JsonObject]
 

@@ -13,6 +13,7 @@ from ..invoicing.deadlines import working_days_after
 from ..store import anaf_invoices, db
 from ..store.anaf_work import AnafState, AnafWork
 from ..store.invoices import InvoiceRecord
+from ..store.listings import InvoiceRow
 from ..store.periods import IssuedInvoice
 from . import anaf_port, anaf_tokens
 from .context import AppContext
@@ -25,7 +26,9 @@ class DeadlineStatus(StrEnum):
     """Past the deadline, not validated."""
 
 
-def deadline_status(row: InvoiceRecord | IssuedInvoice, today: date) -> DeadlineStatus | None:
+def deadline_status(
+    row: InvoiceRecord | IssuedInvoice | InvoiceRow, today: date
+) -> DeadlineStatus | None:
     """How close an invoice row is to its upload deadline (None: not close, validated, or a
     test-mode invoice, which has no deadline)."""
     if row.deadline is None or not row.livemode or row.anaf_state == AnafState.OK:

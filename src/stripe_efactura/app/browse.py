@@ -4,8 +4,8 @@ month's counts of the console's home page.
 
 The ``/api/v1`` handlers and the console's pages call these same functions (the console only
 renders what they return). Pages use opaque cursors (see ``store/queries.py``): the client
-passes back ``next_cursor`` to get the next page. Views are plain JSON-able dicts (the API's
-pydantic models describe them).
+passes back ``next_cursor`` to get the next page. Views are JSON-able TypedDicts
+(``app/browse_views.py``; the API's pydantic models describe the same keys).
 """
 
 from __future__ import annotations
@@ -13,38 +13,42 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from ..invoicing.serialize import invoice_from_json
+from ..jsontypes import JsonArray
 from ..money import from_minor
 from ..store import db, repo
 from ..store import listings as rows_store
 from ..store import queries as q
 from ..store.anaf_work import AnafWork
+from ..store.listings import InvoiceRow, PaymentRow
 from ..store.queries import InvoiceFilter, PaymentFilter
+from ..store.repo import PaymentRecord
 from ..tz import BUCHAREST
 from . import anaf_admin, anaf_deadlines, timeline, waiting
+from .browse_views import (
+    InvoiceDetail,
+    InvoiceItem,
+    InvoiceView,
+    Overview,
+    Page,
+    PaymentDetail,
+    PaymentItem,
+    PaymentView,
+)
 from .context import AppContext
 from .refusals import Invalid, NotFound
 
-Json = dict[str, Any]
-__all__ = ["InvoiceFilter", "Page", "PaymentFilter", "payment_filter"]
+__all__ = ["InvoiceFilter", "InvoiceView", "Page", "PaymentFilter", "payment_filter"]
 MAX_PAGE = 200
 
 
-@dataclass(frozen=True)
-class Page:
-    items: list[Json]
-    next_cursor: str | None
-
-
-def _encode(value: list[Any]) -> str:
+def _encode(value: Sequence[str | int]) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> list[Any]:
+def _decode(cursor: str) -> JsonArray:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value = json.loads(raw)
@@ -79,7 +83,7 @@ def today(ctx: AppContext) -> date:
 # -- payments ---------------------------------------------------------------------------
 
 
-def payment_view(r: Any) -> Json:
+def payment_view(r: PaymentRecord | PaymentRow) -> PaymentView:
     return {
         "payment_key": r.payment_key,
         "kind": r.kind,
@@ -134,7 +138,7 @@ def payment_filter(
 
 def list_payments(
     ctx: AppContext, flt: q.PaymentFilter, *, cursor: str | None = None, limit: int = 50
-) -> Page:
+) -> Page[PaymentItem]:
     limit = _limit(limit)
     after = None
     if cursor:
@@ -146,7 +150,7 @@ def list_payments(
     with db.read(ctx.engine) as conn:
         rows = q.payments_page(conn, flt, after=after, limit=limit + 1)
     waits = waiting.PaymentWaits(ctx)
-    items = [{**payment_view(r), "waiting": waits.as_dict(r)} for r in rows[:limit]]
+    items = [_payment_item(r, waits) for r in rows[:limit]]
     nxt = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -160,7 +164,11 @@ def _payment_not_found(key: str) -> NotFound:
     )
 
 
-def payment_detail(ctx: AppContext, key: str) -> Json:
+def _payment_item(r: PaymentRecord | PaymentRow, waits: waiting.PaymentWaits) -> PaymentItem:
+    return {**payment_view(r), "waiting": waits.as_dict(r)}
+
+
+def payment_detail(ctx: AppContext, key: str) -> PaymentDetail:
     """The payment, its Stripe events, buyer overrides, invoices and one timeline."""
     with db.read(ctx.engine) as conn:
         row = repo.get_payment(conn, key)
@@ -171,24 +179,24 @@ def payment_detail(ctx: AppContext, key: str) -> Json:
         issued = rows_store.invoices_of_payment(conn, key)
         reversals = rows_store.payments_referring_to(conn, key)
     waits = waiting.PaymentWaits(ctx)
-    out = payment_view(row)
-    out["waiting"] = waits.as_dict(row)
-    out["overrides"] = json.loads(row.overrides) if row.overrides else None
-    out["events"] = [
-        {
-            "id": e.id,
-            "type": e.type,
-            "received_at": _iso(e.received_at),
-            "outcome": e.outcome,
-            "reason": e.reason,
-            "source": e.source,
-        }
-        for e in events
-    ]
-    out["invoices"] = _invoice_views(ctx, issued, today(ctx))
-    out["reversals"] = [{**payment_view(r), "waiting": waits.as_dict(r)} for r in reversals]
-    out["timeline"] = timeline.payment_timeline(ctx, key, event_ids)
-    return out
+    return {
+        **_payment_item(row, waits),
+        "overrides": json.loads(row.overrides) if row.overrides else None,
+        "events": [
+            {
+                "id": e.id,
+                "type": e.type,
+                "received_at": _iso(e.received_at),
+                "outcome": e.outcome,
+                "reason": e.reason,
+                "source": e.source,
+            }
+            for e in events
+        ],
+        "invoices": _invoice_views(ctx, issued, today(ctx)),
+        "reversals": [_payment_item(r, waits) for r in reversals],
+        "timeline": timeline.payment_timeline(ctx, key, event_ids),
+    }
 
 
 _BY_PREFIX = {
@@ -221,7 +229,7 @@ def stripe_url(object_id: str, livemode: bool, object_type: str = "") -> str:
 # -- invoices ---------------------------------------------------------------------------
 
 
-def invoice_view(r: Any, on: date) -> Json:
+def invoice_view(r: InvoiceRow, on: date) -> InvoiceView:
     overdue = (
         r.deadline is not None and r.deadline < on and r.anaf_state not in ("ok", "not_uploaded")
     )
@@ -248,16 +256,21 @@ def invoice_view(r: Any, on: date) -> Json:
     }
 
 
-def _invoice_views(ctx: AppContext, rows: Sequence[Any], on: date) -> list[Json]:
+def _invoice_views(ctx: AppContext, rows: Sequence[InvoiceRow], on: date) -> list[InvoiceItem]:
     """Invoice views with their waiting reason (``waiting``), worked out as ``invoices list``
     does: the lifecycle's recorded reason first, else from the ANAF authorisation."""
-    items = [
-        {**invoice_view(r, on), "reason": AnafWork.from_json(r.anaf_messages).reason} for r in rows
+    waits = waiting.InvoiceWaits(ctx)
+    return [
+        {
+            **invoice_view(r, on),
+            "waiting": waits.as_dict(
+                str(r.anaf_state),
+                AnafWork.from_json(r.anaf_messages).reason,
+                livemode=bool(r.livemode),
+            ),
+        }
+        for r in rows
     ]
-    waiting.annotate_invoices(ctx, items)
-    for item in items:
-        del item["reason"]
-    return items
 
 
 def _invoice_cursor(cursor: str, by_date: bool) -> int | tuple[date, int]:
@@ -275,7 +288,7 @@ def _invoice_cursor(cursor: str, by_date: bool) -> int | tuple[date, int]:
 
 def list_invoices(
     ctx: AppContext, flt: q.InvoiceFilter, *, cursor: str | None = None, limit: int = 50
-) -> Page:
+) -> Page[InvoiceItem]:
     limit = _limit(limit)
     by_date = q.by_issue_date(flt)
     after = _invoice_cursor(cursor, by_date) if cursor else None
@@ -286,8 +299,8 @@ def list_invoices(
     nxt = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        key = [last.issue_date.isoformat(), int(last.id)] if by_date else [int(last.id)]
-        nxt = _encode(key)
+        key: list[str | int] = [int(last.id)]
+        nxt = _encode([last.issue_date.isoformat(), *key] if by_date else key)
     return Page(items, nxt)
 
 
@@ -300,7 +313,7 @@ def invoice_not_found(number: str) -> NotFound:
     )
 
 
-def invoice_detail(ctx: AppContext, number: str) -> Json:
+def invoice_detail(ctx: AppContext, number: str) -> InvoiceDetail:
     """The invoice, its buyer, what refers to it, ANAF findings and its timeline."""
     with db.read(ctx.engine) as conn:
         row = rows_store.invoice_row(conn, number)
@@ -311,35 +324,35 @@ def invoice_detail(ctx: AppContext, number: str) -> Json:
         docs = q.stored_documents(conn, number=number)
         original = rows_store.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
     on = today(ctx)
-    out = invoice_view(row, on)
     summary = anaf_admin.invoice_detail(ctx, number)
-    snapshot = invoice_from_json(extras.snapshot)
-    buyer = snapshot.buyer
-    out["buyer"] = {
-        "name": buyer.name,
-        "kind": str(buyer.kind.value),
-        "legal_id": buyer.legal_id,
-        "vat_id": buyer.vat_id,
-        "email": buyer.email,
-        "city": buyer.address.city,
-        "country": buyer.address.country,
+    buyer = invoice_from_json(extras.snapshot).buyer
+    return {
+        **invoice_view(row, on),
+        "deadline_status": summary.get("deadline_status"),
+        "buyer": {
+            "name": buyer.name,
+            "kind": str(buyer.kind.value),
+            "legal_id": buyer.legal_id,
+            "vat_id": buyer.vat_id,
+            "email": buyer.email,
+            "city": buyer.address.city,
+            "country": buyer.address.country,
+        },
+        "refers_to": original,
+        "stornos": [s.number for s in stornos],
+        "storno_invoices": _invoice_views(ctx, stornos, on),
+        "email": summary.get("email"),
+        "stripe_url": stripe_url(str(row.payment_key), bool(row.livemode)),
+        "findings": summary.get("findings", []),
+        "anaf": summary.get("anaf", {}),
+        "documents": {
+            "xml": True,
+            "pdf": docs is not None and docs.pdf is not None,
+            "signed_zip": docs is not None and docs.signed_zip is not None,
+        },
+        "timeline": summary.get("timeline", []),
+        "waiting": summary.get("waiting"),
     }
-    out["refers_to"] = original
-    out["stornos"] = [s.number for s in stornos]
-    out["storno_invoices"] = _invoice_views(ctx, stornos, on)
-    out["email"] = summary.get("email")
-    out["stripe_url"] = stripe_url(str(row.payment_key), bool(row.livemode))
-    out["findings"] = summary.get("findings", [])
-    out["anaf"] = summary.get("anaf", {})
-    out["deadline_status"] = summary.get("deadline_status")
-    out["documents"] = {
-        "xml": True,
-        "pdf": docs is not None and docs.pdf is not None,
-        "signed_zip": docs is not None and docs.signed_zip is not None,
-    }
-    out["timeline"] = summary.get("timeline", [])
-    out["waiting"] = summary.get("waiting")
-    return out
 
 
 def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
@@ -369,7 +382,7 @@ def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
 # -- the console's home counts ------------------------------------------------------------
 
 
-def overview(ctx: AppContext) -> Json:
+def overview(ctx: AppContext) -> Overview:
     """Counts of today and of this month (Europe/Bucharest days): payments, amounts by
     currency, invoices, stornos, ANAF states; and how many payments need attention."""
     day = today(ctx)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TypedDict
 
 from ..errors import Problem
 from ..intake.draft import draft_of
@@ -51,6 +51,21 @@ from .storno import storno_left, storno_type_code
 IN_FLIGHT = ("pending_upload", "uploaded", "in_processing", "unknown")
 REJECTED = ("nok", "rejected_at_upload")
 MAX_REASON = 250
+
+
+class StornoOutcome(TypedDict):
+    invoice: str
+    storno: str
+    amount: str
+    """Major units, decimal text."""
+    reason: str
+
+
+class ReissueOutcome(TypedDict):
+    invoice: str
+    storno: str
+    new_invoice: str
+    reason: str
 
 
 class ProblemsRefusal(Invalid):
@@ -170,7 +185,7 @@ def storno(
     *,
     reason: str,
     amount: Decimal | str | None = None,
-) -> dict[str, Any]:
+) -> StornoOutcome:
     """Reverse ``amount`` (default: all that is left) of invoice ``number``."""
     text = _check_reason(reason)
     row, left = _load(ctx, number)
@@ -288,7 +303,7 @@ def _whole_and_sale(
 
 def reissue(
     ctx: AppContext, actor: Actor, number: str, overrides: BuyerOverrides, *, reason: str
-) -> dict[str, Any]:
+) -> ReissueOutcome:
     """Storno invoice ``number`` in full and issue a new invoice of the same sale to the buyer
     in ``overrides``; both or neither."""
     text = _check_reason(reason)

@@ -15,11 +15,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import Literal, NotRequired, TypedDict
 
+from ..jsontypes import JsonObject
 from ..mail.send import DirectorySender, MailSender
+from ..store.invoices import TimelineEntry
 
-__all__ = ["OUTBOX", "SENT", "Delivery", "hand_over", "summary"]
+__all__ = ["OUTBOX", "SENT", "Delivery", "EmailSummary", "hand_over", "summary"]
 
 SENT = "sent"
 OUTBOX = "outbox"
@@ -53,21 +55,38 @@ def hand_over(sender: MailSender, msg: EmailMessage) -> Delivery:
 _DONE = {"email_sent", "email_outbox", "email_resent", "email_failed", "email_resend_failed"}
 
 
-def summary(state: str, timeline: Iterable[Any]) -> dict[str, Any]:
+class EmailSummary(TypedDict):
+    """An invoice's email in one line (``text``), with what the last attempt recorded."""
+
+    state: str
+    text: str
+    to: NotRequired[str]
+    message_id: NotRequired[str]
+    outbox: NotRequired[str]
+    code: NotRequired[str]
+    error: NotRequired[str]
+
+
+_Recorded = Literal["to", "message_id", "outbox", "code", "error"]
+_RECORDED: tuple[_Recorded, ...] = ("to", "message_id", "outbox", "code", "error")
+
+
+def summary(state: str, timeline: Iterable[TimelineEntry]) -> EmailSummary:
     """``{"state", "text", …}`` of an invoice's email from its timeline rows (``event``,
     ``detail`` JSON text): the recipient, the outbox file or the failure with its code."""
-    last: dict[str, Any] = {}
+    last: JsonObject = {}
     for row in timeline:
         if row.event in _DONE:
             last = {"event": row.event, **(json.loads(row.detail) if row.detail else {})}
-    out: dict[str, Any] = {"state": state, "text": _text(state, last)}
-    for key in ("to", "message_id", "outbox", "code", "error"):
-        if key in last:
-            out[key] = last[key]
+    out: EmailSummary = {"state": state, "text": _text(state, last)}
+    for key in _RECORDED:
+        value = last.get(key)
+        if isinstance(value, str):  # the mailer records text (addresses, ids, codes)
+            out[key] = value
     return out
 
 
-def _text(state: str, last: dict[str, Any]) -> str:
+def _text(state: str, last: JsonObject) -> str:
     to = last.get("to", "?")
     if state == OUTBOX:
         return f"in the outbox, not sent (SMTP is not configured): {last.get('outbox', '?')}"

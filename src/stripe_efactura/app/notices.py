@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Literal, TypedDict
 
 from sqlalchemy.engine import Connection
 
@@ -17,6 +17,7 @@ from ..store import notices as notice_store
 from ..store import queries as q
 from . import audit_log
 from .audit_log import Actor
+from .browse_views import ProblemJson
 from .context import AppContext
 from .refusals import NotFound
 
@@ -66,7 +67,21 @@ def record_once(
 # -- the inbox ----------------------------------------------------------------------------
 
 
-def notice_view(r: q.InboxNotice) -> dict[str, Any]:
+class NoticeView(TypedDict):
+    """A notice of the inbox; ``open`` until acknowledged or fixed."""
+
+    id: int
+    kind: str
+    ref: str
+    title: str
+    problems: list[ProblemJson]
+    created_at: str
+    state: Literal["open", "resolved"]
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+
+
+def notice_view(r: q.InboxNotice) -> NoticeView:
     payload = json.loads(r.payload)
     resolved = r.acknowledged_at is not None or bool(r.fixed)
     return {
@@ -84,7 +99,7 @@ def notice_view(r: q.InboxNotice) -> dict[str, Any]:
 
 def inbox(
     ctx: AppContext, *, state: str | None = None, cursor: int | None = None, limit: int = 50
-) -> tuple[list[dict[str, Any]], int | None]:
+) -> tuple[list[NoticeView], int | None]:
     """Notices newest first, ``open`` (neither acknowledged nor fixed) or ``resolved``, and
     the cursor of the next page."""
     limit = max(1, min(MAX_PAGE, limit))
@@ -94,7 +109,7 @@ def inbox(
     return items, (int(rows[limit - 1].id) if len(rows) > limit else None)
 
 
-def acknowledge(ctx: AppContext, actor: Actor, notice_id: int) -> dict[str, Any]:
+def acknowledge(ctx: AppContext, actor: Actor, notice_id: int) -> NoticeView:
     """Mark a notice as seen (audited once; acknowledging again changes nothing)."""
     with db.write(ctx.engine) as conn:
         row = q.notice(conn, notice_id)

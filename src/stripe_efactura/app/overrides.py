@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TypedDict
 
 from ..errors import RetryLater, ValidationArtifactsMissing
 from ..invoicing.buyer import BuyerOverrides
@@ -29,6 +29,7 @@ from ..store import invoices as invoice_store
 from ..store.anaf_work import RETRYABLE
 from . import anaf_admin, audit_log, browse, issuing, repair
 from .audit_log import Actor
+from .browse_views import ProblemJson
 from .context import AppContext
 from .corrections import check_overrides
 from .refusals import Conflict
@@ -55,7 +56,22 @@ def _issue_now(ctx: AppContext, payment_key: str) -> None:
         log.info("payment %s left to the worker: %s", payment_key, exc.code)
 
 
-def _outcome(ctx: AppContext, payment_key: str) -> dict[str, Any]:
+class IssueOutcome(TypedDict):
+    """Where a payment stands after it was issued again."""
+
+    payment_key: str
+    status: str
+    invoice: str | None
+    anaf_state: str | None
+    problems: list[ProblemJson]
+
+
+class RetryOutcome(IssueOutcome):
+    message: str
+    """What the retry did (``repair.retry_payment``)."""
+
+
+def _outcome(ctx: AppContext, payment_key: str) -> IssueOutcome:
     with db.read(ctx.engine) as conn:
         pay = repo.get_payment(conn, payment_key)
         inv = invoice_store.for_payment(conn, payment_key, "invoice")
@@ -70,7 +86,7 @@ def _outcome(ctx: AppContext, payment_key: str) -> dict[str, Any]:
 
 def override_buyer(
     ctx: AppContext, actor: Actor, payment_key: str, overrides: BuyerOverrides
-) -> dict[str, Any]:
+) -> IssueOutcome:
     """Check, store and audit ``overrides`` for a payment, then issue it again."""
     with db.read(ctx.engine) as conn:
         pay = repo.get_payment(conn, payment_key)
@@ -110,7 +126,7 @@ def override_buyer(
     return _outcome(ctx, payment_key)
 
 
-def retry(ctx: AppContext, actor: Actor, payment_key: str) -> dict[str, Any]:
+def retry(ctx: AppContext, actor: Actor, payment_key: str) -> RetryOutcome:
     """Re-read a payment that needs attention and issue it again (``payments retry``)."""
     message = repair.retry_payment(ctx, payment_key)
     audit_log.record_now(

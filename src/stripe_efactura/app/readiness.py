@@ -271,7 +271,7 @@ class AnafOverview(TypedDict):
     authorisation: anaf_tokens.TokenStatusJson
     quota_today: dict[str, int]
     calls_last_minute: int
-    deadlines_at_risk: list[browse.Json]
+    deadlines_at_risk: list[browse.InvoiceView]
 
 
 def anaf_overview(ctx: AppContext) -> AnafOverview:
@@ -296,7 +296,7 @@ def anaf_overview(ctx: AppContext) -> AnafOverview:
     }
 
 
-def deadlines_at_risk(ctx: AppContext) -> list[browse.Json]:
+def deadlines_at_risk(ctx: AppContext) -> list[browse.InvoiceView]:
     """Live invoices not accepted by ANAF due within one working day, or late (invoice views
     with ``deadline_status``)."""
     on = browse.today(ctx)

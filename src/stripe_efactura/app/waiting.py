@@ -9,13 +9,15 @@ message_ro, fix}``; None when nothing waits).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from ..errors import EfacturaError, RetryLater, ValidationArtifactsMissing
 from ..invoicing import build
 from ..invoicing.fx import BNR_CURRENCIES
+from ..store.listings import PaymentRow
+from ..store.repo import PaymentRecord
 from ..ubl.artifacts import is_installed
 from . import anaf_tokens
 from . import fx as fx_service
@@ -23,6 +25,7 @@ from .context import AppContext
 
 __all__ = [
     "ArtifactsMissing",
+    "InvoiceWaits",
     "PaymentWaits",
     "ProfileIsTemplate",
     "Reason",
@@ -127,7 +130,7 @@ class PaymentWaits:
             self._artifacts = is_installed(self.ctx.settings.validation_dir)
         return self._artifacts
 
-    def reason(self, row: Any) -> Reason | None:
+    def reason(self, row: PaymentRecord | PaymentRow) -> Reason | None:
         """Why a ``pending`` payment has no invoice yet (None for any other status)."""
         if row.status != "pending":
             return None
@@ -142,7 +145,7 @@ class PaymentWaits:
                 return reason
         return QUEUED
 
-    def as_dict(self, row: Any) -> dict[str, str] | None:
+    def as_dict(self, row: PaymentRecord | PaymentRow) -> dict[str, str] | None:
         reason = self.reason(row)
         return None if reason is None else reason.to_dict()
 
@@ -163,19 +166,38 @@ def invoice_reason(
     return None if authorised else ANAF_AUTH
 
 
-def annotate_invoices(ctx: AppContext, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Set ``waiting`` on invoice views (``anaf_state``, ``reason``, ``livemode``); ANAF's
-    authorisation is read once, and only when some invoice waits without a reason."""
-    authorised: bool | None = None
+class InvoiceWaits:
+    """Works out the waiting reasons of many invoices: ANAF's authorisation is read once, and
+    only when some live invoice waits for its upload without a reason of its own."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self._authorised: bool | None = None
+
+    def reason(self, state: str, reason: str | None, *, livemode: bool) -> Reason | None:
+        if state == "pending_upload" and not reason and livemode and self._authorised is None:
+            self._authorised = anaf_authorised(self.ctx)
+        authorised = True if self._authorised is None else self._authorised
+        return invoice_reason(state, reason, livemode=livemode, authorised=authorised)
+
+    def as_dict(self, state: str, reason: str | None, *, livemode: bool) -> dict[str, str] | None:
+        found = self.reason(state, reason, livemode=livemode)
+        return None if found is None else found.to_dict()
+
+
+def annotate_invoices(
+    ctx: AppContext, items: Iterable[Mapping[str, object]]
+) -> list[dict[str, object]]:
+    """The invoice summaries (``anaf_state``, ``reason``, ``livemode``) with ``waiting`` set,
+    as :class:`InvoiceWaits` works it out."""
+    waits = InvoiceWaits(ctx)
+    out: list[dict[str, object]] = []
     for item in items:
-        waits = item.get("anaf_state") == "pending_upload" and not item.get("reason")
-        if waits and item.get("livemode") and authorised is None:
-            authorised = anaf_authorised(ctx)
-        found = invoice_reason(
+        reason = item.get("reason")
+        found = waits.as_dict(
             str(item.get("anaf_state")),
-            item.get("reason"),
+            reason if isinstance(reason, str) else None,
             livemode=bool(item.get("livemode")),
-            authorised=True if authorised is None else authorised,
         )
-        item["waiting"] = None if found is None else found.to_dict()
-    return items
+        out.append({**item, "waiting": found})
+    return out

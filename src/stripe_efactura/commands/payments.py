@@ -67,14 +67,16 @@ def retry(
     from ..app.audit_log import Actor
     from .corrections import buyer_overrides, explained
 
+    message = ""
     with explained(), session(Access.WRITE) as ctx:
         if buyer is not None:
             outcome = overrides.override_buyer(ctx, Actor.cli(), key, buyer_overrides({}, buyer))
         else:
-            outcome = overrides.retry(ctx, Actor.cli(), key)
+            retried = overrides.retry(ctx, Actor.cli(), key)
+            outcome, message = retried, retried["message"]
         use_cases.make_worker(ctx).drain()
-    if outcome.get("message"):
-        typer.echo(outcome["message"])
+    if message:
+        typer.echo(message)
     typer.echo(f"status: {outcome['status']}")
     if outcome["invoice"]:
         typer.echo(f"invoice: {outcome['invoice']}")

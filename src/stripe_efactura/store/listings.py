@@ -1,66 +1,130 @@
-"""Read-only rows of the API's and the console's details and home page: an invoice without its
-documents, the invoices and stornos of a payment or an invoice, a payment's refunds and
-disputes, and the day/month counts (the filtered, paged listings are ``store/queries.py``).
+"""Read-only rows of the API's and the console's listings and details: a payment without its
+sale, an invoice without its documents, the invoices and stornos of a payment or an invoice, a
+payment's refunds and disputes, and the day/month counts (the filtered, paged listings are
+``store/queries.py``, which read the same rows).
 
-Rows never select the large columns (XML, PDF, signed ZIP, snapshot); each function takes a
-``Connection`` inside the caller's (read) transaction.
+Rows never select the large columns (XML, PDF, signed ZIP, snapshot, sale); each function takes
+a ``Connection`` inside the caller's (read) transaction.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import db
 from .tables import invoices, payments
 
-BLOBS = ("xml", "pdf", "signed_zip", "snapshot")
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """A payment, refund or dispute as listed: ``payments`` without the sale, its search
+    text, event ids and overrides."""
+
+    payment_key: str
+    kind: str
+    owner_type: str
+    owner_id: str
+    status: str
+    livemode: bool
+    currency: str
+    amount: int
+    paid_at: datetime
+    degraded: bool
+    problems: str
+    refers_to: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
-def invoice_columns() -> list[Any]:
-    cols: list[Any] = [c for c in invoices.c if c.name not in BLOBS]
-    cols.append(invoices.c.signed_zip.is_not(None).label("archived"))
-    cols.append(invoices.c.pdf.is_not(None).label("has_pdf"))
-    return cols
+@dataclass(frozen=True)
+class InvoiceRow:
+    """An invoice or storno as listed: ``invoices`` without its documents, snapshot and
+    validation summary."""
+
+    id: int
+    series_code: str
+    seq: int
+    number: str
+    kind: str
+    payment_key: str
+    refers_to: int | None
+    issue_date: date
+    currency: str
+    total: str
+    livemode: bool
+    anaf_state: str
+    upload_index: str | None
+    download_id: str | None
+    deadline: date | None
+    email_state: str
+    anaf_messages: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
-def invoices_of_payment(conn: Connection, payment_key: str) -> list[Any]:
+PAYMENT_COLS = [payments.c[f.name] for f in fields(PaymentRow)]
+INVOICE_COLS = [invoices.c[f.name] for f in fields(InvoiceRow)]
+
+
+def payment_rows(rows: Sequence[db.SqlRow]) -> list[PaymentRow]:
+    return [db.record(PaymentRow, r) for r in rows]
+
+
+def invoice_rows(rows: Sequence[db.SqlRow]) -> list[InvoiceRow]:
+    return [db.record(InvoiceRow, r) for r in rows]
+
+
+def invoices_of_payment(conn: Connection, payment_key: str) -> list[InvoiceRow]:
     """The invoices and stornos issued for a payment key or referring to its invoice."""
-    return list(
+    return invoice_rows(
         conn.execute(
-            sa.select(*invoice_columns())
+            sa.select(*INVOICE_COLS)
             .where(invoices.c.payment_key == payment_key)
             .order_by(invoices.c.id)
         ).all()
     )
 
 
-def stornos_of(conn: Connection, invoice_id: int) -> list[Any]:
+def stornos_of(conn: Connection, invoice_id: int) -> list[InvoiceRow]:
     """The stornos of an invoice, oldest first."""
-    return list(
+    return invoice_rows(
         conn.execute(
-            sa.select(*invoice_columns())
+            sa.select(*INVOICE_COLS)
             .where(invoices.c.refers_to == invoice_id, invoices.c.kind == "storno")
             .order_by(invoices.c.id)
         ).all()
     )
 
 
-def payments_referring_to(conn: Connection, payment_key: str) -> list[Any]:
+def payments_referring_to(conn: Connection, payment_key: str) -> list[PaymentRow]:
     """Refunds and disputes of a payment."""
-    cols = [c for c in payments.c if c.name != "sale"]
-    return list(
+    return payment_rows(
         conn.execute(
-            sa.select(*cols)
+            sa.select(*PAYMENT_COLS)
             .where(payments.c.refers_to == payment_key)
             .order_by(payments.c.created_at)
         ).all()
     )
 
 
-def counts_since(conn: Connection, since: datetime, since_day: date) -> dict[str, Any]:
+class Counts(TypedDict):
+    """What was paid and issued since a day: payments, amounts (minor units) by currency,
+    invoices and stornos, and the invoices by ANAF state."""
+
+    payments: int
+    amounts: dict[str, int]
+    invoices: int
+    stornos: int
+    anaf: dict[str, int]
+
+
+def counts_since(conn: Connection, since: datetime, since_day: date) -> Counts:
     """Payments, invoices and stornos since a moment / an issue date, ANAF states and
     amounts (minor units) by currency."""
     pay = conn.execute(
@@ -105,9 +169,10 @@ def attention_count(conn: Connection) -> int:
     )
 
 
-def invoice_row(conn: Connection, number: str) -> Any:
+def invoice_row(conn: Connection, number: str) -> InvoiceRow | None:
     """An invoice without its large columns (None: no such number)."""
-    return conn.execute(sa.select(*invoice_columns()).where(invoices.c.number == number)).first()
+    row = conn.execute(sa.select(*INVOICE_COLS).where(invoices.c.number == number)).first()
+    return None if row is None else db.record(InvoiceRow, row)
 
 
 def invoice_number(conn: Connection, invoice_id: int) -> str | None:

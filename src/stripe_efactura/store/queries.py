@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .db import record
+from .listings import INVOICE_COLS, PAYMENT_COLS, InvoiceRow, PaymentRow, invoice_rows, payment_rows
 from .tables import (
     anaf_quota,
     invoices,
@@ -62,43 +62,6 @@ class InvoiceFilter:
     """Part of the number, the payment key, the buyer's name, CUI / CNP, VAT id or e-mail."""
 
 
-_PAYMENT_COLS = [
-    payments.c.payment_key,
-    payments.c.kind,
-    payments.c.owner_type,
-    payments.c.owner_id,
-    payments.c.status,
-    payments.c.livemode,
-    payments.c.currency,
-    payments.c.amount,
-    payments.c.paid_at,
-    payments.c.degraded,
-    payments.c.problems,
-    payments.c.refers_to,
-    payments.c.created_at,
-    payments.c.updated_at,
-]
-_INVOICE_COLS = [
-    invoices.c.id,
-    invoices.c.series_code,
-    invoices.c.seq,
-    invoices.c.number,
-    invoices.c.kind,
-    invoices.c.payment_key,
-    invoices.c.refers_to,
-    invoices.c.issue_date,
-    invoices.c.currency,
-    invoices.c.total,
-    invoices.c.livemode,
-    invoices.c.anaf_state,
-    invoices.c.upload_index,
-    invoices.c.download_id,
-    invoices.c.deadline,
-    invoices.c.email_state,
-    invoices.c.anaf_messages,
-    invoices.c.created_at,
-    invoices.c.updated_at,
-]
 OPEN_STATES = ("ok",)
 
 
@@ -108,9 +71,9 @@ def payments_page(
     *,
     after: tuple[datetime, str] | None,
     limit: int,
-) -> Sequence[Any]:
+) -> list[PaymentRow]:
     """Up to ``limit`` payments after the cursor ``(paid_at, payment_key)``, newest first."""
-    query = sa.select(*_PAYMENT_COLS)
+    query = sa.select(*PAYMENT_COLS)
     if flt.status:
         query = query.where(payments.c.status == flt.status)
     if flt.kind:
@@ -131,7 +94,7 @@ def payments_page(
             < sa.tuple_(sa.literal(paid_at, sa.DateTime), sa.literal(key, sa.String))
         )
     query = query.order_by(payments.c.paid_at.desc(), payments.c.payment_key.desc()).limit(limit)
-    return conn.execute(query).all()
+    return payment_rows(conn.execute(query).all())
 
 
 def by_issue_date(flt: InvoiceFilter) -> bool:
@@ -147,10 +110,10 @@ def invoices_page(
     *,
     after: int | tuple[date, int] | None,
     limit: int,
-) -> Sequence[Any]:
+) -> list[InvoiceRow]:
     """Up to ``limit`` invoices after the cursor, newest first: by id, or with a date range
     by ``(issue_date, id)`` (the cursor is then that pair)."""
-    query = sa.select(*_INVOICE_COLS)
+    query = sa.select(*INVOICE_COLS)
     if flt.series:
         query = query.where(invoices.c.series_code == flt.series)
     if flt.number_from is not None:
@@ -185,7 +148,7 @@ def invoices_page(
         if isinstance(after, int):
             query = query.where(invoices.c.id < after)
         order = [invoices.c.id.desc()]
-    return conn.execute(query.order_by(*order).limit(limit)).all()
+    return invoice_rows(conn.execute(query.order_by(*order).limit(limit)).all())
 
 
 @dataclass(frozen=True)
@@ -228,13 +191,23 @@ def stored_documents(
     )
 
 
-def invoice_extras(conn: Connection, invoice_id: int) -> Any:
+@dataclass(frozen=True)
+class InvoiceExtras:
+    """What an invoice's detail reads besides its listing row (JSON texts)."""
+
+    snapshot: str
+    validation: str | None
+    anaf_messages: str | None
+
+
+def invoice_extras(conn: Connection, invoice_id: int) -> InvoiceExtras:
     """``snapshot, validation, anaf_messages`` of one invoice."""
-    return conn.execute(
+    row = conn.execute(
         sa.select(invoices.c.snapshot, invoices.c.validation, invoices.c.anaf_messages).where(
             invoices.c.id == invoice_id
         )
     ).one()
+    return record(InvoiceExtras, row)
 
 
 @dataclass(frozen=True)
@@ -380,10 +353,10 @@ def global_calls_since(conn: Connection, first_bucket: int) -> int:
     return sum(int(c) for b, c in rows if int(str(b).split(":", 1)[1]) >= first_bucket)
 
 
-def deadlines_at_risk(conn: Connection, due_by: date, limit: int = 200) -> Sequence[Any]:
+def deadlines_at_risk(conn: Connection, due_by: date, limit: int = 200) -> list[InvoiceRow]:
     """Live invoices not accepted by ANAF whose deadline is on or before ``due_by``."""
     query = (
-        sa.select(*_INVOICE_COLS)
+        sa.select(*INVOICE_COLS)
         .where(
             invoices.c.livemode.is_(True),
             invoices.c.deadline.is_not(None),
@@ -393,4 +366,4 @@ def deadlines_at_risk(conn: Connection, due_by: date, limit: int = 200) -> Seque
         .order_by(invoices.c.deadline, invoices.c.id)
         .limit(limit)
     )
-    return conn.execute(query).all()
+    return invoice_rows(conn.execute(query).all())

@@ -14,6 +14,7 @@ _MEANING = {
     422: "The input breaks a rule (E-API-INPUT and the project's codes).",
     429: "Too many failed attempts (E-AUTH-RATE-LIMITED, Retry-After).",
 }
+# Any: FastAPI types the ``responses`` of a route and a router as dict[int | str, dict[str, Any]]
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {
         "model": ProblemDetails,

@@ -1,9 +1,11 @@
 """The pydantic v2 models of the REST API: they validate requests and describe responses in
-the generated OpenAPI 3.1 document. Amounts are decimal strings, never floats."""
+the generated OpenAPI 3.1 document. Amounts are decimal strings, never floats. Free-form JSON
+(a timeline entry's detail, an audit entry's before/after) is ``object``: pydantic treats it
+as ``Any`` and describes it the same way (no type), without ``Any`` in the source."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -103,7 +105,7 @@ class Invoice(BaseModel):
 class TimelineEntry(BaseModel):
     at: str | None
     event: str
-    detail: Any = None
+    detail: object = None
 
 
 class PaymentEvent(BaseModel):
@@ -116,7 +118,7 @@ class PaymentEvent(BaseModel):
 
 
 class PaymentDetail(Payment):
-    overrides: dict[str, Any] | None
+    overrides: dict[str, object] | None
     events: list[PaymentEvent]
     invoices: list[Invoice]
     reversals: list[Payment] = Field(description="Its refunds and disputes.")
@@ -144,8 +146,8 @@ class InvoiceDetail(Invoice):
     refers_to: str | None
     stornos: list[str]
     storno_invoices: list[Invoice] = Field(description="The stornos, each as in a listing.")
-    findings: list[Any]
-    anaf: dict[str, Any]
+    findings: list[object]
+    anaf: dict[str, object]
     email: dict[str, str] | None = Field(description="The e-mail's state, in words.")
     stripe_url: str = Field(description="The payment in the Stripe dashboard.")
     documents: Documents
@@ -231,7 +233,7 @@ class ResendRequest(Strict):
 class ActionResult(BaseModel):
     ok: bool = True
     message: str
-    detail: dict[str, Any] = {}
+    detail: dict[str, object] = {}
 
 
 class Notice(BaseModel):
@@ -267,7 +269,7 @@ class Readiness(BaseModel):
 
 
 class AnafOverview(BaseModel):
-    authorisation: dict[str, Any]
+    authorisation: dict[str, object]
     quota_today: dict[str, int]
     calls_last_minute: int
     deadlines_at_risk: list[Invoice]
@@ -351,8 +353,8 @@ class AuditEntry(BaseModel):
     action: str
     target_type: str
     target_id: str
-    before: Any = None
-    after: Any = None
+    before: object = None
+    after: object = None
     ip: str | None
 
 

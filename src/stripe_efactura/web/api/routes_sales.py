@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -11,6 +11,9 @@ from fastapi.responses import Response
 from ...app import browse, corrections, disputes, invoice_actions, overrides
 from ...app.accounts import Principal
 from ...app.browse import InvoiceFilter
+from ...app.browse_views import InvoiceDetail, PaymentDetail
+from ...app.corrections import ReissueOutcome, StornoOutcome
+from ...app.overrides import IssueOutcome, RetryOutcome
 from . import models as m
 from .auth import DOWNLOAD, OPERATE, READ, context
 from .common import PROBLEMS
@@ -36,7 +39,7 @@ def list_payments(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Any:
+) -> dict[str, object]:
     """Payments, newest first (filters combine; cursor pagination); each waiting payment with
     its reason (`waiting`)."""
     flt = browse.payment_filter(
@@ -52,13 +55,17 @@ def list_payments(
 
 
 @router.get("/payments/{payment_key}", response_model=m.PaymentDetail, tags=["payments"])
-def get_payment(request: Request, payment_key: Key, _who: Principal = Depends(READ)) -> Any:
+def get_payment(
+    request: Request, payment_key: Key, _who: Principal = Depends(READ)
+) -> PaymentDetail:
     """A payment with its Stripe events, problems (with their fix), invoices and timeline."""
     return browse.payment_detail(context(request), payment_key)
 
 
 @router.post("/payments/{payment_key}/retry", response_model=m.IssueOutcome, tags=["payments"])
-def retry_payment(request: Request, payment_key: Key, who: Principal = Depends(OPERATE)) -> Any:
+def retry_payment(
+    request: Request, payment_key: Key, who: Principal = Depends(OPERATE)
+) -> RetryOutcome:
     """Re-read a payment that needs attention (from Stripe when a key is set) and issue it."""
     return overrides.retry(context(request), who.actor(), payment_key)
 
@@ -69,7 +76,7 @@ def override_buyer(
     payment_key: Key,
     body: m.BuyerOverride,
     who: Principal = Depends(OPERATE),
-) -> Any:
+) -> IssueOutcome:
     """Buyer override: checked with the rules of Stripe's data, audited, then the payment is
     issued again (an invoice ANAF rejected is rebuilt and sent again with its number)."""
     buyer = overrides.buyer_from_fields(body.model_dump(exclude_none=True))
@@ -116,7 +123,7 @@ def list_invoices(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Any:
+) -> dict[str, object]:
     """Invoices, newest first (`overdue`: past the 5-working-day deadline, not accepted)."""
     ctx = context(request)
     flt = InvoiceFilter(
@@ -136,7 +143,7 @@ def list_invoices(
 
 
 @router.get("/invoices/{number}", response_model=m.InvoiceDetail, tags=["invoices"])
-def get_invoice(request: Request, number: Number, _who: Principal = Depends(READ)) -> Any:
+def get_invoice(request: Request, number: Number, _who: Principal = Depends(READ)) -> InvoiceDetail:
     """An invoice with its buyer, stornos, ANAF findings and timeline."""
     return browse.invoice_detail(context(request), number)
 
@@ -180,7 +187,7 @@ def resend_email(
     number: Number,
     body: Annotated[m.ResendRequest | None, Body()] = None,
     who: Principal = Depends(OPERATE),
-) -> Any:
+) -> dict[str, object]:
     """Send the invoice e-mail again (to the payer, or to `to`)."""
     to = body.to if body else None
     result = invoice_actions.resend_email(context(request), who.actor(), number, to=to)
@@ -191,7 +198,9 @@ def resend_email(
 
 
 @router.post("/invoices/{number}/retry", response_model=m.ActionResult, tags=["invoices"])
-def retry_invoice(request: Request, number: Number, who: Principal = Depends(OPERATE)) -> Any:
+def retry_invoice(
+    request: Request, number: Number, who: Principal = Depends(OPERATE)
+) -> dict[str, object]:
     """Send again, rebuilt from the corrected data with the same number, an invoice ANAF
     rejected (`nok`) or that was never sent; an accepted invoice is refused (409)."""
     result = invoice_actions.retry(context(request), who.actor(), number)
@@ -203,7 +212,7 @@ def retry_invoice(request: Request, number: Number, who: Principal = Depends(OPE
 )
 def storno(
     request: Request, number: Number, body: m.StornoRequest, who: Principal = Depends(OPERATE)
-) -> Any:
+) -> StornoOutcome:
     """A storno on demand, full (no amount) or partial, with a reason."""
     return corrections.storno(
         context(request), who.actor(), number, reason=body.reason, amount=body.amount
@@ -218,7 +227,7 @@ def storno(
 )
 def reissue(
     request: Request, number: Number, body: m.ReissueRequest, who: Principal = Depends(OPERATE)
-) -> Any:
+) -> ReissueOutcome:
     """Re-issue to another buyer: a full storno of this invoice and a new invoice of the same
     sale to `buyer`, both or neither."""
     buyer = overrides.buyer_from_fields(body.buyer.model_dump(exclude_none=True))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 import anyio
@@ -27,6 +27,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from ...app.context import AppContext
 from ...money import format_amount, format_ro, from_minor
 from . import auth, i18n, security
+
+if TYPE_CHECKING:
+    from .operations import Operation
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "console"
 ROLE_RANK = {"viewer": 0, "accountant": 1, "admin": 2}
@@ -117,7 +120,7 @@ class View:
     def may(self, role: str) -> bool:
         return self.user is not None and ROLE_RANK[self.user.role] >= ROLE_RANK[role]
 
-    def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+    def render(self, template: str, *, status: int = 200, **values: object) -> HTMLResponse:
         lang = self.lang
         notice = self.query("done")
         page = self.console.env.get_template(template).render(
@@ -154,7 +157,7 @@ class Console:
         secret = auth.console_secret(ctx)
         self.csrf_key = security.derive_key(secret, "csrf")
         self.has_users = False
-        self.operations: dict[str, Any] = {}
+        self.operations: dict[str, Operation] = {}
         """Long operations started here (``operations.py``), by id."""
         """Accounts are never deleted: once one exists the first-run check is skipped."""
         self.trusted_proxies = ctx.settings.trusted_proxies

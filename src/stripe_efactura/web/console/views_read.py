@@ -5,8 +5,9 @@ only render what those return."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import TypedDict
 from urllib.parse import urlencode
 
 from starlette.responses import Response
@@ -119,7 +120,7 @@ def payments_list(v: View) -> Response:
     return v.render("payments.html", page=page, f=f, query=_query(f), first=not _cursor(v))
 
 
-def payment_show(v: View, *, error: list[dict[str, Any]] | None = None) -> Response:
+def payment_show(v: View, *, error: Sequence[Mapping[str, object]] | None = None) -> Response:
     try:
         p = browse.payment_detail(v.ctx, v.param("key"))
     except EfacturaError as exc:
@@ -168,9 +169,15 @@ def invoice_download(v: View) -> Response:
     )
 
 
-def _quota(v: View, used: dict[str, int]) -> list[dict[str, Any]]:
+class _QuotaUse(TypedDict):
+    kind: str
+    used: int
+    limit: int
+
+
+def _quota(v: View, used: dict[str, int]) -> list[_QuotaUse]:
     policy = anaf_port.tuning(v.ctx).policy
-    out = []
+    out: list[_QuotaUse] = []
     for kind, count in sorted(used.items()):
         try:
             limit = policy.limit(QuotaKind(kind)).max_calls
