@@ -218,6 +218,7 @@ def test_audit_log_records_changes_and_refuses_edits(ctx: AppContext) -> None:
         ("user.add", "cli:test", "cli", "v@example.ro", None),
         ("user.add", "cli:test", "cli", "a@example.ro", None),
     ]
+    assert isinstance(found[1].before, dict) and isinstance(found[1].after, dict)
     assert (found[1].before["role"], found[1].after["role"]) == ("viewer", "accountant")
     assert found[0].after == {"password": "changed"}
     assert [e.id for e in audit_log.entries(ctx, before_id=found[1].id, limit=1)] == [found[2].id]

@@ -222,6 +222,7 @@ def test_reissue_to_a_company_is_a_storno_and_a_b2b_invoice_through_anaf(
     assert drive(ctx, clock, out["storno"]) == "ok"
     assert drive(ctx, clock, out["new_invoice"]) == "ok"
     [entry] = audit_log.entries(ctx, action="invoice.reissue")
+    assert isinstance(entry.after, dict)
     assert (entry.actor, entry.target_id, entry.after["storno"], entry.after["invoice"]) == (
         "accountant@example.ro",
         original,

@@ -176,4 +176,5 @@ def test_the_period_archive_downloads_verifies_and_is_audited(month: Any, tmp_pa
     assert "facturi/SEF000001/SEF000001-anaf.zip" in names and "manifest.json" in names
     assert list((tmp_path / "exports").iterdir()) == []  # the temporary file is gone
     (entry,) = audit_log.entries(m.ctx, action="period.export")
-    assert entry.target_id == "2026-11" and entry.after["documents"] == 9
+    assert entry.target_id == "2026-11" and isinstance(entry.after, dict)
+    assert entry.after["documents"] == 9

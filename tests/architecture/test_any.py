@@ -25,7 +25,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "stripe_efactura"
 
 CEILING = {
     "intake": 97,
-    "app": 12,
+    "app": 3,
     "web": 1,
     "anaf": 21,
     "jobs": 6,

@@ -14,11 +14,10 @@ import getpass
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from ..jsontypes import JsonObject
+from ..jsontypes import JsonObject, JsonValue
 from ..store import accounts as store
 from ..store import db
 from .context import AppContext
@@ -57,9 +56,10 @@ class AuditEntry:
     action: str
     target_type: str
     target_id: str
-    before: Any
-    after: Any
-    """``before``/``after``: the JSON stored with the entry (callers index into it)."""
+    before: JsonValue
+    after: JsonValue
+    """``before``/``after``: the JSON stored with the entry (an object of the action's own
+    shape, or None; narrow it with ``isinstance`` before indexing into it)."""
     ip: str | None
 
     def to_dict(self) -> JsonObject:

@@ -25,6 +25,7 @@ from ..config_check import TEMPLATE_LINE
 from ..errors import RetryLater, UserInputError
 from ..files import write_atomic
 from ..invoicing import ro
+from ..jsontypes import JsonObject
 from ..registry.anaf_public import (
     MAX_CUIS_PER_CALL,
     MIN_INTERVAL_SECONDS,
@@ -108,7 +109,7 @@ def vies_client(ctx: AppContext) -> ViesClient:
     )
 
 
-def log(ctx: AppContext, payment_key: str | None, event: str, detail: dict[str, Any]) -> None:
+def log(ctx: AppContext, payment_key: str | None, event: str, detail: JsonObject) -> None:
     if payment_key is None:
         return
     with db.write(ctx.engine) as conn:
@@ -128,7 +129,7 @@ def run_anaf_batch(ctx: AppContext) -> int:
     with anaf_client(ctx) as client:
         answer = client.lookup_pairs(pairs)
     now = now_utc(ctx)
-    by_day: dict[date, list[tuple[str, str, dict[str, Any]]]] = {}
+    by_day: dict[date, list[tuple[str, str, JsonObject]]] = {}
     for cui, day in pairs:
         if cui in answer.found:
             row = (cui, "found", answer.found[cui].to_json())
@@ -178,7 +179,7 @@ def taxpayer(
             raise LookupWait(f"CUI {cui}: queued for ANAF's registry", delay_seconds=1.0)
     found = cached.outcome == "found"
     record = Taxpayer.from_json(cached.answer) if found else None
-    detail: dict[str, Any] = {
+    detail: JsonObject = {
         "service": ANAF,
         "cui": cui,
         "day": day.isoformat(),
@@ -198,7 +199,7 @@ def taxpayer(
     return record
 
 
-def _failure(service: str, key: str, day: date, exc: RegistryUnavailable) -> dict[str, Any]:
+def _failure(service: str, key: str, day: date, exc: RegistryUnavailable) -> JsonObject:
     return {
         "service": service,
         "key": key,
@@ -287,6 +288,8 @@ def give_up_since(ctx: AppContext, payment_key: str, service: str) -> datetime |
     return start
 
 
+# Any: ``detail`` is the JSON an event logged, its shape the event's own (registry, VIES,
+# BNR waits); the CLI and the tests index into it by the event they asked for
 def timeline(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:
     """The payment's timeline (lookups, answers, waits) for ``payments timeline``."""
     with db.read(ctx.engine) as conn:
@@ -294,7 +297,7 @@ def timeline(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:
     return [{"at": e.at.isoformat(), "event": e.event, "detail": e.detail} for e in events]
 
 
-def timeline_entries(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:
+def timeline_entries(ctx: AppContext, payment_key: str) -> list[JsonObject]:
     """The same, as entries of a payment's whole timeline (API, console): ``registry:<event>``
     (``registry:registry_lookup``, ``registry:vies_check``, ``registry:registry_unavailable``…)."""
     return [

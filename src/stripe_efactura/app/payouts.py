@@ -13,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
 
 from ..intake.ledger import LedgerEntry, Payout
+from ..jsontypes import JsonObject
 from ..money import from_minor
+from ..store.periods import IssuedInvoice
 
 _DOC_KIND = {"charge": "invoice", "refund": "storno", "dispute": "storno"}
 _SUM_KIND = {
@@ -47,23 +48,23 @@ class PayoutReport:
     def balanced(self) -> bool:
         return self.sums.get("net", Decimal(0)) == self.amount
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return {
             "payout": self.payout_id,
             "arrival_date": self.arrival_date,
             "status": self.status,
             "currency": self.currency,
             "amount": str(self.amount),
-            "invoices": self.invoices,
-            "stornos": self.stornos,
+            "invoices": list(self.invoices),
+            "stornos": list(self.stornos),
             "sums": {k: str(v) for k, v in self.sums.items()},
             "balanced": self.balanced,
-            "unmatched": self.unmatched,
+            "unmatched": list(self.unmatched),
         }
 
 
 def payout_report(
-    p: Payout, entries: list[LedgerEntry], documents: Mapping[tuple[str, str], Any]
+    p: Payout, entries: list[LedgerEntry], documents: Mapping[tuple[str, str], IssuedInvoice]
 ) -> PayoutReport:
     """One payout's report; ``documents`` maps (payment key, kind) to invoice rows."""
     cur = p.currency
