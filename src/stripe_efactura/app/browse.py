@@ -300,7 +300,9 @@ def list_invoices(
     if len(rows) > limit:
         last = rows[limit - 1]
         key: list[str | int] = [int(last.id)]
-        nxt = _encode([last.issue_date.isoformat(), *key] if by_date else key)
+        if by_date:
+            key.insert(0, last.issue_date.isoformat())
+        nxt = _encode(key)
     return Page(items, nxt)
 
 
