@@ -6,14 +6,11 @@ endpoint secret is being rolled, and the merchant may configure two secrets for 
 (``EFACTURA_STRIPE_WEBHOOK_SECRET=whsec_new,whsec_old``): the body is accepted when any configured
 secret matches any ``v1``.
 
-The HMAC is the SDK's (``stripe.WebhookSignature``: HMAC-SHA256 of ``f"{t}.{body}"`` in UTF-8,
-hex, compared in constant time), computed here with the standard library on the raw bytes:
-the webhook's request path keeps one keyed HMAC per secret and copies it, instead of decoding
-the body for the SDK, which encoded it again and keyed a new HMAC for every call (issue 17).
-Apart from :mod:`stripe_efactura.intake.stripe_api`, this is the only module that imports
-the ``stripe`` package, and it uses only its webhook helpers (:func:`sign`), never the API
-client. The header's shape and the timestamp tolerance are checked here, so that every
-failure gets its own code and the clock can be injected in tests:
+The HMAC comparison itself is done by the SDK (``stripe.WebhookSignature.verify_header``, constant
+time). Apart from :mod:`stripe_efactura.intake.stripe_api`, this is the only module that imports
+the ``stripe`` package, and it uses only its webhook helpers, never the API client. The header's
+shape and the timestamp tolerance are checked here, so that every failure gets its own code and
+the clock can be injected in tests:
 
 - ``E-SIG-MISSING``: no ``Stripe-Signature`` header (or an empty one);
 - ``E-SIG-MALFORMED``: no ``t=`` (decimal digits), more than one ``t=``, or no ``v1=`` entry;
@@ -30,9 +27,6 @@ with a fresh `` t=<now>`` added to its header was accepted, because the age chec
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
 import time
 from collections.abc import Sequence
 
@@ -99,16 +93,17 @@ def verify(
     if not header or not header.strip():
         raise SignatureError("The Stripe-Signature header is missing", code="E-SIG-MISSING")
     timestamp, v1s = _parse_header(header)
+    # the SDK is given a header rebuilt from what was parsed here, so that it checks the HMAC
+    # against the very timestamp whose age is checked below (never another ``t`` item)
+    canonical = ",".join([f"t={timestamp}", *(f"v1={v}" for v in v1s)])
     try:
-        payload.decode("utf-8")
+        text = payload.decode("utf-8")  # decoded once: the SDK takes the str as it is
     except UnicodeDecodeError as exc:
         raise SignatureError(
             "The webhook body is not UTF-8, so it cannot be what Stripe signed",
             code="E-SIG-MISMATCH",
         ) from exc
-    # the HMAC covers the very timestamp whose age is checked below (never another ``t`` item)
-    wanted = [v.encode("utf-8") for v in v1s]
-    if not any(_matches(payload, timestamp, wanted, secret) for secret in usable):
+    if not any(_matches(text, canonical, secret) for secret in usable):
         raise SignatureError(
             "No v1 signature in Stripe-Signature matches the body for any configured secret "
             "(wrong secret, or the body was altered or re-serialised)",
@@ -123,20 +118,15 @@ def verify(
         )
 
 
-def _matches(payload: bytes, timestamp: int, signatures: list[bytes], secret: str) -> bool:
-    """True when a ``v1`` is the HMAC-SHA256 of ``f"{timestamp}.".encode() + payload`` under
-    ``secret`` (as the SDK computes it), compared in constant time like the SDK does."""
-    mac = _keyed(secret).copy()
-    mac.update(b"%d." % timestamp)
-    mac.update(payload)
-    expected = mac.hexdigest().encode()
-    return any(hmac.compare_digest(expected, signature) for signature in signatures)
+def _matches(payload: str, header: str, secret: str) -> bool:
+    """True when the SDK finds a ``v1`` for ``secret``; the tolerance is checked by the caller.
 
-
-@functools.lru_cache(maxsize=8)
-def _keyed(secret: str) -> hmac.HMAC:
-    """The HMAC keyed with ``secret``, before any message: copied for each verification."""
-    return hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+    ``payload`` is the body already decoded (the SDK would decode bytes once more)."""
+    try:
+        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
+    except stripe.SignatureVerificationError:
+        return False
+    return True
 
 
 def sign(payload: bytes, secret: str, *, timestamp: int) -> str:
