@@ -25,7 +25,6 @@ FUNCTION_EXEMPT = {
     "demo/sample_subscription.py:subscription_renewal": "demo sample data",
     "registry/fake.py:sample_companies": "the registry fake's sample data",
     "registry/fake.py:v9_entry": "the registry fake's answer template",
-    "intake/fake_stripe.py:create_fake_stripe": "the Stripe fake's route table",
     "anaf/fake.py:_list_paged": "the ANAF fake's paged listing",
     # migrations are snapshots of the schema and are never edited once released
     "migrations/versions/0001_initial_schema.py:upgrade": "migration",

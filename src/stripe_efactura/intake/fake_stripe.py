@@ -397,12 +397,20 @@ def _list(items: list[Json], params: dict[str, str], url: str) -> JSONResponse:
     return JSONResponse(body, headers={"Request-Id": "req_fake"})
 
 
-def create_fake_stripe(store: FakeStripeStore) -> Starlette:
-    """An ASGI app serving ``store`` as Stripe's ``GET /v1/…`` endpoints."""
+Handler = Callable[[Request, dict[str, str], set[str]], JSONResponse]
 
-    def guarded(
-        handler: Callable[[Request, dict[str, str], set[str]], JSONResponse],
-    ) -> Callable[[Request], Any]:
+
+class _Endpoints:
+    """The fake's ``GET /v1/…`` handlers over one store (:func:`create_fake_stripe` routes
+    them); each takes the request, its query parameters and its ``expand[]`` set."""
+
+    def __init__(self, store: FakeStripeStore) -> None:
+        self.store = store
+
+    def guarded(self, handler: Handler) -> Callable[[Request], Any]:
+        """``handler`` as an endpoint: recorded, authenticated and given its injected fault."""
+        store = self.store
+
         async def endpoint(request: Request) -> JSONResponse:
             auth = request.headers.get("authorization")
             store.requests.append(
@@ -435,57 +443,66 @@ def create_fake_stripe(store: FakeStripeStore) -> Starlette:
 
         return endpoint
 
-    def found_or_404(kind: str, object_id: str) -> JSONResponse:
+    def found_or_404(self, kind: str, object_id: str) -> JSONResponse:
+        store = self.store
         found = store.invoice_view(object_id) if kind == "invoice" else store.get(kind, object_id)
         if found is None:
             return _not_found(kind, object_id)
         return JSONResponse(found, headers={"Request-Id": "req_fake"})
 
-    def retrieve(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+    def retrieve(self, request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
         collection = str(request.path_params["collection"])
         kind = _COLLECTIONS.get(collection)
         if kind is None:
             return _error(404, "invalid_request_error", f"Unrecognized request URL: {collection}")
-        return found_or_404(kind, str(request.path_params["id"]))
+        return self.found_or_404(kind, str(request.path_params["id"]))
 
-    def session(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
-        return found_or_404("checkout.session", str(request.path_params["id"]))
+    def session(self, request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+        return self.found_or_404("checkout.session", str(request.path_params["id"]))
 
-    def list_sessions(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
-        items = store.all("checkout.session")
+    def list_sessions(
+        self, request: Request, params: dict[str, str], expand: set[str]
+    ) -> JSONResponse:
+        items = self.store.all("checkout.session")
         if "payment_intent" in params:
-            items = store.sessions_for_pi(params["payment_intent"])
+            items = self.store.sessions_for_pi(params["payment_intent"])
         return _list(items, params, "/v1/checkout/sessions")
 
-    def session_items(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+    def session_items(
+        self, request: Request, params: dict[str, str], expand: set[str]
+    ) -> JSONResponse:
         sid = str(request.path_params["id"])
-        if store.get("checkout.session", sid) is None:
+        if self.store.get("checkout.session", sid) is None:
             return _not_found("checkout.session", sid)
-        items = store.session_items_view(sid, expand)
+        items = self.store.session_items_view(sid, expand)
         return _list(items, params, f"/v1/checkout/sessions/{sid}/line_items")
 
-    def invoice_lines(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+    def invoice_lines(
+        self, request: Request, params: dict[str, str], expand: set[str]
+    ) -> JSONResponse:
         iid = str(request.path_params["id"])
-        if store.get("invoice", iid) is None:
+        if self.store.get("invoice", iid) is None:
             return _not_found("invoice", iid)
-        return _list(store.all_invoice_lines(iid), params, f"/v1/invoices/{iid}/lines")
+        return _list(self.store.all_invoice_lines(iid), params, f"/v1/invoices/{iid}/lines")
 
-    def pi_items(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+    def pi_items(self, request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
         pid = str(request.path_params["id"])
-        if store.get("payment_intent", pid) is None:
+        if self.store.get("payment_intent", pid) is None:
             return _not_found("payment_intent", pid)
-        items = copy.deepcopy(store.pi_line_items.get(pid, []))
+        items = copy.deepcopy(self.store.pi_line_items.get(pid, []))
         return _list(items, params, f"/v1/payment_intents/{pid}/amount_details_line_items")
 
     def list_invoice_payments(
-        request: Request, params: dict[str, str], expand: set[str]
+        self, request: Request, params: dict[str, str], expand: set[str]
     ) -> JSONResponse:
-        items = store.invoice_payments_for(
+        items = self.store.invoice_payments_for(
             invoice_id=params.get("invoice"), pi_id=params.get("payment[payment_intent]")
         )
         return _list(items, params, "/v1/invoice_payments")
 
-    def list_events(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
+    def list_events(
+        self, request: Request, params: dict[str, str], expand: set[str]
+    ) -> JSONResponse:
         try:
             gte = int(params.get("created[gte]", "0"))
         except ValueError:
@@ -493,28 +510,35 @@ def create_fake_stripe(store: FakeStripeStore) -> Starlette:
         types = [v for k, v in params.items() if k.startswith("types.")]
         if "type" in params:
             types.append(params["type"])
-        return _list(store.events_since(gte, tuple(types)), params, "/v1/events")
+        return _list(self.store.events_since(gte, tuple(types)), params, "/v1/events")
 
-    def list_refunds(request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
-        items = store.all("refund")
+    def list_refunds(
+        self, request: Request, params: dict[str, str], expand: set[str]
+    ) -> JSONResponse:
+        items = self.store.all("refund")
         if "charge" in params:
-            items = store.refunds_for(params["charge"])
+            items = self.store.refunds_for(params["charge"])
         return _list(items, params, "/v1/refunds")
 
+
+def create_fake_stripe(store: FakeStripeStore) -> Starlette:
+    """An ASGI app serving ``store`` as Stripe's ``GET /v1/…`` endpoints."""
     from stripe_efactura.intake.fake_ledger import ledger_handlers
 
+    api = _Endpoints(store)
+    guarded = api.guarded
     balance, payouts = ledger_handlers(store)
     routes = [
         Route("/v1/balance_transactions", guarded(balance)),
         Route("/v1/payouts", guarded(payouts)),
-        Route("/v1/checkout/sessions", guarded(list_sessions)),
-        Route("/v1/checkout/sessions/{id}", guarded(session)),
-        Route("/v1/checkout/sessions/{id}/line_items", guarded(session_items)),
-        Route("/v1/invoices/{id}/lines", guarded(invoice_lines)),
-        Route("/v1/payment_intents/{id}/amount_details_line_items", guarded(pi_items)),
-        Route("/v1/invoice_payments", guarded(list_invoice_payments)),
-        Route("/v1/events", guarded(list_events)),
-        Route("/v1/refunds", guarded(list_refunds)),
-        Route("/v1/{collection}/{id}", guarded(retrieve)),
+        Route("/v1/checkout/sessions", guarded(api.list_sessions)),
+        Route("/v1/checkout/sessions/{id}", guarded(api.session)),
+        Route("/v1/checkout/sessions/{id}/line_items", guarded(api.session_items)),
+        Route("/v1/invoices/{id}/lines", guarded(api.invoice_lines)),
+        Route("/v1/payment_intents/{id}/amount_details_line_items", guarded(api.pi_items)),
+        Route("/v1/invoice_payments", guarded(api.list_invoice_payments)),
+        Route("/v1/events", guarded(api.list_events)),
+        Route("/v1/refunds", guarded(api.list_refunds)),
+        Route("/v1/{collection}/{id}", guarded(api.retrieve)),
     ]
     return Starlette(routes=routes)
