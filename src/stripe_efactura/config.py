@@ -158,7 +158,10 @@ class Settings:
 
 class SettingsChanges(TypedDict, total=False):
     """The fields of :class:`Settings` as keywords of :meth:`Settings.with_` and
-    :func:`demo_settings` (tests/architecture/test_any.py keeps the two in step)."""
+    :func:`demo_settings` (tests/architecture/test_any.py keeps the two in step). The
+    environment's part repeats ``config_env.EnvFields``: that one is total (the environment
+    sets every field), this one is not, and a TypedDict cannot inherit a key with the other
+    totality."""
 
     data_dir: Path
     database_url: str
