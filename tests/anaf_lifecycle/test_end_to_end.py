@@ -29,8 +29,10 @@ def test_payment_to_anaf_then_corrected_retry_keeps_number_and_date(
     Worker(
         env.ctx.engine,
         {
-            "process_event": lambda job: intake.process_event(env.ctx, job.args["event_id"]),
-            "issue_invoice": lambda job: issuing.issue_invoice(env.ctx, job.args["payment_key"]),
+            "process_event": lambda job: intake.process_event(env.ctx, str(job.args["event_id"])),
+            "issue_invoice": lambda job: issuing.issue_invoice(
+                env.ctx, str(job.args["payment_key"])
+            ),
         },
     ).drain()
     (row,) = anaf_admin.invoices_listing(env.ctx)

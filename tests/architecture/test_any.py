@@ -28,7 +28,6 @@ CEILING = {
     "app": 3,
     "web": 1,
     "anaf": 21,
-    "jobs": 6,
     "registry": 2,
 }
 

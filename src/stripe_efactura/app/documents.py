@@ -97,15 +97,19 @@ def _render(ctx: AppContext, invoice: Invoice) -> tuple[bytes, str | None]:
     return render_pdf(invoice, fonts=fonts), None
 
 
-def schedule_email(ctx: AppContext, conn: Connection, row: InvoiceRecord) -> str:
-    """Decide the payer's email of invoice ``row`` (state ``pending`` only), in ``conn``.
+def schedule_email(
+    ctx: AppContext, conn: Connection, row: InvoiceRecord, invoice: Invoice | None = None
+) -> str:
+    """Decide the payer's email of invoice ``row`` (state ``pending`` only), in ``conn``;
+    ``invoice`` is its snapshot when the caller has read it already.
 
     Returns the new ``email_state`` (``queued``, ``no_recipient``, ``disabled``), or the
     current one when it is not ``pending`` any more.
     """
     if row.email_state != "pending":
         return str(row.email_state)
-    invoice = invoice_from_json(row.snapshot)
+    if invoice is None:
+        invoice = invoice_from_json(row.snapshot)
     if not ctx.settings.email.send_to_payer:
         invoice_store.update_invoice(conn, row.id, email_state="disabled")
         invoice_store.log(conn, row.id, "email_skipped", {"reason": "send_to_payer is off"})
@@ -148,8 +152,10 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
         return "missing"
     pdf: bytes | None = None
     logo_problem: str | None = None
+    invoice: Invoice | None = None
     if row.pdf is None:  # render outside the transaction: it is CPU work
-        pdf, logo_problem = _render(ctx, invoice_from_json(row.snapshot))
+        invoice = invoice_from_json(row.snapshot)
+        pdf, logo_problem = _render(ctx, invoice)
     with db.write(ctx.engine) as conn:
         current = invoice_store.must_get(conn, invoice_id, for_update=True)
         if current is None:
@@ -158,7 +164,8 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
         if current.pdf is None and pdf is not None:
             _store_pdf(conn, invoice_id, pdf, logo_problem)
             outcome = "rendered"
-        schedule_email(ctx, conn, current)
+        # the snapshot never changes once numbered: the one parsed for the PDF serves
+        schedule_email(ctx, conn, current, invoice if current.snapshot == row.snapshot else None)
     return outcome
 
 

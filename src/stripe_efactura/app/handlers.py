@@ -52,8 +52,7 @@ def handlers(ctx: AppContext) -> dict[str, Handler]:
         )
 
     def _fetch_bnr(job: queue.Job) -> None:
-        year = job.args.get("year")
-        fx_service.fetch_bnr(ctx, int(year) if year else None)
+        fx_service.fetch_bnr(ctx, job.int_arg("year") if job.args.get("year") else None)
 
     def _period_audit(_job: queue.Job) -> None:
         from . import audit_schedule
@@ -101,7 +100,7 @@ def _mail_handlers(ctx: AppContext) -> dict[str, Handler]:
     from . import digest, documents, mailing
 
     def _render_pdf(job: queue.Job) -> None:
-        documents.render_invoice_pdf(ctx, int(job.args["invoice_id"]))
+        documents.render_invoice_pdf(ctx, job.int_arg("invoice_id"))
 
     def _email_invoice(job: queue.Job) -> None:
         mailing.email_invoice_job(ctx, job)

@@ -277,7 +277,7 @@ def send_invoice_email(
     try:
         msg = compose_invoice_email(
             invoice,
-            documents.ensure_pdf(ctx, invoice_id),
+            bytes(row.pdf) if row.pdf is not None else documents.ensure_pdf(ctx, invoice_id),
             bytes(row.xml),
             mail_from=sender_address,
             to=to,
@@ -377,7 +377,7 @@ def _deliver(
 
 def email_invoice_job(ctx: AppContext, job: queue.Job) -> None:
     send_invoice_email(
-        ctx, int(job.args["invoice_id"]), attempt=job.attempts, max_attempts=job.max_attempts
+        ctx, job.int_arg("invoice_id"), attempt=job.attempts, max_attempts=job.max_attempts
     )
 
 

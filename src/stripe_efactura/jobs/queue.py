@@ -21,15 +21,15 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ..jsontypes import JsonMapping, JsonObject, JsonValue
 from ..store import db
 from ..store.tables import jobs, schedules
 
@@ -42,10 +42,20 @@ BACKOFF_CAP = 3600.0
 class Job:
     id: int
     task: str
-    args: dict[str, Any]
+    args: JsonObject
     attempts: int
     max_attempts: int
     locked_by: str
+
+    def int_arg(self, name: str) -> int:
+        """The integer argument ``name`` (KeyError when missing, ValueError when not one)."""
+        return _int(self.args[name], name)
+
+
+def _int(value: JsonValue, name: str) -> int:
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return int(value)
+    raise ValueError(f"job argument {name!r} is not an integer: {value!r}")
 
 
 _follow = threading.local()
@@ -75,7 +85,7 @@ def _collect(job_id: int) -> int:
 def enqueue(
     conn: Connection,
     task: str,
-    args: Mapping[str, Any] | None = None,
+    args: JsonMapping | None = None,
     *,
     delay: float = 0.0,
     run_at: datetime | None = None,
@@ -96,10 +106,7 @@ def enqueue(
         "dedupe_key": dedupe_key,
         "created_at": now,
     }
-    if dedupe_key is not None:
-        exists = conn.execute(sa.select(jobs.c.id).where(jobs.c.dedupe_key == dedupe_key)).first()
-        if exists is not None:
-            return None
+    if dedupe_key is not None:  # the unique key decides (no SELECT first: one statement)
         new_id = conn.execute(db.insert_ignore(conn, jobs, values).returning(jobs.c.id)).scalar()
         return None if new_id is None else _collect(int(new_id))
     return _collect(
@@ -110,7 +117,7 @@ def enqueue(
 def enqueue_many(
     conn: Connection,
     task: str,
-    args_list: list[dict[str, Any]],
+    args_list: Sequence[JsonMapping],
     *,
     now: datetime | None = None,
 ) -> None:
@@ -124,7 +131,7 @@ def enqueue_many(
         conn.exec_driver_sql(
             "INSERT INTO jobs (task, args, status, run_at, attempts, max_attempts, created_at)"
             " VALUES (?, ?, 'queued', ?, 0, 10, ?)",
-            [(task, json.dumps(a, sort_keys=True), stamp, stamp) for a in args_list],
+            [(task, json.dumps(dict(a), sort_keys=True), stamp, stamp) for a in args_list],
         )
         return
     conn.execute(
@@ -132,7 +139,7 @@ def enqueue_many(
         [
             {
                 "task": task,
-                "args": json.dumps(a, sort_keys=True),
+                "args": json.dumps(dict(a), sort_keys=True),
                 "status": "queued",
                 "run_at": now,
                 "attempts": 0,
@@ -231,7 +238,7 @@ def _leased(row: db.SqlRow, worker_id: str) -> Job:
     )
 
 
-def _fence(job: Job) -> Any:
+def _fence(job: Job) -> sa.ColumnElement[bool]:
     return sa.and_(
         jobs.c.id == job.id, jobs.c.locked_by == job.locked_by, jobs.c.status == "running"
     )
@@ -281,7 +288,7 @@ def release(conn: Connection, job: Job, *, delay: float, reason: str | None = No
     """Put a job back without counting an attempt (e.g. waiting for a quota window);
     ``reason`` (what it waits for) is kept in ``last_error``."""
     now = db.db_now(conn)
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "status": "queued",
         "run_at": now + timedelta(seconds=delay),
         "locked_by": None,

@@ -23,7 +23,6 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -64,7 +63,7 @@ class Worker:
         batch: int = 8,
         lease: timedelta = queue.DEFAULT_LEASE,
         poll_interval: float = 0.5,
-        on_idle: Callable[[], Any] | None = None,
+        on_idle: Callable[[], object] | None = None,
         on_start: Callable[[], object] | None = None,
         follow_ups: frozenset[str] = frozenset(),
     ) -> None:

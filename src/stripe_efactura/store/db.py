@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..errors import ConfigError, StorageError
 from ..files import prepare_sqlite
+from .writer_turns import turns_for
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -142,9 +144,15 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction (``BEGIN IMMEDIATE`` on SQLite); commits on success."""
+    """A write transaction (``BEGIN IMMEDIATE`` on SQLite, after this process's turn among
+    the database's writers: ``store/writer_turns.py``); commits on success."""
+    path = sqlite_path(engine)
     try:
-        with engine.begin() as conn:
+        if path is None:
+            with engine.begin() as conn:
+                yield conn
+            return
+        with turns_for(path).turn(), engine.begin() as conn:
             yield conn
     except sa.exc.OperationalError as exc:
         raise StorageError(f"database unavailable: {_one_line(exc)}") from exc
@@ -207,8 +215,40 @@ def try_lock(engine: Engine, key: int, lock_file: Path) -> Iterator[bool]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+_CLOCK = "efactura_clock"
+"""``conn.info`` key of the database clock read in the current transaction (:func:`db_now`)."""
+
+
 def db_now(conn: Connection) -> datetime:
-    """The database clock, as a naive UTC datetime."""
+    """The database clock, as a naive UTC datetime.
+
+    The clock is read once per transaction; later calls in the same transaction add the
+    time elapsed since (a monotonic clock), so a job's claim, its log lines, its completion
+    and its follow-ups' leases cost one clock query, not one each, and time still advances
+    inside a long transaction. A new transaction reads the database clock again."""
+    txn = conn.get_transaction()
+    held = conn.info.get(_CLOCK) if txn is not None else None
+    if isinstance(held, _HeldClock) and held.transaction is txn:
+        elapsed = timedelta(seconds=time.monotonic() - held.read_at)
+        if is_sqlite(conn):  # SQLite's clock has milliseconds: never ahead of a fresh read
+            return held.value + elapsed - timedelta(microseconds=elapsed.microseconds % 1000)
+        return held.value + elapsed
+    value = _read_clock(conn)
+    txn = conn.get_transaction()
+    if txn is not None:
+        conn.info[_CLOCK] = _HeldClock(txn, value, time.monotonic())
+    return value
+
+
+@dataclass(frozen=True)
+class _HeldClock:
+    transaction: object
+    value: datetime
+    read_at: float
+    """``time.monotonic()`` when ``value`` was read."""
+
+
+def _read_clock(conn: Connection) -> datetime:
     if is_sqlite(conn):
         text = conn.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar_one()
         return datetime.fromisoformat(str(text))

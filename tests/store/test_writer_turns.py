@@ -1,0 +1,110 @@
+"""store/writer_turns: SQLite writers queue on a lock file; SQLite's own lock still decides."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from stripe_efactura.store import db, writer_turns
+from stripe_efactura.store.writer_turns import WriterTurns, turns_for
+
+
+def test_a_turn_is_reentrant_in_its_thread_and_exclusive_across_threads(tmp_path: Path) -> None:
+    turns = WriterTurns(tmp_path / "x.db-writers")
+    order: list[str] = []
+    with turns.turn():
+        with turns.turn():  # a nested write in the same thread does not wait for itself
+            order.append("nested")
+
+        def other() -> None:
+            with turns.turn():
+                order.append("other")
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        time.sleep(0.05)
+        order.append("first done")
+    thread.join(timeout=5)
+    assert order == ["nested", "first done", "other"]
+
+
+def test_another_process_holding_the_file_makes_the_writer_wait(tmp_path: Path) -> None:
+    path = tmp_path / "x.db-writers"
+    turns = WriterTurns(path)
+    holder = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # another open file: another owner
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        got: list[float] = []
+
+        def writer() -> None:
+            with turns.turn():
+                got.append(time.monotonic())
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        time.sleep(0.1)
+        assert got == []
+        released = time.monotonic()
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        thread.join(timeout=5)
+        assert got and got[0] >= released
+    finally:
+        os.close(holder)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_no_turn_after_the_wait_leaves_it_to_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_turns, "TURN_WAIT", 0.05)
+    path = tmp_path / "x.db-writers"
+    holder = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with WriterTurns(path).turn():  # not had in time: the block runs anyway
+            pass
+    finally:
+        os.close(holder)
+    with WriterTurns(tmp_path / "missing" / "x.db-writers").turn():  # cannot be opened
+        pass
+
+
+def test_write_takes_the_turn_of_its_sqlite_file(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'data' / 'e.db'}")
+    try:
+        with db.write(engine) as conn:
+            conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
+            turns = turns_for(tmp_path / "data" / "e.db")
+            assert turns._depth == 1
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        assert turns._depth == 0
+        assert (tmp_path / "data" / "e.db-writers").exists()
+        with db.read(engine) as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_the_clock_is_read_once_per_transaction_and_still_advances(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        with db.write(engine) as conn:
+            first = db.db_now(conn)
+            time.sleep(0.01)
+            second = db.db_now(conn)
+        clock_reads = [s for s in statements if "strftime" in s]
+        assert len(clock_reads) == 1
+        assert second > first and second.microsecond % 1000 == 0
+        with db.write(engine) as conn:
+            assert db.db_now(conn) >= second
+        assert len([s for s in statements if "strftime" in s]) == 2
+    finally:
+        engine.dispose()
