@@ -171,3 +171,45 @@ def test_one_job_pulls_at_most_max_follow_ups_into_its_turn(engine: Any) -> None
     assert left == ["leaf"] * 5
     assert worker.run_once() == 5
     assert ran == [str(n) for n in range(MAX_FOLLOW_UPS + 5)]
+
+
+def test_a_handler_completes_its_job_in_its_last_transaction(engine: Any) -> None:
+    """``queue.finish_in``: the job is done and its follow-up claimed in the handler's own
+    transaction (one commit, not two); a rolled-back finish leaves the completion to the
+    worker, and a use case run outside its own task's job does not complete anything."""
+    ran: list[str] = []
+    commits: list[int] = []
+    sa.event.listen(engine, "commit", lambda _conn: commits.append(1))
+
+    def event(job: queue.Job) -> None:
+        ran.append("event")
+        with db.write(engine) as conn:
+            queue.enqueue(conn, "issue", job.args)
+            queue.finish_in(conn, "issue")  # not this job's task: nothing
+            queue.finish_in(conn, "event")
+
+    def issue(job: queue.Job) -> None:
+        ran.append("issue")
+        with pytest.raises(RuntimeError), db.write(engine) as conn:
+            queue.finish_in(conn, "issue")
+            raise RuntimeError("rolled back")
+        with db.write(engine) as conn:
+            queue.finish_in(conn, "issue")  # staged once per job: the worker completes it
+
+    worker = Worker(
+        engine, {"event": event, "issue": issue}, worker_id="W", follow_ups=frozenset({"issue"})
+    )
+    event_id = _enqueue(engine, "event", 1)
+    commits.clear()
+    assert worker.run_once() == 2
+    # tick + claim, event (with its completion and the follow-up's claim), the issue's two
+    # writes (one rolled back: no commit) and the worker's completion of it
+    assert len(commits) == 5
+    assert ran == ["event", "issue"]
+    assert {task: status for task, status, _w in _rows(engine).values()} == {
+        "event": "done",
+        "issue": "done",
+    }
+    with db.read(engine) as conn:
+        finished = conn.execute(sa.select(jobs.c.finished_at).where(jobs.c.id == event_id))
+        assert finished.scalar() is not None

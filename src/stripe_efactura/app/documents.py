@@ -166,6 +166,7 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
             outcome = "rendered"
         # the snapshot never changes once numbered: the one parsed for the PDF serves
         schedule_email(ctx, conn, current, invoice if current.snapshot == row.snapshot else None)
+        queue.finish_in(conn, "render_pdf")  # the job completes with the PDF: one commit
     return outcome
 
 

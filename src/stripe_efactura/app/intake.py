@@ -228,6 +228,7 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
                 dedupe_key=f"issue_invoice:{sale.payment_key}{suffix}",
             )
         repo.mark_event(conn, event_id, "processed", payment_key=sale.payment_key)
+        queue.finish_in(conn, "process_event")  # the job completes with its outcome: one commit
     log.info(
         "event %s -> payment %s (%s)",
         event_id,

@@ -191,6 +191,7 @@ def _number_and_store(
         if result.warnings:
             invoice_store.log(conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings])
             _notify_late(conn, number, result.warnings)
+        queue.finish_in(conn, "issue_invoice")  # the job completes with the number: one commit
     log.info("payment %s -> invoice %s", payment_key, number)
     return "issued"
 

@@ -371,6 +371,7 @@ def _deliver(
     with db.write(ctx.engine) as conn:
         invoice_store.update_invoice(conn, invoice_id, email_state=delivery.state)
         invoice_store.log(conn, invoice_id, event, detail)
+        queue.finish_in(conn, "email_invoice")  # the job completes with the outcome: one commit
     log.info("invoice %s: email %s (%s)", row.number, delivery.describe(to), message_id)
     return delivery.state
 

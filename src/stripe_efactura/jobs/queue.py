@@ -23,7 +23,7 @@ import random
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -73,6 +73,63 @@ def collecting() -> Iterator[list[int]]:
         yield ids
     finally:
         _follow.ids = previous
+
+
+@dataclass
+class Turn:
+    """A job a worker runs in this thread (:func:`running`), for :func:`finish_in`."""
+
+    job: Job
+    worker_id: str
+    lease: timedelta
+    follow: int
+    """Most follow-ups to claim when the job completes."""
+    tasks: frozenset[str]
+    """The tasks that run as follow-ups."""
+    ids: list[int] = field(default_factory=list)
+    """The jobs enqueued while the handler runs (as :func:`collecting` collects them)."""
+    finished: bool = False
+    """The handler's transaction that completed the job has committed."""
+    completed: bool = False
+    follow_ups: list[Job] = field(default_factory=list)
+    _staged: bool = False
+
+    def _commit(self) -> None:
+        self.finished = True
+
+
+@contextmanager
+def running(turn: Turn) -> Iterator[Turn]:
+    """Run a job's handler as ``turn`` (and collect what it enqueues into ``turn.ids``)."""
+    previous = getattr(_follow, "turn", None)
+    with collecting() as ids:
+        turn.ids = ids
+        _follow.turn = turn
+        try:
+            yield turn
+        finally:
+            _follow.turn = previous
+
+
+def finish_in(conn: Connection, task: str) -> None:
+    """Complete the ``task`` job this thread's worker runs (:func:`running`) in the caller's
+    write transaction, the handler's last one, and claim its follow-ups there: what the
+    worker would do in a transaction of its own after the handler returns, one commit
+    earlier. The worker sees it once that transaction has committed; after a rollback it
+    completes the job itself as before. Outside a ``task`` job (commands, tests, a use case
+    that another job's handler calls) nothing happens. Call it last: nothing after it in the
+    handler may fail."""
+    turn: Turn | None = getattr(_follow, "turn", None)
+    if turn is None or turn.job.task != task or turn._staged:
+        return
+    if not db.after_commit(conn, turn._commit):
+        return
+    turn._staged = True
+    turn.completed = complete(conn, turn.job)
+    if turn.completed and turn.follow > 0 and turn.tasks and turn.ids:
+        turn.follow_ups = claim_ids(
+            conn, turn.worker_id, turn.ids[: turn.follow], lease=turn.lease, tasks=turn.tasks
+        )
 
 
 def _collect(job_id: int) -> int:

@@ -119,8 +119,9 @@ class Worker:
         claimed for this worker in the transaction that completed it (none after a
         failure)."""
         handler = self.handlers[job.task]
+        turn = queue.Turn(job, self.worker_id, self.lease, follow, self.follow_ups)
         try:
-            with queue.collecting() as enqueued:
+            with queue.running(turn):
                 handler(job)
         except RetryLater as exc:
             with db.write(self.engine) as conn:
@@ -141,6 +142,11 @@ class Worker:
                 status = queue.fail(conn, job, f"{brief}\n{traceback.format_exc(limit=8)}")
             log.warning("job %s %s failed (%s): %s", job.id, job.task, status, brief)
             return []
+        if turn.finished:  # completed in the handler's last transaction (queue.finish_in)
+            if not turn.completed:
+                log.warning("job %s %s: lease lost before completion", job.id, job.task)
+            return turn.follow_ups
+        enqueued = turn.ids
         with db.write(self.engine) as conn:
             if not queue.complete(conn, job):
                 log.warning("job %s %s: lease lost before completion", job.id, job.task)

@@ -15,8 +15,8 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,15 +147,31 @@ def write(engine: Engine) -> Iterator[Connection]:
     """A write transaction (``BEGIN IMMEDIATE`` on SQLite, after this process's turn among
     the database's writers: ``store/writer_turns.py``); commits on success."""
     path = sqlite_path(engine)
+    hooks: list[Callable[[], None]] = []
     try:
-        if path is None:
-            with engine.begin() as conn:
+        with turns_for(path).turn() if path else nullcontext(), engine.begin() as conn:
+            conn.info[_AFTER_COMMIT] = hooks
+            try:
                 yield conn
-            return
-        with turns_for(path).turn(), engine.begin() as conn:
-            yield conn
+            finally:
+                conn.info.pop(_AFTER_COMMIT, None)
     except sa.exc.OperationalError as exc:
         raise StorageError(f"database unavailable: {_one_line(exc)}") from exc
+    for hook in hooks:  # committed
+        hook()
+
+
+_AFTER_COMMIT = "efactura_after_commit"
+
+
+def after_commit(conn: Connection, hook: Callable[[], None]) -> bool:
+    """Run ``hook`` once the transaction of ``conn`` has committed (nothing on a rollback);
+    False when ``conn`` is not a :func:`write` transaction (the hook is not kept)."""
+    hooks = conn.info.get(_AFTER_COMMIT)
+    if not isinstance(hooks, list):
+        return False
+    hooks.append(hook)
+    return True
 
 
 @contextmanager
