@@ -87,7 +87,7 @@ def prepare_sqlite(path: Path) -> None:
     path = Path(path)
     if not path.parent.exists():
         private_dir(path.parent)
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", "-writers"):
         side = path.with_name(path.name + suffix)
         if side.exists():
             _tighten(side, PRIVATE)

@@ -49,6 +49,7 @@ def test_a_new_sqlite_data_dir_is_0700_and_its_files_0600(tmp_path: Path) -> Non
         "efactura.db": 0o600,
         "efactura.db-shm": 0o600,
         "efactura.db-wal": 0o600,
+        "efactura.db-writers": 0o600,  # the writers' turns (store/writer_turns.py)
     }
     ctx.close()
 
