@@ -26,9 +26,6 @@ FUNCTION_EXEMPT = {
     "registry/fake.py:sample_companies": "the registry fake's sample data",
     "registry/fake.py:v9_entry": "the registry fake's answer template",
     "anaf/fake.py:_list_paged": "the ANAF fake's paged listing",
-    # migrations are snapshots of the schema and are never edited once released
-    "migrations/versions/0001_initial_schema.py:upgrade": "migration",
-    "migrations/versions/0003_accounts.py:upgrade": "migration",
 }
 
 

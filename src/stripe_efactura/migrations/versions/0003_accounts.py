@@ -42,6 +42,15 @@ _PG_TRIGGERS = [
 
 
 def upgrade() -> None:
+    _user_and_notice_columns()
+    _listing_indexes()
+    _api_tokens()
+    _user_sessions()
+    _audit_log()
+
+
+def _user_and_notice_columns() -> None:
+    """Users get a role, a name and account dates; notices can be acknowledged."""
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("role", sa.String(length=16), server_default="viewer", nullable=False)
@@ -55,8 +64,15 @@ def upgrade() -> None:
     with op.batch_alter_table("notices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("acknowledged_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("acknowledged_by", sa.String(length=255), nullable=True))
+
+
+def _listing_indexes() -> None:
+    """The API's listings of payments and invoices."""
     op.create_index("ix_payments_paid_at", "payments", ["paid_at", "payment_key"])
     op.create_index("ix_invoices_issue_date", "invoices", ["issue_date", "id"])
+
+
+def _api_tokens() -> None:
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -75,6 +91,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name="uq_api_tokens_token_hash"),
     )
     op.create_index("ix_api_tokens_user_id", "api_tokens", ["user_id"])
+
+
+def _user_sessions() -> None:
     op.create_table(
         "user_sessions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -93,6 +112,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("session_hash", name="uq_user_sessions_session_hash"),
     )
     op.create_index("ix_user_sessions_user_id", "user_sessions", ["user_id"])
+
+
+def _audit_log() -> None:
+    """The append-only audit log: its table, its indexes, the triggers that refuse changes."""
     op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
