@@ -19,12 +19,10 @@ MODULE_EXEMPT = {
     "intake/fake_stripe.py": "the Stripe fake",
 }
 FUNCTION_EXEMPT = {
-    # demo samples and fakes' sample data are data, not logic
+    # demo samples are data, not logic
     "demo/samples.py:_b2c_checkout": "demo sample data",
     "demo/samples.py:_b2b_checkout": "demo sample data",
     "demo/sample_subscription.py:subscription_renewal": "demo sample data",
-    "registry/fake.py:sample_companies": "the registry fake's sample data",
-    "registry/fake.py:v9_entry": "the registry fake's answer template",
     "anaf/fake.py:_list_paged": "the ANAF fake's paged listing",
 }
 

@@ -102,7 +102,24 @@ class FakeCompany:
     details: str = ""
 
     def v9_entry(self, day: str) -> dict[str, object]:
-        seat = {
+        """The company as ANAF's v9 answer lists it (``found``) on ``day``."""
+        seat = self._seat()
+        return {
+            "date_generale": self._general(day),
+            "inregistrare_scop_Tva": self._vat_registration(),
+            "inregistrare_RTVAI": self._vat_on_collection(),
+            "stare_inactiv": self._inactive_state(),
+            "inregistrare_SplitTVA": {
+                "dataInceputSplitTVA": "",
+                "dataAnulareSplitTVA": "",
+                "statusSplitTVA": False,
+            },
+            "adresa_sediu_social": seat,
+            "adresa_domiciliu_fiscal": {"d" + k[1:]: v for k, v in seat.items()},
+        }
+
+    def _seat(self) -> dict[str, object]:
+        return {
             "sdenumire_Strada": self.street,
             "snumar_Strada": self.number,
             "sdenumire_Localitate": self.city,
@@ -114,64 +131,55 @@ class FakeCompany:
             "sdetalii_Adresa": self.details,
             "scod_Postal": self.postal_code,
         }
+
+    def _general(self, day: str) -> dict[str, object]:
         return {
-            "date_generale": {
-                "cui": int(self.cui),
-                "data": day,
-                "denumire": self.name,
-                "adresa": f"JUD. {self.county_name}, {self.city}, {self.street}, NR.{self.number}",
-                "nrRegCom": self.trade_register,
-                "telefon": "",
-                "fax": "",
-                "codPostal": self.postal_code,
-                "act": "",
-                "stare_inregistrare": "INREGISTRAT din data 01.03.2015",
-                "data_inregistrare": "2015-03-01",
-                "cod_CAEN": "6201",
-                "iban": "",
-                "statusRO_e_Factura": self.e_factura,
-                "organFiscalCompetent": "",
-                "forma_de_proprietate": "",
-                "forma_organizare": "",
-                "forma_juridica": "",
-            },
-            "inregistrare_scop_Tva": {
-                "scpTVA": self.vat_payer,
-                "perioade_TVA": (
-                    [
-                        {
-                            "data_inceput_ScpTVA": "2015-04-01",
-                            "data_sfarsit_ScpTVA": "",
-                            "data_anul_imp_ScpTVA": "",
-                            "mesaj_ScpTVA": "",
-                        }
-                    ]
-                    if self.vat_payer
-                    else []
-                ),
-            },
-            "inregistrare_RTVAI": {
-                "dataInceputTvaInc": "2020-01-01" if self.vat_on_collection else "",
-                "dataSfarsitTvaInc": "",
-                "dataActualizareTvaInc": "",
-                "dataPublicareTvaInc": "",
-                "tipActTvaInc": "",
-                "statusTvaIncasare": self.vat_on_collection,
-            },
-            "stare_inactiv": {
-                "dataInactivare": "2024-02-01" if self.inactive else "",
-                "dataReactivare": "",
-                "dataPublicare": "",
-                "dataRadiere": self.deregistered_on,
-                "statusInactivi": self.inactive,
-            },
-            "inregistrare_SplitTVA": {
-                "dataInceputSplitTVA": "",
-                "dataAnulareSplitTVA": "",
-                "statusSplitTVA": False,
-            },
-            "adresa_sediu_social": seat,
-            "adresa_domiciliu_fiscal": {"d" + k[1:]: v for k, v in seat.items()},
+            "cui": int(self.cui),
+            "data": day,
+            "denumire": self.name,
+            "adresa": f"JUD. {self.county_name}, {self.city}, {self.street}, NR.{self.number}",
+            "nrRegCom": self.trade_register,
+            "telefon": "",
+            "fax": "",
+            "codPostal": self.postal_code,
+            "act": "",
+            "stare_inregistrare": "INREGISTRAT din data 01.03.2015",
+            "data_inregistrare": "2015-03-01",
+            "cod_CAEN": "6201",
+            "iban": "",
+            "statusRO_e_Factura": self.e_factura,
+            "organFiscalCompetent": "",
+            "forma_de_proprietate": "",
+            "forma_organizare": "",
+            "forma_juridica": "",
+        }
+
+    def _vat_registration(self) -> dict[str, object]:
+        period = {
+            "data_inceput_ScpTVA": "2015-04-01",
+            "data_sfarsit_ScpTVA": "",
+            "data_anul_imp_ScpTVA": "",
+            "mesaj_ScpTVA": "",
+        }
+        return {"scpTVA": self.vat_payer, "perioade_TVA": [period] if self.vat_payer else []}
+
+    def _vat_on_collection(self) -> dict[str, object]:
+        return {
+            "dataInceputTvaInc": "2020-01-01" if self.vat_on_collection else "",
+            "dataSfarsitTvaInc": "",
+            "dataActualizareTvaInc": "",
+            "dataPublicareTvaInc": "",
+            "tipActTvaInc": "",
+            "statusTvaIncasare": self.vat_on_collection,
+        }
+
+    def _inactive_state(self) -> dict[str, object]:
+        return {
+            "dataInactivare": "2024-02-01" if self.inactive else "",
+            "dataReactivare": "",
+            "dataPublicare": "",
+            "dataRadiere": self.deregistered_on,
+            "statusInactivi": self.inactive,
         }
 
 
@@ -184,6 +192,11 @@ class FakeTrader:
 
 def sample_companies() -> list[FakeCompany]:
     """The companies the demo and the tests know (CUIs with valid check digits)."""
+    return [*_bucharest_companies(), *_vat_variants()]
+
+
+def _bucharest_companies() -> list[FakeCompany]:
+    """The demo's seller and a VAT-paying buyer, both in Bucharest."""
     return [
         FakeCompany(
             "18547290",
@@ -208,6 +221,13 @@ def sample_companies() -> list[FakeCompany]:
             trade_register="J40/11223/2019",
             details="Bl. S5, Sc. 2, Ap. 21",
         ),
+    ]
+
+
+def _vat_variants() -> list[FakeCompany]:
+    """Buyers whose VAT status changes the invoice: VAT on collection, not a VAT payer,
+    inactive."""
+    return [
         FakeCompany(
             "12345674",
             "CONSTRUCT MONTAJ VEST SRL",
