@@ -23,7 +23,6 @@ FUNCTION_EXEMPT = {
     "demo/samples.py:_b2c_checkout": "demo sample data",
     "demo/samples.py:_b2b_checkout": "demo sample data",
     "demo/sample_subscription.py:subscription_renewal": "demo sample data",
-    "anaf/fake.py:_list_paged": "the ANAF fake's paged listing",
 }
 
 

@@ -1084,17 +1084,40 @@ async def _list_paged(request: Request, state: FakeAnafState) -> Response:
         return _spring_error(
             now, 400, "Parametrii startTime, endTime, cif si pagina sunt obligatorii"
         )
+    problem = _paged_numbers_problem(start_raw, end_raw, page_raw, title)
+    if problem is None:
+        problem = _list_common(state, cif, filtru, title, paged=True)
+    if problem is not None:
+        return problem
+    start = datetime.fromtimestamp(int(start_raw) / 1000, tz=UTC)
+    end = datetime.fromtimestamp(int(end_raw) / 1000, tz=UTC)
+    problem = _paged_window_problem(start, end, now, title)
+    if problem is None:
+        problem = _paged_quota_problem(state, cif, title)
+    if problem is not None:
+        return problem
+    entries = [e for t, e in _entries(state, cif, filtru, now) if start <= t <= end]
+    if not entries:
+        return _eroare("Nu exista mesaje in intervalul selectat", title)
+    return _paged_answer(state, cif, entries, int(page_raw), (start, end), title)
+
+
+def _paged_numbers_problem(
+    start_raw: str, end_raw: str, page_raw: str, title: str
+) -> Response | None:
+    """The times are milliseconds and the page a number from 1."""
     for name, value in (("startTime", start_raw), ("endTime", end_raw), ("pagina", page_raw)):
         if not value.isdigit() or (name == "pagina" and int(value) < 1):
             return _eroare(
                 f"{name} = {value} nu este un numar sau nu are o valoare acceptata de sistem", title
             )
-    problem = _list_common(state, cif, filtru, title, paged=True)
-    if problem is not None:
-        return problem
-    start = datetime.fromtimestamp(int(start_raw) / 1000, tz=UTC)
-    end = datetime.fromtimestamp(int(end_raw) / 1000, tz=UTC)
-    page = int(page_raw)
+    return None
+
+
+def _paged_window_problem(
+    start: datetime, end: datetime, now: datetime, title: str
+) -> Response | None:
+    """The interval starts at most 60 days ago, ends after it starts and not in the future."""
     if start < now - timedelta(days=60):
         return _eroare(
             f"startTime = {_human(start)} nu poate fi mai vechi de 60 de zile fata de momentul "
@@ -1107,15 +1130,29 @@ async def _list_paged(request: Request, state: FakeAnafState) -> Response:
         return _eroare(
             f"endTime = {_human(end)} nu poate in viitor fata de momentul requestului", title
         )
+    return None
+
+
+def _paged_quota_problem(state: FakeAnafState, cif: str, title: str) -> Response | None:
+    """Counts this call against the day's paged listings of ``cif``."""
     if state.count("lista_paginatie", cif) > state.paged_list_limit_per_day:
         return _eroare(
             f"S-au facut deja {state.paged_list_limit_per_day} interogari de lista mesaje de "
             "catre utilizator in cursul zilei",
             title,
         )
-    entries = [e for t, e in _entries(state, cif, filtru, now) if start <= t <= end]
-    if not entries:
-        return _eroare("Nu exista mesaje in intervalul selectat", title)
+    return None
+
+
+def _paged_answer(
+    state: FakeAnafState,
+    cif: str,
+    entries: list[dict[str, str]],
+    page: int,
+    window: tuple[datetime, datetime],
+    title: str,
+) -> Response:
+    """Page ``page`` of ``entries`` (``state.page_size`` a page), or the error past the last."""
     size = state.page_size
     total_pages = (len(entries) + size - 1) // size
     if page > total_pages:
@@ -1124,6 +1161,7 @@ async def _list_paged(request: Request, state: FakeAnafState) -> Response:
             title,
         )
     chunk = entries[(page - 1) * size : page * size]
+    start, end = window
     return JSONResponse(
         {
             "mesaje": chunk,
