@@ -18,14 +18,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from ..config import STARTER_TOML, parse_toml
 from ..config_check import TEMPLATE_LINE
 from ..errors import RetryLater, UserInputError
 from ..files import write_atomic
 from ..invoicing import ro
-from ..jsontypes import JsonObject
+from ..jsontypes import JsonObject, json_object
 from ..registry.anaf_public import (
     MAX_CUIS_PER_CALL,
     MIN_INTERVAL_SECONDS,
@@ -288,13 +288,24 @@ def give_up_since(ctx: AppContext, payment_key: str, service: str) -> datetime |
     return start
 
 
-# Any: ``detail`` is the JSON an event logged, its shape the event's own (registry, VIES,
-# BNR waits); the CLI and the tests index into it by the event they asked for
-def timeline(ctx: AppContext, payment_key: str) -> list[dict[str, Any]]:
-    """The payment's timeline (lookups, answers, waits) for ``payments timeline``."""
+class TimelineEvent(TypedDict):
+    """One event of a payment's timeline. ``detail`` is the JSON object the event logged, its
+    shape the event's own (registry, VIES, BNR waits)."""
+
+    at: str
+    event: str
+    detail: JsonObject
+
+
+def timeline(ctx: AppContext, payment_key: str) -> list[TimelineEvent]:
+    """The payment's timeline (lookups, answers, waits) for ``payments timeline``. Every event
+    is logged with a JSON object (:func:`log`, ``fx``); anything else reads as ``{}``."""
     with db.read(ctx.engine) as conn:
         events = store.payment_timeline(conn, payment_key)
-    return [{"at": e.at.isoformat(), "event": e.event, "detail": e.detail} for e in events]
+    return [
+        {"at": e.at.isoformat(), "event": e.event, "detail": json_object(e.detail) or {}}
+        for e in events
+    ]
 
 
 def timeline_entries(ctx: AppContext, payment_key: str) -> list[JsonObject]:

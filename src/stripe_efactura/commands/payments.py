@@ -119,6 +119,5 @@ def timeline(
         typer.echo(json.dumps(events, indent=2, ensure_ascii=False))
         return
     for e in events:
-        detail = e["detail"] if isinstance(e["detail"], dict) else {}
-        text = " ".join(f"{k}={v}" for k, v in sorted(detail.items()) if v not in (None, ""))
+        text = " ".join(f"{k}={v}" for k, v in sorted(e["detail"].items()) if v not in (None, ""))
         typer.echo(f"{e['at']}  {e['event']:<22} {text}")
