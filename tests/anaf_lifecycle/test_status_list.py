@@ -21,6 +21,9 @@ from stripe_efactura.store import db
 from stripe_efactura.store.tables import jobs
 from stripe_efactura.tz import BUCHAREST
 
+#: Every upload counts as a burst (the default needs 20 waiting uploads): the tests below
+#: follow the list path from the first invoice on.
+BURST = anaf_port.Tuning(list_status_min_waiting=1)
 ANAF_TASKS = frozenset({"submit_anaf", "anaf_step", anaf_status_list.SWEEP_TASK})
 CUI = "18547290"
 
@@ -81,7 +84,7 @@ def _events(env, invoice_id: int) -> list[tuple[str, dict[str, object] | None]]:
 
 
 def test_a_burst_of_50_costs_one_list_call_and_no_status_call(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(processing_delay=timedelta(seconds=3))
+    env = make_env(tune=BURST, processing_delay=timedelta(seconds=3))
     start = env.clock.now()  # Monday 10:00 in Bucharest
     issued = [env.issue() for _ in range(50)]
     ids = [i for i, _n in issued]
@@ -126,7 +129,7 @@ def test_a_burst_of_50_costs_one_list_call_and_no_status_call(make_env, monkeypa
 
 
 def test_without_a_list_answer_invoices_poll_stare_mesaj_as_before(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(processing_delay=timedelta(seconds=3))
+    env = make_env(tune=BURST, processing_delay=timedelta(seconds=3))
     env.state.inject(FaultKind.SERVER_ERROR, "listaMesajePaginatieFactura", times=100)
     start = env.clock.now()
     ids = [env.issue()[0] for _ in range(3)]
@@ -155,7 +158,7 @@ def test_without_a_list_answer_invoices_poll_stare_mesaj_as_before(make_env, mon
 
 
 def test_an_invoice_never_listed_falls_back_to_its_own_polls(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = make_env()  # processed only when polled: never listed before a stareMesaj
+    env = make_env(tune=BURST)  # processed only when polled: never listed before a stareMesaj
     start = env.clock.now()
     (invoice_id, _n) = env.issue()
     runner = Jobs(env, monkeypatch)
@@ -174,7 +177,7 @@ def test_an_invoice_never_listed_falls_back_to_its_own_polls(make_env, monkeypat
 
 
 def test_errors_in_the_list_make_the_invoice_nok_with_findings(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(processing_delay=timedelta(seconds=3))
+    env = make_env(tune=BURST, processing_delay=timedelta(seconds=3))
     start = env.clock.now()
     bad_id, bad = env.issue()
     good_id, _good = env.issue()
@@ -192,7 +195,7 @@ def test_errors_in_the_list_make_the_invoice_nok_with_findings(make_env, monkeyp
 
 
 def test_a_message_of_another_cif_or_index_is_not_taken_as_ok(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = make_env()  # our upload is never processed without a poll: only the extras list
+    env = make_env(tune=BURST)  # our upload is never processed without a poll: only the extras list
     start = env.clock.now()
     (invoice_id, _n) = env.issue()
     runner = Jobs(env, monkeypatch)
@@ -239,7 +242,7 @@ def test_the_demo_tuning_keeps_the_per_invoice_path(make_env) -> None:  # type: 
 
 
 def test_a_sweep_that_runs_late_still_answers_the_burst(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    env = make_env(processing_delay=timedelta(seconds=3))
+    env = make_env(tune=BURST, processing_delay=timedelta(seconds=3))
     start = env.clock.now()
     ids = [env.issue()[0] for _ in range(3)]
     runner = Jobs(env, monkeypatch)
@@ -250,5 +253,40 @@ def test_a_sweep_that_runs_late_still_answers_the_burst(make_env, monkeypatch) -
     assert [env.row(i).anaf_state for i in ids] == ["ok"] * 3
     assert Counter(name for _t, name in _calls(env)) == {
         "upload": 3,
+        "listaMesajePaginatieFactura": 1,
+    }
+
+
+def test_a_lone_sale_polls_and_is_archived_at_once(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(processing_delay=timedelta(seconds=3))  # the default tuning
+    start = env.clock.now()
+    invoice_id, _number = env.issue()
+    runner = Jobs(env, monkeypatch)
+    runner.submit([invoice_id])
+    ran = runner.run(start + timedelta(minutes=5))
+    assert env.row(invoice_id).anaf_state == "ok"
+    assert env.row(invoice_id).signed_zip is not None  # not deferred to the night
+    assert _calls(env) == [
+        (start, "upload"),
+        (start + timedelta(seconds=5), "stareMesaj"),
+        (start + timedelta(seconds=5), "descarcare"),
+    ]
+    assert ran == {"submit_anaf": 1, "anaf_step": 1}  # the poll that finds ok downloads too
+
+
+def test_the_list_takes_over_from_the_20th_waiting_upload(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(processing_delay=timedelta(seconds=3))  # the default tuning
+    start = env.clock.now()
+    ids = [env.issue()[0] for _ in range(30)]
+    runner = Jobs(env, monkeypatch)
+    runner.submit(ids)
+    runner.run(start + timedelta(hours=1))
+    assert [env.row(i).anaf_state for i in ids] == ["ok"] * 30
+    archived = [env.row(i).signed_zip is not None for i in ids]
+    assert archived == [True] * 19 + [False] * 11  # the burst's archives wait for the night
+    assert Counter(name for _t, name in _calls(env)) == {
+        "upload": 30,
+        "stareMesaj": 19,
+        "descarcare": 19,
         "listaMesajePaginatieFactura": 1,
     }

@@ -29,9 +29,9 @@ def _int(value: object) -> int:
 def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
     """Jobs ``submit_anaf`` and ``anaf_step``: one :func:`anaf_lifecycle.advance`, then the
     next job of the chain (deduplicated by chain and step number, so a job that runs twice
-    after a crash does not fork the chain). Just uploaded: the answer is first awaited from
-    the shared list sweep, the chain's own polls start :attr:`Tuning.list_status_seconds`
-    later (the fallback)."""
+    after a crash does not fork the chain). Just uploaded in a burst: the answer is first
+    awaited from the shared list sweep, the chain's own polls start
+    :attr:`Tuning.list_status_seconds` later (the fallback); outside a burst it polls."""
     invoice_id = _int(args["invoice_id"])
     gen = str(args.get("gen", "0"))
     number = _int(args.get("step", 0)) + 1
@@ -40,7 +40,7 @@ def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
         return step
     delay = step.delay
     with db.write(ctx.engine) as conn:
-        if step.state is AnafState.UPLOADED and anaf_status_list.enabled(ctx):
+        if step.state is AnafState.UPLOADED and anaf_status_list.in_burst(conn, ctx):
             delay = max(delay, anaf_port.tuning(ctx).list_status_seconds)
             anaf_status_list.request_sweep(conn, ctx)
         enqueue_step(conn, invoice_id, delay, gen=gen, step=number)

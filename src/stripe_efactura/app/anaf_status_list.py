@@ -1,10 +1,13 @@
 """ANAF's answers for a burst of uploads from one sweep of the message list, not one
 ``stareMesaj`` per invoice.
 
-After its upload an invoice's job chain waits :attr:`Tuning.list_status_seconds` (instead of
-polling at 5 s) and asks for a sweep: one ``anaf_status_sweep`` job, whatever the number of
-invoices, reads ``listaMesajePaginatieFactura`` (500 messages per call, 90 000 calls per CUI
-a day in our quota) from just before the oldest upload it covers, and records every answer:
+In a burst (:func:`in_burst`: at least :attr:`Tuning.list_status_min_waiting` uploads wait for
+their answer; a lone sale keeps the per-invoice path below and is ``ok`` and archived within
+seconds) an invoice's job chain, after its upload, waits :attr:`Tuning.list_status_seconds`
+(instead of polling at 5 s) and asks for a sweep: one ``anaf_status_sweep`` job, whatever the
+number of invoices, reads ``listaMesajePaginatieFactura`` (500 messages per call, 90 000 calls
+per CUI a day in our quota) from just before the oldest upload it covers, and records every
+answer:
 
 - ``ok`` only from a ``FACTURA TRIMISA`` message whose ``id_solicitare`` is the invoice's
   upload index and whose ``cif`` is our CUI; its ``id`` is the download id. The signed archive
@@ -63,6 +66,15 @@ CHUNK = 200
 def enabled(ctx: AppContext) -> bool:
     tune = anaf_port.tuning(ctx)
     return tune.list_status and tune.poll_scale > 0
+
+
+def in_burst(conn: Connection, ctx: AppContext) -> bool:
+    """Whether a fresh upload waits for the sweep: the list path is on and at least
+    :attr:`Tuning.list_status_min_waiting` uploads (this one included) wait for an answer."""
+    if not enabled(ctx):
+        return False
+    wanted = anaf_port.tuning(ctx).list_status_min_waiting
+    return anaf_invoices.count_awaiting_status(conn) >= wanted
 
 
 def request_sweep(conn: Connection, ctx: AppContext, delay: float | None = None) -> None:

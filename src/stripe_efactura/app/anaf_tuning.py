@@ -31,6 +31,11 @@ class Tuning:
     """The job chain learns ``ok``/``nok`` from one shared sweep of the message list
     (:mod:`app.anaf_status_list`) instead of a ``stareMesaj`` per invoice. Off when
     ``poll_scale`` is 0 (the demo polls at once)."""
+    list_status_min_waiting: int = 20
+    """The sweep is used only in a burst: when at least this many uploaded invoices (the new
+    one included) wait for their answer. Below that an invoice polls ``stareMesaj`` from 5 s
+    and its signed archive follows at once, so a single sale is ``ok`` and archived within
+    seconds, whatever the message list does."""
     list_status_seconds: float = 30.0
     """How long after its upload an invoice waits for the list before its own
     ``stareMesaj`` polls start (the fallback, on the usual schedule)."""

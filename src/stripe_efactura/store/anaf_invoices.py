@@ -143,6 +143,15 @@ class AwaitingStatus:
     anaf_messages: str | None
 
 
+def count_awaiting_status(conn: Connection) -> int:
+    """How many invoices are uploaded and not answered yet."""
+    states = (AnafState.UPLOADED.value, AnafState.IN_PROCESSING.value)
+    query = sa.select(sa.func.count()).where(
+        invoices.c.anaf_state.in_(states), invoices.c.upload_index.is_not(None)
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def awaiting_status(conn: Connection) -> list[AwaitingStatus]:
     """Every invoice uploaded and not answered yet, with its work record (JSON text)."""
     states = (AnafState.UPLOADED.value, AnafState.IN_PROCESSING.value)
