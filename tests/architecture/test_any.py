@@ -25,7 +25,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "stripe_efactura"
 
 CEILING = {
     "intake": 97,
-    "app": 2,
+    "app": 1,
     "web": 1,
     "anaf": 21,
     "registry": 2,

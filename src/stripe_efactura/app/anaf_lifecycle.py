@@ -38,7 +38,8 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from ..anaf.errors import (
     AnafApiError,
@@ -281,7 +282,7 @@ def _token_or_wait(ctx: AppContext, invoice_id: int) -> Step | None:
     return None
 
 
-def _current_attempt(conn: Any, invoice_id: int, attempt: str) -> Lifecycle | Step:
+def _current_attempt(conn: Connection, invoice_id: int, attempt: str) -> Lifecycle | Step:
     """The locked invoice if it is still ``uploading`` with ``attempt``, else the stale step."""
     inv = anaf_work.load(conn, invoice_id, lock=True)
     if inv is None or inv.state is not S.UPLOADING or inv.work.attempt != attempt:
