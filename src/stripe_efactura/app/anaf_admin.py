@@ -37,8 +37,9 @@ class RetryRefused(AnafApiError):
     code = "E-INVOICE-RETRY-REFUSED"
 
 
-class InvoiceSummary(TypedDict):
-    """One invoice as ``invoices list``/``show`` print it."""
+class _InvoiceFields(TypedDict):
+    """What ``invoices list`` and ``show`` both print of an invoice (``findings`` aside: a
+    summary lists their texts, a detail the findings in full)."""
 
     number: str
     kind: str
@@ -55,34 +56,22 @@ class InvoiceSummary(TypedDict):
     deadline: str | None
     deadline_status: DeadlineStatus | None
     email_state: str
-    findings: list[str]
     reason: str | None
     waiting: dict[str, str] | None
     """Why it waits for ANAF (``waiting.invoice_reason``), None when it does not."""
 
 
-class InvoiceDetail(TypedDict):
+class InvoiceSummary(_InvoiceFields):
+    """One invoice as ``invoices list``/``show`` print it."""
+
+    findings: list[str]
+
+
+class InvoiceDetail(_InvoiceFields):
     """``invoices show``: the summary with ANAF's findings in full, the filing state, the
     e-mail, the archive and the timeline."""
 
-    number: str
-    kind: str
-    series: str
-    issue_date: str
-    total: str
-    currency: str
-    livemode: bool
-    payment_key: str
-    anaf_state: str
-    upload_index: str | None
-    download_id: str | None
-    archived: bool
-    deadline: str | None
-    deadline_status: DeadlineStatus | None
-    email_state: str
     findings: list[JsonObject]
-    reason: str | None
-    waiting: dict[str, str] | None
     anaf: JsonObject
     email: email_state.EmailSummary
     archive_path: str | None
