@@ -18,28 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from . import db
+from .periods import BookedPayment
 from .tables import invoices, payments
 
-
-@dataclass(frozen=True)
-class PaymentRow:
-    """A payment, refund or dispute as listed: ``payments`` without the sale, its search
-    text, event ids and overrides."""
-
-    payment_key: str
-    kind: str
-    owner_type: str
-    owner_id: str
-    status: str
-    livemode: bool
-    currency: str
-    amount: int
-    paid_at: datetime
-    degraded: bool
-    problems: str
-    refers_to: str | None
-    created_at: datetime
-    updated_at: datetime
+#: A payment, refund or dispute as listed: the books' projection of ``payments`` (without the
+#: sale, its search text, event ids and overrides), one record type for both.
+PaymentRow = BookedPayment
 
 
 @dataclass(frozen=True)
