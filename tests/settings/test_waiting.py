@@ -167,10 +167,9 @@ def test_an_invoice_due_at_anaf_without_authorisation_says_why(
         "message_ro": "așteaptă autorizarea ANAF",
         "fix": "stripe-efactura anaf login (the qualified certificate, once a year)",
     }
-    fresh = {"anaf_state": "pending_upload", "reason": None, "livemode": True}
-    assert waiting_reasons.annotate_invoices(ctx, [fresh])[0]["waiting"] == expected
-    test_mode = {"anaf_state": "not_uploaded", "reason": None, "livemode": False}
-    assert waiting_reasons.annotate_invoices(ctx, [test_mode])[0]["waiting"] is None
+    waits = waiting_reasons.InvoiceWaits(ctx)
+    assert waits.as_dict("pending_upload", None, livemode=True) == expected
+    assert waits.as_dict("not_uploaded", None, livemode=False) is None
 
 
 @pytest.fixture

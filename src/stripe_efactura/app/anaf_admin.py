@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TypedDict
@@ -78,33 +77,10 @@ class InvoiceDetail(_InvoiceFields):
     timeline: list[JsonObject]
 
 
-class _Authorised:
-    """Whether ANAF is authorised, read once and only when some invoice waits for it."""
-
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self._value: bool | None = None
-
-    def __call__(self) -> bool:
-        if self._value is None:
-            self._value = waiting.anaf_authorised(self.ctx)
-        return self._value
-
-
-def _waiting(
-    state: str, reason: str | None, livemode: bool, authorised: Callable[[], bool]
-) -> dict[str, str] | None:
-    waits = state == "pending_upload" and not reason and livemode
-    found = waiting.invoice_reason(
-        state, reason, livemode=livemode, authorised=authorised() if waits else True
-    )
-    return None if found is None else found.to_dict()
-
-
 def _summary(
     row: InvoiceRecord | IssuedInvoice,
     today: date,
-    authorised: Callable[[], bool],
+    waits: waiting.InvoiceWaits,
     *,
     archived: bool,
 ) -> InvoiceSummary:
@@ -130,7 +106,7 @@ def _summary(
         "email_state": row.email_state,
         "findings": work.finding_codes(),
         "reason": work.reason,
-        "waiting": _waiting(str(row.anaf_state), work.reason, livemode, authorised),
+        "waiting": waits.as_dict(str(row.anaf_state), work.reason, livemode=livemode),
     }
 
 
@@ -145,8 +121,8 @@ def invoices_listing(
         rows = anaf_invoices.listing(conn, text=search or None)
     if overdue:
         rows = [r for r in rows if deadline_status(r, today) is not None]
-    authorised = _Authorised(ctx)
-    return [_summary(r, today, authorised, archived=r.has_signed_zip) for r in rows]
+    waits = waiting.InvoiceWaits(ctx)
+    return [_summary(r, today, waits, archived=r.has_signed_zip) for r in rows]
 
 
 def invoice_detail(ctx: AppContext, number: str) -> InvoiceDetail:
@@ -157,7 +133,7 @@ def invoice_detail(ctx: AppContext, number: str) -> InvoiceDetail:
             raise InvoiceNotFound(f"no invoice numbered {number}")
         events = invoice_store.timeline(conn, int(row.id))
     summary = _summary(
-        row, anaf_port.today(ctx), _Authorised(ctx), archived=row.signed_zip is not None
+        row, anaf_port.today(ctx), waiting.InvoiceWaits(ctx), archived=row.signed_zip is not None
     )
     work = AnafWork.from_json(row.anaf_messages)
     anaf = work.to_dict()

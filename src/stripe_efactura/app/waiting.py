@@ -9,7 +9,6 @@ message_ro, fix}``; None when nothing waits).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -183,21 +182,3 @@ class InvoiceWaits:
     def as_dict(self, state: str, reason: str | None, *, livemode: bool) -> dict[str, str] | None:
         found = self.reason(state, reason, livemode=livemode)
         return None if found is None else found.to_dict()
-
-
-def annotate_invoices(
-    ctx: AppContext, items: Iterable[Mapping[str, object]]
-) -> list[dict[str, object]]:
-    """The invoice summaries (``anaf_state``, ``reason``, ``livemode``) with ``waiting`` set,
-    as :class:`InvoiceWaits` works it out."""
-    waits = InvoiceWaits(ctx)
-    out: list[dict[str, object]] = []
-    for item in items:
-        reason = item.get("reason")
-        found = waits.as_dict(
-            str(item.get("anaf_state")),
-            reason if isinstance(reason, str) else None,
-            livemode=bool(item.get("livemode")),
-        )
-        out.append({**item, "waiting": found})
-    return out
