@@ -143,19 +143,21 @@ class AwaitingStatus:
     anaf_messages: str | None
 
 
+def _awaiting_status() -> tuple[sa.ColumnElement[bool], ...]:
+    """Uploaded and not answered yet."""
+    states = (AnafState.UPLOADED.value, AnafState.IN_PROCESSING.value)
+    return invoices.c.anaf_state.in_(states), invoices.c.upload_index.is_not(None)
+
+
 def count_awaiting_status(conn: Connection) -> int:
     """How many invoices are uploaded and not answered yet."""
-    states = (AnafState.UPLOADED.value, AnafState.IN_PROCESSING.value)
-    query = sa.select(sa.func.count()).where(
-        invoices.c.anaf_state.in_(states), invoices.c.upload_index.is_not(None)
-    )
+    query = sa.select(sa.func.count()).where(*_awaiting_status())
     return int(conn.execute(query).scalar_one())
 
 
 def awaiting_status(conn: Connection) -> list[AwaitingStatus]:
     """Every invoice uploaded and not answered yet, with its work record (JSON text)."""
-    states = (AnafState.UPLOADED.value, AnafState.IN_PROCESSING.value)
     query = sa.select(
         invoices.c.id, invoices.c.upload_index, invoices.c.anaf_state, invoices.c.anaf_messages
-    ).where(invoices.c.anaf_state.in_(states), invoices.c.upload_index.is_not(None))
+    ).where(*_awaiting_status())
     return [db.record(AwaitingStatus, r) for r in conn.execute(query)]
