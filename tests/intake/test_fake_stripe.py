@@ -137,3 +137,31 @@ def test_lookups_by_payment_intent_follow_the_objects_as_they_are_now() -> None:
         "inpay_1"
     ]
     assert store.invoice_payments_for(invoice_id="in_2") == []
+
+
+def test_refunds_by_charge_are_an_index_lookup() -> None:
+    store = FakeStripeStore()
+    store.add(
+        {"id": "re_1", "object": "refund", "charge": "ch_a", "created": 10},
+        {"id": "re_2", "object": "refund", "charge": {"id": "ch_a"}, "created": 20},
+        {"id": "re_3", "object": "refund", "charge": "ch_b", "created": 30},
+    )
+    assert [r["id"] for r in store.refunds_for("ch_a")] == ["re_2", "re_1"]
+    store.add({"id": "re_1", "object": "refund", "charge": "ch_b", "created": 10})
+    assert [r["id"] for r in store.refunds_for("ch_b")] == ["re_3", "re_1"]
+    assert [r["id"] for r in store.refunds_for("ch_a")] == ["re_2"]
+
+
+def test_filtered_lists_do_not_copy_every_stored_object(
+    client: TestClient, store: FakeStripeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of N payments costs O(1) per lookup, as Stripe's indexed filters do."""
+
+    def everything(kind: str) -> list[object]:
+        raise AssertionError(f"full copy of every {kind}")
+
+    monkeypatch.setattr(store, "all", everything)
+    sessions = client.get("/v1/checkout/sessions", params={"payment_intent": "pi_none"})
+    refunds = client.get("/v1/refunds", params={"charge": "ch_none"})
+    assert (sessions.status_code, sessions.json()["data"]) == (200, [])
+    assert (refunds.status_code, refunds.json()["data"]) == (200, [])

@@ -215,7 +215,7 @@ class FakeStripeStore:
         return events
 
     def refunds_for(self, charge_id: str) -> list[Json]:
-        refunds = [r for r in self.all("refund") if ref_id(r.get("charge")) == charge_id]
+        refunds = self._referring("refund", "charge", charge_id)
         refunds.sort(key=lambda r: (int(r.get("created", 0)), str(r["id"])), reverse=True)
         return refunds
 
@@ -237,6 +237,9 @@ def _references(kind: str, obj: Json) -> list[tuple[str, str]]:
         pi = ref_id(as_dict(obj.get("payment")).get("payment_intent"))
         invoice = ref_id(obj.get("invoice"))
         return [(n, v) for n, v in (("payment_intent", pi), ("invoice", invoice)) if v]
+    if kind == "refund":
+        charge = ref_id(obj.get("charge"))
+        return [("charge", charge)] if charge else []
     return []
 
 
@@ -463,9 +466,10 @@ class _Endpoints:
     def list_sessions(
         self, request: Request, params: dict[str, str], expand: set[str]
     ) -> JSONResponse:
-        items = self.store.all("checkout.session")
         if "payment_intent" in params:
             items = self.store.sessions_for_pi(params["payment_intent"])
+        else:
+            items = self.store.all("checkout.session")
         return _list(items, params, "/v1/checkout/sessions")
 
     def session_items(
@@ -515,9 +519,10 @@ class _Endpoints:
     def list_refunds(
         self, request: Request, params: dict[str, str], expand: set[str]
     ) -> JSONResponse:
-        items = self.store.all("refund")
         if "charge" in params:
             items = self.store.refunds_for(params["charge"])
+        else:
+            items = self.store.all("refund")
         return _list(items, params, "/v1/refunds")
 
 
