@@ -25,7 +25,7 @@ from ..intake import correlate, envelope, events, payload, reversals, signature
 from ..intake.sale import Sale
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
-from ..store import db, repo
+from ..store import db, event_batches, repo
 from . import stripe_unreadable
 from .context import AppContext
 
@@ -55,61 +55,40 @@ def accept_batch(
     items: list[tuple[envelope.EventMeta, bytes]],
     *,
     source: str = "webhook",
-    connection: sa.Connection | None = None,
 ) -> list[bool]:
-    """Group commit: store many verified events and their jobs in ONE transaction, on
-    ``connection`` when the caller keeps one (the webhook writer), else on a pooled one.
+    """Group commit: store many verified events and their jobs in ONE transaction (the
+    webhook's writer thread writes the same rows with :class:`BatchStore`).
 
     Returns, per item, whether it was new. A duplicate id (within the batch or stored
     before) creates nothing.
     """
-    transaction = db.write(ctx.engine) if connection is None else db.write_on(connection)
-    with transaction as conn:
+    with db.write(ctx.engine) as conn:
         now = db.db_now(conn)  # one clock read for the whole batch
         new_ids = repo.insert_events(conn, items, source=source, now=now)
         queue.enqueue_many(
             conn,
             "process_event",
-            [{"event_id": meta.id} for meta, _ in items if meta.id in new_ids],
+            [{"event_id": i} for i in dict.fromkeys(m.id for m, _ in items) if i in new_ids],
             now=now,
         )
-    out: list[bool] = []
-    for meta, _raw in items:
-        out.append(meta.id in new_ids)
-        new_ids.discard(meta.id)
-    return out
+    return event_batches.new_flags(items, new_ids)
 
 
 class BatchStore:
-    """:func:`accept_batch` for the webhook's writer thread, on one connection kept from one
-    batch to the next (no pool checkout, reset and check-in, nor PostgreSQL pre-ping, per
-    batch). After a failure the connection is closed and the next batch connects again.
-    Used by one thread at a time."""
+    """:func:`accept_batch` for the webhook's writer thread: the same rows, written on the
+    raw DB-API connection it keeps from one batch to the next (``store/event_batches.py``:
+    no SQLAlchemy per statement, no pool checkout per batch). Used by one thread at a time."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self._conn: sa.Connection | None = None
+        self._batches = event_batches.EventBatches(ctx.engine)
 
     def accept(self, items: list[tuple[envelope.EventMeta, bytes]]) -> list[bool]:
         """Like :func:`accept_batch`. Raises StorageError when the database is unavailable."""
-        if self._conn is None:
-            try:
-                self._conn = self.ctx.engine.connect()
-            except sa.exc.OperationalError as exc:
-                raise StorageError(f"database unavailable: {exc}") from exc
-        try:
-            return accept_batch(self.ctx, items, connection=self._conn)
-        except BaseException:
-            self.close()
-            raise
+        return self._batches.insert(items)
 
     def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # a broken connection: the pool discards it
-                log.debug("webhook writer: closing its connection failed", exc_info=True)
+        self._batches.close()
 
 
 def check_webhook(

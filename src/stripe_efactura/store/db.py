@@ -175,19 +175,6 @@ def after_commit(conn: Connection, hook: Callable[[], None]) -> bool:
 
 
 @contextmanager
-def write_on(conn: Connection) -> Iterator[Connection]:
-    """Like :func:`write`, on a connection the caller keeps between transactions (the
-    webhook writer thread: no pool checkout, reset and check-in, no PostgreSQL pre-ping per
-    batch). After a failure the caller must close ``conn`` and connect again."""
-    path = sqlite_path(conn.engine)
-    try:
-        with turns_for(path).turn() if path else nullcontext(), conn.begin():
-            yield conn
-    except sa.exc.OperationalError as exc:
-        raise StorageError(f"database unavailable: {_one_line(exc)}") from exc
-
-
-@contextmanager
 def read(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction (deferred ``BEGIN`` on SQLite)."""
     with engine.connect() as base:
