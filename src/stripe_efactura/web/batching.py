@@ -85,28 +85,36 @@ class BatchWriter:
 
     def _write(self, batch: list[_Item]) -> None:
         items = [(i.meta, i.raw) for i in batch]
+        outcomes: list[bool | BaseException]
         try:
-            results = self._store.accept(items)  # its own connection, kept between batches
+            outcomes = [*self._store.accept(items)]  # its own connection, kept between batches
         except StorageError as exc:
             log.error("webhook: storage unavailable: %s", exc)
-            for item in batch:
-                item.loop.call_soon_threadsafe(_set_exception, item.future, exc)
-            return
+            outcomes = [exc] * len(batch)
         except Exception as exc:  # keep the writer alive; Stripe will retry
             log.exception("webhook writer failed")
-            err = StorageError(f"webhook writer failed: {exc}")
-            for item in batch:
-                item.loop.call_soon_threadsafe(_set_exception, item.future, err)
-            return
-        for item, created in zip(batch, results, strict=True):
-            item.loop.call_soon_threadsafe(_set_result, item.future, created)
+            outcomes = [StorageError(f"webhook writer failed: {exc}")] * len(batch)
+        _answer(batch, outcomes)
 
 
-def _set_result(future: asyncio.Future[bool], value: bool) -> None:
-    if not future.done():
-        future.set_result(value)
+def _answer(batch: list[_Item], outcomes: list[bool | BaseException]) -> None:
+    """Hand each request its outcome: one wake-up of each event loop per batch (not one per
+    event: each ``call_soon_threadsafe`` writes to the loop's self-pipe)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
+    for item, outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(item.loop, []).append((item.future, outcome))
+    for loop, answers in by_loop.items():
+        loop.call_soon_threadsafe(_settle, answers)
 
 
-def _set_exception(future: asyncio.Future[bool], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
+_Answer = tuple["asyncio.Future[bool]", bool | BaseException]
+
+
+def _settle(answers: list[_Answer]) -> None:
+    for future, outcome in answers:
+        if future.done():  # the request went away
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
