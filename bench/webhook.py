@@ -227,7 +227,7 @@ def run_reference(tmp: Path, opts: argparse.Namespace) -> dict[str, float]:
 
 def post_events(base: str, pid: int, tmp: Path, opts: argparse.Namespace) -> dict[str, float]:
     """wrk posting the pre-signed events to ``base``; the server's CPU seconds meanwhile."""
-    before = cpu_seconds(pid)
+    before, threads_before = cpu_seconds(pid), thread_seconds(pid)
     result = wrk(
         f"{base}/webhooks/stripe",
         opts.seconds,
@@ -236,6 +236,10 @@ def post_events(base: str, pid: int, tmp: Path, opts: argparse.Namespace) -> dic
         [str(tmp / "events.tsv"), str(WRK_THREADS)],
     )
     result["cpu_s"] = cpu_seconds(pid) - before
+    after = thread_seconds(pid)
+    result["thread_cpu_s"] = sorted(
+        (round(t - threads_before.get(tid, 0.0), 3) for tid, t in after.items()), reverse=True
+    )
     return result
 
 
@@ -244,6 +248,9 @@ def with_accepted(
 ) -> dict[str, float]:
     result["accepted_per_s"] = round(stored / opts.seconds, 1)
     result["cpu_us_per_event"] = round(result["cpu_s"] / max(stored, 1) * 1e6, 1)
+    result["thread_us_per_event"] = [
+        round(t / max(stored, 1) * 1e6) for t in result["thread_cpu_s"] if t > 0
+    ]
     return result
 
 
@@ -251,6 +258,18 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU of process ``pid`` (all its threads) so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_seconds(pid: int) -> dict[int, float]:
+    """User + system CPU of each thread of process ``pid`` so far, from /proc (by thread id)."""
+    out: dict[int, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def main() -> int:
@@ -275,15 +294,20 @@ ANALYSIS = (
     "What limits it. An event is answered 200 only after its row and its job are durable: "
     "one writer thread group-commits whatever is waiting (about 10-12 events per commit at "
     "32 connections), one fsync per commit, in both servers. The rest is CPU under one GIL, "
-    "and on 2 cores shared with wrk the ratio follows the CPU per event. Per thread (utime + "
-    "stime over a 10 s run, /proc/PID/task, load 10-12): the reference's event loop 108 us "
-    "and writer 41 us per event; ours 157 us and 80 us. In the event loop ours adds the "
-    "payload limits of issue 16 (a scan of the JSON text, 20 us; the value walk it replaces "
-    "took 70 us), the body-size middleware and the richer answer; in the writer, the stored "
-    "row (9 columns, the payload as TEXT, the job with its JSON args and its (status, run_at) "
-    "index: 35 us of SQLite per event where the reference stores 4 columns and a BLOB) and "
-    "SQLAlchemy around the statements (about 15 us per event). `gc.freeze()` at start and "
-    "WAL checkpoints on their own thread (both from earlier work) keep the tail short."
+    "and on 2 cores shared with wrk the ratio follows the CPU per event. The per-thread "
+    "columns are utime + stime per accepted event from /proc/PID/task, largest first: ours "
+    "the event loop, the writer and the WAL checkpointer; the reference its event loop and "
+    "its writer (which checkpoints itself). Before issue 17's writer change (quiet machine): "
+    "ours 157 us in the event loop and 80 us in the writer, the reference 108 and 41. The "
+    "writer now stores each batch on the raw DB-API connection (store/event_batches.py, no "
+    "SQLAlchemy per statement): what is left there is SQLite storing the richer rows (9 "
+    "columns, the payload as TEXT, the job with its JSON args, its unique dedupe key and its "
+    "(status, run_at) index, where the reference stores 4 columns and a BLOB, 2 columns "
+    "and no index). In the event loop ours adds the payload limits of issue 16 (a scan of "
+    "the JSON text, 20 us; the value walk it replaces took 70 us), the replay window and the "
+    "Stripe SDK's signature check on a decoded copy of the body, the body-size middleware "
+    "and the richer answer. `gc.freeze()` at start and WAL checkpoints on their own thread "
+    "(both from earlier work) keep the tail short."
 )
 
 
@@ -297,7 +321,8 @@ def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
         f"| {r['webhook']['p99_ms']} | {r['reference']['accepted_per_s']:,.0f} "  # type: ignore[index]
         f"| {r['reference']['p99_ms']} | {r['ratio_to_reference']:.0%} "  # type: ignore[index]
         f"| {r['webhook']['cpu_us_per_event']} | {r['reference']['cpu_us_per_event']} "  # type: ignore[index]
-        f"| {r['cpu_ratio']:.0%} | {r['empty']['rps']:,.0f} | {r['load']:.1f} |"
+        f"| {r['cpu_ratio']:.0%} | {threads(r['webhook'])} | {threads(r['reference'])} "  # type: ignore[arg-type]
+        f"| {r['empty']['rps']:,.0f} | {r['load']:.1f} |"
         for i, r in enumerate(results, 1)
     )
     load = os.getloadavg()
@@ -317,8 +342,9 @@ def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
         "run.\n\n"
         "| run | accepted events/s | p50 ms | p99 ms | reference accepted/s | reference p99 ms "
         "| webhook / reference | server CPU us per event | reference CPU us per event "
-        "| reference CPU / ours | empty endpoint req/s | load (1 min) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| reference CPU / ours | ours per thread us | reference per thread us "
+        "| empty endpoint req/s | load (1 min) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         f"{rows}\n\n"
         f"Targets: >= 1,000 accepted events/s ({verdict(all_rate)}), p99 < 50 ms "
         f"({verdict(all_p99)}), >= 80 % of the reference durable endpoint "
@@ -329,6 +355,12 @@ def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
         "shared by the server, wrk and whatever else runs: on a loaded machine events/s and "
         "p99 swing from run to run, the CPU per event much less.\n"
     )
+
+
+def threads(result: dict[str, object]) -> str:
+    """CPU us per accepted event of each busy thread, largest first (the event loop, then
+    the writer, then e.g. the checkpointer)."""
+    return " / ".join(str(t) for t in result["thread_us_per_event"] if t >= 1)  # type: ignore[attr-defined]
 
 
 def run_once(opts: argparse.Namespace, index: int = 0) -> dict[str, object]:
