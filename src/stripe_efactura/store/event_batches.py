@@ -9,7 +9,7 @@ same transaction runs on the DB-API connection the writer keeps, with precompile
 - SQLite: ``BEGIN IMMEDIATE`` (after this process's writer turn), one clock read, one
   ``IN`` lookup of the ids already stored, one ``executemany`` per table, ``COMMIT``;
 - PostgreSQL: one statement (the clock, the events ``ON CONFLICT DO NOTHING`` and the jobs
-  of the new ones, from arrays) and ``COMMIT``: two round trips per batch.
+  of the new ones, from arrays bound in binary) and ``COMMIT``.
 
 The rows are the ones the SQLAlchemy path writes (tests/intake/test_event_batches.py
 compares them on both databases). :meth:`EventBatches.insert` returns only after the
