@@ -6,6 +6,7 @@ import fcntl
 import os
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -91,20 +92,26 @@ def test_write_takes_the_turn_of_its_sqlite_file(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_the_clock_is_read_once_per_transaction_and_still_advances(tmp_path: Path) -> None:
+def test_the_sqlite_clock_is_the_hosts_without_a_statement_and_still_advances(
+    tmp_path: Path,
+) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'e.db'}")
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
         with db.write(engine) as conn:
+            before = datetime.now(UTC).replace(tzinfo=None)
             first = db.db_now(conn)
             time.sleep(0.01)
             second = db.db_now(conn)
-        clock_reads = [s for s in statements if "strftime" in s]
-        assert len(clock_reads) == 1
-        assert second > first and second.microsecond % 1000 == 0
+            sqlite_now = conn.exec_driver_sql(
+                "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
+            ).scalar_one()
+        assert statements == ["BEGIN IMMEDIATE", "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"]
+        assert before - timedelta(milliseconds=1) <= first < second
+        assert first.microsecond % 1000 == 0 and second.microsecond % 1000 == 0
+        assert second <= datetime.fromisoformat(sqlite_now)  # SQLite's own clock, read after
         with db.write(engine) as conn:
             assert db.db_now(conn) >= second
-        assert len([s for s in statements if "strftime" in s]) == 2
     finally:
         engine.dispose()

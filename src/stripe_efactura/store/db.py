@@ -224,7 +224,8 @@ _CLOCK = "efactura_clock"
 
 
 def db_now(conn: Connection) -> datetime:
-    """The database clock, as a naive UTC datetime.
+    """The database clock, as a naive UTC datetime (PostgreSQL's ``clock_timestamp()``; on
+    SQLite the host's clock in milliseconds, which is what SQLite's ``'now'`` reads).
 
     The clock is read once per transaction; later calls in the same transaction add the
     time elapsed since (a monotonic clock), so a job's claim, its log lines, its completion
@@ -254,8 +255,10 @@ class _HeldClock:
 
 def _read_clock(conn: Connection) -> datetime:
     if is_sqlite(conn):
-        text = conn.exec_driver_sql("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')").scalar_one()
-        return datetime.fromisoformat(str(text))
+        # SQLite's 'now' is this host's clock (its VFS asks the OS, as Python does), in
+        # milliseconds: the same value without a statement per transaction
+        now = datetime.now(UTC).replace(tzinfo=None)
+        return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
     value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar_one()
     assert isinstance(value, datetime)
     return value.replace(tzinfo=None)
