@@ -290,3 +290,39 @@ def test_the_list_takes_over_from_the_20th_waiting_upload(make_env, monkeypatch)
         "descarcare": 19,
         "listaMesajePaginatieFactura": 1,
     }
+
+
+def test_an_upload_its_next_step_and_its_completion_share_one_commit(env) -> None:  # type: ignore[no-untyped-def]
+    """The worker claims ``submit_anaf``; the job then writes twice: the intent (before the
+    request) and, in one transaction, the answer, the chain's next job and its own
+    completion."""
+    from stripe_efactura.jobs.worker import Worker
+
+    invoice_id, _number = env.issue()
+    with db.write(env.ctx.engine) as conn:
+        queue.enqueue(conn, "submit_anaf", {"invoice_id": invoice_id})
+    handlers = {k: v for k, v in app.handlers(env.ctx).items() if k in ANAF_TASKS}
+    worker = Worker(env.ctx.engine, handlers, worker_id="W", batch=1)
+    writes: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement in ("BEGIN IMMEDIATE", "BEGIN") and db.is_sqlite(_conn):
+            writes.append(statement)
+
+    sa.event.listen(env.ctx.engine, "before_cursor_execute", count)
+    try:
+        assert worker.run_once() == 1
+    finally:
+        sa.event.remove(env.ctx.engine, "before_cursor_execute", count)
+    assert env.row(invoice_id).anaf_state == "uploaded"
+    with db.read(env.ctx.engine) as conn:
+        rows = conn.execute(
+            sa.select(jobs.c.task, jobs.c.status)
+            .where(jobs.c.task.in_(("submit_anaf", "anaf_step")))
+            .order_by(jobs.c.id)
+        ).all()
+    assert [tuple(r) for r in rows] == [("submit_anaf", "done"), ("anaf_step", "queued")]
+    if db.is_sqlite(env.ctx.engine):
+        # the schedules' tick, the claim, the intent, then the answer + next step + completion
+        # (the reads are plain BEGIN)
+        assert writes.count("BEGIN IMMEDIATE") == 4

@@ -29,22 +29,38 @@ def _int(value: object) -> int:
 def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
     """Jobs ``submit_anaf`` and ``anaf_step``: one :func:`anaf_lifecycle.advance`, then the
     next job of the chain (deduplicated by chain and step number, so a job that runs twice
-    after a crash does not fork the chain). Just uploaded in a burst: the answer is first
-    awaited from the shared list sweep, the chain's own polls start
+    after a crash does not fork the chain) and the job's completion, in the step's own last
+    transaction where it has one (an upload) or else in one transaction. Just uploaded in a
+    burst: the answer is first awaited from the shared list sweep, the chain's own polls start
     :attr:`Tuning.list_status_seconds` later (the fallback); outside a burst it polls."""
     invoice_id = _int(args["invoice_id"])
     gen = str(args.get("gen", "0"))
     number = _int(args.get("step", 0)) + 1
-    step = anaf_lifecycle.advance(ctx, invoice_id)
-    if step.delay is None:
+
+    def then(conn: Connection, step: Step) -> None:
+        _next_step(ctx, conn, step, invoice_id, gen=gen, number=number)
+
+    step = anaf_lifecycle.advance(ctx, invoice_id, then=then)
+    if step.delay is None or step.followed:
         return step
-    delay = step.delay
     with db.write(ctx.engine) as conn:
+        then(conn, step)
+    return step
+
+
+def _next_step(
+    ctx: AppContext, conn: Connection, step: Step, invoice_id: int, *, gen: str, number: int
+) -> None:
+    """In the caller's write transaction: the chain's next job (when the step has a delay),
+    then this job's completion (:func:`queue.finish_in`, last)."""
+    if step.delay is not None:
+        delay = step.delay
         if step.state is AnafState.UPLOADED and anaf_status_list.in_burst(conn, ctx):
             delay = max(delay, anaf_port.tuning(ctx).list_status_seconds)
             anaf_status_list.request_sweep(conn, ctx)
         enqueue_step(conn, invoice_id, delay, gen=gen, step=number)
-    return step
+    for task in ("submit_anaf", STEP_TASK):  # whichever of the two this job is
+        queue.finish_in(conn, task)
 
 
 def schedule(

@@ -62,7 +62,7 @@ from ..store import anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle
 from . import anaf_archive, anaf_findings, anaf_port, anaf_reconcile, anaf_tokens
-from .anaf_port import Step
+from .anaf_port import Step, Then
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.anaf")
@@ -73,14 +73,18 @@ WAF_RETRIES = 3
 WAF_BACKOFF = 4
 
 
-def advance(ctx: AppContext, invoice_id: int) -> Step:
-    """Do the next thing for one invoice; idempotent and safe to run from many processes."""
+def advance(ctx: AppContext, invoice_id: int, *, then: Then | None = None) -> Step:
+    """Do the next thing for one invoice; idempotent and safe to run from many processes.
+
+    ``then`` runs inside the step's last write transaction where the step ends in one that
+    it can share (a successful upload: the answer, the chain's next job and the job's
+    completion in one commit); the returned step says so (``followed``)."""
     with db.read(ctx.engine) as conn:
         inv = anaf_work.load(conn, invoice_id)
     if inv is None:
         return Step(None, None, "no such invoice")
     try:
-        return _dispatch(ctx, inv)
+        return _dispatch(ctx, inv, then)
     except anaf_quota.QuotaWait as wait:
         return Step(inv.state, max(1.0, anaf_port.seconds_until(ctx, wait.until)), str(wait))
     except anaf_tokens.NotAuthorised as exc:
@@ -91,15 +95,15 @@ def advance(ctx: AppContext, invoice_id: int) -> Step:
         return Step(inv.state, anaf_port.tuning(ctx).retry_seconds, exc.code)
 
 
-def _dispatch(ctx: AppContext, inv: Lifecycle) -> Step:
+def _dispatch(ctx: AppContext, inv: Lifecycle, then: Then | None = None) -> Step:
     state, work = inv.state, inv.work
     if state is S.PENDING:
-        return _upload(ctx, inv.id)
+        return _upload(ctx, inv.id, then)
     if state is S.UPLOADING:
         return _interrupted(ctx, inv)
     if state is S.UNKNOWN:
         step = anaf_reconcile.reconcile(ctx, inv)
-        return _upload(ctx, inv.id) if step is None else step
+        return _upload(ctx, inv.id, then) if step is None else step
     if state in (S.UPLOADED, S.IN_PROCESSING):
         return _poll(ctx, inv)
     if state is S.OK and inv.row.signed_zip is None and not work.archive_error:
@@ -203,7 +207,7 @@ def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
     return _Intent(attempt, xml, standard, mode, inv.number)
 
 
-def _upload(ctx: AppContext, invoice_id: int) -> Step:
+def _upload(ctx: AppContext, invoice_id: int, then: Then | None = None) -> Step:
     waiting = _token_or_wait(ctx, invoice_id)  # no intent without a usable token
     if waiting is not None:
         return waiting
@@ -251,8 +255,12 @@ def _upload(ctx: AppContext, invoice_id: int) -> Step:
         invoice_store.log(
             conn, invoice_id, "anaf_uploaded", {"index": result.index, "attempt": attempt}
         )
+        step = Step(S.UPLOADED, poll_wait(ctx, 0))
+        if then is not None:
+            then(conn, step)
+            step = replace(step, followed=True)
     log.info("invoice %s uploaded: index %s", intent.number, result.index)
-    return Step(S.UPLOADED, poll_wait(ctx, 0))
+    return step
 
 
 def _token_reason(exc: EfacturaError) -> str:

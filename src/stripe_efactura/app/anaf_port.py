@@ -4,6 +4,7 @@ of a context, call quotas, and what every lifecycle step does after a failed cal
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
@@ -32,6 +33,14 @@ class Step:
     state: AnafState | None
     delay: float | None
     note: str = ""
+    followed: bool = False
+    """The ``then`` hook of :func:`.anaf_lifecycle.advance` already ran, inside the step's own
+    last write transaction (the caller has nothing left to write)."""
+
+
+Then = Callable[[Connection, Step], None]
+"""What the caller of a lifecycle step writes after it (the chain's next job, the job's
+completion): run inside the step's last write transaction when it ends in one."""
 
 
 def tuning(ctx: AppContext) -> Tuning:
