@@ -19,6 +19,9 @@ Stripe / SMTP / ANAF client, each exclusive of the others; "other" is the job lo
 logging), jobs run per invoice, worker RSS, ANAF calls per invoice (by endpoint).
 
 ``--db postgresql`` creates a fresh database next to ``--pg-url``'s (dropped afterwards).
+``--count-sql`` also counts the workers' SQL statements and write transactions per invoice, by
+job (the counting costs CPU: not for timing runs). The run's folder in ``$TMPDIR`` is removed
+at the end unless ``--keep``.
 Worker CPU is measured, not wall time: on a shared machine it is the figure that compares.
 """
 
@@ -28,6 +31,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -335,6 +339,16 @@ def child(stats_path: Path, ready_path: Path) -> int:
     stages = Stages()
     instrument(stages)
     ran: Counter[str] = Counter()
+    current = ["loop"]
+    sql: Counter[str] = Counter()
+    if os.environ.get("BENCH_COUNT_SQL"):  # --count-sql
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        @event.listens_for(Engine, "before_cursor_execute")
+        def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            sql[f"{current[0]} | {' '.join(statement.split())[:110]}"] += 1
+
     settings = load_settings()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -344,6 +358,7 @@ def child(stats_path: Path, ready_path: Path) -> int:
 
         def counted(job: Any, **kwargs: Any) -> Any:
             ran[job.task] += 1
+            current[0] = job.task
             stages.enter("other")
             try:
                 return original(job, **kwargs)
@@ -374,6 +389,7 @@ def child(stats_path: Path, ready_path: Path) -> int:
         "jobs": dict(ran),
         "thread_cpu": cpu,
         "maxrss_mb": usage.ru_maxrss / 1024,
+        "sql": dict(sql),
     }
     stats_path.write_text(json.dumps(stats))
     return 0
@@ -482,6 +498,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     procs: list[subprocess.Popen[bytes]] = []
     with database(opts.db, tmp, opts.pg_url) as db_url:
         env = environment(tmp, db_url, stripe_srv.url, anaf_srv.url, sink.port)
+        if opts.count_sql:
+            env["BENCH_COUNT_SQL"] = "1"
         prepare(tmp, env)
         engine = make_engine(db_url)
         try:
@@ -523,6 +541,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     sink.stop()
     anaf_srv.stop()
     stripe_srv.stop()
+    if not opts.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
     return result
 
 
@@ -607,7 +627,23 @@ def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
     for s in split:
         stages.update(s["stages"])
         jobs.update(s["jobs"])
+    sql: Counter[str] = Counter()
+    for s in split:
+        sql.update(s.get("sql", {}))
+    counted = {}
+    if sql:
+        per_task: Counter[str] = Counter()
+        for key, times in sql.items():
+            per_task[key.split(" | ")[0]] += times
+        counted = {
+            "sql_per_invoice": round(sum(sql.values()) / n, 1),
+            "write_transactions_per_invoice": round(
+                sum(v for k, v in sql.items() if k.endswith("| BEGIN IMMEDIATE")) / n, 2
+            ),
+            "sql_per_invoice_by_task": {k: round(v / n, 1) for k, v in per_task.most_common()},
+        }
     return {
+        **counted,
         "stage_ms_per_invoice": {k: round(v * 1000 / n, 1) for k, v in sorted(stages.items())},
         "jobs_per_invoice": round(sum(jobs.values()) / n, 2),
         "jobs": dict(jobs),
@@ -633,6 +669,13 @@ def main() -> int:
         "-1: only a status call finishes it",
     )
     ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument("--keep", action="store_true", help="keep the run's folder in $TMPDIR")
+    ap.add_argument(
+        "--count-sql",
+        action="store_true",
+        help="count the workers' SQL statements by job (attributes each claim to the job before "
+        "it; the counting costs CPU: leave it off when timing)",
+    )
     opts = ap.parse_args()
     load = os.getloadavg()
     result = run(opts)
