@@ -89,6 +89,10 @@ class StripeApi:
             base_addresses={"api": api_base or DEFAULT_API_BASE},
             stripe_version=api_version,
             max_network_retries=max_retries,
+            # the SDK's httpx transport: one thread-safe connection pool, the environment's
+            # proxy settings read once (the default requests transport scans the whole
+            # environment on every request; 548 against 379 us of CPU per call, bench/README)
+            http_client=stripe.HTTPXClient(allow_sync_methods=True),
         )
 
     # -- transport -----------------------------------------------------------------------
