@@ -65,6 +65,15 @@ class Collector:
     rcpt_reply: dict[str, str] = field(default_factory=dict)
     data_reply: str | None = None
     messages: list[Received] = field(default_factory=list)
+    greetings: int = 0
+    """EHLO commands received (one per plain connection, two with STARTTLS)."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
@@ -153,7 +162,8 @@ def smtp_server() -> Iterator[StartServer]:
 
     yield start
     for controller in started:
-        controller.stop()
+        if controller._thread is not None:  # a test may have stopped it already
+            controller.stop()
 
 
 @dataclass(frozen=True)

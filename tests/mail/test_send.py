@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -378,3 +379,58 @@ def test_directory_sender_failure_is_coded(factory: ModuleType, tmp_path: Any) -
     with pytest.raises(SmtpError) as err:
         DirectorySender(blocker / "outbox").send(msg)
     assert (err.value.code, err.value.retryable) == ("E-MAIL-WRITE", True)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_a_kept_connection_carries_a_burst_with_one_log_in(
+    smtp_server: Any, factory: ModuleType, smtp_credentials: tuple[str, str]
+) -> None:
+    server = smtp_server(auth=True, auth_require_tls=False)
+    user, password = smtp_credentials
+    sender = SmtpSender(
+        "127.0.0.1", server.port, user, password, starttls=False, timeout=5, keep_open=60
+    )
+    for _ in range(3):
+        sender.send(invoice_message(factory)[0])
+    sender.close()
+    assert server.handler.greetings == 1
+    assert [m.login for m in server.messages] == [user.encode()] * 3
+    assert len({m.data for m in server.messages}) == 3  # three messages, three Message-IDs
+
+
+def test_a_kept_connection_the_server_dropped_is_replaced(
+    smtp_server: Any, factory: ModuleType
+) -> None:
+    server = smtp_server()
+    sender = SmtpSender("127.0.0.1", server.port, starttls=False, timeout=5, keep_open=60)
+    sender.send(invoice_message(factory)[0])
+    server.controller.stop()  # the kept connection dies with it
+    again = smtp_server(port=server.port)
+    msg, pdf = invoice_message(factory)
+    sender.send(msg)
+    assert_invoice_received(again, pdf)
+    assert (len(server.messages), again.handler.greetings) == (1, 1)
+
+
+def test_an_idle_kept_connection_is_not_used_after_keep_open(
+    smtp_server: Any, factory: ModuleType
+) -> None:
+    server = smtp_server()
+    sender = SmtpSender("127.0.0.1", server.port, starttls=False, timeout=5, keep_open=0.05)
+    sender.send(invoice_message(factory)[0])
+    time.sleep(0.1)
+    sender.send(invoice_message(factory)[0])
+    assert (len(server.messages), server.handler.greetings) == (2, 2)
+
+
+def test_a_failed_message_closes_the_kept_connection(smtp_server: Any, factory: ModuleType) -> None:
+    server = smtp_server(data_reply="451 4.3.0 Try again later")
+    sender = SmtpSender("127.0.0.1", server.port, starttls=False, timeout=5, keep_open=60)
+    with pytest.raises(SmtpError) as err:
+        sender.send(invoice_message(factory)[0])
+    assert (err.value.retryable, err.value.smtp_code) == (True, 451)
+    server.handler.data_reply = None
+    msg, pdf = invoice_message(factory)
+    sender.send(msg)
+    assert_invoice_received(server, pdf)
+    assert server.handler.greetings == 2

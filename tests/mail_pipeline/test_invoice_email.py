@@ -437,3 +437,16 @@ def test_unreadable_logo_gives_a_pdf_without_logo_and_says_why(
             sa.select(invoice_log.c.detail).where(invoice_log.c.event == "pdf_rendered")
         ).all()
     assert json.loads(detail[0])["logo_error"].startswith("[E-PDF-LOGO] ")
+
+
+def test_one_smtp_sender_per_context_and_settings_keeps_its_connection(
+    make_pipe: Any,
+) -> None:
+    pipe = make_pipe()
+    first = mailing.mail_sender(pipe.ctx)
+    assert isinstance(first, SmtpSender) and first.keep_open == mailing.SMTP_KEEP_OPEN
+    assert mailing.mail_sender(pipe.ctx) is first
+    pipe.ctx.settings = replace(pipe.ctx.settings, smtp_port=first.port + 1)
+    second = mailing.mail_sender(pipe.ctx)
+    assert isinstance(second, SmtpSender)
+    assert second is not first and second.port == first.port + 1

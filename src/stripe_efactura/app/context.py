@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from ..anaf.client import AnafClient
     from ..anaf.oauth import TokenSet
     from ..intake.correlate import StripeReader
-    from ..mail.send import MailSender
+    from ..mail.send import MailSender, SmtpSender
     from ..mail.templates import Templates
     from .anaf_tuning import Tuning
     from .audit_run import AuditRun
@@ -56,6 +56,9 @@ class Caches:
     not an invoice of ours; download id)."""
     audit_runs: dict[str, AuditRun] = field(default_factory=dict)
     """Period audits started from the API or the console (``app.audit_runs``), by id."""
+    smtp_sender: tuple[tuple[object, ...], SmtpSender] | None = None
+    """The SMTP sender of the settings in the key, keeping its connection between messages
+    (``app.mailing.mail_sender``)."""
 
 
 @dataclass
@@ -86,6 +89,8 @@ class AppContext:
     """How a use case pauses (waiting for a registry's call slot); tests pass a fake clock's."""
 
     def close(self) -> None:
+        if self.caches.smtp_sender is not None:
+            self.caches.smtp_sender[1].close()  # QUIT on a kept SMTP connection
         self.engine.dispose()
 
 

@@ -109,8 +109,26 @@ def mail_sender(ctx: AppContext) -> MailSender:
     if ctx.mail_sender is not None:
         return ctx.mail_sender
     if ctx.settings.smtp_host:
-        return SmtpSender.from_settings(ctx.settings)
+        return _smtp_sender(ctx)
     return DirectorySender(ctx.settings.data_dir / "outbox")
+
+
+SMTP_KEEP_OPEN = 60.0
+"""Seconds an SMTP connection is kept for the next message (checked with ``RSET`` first)."""
+
+
+def _smtp_sender(ctx: AppContext) -> SmtpSender:
+    """One sender per context and SMTP settings: a burst of e-mails shares its connection."""
+    s = ctx.settings
+    key = (s.smtp_host, s.smtp_port, s.smtp_user, s.smtp_password, s.smtp_starttls)
+    cached = ctx.caches.smtp_sender
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    if cached is not None:
+        cached[1].close()
+    sender = SmtpSender.from_settings(s, keep_open=SMTP_KEEP_OPEN)
+    ctx.caches.smtp_sender = (key, sender)
+    return sender
 
 
 def _relative_to_config(settings: Settings, raw: str) -> Path:

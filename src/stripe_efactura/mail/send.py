@@ -1,7 +1,10 @@
 """Delivering a composed email over SMTP, with failures classified for retrying.
 
-:class:`SmtpSender` opens one connection per message (plain, STARTTLS or implicit TLS),
-authenticates when a user is configured and hands the message over. Any failure raises
+:class:`SmtpSender` connects (plain, STARTTLS or implicit TLS), authenticates when a user is
+configured and hands the message over. With ``keep_open`` it keeps that connection for the
+next message sent within that many seconds (a burst of invoices pays one TLS handshake and one
+log-in, not one per message); a kept connection is checked with ``RSET`` before it is used
+again and replaced when that fails (nothing of the message was sent yet). Any failure raises
 :class:`SmtpError` (code ``E-SMTP``) whose ``retryable`` says whether trying again later can
 help: connection refused, timeouts, dropped connections and 4xx replies are retryable; 5xx
 replies, a rejected password, a server certificate that does not verify and a server that will
@@ -18,6 +21,8 @@ import hashlib
 import logging
 import smtplib
 import ssl
+import threading
+import time
 from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
@@ -128,6 +133,7 @@ class SmtpSender:
         implicit_tls: bool | None = None,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        keep_open: float = 0.0,
     ) -> None:
         if not host:
             raise ConfigError("SMTP host is not set (EFACTURA_SMTP_HOST)")
@@ -140,9 +146,15 @@ class SmtpSender:
         self.implicit_tls = port == 465 if implicit_tls is None else implicit_tls
         self.ssl_context = ssl_context
         self.local_hostname = local_hostname
+        self.keep_open = keep_open
+        self._kept: smtplib.SMTP | None = None
+        self._kept_at = 0.0
+        self._keeping = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, timeout: float = 30.0) -> SmtpSender:
+    def from_settings(
+        cls, settings: Settings, *, timeout: float = 30.0, keep_open: float = 0.0
+    ) -> SmtpSender:
         """The sender configured by ``EFACTURA_SMTP_*``; ``ConfigError`` without a host."""
         if not settings.smtp_host:
             raise ConfigError("email is not configured: set EFACTURA_SMTP_HOST")
@@ -153,6 +165,7 @@ class SmtpSender:
             settings.smtp_password,
             settings.smtp_starttls,
             timeout,
+            keep_open=keep_open,
         )
 
     def __repr__(self) -> str:
@@ -180,6 +193,11 @@ class SmtpSender:
         )
 
     def _deliver(self, smtp: smtplib.SMTP, msg: EmailMessage) -> None:
+        self._handshake(smtp)
+        self._transfer(smtp, msg)
+
+    def _handshake(self, smtp: smtplib.SMTP) -> None:
+        """EHLO, STARTTLS when configured and offered, AUTH when a user is set."""
         smtp.ehlo()
         if not self.implicit_tls and self.starttls:
             if smtp.has_extn("starttls"):
@@ -198,6 +216,9 @@ class SmtpSender:
                     retryable=False,
                 )
             self._login(smtp, self.user, self.password or "")
+
+    @staticmethod
+    def _transfer(smtp: smtplib.SMTP, msg: EmailMessage) -> None:
         refused = smtp.send_message(msg)
         if refused:
             # Some recipients got it; retrying would send it to them again.
@@ -231,6 +252,16 @@ class SmtpSender:
         Raises :class:`SmtpError`; see the module docstring for what is retryable.
         """
         _prepare(msg)
+        if self.keep_open > 0 and self._keeping.acquire(blocking=False):
+            try:
+                self._send_kept(msg)
+            finally:
+                self._keeping.release()
+            return
+        self._send_once(msg)
+
+    def _send_once(self, msg: EmailMessage) -> None:
+        """One connection for ``msg``: connect, hand over, ``QUIT``."""
         where = f"{self.host}:{self.port}"
         try:
             smtp = self._connect()
@@ -247,6 +278,49 @@ class SmtpSender:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
+
+    def _send_kept(self, msg: EmailMessage) -> None:
+        """Hand ``msg`` over on the kept connection (or a new one, then kept); a connection
+        that failed in any way is closed, never used again."""
+        where = f"{self.host}:{self.port}"
+        smtp = self._take_kept()
+        fresh = smtp is None
+        try:
+            if smtp is None:
+                smtp = self._connect()
+                self._handshake(smtp)
+            self._transfer(smtp, msg)
+        except SmtpError:
+            _close(smtp)
+            raise
+        except OSError as exc:
+            _close(smtp)
+            raise self._classify(exc, where) from exc
+        self._kept, self._kept_at = smtp, time.monotonic()
+        if fresh:
+            log.debug("SMTP connection to %s kept for %.0f s", where, self.keep_open)
+
+    def _take_kept(self) -> smtplib.SMTP | None:
+        """The kept connection if it is recent and answers ``RSET``; else None (closed)."""
+        smtp, self._kept = self._kept, None
+        if smtp is None:
+            return None
+        if time.monotonic() - self._kept_at <= self.keep_open:
+            try:
+                code, _reply = smtp.rset()
+                if code == 250:
+                    return smtp
+            except (smtplib.SMTPException, OSError):
+                pass
+        _close(smtp, quit_first=True)
+        return None
+
+    def close(self) -> None:
+        """Say ``QUIT`` on the kept connection, if any."""
+        with self._keeping:
+            smtp, self._kept = self._kept, None
+            if smtp is not None:
+                _close(smtp, quit_first=True)
 
     @staticmethod
     def _classify(exc: OSError, where: str) -> SmtpError:
@@ -290,3 +364,16 @@ class SmtpSender:
         if isinstance(exc, ConnectionRefusedError):
             return SmtpError(f"{where} refused the connection (is it down?)", retryable=True)
         return SmtpError(f"cannot reach {where}: {exc}", retryable=True)
+
+
+def _close(smtp: smtplib.SMTP | None, *, quit_first: bool = False) -> None:
+    """Close a connection that is not used again (``QUIT`` first when it may still answer)."""
+    if smtp is None:
+        return
+    if quit_first:
+        try:
+            smtp.quit()
+            return
+        except (smtplib.SMTPException, OSError):
+            pass
+    smtp.close()
