@@ -83,6 +83,24 @@ def test_start_number_continues_a_series_and_never_goes_back(db_url: str) -> Non
     engine.dispose()
 
 
+def test_an_existing_series_takes_its_number_in_one_statement(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    upgrade(engine)
+    cfg = SeriesConfig(code="invoice", prefix="S", start=7)
+    seen: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2].split()[0]))
+    taken = []
+    for _ in range(2):
+        with db.write(engine) as conn:
+            seen.clear()
+            taken.append(allocate(conn, cfg))
+            statements = [s for s in seen if s in ("INSERT", "UPDATE")]
+    # the first: take (no row), create, move to start, take; the second: take
+    assert taken == [("invoice:S:", 7, "S7"), ("invoice:S:", 8, "S8")]
+    assert statements == ["UPDATE"]
+    engine.dispose()
+
+
 def test_rollback_returns_the_number(db_url: str) -> None:
     engine = db.make_engine(db_url)
     upgrade(engine)

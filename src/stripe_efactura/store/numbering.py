@@ -43,15 +43,28 @@ def ensure_series(conn: Connection, cfg: SeriesConfig) -> str:
 
 
 def allocate(conn: Connection, cfg: SeriesConfig) -> tuple[str, int, str]:
-    """Take the next number of ``cfg``: returns (series key, sequence, formatted number)."""
-    key = ensure_series(conn, cfg)
-    seq = conn.execute(
+    """Take the next number of ``cfg``: returns (series key, sequence, formatted number).
+
+    One statement when the series exists and has reached its configured ``start``; else
+    :func:`ensure_series` first, in the same transaction (a number below ``start`` taken by
+    the first try is not part of the series: ``start`` is where it continues)."""
+    key = series_key(cfg)
+    seq = _take(conn, key)
+    if seq is None or seq < cfg.start:
+        ensure_series(conn, cfg)
+        seq = _take(conn, key)
+        assert seq is not None  # the row exists now
+    return key, seq, format_number(cfg, seq)
+
+
+def _take(conn: Connection, key: str) -> int | None:
+    taken = conn.execute(
         series.update()
         .where(series.c.code == key)
         .values(next_number=series.c.next_number + 1)
         .returning(series.c.next_number - 1)
-    ).scalar_one()
-    return key, int(seq), format_number(cfg, int(seq))
+    ).scalar_one_or_none()
+    return None if taken is None else int(taken)
 
 
 def peek(conn: Connection, cfg: SeriesConfig) -> int:
