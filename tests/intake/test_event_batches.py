@@ -74,10 +74,14 @@ def _plain(value: object, prefix: str) -> object:
 
 
 def stamps(ctx: AppContext) -> set[tuple[str, ...]]:
-    """How the times are stored (SQLite: the text; PostgreSQL: the column type)."""
+    """How the times (and on SQLite the payload) are stored: SQLite's storage class and
+    length, PostgreSQL's column type."""
     with db.read(ctx.engine) as conn:
         if db.is_sqlite(ctx.engine):
-            query = "SELECT typeof(received_at), length(received_at) FROM stripe_events"
+            query = (
+                "SELECT typeof(received_at), length(received_at), typeof(payload)"
+                " FROM stripe_events"
+            )
             found = {tuple(str(v) for v in r) for r in conn.exec_driver_sql(query)}
             query = "SELECT typeof(run_at), length(run_at), length(created_at) FROM jobs"
             return found | {tuple(str(v) for v in r) for r in conn.exec_driver_sql(query)}
