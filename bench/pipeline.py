@@ -337,7 +337,8 @@ def child(stats_path: Path, ready_path: Path) -> int:
     from stripe_efactura.config import load_settings
 
     stages = Stages()
-    instrument(stages)
+    if not os.environ.get("BENCH_NO_STAGES"):  # --no-stages
+        instrument(stages)
     ran: Counter[str] = Counter()
     current = ["loop"]
     sql: Counter[str] = Counter()
@@ -500,6 +501,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         env = environment(tmp, db_url, stripe_srv.url, anaf_srv.url, sink.port)
         if opts.count_sql:
             env["BENCH_COUNT_SQL"] = "1"
+        if opts.no_stages:
+            env["BENCH_NO_STAGES"] = "1"
         prepare(tmp, env)
         engine = make_engine(db_url)
         try:
@@ -670,6 +673,11 @@ def main() -> int:
     )
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--keep", action="store_true", help="keep the run's folder in $TMPDIR")
+    ap.add_argument(
+        "--no-stages",
+        action="store_true",
+        help="no stage split (the timers around every statement cost some CPU themselves)",
+    )
     ap.add_argument(
         "--count-sql",
         action="store_true",
