@@ -16,7 +16,9 @@ signed archives are already downloaded; they may be deferred off-peak), the time
 first webhook to the first invoice emailed, worker CPU (user + sys, from /proc) per invoice,
 a stage split of that CPU measured inside the workers (build / render / validate / PDF / DB /
 Stripe / SMTP / ANAF client, each exclusive of the others; "other" is the job loop, JSON,
-logging), jobs run per invoice, worker RSS, ANAF calls per invoice (by endpoint).
+logging), jobs run per invoice, worker RSS, the shared validator process's RSS (the workers
+validate through it, ``ubl/shared.py``; ``--validator in-process`` loads the validator into
+each worker instead), ANAF calls per invoice (by endpoint).
 
 ``--db postgresql`` creates a fresh database next to ``--pg-url``'s (dropped afterwards).
 ``--count-sql`` also counts the workers' SQL statements and write transactions per invoice, by
@@ -354,6 +356,9 @@ def child(stats_path: Path, ready_path: Path) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with use_cases.session(settings, Access.WRITE) as ctx:
+        shared = getattr(use_cases, "use_shared_validator", None)  # absent in older checkouts
+        if shared is not None and os.environ.get("BENCH_VALIDATOR", "shared") == "shared":
+            shared(ctx)
         w = use_cases.make_worker(ctx)
         original = w._run
 
@@ -503,6 +508,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             env["BENCH_COUNT_SQL"] = "1"
         if opts.no_stages:
             env["BENCH_NO_STAGES"] = "1"
+        env["BENCH_VALIDATOR"] = opts.validator
         prepare(tmp, env)
         engine = make_engine(db_url)
         try:
@@ -524,7 +530,10 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError("a worker exited during start-up")
                 time.sleep(0.1)
             cpu0 = {p.pid: proc_cpu(p.pid) for p, _s, _r in workers}
-            result = measure(opts, engine, sink, workers, cpu0, port, events, anaf_calls)
+            validator = validator_pid(tmp)
+            if validator is not None:  # its CPU is the workers' validation: counted with theirs
+                cpu0[validator] = proc_cpu(validator)
+            result = measure(opts, engine, sink, workers, cpu0, port, events, anaf_calls, validator)
             for p, _s, _r in workers:
                 p.send_signal(signal.SIGTERM)
             for p, _stats, _r in workers:
@@ -534,6 +543,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                 numbers = conn.execute(sa.text("SELECT seq FROM invoices ORDER BY seq")).all()
             seqs = [int(r[0]) for r in numbers]
             result["numbers_without_gap"] = seqs == list(range(1, len(seqs) + 1))
+            if validator is not None:
+                os.kill(validator, signal.SIGTERM)
             result.update(summarise_split(split, opts.n))
         finally:
             for p in procs:
@@ -549,6 +560,22 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def validator_pid(tmp: Path) -> int | None:
+    """The pid of the shared validator the workers started (None: they validate in-process)."""
+    try:
+        from stripe_efactura.ubl import shared
+    except ImportError:  # a checkout before the shared validator
+        return None
+    path = shared.socket_path(tmp / "data")
+    if not path.exists():
+        return None
+    client = shared.SharedValidator(Path("unused"), path, command=["false"])
+    try:
+        return int(str(client.info()["pid"]))
+    finally:
+        client.close()
+
+
 def measure(
     opts: argparse.Namespace,
     engine: Any,
@@ -558,12 +585,14 @@ def measure(
     port: int,
     events: list[dict[str, Any]],
     anaf_calls: Counter[str],
+    validator: int | None,
 ) -> dict[str, Any]:
     n = opts.n
     reached: dict[str, float] = {}
     first_issued: list[float] = []
     cpu_at_emailed: dict[int, float] = {}
     rss: dict[int, float] = {}
+    validator_rss = 0.0
     calls_at_ok: Counter[str] = Counter()
     poster = ThreadPoolExecutor(1)
     started = poster.submit(
@@ -583,14 +612,16 @@ def measure(
                     calls_at_ok.update(anaf_calls)
         for p, _s, _r in workers:
             rss[p.pid] = max(rss.get(p.pid, 0.0), proc_rss_mb(p.pid))
+        if validator is not None:
+            validator_rss = max(validator_rss, proc_rss_mb(validator))
         if "emailed" in reached and not cpu_at_emailed:
-            cpu_at_emailed = {p.pid: proc_cpu(p.pid) for p, _s, _r in workers}
+            cpu_at_emailed = {pid: proc_cpu(pid) for pid in cpu0}
         if len(reached) == 3:
             break
         time.sleep(0.2)
     posted_at = started.result()
     poster.shutdown()
-    cpu_end = {p.pid: proc_cpu(p.pid) for p, _s, _r in workers}
+    cpu_end = {pid: proc_cpu(pid) for pid in cpu0}
     final = counts(engine)
     calls = Counter(anaf_calls)
 
@@ -616,6 +647,11 @@ def measure(
         else None,
         "cpu_ms_per_invoice_total": round(spent(cpu_end) * 1000 / n, 1),
         "worker_rss_mb": [round(v) for v in rss.values()],
+        "validator_rss_mb": round(validator_rss) if validator is not None else None,
+        "total_rss_mb": round(sum(rss.values()) + validator_rss),
+        "validator_cpu_ms_per_invoice": round((cpu_end[validator] - cpu0[validator]) * 1000 / n, 1)
+        if validator is not None
+        else None,
         "anaf_calls": dict(calls),
         "anaf_calls_per_invoice": round(sum(calls.values()) / n, 2),
         "anaf_calls_to_ok": dict(calls_at_ok),
@@ -683,6 +719,13 @@ def main() -> int:
         action="store_true",
         help="count the workers' SQL statements by job (attributes each claim to the job before "
         "it; the counting costs CPU: leave it off when timing)",
+    )
+    ap.add_argument(
+        "--validator",
+        choices=("shared", "in-process"),
+        default="shared",
+        help="the workers validate through one shared validator process (as `worker` does "
+        "by default) or each in its own process",
     )
     opts = ap.parse_args()
     load = os.getloadavg()

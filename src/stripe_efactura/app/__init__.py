@@ -17,6 +17,7 @@ from .handlers import (
     payments_listing,
     prepare,
     process_event,
+    use_shared_validator,
 )
 from .runner import Access, open_context, run, session
 
@@ -35,4 +36,5 @@ __all__ = [
     "process_event",
     "run",
     "session",
+    "use_shared_validator",
 ]

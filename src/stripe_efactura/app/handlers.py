@@ -130,6 +130,18 @@ def warm_up(ctx: AppContext) -> None:
         log.info("worker warm-up incomplete: %s", exc)
 
 
+def use_shared_validator(ctx: AppContext) -> None:
+    """Validate through the host's shared validator process (``ubl/shared.py``, started on
+    demand) instead of loading the validator into this process: what a ``worker`` process
+    does. ``serve`` with its worker keeps the validator in its own process."""
+    from ..ubl import shared
+    from ..ubl.validate import use_validator
+
+    folder = ctx.settings.validation_dir
+    socket_file = shared.socket_path(ctx.settings.data_dir)
+    use_validator(folder, shared.SharedValidator(folder, socket_file))
+
+
 FOLLOW_UPS = frozenset(
     {"issue_invoice", "issue_storno", "render_pdf", "email_invoice", "submit_anaf"}
 )

@@ -110,13 +110,23 @@ def serve(
 @app.command()
 def worker(
     once: bool = typer.Option(False, "--once", help="Run until no job is due, then exit."),
+    validator: str = typer.Option(
+        "shared",
+        "--validator",
+        help="shared: validate in the host's one validator process (started on demand, "
+        "<data dir>/validator.sock); in-process: load the validator into this worker.",
+    ),
 ) -> None:
     """Run a worker (many may run at once, on SQLite or PostgreSQL)."""
     from .. import app as use_cases
 
+    if validator not in ("shared", "in-process"):
+        raise typer.BadParameter("--validator is shared or in-process")
     s = settings(create=False)
     _logging(s)
     with use_cases.session(s, Access.WRITE) as ctx:
+        if validator == "shared":
+            use_cases.use_shared_validator(ctx)
         w = use_cases.make_worker(ctx)
         if not once:
             from ..app.lookups import warn_seller_profile

@@ -20,7 +20,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from lxml import etree
 
@@ -268,15 +268,34 @@ class Validator:
         return ValidationReport(tuple(_finding(f) for f in svrl), kind)
 
 
-_validators: dict[Path, Validator] = {}
+class ValidatorLike(Protocol):
+    """What issuing needs of a validator: this module's :class:`Validator` (in the process)
+    or ``ubl.shared.SharedValidator`` (the host's validator process)."""
+
+    validation_dir: Path
+
+    def load(self) -> None: ...
+
+    def validate(self, xml: bytes) -> ValidationReport: ...
+
+
+_validators: dict[Path, ValidatorLike] = {}
 _validators_lock = threading.Lock()
 
 
-def get_validator(validation_dir: Path) -> Validator:
-    """The process-wide Validator for ``validation_dir`` (one per resolved path)."""
+def get_validator(validation_dir: Path) -> ValidatorLike:
+    """The process-wide validator for ``validation_dir`` (one per resolved path): in this
+    process unless :func:`use_validator` installed another."""
     key = Path(validation_dir).resolve()
     with _validators_lock:
         validator = _validators.get(key)
         if validator is None:
             validator = _validators[key] = Validator(key)
         return validator
+
+
+def use_validator(validation_dir: Path, validator: ValidatorLike) -> None:
+    """Make ``validator`` this process's validator for ``validation_dir`` (a ``worker``
+    process installs the shared one before its first job)."""
+    with _validators_lock:
+        _validators[Path(validation_dir).resolve()] = validator
