@@ -167,3 +167,8 @@ def test_fetch_download_failure_exits_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert capsys.readouterr().err.startswith(
         "[E-VALIDATION-ARTIFACTS] could not download http://127.0.0.1:9/anaf.zip ("
     )
+
+
+def test_worker_refuses_an_unknown_validator_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["worker", "--once", "--validator", "nearby"]) == 2
+    assert "--validator is shared or in-process" in capsys.readouterr().err
