@@ -53,7 +53,12 @@ def _stop(client: shared.SharedValidator) -> None:
 
 
 def _wait_gone(pid: int) -> None:
-    """Wait for a process that is not our child to exit (its /proc entry gone)."""
+    """Wait for a validator to have exited, all its threads (and so its socket) gone."""
+    try:
+        os.waitpid(pid, 0)  # our child: returns once the whole process has exited
+        return
+    except ChildProcessError:
+        pass
     while Path(f"/proc/{pid}").exists():
         stat = Path(f"/proc/{pid}/stat").read_text(errors="replace")
         if stat.rsplit(")", 1)[1].split()[0] == "Z":  # a zombie: exited

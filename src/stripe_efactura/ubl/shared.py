@@ -9,9 +9,10 @@ same :class:`~stripe_efactura.ubl.validate.ValidationReport` the in-process vali
 - **Started on demand.** The first worker that finds no validator starts one (a detached
   ``python -m stripe_efactura.ubl.validator_server``); a lock file (``validator.sock.lock``,
   held by the server while it lives) keeps it to one per socket when workers race.
-- **Restarted if it dies.** A request whose connection fails is sent once more to a new
-  process; when that fails too, :class:`ValidatorUnavailable` (``E-VALIDATOR-UNAVAILABLE``, a
-  ``RetryLater``) stops the issuing job before any number is given: the job runs again later.
+- **Restarted if it dies.** A request whose connection fails is sent again (twice at most)
+  to a new process; when that fails too, :class:`ValidatorUnavailable`
+  (``E-VALIDATOR-UNAVAILABLE``, a ``RetryLater``) stops the issuing job before any number is
+  given: the job runs again later.
 - **Missing artifacts** are the server's ``ValidationArtifactsMissing``, raised again in the
   worker with the same message (the issuing job waits for them as it does in-process).
 - The server exits after a minute with no worker connected.
@@ -205,14 +206,15 @@ class SharedValidator:
             self._disconnect()
 
     def _request(self, kind: Kind, payload: bytes) -> tuple[bytes, bytes]:
-        """One request, sent again once to a (re)started validator if the first fails."""
+        """One request, sent again to a (re)started validator if it fails: twice at most (a
+        validator that has just died may still accept one connection while it goes)."""
         with self._lock:
-            for attempt in (1, 2):
+            for attempt in (1, 2, 3):
                 try:
                     return self._exchange(kind, payload)
                 except OSError as exc:  # ProtocolError is a ConnectionError
                     self._disconnect()
-                    if attempt == 2:
+                    if attempt == 3:
                         raise self._unavailable(exc) from exc
         raise AssertionError("unreachable")
 
