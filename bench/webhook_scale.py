@@ -13,12 +13,13 @@ database contention of a burst, not the invoicing CPU (that is bench/pipeline.py
     .venv/bin/python bench/webhook_scale.py [--web 1 2 2 1] [--seconds 10]
         [--pg-url postgresql://root@127.0.0.1:5432/test]
 
-A database `bench_scale` is created next to ``--pg-url``'s and dropped afterwards.
+A database `bench_scale_<pid>` is created next to ``--pg-url``'s and dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -44,7 +45,8 @@ from webhook import (
 )
 
 HEADING = "## webhook scale-out (PostgreSQL)"
-DATABASE = "bench_scale"
+DATABASE = f"bench_scale_{os.getpid()}"
+"""Per run: two runs at once (other sessions on the machine) must not drop each other's."""
 CONNECTIONS = 32
 
 
@@ -67,6 +69,34 @@ def fresh_database(pg_url: str) -> str:
 def drop_database(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+def backend_cpu(db_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the bench database (from /proc:
+    the server runs on this machine)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        pids = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (DATABASE,),
+            )
+        ]
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # gone meanwhile
+            out[pid] = cpu_seconds(pid)
+    return out
+
+
+def commits(db_url: str) -> int:
+    """Transactions committed in the bench database so far (the statistics collector's)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = %s", (DATABASE,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def counts(db_url: str) -> tuple[int, int]:
@@ -140,6 +170,7 @@ def measure(
     opts: argparse.Namespace,
 ) -> dict[str, object]:
     stored0, done0 = counts(db_url)
+    commits0, pg0 = commits(db_url), backend_cpu(db_url)
     cpu0 = [cpu_seconds(p.pid) for p in procs]
     with ThreadPoolExecutor(web) as pool:
         runs = list(
@@ -155,7 +186,10 @@ def measure(
             )
         )
     cpu = [round(cpu_seconds(p.pid) - c, 2) for p, c in zip(procs, cpu0, strict=True)]
+    pg1, commits1 = backend_cpu(db_url), commits(db_url)
     stored1, done1 = counts(db_url)
+    accepted = max(1, stored1 - stored0)
+    pg_cpu = sum(v - pg0.get(pid, 0.0) for pid, v in pg1.items())
     result: dict[str, object] = {
         "web": web,
         "workers": opts.workers,
@@ -166,6 +200,13 @@ def measure(
         "non2xx": sum(int(r["non2xx"]) for r in runs),
         "cpu_s_web": cpu[:web],
         "cpu_s_workers": cpu[web:],
+        "cpu_s_postgres": round(pg_cpu, 2),
+        "ms_per_event": {
+            "web": round(1000 * sum(cpu[:web]) / accepted, 3),
+            "workers": round(1000 * sum(cpu[web:]) / accepted, 3),
+            "postgres": round(1000 * pg_cpu / accepted, 3),
+        },
+        "commits_per_event": round((commits1 - commits0) / accepted, 3),
         "load": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(result))
