@@ -138,7 +138,7 @@ jobs = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("finished_at", sa.DateTime),
     sa.UniqueConstraint("dedupe_key", name="uq_jobs_dedupe_key"),
-    sa.Index("ix_jobs_status_run_at", "status", "run_at"),
+    sa.Index("ix_jobs_status_run_at_id", "status", "run_at", "id"),
 )
 
 schedules = sa.Table(

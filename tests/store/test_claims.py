@@ -1,0 +1,67 @@
+"""Claims that stay cheap under a backlog (bench/webhook_scale.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from stripe_efactura.jobs import queue
+from stripe_efactura.store import db
+from stripe_efactura.store.migrate import upgrade
+from stripe_efactura.store.tables import jobs
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = db.make_engine(db_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def _enqueue(engine: Engine, n: int, *, delay: float = 0.0) -> int:
+    with db.write(engine) as conn:
+        job_id = queue.enqueue(conn, "t", {"n": n}, delay=delay)
+    assert job_id is not None
+    return job_id
+
+
+def test_a_claim_takes_expired_leases_first_then_the_oldest_due_jobs(engine: Engine) -> None:
+    """An expired lease goes first, then queued jobs by ``run_at`` and id (jobs of one
+    batch share their ``run_at``); a job not due yet and a live lease stay where they are."""
+    with db.write(engine) as conn:
+        now = db.db_now(conn)
+        same = [queue.enqueue(conn, "t", {"n": n}, run_at=now) for n in range(3)]
+        older = queue.enqueue(conn, "t", {"n": 9}, run_at=now - timedelta(seconds=5))
+    later = _enqueue(engine, 4, delay=3600)
+    live = _enqueue(engine, 6, delay=-120)
+    assert [j.id for j in queue.claim(engine, "live")] == [live]
+    expired = _enqueue(engine, 5, delay=-60)
+    assert [j.id for j in queue.claim(engine, "gone", lease=timedelta(seconds=-1))] == [expired]
+    got = queue.claim(engine, "W", limit=4)
+    assert [j.id for j in got] == [expired, older, same[0], same[1]]
+    assert {j.locked_by for j in got} == {"W"} and got[0].attempts == 2
+    assert [j.id for j in queue.claim(engine, "W", limit=4)] == [same[2]]
+    with db.read(engine) as conn:
+        waiting = conn.execute(sa.select(jobs.c.status).where(jobs.c.id == later)).scalar()
+    assert waiting == "queued"
+
+
+def test_the_queued_jobs_are_read_from_the_index_in_claim_order(engine: Engine) -> None:
+    """PostgreSQL reads the first due jobs from ``(status, run_at, id)`` and stops: no sort of
+    the whole backlog (which cost 6 ms per claim with 6,000 queued) -- before statistics
+    exist, as in a burst on a new or idle queue."""
+    if db.is_sqlite(engine):
+        pytest.skip("the plan of PostgreSQL's claim")
+    with db.write(engine) as conn:
+        queue.enqueue_many(conn, "t", [{"n": n} for n in range(3000)])
+    with db.write(engine) as conn:
+        query = queue.due_query(queue.queued_now(db.db_now(conn)), frozenset({"t"}), 8)
+        compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
+    assert "ix_jobs_status_run_at_id" in plan
+    assert "Sort" not in plan
