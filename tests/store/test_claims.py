@@ -1,7 +1,9 @@
-"""Claims that stay cheap under a backlog (bench/webhook_scale.py)."""
+"""Claims that stay cheap under a backlog and a loop that ticks the schedules once a second
+at most (bench/webhook_scale.py)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -9,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from stripe_efactura.jobs import queue
+from stripe_efactura.jobs import queue, worker
+from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.store import db
 from stripe_efactura.store.migrate import upgrade
 from stripe_efactura.store.tables import jobs
@@ -65,3 +68,34 @@ def test_the_queued_jobs_are_read_from_the_index_in_claim_order(engine: Engine) 
         plan = "\n".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert "ix_jobs_status_run_at_id" in plan
     assert "Sort" not in plan
+
+
+def test_the_loop_ticks_the_schedules_once_a_second_at_most(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy loop does not tick before every batch (``drain`` still does, every round)."""
+    ticks: list[int] = []
+    real_tick = queue.tick_schedules
+
+    def counted(eng: Engine) -> int:
+        ticks.append(1)
+        return real_tick(eng)
+
+    monkeypatch.setattr(queue, "tick_schedules", counted)
+    monkeypatch.setattr(worker, "TICK_EVERY", 3600.0)
+    for n in range(12):
+        _enqueue(engine, n)
+    stop = threading.Event()
+    ran: list[int] = []
+
+    def handler(job: queue.Job) -> None:
+        ran.append(job.int_arg("n"))
+        if len(ran) == 12:
+            stop.set()
+
+    loop = Worker(engine, {"t": handler}, batch=2, poll_interval=0.01)
+    loop.run(stop)
+    assert sorted(ran) == list(range(12)) and len(ticks) == 1
+    _enqueue(engine, 12)
+    assert Worker(engine, {"t": handler}, batch=2).drain() == 1
+    assert len(ticks) == 3  # drain: a round that ran the job, a round that found none
