@@ -1,5 +1,5 @@
-"""Claims that stay cheap under a backlog and a loop that ticks the schedules once a second
-at most (bench/webhook_scale.py)."""
+"""Claims that stay cheap under a backlog, a loop that ticks the schedules once a second at
+most, and PostgreSQL connections pinged only after they rested (bench/webhook_scale.py)."""
 
 from __future__ import annotations
 
@@ -99,3 +99,40 @@ def test_the_loop_ticks_the_schedules_once_a_second_at_most(
     _enqueue(engine, 12)
     assert Worker(engine, {"t": handler}, batch=2).drain() == 1
     assert len(ticks) == 3  # drain: a round that ran the job, a round that found none
+
+
+def _backend_pid(engine: Engine) -> int:
+    with db.read(engine) as conn:
+        return int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+
+
+def test_a_connection_that_rested_is_pinged_and_replaced_when_dead(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection used a moment ago is not pinged at checkout; one that rested
+    :data:`db.PING_IDLE` is, and when the server ended it meanwhile it is replaced before the
+    transaction sees it."""
+    if db.is_sqlite(engine):
+        pytest.skip("PostgreSQL's pool")
+    pings: list[int] = []
+    real_ping = engine.dialect.do_ping
+
+    def counted(dbapi_conn: object) -> bool:
+        pings.append(1)
+        return real_ping(dbapi_conn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    monkeypatch.setattr(db, "PING_IDLE", 3600.0)
+    first = _backend_pid(engine)
+    assert [_backend_pid(engine) for _ in range(3)] == [first] * 3 and pings == []
+    monkeypatch.setattr(db, "PING_IDLE", 0.0)
+    assert _backend_pid(engine) == first and len(pings) == 1
+    admin = db.make_engine(db_url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:p, 5000)"), {"p": first})
+            conn.commit()
+    finally:
+        admin.dispose()
+    assert _backend_pid(engine) not in (first, 0)
+    assert len(pings) == 2

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from ..errors import ConfigError, StorageError
 from ..files import prepare_sqlite
@@ -139,7 +140,43 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_IDLE = 1.0
+"""Seconds a pooled PostgreSQL connection may rest before its next checkout pings it."""
+_CHECKED_IN = "efactura_checked_in"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Pre-ping the pooled connections that rested :data:`PING_IDLE` seconds or more.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip and one more
+    PostgreSQL transaction per transaction, which doubled a worker's commits (each job checks
+    out a connection two or three times; bench/webhook_scale.py). A connection used within
+    the last second is known to have worked then; one that rested longer (a restart or a
+    failover of the server since) is pinged as before, and a dead one is replaced before
+    anyone uses it."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: object, record: sa.pool.ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(
+        dbapi_conn: DBAPIConnection,
+        record: sa.pool.ConnectionPoolEntry,
+        _proxy: sa.pool.PoolProxiedConnection,
+    ) -> None:
+        rested = record.info.get(_CHECKED_IN)
+        if not isinstance(rested, float) or time.monotonic() - rested < PING_IDLE:
+            return  # new (just connected), or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:  # the pool connects anew
+            raise sa.exc.DisconnectionError(f"stale connection: {exc}") from exc
 
 
 @contextmanager
