@@ -269,3 +269,22 @@ def test_all_flows_together_with_two_worker_processes(tmp_path: Path, db_url: st
         e["id"] for e in events
     } - triggers
     ctx.close()
+
+
+def test_an_ignored_event_completes_its_job_with_its_mark(tmp_path: Path, db_url: str) -> None:
+    """An ignored event's job is done in the transaction that marks the event ``ignored``
+    (``queue.finish_in``): no transaction of the worker's own after the handler."""
+    flow = next(f for f in FLOWS.values() if any(e["id"] not in f.triggers for e in f.events))
+    event = next(e for e in flow.events if e["id"] not in flow.triggers)
+    ctx = make_ctx(tmp_path, db_url, flow.store())
+    use_cases.prepare(ctx)
+    intake.accept_event(ctx, json.dumps(event).encode())
+    commits: list[int] = []
+    sa.event.listen(ctx.engine, "commit", lambda _conn: commits.append(1))
+    assert intake_worker(ctx).run_once() == 1
+    assert len(commits) == 4  # schedules tick, claim, the event's read, its mark + completion
+    assert outcomes(ctx) == {event["id"]: "ignored"}
+    with db.read(ctx.engine) as conn:
+        done = sa.select(jobs.c.status).where(jobs.c.task == "process_event")
+        assert conn.execute(done).scalars().all() == ["done"]
+    ctx.close()

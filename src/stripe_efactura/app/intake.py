@@ -296,6 +296,7 @@ def _fail(ctx: AppContext, event_id: str, reason: str) -> None:
 def _ignore(ctx: AppContext, event_id: str, reason: str) -> str:
     with db.write(ctx.engine) as conn:
         repo.mark_event(conn, event_id, "ignored", reason=reason)
+        queue.finish_in(conn, "process_event")  # the job completes with the mark: one commit
     return "ignored"
 
 
