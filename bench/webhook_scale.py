@@ -48,6 +48,9 @@ HEADING = "## webhook scale-out (PostgreSQL)"
 DATABASE = f"bench_scale_{os.getpid()}"
 """Per run: two runs at once (other sessions on the machine) must not drop each other's."""
 CONNECTIONS = 32
+WARM_SECONDS = 2
+"""wrk on every web process before the measured seconds (events of their own, not counted)."""
+WARM_EVENTS = 12000
 
 
 def config_text() -> str:
@@ -109,13 +112,16 @@ def counts(db_url: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-def write_shards(tmp: Path, shards: int, per_shard: int) -> list[Path]:
+def write_shards(
+    tmp: Path, shards: int, per_shard: int, *, first: int = 0, name: str = "events"
+) -> list[Path]:
+    """One file of distinct signed events per web process (event numbers from ``first``)."""
     stamp = int(time.time())
     paths = []
     for s in range(shards):
-        path = tmp / f"events{s}.tsv"
+        path = tmp / f"{name}{s}.tsv"
         with open(path, "w", encoding="utf-8") as f:
-            for n in range(s * per_shard, (s + 1) * per_shard):
+            for n in range(first + s * per_shard, first + (s + 1) * per_shard):
                 f.write(events_line(make_event(n), stamp))
         paths.append(path)
     return paths
@@ -131,6 +137,7 @@ def run_config(web: int, opts: argparse.Namespace) -> dict[str, object]:
     (tmp / "efactura.toml").write_text(config_text(), encoding="utf-8")
     (tmp / "events.lua").write_text(events_script())
     shards = write_shards(tmp, web, opts.events // web)
+    warm = write_shards(tmp, web, WARM_EVENTS // web, first=opts.events, name="warm")
     db_url = fresh_database(opts.pg_url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("EFACTURA_")}
     env.update(
@@ -150,6 +157,7 @@ def run_config(web: int, opts: argparse.Namespace) -> dict[str, object]:
             wait_for_port(ports[-1])
         procs += [start([exe, "worker"], env) for _ in range(opts.workers)]
         time.sleep(opts.warm_up)  # the workers' start-up (validator, fonts)
+        post_all(ports, warm, tmp, WARM_SECONDS)  # every web process warm, a backlog queued
         result = measure(web, ports, shards, procs, db_url, tmp, opts)
     finally:
         for p in procs:
@@ -172,19 +180,7 @@ def measure(
     stored0, done0 = counts(db_url)
     commits0, pg0 = commits(db_url), backend_cpu(db_url)
     cpu0 = [cpu_seconds(p.pid) for p in procs]
-    with ThreadPoolExecutor(web) as pool:
-        runs = list(
-            pool.map(
-                lambda i: wrk(
-                    f"http://127.0.0.1:{ports[i]}/webhooks/stripe",
-                    opts.seconds,
-                    CONNECTIONS // web,
-                    tmp / "events.lua",
-                    [str(shards[i]), str(WRK_THREADS)],
-                ),
-                range(web),
-            )
-        )
+    runs = post_all(ports, shards, tmp, opts.seconds)
     cpu = [round(cpu_seconds(p.pid) - c, 2) for p, c in zip(procs, cpu0, strict=True)]
     pg1, commits1 = backend_cpu(db_url), commits(db_url)
     stored1, done1 = counts(db_url)
@@ -213,40 +209,74 @@ def measure(
     return result
 
 
+def post_all(
+    ports: list[int], shards: list[Path], tmp: Path, seconds: int
+) -> list[dict[str, float]]:
+    """wrk on every web process at once, its share of the connections and its own events."""
+    with ThreadPoolExecutor(len(ports)) as pool:
+        return list(
+            pool.map(
+                lambda i: wrk(
+                    f"http://127.0.0.1:{ports[i]}/webhooks/stripe",
+                    seconds,
+                    CONNECTIONS // len(ports),
+                    tmp / "events.lua",
+                    [str(shards[i]), str(WRK_THREADS)],
+                ),
+                range(len(ports)),
+            )
+        )
+
+
 def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
-    rows = "\n".join(
-        f"| {r['web']} + {r['workers']} | {r['accepted_per_s']:,.0f} "
-        f"| {r['worker_done_per_s']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['non2xx']} "
-        f"| {plus(r['cpu_s_web'])} | {plus(r['cpu_s_workers'])} | {r['load']} |"
-        for r in results
-    )
     load = os.getloadavg()
-    by_web: dict[int, list[float]] = {}
-    for r in results:
-        by_web.setdefault(int(str(r["web"])), []).append(float(str(r["accepted_per_s"])))
-    means = {w: sum(v) / len(v) for w, v in sorted(by_web.items())}
-    verdict = ", ".join(f"{w} web: {m:,.0f} accepted events/s" for w, m in means.items())
     return (
         f"{HEADING}\n\n"
         "`bench/webhook_scale.py`: W `serve --no-worker` + 2 `worker` processes on one "
         f"PostgreSQL database; {CONNECTIONS} wrk connections in all, split over the web "
-        f"processes, {opts.seconds} s per configuration, fresh database each; the workers "
+        f"processes, {WARM_SECONDS} s of warm-up posts then {opts.seconds} s measured per "
+        "configuration, fresh database each, configurations alternated; the workers "
         "ignore the test-mode events (`process_test_events = false`), so they load the "
-        "database with claims, reads and marks but do no invoicing.\n\n"
+        "database with claims, reads and marks but do no invoicing. CPU per accepted event "
+        "from /proc: the web processes, the workers, the PostgreSQL backends of the bench "
+        "database; commits per accepted event from `pg_stat_database`.\n\n"
         "| web + workers | accepted events/s | worker-finished events/s | p50 ms | p99 ms "
-        "| non-2xx | web CPU s | worker CPU s | load (1 min) |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
-        f"{rows}\n\n"
-        f"Mean per configuration: {verdict}.\n\n"
+        "| non-2xx | CPU ms/event web | workers | PostgreSQL | commits/event | load (1 min) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        + "\n".join(row(r) for r in results)
+        + f"\n\n{means(results)}\n\n"
         f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}. Machine: "
         "Python 3.11.7 on x86_64, 2 cores shared by the web processes, the workers, "
         "PostgreSQL and wrk.\n"
     )
 
 
-def plus(values: object) -> str:
-    """CPU seconds of several processes as ``a + b``."""
-    return " + ".join(f"{v:.2f}" for v in values) if isinstance(values, list) else str(values)
+def row(r: dict[str, object]) -> str:
+    ms = r["ms_per_event"]
+    assert isinstance(ms, dict)
+    return (
+        f"| {r['web']} + {r['workers']} | {r['accepted_per_s']:,.0f} "
+        f"| {r['worker_done_per_s']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['non2xx']} "
+        f"| {ms['web']:.3f} | {ms['workers']:.3f} | {ms['postgres']:.3f} "
+        f"| {r['commits_per_event']} | {r['load']} |"
+    )
+
+
+def means(results: list[dict[str, object]]) -> str:
+    """Per configuration: mean and range of the accepted events/s and of the web CPU."""
+    by_web: dict[int, list[dict[str, object]]] = {}
+    for r in results:
+        by_web.setdefault(int(str(r["web"])), []).append(r)
+    lines = []
+    for web, runs in sorted(by_web.items()):
+        rate = [float(str(r["accepted_per_s"])) for r in runs]
+        cpu = [float(r["ms_per_event"]["web"]) for r in runs]  # type: ignore[index]
+        lines.append(
+            f"{web} web: {sum(rate) / len(rate):,.0f} accepted events/s "
+            f"({min(rate):,.0f}-{max(rate):,.0f}, {len(runs)} runs), web CPU "
+            f"{sum(cpu) / len(cpu):.3f} ms/event ({min(cpu):.3f}-{max(cpu):.3f})"
+        )
+    return "Mean per configuration: " + "; ".join(lines) + "."
 
 
 def main() -> int:
@@ -254,7 +284,7 @@ def main() -> int:
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     ap = argparse.ArgumentParser()
-    ap.add_argument("--web", type=int, nargs="+", default=[1, 2, 2, 1])
+    ap.add_argument("--web", type=int, nargs="+", default=[1, 2, 2, 1, 1, 2])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--events", type=int, default=60000)
