@@ -290,12 +290,16 @@ class _HeldClock:
     """``time.monotonic()`` when ``value`` was read."""
 
 
+def sqlite_now() -> datetime:
+    """SQLite's clock as a naive UTC datetime: its ``'now'`` is this host's clock (its VFS asks
+    the OS, as Python does), in milliseconds; the same value without a statement."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+
+
 def _read_clock(conn: Connection) -> datetime:
     if is_sqlite(conn):
-        # SQLite's 'now' is this host's clock (its VFS asks the OS, as Python does), in
-        # milliseconds: the same value without a statement per transaction
-        now = datetime.now(UTC).replace(tzinfo=None)
-        return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
+        return sqlite_now()
     value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar_one()
     assert isinstance(value, datetime)
     return value.replace(tzinfo=None)

@@ -6,8 +6,9 @@ that transaction for every batch, and SQLAlchemy around it (transaction objects,
 contexts, results, the ``begin`` event) cost about as much CPU as SQLite itself. Here the
 same transaction runs on the DB-API connection the writer keeps, with precompiled SQL:
 
-- SQLite: ``BEGIN IMMEDIATE`` (after this process's writer turn), one clock read, one
-  ``IN`` lookup of the ids already stored, one ``executemany`` per table, ``COMMIT``;
+- SQLite: ``BEGIN IMMEDIATE`` (after this process's writer turn), the host's clock
+  (``db.sqlite_now``, no statement), one ``IN`` lookup of the ids already stored, one
+  ``executemany`` per table, ``COMMIT``;
 - PostgreSQL: one statement (the clock, the events ``ON CONFLICT DO NOTHING`` and the jobs
   of the new ones, from arrays bound in binary) and ``COMMIT``.
 
@@ -22,7 +23,6 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import PoolProxiedConnection
@@ -36,7 +36,6 @@ log = logging.getLogger("stripe_efactura.store")
 
 Item = tuple[EventMeta, bytes]
 
-_SQLITE_CLOCK = "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"
 _SQLITE_EVENT = (
     "INSERT OR IGNORE INTO stripe_events (id, type, api_version, livemode, account, source,"
     " payload, received_at, outcome) VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, 'pending')"
@@ -152,8 +151,7 @@ class EventBatches:
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
-            (clock,) = cur.execute(_SQLITE_CLOCK).fetchone()
-            stamp = db.sqlite_stamp(datetime.fromisoformat(str(clock)))
+            stamp = db.sqlite_stamp(db.sqlite_now())  # the clock db.db_now reads on SQLite
             ids = list(dict.fromkeys(meta.id for meta, _ in items))
             marks = ",".join("?" * len(ids))
             cur.execute(f"SELECT id FROM stripe_events WHERE id IN ({marks})", ids)
