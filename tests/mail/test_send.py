@@ -381,6 +381,11 @@ def test_directory_sender_failure_is_coded(factory: ModuleType, tmp_path: Any) -
     assert (err.value.code, err.value.retryable) == ("E-MAIL-WRITE", True)
 
 
+def _kept(server: Any, keep_open: float = 60.0) -> SmtpSender:
+    """A plain (no TLS, no AUTH) sender to ``server`` that keeps its connection."""
+    return SmtpSender("127.0.0.1", server.port, starttls=False, timeout=5, keep_open=keep_open)
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_a_kept_connection_carries_a_burst_with_one_log_in(
     smtp_server: Any, factory: ModuleType, smtp_credentials: tuple[str, str]
@@ -402,7 +407,7 @@ def test_a_kept_connection_the_server_dropped_is_replaced(
     smtp_server: Any, factory: ModuleType
 ) -> None:
     server = smtp_server()
-    sender = SmtpSender("127.0.0.1", server.port, starttls=False, timeout=5, keep_open=60)
+    sender = _kept(server)
     sender.send(invoice_message(factory)[0])
     server.controller.stop()  # the kept connection dies with it
     again = smtp_server(port=server.port)
@@ -416,7 +421,7 @@ def test_an_idle_kept_connection_is_not_used_after_keep_open(
     smtp_server: Any, factory: ModuleType
 ) -> None:
     server = smtp_server()
-    sender = SmtpSender("127.0.0.1", server.port, starttls=False, timeout=5, keep_open=0.05)
+    sender = _kept(server, keep_open=0.05)
     sender.send(invoice_message(factory)[0])
     time.sleep(0.1)
     sender.send(invoice_message(factory)[0])
@@ -425,7 +430,7 @@ def test_an_idle_kept_connection_is_not_used_after_keep_open(
 
 def test_a_failed_message_closes_the_kept_connection(smtp_server: Any, factory: ModuleType) -> None:
     server = smtp_server(data_reply="451 4.3.0 Try again later")
-    sender = SmtpSender("127.0.0.1", server.port, starttls=False, timeout=5, keep_open=60)
+    sender = _kept(server)
     with pytest.raises(SmtpError) as err:
         sender.send(invoice_message(factory)[0])
     assert (err.value.retryable, err.value.smtp_code) == (True, 451)
