@@ -252,10 +252,9 @@ def proc_cpu(pid: int) -> float:
 
 
 def proc_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    from stripe_efactura.ubl.validator_server import rss_kb
+
+    return rss_kb(pid) / 1024
 
 
 class Stages:
