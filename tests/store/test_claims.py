@@ -4,7 +4,6 @@ most, and PostgreSQL connections pinged only after they rested (bench/webhook_sc
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,16 +13,7 @@ from sqlalchemy.engine import Engine
 from stripe_efactura.jobs import queue, worker
 from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.store import db
-from stripe_efactura.store.migrate import upgrade
 from stripe_efactura.store.tables import jobs
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = db.make_engine(db_url)
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def _enqueue(engine: Engine, n: int, *, delay: float = 0.0) -> int:

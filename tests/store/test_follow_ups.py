@@ -12,16 +12,7 @@ from stripe_efactura.errors import RetryLater
 from stripe_efactura.jobs import queue
 from stripe_efactura.jobs.worker import MAX_FOLLOW_UPS, Worker
 from stripe_efactura.store import db
-from stripe_efactura.store.migrate import upgrade
 from stripe_efactura.store.tables import jobs
-
-
-@pytest.fixture
-def engine(db_url: str):  # type: ignore[no-untyped-def]
-    eng = db.make_engine(db_url)
-    upgrade(eng)
-    yield eng
-    eng.dispose()
 
 
 def _rows(engine: Any) -> dict[int, tuple[str, str, str | None]]:
