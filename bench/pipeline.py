@@ -494,6 +494,30 @@ def counting(app: Any, calls: Counter[str]) -> Any:
     return counted
 
 
+_RESOURCES = frozenset(
+    {
+        "payment_intents",
+        "line_items",
+        "balance_transactions",
+        "invoice_payments",
+        "amount_details_line_items",
+    }
+)
+
+
+def counting_stripe(app: Any, calls: Counter[str]) -> Any:
+    """The fake Stripe ``app`` counting its API calls by method and resource
+    (``GET /v1/checkout/sessions``: the path without its ids)."""
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        parts = str(scope.get("path", "")).strip("/").split("/")
+        shape = "/".join(p if p.isalnum() or p in _RESOURCES else "{id}" for p in parts)
+        calls[f"{scope.get('method', '')} /{shape}"] += 1
+        await app(scope, receive, send)
+
+    return counted
+
+
 def run(opts: argparse.Namespace) -> dict[str, Any]:
     import sqlalchemy as sa
 
@@ -506,7 +530,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     store, events = burst(opts.n, int(time.time()))
     processing = None if opts.anaf_processing < 0 else timedelta(seconds=opts.anaf_processing)
     anaf_state = FakeAnafState(processing_polls=opts.anaf_polls, processing_delay=processing)
-    stripe_srv = AsgiServer(create_fake_stripe(store), lifespan="off", what="fake Stripe").start()
+    stripe_calls: Counter[str] = Counter()
+    stripe_app = counting_stripe(create_fake_stripe(store), stripe_calls)
+    stripe_srv = AsgiServer(stripe_app, lifespan="off", what="fake Stripe").start()
     anaf_calls: Counter[str] = Counter()
     anaf_app = counting(create_fake_anaf(anaf_state), anaf_calls)
     anaf_srv = AsgiServer(anaf_app, lifespan="off", what="fake ANAF").start()
@@ -559,6 +585,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             if validator is not None:
                 os.kill(validator, signal.SIGTERM)
             result.update(summarise_split(split, opts.n))
+            result["stripe_calls"] = dict(stripe_calls.most_common())
+            result["stripe_calls_per_invoice"] = round(sum(stripe_calls.values()) / opts.n, 2)
         finally:
             for p in procs:
                 if p.poll() is None:
