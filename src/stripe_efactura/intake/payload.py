@@ -97,7 +97,8 @@ _WORDS = frozenset((b"true", b"false", b"null"))
 def _plainly_inside(raw: bytes | str) -> bool:
     """True when the JSON text alone proves that :func:`check` would find nothing, so the
     webhook's request path skips walking every value (issue 17: the walk took 70 us of a
-    5 KB event, this 20 us). False only means "walk": the walk decides.
+    5 KB event, this 15 us: a body without any backslash skips looking for the two escapes,
+    and each distinct scalar is looked at once). False only means "walk": the walk decides.
 
     Without ``\\"`` in the text every ``"`` opens or closes a string, so splitting at them
     leaves what lies outside strings at the even places: punctuation, blanks and the
@@ -112,16 +113,15 @@ def _plainly_inside(raw: bytes | str) -> bool:
       its key, and (no ``-``, ``.``, ``e``) neither negative nor a float.
     """
     text = raw.encode() if isinstance(raw, str) else raw
-    if b'\\"' in text or b"\\u0000" in text:
+    if b"\\" in text and (b'\\"' in text or b"\\u0000" in text):
         return False
     outside = b" ".join(text.split(b'"')[0::2])
     if outside.count(b"{") + outside.count(b"[") > MAX_DEPTH:
         return False
-    for token in outside.translate(_SEPARATORS).split():
+    for token in set(outside.translate(_SEPARATORS).split()) - _WORDS:
         if not token.isdigit():
-            if token not in _WORDS:
-                return False
-        elif len(token) > 9 and (len(token) > 10 or int(token) > TIMESTAMP_RANGE[1]):
+            return False
+        if len(token) > 9 and (len(token) > 10 or int(token) > TIMESTAMP_RANGE[1]):
             return False
     return True
 

@@ -34,6 +34,12 @@ import stripe
 
 from stripe_efactura.errors import SignatureError
 
+# the SDK's own class and error, bound once: ``stripe`` resolves its public names lazily, and
+# each ``stripe.WebhookSignature`` went through its module ``__getattr__`` and
+# ``importlib.import_module`` again (3 us of every webhook, issue 17)
+_SDK_SIGNATURE = stripe.WebhookSignature
+_SDK_MISMATCH = stripe.SignatureVerificationError
+
 DEFAULT_TOLERANCE = 300
 """Seconds a signature stays valid, as in the Stripe SDKs."""
 
@@ -123,8 +129,8 @@ def _matches(payload: str, header: str, secret: str) -> bool:
 
     ``payload`` is the body already decoded (the SDK would decode bytes once more)."""
     try:
-        stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=None)
-    except stripe.SignatureVerificationError:
+        _SDK_SIGNATURE.verify_header(payload, header, secret, tolerance=None)
+    except _SDK_MISMATCH:
         return False
     return True
 

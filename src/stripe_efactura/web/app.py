@@ -13,22 +13,23 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import anyio
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Receive, Scope, Send
 
-from ..app import intake, system
+from ..app import system
 from ..app.context import AppContext
 from ..app.refusals import TooManyAttempts, Unauthenticated
-from ..errors import StorageError
 from .anaf_callback import anaf_callback_route
 from .api import api_mount, create_api
 from .api.problems import problem_response
 from .batching import BatchWriter
 from .console import console_app
 from .limits import BodyLimit
+from .webhook import PATH as WEBHOOK_PATH
+from .webhook import StripeWebhook
 
 log = logging.getLogger("stripe_efactura.web")
 
@@ -42,16 +43,44 @@ def create_app(
     held the GIL for 50-65 ms about once a second under load and stalled the event loop and
     the webhook writer together (the p99 tail of bench/webhook)."""
     writer = BatchWriter(ctx)
+    webhook = StripeWebhook(ctx, writer, max_bytes=ctx.settings.webhook_max_bytes)
     routes = [
-        *_service_routes(ctx, writer, with_worker),
+        Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+        *_service_routes(ctx, with_worker),
         api_mount(create_api(ctx)),
         anaf_callback_route(ctx),
         Mount("/", app=console_app(ctx)),  # the merchant console: last, every route above wins
     ]
-    app = Starlette(routes=routes, lifespan=_lifespan(writer, freeze_heap))
+    app = WebApp(webhook, routes=routes, lifespan=_lifespan(writer, freeze_heap))
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.webhook_max_bytes)
     app.state.ctx = ctx
     return app
+
+
+class WebApp(Starlette):
+    """Starlette, with ``POST /webhooks/stripe`` handed to its endpoint before the middleware
+    and the router (``web/webhook.py``: the endpoint applies the body limits itself)."""
+
+    def __init__(
+        self,
+        webhook: StripeWebhook,
+        *,
+        routes: list[BaseRoute],
+        lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]],
+    ) -> None:
+        super().__init__(routes=routes, lifespan=lifespan)
+        self.webhook = webhook
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == WEBHOOK_PATH
+            and scope["method"] == "POST"
+            and not scope.get("root_path")
+        ):
+            await self.webhook(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def _lifespan(
@@ -87,21 +116,8 @@ def _metrics_refused(refused: Unauthenticated | TooManyAttempts) -> Response:
     return answer
 
 
-def _service_routes(ctx: AppContext, writer: BatchWriter, with_worker: bool) -> list[Route]:
-    """The webhook endpoint and the unauthenticated health routes."""
-
-    async def stripe_webhook(request: Request) -> Response:
-        raw = await request.body()
-        checked = intake.check_webhook(ctx, raw, request.headers.get("stripe-signature"))
-        if isinstance(checked, intake.WebhookAnswer):
-            return JSONResponse(checked.body, status_code=checked.status)
-        try:
-            created = await writer.store(checked, raw)
-        except StorageError:
-            return JSONResponse(intake.STORAGE_DOWN.body, status_code=intake.STORAGE_DOWN.status)
-        # the bytes JSONResponse would render (compact, UTF-8), by orjson: the hot path
-        answer = intake.stored_answer(checked.id, created)
-        return Response(orjson.dumps(answer.body), answer.status, media_type="application/json")
+def _service_routes(ctx: AppContext, with_worker: bool) -> list[Route]:
+    """The unauthenticated health routes."""
 
     async def healthz(_request: Request) -> Response:
         try:
@@ -138,7 +154,6 @@ def _service_routes(ctx: AppContext, writer: BatchWriter, with_worker: bool) -> 
         return PlainTextResponse(await anyio.to_thread.run_sync(system.metrics_text, ctx))
 
     return [
-        Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/livez", livez, methods=["GET", "POST"]),

@@ -13,7 +13,9 @@ because the webhook handler read the whole body before looking at anything. Now:
 
 ``max_bytes`` is ``EFACTURA_WEBHOOK_MAX_BYTES`` (default 1 MiB, see ``docs/security.md``).
 Memory held by bodies is therefore at most ``max_bytes`` times the number of requests in
-flight.
+flight. The webhook endpoint, which the app answers in front of this middleware (issue 17,
+``web/webhook.py``), reads its body through :func:`read_body`: the same refusals, in the same
+order, with the same answers.
 """
 
 from __future__ import annotations
@@ -54,57 +56,70 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = self._refuse_from_headers(scope, headers)
+        signed_by = self.signed_paths.get(str(scope.get("path", "")))
+        refusal = header_refusal(scope, headers, self.max_bytes, signed_by)
         if refusal is not None:
-            await _answer(send, *refusal)
+            await answer(send, *refusal)
             return
         if scope["method"] in _NO_BODY_METHODS and "content-length" not in headers:
             await self.app(scope, receive, send)
             return
-        body = await self._read_capped(receive)
-        if body is None:
-            return  # the client went away
-        if isinstance(body, int):
-            audit.warning(
-                "request refused: E-BODY-TOO-LARGE (%s, over %d bytes)", body, self.max_bytes
-            )
-            await _answer(send, *_too_large(self.max_bytes))
-            return
-        await self.app(scope, _replay(body, receive), send)
+        body = await read_capped(receive, send, self.max_bytes)
+        if body is not None:
+            await self.app(scope, _replay(body, receive), send)
 
-    def _refuse_from_headers(self, scope: Scope, headers: Headers) -> tuple[int, str, str] | None:
-        path = str(scope.get("path", ""))
-        needed = self.signed_paths.get(path)
-        if needed and scope["method"] == "POST" and not headers.get(needed, "").strip():
-            audit.warning("webhook rejected: E-SIG-MISSING (body not read)")
-            return 400, "E-SIG-MISSING", "The Stripe-Signature header is missing"
-        declared = headers.get("content-length")
-        if declared is None:
-            return None
-        if not (declared.isascii() and declared.isdigit()):
-            return 400, "E-HTTP-LENGTH", "Content-Length is not a number"
-        if int(declared) > self.max_bytes:
-            audit.warning("request refused: E-BODY-TOO-LARGE (Content-Length %s)", declared)
-            return _too_large(self.max_bytes)
+
+async def read_body(
+    scope: Scope, receive: Receive, send: Send, headers: Headers, max_bytes: int, signed_by: str
+) -> bytes | None:
+    """What :class:`BodyLimit` does before a route of a signed path, for a route in front of
+    it: the whole body, or None once the request is answered (a refusal) or the client went
+    away. ``signed_by`` is the header without which a POST is refused unread."""
+    refusal = header_refusal(scope, headers, max_bytes, signed_by)
+    if refusal is not None:
+        await answer(send, *refusal)
         return None
+    return await read_capped(receive, send, max_bytes)
 
-    async def _read_capped(self, receive: Receive) -> bytes | int | None:
-        """The whole body; the byte count read so far once it passes the cap; None on a
-        disconnect."""
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_bytes:
-                return total
-            if chunk:
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+
+def header_refusal(
+    scope: Scope, headers: Headers, max_bytes: int, signed_by: str | None
+) -> tuple[int, str, str] | None:
+    """The answer a request gets from its headers alone (E-SIG-MISSING when a POST lacks the
+    ``signed_by`` header, E-HTTP-LENGTH, 413), or None when its body may be read."""
+    if signed_by and scope["method"] == "POST" and not headers.get(signed_by, "").strip():
+        audit.warning("webhook rejected: E-SIG-MISSING (body not read)")
+        return 400, "E-SIG-MISSING", "The Stripe-Signature header is missing"
+    declared = headers.get("content-length")
+    if declared is None:
+        return None
+    if not (declared.isascii() and declared.isdigit()):
+        return 400, "E-HTTP-LENGTH", "Content-Length is not a number"
+    if int(declared) > max_bytes:
+        audit.warning("request refused: E-BODY-TOO-LARGE (Content-Length %s)", declared)
+        return _too_large(max_bytes)
+    return None
+
+
+async def read_capped(receive: Receive, send: Send, max_bytes: int) -> bytes | None:
+    """The whole body; None when the client went away, or once the body passed
+    ``max_bytes`` (then answered 413 here)."""
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        total += len(chunk)
+        if total > max_bytes:
+            audit.warning("request refused: E-BODY-TOO-LARGE (%s, over %d bytes)", total, max_bytes)
+            await answer(send, *_too_large(max_bytes))
+            return None
+        if chunk:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _too_large(max_bytes: int) -> tuple[int, str, str]:
@@ -126,7 +141,8 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _answer(send: Send, status: int, code: str, message: str) -> None:
+async def answer(send: Send, status: int, code: str, message: str) -> None:
+    """A refusal of this module: JSON ``{"error", "message"}``, and the connection closed."""
     payload = json.dumps({"error": code, "message": message}).encode()
     await send(
         {
