@@ -17,6 +17,7 @@ from stripe_efactura.config import demo_settings
 from stripe_efactura.errors import StorageError
 from stripe_efactura.intake import envelope, payload
 from stripe_efactura.store import db
+from stripe_efactura.store.event_batches import job_args
 from stripe_efactura.store.tables import jobs, stripe_events
 
 Item = tuple[envelope.EventMeta, bytes]
@@ -167,3 +168,12 @@ def _counts(engine: sa.Engine) -> tuple[int, int]:
             int(conn.execute(count.select_from(stripe_events)).scalar_one()),
             int(conn.execute(count.select_from(jobs)).scalar_one()),
         )
+
+
+@pytest.mark.parametrize(
+    "event_id", ["evt_1", 'evt_"quoted"\\', "evt_ăâîșț_\u2028_\x01", "evt_" + "x" * 250]
+)
+def test_job_args_are_the_text_the_queue_writes(event_id: str) -> None:
+    expected = json.dumps({"event_id": event_id}, sort_keys=True)  # queue.enqueue_many's text
+    assert job_args(event_id) == expected
+    assert json.loads(job_args(event_id)) == {"event_id": event_id}

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import queue
 import threading
-from dataclasses import dataclass
 
 from ..app import intake
 from ..app.context import AppContext
@@ -23,12 +22,9 @@ from ..intake.envelope import EventMeta
 log = logging.getLogger("stripe_efactura.web")
 
 
-@dataclass
-class _Item:
-    meta: EventMeta
-    raw: bytes
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[bool]
+_Item = tuple[EventMeta, bytes, asyncio.AbstractEventLoop, "asyncio.Future[bool]"]
+"""A request waiting for the writer: its event, its body, its loop and its future (a tuple:
+one per webhook, built on the event loop)."""
 
 
 class BatchWriter:
@@ -54,7 +50,7 @@ class BatchWriter:
         """Store one verified event; True when new. Raises StorageError."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
-        self._queue.put(_Item(meta, raw, loop, future))
+        self._queue.put((meta, raw, loop, future))
         return await future
 
     def _run(self) -> None:
@@ -84,7 +80,7 @@ class BatchWriter:
                 return
 
     def _write(self, batch: list[_Item]) -> None:
-        items = [(i.meta, i.raw) for i in batch]
+        items = [(meta, raw) for meta, raw, _, _ in batch]
         outcomes: list[bool | BaseException]
         try:
             outcomes = [*self._store.accept(items)]  # its own connection, kept between batches
@@ -101,8 +97,8 @@ def _answer(batch: list[_Item], outcomes: list[bool | BaseException]) -> None:
     """Hand each request its outcome: one wake-up of each event loop per batch (not one per
     event: each ``call_soon_threadsafe`` writes to the loop's self-pipe)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_Answer]] = {}
-    for item, outcome in zip(batch, outcomes, strict=True):
-        by_loop.setdefault(item.loop, []).append((item.future, outcome))
+    for (_, _, loop, future), outcome in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(loop, []).append((future, outcome))
     for loop, answers in by_loop.items():
         loop.call_soon_threadsafe(_settle, answers)
 
