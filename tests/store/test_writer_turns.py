@@ -115,3 +115,57 @@ def test_the_sqlite_clock_is_the_hosts_without_a_statement_and_still_advances(
             assert db.db_now(conn) >= second
     finally:
         engine.dispose()
+
+
+def test_a_turn_granted_after_its_asker_gave_up_is_released_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_turns, "TURN_WAIT", 0.05)
+    path = tmp_path / "x.db-writers"
+    turns = WriterTurns(path)
+    holder = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with turns.turn():  # gave up after 0.05 s; its waiter still waits in flock
+            assert turns._waiter is not None
+        fcntl.flock(holder, fcntl.LOCK_UN)  # the waiter gets it now, for nobody
+        deadline = time.monotonic() + 5
+        while True:  # ... and lets it go again: the other owner takes it back
+            try:
+                fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                assert time.monotonic() < deadline, "the abandoned grant was never released"
+                time.sleep(0.01)
+        fcntl.flock(holder, fcntl.LOCK_UN)
+        with turns.turn(), pytest.raises(BlockingIOError):  # the next turn is had as usual
+            fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(holder)
+
+
+def test_turns_of_two_owners_never_overlap_and_each_is_handed_over(tmp_path: Path) -> None:
+    path = tmp_path / "x.db-writers"
+    owners = [WriterTurns(path), WriterTurns(path)]  # two open files: like two processes
+    inside: list[int] = []
+    overlaps: list[int] = []
+    done = [0, 0]
+
+    def writer(k: int) -> None:
+        for _ in range(200):
+            with owners[k].turn():
+                inside.append(k)
+                if len(inside) > 1:
+                    overlaps.append(k)
+                time.sleep(0.0002)
+                inside.remove(k)
+            done[k] += 1
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert done == [200, 200]
+    assert overlaps == []
+    assert any(o._waiter is not None for o in owners)  # the hand-over was taken

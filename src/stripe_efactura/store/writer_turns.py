@@ -9,7 +9,10 @@ millisecond (bench/pipeline: a quarter of the workers' wall time went there). He
 
 - inside a process, a re-entrant thread lock (a nested ``write`` in the same thread passes);
 - across processes, an ``flock`` on ``<database>-writers`` (created 0600 beside the
-  database), tried without blocking and then every 0.1-1 ms.
+  database), tried without blocking first; when another process has it, a waiter thread of
+  this process blocks in ``flock`` and hands the turn over the moment the kernel grants it.
+  (Polling every 0.1-1 ms instead left the lock idle after each release until the next poll,
+  longer on a busy machine; ``bench/writer_turns.py`` measures the difference.)
 
 The turn is only a queue in front of SQLite's own lock, which still decides: a writer that
 does not take turns (a migration, another tool) is waited for by the busy handler as before,
@@ -23,15 +26,12 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 TURN_WAIT = 30.0
 """Longest wait for a turn (seconds, the busy timeout); then SQLite's busy handler decides."""
-
-_POLL_FIRST, _POLL_MAX = 0.0001, 0.001
 
 
 class WriterTurns:
@@ -43,6 +43,7 @@ class WriterTurns:
         self._depth = 0
         self._fd: int | None = None
         self._pid = 0
+        self._waiter: _Handoff | None = None
 
     @contextmanager
     def turn(self) -> Iterator[None]:
@@ -83,19 +84,21 @@ class WriterTurns:
         fd = self._file()
         if fd is None:
             return False
-        deadline = time.monotonic() + TURN_WAIT
-        pause = _POLL_FIRST
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return True
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(pause)
-                pause = min(pause * 2, _POLL_MAX)
-            except OSError:
-                return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return self._handoff().take(TURN_WAIT)
+        except OSError:
+            return False
+
+    def _handoff(self) -> _Handoff:
+        """This process's waiter (started again after a fork: threads do not survive it)."""
+        fd = self._file()
+        assert fd is not None
+        if self._waiter is None or self._waiter.pid != os.getpid():
+            self._waiter = _Handoff(fd)
+        return self._waiter
 
     def _unlock(self) -> None:
         if sys.platform == "win32":  # pragma: no cover
@@ -104,6 +107,59 @@ class WriterTurns:
 
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
+class _Handoff:
+    """A daemon thread that waits in a blocking ``flock`` on the turn file for this process.
+
+    ``flock`` has no timeout, so the thread waiting for the turn does not block in it itself:
+    it asks this thread (:meth:`take`) and waits for the grant at most ``timeout`` seconds. A
+    lock the kernel grants after its asker gave up is released again at once; one granted
+    while another asker waits goes to that one. The lock belongs to the open file (``fd``),
+    not to the thread that took it, so the asker holds it when told and releases it itself.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pid = os.getpid()
+        self._cv = threading.Condition(threading.Lock())
+        self._wanted = False
+        self._granted = False
+        self._failed = False
+        threading.Thread(target=self._run, name="writer-turn", daemon=True).start()
+
+    def take(self, timeout: float) -> bool:
+        """Ask for the turn; True once this process holds it, False after ``timeout``."""
+        with self._cv:
+            self._granted = self._failed = False
+            self._wanted = True
+            self._cv.notify_all()
+            self._cv.wait_for(lambda: self._granted or self._failed, timeout)
+            self._wanted = False
+            granted, self._granted = self._granted, False
+            return granted
+
+    def _run(self) -> None:
+        import fcntl
+
+        while True:
+            with self._cv:
+                self._cv.wait_for(lambda: self._wanted)
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX)  # blocks without the GIL
+            except OSError:  # the file went away: the asker goes to SQLite's busy handler
+                with self._cv:
+                    self._failed = True
+                    self._wanted = False
+                    self._cv.notify_all()
+                continue
+            with self._cv:
+                if self._wanted:
+                    self._wanted = False
+                    self._granted = True
+                    self._cv.notify_all()
+                else:  # its asker gave up meanwhile: nobody here holds the turn
+                    fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
 _TURNS: dict[Path, WriterTurns] = {}
