@@ -229,7 +229,8 @@ def counts(engine: Any) -> dict[str, int]:
                 "SELECT count(*),"
                 " sum(CASE WHEN email_state = 'sent' THEN 1 ELSE 0 END),"
                 " sum(CASE WHEN anaf_state = 'ok' THEN 1 ELSE 0 END),"
-                " sum(CASE WHEN anaf_state = 'ok' AND signed_zip IS NOT NULL THEN 1 ELSE 0 END)"
+                " sum(CASE WHEN anaf_state = 'ok' AND EXISTS (SELECT 1 FROM invoice_files f"
+                "  WHERE f.invoice_id = invoices.id AND f.kind = 'signed_zip') THEN 1 ELSE 0 END)"
                 " FROM invoices"
             )
         ).one()

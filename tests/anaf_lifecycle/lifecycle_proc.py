@@ -22,7 +22,7 @@ from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.registry.fake import FakeRegistry
-from stripe_efactura.store import anaf_work, db
+from stripe_efactura.store import anaf_work, db, invoice_files
 from stripe_efactura.store.tables import invoices
 
 
@@ -65,7 +65,7 @@ def drive(config: dict[str, str]) -> int:
                 sa.select(
                     invoices.c.anaf_state,
                     invoices.c.anaf_messages,
-                    invoices.c.signed_zip.is_(None).label("unarchived"),
+                    sa.not_(invoice_files.has("signed_zip")).label("unarchived"),
                 ).where(invoices.c.anaf_state.in_(anaf_work.ACTIVE))
             ).all()
         if not any(

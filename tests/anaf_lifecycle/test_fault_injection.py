@@ -16,6 +16,7 @@ from stripe_efactura.anaf.fake import FaultKind, FaultRates, sample_invoice
 from stripe_efactura.app import anaf_lifecycle, anaf_port, anaf_tuning
 from stripe_efactura.store import anaf_downloads, db
 from stripe_efactura.store.anaf_work import AnafState
+from stripe_efactura.store.invoices import records
 from stripe_efactura.store.tables import invoices, notices
 
 F = FaultKind
@@ -100,7 +101,7 @@ def test_a_day_of_faults_ends_with_every_invoice_filed_once(make_env, monkeypatc
     # every invoice ends ok, archived, in under a day
     assert len(ids) == BATCHES * PER_BATCH
     with db.read(env.ctx.engine) as conn:
-        rows = conn.execute(sa.select(invoices).order_by(invoices.c.id)).all()
+        rows = conn.execute(records().order_by(invoices.c.id)).all()
         notice_kinds = Counter(r.kind for r in conn.execute(sa.select(notices)).all())
         failed = anaf_downloads.failing(conn)
     assert Counter((r.anaf_state, r.signed_zip is not None) for r in rows) == {("ok", True): 60}

@@ -14,7 +14,7 @@ from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
 from stripe_efactura.app import anaf_admin, anaf_lifecycle, anaf_port, anaf_tuning
 from stripe_efactura.store import db
 from stripe_efactura.store.anaf_work import AnafState
-from stripe_efactura.store.tables import anaf_tokens, notices, payments
+from stripe_efactura.store.tables import anaf_tokens, invoice_files, notices, payments
 
 FAST = anaf_tuning.Tuning(
     upload_timeout=0.3, timeout=0.3, reconcile_grace_seconds=600, list_lag_seconds=30
@@ -60,6 +60,16 @@ def test_happy_path_uploads_once_and_archives_the_signed_zip(env) -> None:  # ty
     calls = [target.split("?")[0].rsplit("/", 1)[1] for _t, _m, target in env.state.request_log]
     assert calls == ["upload", "stareMesaj", "stareMesaj", "descarcare"]
     assert anaf_lifecycle.advance(env.ctx, invoice_id) == anaf_port.Step(AnafState.OK, None)
+    with db.read(env.ctx.engine) as conn:  # the archive: one row of invoice_files, kept
+        files = conn.execute(
+            sa.select(invoice_files.c.kind, invoice_files.c.content)
+            .where(invoice_files.c.invoice_id == invoice_id)
+            .order_by(invoice_files.c.kind)
+        ).all()
+    assert [(k, bytes(c)) for k, c in files] == [
+        ("signed_zip", path.read_bytes()),
+        ("xml", bytes(row.xml)),
+    ]
 
 
 @pytest.mark.parametrize(

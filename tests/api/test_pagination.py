@@ -32,7 +32,6 @@ def fill(ctx, n: int) -> None:  # type: ignore[no-untyped-def]
                     total="1.00",
                     livemode=False,
                     snapshot="{}",
-                    xml=b"<x/>",
                     created_at=paid,
                     updated_at=paid,
                 )

@@ -20,6 +20,7 @@ from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.serialize import invoice_from_json
 from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
+from stripe_efactura.store.invoices import records
 from stripe_efactura.store.tables import invoices, jobs, payments
 from stripe_efactura.ubl.validate import get_validator
 
@@ -73,7 +74,7 @@ def test_checkout_payment_becomes_one_valid_numbered_invoice(
     assert issued(ctx) == [("TEST000001", "pi_flowA", "121.00", "not_uploaded")]
     assert payment_status(ctx) == {"pi_flowA": ("invoiced", [])}
     with db.read(ctx.engine) as conn:
-        row = conn.execute(sa.select(invoices)).one()
+        row = conn.execute(records()).one()
         tasks = sorted(r[0] for r in conn.execute(sa.select(jobs.c.task)))
     invoice = invoice_from_json(row.snapshot)
     assert invoice.number == "TEST000001"

@@ -26,7 +26,7 @@ from stripe_efactura.intake.fake_stripe import FakeStripeStore, create_fake_stri
 from stripe_efactura.intake.stripe_api import StripeApi
 from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
-from stripe_efactura.store.tables import invoices, stripe_events
+from stripe_efactura.store.tables import invoice_files, invoices, stripe_events
 
 KEY = "sk_test_thin_404"
 NUMBERED_AT = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
@@ -239,6 +239,8 @@ def test_a_woocommerce_unit_in_words_is_invoiced_as_its_code(
     assert listed(ctx, "pi_flowF")["status"] == "invoiced"
     assert numbers(ctx) == ["TEST000001"]
     with db.read(ctx.engine) as conn:
-        xml = conn.execute(sa.select(invoices.c.xml)).scalar_one()
+        xml = conn.execute(
+            sa.select(invoice_files.c.content).where(invoice_files.c.kind == "xml")
+        ).scalar_one()
     assert b'<cbc:InvoicedQuantity unitCode="H87">2</cbc:InvoicedQuantity>' in xml
     assert b"<cbc:Name>Ceainic</cbc:Name>" in xml

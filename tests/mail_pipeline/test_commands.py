@@ -8,11 +8,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from stripe_efactura import cli
 from stripe_efactura.app import documents
 from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.pdf.render import render_pdf
+from stripe_efactura.store import db
+from stripe_efactura.store.tables import invoice_files
 from stripe_efactura.ubl.render import render
 
 
@@ -37,12 +40,24 @@ def test_export_writes_the_stored_bytes_rendering_a_missing_pdf_once(
     # the job finds the PDF stored and only schedules the email
     assert documents.render_invoice_pdf(pipe.ctx, invoice_id) == "already"
     assert pipe.timeline(invoice_id) == ["issued", "pdf_rendered", "email_queued"]
+    assert _files(pipe, invoice_id) == [("pdf", render_pdf(invoice)), ("xml", render(invoice))]
     only_xml = documents.export(pipe.ctx, "SEF000001", None, tmp_path / "again.xml")
     assert (only_xml.pdf_bytes, only_xml.xml_bytes) == (0, len(render(invoice)))
     with pytest.raises(documents.InvoiceNotFound, match="no invoice numbered 'SEF999'"):
         documents.export(pipe.ctx, "SEF999", pdf_path, None)
     with pytest.raises(ValueError, match="give a PDF path, an XML path or both"):
         documents.export(pipe.ctx, "SEF000001")
+
+
+def _files(pipe: Any, invoice_id: int) -> list[tuple[str, bytes]]:
+    """The invoice's rows of ``invoice_files``: one per document."""
+    with db.read(pipe.ctx.engine) as conn:
+        rows = conn.execute(
+            sa.select(invoice_files.c.kind, invoice_files.c.content)
+            .where(invoice_files.c.invoice_id == invoice_id)
+            .order_by(invoice_files.c.kind)
+        )
+        return [(str(kind), bytes(content)) for kind, content in rows]
 
 
 @pytest.fixture

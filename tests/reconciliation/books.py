@@ -48,7 +48,8 @@ def seed(
             anaf_state=state,
             refers_to=refers_to,
         )
-        values: dict[str, object] = {"pdf": pdf, "signed_zip": signed_zip}
+        documents = {"pdf": pdf, "signed_zip": signed_zip}
+        values: dict[str, object] = {k: v for k, v in documents.items() if v is not None}
         if upload_index is not None:
             values["upload_index"] = upload_index
         invoice_store.update_invoice(conn, new_id, **values)

@@ -23,6 +23,7 @@ from stripe_efactura.invoicing.model import Address, BuyerRegistry
 from stripe_efactura.invoicing.serialize import invoice_from_json
 from stripe_efactura.registry.fake import FakeClock, FakeRegistry
 from stripe_efactura.store import db
+from stripe_efactura.store.invoices import records
 from stripe_efactura.store.tables import invoices, payments
 from stripe_efactura.ubl import artifacts
 
@@ -114,7 +115,7 @@ def test_a_checkout_with_only_a_cui_gets_the_registrys_name_and_address(
     ctx = run("41833563")
     assert _payment(ctx) == ("invoiced", [])
     with db.read(ctx.engine) as conn:
-        row = conn.execute(sa.select(invoices)).one()
+        row = conn.execute(records()).one()
     invoice = invoice_from_json(row.snapshot)
     buyer = invoice.buyer
     assert buyer.name == "ATELIER DIGITAL NORD SRL"  # not the card holder's name

@@ -1,4 +1,5 @@
-"""An invoice ANAF accepted never changes; operational fields still move; the timeline."""
+"""An invoice ANAF accepted never changes; operational fields still move; the timeline; the
+documents live in ``invoice_files``, stored once."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from stripe_efactura.store import db
 from stripe_efactura.store import invoices as store
 from stripe_efactura.store.migrate import upgrade
 from stripe_efactura.store.numbering import allocate
-from stripe_efactura.store.tables import invoices
+from stripe_efactura.store.tables import invoice_files
 
 
 def test_accepted_invoice_is_immutable(db_url: str) -> None:
@@ -41,7 +42,7 @@ def test_accepted_invoice_is_immutable(db_url: str) -> None:
     assert err.value.code == "E-INVOICE-IMMUTABLE"
     with db.write(engine) as conn:
         store.update_invoice(conn, inv, email_state="sent")  # operational: allowed
-        row = conn.execute(sa.select(invoices).where(invoices.c.id == inv)).one()
+        row = store.must_get(conn, inv)
         events = [r.event for r in store.timeline(conn, inv)]
     assert (row.number, row.xml, row.snapshot, row.email_state) == (
         "F1",
@@ -51,3 +52,75 @@ def test_accepted_invoice_is_immutable(db_url: str) -> None:
     )
     assert events == ["issued"]
     engine.dispose()
+
+
+def _issue(conn: sa.Connection, key: str = "pi_1") -> int:
+    code, seq, number = allocate(conn, SeriesConfig(code="invoice", prefix="F"))
+    return store.insert_invoice(
+        conn,
+        series_code=code,
+        seq=seq,
+        number=number,
+        kind="invoice",
+        payment_key=key,
+        issue_date=date(2026, 11, 21),
+        currency="RON",
+        total="121.00",
+        livemode=True,
+        snapshot="{}",
+        xml=b"<Invoice/>",
+    )
+
+
+def _files(conn: sa.Connection, invoice_id: int) -> list[tuple[str, bytes]]:
+    rows = conn.execute(
+        sa.select(invoice_files.c.kind, invoice_files.c.content)
+        .where(invoice_files.c.invoice_id == invoice_id)
+        .order_by(invoice_files.c.kind)
+    )
+    return [(str(kind), bytes(content)) for kind, content in rows]
+
+
+def test_invoices_table_holds_no_documents(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        columns = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("invoices")}
+    assert not {"xml", "pdf", "signed_zip"} & columns.keys()
+    assert [n for n, t in columns.items() if isinstance(t, sa.LargeBinary)] == []
+
+
+def test_documents_are_file_rows_stored_once(engine: sa.Engine) -> None:
+    pdf, archive = b"%PDF-1.7\x00\xff" * 3000, b"PK\x03\x04\x00signed"
+    with db.write(engine) as conn:
+        inv = _issue(conn)
+        assert _files(conn, inv) == [("xml", b"<Invoice/>")]  # with the invoice
+        store.update_invoice(conn, inv, pdf=pdf)
+        assert _files(conn, inv) == [("pdf", pdf), ("xml", b"<Invoice/>")]
+        store.update_invoice(conn, inv, xml=b"<Invoice>fixed</Invoice>")  # before ANAF: replaced
+        store.update_invoice(conn, inv, anaf_state="ok", signed_zip=archive)
+        record = store.must_get(conn, inv)
+    assert (record.xml, record.pdf, record.signed_zip) == (
+        b"<Invoice>fixed</Invoice>",
+        pdf,
+        archive,
+    )
+    for kind, content in (("pdf", b"%PDF-other"), ("signed_zip", b"PK-other")):
+        with pytest.raises(sa.exc.IntegrityError), db.write(engine) as conn:
+            store.update_invoice(conn, inv, **{kind: content})  # a second one: refused
+    with pytest.raises(TypeError), db.write(engine) as conn:
+        store.update_invoice(conn, inv, pdf=None)  # never removed
+    with pytest.raises(store.ImmutableInvoice), db.write(engine) as conn:
+        store.update_invoice(conn, inv, xml=b"<Invoice>late</Invoice>")
+    with db.read(engine) as conn:
+        assert _files(conn, inv) == [
+            ("pdf", pdf),
+            ("signed_zip", archive),
+            ("xml", b"<Invoice>fixed</Invoice>"),
+        ]
+
+
+def test_records_without_documents_read_none(engine: sa.Engine) -> None:
+    with db.write(engine) as conn:
+        first, second = _issue(conn, "pi_1"), _issue(conn, "pi_2")
+        store.update_invoice(conn, second, pdf=b"%PDF")
+        listed = [(r.id, r.xml, r.pdf, r.signed_zip) for r in store.listing(conn)]
+    assert listed == [(first, b"<Invoice/>", None, None), (second, b"<Invoice/>", b"%PDF", None)]

@@ -22,6 +22,7 @@ from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from stripe_efactura.invoicing.serialize import invoice_from_json
 from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
+from stripe_efactura.store.invoices import records
 from stripe_efactura.store.tables import invoices, stripe_events
 from stripe_efactura.ubl.validate import get_validator
 
@@ -137,7 +138,7 @@ def stornos(ctx: AppContext) -> list[tuple[str, str]]:
 def storno_lines(ctx: AppContext, key: str) -> list[tuple[str, D, D]]:
     with db.read(ctx.engine) as conn:
         row = conn.execute(
-            sa.select(invoices).where(invoices.c.payment_key == key, invoices.c.kind == "storno")
+            records().where(invoices.c.payment_key == key, invoices.c.kind == "storno")
         ).one()
     assert get_validator(ctx.settings.validation_dir).validate(row.xml).fatal == ()
     s = invoice_from_json(row.snapshot)

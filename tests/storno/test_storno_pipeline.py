@@ -23,6 +23,7 @@ from stripe_efactura.invoicing.model import InvoiceKind, PrecedingInvoice
 from stripe_efactura.invoicing.serialize import invoice_from_json
 from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
+from stripe_efactura.store.invoices import records
 from stripe_efactura.store.tables import invoices, jobs, payments, stripe_events
 from stripe_efactura.ubl.validate import get_validator
 
@@ -120,7 +121,7 @@ def status_of(ctx: AppContext, key: str) -> tuple[str, str, str | None, list[str
 def storno_row(ctx: AppContext, key: str) -> Any:
     with db.read(ctx.engine) as conn:
         return conn.execute(
-            sa.select(invoices).where(invoices.c.payment_key == key, invoices.c.kind == "storno")
+            records().where(invoices.c.payment_key == key, invoices.c.kind == "storno")
         ).one()
 
 

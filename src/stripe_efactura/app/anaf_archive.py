@@ -1,5 +1,5 @@
 """The signed archive of an invoice ANAF validated: the ZIP (``<index>.xml`` as uploaded +
-``semnatura_<index>.xml``) is downloaded once, kept in ``invoices.signed_zip`` and written to
+``semnatura_<index>.xml``) is downloaded once, kept in ``invoice_files`` and written to
 ``<data dir>/archive/<year>/<number>.zip``.
 
 When: at once after a ``stareMesaj`` ``ok``. After an ``ok`` read from the message list (the

@@ -22,6 +22,7 @@ from ..store import db, repo
 from ..store import listings as rows_store
 from ..store import queries as q
 from ..store.anaf_work import AnafWork
+from ..store.invoice_files import FileKind
 from ..store.listings import InvoiceRow, PaymentRow
 from ..store.queries import InvoiceFilter, PaymentFilter
 from ..store.repo import PaymentRecord
@@ -323,7 +324,7 @@ def invoice_detail(ctx: AppContext, number: str) -> InvoiceDetail:
             raise invoice_not_found(number)
         extras = q.invoice_extras(conn, int(row.id))
         stornos = rows_store.stornos_of(conn, int(row.id))
-        docs = q.stored_documents(conn, number=number)
+        kinds = q.document_kinds(conn, int(row.id))
         original = rows_store.invoice_number(conn, int(row.refers_to)) if row.refers_to else None
     on = today(ctx)
     summary = anaf_admin.invoice_detail(ctx, number)
@@ -349,12 +350,16 @@ def invoice_detail(ctx: AppContext, number: str) -> InvoiceDetail:
         "anaf": summary.get("anaf", {}),
         "documents": {
             "xml": True,
-            "pdf": docs is not None and docs.pdf is not None,
-            "signed_zip": docs is not None and docs.signed_zip is not None,
+            "pdf": "pdf" in kinds,
+            "signed_zip": "signed_zip" in kinds,
         },
         "timeline": summary.get("timeline", []),
         "waiting": summary.get("waiting"),
     }
+
+
+# what ``document`` reads: the PDF is ``ensure_pdf``'s
+_READS: dict[str, tuple[FileKind, ...]] = {"xml": ("xml",), "zip": ("signed_zip",)}
 
 
 def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
@@ -362,7 +367,7 @@ def document(ctx: AppContext, number: str, kind: str) -> tuple[bytes, str, str]:
     is rendered on demand when the worker has not made it yet; the signed ZIP exists once ANAF
     validated the invoice."""
     with db.read(ctx.engine) as conn:
-        row = q.stored_documents(conn, number=number)
+        row = q.stored_documents(conn, number=number, kinds=_READS.get(kind, ()))
     if row is None:
         raise invoice_not_found(number)
     if kind == "xml":

@@ -1,7 +1,7 @@
 """The documents of an issued invoice: its PDF (job ``render_pdf``) and the export use-case.
 
 ``render_pdf`` renders the PDF from the invoice snapshot stored at issue time, stores it in
-``invoices.pdf`` and then decides what happens to the payer's email, in the same transaction:
+``invoice_files`` and then decides what happens to the payer's email, in the same transaction:
 
 * ``[email] send_to_payer = false``: ``email_state`` becomes ``disabled``;
 * the buyer of the snapshot has no email: ``no_recipient``;

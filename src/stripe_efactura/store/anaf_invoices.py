@@ -10,9 +10,9 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from . import db
+from . import db, invoice_files
 from .anaf_work import ACTIVE, AnafState, AnafWork, has_work
-from .invoices import InvoiceRecord
+from .invoices import InvoiceRecord, records
 from .periods import IssuedInvoice, invoices_without_documents
 from .tables import invoices, jobs
 from .textsearch import invoices_match
@@ -77,7 +77,7 @@ def stalled(conn: Connection, untouched_for: timedelta) -> list[int]:
             invoices.c.id,
             invoices.c.anaf_state,
             invoices.c.anaf_messages,
-            invoices.c.signed_zip.is_(None).label("unarchived"),
+            sa.not_(invoice_files.has("signed_zip")).label("unarchived"),
         )
         .where(invoices.c.anaf_state.in_([s.value for s in ACTIVE]))
         .where(invoices.c.updated_at < now - untouched_for)
@@ -92,7 +92,7 @@ def stalled(conn: Connection, untouched_for: timedelta) -> list[int]:
 
 def live_with_deadline(conn: Connection) -> list[InvoiceRecord]:
     """Live invoices ANAF has not validated yet that have an upload deadline."""
-    query = sa.select(invoices).where(
+    query = records().where(
         invoices.c.anaf_state != AnafState.OK.value,
         invoices.c.livemode.is_(True),
         invoices.c.deadline.is_not(None),

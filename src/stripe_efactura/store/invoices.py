@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import EfacturaError
-from . import db
+from . import db, invoice_files
 from .tables import invoice_log, invoices
 from .textsearch import invoice_search
 
@@ -56,6 +56,17 @@ class InvoiceRecord:
     @classmethod
     def from_row(cls, row: db.SqlRow) -> InvoiceRecord:
         return db.record(cls, row)
+
+
+# an invoice row with its documents (``invoice_files``) under their old column names
+_RECORD = [c for c in invoices.c if c.name != "search"] + [
+    invoice_files.content_of(kind) for kind in invoice_files.KINDS
+]
+
+
+def records() -> sa.Select[*tuple[object, ...]]:
+    """``SELECT`` of :class:`InvoiceRecord` rows (add the ``WHERE`` and ``ORDER BY``)."""
+    return sa.select(*_RECORD)
 
 
 @dataclass(frozen=True)
@@ -103,7 +114,6 @@ def insert_invoice(
             total=total,
             livemode=livemode,
             snapshot=snapshot,
-            xml=xml,
             validation=validation,
             anaf_state=anaf_state,
             deadline=deadline,
@@ -114,6 +124,7 @@ def insert_invoice(
         )
         .returning(invoices.c.id)
     ).scalar_one()
+    invoice_files.add(conn, int(new_id), "xml", xml)
     log(conn, int(new_id), "issued", {"number": number})
     return int(new_id)
 
@@ -140,7 +151,7 @@ def timeline(conn: Connection, invoice_id: int, *, event: str | None = None) -> 
 
 def in_order(conn: Connection) -> list[InvoiceRecord]:
     """Every invoice, by series and number."""
-    rows = conn.execute(sa.select(invoices).order_by(invoices.c.series_code, invoices.c.seq))
+    rows = conn.execute(records().order_by(invoices.c.series_code, invoices.c.seq))
     return [InvoiceRecord.from_row(r) for r in rows]
 
 
@@ -162,12 +173,12 @@ def _one(conn: Connection, query: sa.Select[*tuple[object, ...]]) -> InvoiceReco
 def for_payment(conn: Connection, payment_key: str, kind: str = "invoice") -> InvoiceRecord | None:
     return _one(
         conn,
-        sa.select(invoices).where(invoices.c.payment_key == payment_key, invoices.c.kind == kind),
+        records().where(invoices.c.payment_key == payment_key, invoices.c.kind == kind),
     )
 
 
 def get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> InvoiceRecord | None:
-    q = sa.select(invoices).where(invoices.c.id == invoice_id)
+    q = records().where(invoices.c.id == invoice_id)
     if for_update and not db.is_sqlite(conn):
         q = q.with_for_update()
     return _one(conn, q)
@@ -182,16 +193,17 @@ def must_get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> 
 
 
 def by_number(conn: Connection, number: str) -> InvoiceRecord | None:
-    return _one(conn, sa.select(invoices).where(invoices.c.number == number))
+    return _one(conn, records().where(invoices.c.number == number))
 
 
 def listing(conn: Connection, *, limit: int = 10000) -> list[InvoiceRecord]:
-    query = sa.select(invoices).order_by(invoices.c.series_code, invoices.c.seq).limit(limit)
+    query = records().order_by(invoices.c.series_code, invoices.c.seq).limit(limit)
     return [InvoiceRecord.from_row(r) for r in conn.execute(query)]
 
 
 def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
-    """Change operational fields (ANAF state, PDF, email state…) of an invoice."""
+    """Change operational fields (ANAF state, PDF, email state…) of an invoice. ``pdf=`` and
+    ``signed_zip=`` store a document once (``invoice_files``); ``xml=`` replaces the XML."""
     touched = LEGAL_CONTENT & values.keys()
     if touched:
         row = conn.execute(
@@ -212,8 +224,11 @@ def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
         values["search"] = invoice_search(
             str(merged["number"]), str(merged["payment_key"]), str(merged["snapshot"])
         )
+    files = {kind: values.pop(kind) for kind in invoice_files.KINDS if kind in values}
     values["updated_at"] = db.db_now(conn)
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
+    for kind, content in files.items():
+        invoice_files.store(conn, invoice_id, kind, content)
 
 
 def storno_totals(conn: Connection, invoice_id: int) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import invoice_files
 from .tables import invoices, jobs, notices, payments, stripe_events
 
 
@@ -38,7 +39,7 @@ class JobError:
 def invoice_progress(conn: Connection) -> list[InvoiceProgress]:
     rows = conn.execute(
         sa.select(
-            invoices.c.anaf_state, invoices.c.email_state, invoices.c.signed_zip.is_not(None)
+            invoices.c.anaf_state, invoices.c.email_state, invoice_files.has("signed_zip")
         ).order_by(invoices.c.id)
     )
     return [InvoiceProgress(str(a), str(e), bool(z)) for a, e, z in rows]

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import invoice_files
 from .db import record
 from .tables import invoice_log, invoices, payments
 
@@ -73,11 +74,11 @@ class BookedPayment:
     updated_at: datetime
 
 
-# Columns of an invoice row without the large documents (XML, PDF, signed ZIP) and, for the
+# Columns of an invoice row (the large documents live in ``invoice_files``) and, for the
 # audit, without the snapshot either.
-_WITH_SNAPSHOT = [c for c in invoices.c if c.name not in ("xml", "pdf", "signed_zip")]
+_WITH_SNAPSHOT = list(invoices.c)
 _LIGHT = [c for c in _WITH_SNAPSHOT if c.name != "snapshot"]
-_HAS_ZIP = invoices.c.signed_zip.is_not(None).label("has_signed_zip")
+_HAS_ZIP = invoice_files.has("signed_zip").label("has_signed_zip")
 _NO_SNAPSHOT = sa.null().label("snapshot")
 _PAYMENT_COLS = [
     c for c in payments.c if c.name not in ("sale", "event_ids", "overrides", "search")

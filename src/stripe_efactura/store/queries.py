@@ -19,6 +19,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from . import invoice_files
 from .db import record
 from .listings import INVOICE_COLS, PAYMENT_COLS, InvoiceRow, PaymentRow, invoice_rows, payment_rows
 from .tables import (
@@ -165,30 +166,39 @@ class StoredDocuments:
 
 
 def stored_documents(
-    conn: Connection, *, number: str | None = None, invoice_id: int | None = None
+    conn: Connection,
+    *,
+    number: str | None = None,
+    invoice_id: int | None = None,
+    kinds: Sequence[invoice_files.FileKind] = invoice_files.KINDS,
 ) -> StoredDocuments | None:
-    """The documents of the invoice with ``number`` (or ``invoice_id``), or None."""
+    """The documents of the invoice with ``number`` (or ``invoice_id``), or None; only the
+    ``kinds`` given are read (the others are empty: ``b""`` and None)."""
     key = invoices.c.number == number if invoice_id is None else invoices.c.id == invoice_id
     row = conn.execute(
         sa.select(
             invoices.c.id,
             invoices.c.number,
-            invoices.c.xml,
-            invoices.c.pdf,
-            invoices.c.signed_zip,
+            *(invoice_files.content_of(kind) for kind in kinds),
             invoices.c.anaf_state,
         ).where(key)
     ).first()
     if row is None:
         return None
+    data = row._mapping
     return StoredDocuments(
         id=int(row.id),
         number=str(row.number),
-        xml=bytes(row.xml),
-        pdf=None if row.pdf is None else bytes(row.pdf),
-        signed_zip=None if row.signed_zip is None else bytes(row.signed_zip),
+        xml=bytes(data.get("xml") or b""),
+        pdf=None if data.get("pdf") is None else bytes(data["pdf"]),
+        signed_zip=None if data.get("signed_zip") is None else bytes(data["signed_zip"]),
         anaf_state=str(row.anaf_state),
     )
+
+
+def document_kinds(conn: Connection, invoice_id: int) -> frozenset[str]:
+    """Which documents (``xml``, ``pdf``, ``signed_zip``) an invoice has, from the index."""
+    return invoice_files.kinds_of(conn, invoice_id)
 
 
 @dataclass(frozen=True)

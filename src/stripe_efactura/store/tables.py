@@ -88,14 +88,12 @@ invoices = sa.Table(
     sa.Column("total", sa.String(32), nullable=False),
     sa.Column("livemode", sa.Boolean, nullable=False),
     sa.Column("snapshot", sa.Text, nullable=False),
-    sa.Column("xml", sa.LargeBinary, nullable=False),
-    sa.Column("pdf", sa.LargeBinary),
+    # the XML, PDF and signed ZIP live in ``invoice_files`` (migration 0009)
     sa.Column("validation", sa.Text),
     sa.Column("anaf_state", sa.String(32), nullable=False, server_default="pending_upload"),
     sa.Column("upload_index", sa.String(64)),
     sa.Column("download_id", sa.String(64)),
     sa.Column("anaf_messages", sa.Text),
-    sa.Column("signed_zip", sa.LargeBinary),
     sa.Column("deadline", sa.Date),
     sa.Column("email_state", sa.String(32), nullable=False, server_default="pending"),
     sa.Column("created_at", sa.DateTime, nullable=False),
@@ -108,6 +106,20 @@ invoices = sa.Table(
     sa.UniqueConstraint("payment_key", "kind", name="uq_invoices_payment_key_kind"),
     sa.Index("ix_invoices_anaf_state", "anaf_state"),
     sa.Index("ix_invoices_issue_date", "issue_date", "id"),
+)
+
+# An invoice's large documents, one row each, inserted once: ``xml`` (the UBL XML, with the
+# invoice), ``pdf`` (when rendered) and ``signed_zip`` (ANAF's signed archive, once validated).
+# Outside ``invoices`` so that the small UPDATEs of an invoice row (ANAF state, e-mail state)
+# do not rewrite them on SQLite, which rewrites a whole record on every UPDATE. Only ``xml``
+# is ever replaced, by a correction before ANAF accepted the invoice (``store/invoices.py``).
+invoice_files = sa.Table(
+    "invoice_files",
+    metadata,
+    sa.Column("invoice_id", sa.Integer, sa.ForeignKey("invoices.id"), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
 invoice_log = sa.Table(
