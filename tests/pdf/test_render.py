@@ -603,3 +603,12 @@ def test_payment_invoiced_on_a_later_day_shows_the_payment_date(factory: ModuleT
     assert_in_order(text, ["Data emiterii: 01.12.2026", "Data încasării: 15.07.2025"])
     (same_day,) = page_texts(render_pdf(factory.standard_invoice()))
     assert "Data încasării" not in same_day
+
+
+def test_reportlab_uses_its_c_accelerator() -> None:
+    """``rl-accel`` is installed and ReportLab picks it up: its font checksums, number
+    formatting and string widths run in C, not in the pure-Python fallbacks (``_py_…``)."""
+    from reportlab.lib import rl_accel
+
+    for name in ("calcChecksum", "fp_str", "instanceStringWidthTTF", "unicode2T1"):
+        assert type(getattr(rl_accel, name)).__name__ == "builtin_function_or_method", name
