@@ -12,9 +12,10 @@ from factories import stripe_flows as fx
 from stripe_efactura.errors import ConfigError, StripeApiError
 from stripe_efactura.intake.correlate import (
     OBJECT_KEYS,
-    iter_events,
+    AlreadyRecorded,
     payment_key_hint,
     resolve,
+    resolve_unless,
 )
 from stripe_efactura.intake.envelope import envelope_from_dict
 from stripe_efactura.intake.events import (
@@ -24,6 +25,7 @@ from stripe_efactura.intake.events import (
     classify,
 )
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
+from stripe_efactura.intake.reader import iter_events
 from stripe_efactura.intake.sale import Sale
 
 Json = dict[str, Any]
@@ -429,3 +431,86 @@ def test_zero_session_without_payment_or_invoice_keys_itself_when_allowed() -> N
             0,
         )
         assert sale.paid_at == datetime.fromtimestamp(fx.T0, UTC)
+
+
+# --- a later trigger of a recorded payment (resolve_unless) ---------------------------------
+
+
+def test_a_settled_checkout_payment_reads_only_what_decides_its_owner() -> None:
+    """``payment_intent.succeeded`` after the session recorded the payment: the invoice link
+    and the session are looked up (a newer invoice would still win), the line items and the
+    charge are not read, and ``settled`` is asked about the sale's key and owner."""
+    flow = fx.flow_a_checkout_card()
+    reader = FakeStripeReader(flow.store())
+    trigger = _classify(flow.event("payment_intent.succeeded"))
+    assert isinstance(trigger, Trigger)
+    asked: list[tuple[str, str]] = []
+
+    def settled(key: str, owner: str) -> bool:
+        asked.append((key, owner))
+        return True
+
+    out = resolve_unless(trigger, reader, settled)
+    assert out == AlreadyRecorded("pi_flowA", "checkout_session")
+    assert asked == [("pi_flowA", "checkout_session")]
+    assert reader.calls == [
+        ("find_invoice_payment_by_payment_intent", "pi_flowA"),
+        ("find_session_by_payment_intent", "pi_flowA"),
+    ]
+
+
+def test_a_settled_session_event_reads_only_the_invoice_link() -> None:
+    flow = fx.flow_a_checkout_card()
+    reader = FakeStripeReader(flow.store())
+    trigger = _classify(flow.event("checkout.session.completed"))
+    assert isinstance(trigger, Trigger)
+    out = resolve_unless(trigger, reader, lambda key, owner: True)
+    assert out == AlreadyRecorded("pi_flowA", "checkout_session")
+    assert reader.calls == [("find_invoice_payment_by_payment_intent", "pi_flowA")]
+
+
+@pytest.mark.parametrize("flow", FLOWS, ids=IDS)
+def test_not_settled_builds_the_same_sale_with_the_same_reads(flow: fx.Flow) -> None:
+    """``settled`` saying no changes nothing: every trigger gives resolve's sale, read with
+    the same calls in the same order."""
+    for evt in flow.events:
+        trigger = _classify(evt)
+        if not isinstance(trigger, Trigger):
+            continue
+        plain, unless = FakeStripeReader(flow.store()), FakeStripeReader(flow.store())
+        expected = resolve(trigger, plain)
+        assert resolve_unless(trigger, unless, lambda key, owner: False) == expected
+        assert unless.calls == plain.calls
+
+
+@pytest.mark.parametrize("flow", FLOWS, ids=IDS)
+def test_an_invoice_owner_is_always_built(flow: fx.Flow) -> None:
+    """Whatever ``settled`` says, a payment owned by an Invoice is built in full (its key may
+    be an ``in_`` one the API only confirms later); the others are AlreadyRecorded with the
+    key and owner of their full sale."""
+    reader = FakeStripeReader(flow.store())
+    for evt in flow.events:
+        trigger = _classify(evt)
+        if not isinstance(trigger, Trigger):
+            continue
+        full = resolve(trigger, reader)
+        out = resolve_unless(trigger, reader, lambda key, owner: True)
+        if isinstance(full, Sale) and (
+            full.owner_type == "invoice" or not full.payment_key.startswith("pi_")
+        ):
+            assert out == full
+        elif isinstance(full, Sale):
+            assert out == AlreadyRecorded(full.payment_key, full.owner_type)
+        else:
+            assert out == full
+
+
+def test_without_a_reader_settled_is_not_asked() -> None:
+    flow = fx.flow_a_checkout_card()
+    trigger = _classify(flow.event("payment_intent.succeeded"))
+    assert isinstance(trigger, Trigger)
+
+    def settled(key: str, owner: str) -> bool:
+        raise AssertionError("asked")
+
+    assert resolve_unless(trigger, None, settled) == resolve(trigger, None)

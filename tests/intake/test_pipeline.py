@@ -288,3 +288,93 @@ def test_an_ignored_event_completes_its_job_with_its_mark(tmp_path: Path, db_url
         done = sa.select(jobs.c.status).where(jobs.c.task == "process_event")
         assert conn.execute(done).scalars().all() == ["done"]
     ctx.close()
+
+
+# --- a later event of a recorded payment ------------------------------------------------------
+
+
+def payment_row(ctx: AppContext, key: str) -> tuple[str, bool, list[str], str]:
+    with db.read(ctx.engine) as conn:
+        row = conn.execute(sa.select(payments).where(payments.c.payment_key == key)).one()
+    return row.owner_type, bool(row.degraded), json.loads(row.event_ids), row.sale
+
+
+def test_the_second_event_of_a_recorded_payment_reads_only_its_owner(
+    tmp_path: Path, db_url: str
+) -> None:
+    """Checkout: ``payment_intent.succeeded`` after ``checkout.session.completed`` recorded
+    the payment reads the invoice link and the session (2 Stripe calls, not 4), adds its id,
+    changes nothing else, and its job completes with the mark (one write transaction, four
+    statements: the ids read and written, the event marked, the job done)."""
+    flow = factory.flow_a_checkout_card()
+    store = flow.store()
+    ctx = make_ctx(tmp_path, db_url, store)
+    use_cases.prepare(ctx)
+    reader = ctx.stripe
+    assert isinstance(reader, FakeStripeReader)
+    first, second = flow.event("checkout.session.completed"), flow.event("payment_intent.succeeded")
+    intake.accept_event(ctx, json.dumps(first).encode())
+    intake_worker(ctx).drain()
+    before = payment_row(ctx, "pi_flowA")
+    reader.calls.clear()
+    intake.accept_event(ctx, json.dumps(second).encode())
+    statements: list[str] = []
+    worker = intake_worker(ctx)
+    # the loop's turn without its schedules tick and heartbeat (both just done)
+    worker._beating, worker._last_tick, worker._last_beat = True, time.monotonic(), time.monotonic()
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(shape(statement))
+
+    sa.event.listen(ctx.engine, "before_cursor_execute", count)
+    assert worker.run_once() == 1
+    sa.event.remove(ctx.engine, "before_cursor_execute", count)
+    assert reader.calls == [
+        ("find_invoice_payment_by_payment_intent", "pi_flowA"),
+        ("find_session_by_payment_intent", "pi_flowA"),
+    ]
+    owner, degraded, event_ids, sale = payment_row(ctx, "pi_flowA")
+    assert (owner, degraded, sale) == (before[0], before[1], before[3])
+    assert event_ids == [first["id"], second["id"]]
+    assert outcomes(ctx) == {first["id"]: "processed", second["id"]: "processed"}
+    claim = ["SELECT jobs", "SELECT jobs", "UPDATE jobs"]
+    read = ["SELECT stripe_events", "SELECT payments"]  # one read transaction
+    write = ["SELECT payments", "UPDATE payments", "UPDATE stripe_events", "UPDATE jobs"]
+    sqlite = db.is_sqlite(ctx.engine)
+    begins = ["BEGIN IMMEDIATE", "BEGIN", "BEGIN IMMEDIATE"] if sqlite else []
+    assert [s for s in statements if s.startswith("BEGIN")] == begins
+    assert statements.count("SELECT ?") == (0 if sqlite else 2)  # PostgreSQL's clock, per write
+    kept = [s for s in statements if not s.startswith("BEGIN") and s != "SELECT ?"]
+    assert kept == claim + read + write
+    ctx.close()
+
+
+def shape(statement: str) -> str:
+    """``BEGIN …`` as it is, else the verb and the table: ``SELECT payments``."""
+    words = statement.split()
+    if words[0].upper() == "BEGIN":
+        return " ".join(words)
+    table = re.search(r"(?:FROM|UPDATE|INTO)\s+(\w+)", statement)
+    return f"{words[0].upper()} {table.group(1) if table else '?'}"
+
+
+def test_a_degraded_recorded_payment_is_still_rebuilt_in_full(tmp_path: Path, db_url: str) -> None:
+    """A payment recorded without the API (degraded) is not settled: its next event, read
+    with the API, builds the full sale and replaces the degraded one."""
+    flow = factory.flow_a_checkout_card()
+    offline = make_ctx(tmp_path, db_url, None)
+    use_cases.prepare(offline)
+    intake.accept_event(offline, json.dumps(flow.event("payment_intent.succeeded")).encode())
+    intake_worker(offline).drain()
+    assert payment_row(offline, "pi_flowA")[:2] == ("payment_intent", True)
+    offline.close()
+    ctx = make_ctx(tmp_path, db_url, flow.store())
+    intake.accept_event(ctx, json.dumps(flow.event("checkout.session.completed")).encode())
+    intake_worker(ctx).drain()
+    owner, degraded, event_ids, _sale = payment_row(ctx, "pi_flowA")
+    assert (owner, degraded) == ("checkout_session", False)
+    assert len(event_ids) == 2
+    reader = ctx.stripe
+    assert isinstance(reader, FakeStripeReader)
+    assert ("list_session_line_items", "cs_flowA") in reader.calls
+    ctx.close()

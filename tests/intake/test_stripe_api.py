@@ -8,7 +8,7 @@ import pytest
 
 from factories import stripe_flows as fx
 from stripe_efactura.errors import StripeApiError
-from stripe_efactura.intake.correlate import iter_events, resolve
+from stripe_efactura.intake.correlate import resolve
 from stripe_efactura.intake.envelope import envelope_from_dict
 from stripe_efactura.intake.events import Trigger, classify
 from stripe_efactura.intake.fake_stripe import (
@@ -17,6 +17,7 @@ from stripe_efactura.intake.fake_stripe import (
     create_fake_stripe,
     run_in_thread,
 )
+from stripe_efactura.intake.reader import iter_events
 from stripe_efactura.intake.sale import Sale
 from stripe_efactura.intake.stripe_api import API_VERSION, StripeApi, backoff_seconds
 

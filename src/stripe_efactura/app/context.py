@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..anaf.archive import InvoiceKey
     from ..anaf.client import AnafClient
     from ..anaf.oauth import TokenSet
-    from ..intake.correlate import StripeReader
+    from ..intake.reader import StripeReader
     from ..mail.send import MailSender, SmtpSender
     from ..mail.templates import Templates
     from .anaf_tuning import Tuning

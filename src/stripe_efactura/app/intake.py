@@ -167,31 +167,62 @@ def process_event(ctx: AppContext, event_id: str, *, last_attempt: bool = False)
         raise PermanentJobError(reason) from exc
 
 
-def _process_event(ctx: AppContext, event_id: str) -> str:
+TEST_MODE = "I-TEST-MODE: test-mode events are not processed (setting)"
+
+_Read = events.Envelope | events.Trigger | events.Ignored | events.EventMalformed | str
+"""A stored event read and classified: a reversal's envelope, a trigger, why it is ignored,
+why it is malformed, or (``str``) its final outcome already."""
+
+
+def _read_event(ctx: AppContext, event_id: str) -> tuple[_Read, correlate.Settled | None]:
+    """The stored event, classified, and for a trigger whose payload names its ``pi_``
+    payment key the recorded payment's :meth:`~repo.RecordedOwner.settles` (one read
+    transaction: the payment's row is read with the event's)."""
     with db.read(ctx.engine) as conn:
         row = repo.get_event(conn, event_id)
-    if row is None:
-        raise PermanentJobError(f"event {event_id} is not stored")
+        if row is None:
+            raise PermanentJobError(f"event {event_id} is not stored")
+        read = _classified(ctx, row)
+        key = correlate.payment_key_hint(read) if isinstance(read, events.Trigger) else None
+        recorded = repo.recorded_owner(conn, key) if key and key.startswith("pi_") else None
+    return read, None if recorded is None else recorded.settles
+
+
+def _classified(ctx: AppContext, row: repo.EventRecord) -> _Read:
     if row.outcome in ("processed", "ignored"):
         return str(row.outcome)
     try:
         env = envelope.envelope_from_dict(payload.load(row.payload))
     except events.EventMalformed as exc:
-        _fail(ctx, event_id, f"{exc.code}: {exc.message}")
-        raise PermanentJobError(str(exc)) from exc
+        return exc
     settings = ctx.settings
     if not env.livemode and not settings.intake.process_test_events:
-        return _ignore(ctx, event_id, "I-TEST-MODE: test-mode events are not processed (setting)")
+        return TEST_MODE
     if reversals.handles(env):
-        return _process_reversals(ctx, event_id, env)
-    outcome = events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
-    if isinstance(outcome, events.Ignored):
-        return _ignore(ctx, event_id, f"{outcome.code}: {outcome.message_en}")
-    resolved = _resolve(ctx, event_id, outcome)
+        return env
+    return events.classify(env, invoice_zero_amount=settings.intake.invoice_zero_amount)
+
+
+def _process_event(ctx: AppContext, event_id: str) -> str:
+    read, settled = _read_event(ctx, event_id)
+    if read == TEST_MODE:
+        return _ignore(ctx, event_id, TEST_MODE)
+    if isinstance(read, str):
+        return read
+    if isinstance(read, events.EventMalformed):
+        _fail(ctx, event_id, f"{read.code}: {read.message}")
+        raise PermanentJobError(str(read)) from read
+    if isinstance(read, events.Envelope):
+        return _process_reversals(ctx, event_id, read)
+    if isinstance(read, events.Ignored):
+        return _ignore(ctx, event_id, f"{read.code}: {read.message_en}")
+    resolved = _resolve(ctx, event_id, read, settled)
     if isinstance(resolved, str):
         return resolved  # kept needing attention (app/stripe_unreadable.py)
     if isinstance(resolved, events.Ignored):
         return _ignore(ctx, event_id, f"{resolved.code}: {resolved.message_en}")
+    if isinstance(resolved, correlate.AlreadyRecorded):
+        return _seen(ctx, event_id, resolved.payment_key)
     sale = resolved
     with db.write(ctx.engine) as conn:
         recorded = repo.record_sale(conn, sale, event_id)
@@ -217,12 +248,28 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
     return "processed" if created else "duplicate"
 
 
+def _seen(ctx: AppContext, event_id: str, payment_key: str) -> str:
+    """A later event of a payment recorded from an owner at least as rich
+    (:class:`correlate.AlreadyRecorded`): what :func:`repo.record_sale` does when it answers
+    ``seen``, without building the sale again."""
+    with db.write(ctx.engine) as conn:
+        repo.add_event_id(conn, payment_key, event_id)
+        repo.mark_event(conn, event_id, "processed", payment_key=payment_key)
+        queue.finish_in(conn, "process_event")  # the job completes with the mark: one commit
+    log.info("event %s -> payment %s (already recorded)", event_id, payment_key)
+    return "duplicate"
+
+
 def _resolve(
-    ctx: AppContext, event_id: str, trigger: events.Trigger
-) -> Sale | events.Ignored | str:
+    ctx: AppContext,
+    event_id: str,
+    trigger: events.Trigger,
+    settled: correlate.Settled | None = None,
+) -> Sale | events.Ignored | correlate.AlreadyRecorded | str:
     """The trigger's sale, or why it is ignored, or the event's outcome when a Stripe object
-    that cannot be read kept the payment needing attention. A thin event's object is read
-    first, so that an unreadable object behind it is told apart from its own."""
+    that cannot be read kept the payment needing attention; with ``settled``, possibly
+    :class:`correlate.AlreadyRecorded` (:func:`correlate.resolve`). A thin event's object is
+    read first, so that an unreadable object behind it is told apart from its own."""
     try:
         if trigger.needs_fetch:
             try:
@@ -235,7 +282,9 @@ def _resolve(
             if isinstance(fetched, events.Ignored):
                 return fetched
             trigger = fetched
-        return correlate.resolve(trigger, ctx.stripe)
+        if settled is None:
+            return correlate.resolve(trigger, ctx.stripe)
+        return correlate.resolve_unless(trigger, ctx.stripe, settled)
     except StripeApiError as exc:
         if exc.permanent:
             kept = stripe_unreadable.keep_payment(ctx, event_id, trigger, exc)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import Connection
 
 from ..errors import EfacturaError, Problem
-from ..intake import correlate, events, unread
+from ..intake import correlate, events, reader, unread
 from ..invoicing.buyer import BuyerOverrides
 from ..jobs import queue
 from ..store import db, repo
@@ -181,7 +181,7 @@ def reconcile(
         )
     created_gte = int(since.astimezone(UTC).timestamp())
     seen = new = 0
-    for evt in correlate.iter_events(ctx.stripe, created_gte):
+    for evt in reader.iter_events(ctx.stripe, created_gte):
         seen += 1
         created, _ = accept_event(ctx, json.dumps(evt).encode("utf-8"), source="reconcile")
         new += created

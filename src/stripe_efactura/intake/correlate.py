@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from stripe_efactura.errors import ConfigError, EfacturaError, StripeApiError
 from stripe_efactura.intake.events import (
@@ -32,7 +32,6 @@ from stripe_efactura.intake.events import (
     KIND_PAYMENT_INTENT,
     KIND_SESSION,
     SUBSCRIPTION_SESSION,
-    EventPage,
     Ignored,
     Trigger,
     charge_amount,
@@ -42,11 +41,9 @@ from stripe_efactura.intake.events import (
     trigger_rule,
 )
 from stripe_efactura.intake.plain import as_dict, as_int, as_list, ref_id
+from stripe_efactura.intake.reader import StripeReader
 from stripe_efactura.intake.sale import Sale
 from stripe_efactura.intake.versions import normalize
-
-SESSION_LINE_ITEM_EXPAND = ("data.price.product", "data.taxes", "data.discounts")
-"""``expand`` for ``GET /v1/checkout/sessions/{id}/line_items``."""
 
 OBJECT_KEYS = (
     "invoice",
@@ -61,57 +58,6 @@ OBJECT_KEYS = (
     "products",
 )
 """Keys of ``Sale.objects``; all are always present (``None``, ``[]`` or ``{}`` when unknown)."""
-
-
-class StripeReader(Protocol):
-    """Read-only Stripe API access; every method returns plain JSON dicts.
-
-    ``retrieve_*`` raise :class:`StripeApiError` (``permanent=True`` for 404 and other 4xx
-    except 429); ``find_*`` return ``None`` when nothing matches; ``list_*`` return all pages.
-    """
-
-    def retrieve_payment_intent(self, pi_id: str) -> dict[str, Any]: ...
-    def retrieve_charge(self, charge_id: str) -> dict[str, Any]: ...
-    def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]: ...
-    def list_invoice_lines(self, invoice_id: str) -> list[dict[str, Any]]: ...
-    def retrieve_checkout_session(self, session_id: str) -> dict[str, Any]: ...
-    def list_session_line_items(self, session_id: str) -> list[dict[str, Any]]:
-        """Line items expanded with :data:`SESSION_LINE_ITEM_EXPAND`."""
-        ...
-
-    def find_session_by_payment_intent(self, pi_id: str) -> dict[str, Any] | None: ...
-    def find_invoice_payment_by_payment_intent(self, pi_id: str) -> dict[str, Any] | None: ...
-    def list_invoice_payments(self, invoice_id: str) -> list[dict[str, Any]]: ...
-    def retrieve_tax_rate(self, tax_rate_id: str) -> dict[str, Any]: ...
-    def retrieve_customer(self, customer_id: str) -> dict[str, Any]: ...
-    def retrieve_product(self, product_id: str) -> dict[str, Any]: ...
-    def list_pi_amount_details_line_items(self, pi_id: str) -> list[dict[str, Any]]: ...
-    def retrieve_object(self, kind: str, object_id: str) -> dict[str, Any]:
-        """The resource behind a thin event; ``kind`` as in :data:`events.TRIGGER_TYPES`."""
-        ...
-
-    def list_events(
-        self,
-        created_gte: int,
-        starting_after: str | None = None,
-        *,
-        types: tuple[str, ...] = (),
-        limit: int = 100,
-    ) -> EventPage: ...
-    def list_refunds(self, charge_id: str) -> list[dict[str, Any]]: ...
-
-
-def iter_events(
-    reader: StripeReader, created_gte: int, *, types: tuple[str, ...] = ()
-) -> Iterator[dict[str, Any]]:
-    """Every event created at or after ``created_gte`` (newest first), all pages (reconcile)."""
-    cursor: str | None = None
-    while True:
-        page = reader.list_events(created_gte, cursor, types=types)
-        yield from page.events
-        if not page.has_more or page.last_id is None:
-            return
-        cursor = page.last_id
 
 
 # --- payment key ----------------------------------------------------------------------------
@@ -143,6 +89,21 @@ def _pi_ref(value: object) -> str | None:
 
 # --- resolve --------------------------------------------------------------------------------
 
+Settled = Callable[[str, str], bool]
+"""``settled(payment_key, owner_type)``: whether the payment is already recorded, not degraded,
+from an owner at least as rich as ``owner_type``, so that a sale built from this owner would
+change nothing (``store.repo.record_sale`` would answer ``seen``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AlreadyRecorded:
+    """A trigger of a payment that ``settled`` says is recorded from an owner at least as
+    rich: the owner was found with the same reads as for a full sale, and the sale was not
+    built (no line items, charge or customer read)."""
+
+    payment_key: str
+    owner_type: str
+
 
 def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
     """Build the :class:`Sale` for a trigger, or :class:`Ignored` when the fetched object of a
@@ -152,6 +113,27 @@ def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
     :class:`StripeApiError` when Stripe fails, :class:`EfacturaError` (``E-SALE-INCOMPLETE``)
     when the owner has no amount, currency or date.
     """
+    built = _builder(trigger, reader)
+    if not isinstance(built, _Build):
+        return built
+    return built.full() if reader is not None else built.degraded()
+
+
+def resolve_unless(
+    trigger: Trigger, reader: StripeReader | None, settled: Settled
+) -> Sale | Ignored | AlreadyRecorded:
+    """:func:`resolve`, but a payment whose owner turns out to be a Checkout Session (without
+    invoice), a PaymentIntent or a Charge of one, with a ``pi_`` key that ``settled`` accepts,
+    is :class:`AlreadyRecorded` instead of built: the second event of a Checkout payment reads
+    one or two objects instead of four. An Invoice owner is always built; without a reader
+    (degraded) so is every sale."""
+    built = _builder(trigger, reader)
+    if not isinstance(built, _Build):
+        return built
+    return built.full_unless(settled) if reader is not None else built.degraded()
+
+
+def _builder(trigger: Trigger, reader: StripeReader | None) -> _Build | Ignored:
     if trigger.needs_fetch or trigger.object is None:
         fetched = fetch_thin(trigger, reader)
         if isinstance(fetched, Ignored):
@@ -163,9 +145,7 @@ def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
     if subscription_session and ref_id(obj.get("invoice")) is None:
         # Old API versions do not link the first invoice; never issue from the session.
         return Ignored.of(trigger.event_id, trigger.event_type, SUBSCRIPTION_SESSION)
-    if reader is None:
-        return _Build(trigger, obj, None).degraded()
-    return _Build(trigger, obj, reader).full()
+    return _Build(trigger, obj, reader)
 
 
 def fetch_thin(trigger: Trigger, reader: StripeReader | None) -> Trigger | Ignored:
@@ -210,6 +190,42 @@ class _Build:
     # -- with the API --------------------------------------------------------------------
 
     def full(self) -> Sale:
+        self._find_owner()
+        return self._full_of_owner()
+
+    def full_unless(self, settled: Settled) -> Sale | AlreadyRecorded:
+        self._find_owner()
+        if self.objects["invoice"] is None:
+            owner, key = self._owner_key()
+            if key is not None and settled(key, owner):
+                return AlreadyRecorded(key, owner)
+        return self._full_of_owner()
+
+    def _full_of_owner(self) -> Sale:
+        o = self.objects
+        if o["invoice"] is not None:
+            return self._full_invoice()
+        if o["checkout_session"] is not None:
+            return self._full_session()
+        if o["payment_intent"] is not None:
+            return self._full_payment_intent()
+        ch = o["charge"]
+        return self._finish(KIND_CHARGE, ch, _pi_ref(ch.get("payment_intent")), degraded=False)
+
+    def _owner_key(self) -> tuple[str, str | None]:
+        """Without an Invoice: the owner's type and the ``pi_`` payment key its full sale
+        would have (None for a Charge without PaymentIntent), as :meth:`_finish` computes
+        them."""
+        o = self.objects
+        if o["checkout_session"] is not None:
+            return KIND_SESSION, _pi_ref(o["checkout_session"].get("payment_intent"))
+        if o["payment_intent"] is not None:
+            return KIND_PAYMENT_INTENT, ref_id(o["payment_intent"])
+        return KIND_CHARGE, None
+
+    def _find_owner(self) -> None:
+        """Read what decides the owner: the Invoice, else the Checkout Session, else the
+        PaymentIntent, else the Charge (the first of them in ``objects`` afterwards)."""
         r = self.reader
         assert r is not None
         o = self.objects
@@ -228,14 +244,6 @@ class _Build:
                     invoice_id = ref_id(found.get("invoice"))
             if invoice_id is not None:
                 o["invoice"] = normalize(r.retrieve_invoice(invoice_id))
-        if o["invoice"] is not None:
-            return self._full_invoice()
-        if o["checkout_session"] is not None:
-            return self._full_session()
-        if o["payment_intent"] is not None:
-            return self._full_payment_intent()
-        ch = o["charge"]
-        return self._finish(KIND_CHARGE, ch, _pi_ref(ch.get("payment_intent")), degraded=False)
 
     def _pi_id(self) -> str | None:
         o = self.objects

@@ -256,7 +256,7 @@ def _missing(kind: str, object_id: str) -> StripeApiError:
 
 
 class FakeStripeReader:
-    """A :class:`~stripe_efactura.intake.correlate.StripeReader` over a store, no HTTP.
+    """A :class:`~stripe_efactura.intake.reader.StripeReader` over a store, no HTTP.
 
     ``calls`` records ``(method, argument)`` so tests can assert what was fetched.
     """

@@ -26,9 +26,9 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..money import from_minor
-from .correlate import StripeReader
 from .events import MALFORMED, Envelope, Ignored, Reason
 from .plain import as_dict, as_int, as_list, ref_id
+from .reader import StripeReader
 from .refunds import (
     CREDIT_NOTE_ITEMS,
     DISPUTE_TYPES,

@@ -3,7 +3,7 @@
 (:mod:`~stripe_efactura.intake.signature` also imports ``stripe``, for its webhook signature
 helpers only.)
 
-:class:`StripeApi` implements :class:`~stripe_efactura.intake.correlate.StripeReader` with
+:class:`StripeApi` implements :class:`~stripe_efactura.intake.reader.StripeReader` with
 ``stripe.StripeClient``. Every call is a ``GET`` made through ``StripeClient.raw_request`` and
 answered with the **raw JSON** as plain dicts: since stripe-python 15 a ``StripeObject`` is not
 a ``dict`` (``.get`` raises) and its ``decimal_string`` fields become ``Decimal``; the rest of
@@ -33,9 +33,9 @@ from typing import Any
 import stripe
 
 from stripe_efactura.errors import StripeApiError
-from stripe_efactura.intake.correlate import SESSION_LINE_ITEM_EXPAND
 from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
 from stripe_efactura.intake.plain import as_dict
+from stripe_efactura.intake.reader import SESSION_LINE_ITEM_EXPAND
 
 API_VERSION = "2026-10-28.endive"
 """The Stripe API version of every request (the one stripe-python 16.1 is generated for)."""

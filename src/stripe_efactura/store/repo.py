@@ -330,6 +330,54 @@ def _merge_sale(conn: Connection, sale: Sale, event_id: str, now: datetime) -> s
     return "upgraded" if upgraded else "seen"
 
 
+@dataclass(frozen=True)
+class RecordedOwner:
+    """What decides whether a later event can change a recorded payment (:func:`recorded_owner`)."""
+
+    payment_key: str
+    kind: str
+    owner_type: str
+    degraded: bool
+
+    def settles(self, payment_key: str, owner_type: str) -> bool:
+        """Whether a full (not degraded) sale of ``payment_key`` from an ``owner_type`` owner
+        would leave this payment as it is: :func:`record_sale` would answer ``seen`` (the
+        owner is not richer, the recorded sale not degraded), whatever the status."""
+        return (
+            payment_key == self.payment_key
+            and self.kind == "payment"
+            and not self.degraded
+            and OWNER_RANK.get(owner_type, -1) <= OWNER_RANK.get(self.owner_type, -1)
+        )
+
+
+def recorded_owner(conn: Connection, payment_key: str) -> RecordedOwner | None:
+    """The owner of a recorded payment (None: not recorded)."""
+    row = conn.execute(
+        sa.select(
+            payments.c.payment_key, payments.c.kind, payments.c.owner_type, payments.c.degraded
+        ).where(payments.c.payment_key == payment_key)
+    ).first()
+    return None if row is None else db.record(RecordedOwner, row)
+
+
+def add_event_id(conn: Connection, payment_key: str, event_id: str) -> None:
+    """A later event of a recorded payment that changes nothing else (what
+    :func:`record_sale` does when it answers ``seen``): its id joins ``event_ids``."""
+    q = sa.select(payments.c.event_ids).where(payments.c.payment_key == payment_key)
+    if not db.is_sqlite(conn):
+        q = q.with_for_update()
+    seen = list(json.loads(conn.execute(q).scalar_one()))
+    if event_id in seen:
+        return
+    seen.append(event_id)
+    conn.execute(
+        payments.update()
+        .where(payments.c.payment_key == payment_key)
+        .values(event_ids=json.dumps(seen), updated_at=db.db_now(conn))
+    )
+
+
 def get_payment(
     conn: Connection, payment_key: str, *, for_update: bool = False
 ) -> PaymentRecord | None:
