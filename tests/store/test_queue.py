@@ -127,3 +127,38 @@ def test_worker_runs_retries_and_kills(engine) -> None:  # type: ignore[no-untyp
     assert w.drain() == 4
     assert sorted(seen) == [("broken", 1), ("later", 1), ("later", 2), ("ok", 1)]
     assert _statuses(engine) == {a: "done", b: "done", c: "dead"}
+
+
+def test_the_prepared_statements_store_every_value(engine) -> None:  # type: ignore[no-untyped-def]
+    """enqueue, claim_ids and complete run statements built once (``store/db.py``,
+    "prepared statements") with their values as parameters: every column still gets its
+    value, typed (times as times, on both databases)."""
+    with db.write(engine) as conn:
+        now = db.db_now(conn)
+        later = now + timedelta(seconds=30)
+        plain = queue.enqueue(conn, "t", {"b": 1, "a": [2]}, max_attempts=4)
+        keyed = queue.enqueue(conn, "u", {}, run_at=later, dedupe_key="k", max_attempts=7)
+        assert queue.enqueue(conn, "u", {}, dedupe_key="k") is None
+        (claimed,) = queue.claim_ids(conn, "w1", [keyed or 0, plain or 0], tasks=frozenset({"t"}))
+        assert queue.claim_ids(conn, "w2", [plain or 0]) == []  # taken, not queued any more
+    assert claimed == queue.Job(plain or 0, "t", {"a": [2], "b": 1}, 1, 4, "w1")
+    with db.read(engine) as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(jobs))}
+    assert rows[keyed or 0].run_at == later and rows[keyed or 0].status == "queued"
+    assert (rows[keyed or 0].dedupe_key, rows[keyed or 0].max_attempts) == ("k", 7)
+    assert rows[plain or 0].args == '{"a": [2], "b": 1}' and rows[plain or 0].dedupe_key is None
+    assert rows[plain or 0].locked_by == "w1" and rows[plain or 0].locked_until > now
+    with db.write(engine) as conn:
+        assert queue.complete(conn, claimed)
+        assert not queue.complete(conn, claimed)  # fenced: not running any more
+        stale = queue.Job(keyed or 0, "u", {}, 0, 7, "w1")
+        assert not queue.complete(conn, stale)  # queued, never leased to w1
+    with db.read(engine) as conn:
+        done = conn.execute(sa.select(jobs).where(jobs.c.id == plain)).one()
+    assert (done.status, done.last_error) == ("done", None)
+    assert done.finished_at is not None and done.finished_at >= now
+    with engine.connect() as conn:
+        names = ("task", "args")
+        assert db.insert_ignore_prepared(conn, jobs, names, "id") is db.insert_ignore_prepared(
+            conn, jobs, names, "id"
+        )

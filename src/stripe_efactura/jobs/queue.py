@@ -153,22 +153,37 @@ def enqueue(
     same key is a no-op (returns ``None``)."""
     now = db.db_now(conn)
     when = run_at if run_at is not None else now + timedelta(seconds=delay)
-    values = {
-        "task": task,
-        "args": json.dumps(dict(args or {}), sort_keys=True),
-        "status": "queued",
-        "run_at": when,
-        "attempts": 0,
-        "max_attempts": max_attempts,
-        "dedupe_key": dedupe_key,
-        "created_at": now,
-    }
-    if dedupe_key is not None:  # the unique key decides (no SELECT first: one statement)
-        new_id = conn.execute(db.insert_ignore(conn, jobs, values).returning(jobs.c.id)).scalar()
-        return None if new_id is None else _collect(int(new_id))
-    return _collect(
-        int(conn.execute(jobs.insert().values(**values).returning(jobs.c.id)).scalar_one())
+    values = db.bound(
+        {
+            "task": task,
+            "args": json.dumps(dict(args or {}), sort_keys=True),
+            "status": "queued",
+            "run_at": when,
+            "attempts": 0,
+            "max_attempts": max_attempts,
+            "dedupe_key": dedupe_key,
+            "created_at": now,
+        }
     )
+    if dedupe_key is not None:  # the unique key decides (no SELECT first: one statement)
+        insert = db.insert_ignore_prepared(conn, jobs, _ENQUEUED, "id")
+        new_id = conn.execute(insert, values).scalar()
+        return None if new_id is None else _collect(int(new_id))
+    return _collect(int(conn.execute(_ENQUEUE, values).scalar_one()))
+
+
+_ENQUEUED = (
+    "task",
+    "args",
+    "status",
+    "run_at",
+    "attempts",
+    "max_attempts",
+    "dedupe_key",
+    "created_at",
+)
+_ENQUEUE = jobs.insert().values(db.params(jobs, _ENQUEUED)).returning(jobs.c.id)
+"""The prepared ``INSERT`` of :func:`enqueue` (``store/db.py``, "prepared statements")."""
 
 
 def enqueue_many(
@@ -293,22 +308,35 @@ def claim_ids(
     if not ids:
         return []
     now = db.db_now(conn)
-    due = sa.and_(jobs.c.id.in_(ids), jobs.c.status == "queued", jobs.c.run_at <= now)
+    values: dict[str, object] = {
+        "c_ids": ids,
+        "c_now": now,
+        "p_locked_by": worker_id,
+        "p_locked_until": now + lease,
+    }
     if tasks is not None:
-        due = sa.and_(due, jobs.c.task.in_(sorted(tasks)))
-    rows = conn.execute(
-        jobs.update()
-        .where(due)
-        .values(
-            status="running",
-            locked_by=worker_id,
-            locked_until=now + lease,
-            attempts=jobs.c.attempts + 1,
-        )
-        .returning(jobs.c.id, jobs.c.task, jobs.c.args, jobs.c.attempts, jobs.c.max_attempts)
-    ).all()
+        values["c_tasks"] = sorted(tasks)
+    rows = conn.execute(_CLAIM_IDS if tasks is None else _CLAIM_IDS_OF_TASKS, values).all()
     order = {job_id: n for n, job_id in enumerate(ids)}
     return [_leased(r, worker_id) for r in sorted(rows, key=lambda r: order[r.id])]
+
+
+_CLAIM_IDS = (
+    jobs.update()
+    .where(
+        jobs.c.id.in_(sa.bindparam("c_ids", expanding=True)),
+        jobs.c.status == "queued",
+        jobs.c.run_at <= sa.bindparam("c_now", type_=jobs.c.run_at.type),
+    )
+    .values(
+        status="running",
+        attempts=jobs.c.attempts + 1,
+        **db.params(jobs, ("locked_by", "locked_until")),
+    )
+    .returning(jobs.c.id, jobs.c.task, jobs.c.args, jobs.c.attempts, jobs.c.max_attempts)
+)
+_CLAIM_IDS_OF_TASKS = _CLAIM_IDS.where(jobs.c.task.in_(sa.bindparam("c_tasks", expanding=True)))
+"""The prepared ``UPDATE`` of :func:`claim_ids` (``store/db.py``, "prepared statements")."""
 
 
 def _leased(row: db.SqlRow, worker_id: str) -> Job:
@@ -329,13 +357,24 @@ def _fence(job: Job) -> sa.ColumnElement[bool]:
     )
 
 
+_COMPLETE = (
+    jobs.update()
+    .where(
+        jobs.c.id == sa.bindparam("f_id"),
+        jobs.c.locked_by == sa.bindparam("f_by"),
+        jobs.c.status == "running",
+    )
+    .values(status="done", last_error=None, **db.params(jobs, ("finished_at",)))
+)
+"""The prepared :func:`complete` (:func:`_fence`'s condition; ``store/db.py``, "prepared
+statements")."""
+
+
 def complete(conn: Connection, job: Job) -> bool:
     """Mark the job done in the caller's transaction; False when the lease was lost."""
     now = db.db_now(conn)
-    result = conn.execute(
-        jobs.update().where(_fence(job)).values(status="done", finished_at=now, last_error=None)
-    )
-    return result.rowcount == 1
+    values = {"f_id": job.id, "f_by": job.locked_by, "p_finished_at": now}
+    return conn.execute(_COMPLETE, values).rowcount == 1
 
 
 def backoff_seconds(attempts: int, *, rng: random.Random | None = None) -> float:

@@ -11,11 +11,12 @@ leases and run times agree across machines.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
@@ -387,3 +388,47 @@ def insert_ignore(conn: Connection, table: sa.Table, values: Mapping[str, object
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     return pg_insert(table).values(**values).on_conflict_do_nothing()
+
+
+# --- prepared statements ------------------------------------------------------------------------
+#
+# What a hot statement costs most in SQLAlchemy is building it: a job's completion (``UPDATE
+# jobs … WHERE id = ? AND locked_by = ? …``) took 195 us of CPU on SQLite when built for each
+# call, 38 us when built once with named parameters and run with their values; a job's INSERT
+# 207 us. The statements a worker runs for every job and invoice are built once (module
+# constants, or these helpers' caches) and take their values as parameters (:func:`bound`).
+
+
+def params(table: sa.Table, names: Iterable[str]) -> dict[str, sa.BindParameter[object]]:
+    """``{column: parameter}`` for a prepared ``INSERT``/``UPDATE`` of ``table``: each value a
+    named parameter (``p_<column>``, the column's type); :func:`bound` gives their values."""
+    return {n: sa.bindparam(f"p_{n}", type_=table.c[n].type) for n in names}
+
+
+def bound(values: Mapping[str, object]) -> dict[str, object]:
+    """The parameters of :func:`params` for ``{column: value}``."""
+    return {f"p_{name}": value for name, value in values.items()}
+
+
+def insert_ignore_prepared(
+    conn: Connection, table: sa.Table, names: tuple[str, ...], returning: str
+) -> sa.Insert:
+    """:func:`insert_ignore` of the columns ``names`` returning the column ``returning``, built
+    once per dialect (run it with :func:`bound` values)."""
+    return _insert_ignore_prepared(conn.dialect.name, table, names, returning)
+
+
+@functools.cache
+def _insert_ignore_prepared(
+    dialect: str, table: sa.Table, names: tuple[str, ...], returning: str
+) -> sa.Insert:
+    stmt: sa.Insert
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(params(table, names)).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).values(params(table, names)).on_conflict_do_nothing()
+    return stmt.returning(table.c[returning])

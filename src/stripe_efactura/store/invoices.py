@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -130,14 +131,17 @@ def insert_invoice(
 
 
 def log(conn: Connection, invoice_id: int, event: str, detail: object = None) -> None:
-    conn.execute(
-        invoice_log.insert().values(
-            invoice_id=invoice_id,
-            at=db.db_now(conn),
-            event=event,
-            detail=None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
-        )
-    )
+    values = {
+        "invoice_id": invoice_id,
+        "at": db.db_now(conn),
+        "event": event,
+        "detail": None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
+    }
+    conn.execute(_LOG, db.bound(values))
+
+
+_LOG = invoice_log.insert().values(db.params(invoice_log, ("invoice_id", "at", "event", "detail")))
+"""The prepared :func:`log` (``store/db.py``, "prepared statements")."""
 
 
 def timeline(conn: Connection, invoice_id: int, *, event: str | None = None) -> list[TimelineEntry]:
@@ -171,17 +175,23 @@ def _one(conn: Connection, query: sa.Select[*tuple[object, ...]]) -> InvoiceReco
 
 
 def for_payment(conn: Connection, payment_key: str, kind: str = "invoice") -> InvoiceRecord | None:
-    return _one(
-        conn,
-        records().where(invoices.c.payment_key == payment_key, invoices.c.kind == kind),
-    )
+    row = conn.execute(_FOR_PAYMENT, {"q_key": payment_key, "q_kind": kind}).first()
+    return None if row is None else InvoiceRecord.from_row(row)
 
 
 def get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> InvoiceRecord | None:
-    q = records().where(invoices.c.id == invoice_id)
-    if for_update and not db.is_sqlite(conn):
-        q = q.with_for_update()
-    return _one(conn, q)
+    q = _GET_FOR_UPDATE if for_update and not db.is_sqlite(conn) else _GET
+    row = conn.execute(q, {"q_id": invoice_id}).first()
+    return None if row is None else InvoiceRecord.from_row(row)
+
+
+_FOR_PAYMENT = records().where(
+    invoices.c.payment_key == sa.bindparam("q_key"), invoices.c.kind == sa.bindparam("q_kind")
+)
+_GET = records().where(invoices.c.id == sa.bindparam("q_id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+"""The prepared reads of :func:`for_payment` and :func:`get` (``store/db.py``, "prepared
+statements")."""
 
 
 def must_get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> InvoiceRecord:
@@ -226,9 +236,18 @@ def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
         )
     files = {kind: values.pop(kind) for kind in invoice_files.KINDS if kind in values}
     values["updated_at"] = db.db_now(conn)
-    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
+    update = _update(tuple(sorted(values)))
+    conn.execute(update, {"u_id": invoice_id, **db.bound(values)})
     for kind, content in files.items():
         invoice_files.store(conn, invoice_id, kind, content)
+
+
+@functools.cache
+def _update(columns: tuple[str, ...]) -> sa.Update:
+    """The prepared :func:`update_invoice` of ``columns`` (``store/db.py``, "prepared
+    statements"); a handful of column sets exist."""
+    where = invoices.c.id == sa.bindparam("u_id")
+    return invoices.update().where(where).values(db.params(invoices, columns))
 
 
 def storno_totals(conn: Connection, invoice_id: int) -> list[str]:

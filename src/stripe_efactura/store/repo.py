@@ -161,8 +161,12 @@ def _insert_events_sqlite(conn: Connection, rows: list[_NewEvent]) -> set[str]:
 
 
 def get_event(conn: Connection, event_id: str) -> EventRecord | None:
-    row = conn.execute(sa.select(stripe_events).where(stripe_events.c.id == event_id)).first()
+    row = conn.execute(_GET_EVENT, {"q_id": event_id}).first()
     return None if row is None else db.record(EventRecord, row)
+
+
+_GET_EVENT = sa.select(stripe_events).where(stripe_events.c.id == sa.bindparam("q_id"))
+"""The prepared read of :func:`get_event` (``store/db.py``, "prepared statements")."""
 
 
 def event_failed(conn: Connection, event_id: str) -> bool:
@@ -181,16 +185,21 @@ def mark_event(
     reason: str | None = None,
     payment_key: str | None = None,
 ) -> None:
-    conn.execute(
-        stripe_events.update()
-        .where(stripe_events.c.id == event_id)
-        .values(
-            outcome=outcome,
-            reason=reason,
-            payment_key=payment_key,
-            processed_at=db.db_now(conn),
-        )
-    )
+    values = {
+        "outcome": outcome,
+        "reason": reason,
+        "payment_key": payment_key,
+        "processed_at": db.db_now(conn),
+    }
+    conn.execute(_MARK_EVENT, {"u_id": event_id, **db.bound(values)})
+
+
+_MARK_EVENT = (
+    stripe_events.update()
+    .where(stripe_events.c.id == sa.bindparam("u_id"))
+    .values(db.params(stripe_events, ("outcome", "reason", "payment_key", "processed_at")))
+)
+"""The prepared :func:`mark_event` (``store/db.py``, "prepared statements")."""
 
 
 # -- payments --------------------------------------------------------------------------
@@ -416,15 +425,20 @@ def reset_payment(
 def set_payment_status(
     conn: Connection, payment_key: str, status: str, problems: Sequence[Problem] = ()
 ) -> None:
-    conn.execute(
-        payments.update()
-        .where(payments.c.payment_key == payment_key)
-        .values(
-            status=status,
-            problems=json.dumps([p.to_dict() for p in problems], ensure_ascii=False),
-            updated_at=db.db_now(conn),
-        )
-    )
+    values = {
+        "status": status,
+        "problems": json.dumps([p.to_dict() for p in problems], ensure_ascii=False),
+        "updated_at": db.db_now(conn),
+    }
+    conn.execute(_SET_PAYMENT_STATUS, {"u_key": payment_key, **db.bound(values)})
+
+
+_SET_PAYMENT_STATUS = (
+    payments.update()
+    .where(payments.c.payment_key == sa.bindparam("u_key"))
+    .values(db.params(payments, ("status", "problems", "updated_at")))
+)
+"""The prepared :func:`set_payment_status` (``store/db.py``, "prepared statements")."""
 
 
 def list_payments(
