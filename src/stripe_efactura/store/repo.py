@@ -262,8 +262,8 @@ def record_sale(
     """
     now = db.db_now(conn)
     new_row = _new_payment(sale, event_id, kind=kind, refers_to=refers_to, now=now)
-    insert = db.insert_ignore(conn, payments, new_row).returning(payments.c.payment_key)
-    if conn.execute(insert).scalar() is not None:
+    insert = db.insert_ignore_prepared(conn, payments, tuple(new_row), "payment_key")
+    if conn.execute(insert, db.bound(new_row)).scalar() is not None:
         return "created"
     return _merge_sale(conn, sale, event_id, now)
 
@@ -362,29 +362,36 @@ class RecordedOwner:
 
 def recorded_owner(conn: Connection, payment_key: str) -> RecordedOwner | None:
     """The owner of a recorded payment (None: not recorded)."""
-    row = conn.execute(
-        sa.select(
-            payments.c.payment_key, payments.c.kind, payments.c.owner_type, payments.c.degraded
-        ).where(payments.c.payment_key == payment_key)
-    ).first()
+    row = conn.execute(_RECORDED_OWNER, {"q_key": payment_key}).first()
     return None if row is None else db.record(RecordedOwner, row)
+
+
+_RECORDED_OWNER = sa.select(
+    payments.c.payment_key, payments.c.kind, payments.c.owner_type, payments.c.degraded
+).where(payments.c.payment_key == sa.bindparam("q_key"))
+"""The prepared read of :func:`recorded_owner` (``store/db.py``, "prepared statements")."""
 
 
 def add_event_id(conn: Connection, payment_key: str, event_id: str) -> None:
     """A later event of a recorded payment that changes nothing else (what
     :func:`record_sale` does when it answers ``seen``): its id joins ``event_ids``."""
-    q = sa.select(payments.c.event_ids).where(payments.c.payment_key == payment_key)
-    if not db.is_sqlite(conn):
-        q = q.with_for_update()
-    seen = list(json.loads(conn.execute(q).scalar_one()))
+    q = _EVENT_IDS if db.is_sqlite(conn) else _EVENT_IDS_FOR_UPDATE
+    seen = list(json.loads(conn.execute(q, {"q_key": payment_key}).scalar_one()))
     if event_id in seen:
         return
     seen.append(event_id)
-    conn.execute(
-        payments.update()
-        .where(payments.c.payment_key == payment_key)
-        .values(event_ids=json.dumps(seen), updated_at=db.db_now(conn))
-    )
+    values = {"event_ids": json.dumps(seen), "updated_at": db.db_now(conn)}
+    conn.execute(_SET_EVENT_IDS, {"u_key": payment_key, **db.bound(values)})
+
+
+_EVENT_IDS = sa.select(payments.c.event_ids).where(payments.c.payment_key == sa.bindparam("q_key"))
+_EVENT_IDS_FOR_UPDATE = _EVENT_IDS.with_for_update()
+_SET_EVENT_IDS = (
+    payments.update()
+    .where(payments.c.payment_key == sa.bindparam("u_key"))
+    .values(db.params(payments, ("event_ids", "updated_at")))
+)
+"""The prepared statements of :func:`add_event_id` (``store/db.py``, "prepared statements")."""
 
 
 def get_payment(
