@@ -269,6 +269,22 @@ def expired_now(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.status == "running", jobs.c.locked_until < now)
 
 
+def count_queued(conn: Connection, tasks: Sequence[str], start: datetime, end: datetime) -> int:
+    """How many jobs of ``tasks`` are queued to run from ``start`` up to (not at) ``end``: one
+    range of the ``(status, run_at, id)`` index."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(jobs)
+        .where(
+            jobs.c.status == "queued",
+            jobs.c.run_at >= start,
+            jobs.c.run_at < end,
+            jobs.c.task.in_(sorted(tasks)),
+        )
+    )
+    return int(conn.execute(query).scalar_one())
+
+
 def _due_ids(
     conn: Connection, due: sa.ColumnElement[bool], tasks: frozenset[str] | None, limit: int
 ) -> list[int]:
