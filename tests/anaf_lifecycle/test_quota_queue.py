@@ -64,6 +64,19 @@ class Jobs:
                 queue.enqueue(conn, "submit_anaf", {"invoice_id": invoice_id})
         return ids
 
+    def jump(self) -> None:
+        """Submit one invoice and run its job at once, ahead of the due ones (as a worker runs
+        the follow-up of the invoice it just issued)."""
+        (invoice_id,) = self.submit(1)
+        with db.write(self.env.ctx.engine) as conn:
+            row = conn.execute(
+                sa.select(jobs.c.id).where(jobs.c.args == f'{{"invoice_id": {invoice_id}}}')
+            ).scalar_one()
+            (job,) = queue.claim_ids(conn, "test", [int(row)])
+        self.task = job.task
+        self.handlers[job.task](job)
+        self.ran[job.task] += 1
+
     def run(self, until: datetime) -> None:
         """Run every job due up to ``until``."""
         for _ in range(10_000):
@@ -113,6 +126,22 @@ def test_a_backlog_wakes_one_window_s_worth_at_a_time(make_env, monkeypatch) -> 
     assert [env.row(i).anaf_state for i in ids] == ["ok"] * 40
     numbers = sorted(m.invoice_number for m in env.state.uploads())
     assert numbers == sorted(env.row(i).number for i in ids)  # one upload each
+
+
+def test_a_slot_taken_out_of_line_costs_one_wasted_wake_up(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(tune=TEN_A_MINUTE)
+    start = env.clock.now()
+    runner = Jobs(env, monkeypatch)
+    runner.submit(40)
+    runner.run(start + timedelta(seconds=69))
+    env.clock.advance(start + timedelta(seconds=70) - env.clock.now())  # the window opens ...
+    runner.jump()  # ... and a fresh upload takes a slot first
+    runner.run(start + timedelta(minutes=10))
+    # the waiter left without a slot at 70 s lines up behind the 20 still waiting
+    assert runner.uploads(start) == {0.0: 10, 70.0: 10, 140.0: 10, 210.0: 10, 280.0: 1}
+    assert runner.ran == {"submit_anaf": 41, "anaf_step": 31}
+    assert runner.out_of_quota == {"submit_anaf: global": 30, "anaf_step: global": 1}
+    assert len(env.state.uploads()) == 41
 
 
 def test_waiters_fill_each_boundary_with_the_room_it_opens(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
