@@ -32,7 +32,7 @@ TEN_A_MINUTE = anaf_tuning.Tuning(
     list_status=False,
     poll_scale=1000.0,
 )
-TASKS = sorted(anaf_jobs.ANAF_TASKS)
+TASKS = ["anaf_step", "submit_anaf"]
 
 
 class Jobs:
@@ -209,14 +209,15 @@ def test_a_job_waits_at_most_the_horizon_past_the_opening(env, monkeypatch) -> N
     monkeypatch.setattr(db, "db_now", lambda _conn: db.utc_naive(START))
     wait = _wait([0, 0, 0, 4, 7, 10, 10], START)  # opens 30 s from now
 
-    def enqueue(task: str, delays: range) -> None:
+    def enqueue(task: str, delays: range, reason: str | None = anaf_jobs.IN_LINE) -> None:
         with db.write(env.ctx.engine) as conn:
             for n, delay in enumerate(delays):
-                queue.enqueue(conn, task, {"n": n}, delay=float(delay))
+                queue.enqueue(conn, task, {"n": n}, delay=float(delay), reason=reason)
 
     enqueue("anaf_step", range(20, 25))  # due before the opening: not ahead
     enqueue("anaf_step", range(30 + 900, 30 + 905))  # past the horizon: not ahead
-    enqueue("email_invoice", range(30, 60))  # not an ANAF job
+    enqueue("anaf_step", range(30, 60), reason=None)  # polls: they may make no call
+    enqueue("fetch_bnr", range(30, 60), reason="waits for BNR")  # waits for something else
     enqueue("anaf_step", range(26, 26 + 25))  # 25 ahead: two windows' worth and 5
     with db.write(env.ctx.engine) as conn:
         assert anaf_jobs.in_line(conn, wait, 30.0) == 30.0 + 2 * 70.0 + 10.0

@@ -18,8 +18,8 @@ from .context import AppContext
 
 STEP_TASK = "anaf_step"
 SWEEP_AFTER = timedelta(minutes=30)
-ANAF_TASKS = ("submit_anaf", STEP_TASK)
-"""The jobs that queue for the global quota window (:func:`in_line`)."""
+IN_LINE = "in line for the global ANAF quota window"
+"""The reason (``jobs.last_error``) of a job queued by :func:`in_line`."""
 QUEUE_HORIZON = timedelta(minutes=15)
 """How far past the window's opening the jobs ahead are counted, and the most a job waits
 beyond it for its turn (a backlog of some 11,000 calls at the default 900 a minute)."""
@@ -60,26 +60,28 @@ def _next_step(
     """In the caller's write transaction: the chain's next job (when the step has a delay),
     then this job's completion (:func:`queue.finish_in`, last)."""
     if step.delay is not None:
-        delay = step.delay
+        delay, reason = step.delay, None
         if step.quota is not None:
-            delay = in_line(conn, step.quota, delay)
+            delay, reason = in_line(conn, step.quota, delay), IN_LINE
         if step.state is AnafState.UPLOADED and anaf_status_list.in_burst(conn, ctx):
             delay = max(delay, anaf_port.tuning(ctx).list_status_seconds)
             anaf_status_list.request_sweep(conn, ctx)
-        enqueue_step(conn, invoice_id, delay, gen=gen, step=number)
+        enqueue_step(conn, invoice_id, delay, gen=gen, step=number, reason=reason)
     for task in ("submit_anaf", STEP_TASK):  # whichever of the two this job is
         queue.finish_in(conn, task)
 
 
 def in_line(conn: Connection, wait: anaf_quota.QuotaWait, delay: float) -> float:
     """The delay of a job that waits ``delay`` seconds for the global window (``wait``): behind
-    the ANAF jobs already queued from that opening on, at the boundary where the window has
-    room for it too (:func:`anaf_quota.turn`), so that a backlog wakes a bucket's worth at a
-    time instead of all at each boundary; at most :data:`QUEUE_HORIZON` past the opening.
-    Counted in the caller's write transaction, on the queue's clock."""
+    the jobs already in line for it (:data:`IN_LINE`) from that opening on, at the boundary
+    where the window has room for it too (:func:`anaf_quota.turn`), so that a backlog wakes a
+    bucket's worth at a time instead of all at each boundary; at most :data:`QUEUE_HORIZON`
+    past the opening. Only jobs in line are counted: a poll that wakes meanwhile may find the
+    list has answered and make no call, and a slot counted for it would stay unused. Counted
+    in the caller's write transaction, on the queue's clock."""
     opening = db.db_now(conn) + timedelta(seconds=delay)
     slack = timedelta(seconds=anaf_quota.GLOBAL_BUCKET_SECONDS / 2)  # the clocks' drift
-    ahead = queue.count_queued(conn, ANAF_TASKS, opening - slack, opening + QUEUE_HORIZON)
+    ahead = queue.count_waiting(conn, IN_LINE, opening - slack, opening + QUEUE_HORIZON)
     later = anaf_quota.turn(wait, ahead) - wait.until
     return delay + min(later, QUEUE_HORIZON).total_seconds()
 
@@ -94,7 +96,13 @@ def schedule(
 
 
 def enqueue_step(
-    conn: Connection, invoice_id: int, delay: float, *, gen: str, step: int = 0
+    conn: Connection,
+    invoice_id: int,
+    delay: float,
+    *,
+    gen: str,
+    step: int = 0,
+    reason: str | None = None,
 ) -> None:
     queue.enqueue(
         conn,
@@ -103,6 +111,7 @@ def enqueue_step(
         delay=delay,
         dedupe_key=f"anaf:{invoice_id}:{gen}:{step}",
         max_attempts=20,
+        reason=reason,
     )
 
 

@@ -148,9 +148,11 @@ def enqueue(
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
     max_attempts: int = 10,
+    reason: str | None = None,
 ) -> int | None:
     """Add a job in the caller's transaction. With ``dedupe_key``, a second enqueue of the
-    same key is a no-op (returns ``None``)."""
+    same key is a no-op (returns ``None``). ``reason``: what the job waits for, kept in
+    ``last_error`` as :func:`release` does (:func:`count_waiting`)."""
     now = db.db_now(conn)
     when = run_at if run_at is not None else now + timedelta(seconds=delay)
     values = db.bound(
@@ -163,6 +165,7 @@ def enqueue(
             "max_attempts": max_attempts,
             "dedupe_key": dedupe_key,
             "created_at": now,
+            "last_error": reason,
         }
     )
     if dedupe_key is not None:  # the unique key decides (no SELECT first: one statement)
@@ -181,6 +184,7 @@ _ENQUEUED = (
     "max_attempts",
     "dedupe_key",
     "created_at",
+    "last_error",
 )
 _ENQUEUE = jobs.insert().values(db.params(jobs, _ENQUEUED)).returning(jobs.c.id)
 """The prepared ``INSERT`` of :func:`enqueue` (``store/db.py``, "prepared statements")."""
@@ -269,9 +273,9 @@ def expired_now(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.status == "running", jobs.c.locked_until < now)
 
 
-def count_queued(conn: Connection, tasks: Sequence[str], start: datetime, end: datetime) -> int:
-    """How many jobs of ``tasks`` are queued to run from ``start`` up to (not at) ``end``: one
-    range of the ``(status, run_at, id)`` index."""
+def count_waiting(conn: Connection, reason: str, start: datetime, end: datetime) -> int:
+    """How many queued jobs wait for ``reason`` (enqueued with it) to run from ``start`` up to
+    (not at) ``end``: one range of the ``(status, run_at, id)`` index."""
     query = (
         sa.select(sa.func.count())
         .select_from(jobs)
@@ -279,7 +283,7 @@ def count_queued(conn: Connection, tasks: Sequence[str], start: datetime, end: d
             jobs.c.status == "queued",
             jobs.c.run_at >= start,
             jobs.c.run_at < end,
-            jobs.c.task.in_(sorted(tasks)),
+            jobs.c.last_error == reason,
         )
     )
     return int(conn.execute(query).scalar_one())
