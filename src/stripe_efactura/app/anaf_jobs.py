@@ -81,7 +81,7 @@ def in_line(conn: Connection, wait: anaf_quota.QuotaWait, delay: float) -> float
     in the caller's write transaction, on the queue's clock."""
     opening = db.db_now(conn) + timedelta(seconds=delay)
     slack = timedelta(seconds=anaf_quota.GLOBAL_BUCKET_SECONDS / 2)  # the clocks' drift
-    ahead = queue.count_waiting(conn, IN_LINE, opening - slack, opening + QUEUE_HORIZON)
+    ahead = anaf_invoices.in_line(conn, IN_LINE, opening - slack, opening + QUEUE_HORIZON)
     later = anaf_quota.turn(wait, ahead) - wait.until
     return delay + min(later, QUEUE_HORIZON).total_seconds()
 

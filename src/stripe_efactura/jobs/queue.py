@@ -152,7 +152,7 @@ def enqueue(
 ) -> int | None:
     """Add a job in the caller's transaction. With ``dedupe_key``, a second enqueue of the
     same key is a no-op (returns ``None``). ``reason``: what the job waits for, kept in
-    ``last_error`` as :func:`release` does (:func:`count_waiting`)."""
+    ``last_error`` as :func:`release` does."""
     now = db.db_now(conn)
     when = run_at if run_at is not None else now + timedelta(seconds=delay)
     values = db.bound(
@@ -271,22 +271,6 @@ def queued_now(now: datetime) -> sa.ColumnElement[bool]:
 
 def expired_now(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.status == "running", jobs.c.locked_until < now)
-
-
-def count_waiting(conn: Connection, reason: str, start: datetime, end: datetime) -> int:
-    """How many queued jobs wait for ``reason`` (enqueued with it) to run from ``start`` up to
-    (not at) ``end``: one range of the ``(status, run_at, id)`` index."""
-    query = (
-        sa.select(sa.func.count())
-        .select_from(jobs)
-        .where(
-            jobs.c.status == "queued",
-            jobs.c.run_at >= start,
-            jobs.c.run_at < end,
-            jobs.c.last_error == reason,
-        )
-    )
-    return int(conn.execute(query).scalar_one())
 
 
 def _due_ids(
