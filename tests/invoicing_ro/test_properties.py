@@ -172,7 +172,13 @@ def test_deadline_is_the_fifth_working_day(issued: date) -> None:
     assert is_working_day(deadline)
     between = [issued + timedelta(days=i) for i in range(1, (deadline - issued).days + 1)]
     assert sum(is_working_day(d) for d in between) == 5
-    assert (deadline - issued).days <= 14
+    # the longest stretch: Christmas (25-26), New Year (1-2), Epiphany and St John (6-7
+    # January) and two weekends, e.g. 2030-12-24 -> 2031-01-08 (below)
+    assert (deadline - issued).days <= 15
+
+
+def test_deadline_over_the_winter_holidays_is_fifteen_days_later() -> None:
+    assert upload_deadline(date(2030, 12, 24)) == date(2031, 1, 8)
 
 
 @settings(max_examples=60)
