@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Connection
 
 from ..jobs import queue
-from ..store import anaf_invoices, db
+from ..store import anaf_invoices, anaf_quota, db
 from ..store.anaf_work import AnafState
 from . import anaf_lifecycle, anaf_port, anaf_status_list
 from .anaf_port import Step
@@ -18,6 +18,11 @@ from .context import AppContext
 
 STEP_TASK = "anaf_step"
 SWEEP_AFTER = timedelta(minutes=30)
+IN_LINE = "in line for the global ANAF quota window"
+"""The reason (``jobs.last_error``) of a job queued by :func:`in_line`."""
+QUEUE_HORIZON = timedelta(minutes=15)
+"""How far past the window's opening the jobs ahead are counted, and the most a job waits
+beyond it for its turn (a backlog of some 11,000 calls at the default 900 a minute)."""
 
 
 def _int(value: object) -> int:
@@ -32,7 +37,8 @@ def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
     after a crash does not fork the chain) and the job's completion, in the step's own last
     transaction where it has one (an upload) or else in one transaction. Just uploaded in a
     burst: the answer is first awaited from the shared list sweep, the chain's own polls start
-    :attr:`Tuning.list_status_seconds` later (the fallback); outside a burst it polls."""
+    :attr:`Tuning.list_status_seconds` later (the fallback); outside a burst it polls. Out of
+    global quota, the next job waits for its turn behind the others (:func:`in_line`)."""
     invoice_id = _int(args["invoice_id"])
     gen = str(args.get("gen", "0"))
     number = _int(args.get("step", 0)) + 1
@@ -54,13 +60,30 @@ def _next_step(
     """In the caller's write transaction: the chain's next job (when the step has a delay),
     then this job's completion (:func:`queue.finish_in`, last)."""
     if step.delay is not None:
-        delay = step.delay
+        delay, reason = step.delay, None
+        if step.quota is not None:
+            delay, reason = in_line(conn, step.quota, delay), IN_LINE
         if step.state is AnafState.UPLOADED and anaf_status_list.in_burst(conn, ctx):
             delay = max(delay, anaf_port.tuning(ctx).list_status_seconds)
             anaf_status_list.request_sweep(conn, ctx)
-        enqueue_step(conn, invoice_id, delay, gen=gen, step=number)
+        enqueue_step(conn, invoice_id, delay, gen=gen, step=number, reason=reason)
     for task in ("submit_anaf", STEP_TASK):  # whichever of the two this job is
         queue.finish_in(conn, task)
+
+
+def in_line(conn: Connection, wait: anaf_quota.QuotaWait, delay: float) -> float:
+    """The delay of a job that waits ``delay`` seconds for the global window (``wait``): behind
+    the jobs already in line for it (:data:`IN_LINE`) from that opening on, at the boundary
+    where the window has room for it too (:func:`anaf_quota.turn`), so that a backlog wakes a
+    bucket's worth at a time instead of all at each boundary; at most :data:`QUEUE_HORIZON`
+    past the opening. Only jobs in line are counted: a poll that wakes meanwhile may find the
+    list has answered and make no call, and a slot counted for it would stay unused. Counted
+    in the caller's write transaction, on the queue's clock."""
+    opening = db.db_now(conn) + timedelta(seconds=delay)
+    slack = timedelta(seconds=anaf_quota.GLOBAL_BUCKET_SECONDS / 2)  # the clocks' drift
+    ahead = anaf_invoices.in_line(conn, IN_LINE, opening - slack, opening + QUEUE_HORIZON)
+    later = anaf_quota.turn(wait, ahead) - wait.until
+    return delay + min(later, QUEUE_HORIZON).total_seconds()
 
 
 def schedule(
@@ -73,7 +96,13 @@ def schedule(
 
 
 def enqueue_step(
-    conn: Connection, invoice_id: int, delay: float, *, gen: str, step: int = 0
+    conn: Connection,
+    invoice_id: int,
+    delay: float,
+    *,
+    gen: str,
+    step: int = 0,
+    reason: str | None = None,
 ) -> None:
     queue.enqueue(
         conn,
@@ -82,6 +111,7 @@ def enqueue_step(
         delay=delay,
         dedupe_key=f"anaf:{invoice_id}:{gen}:{step}",
         max_attempts=20,
+        reason=reason,
     )
 
 

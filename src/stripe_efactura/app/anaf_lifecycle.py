@@ -86,7 +86,8 @@ def advance(ctx: AppContext, invoice_id: int, *, then: Then | None = None) -> St
     try:
         return _dispatch(ctx, inv, then)
     except anaf_quota.QuotaWait as wait:
-        return Step(inv.state, max(1.0, anaf_port.seconds_until(ctx, wait.until)), str(wait))
+        delay = max(1.0, anaf_port.seconds_until(ctx, wait.until))
+        return Step(inv.state, delay, str(wait), quota=None if wait.per_message else wait)
     except anaf_tokens.NotAuthorised as exc:
         log.warning("invoice %s waits for ANAF authorisation: %s", inv.number, exc)
         return Step(inv.state, 3600.0, exc.code)

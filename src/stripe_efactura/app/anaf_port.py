@@ -36,6 +36,9 @@ class Step:
     followed: bool = False
     """The ``then`` hook of :func:`.anaf_lifecycle.advance` already ran, inside the step's own
     last write transaction (the caller has nothing left to write)."""
+    quota: anaf_quota.QuotaWait | None = None
+    """The global window's wait the step ended in (``delay`` runs to its opening): a job
+    queues behind the others that wait for it (:func:`.anaf_jobs.run_step_job`)."""
 
 
 Then = Callable[[Connection, Step], None]

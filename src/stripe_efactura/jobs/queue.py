@@ -148,9 +148,11 @@ def enqueue(
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
     max_attempts: int = 10,
+    reason: str | None = None,
 ) -> int | None:
     """Add a job in the caller's transaction. With ``dedupe_key``, a second enqueue of the
-    same key is a no-op (returns ``None``)."""
+    same key is a no-op (returns ``None``). ``reason``: what the job waits for, kept in
+    ``last_error`` as :func:`release` does."""
     now = db.db_now(conn)
     when = run_at if run_at is not None else now + timedelta(seconds=delay)
     values = db.bound(
@@ -163,6 +165,7 @@ def enqueue(
             "max_attempts": max_attempts,
             "dedupe_key": dedupe_key,
             "created_at": now,
+            "last_error": reason,
         }
     )
     if dedupe_key is not None:  # the unique key decides (no SELECT first: one statement)
@@ -181,6 +184,7 @@ _ENQUEUED = (
     "max_attempts",
     "dedupe_key",
     "created_at",
+    "last_error",
 )
 _ENQUEUE = jobs.insert().values(db.params(jobs, _ENQUEUED)).returning(jobs.c.id)
 """The prepared ``INSERT`` of :func:`enqueue` (``store/db.py``, "prepared statements")."""

@@ -21,6 +21,15 @@ from .textsearch import invoices_match
 CHAIN_TASKS = ("anaf_step", "submit_anaf")
 
 
+def in_line(conn: Connection, reason: str, start: datetime, end: datetime) -> int:
+    """How many queued jobs wait for ``reason`` (``jobs.last_error``, the jobs' line for the
+    global quota window) to run from ``start`` up to (not at) ``end``: one range of the
+    ``(status, run_at, id)`` index."""
+    due = sa.and_(jobs.c.status == "queued", jobs.c.run_at >= start, jobs.c.run_at < end)
+    query = sa.select(sa.func.count()).select_from(jobs).where(due, jobs.c.last_error == reason)
+    return int(conn.execute(query).scalar_one())
+
+
 def known_upload_indexes(conn: Connection) -> set[str]:
     """Every upload index already linked to one of our invoices."""
     rows = conn.execute(

@@ -4,7 +4,9 @@ Every ANAF call first takes a slot here in a short write transaction: a sliding 
 global window (10-second buckets; the current one and the six before it must hold fewer calls
 than the policy's global limit), and, per message and Romanian calendar day, the
 ``stareMesaj`` and ``descarcare`` limits. A call without a slot is not made:
-:class:`QuotaWait` says when the next slot opens and whose quota it is.
+:class:`QuotaWait` says when the next slot opens and whose quota it is, and for the global
+window how many slots each of the next boundaries opens, so that many waiters can be spread
+over them (:func:`turn`) instead of all waking at the first.
 """
 
 from __future__ import annotations
@@ -25,13 +27,24 @@ _PG_QUOTA_LOCK = 0x4546_4143  # advisory lock id serialising quota takes on Post
 
 class QuotaWait(Exception):
     """No quota slot now; the next one opens at ``until``. ``key`` names the message (upload
-    index or download id) of a per-message quota, "" for the global window."""
+    index or download id) of a per-message quota, "" for the global window.
 
-    def __init__(self, kind: str, until: datetime, key: str = "") -> None:
+    ``opens`` (global window only): for each of the next :data:`GLOBAL_BUCKETS` bucket
+    boundaries, its time and how many calls the window has room for then if no other call is
+    made before (cumulative; ``until`` is the first with room, the last has the whole limit)."""
+
+    def __init__(
+        self,
+        kind: str,
+        until: datetime,
+        key: str = "",
+        opens: tuple[tuple[datetime, int], ...] = (),
+    ) -> None:
         super().__init__(f"{kind} quota exhausted until {until.isoformat()}")
         self.kind = kind
         self.until = until
         self.key = key
+        self.opens = opens
 
     @property
     def per_message(self) -> bool:
@@ -65,15 +78,31 @@ def _daily_bucket(kind: QuotaKind, key: str, now: datetime) -> str:
     return f"{kind.value}:{key}:{day}"
 
 
-def _global_opens(per_bucket: dict[int, int], current: int, limit: int) -> datetime:
-    """The first bucket boundary at which the window holds fewer than ``limit`` calls."""
-    ahead = GLOBAL_BUCKETS
+def _global_wait(per_bucket: dict[int, int], current: int, limit: int) -> QuotaWait:
+    """The wait for the global window: each of the next boundaries with the room the window
+    has then (the buckets that left it), ``until`` the first with room."""
+    opens = []
     for step in range(1, GLOBAL_BUCKETS + 1):
         kept = sum(c for b, c in per_bucket.items() if b > current + step - GLOBAL_BUCKETS)
-        if kept < limit:
-            ahead = step
-            break
-    return datetime.fromtimestamp((current + ahead) * GLOBAL_BUCKET_SECONDS, tz=UTC)
+        at = datetime.fromtimestamp((current + step) * GLOBAL_BUCKET_SECONDS, tz=UTC)
+        opens.append((at, max(0, limit - kept)))
+    until = next((at for at, room in opens if room > 0), opens[-1][0])
+    return QuotaWait("global", until, opens=tuple(opens))
+
+
+def turn(wait: QuotaWait, ahead: int) -> datetime:
+    """When a caller of the global window that waits behind ``ahead`` others (due from
+    ``wait.until`` on, each calling at the first boundary with room) finds room: the first
+    boundary of ``wait.opens`` with room for more than ``ahead``; past a whole window, the
+    calls made at a boundary leave the window :data:`GLOBAL_BUCKETS` boundaries later, so the
+    room repeats with the limit added every :data:`GLOBAL_BUCKETS` boundaries. ``wait.until``
+    for a per-message wait (or without ``opens``)."""
+    if not wait.opens:
+        return wait.until
+    cycle = max(1, wait.opens[-1][1])  # the room once every current bucket has left
+    rounds, rest = divmod(max(0, ahead), cycle)
+    at = next((at for at, room in wait.opens if room > rest), wait.opens[-1][0])
+    return at + timedelta(seconds=rounds * GLOBAL_BUCKETS * GLOBAL_BUCKET_SECONDS)
 
 
 def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, key: str) -> None:
@@ -93,7 +122,7 @@ def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, 
     limit = policy.limit(QuotaKind.GLOBAL).max_calls
     per_bucket = {b: counts.get(f"global:{b}", 0) for b in window}
     if sum(per_bucket.values()) >= limit:
-        raise QuotaWait("global", _global_opens(per_bucket, current, limit))
+        raise _global_wait(per_bucket, current, limit)
     if daily is not None:
         _bump(conn, daily, now, daily in counts)
     bucket_start = datetime.fromtimestamp(current * GLOBAL_BUCKET_SECONDS, tz=UTC)
