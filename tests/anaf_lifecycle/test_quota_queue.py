@@ -116,8 +116,9 @@ def test_a_backlog_wakes_one_window_s_worth_at_a_time(make_env, monkeypatch) -> 
     runner = Jobs(env, monkeypatch)
     ids = runner.submit(40)
     runner.run(start + timedelta(minutes=10))
-    # 10 at once, then 10 each time the window has let the previous 10 go (70 s: 7 buckets)
-    assert runner.uploads(start) == {0.0: 10, 70.0: 10, 140.0: 10, 210.0: 10}
+    # 10 at once, then 10 each time the window has let the previous 10 go (70 s: 7 buckets),
+    # a second after the boundary (anaf_jobs.LINE_AFTER)
+    assert runner.uploads(start) == {0.0: 10, 71.0: 10, 141.0: 10, 211.0: 10}
     # every waiting upload woke once, when its slot opened: no wake-up was wasted
     assert runner.ran == {"submit_anaf": 40, "anaf_step": 30}
     assert runner.out_of_quota == {"submit_anaf: global": 30}
@@ -128,7 +129,9 @@ def test_a_backlog_wakes_one_window_s_worth_at_a_time(make_env, monkeypatch) -> 
     assert numbers == sorted(env.row(i).number for i in ids)  # one upload each
 
 
-def test_a_slot_taken_out_of_line_costs_one_wasted_wake_up(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_slot_taken_out_of_line_costs_one_wasted_wake_up_per_boundary(
+    make_env, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     env = make_env(tune=TEN_A_MINUTE)
     start = env.clock.now()
     runner = Jobs(env, monkeypatch)
@@ -137,10 +140,21 @@ def test_a_slot_taken_out_of_line_costs_one_wasted_wake_up(make_env, monkeypatch
     env.clock.advance(start + timedelta(seconds=70) - env.clock.now())  # the window opens ...
     runner.jump()  # ... and a fresh upload takes a slot first
     runner.run(start + timedelta(minutes=10))
-    # the waiter left without a slot at 70 s lines up behind the 20 still waiting
-    assert runner.uploads(start) == {0.0: 10, 70.0: 10, 140.0: 10, 210.0: 10, 280.0: 1}
-    assert runner.ran == {"submit_anaf": 41, "anaf_step": 31}
-    assert runner.out_of_quota == {"submit_anaf: global": 30, "anaf_step: global": 1}
+    # the waiter left without a slot at 71 s retries at the next boundary (140 s), ahead of
+    # the line, whose last one then does the same: one wasted wake-up per boundary until the
+    # line has drained, and nobody waits more than one boundary longer than its turn
+    assert runner.uploads(start) == {
+        0.0: 10,
+        70.0: 1,
+        71.0: 9,
+        140.0: 1,
+        141.0: 9,
+        210.0: 1,
+        211.0: 9,
+        280.0: 1,
+    }
+    assert runner.ran == {"submit_anaf": 41, "anaf_step": 33}
+    assert runner.out_of_quota == {"submit_anaf: global": 30, "anaf_step: global": 3}
     assert len(env.state.uploads()) == 41
 
 
@@ -156,7 +170,7 @@ def test_waiters_fill_each_boundary_with_the_room_it_opens(make_env, monkeypatch
     runner.run(start + timedelta(minutes=10))
     # the window frees 4, 3, 3 at 70, 80, 90 s (the buckets of 0, 10, 20 s leave it); the
     # 11th and 12th waiters wait for the calls of 70 s to leave it in turn, at 140 s
-    assert runner.uploads(start) == {0: 4, 10: 3, 20: 3, 70: 4, 80: 3, 90: 3, 140: 2}
+    assert runner.uploads(start) == {0: 4, 10: 3, 20: 3, 71: 4, 81: 3, 91: 3, 141: 2}
     assert runner.ran == {"submit_anaf": 22, "anaf_step": 12}
     assert runner.out_of_quota == {"submit_anaf: global": 12}
     assert {env.row(i).anaf_state for i in ids} == {"uploaded"}
@@ -220,7 +234,7 @@ def test_a_job_waits_at_most_the_horizon_past_the_opening(env, monkeypatch) -> N
     enqueue("fetch_bnr", range(30, 60), reason="waits for BNR")  # waits for something else
     enqueue("anaf_step", range(26, 26 + 25))  # 25 ahead: two windows' worth and 5
     with db.write(env.ctx.engine) as conn:
-        assert anaf_jobs.in_line(conn, wait, 30.0) == 30.0 + 2 * 70.0 + 10.0
+        assert anaf_jobs.in_line(conn, wait, 30.0) == 30.0 + 2 * 70.0 + 10.0 + 1.0
     enqueue("submit_anaf", range(100, 100 + 775))  # 800 ahead: 80 windows, past the horizon
     with db.write(env.ctx.engine) as conn:
-        assert anaf_jobs.in_line(conn, wait, 30.0) == 30.0 + 900.0
+        assert anaf_jobs.in_line(conn, wait, 30.0) == 30.0 + 900.0 + 1.0

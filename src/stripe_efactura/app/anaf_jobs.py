@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Connection
 
 from ..jobs import queue
+from ..jsontypes import ReadJsonValue
 from ..store import anaf_invoices, anaf_quota, db
 from ..store.anaf_work import AnafState
 from . import anaf_lifecycle, anaf_port, anaf_status_list
@@ -20,6 +21,9 @@ STEP_TASK = "anaf_step"
 SWEEP_AFTER = timedelta(minutes=30)
 IN_LINE = "in line for the global ANAF quota window"
 """The reason (``jobs.last_error``) of a job queued by :func:`in_line`."""
+LINE_AFTER = 1.0
+"""Seconds after its boundary a job in line wakes: a job that was in line and lost its slot
+(to a fresh upload, the list sweep, a poll) retries at the boundary itself, before them."""
 QUEUE_HORIZON = timedelta(minutes=15)
 """How far past the window's opening the jobs ahead are counted, and the most a job waits
 beyond it for its turn (a backlog of some 11,000 calls at the default 900 a minute)."""
@@ -42,9 +46,10 @@ def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
     invoice_id = _int(args["invoice_id"])
     gen = str(args.get("gen", "0"))
     number = _int(args.get("step", 0)) + 1
+    lined = bool(args.get("lined"))
 
     def then(conn: Connection, step: Step) -> None:
-        _next_step(ctx, conn, step, invoice_id, gen=gen, number=number)
+        _next_step(ctx, conn, step, invoice_id, gen=gen, number=number, lined=lined)
 
     step = anaf_lifecycle.advance(ctx, invoice_id, then=then)
     if step.delay is None or step.followed:
@@ -55,14 +60,23 @@ def run_step_job(ctx: AppContext, args: Mapping[str, object]) -> Step:
 
 
 def _next_step(
-    ctx: AppContext, conn: Connection, step: Step, invoice_id: int, *, gen: str, number: int
+    ctx: AppContext,
+    conn: Connection,
+    step: Step,
+    invoice_id: int,
+    *,
+    gen: str,
+    number: int,
+    lined: bool = False,
 ) -> None:
     """In the caller's write transaction: the chain's next job (when the step has a delay),
-    then this job's completion (:func:`queue.finish_in`, last)."""
+    then this job's completion (:func:`queue.finish_in`, last). A job that was in line and
+    still found the window full retries at its opening, ahead of the line (``lined``)."""
     if step.delay is not None:
         delay, reason = step.delay, None
         if step.quota is not None:
-            delay, reason = in_line(conn, step.quota, delay), IN_LINE
+            delay = step.delay if lined else in_line(conn, step.quota, delay)
+            reason = IN_LINE
         if step.state is AnafState.UPLOADED and anaf_status_list.in_burst(conn, ctx):
             delay = max(delay, anaf_port.tuning(ctx).list_status_seconds)
             anaf_status_list.request_sweep(conn, ctx)
@@ -83,7 +97,7 @@ def in_line(conn: Connection, wait: anaf_quota.QuotaWait, delay: float) -> float
     slack = timedelta(seconds=anaf_quota.GLOBAL_BUCKET_SECONDS / 2)  # the clocks' drift
     ahead = anaf_invoices.in_line(conn, IN_LINE, opening - slack, opening + QUEUE_HORIZON)
     later = anaf_quota.turn(wait, ahead) - wait.until
-    return delay + min(later, QUEUE_HORIZON).total_seconds()
+    return delay + min(later, QUEUE_HORIZON).total_seconds() + LINE_AFTER
 
 
 def schedule(
@@ -104,10 +118,13 @@ def enqueue_step(
     step: int = 0,
     reason: str | None = None,
 ) -> None:
+    args: dict[str, ReadJsonValue] = {"invoice_id": invoice_id, "gen": gen, "step": step}
+    if reason == IN_LINE:
+        args["lined"] = True
     queue.enqueue(
         conn,
         STEP_TASK,
-        {"invoice_id": invoice_id, "gen": gen, "step": step},
+        args,
         delay=delay,
         dedupe_key=f"anaf:{invoice_id}:{gen}:{step}",
         max_attempts=20,
