@@ -20,21 +20,7 @@ def test_accepted_invoice_is_immutable(db_url: str) -> None:
     engine = db.make_engine(db_url)
     upgrade(engine)
     with db.write(engine) as conn:
-        code, seq, number = allocate(conn, SeriesConfig(code="invoice", prefix="F"))
-        inv = store.insert_invoice(
-            conn,
-            series_code=code,
-            seq=seq,
-            number=number,
-            kind="invoice",
-            payment_key="pi_1",
-            issue_date=date(2026, 11, 21),
-            currency="RON",
-            total="121.00",
-            livemode=True,
-            snapshot="{}",
-            xml=b"<Invoice/>",
-        )
+        inv = _issue(conn)
         store.update_invoice(conn, inv, snapshot='{"fixed": true}')  # not accepted yet: allowed
         store.update_invoice(conn, inv, anaf_state="ok", download_id="3001")
     with pytest.raises(store.ImmutableInvoice) as err, db.write(engine) as conn:
