@@ -292,6 +292,30 @@ def test_the_list_takes_over_from_the_20th_waiting_upload(make_env, monkeypatch)
     }
 
 
+def test_uploads_after_the_list_answered_the_burst_still_join_it(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A burst paused for the global window: the list has answered every earlier upload, so
+    none waits, but the window still counts the burst's calls; the next uploads join the
+    list instead of polling and downloading one by one."""
+    env = make_env(processing_delay=timedelta(seconds=3))  # the default tuning
+    start = env.clock.now()
+    first = [env.issue()[0] for _ in range(30)]
+    runner = Jobs(env, monkeypatch)
+    runner.submit(first)
+    runner.run(start + timedelta(seconds=40))
+    assert [env.row(i).anaf_state for i in first] == ["ok"] * 30
+    later = [env.issue()[0] for _ in range(5)]
+    runner.submit(later)
+    runner.run(start + timedelta(hours=1))
+    assert [env.row(i).anaf_state for i in later] == ["ok"] * 5
+    assert [env.row(i).signed_zip is not None for i in later] == [False] * 5  # at night
+    assert Counter(name for _t, name in _calls(env)) == {
+        "upload": 35,
+        "stareMesaj": 19,
+        "descarcare": 19,
+        "listaMesajePaginatieFactura": 2,
+    }
+
+
 def test_an_upload_its_next_step_and_its_completion_share_one_commit(env) -> None:  # type: ignore[no-untyped-def]
     """The worker claims ``submit_anaf``; the job then writes twice: the intent (before the
     request) and, in one transaction, the answer, the chain's next job and its own

@@ -70,11 +70,16 @@ def enabled(ctx: AppContext) -> bool:
 
 def in_burst(conn: Connection, ctx: AppContext) -> bool:
     """Whether a fresh upload waits for the sweep: the list path is on and at least
-    :attr:`Tuning.list_status_min_waiting` uploads (this one included) wait for an answer."""
+    :attr:`Tuning.list_status_min_waiting` uploads (this one included) wait for an answer,
+    or the global window already counts that many ANAF calls (a burst whose earlier uploads
+    the list has just answered: after a pause for the window, the first uploads of the next
+    bucket would otherwise poll and download one by one)."""
     if not enabled(ctx):
         return False
     wanted = anaf_port.tuning(ctx).list_status_min_waiting
-    return anaf_invoices.count_awaiting_status(conn) >= wanted
+    if anaf_invoices.count_awaiting_status(conn) >= wanted:
+        return True
+    return anaf_quota.window_calls(conn, anaf_port.now(ctx)) >= wanted
 
 
 def request_sweep(conn: Connection, ctx: AppContext, delay: float | None = None) -> None:

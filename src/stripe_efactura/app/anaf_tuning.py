@@ -33,7 +33,8 @@ class Tuning:
     ``poll_scale`` is 0 (the demo polls at once)."""
     list_status_min_waiting: int = 20
     """The sweep is used only in a burst: when at least this many uploaded invoices (the new
-    one included) wait for their answer. Below that an invoice polls ``stareMesaj`` from 5 s
+    one included) wait for their answer, or the global window (the last minute) already
+    counts this many ANAF calls. Below that an invoice polls ``stareMesaj`` from 5 s
     and its signed archive follows at once, so a single sale is ``ok`` and archived within
     seconds, whatever the message list does."""
     list_status_seconds: float = 30.0

@@ -129,6 +129,13 @@ def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, 
     _bump(conn, f"global:{current}", bucket_start, f"global:{current}" in counts)
 
 
+def window_calls(conn: Connection, now: datetime) -> int:
+    """The calls counted in the global window ending at ``now`` (every process's)."""
+    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
+    names = [f"global:{b}" for b in range(current - GLOBAL_BUCKETS + 1, current + 1)]
+    return sum(_counts(conn, names).values())
+
+
 def prune(conn: Connection, cutoff: datetime) -> int:
     """Delete quota buckets whose window started before ``cutoff``."""
     result = conn.execute(
