@@ -16,6 +16,7 @@ import os
 import sqlite3
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
@@ -268,7 +269,9 @@ def db_now(conn: Connection) -> datetime:
     The clock is read once per transaction; later calls in the same transaction add the
     time elapsed since (a monotonic clock), so a job's claim, its log lines, its completion
     and its follow-ups' leases cost one clock query, not one each, and time still advances
-    inside a long transaction. A new transaction reads the database clock again."""
+    inside a long transaction. A new transaction takes the clock again: on PostgreSQL from
+    :func:`_read_clock`'s followed ``clock_timestamp()``, queried once per
+    :data:`CLOCK_RESYNC_SECONDS`."""
     txn = conn.get_transaction()
     held = conn.info.get(_CLOCK) if txn is not None else None
     if isinstance(held, _HeldClock) and held.transaction is txn:
@@ -298,12 +301,47 @@ def sqlite_now() -> datetime:
     return now.replace(microsecond=now.microsecond - now.microsecond % 1000)
 
 
+#: PostgreSQL's clock is queried at most once per this many seconds per engine (process) and
+#: followed in between with this host's monotonic clock (:func:`_read_clock`).
+CLOCK_RESYNC_SECONDS = 30.0
+#: A fresh read this little behind the followed clock keeps the followed one (the read's own
+#: round trip), so the clock of one process never steps back between transactions.
+_CLOCK_JITTER = timedelta(milliseconds=50)
+
+
+@dataclass(frozen=True)
+class _FollowedClock:
+    value: datetime
+    read_at: float
+    """``time.monotonic()`` at the middle of the query that read ``value``."""
+
+    def at(self, mono: float) -> datetime:
+        return self.value + timedelta(seconds=mono - self.read_at)
+
+
+_followed: weakref.WeakKeyDictionary[Engine, _FollowedClock] = weakref.WeakKeyDictionary()
+
+
 def _read_clock(conn: Connection) -> datetime:
+    """SQLite: the host's clock. PostgreSQL: ``clock_timestamp()`` read once per
+    :data:`CLOCK_RESYNC_SECONDS` per engine and followed in between with the monotonic clock
+    (which NTP slews but never steps): every process still agrees with the database's clock,
+    to the drift of a monotonic clock over 30 s (microseconds) plus half a round trip, and a
+    transaction's first ``db_now`` costs no query in between."""
     if is_sqlite(conn):
         return sqlite_now()
+    follow = _followed.get(conn.engine)
+    mono = time.monotonic()
+    if follow is not None and mono - follow.read_at < CLOCK_RESYNC_SECONDS:
+        return follow.at(mono)
     value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar_one()
     assert isinstance(value, datetime)
-    return value.replace(tzinfo=None)
+    read_at = (mono + time.monotonic()) / 2
+    fresh = value.replace(tzinfo=None)
+    if follow is not None and timedelta(0) < follow.at(read_at) - fresh < _CLOCK_JITTER:
+        fresh = follow.at(read_at)
+    _followed[conn.engine] = _FollowedClock(fresh, read_at)
+    return fresh
 
 
 def utc_naive(moment: datetime) -> datetime:
