@@ -63,14 +63,26 @@ def job_queued(conn: Connection, task: str) -> bool:
 def move_chain(conn: Connection, invoice_id: int, run_at: datetime) -> int:
     """Move the queued ``anaf_step`` of an invoice's chain (dedupe key ``anaf:<id>:…``) to
     ``run_at`` (naive UTC, the database clock); how many moved (0: none queued, e.g. the
-    chain's job runs now: its next step follows the invoice's new state)."""
+    chain's job runs now: its next step follows the invoice's new state).
+
+    The candidates come from a range of the unique dedupe-key index (``:`` + 1 is ``;``), then
+    are moved by id: not a scan of every queued job (SQLite's planner picks the status index
+    for a single statement), since in a burst every invoice's chain waits queued for its
+    archive and the sweep moves one chain per answer. The ``LIKE`` keeps the match exact
+    under any collation (a database whose collation does not order the range byte by byte may find
+    none: the chain's job then wakes at its own time and follows the invoice's state)."""
+    prefix = f"anaf:{invoice_id}:"
+    candidates = sa.select(jobs.c.id).where(
+        jobs.c.dedupe_key >= prefix,
+        jobs.c.dedupe_key < f"anaf:{invoice_id};",
+        jobs.c.dedupe_key.startswith(prefix, autoescape=True),
+    )
+    ids = [int(i) for i in conn.execute(candidates).scalars()]
+    if not ids:
+        return 0
     result = conn.execute(
         jobs.update()
-        .where(
-            jobs.c.status == "queued",
-            jobs.c.task == "anaf_step",
-            jobs.c.dedupe_key.startswith(f"anaf:{invoice_id}:", autoescape=True),
-        )
+        .where(jobs.c.id.in_(ids), jobs.c.status == "queued", jobs.c.task == "anaf_step")
         .values(run_at=run_at)
     )
     return int(result.rowcount or 0)
