@@ -18,7 +18,10 @@ a stage split of that CPU measured inside the workers (build / render / validate
 Stripe / SMTP / ANAF client, each exclusive of the others; "other" is the job loop, JSON,
 logging), jobs run per invoice, worker RSS, the shared validator process's RSS (the workers
 validate through it, ``ubl/shared.py``; ``--validator in-process`` loads the validator into
-each worker instead), ANAF calls per invoice (by endpoint).
+each worker instead), ANAF calls per invoice (by endpoint), and issue 17's sum-of-parts limit
+measured in the same run (``parts_limit_per_s``: the cores divided by the CPU per invoice of
+build + render + validate + PDF, from the stage split) with the share of it reached to emailed
+(and of the issue's fixed 52.9/s, measured on another machine).
 
 ``--db postgresql`` creates a fresh database next to ``--pg-url``'s (dropped afterwards).
 ``--count-sql`` also counts the workers' SQL statements and write transactions per invoice, by
@@ -586,6 +589,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             if validator is not None:
                 os.kill(validator, signal.SIGTERM)
             result.update(summarise_split(split, opts.n))
+            result.update(parts_limit(result))
             result["stripe_calls"] = dict(stripe_calls.most_common())
             result["stripe_calls_per_invoice"] = round(sum(stripe_calls.values()) / opts.n, 2)
         finally:
@@ -718,6 +722,32 @@ def _busy(start: tuple[float, float], end: tuple[float, float]) -> float | None:
     """The share of the machine's CPU (all cores) that was busy between two readings."""
     total = end[1] - start[1]
     return round((end[0] - start[0]) / total, 2) if total > 0 else None
+
+
+#: Issue 17's sum of the parts (build 0.4 + render 1.3 x 2 + validate 15.5 + PDF 19.2 = 37.8 ms
+#: of CPU per invoice on its machine): 2 cores / 37.8 ms.
+ISSUE_PARTS_LIMIT = 52.9
+
+
+def parts_limit(result: dict[str, Any]) -> dict[str, Any]:
+    """The sum-of-parts limit measured in this run, on this machine: the CPU the workers spent
+    per invoice in the parts issue 17 counts (build, every XML render, validation in the worker
+    and in the shared validator, PDF), and the rate the machine's cores would reach doing
+    nothing else; the share of it reached to emailed, and of issue 17's fixed 52.9/s."""
+    stages = result.get("stage_ms_per_invoice") or {}
+    emailed = result.get("emailed_per_s")
+    if not stages.get("pdf") or not emailed:
+        return {}
+    parts = sum(stages.get(k, 0.0) for k in ("build", "render", "validate", "pdf"))
+    parts += result.get("validator_cpu_ms_per_invoice") or 0.0
+    cores = os.cpu_count() or 1
+    limit = cores * 1000 / parts
+    return {
+        "parts_ms_per_invoice": round(parts, 1),
+        "parts_limit_per_s": round(limit, 1),
+        "emailed_share_of_parts_limit": round(emailed / limit, 3),
+        "emailed_share_of_issue_parts_limit": round(emailed / ISSUE_PARTS_LIMIT, 3),
+    }
 
 
 def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
