@@ -274,14 +274,18 @@ def test_a_lone_sale_polls_and_is_archived_at_once(make_env, monkeypatch) -> Non
     assert ran == {"submit_anaf": 1, "anaf_step": 1}  # the poll that finds ok downloads too
 
 
+def _all_ok(env, runner: Jobs, n: int, until: datetime) -> list[int]:  # type: ignore[no-untyped-def]
+    """Issue and submit ``n`` invoices, run the jobs up to ``until``: every one is ``ok``."""
+    ids = [env.issue()[0] for _ in range(n)]
+    runner.submit(ids)
+    runner.run(until)
+    assert [env.row(i).anaf_state for i in ids] == ["ok"] * n
+    return ids
+
+
 def test_the_list_takes_over_from_the_20th_waiting_upload(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     env = make_env(processing_delay=timedelta(seconds=3))  # the default tuning
-    start = env.clock.now()
-    ids = [env.issue()[0] for _ in range(30)]
-    runner = Jobs(env, monkeypatch)
-    runner.submit(ids)
-    runner.run(start + timedelta(hours=1))
-    assert [env.row(i).anaf_state for i in ids] == ["ok"] * 30
+    ids = _all_ok(env, Jobs(env, monkeypatch), 30, env.clock.now() + timedelta(hours=1))
     archived = [env.row(i).signed_zip is not None for i in ids]
     assert archived == [True] * 19 + [False] * 11  # the burst's archives wait for the night
     assert Counter(name for _t, name in _calls(env)) == {
@@ -298,15 +302,9 @@ def test_uploads_after_the_list_answered_the_burst_still_join_it(make_env, monke
     list instead of polling and downloading one by one."""
     env = make_env(processing_delay=timedelta(seconds=3))  # the default tuning
     start = env.clock.now()
-    first = [env.issue()[0] for _ in range(30)]
     runner = Jobs(env, monkeypatch)
-    runner.submit(first)
-    runner.run(start + timedelta(seconds=40))
-    assert [env.row(i).anaf_state for i in first] == ["ok"] * 30
-    later = [env.issue()[0] for _ in range(5)]
-    runner.submit(later)
-    runner.run(start + timedelta(hours=1))
-    assert [env.row(i).anaf_state for i in later] == ["ok"] * 5
+    _all_ok(env, runner, 30, start + timedelta(seconds=40))
+    later = _all_ok(env, runner, 5, start + timedelta(hours=1))
     assert [env.row(i).signed_zip is not None for i in later] == [False] * 5  # at night
     assert Counter(name for _t, name in _calls(env)) == {
         "upload": 35,

@@ -69,8 +69,8 @@ def move_chain(conn: Connection, invoice_id: int, run_at: datetime) -> int:
     are moved by id: not a scan of every queued job (SQLite's planner picks the status index
     for a single statement), since in a burst every invoice's chain waits queued for its
     archive and the sweep moves one chain per answer. The ``LIKE`` keeps the match exact
-    under any collation (a database whose collation does not order the range byte by byte may find
-    none: the chain's job then wakes at its own time and follows the invoice's state)."""
+    under any collation (under one that does not order the range byte by byte the range may
+    find none: the chain's job then wakes at its own time and follows the invoice's state)."""
     prefix = f"anaf:{invoice_id}:"
     candidates = sa.select(jobs.c.id).where(
         jobs.c.dedupe_key >= prefix,

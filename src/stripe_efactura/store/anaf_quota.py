@@ -73,6 +73,12 @@ def _bump(conn: Connection, name: str, window_start: datetime, exists: bool) -> 
         )
 
 
+def _window(now: datetime) -> tuple[int, range]:
+    """The bucket ``now`` falls in, and the buckets of the global window ending with it."""
+    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
+    return current, range(current - GLOBAL_BUCKETS + 1, current + 1)
+
+
 def _daily_bucket(kind: QuotaKind, key: str, now: datetime) -> str:
     day = now.astimezone(next_ro_midnight(now).tzinfo).date().isoformat()
     return f"{kind.value}:{key}:{day}"
@@ -110,8 +116,7 @@ def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, 
     :class:`QuotaWait` when there is none."""
     if not db.is_sqlite(conn):
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUOTA_LOCK})
-    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
-    window = range(current - GLOBAL_BUCKETS + 1, current + 1)
+    current, window = _window(now)
     names = [f"global:{b}" for b in window]
     daily = None if kind is QuotaKind.GLOBAL else _daily_bucket(kind, key, now)
     if daily is not None:
@@ -131,9 +136,7 @@ def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, 
 
 def window_calls(conn: Connection, now: datetime) -> int:
     """The calls counted in the global window ending at ``now`` (every process's)."""
-    current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
-    names = [f"global:{b}" for b in range(current - GLOBAL_BUCKETS + 1, current + 1)]
-    return sum(_counts(conn, names).values())
+    return sum(_counts(conn, [f"global:{b}" for b in _window(now)[1]]).values())
 
 
 def prune(conn: Connection, cutoff: datetime) -> int:
