@@ -1,7 +1,7 @@
 """Benchmark: ms per one-page invoice PDF (target <= 30 ms).
 
 Run ``.venv/bin/python bench/pdf.py`` from the repository root. It renders the hand-built test
-invoices of ``tests/pdf/invoice_factory.py`` (a 3-line RON invoice with two VAT rates and a
+invoices of ``tests/factories/invoices.py`` (a 3-line RON invoice with two VAT rates and a
 15-line one, both one A4 page) with :func:`stripe_efactura.pdf.render.render_pdf`, prints the
 result and rewrites only the ``## pdf`` section of ``bench/README.md``.
 """
@@ -35,7 +35,7 @@ PER_ROUND = 20
 
 def load_factory() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        "invoice_factory", ROOT / "tests" / "pdf" / "invoice_factory.py"
+        "invoice_factory", ROOT / "tests" / "factories" / "invoices.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

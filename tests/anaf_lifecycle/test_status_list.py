@@ -17,7 +17,7 @@ from stripe_efactura.anaf.fake import FaultKind
 from stripe_efactura.anaf.responses import MessageEntry
 from stripe_efactura.app import anaf_admin, anaf_port, anaf_status_list
 from stripe_efactura.jobs import queue
-from stripe_efactura.store import db
+from stripe_efactura.store import anaf_quota, db
 from stripe_efactura.store.tables import jobs
 from stripe_efactura.tz import BUCHAREST
 
@@ -348,3 +348,75 @@ def test_an_upload_its_next_step_and_its_completion_share_one_commit(env) -> Non
         # the schedules' tick, the claim, the intent, then the answer + next step + completion
         # (the reads are plain BEGIN)
         assert writes.count("BEGIN IMMEDIATE") == 4
+
+
+def _overdue_burst(env, runner: Jobs, n: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """``n`` invoices uploaded in a burst whose sweep and chain polls are all overdue: the
+    queue was busy for two minutes after the uploads."""
+    start = env.clock.now()
+    ids = [env.issue()[0] for _ in range(n)]
+    runner.submit(ids)
+    runner.run(start + timedelta(seconds=1))  # the uploads only
+    env.clock.advance(minutes=2)
+    return ids
+
+
+def test_overdue_polls_wait_while_another_process_sweeps(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """At the end of a backlog the sweep and every chain's poll fall due together; while one
+    process sweeps (its lease held), the others' polls wait for it instead of asking
+    ``stareMesaj`` one by one for the invoices it is about to answer."""
+    env = make_env(tune=BURST, processing_delay=timedelta(seconds=3))
+    runner = Jobs(env, monkeypatch)
+    ids = _overdue_burst(env, runner, 3)
+    with db.write(env.ctx.engine) as conn:
+        assert anaf_quota.hold_lease(conn, anaf_status_list.LEASE, env.clock.now(), 300)
+    ran = runner.run(env.clock.now())
+    # the chains' polls waited; this process's own sweep found the lease taken and waits too
+    assert ran == {"submit_anaf": 3, "anaf_step": 3, anaf_status_list.SWEEP_TASK: 1}
+    assert Counter(name for _t, name in _calls(env)) == {"upload": 3}
+    assert [env.row(i).anaf_state for i in ids] == ["uploaded"] * 3
+    with db.write(env.ctx.engine) as conn:  # the other process's sweep ends...
+        anaf_quota.drop_lease(conn, anaf_status_list.LEASE)
+    assert anaf_status_list.sweep(env.ctx) is None  # ... having answered all three
+    runner.run(env.clock.now() + timedelta(hours=1))
+    assert [env.row(i).anaf_state for i in ids] == ["ok"] * 3
+    assert Counter(name for _t, name in _calls(env)) == {
+        "upload": 3,
+        "listaMesajePaginatieFactura": 1,
+    }
+
+
+def test_an_overdue_poll_waits_for_a_sweep_job_that_runs(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another worker claimed the sweep job (running, lease not taken yet): a poll waits
+    :attr:`Tuning.list_sweep_seconds`; once no sweep runs, an unanswered invoice polls."""
+    env = make_env(tune=BURST, processing_delay=timedelta(seconds=3))
+    runner = Jobs(env, monkeypatch)
+    (invoice_id,) = _overdue_burst(env, runner, 1)
+    with db.write(env.ctx.engine) as conn:
+        sweep_id = conn.execute(
+            sa.select(jobs.c.id).where(jobs.c.task == anaf_status_list.SWEEP_TASK)
+        ).scalar_one()
+        queue.claim_ids(conn, "other-worker", [int(sweep_id)])
+    inv = _lifecycle(env, invoice_id)
+    step = anaf_status_list.wait_for_sweep(env.ctx, inv)
+    assert step == anaf_port.Step(
+        inv.state, BURST.list_sweep_seconds, anaf_status_list.SWEEP_UNDERWAY
+    )
+    with db.write(env.ctx.engine) as conn:  # that worker died: its lease runs out
+        conn.execute(
+            jobs.update().where(jobs.c.id == sweep_id).values(locked_until=db.db_now(conn))
+        )
+    assert anaf_status_list.wait_for_sweep(env.ctx, inv) is None
+    env.clock.advance(hours=2)  # older than the sweeps cover: polls even while one runs
+    with db.write(env.ctx.engine) as conn:
+        assert anaf_quota.hold_lease(conn, anaf_status_list.LEASE, env.clock.now(), 300)
+    assert anaf_status_list.wait_for_sweep(env.ctx, _lifecycle(env, invoice_id)) is None
+
+
+def _lifecycle(env, invoice_id: int):  # type: ignore[no-untyped-def]
+    from stripe_efactura.store import anaf_work
+
+    with db.read(env.ctx.engine) as conn:
+        inv = anaf_work.load(conn, invoice_id)
+    assert inv is not None
+    return inv

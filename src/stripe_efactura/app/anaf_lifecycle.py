@@ -61,7 +61,14 @@ from ..invoicing.serialize import invoice_from_json
 from ..store import anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
 from ..store.anaf_work import AnafState, Lifecycle
-from . import anaf_archive, anaf_findings, anaf_port, anaf_reconcile, anaf_tokens
+from . import (
+    anaf_archive,
+    anaf_findings,
+    anaf_port,
+    anaf_reconcile,
+    anaf_status_list,
+    anaf_tokens,
+)
 from .anaf_port import Step, Then
 from .context import AppContext
 
@@ -106,7 +113,7 @@ def _dispatch(ctx: AppContext, inv: Lifecycle, then: Then | None = None) -> Step
         step = anaf_reconcile.reconcile(ctx, inv)
         return _upload(ctx, inv.id, then) if step is None else step
     if state in (S.UPLOADED, S.IN_PROCESSING):
-        return _poll(ctx, inv)
+        return anaf_status_list.wait_for_sweep(ctx, inv) or _poll(ctx, inv)
     if state is S.OK and inv.row.signed_zip is None and not work.archive_error:
         return anaf_archive.archive_step(ctx, inv)
     if state is S.NOK and work.findings is None:

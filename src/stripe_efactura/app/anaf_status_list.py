@@ -44,8 +44,9 @@ from ..anaf.responses import MessageEntry
 from ..jobs import queue
 from ..store import anaf_invoices, anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
-from ..store.anaf_work import AnafState, AnafWork
+from ..store.anaf_work import AnafState, AnafWork, Lifecycle
 from . import anaf_archive, anaf_port, anaf_tokens
+from .anaf_port import Step
 from .context import AppContext
 
 log = logging.getLogger("stripe_efactura.anaf")
@@ -59,6 +60,7 @@ MARGIN = timedelta(minutes=2)
 #: Waiting invoices uploaded this long ago at most are answered by a sweep (the window read).
 COVER = timedelta(hours=1)
 LEASE = "status_sweep"
+SWEEP_UNDERWAY = "waits for the message list sweep under way"
 LEASE_SECONDS = 300.0
 CHUNK = 200
 
@@ -89,6 +91,28 @@ def request_sweep(conn: Connection, ctx: AppContext, delay: float | None = None)
         return
     wait = anaf_port.tuning(ctx).list_sweep_seconds if delay is None else delay
     queue.enqueue(conn, SWEEP_TASK, {}, delay=wait)
+
+
+def wait_for_sweep(ctx: AppContext, inv: Lifecycle) -> Step | None:
+    """For an invoice about to poll ``stareMesaj`` (uploaded or in processing): wait
+    :attr:`Tuning.list_sweep_seconds` instead when a sweep reads the list right now (its lease
+    is held or its job runs) and covers the upload; None: poll. At the end of a backlog the
+    sweep and the chains' overdue polls fall due together: while one worker sweeps, the others
+    would otherwise poll, one call each, the invoices the sweep is about to answer (its answer
+    moves the waiting step on). A sweep that does not answer the invoice leaves it to poll."""
+    if not enabled(ctx):
+        return None
+    since = inv.work.intent_at
+    now = anaf_port.now(ctx)
+    if since is None or since < now - COVER:
+        return None
+    with db.read(ctx.engine) as conn:
+        underway = anaf_quota.lease_held(conn, LEASE, now) or anaf_invoices.job_running(
+            conn, SWEEP_TASK, db.db_now(conn)
+        )
+    if not underway:
+        return None
+    return Step(inv.state, anaf_port.tuning(ctx).list_sweep_seconds, SWEEP_UNDERWAY)
 
 
 def sweep_job(ctx: AppContext) -> float | None:

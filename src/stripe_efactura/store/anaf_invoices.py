@@ -60,6 +60,15 @@ def job_queued(conn: Connection, task: str) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
+def job_running(conn: Connection, task: str, now: datetime) -> bool:
+    """Whether a job of ``task`` runs under a lease that has not expired at ``now`` (naive
+    UTC, the database clock)."""
+    query = sa.select(jobs.c.id).where(
+        jobs.c.status == "running", jobs.c.task == task, jobs.c.locked_until > now
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def move_chain(conn: Connection, invoice_id: int, run_at: datetime) -> int:
     """Move the queued ``anaf_step`` of an invoice's chain (dedupe key ``anaf:<id>:…``) to
     ``run_at`` (naive UTC, the database clock); how many moved (0: none queued, e.g. the

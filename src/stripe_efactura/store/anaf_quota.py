@@ -171,6 +171,14 @@ def hold_lease(conn: Connection, name: str, now: datetime, seconds: float) -> bo
     return True
 
 
+def lease_held(conn: Connection, name: str, now: datetime) -> bool:
+    """Whether the named lease runs at ``now`` (a holder took it and has not dropped it)."""
+    held = conn.execute(
+        sa.select(anaf_quota.c.window_start).where(anaf_quota.c.bucket == f"lease:{name}")
+    ).scalar()
+    return held is not None and db.utc_naive(now) < held
+
+
 def drop_lease(conn: Connection, name: str) -> None:
     """End the named lease (the next :func:`hold_lease` takes it at once)."""
     conn.execute(anaf_quota.delete().where(anaf_quota.c.bucket == f"lease:{name}"))
