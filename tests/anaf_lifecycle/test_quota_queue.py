@@ -238,3 +238,24 @@ def test_a_job_waits_at_most_the_horizon_past_the_opening(env, monkeypatch) -> N
     enqueue("submit_anaf", range(100, 100 + 775))  # 800 ahead: 80 windows, past the horizon
     with db.write(env.ctx.engine) as conn:
         assert anaf_jobs.in_line(conn, wait, 30.0) == 30.0 + 900.0 + 1.0
+
+
+def test_the_message_list_keeps_its_slots_in_a_full_window(env) -> None:  # type: ignore[no-untyped-def]
+    """Uploads and polls stop ``list_reserve`` short of the global limit and the paged message
+    list, one call of which answers up to 500 invoices, takes the rest: uploads that fill the
+    window cannot starve the status sweep into per-invoice polls."""
+    policy = QuotaPolicy(TEN_A_MINUTE.policy.limits, list_reserve=3)
+    now = START + timedelta(seconds=5)
+    with db.write(env.ctx.engine) as conn:
+        for _ in range(7):
+            anaf_quota.take(conn, policy, now, QuotaKind.GLOBAL, "")
+    with pytest.raises(anaf_quota.QuotaWait), db.write(env.ctx.engine) as conn:
+        anaf_quota.take(conn, policy, now, QuotaKind.STATUS, "5001")
+    with db.write(env.ctx.engine) as conn:
+        for _ in range(3):
+            anaf_quota.take(conn, policy, now, QuotaKind.LIST_PAGED, "18547290")
+    with pytest.raises(anaf_quota.QuotaWait), db.write(env.ctx.engine) as conn:
+        anaf_quota.take(conn, policy, now, QuotaKind.LIST_PAGED, "18547290")
+    with db.read(env.ctx.engine) as conn:
+        assert anaf_quota.window_calls(conn, now) == 10
+    assert (QuotaPolicy.default().list_reserve, TEN_A_MINUTE.policy.list_reserve) == (20, 0)

@@ -73,15 +73,29 @@ def next_ro_midnight(moment: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=RO_TZ)
 
 
+#: Global slots of each minute that only the paged message list may take (the default
+#: policy): one list call answers up to 500 invoices, so a burst whose uploads fill the
+#: window must not starve the status sweep into per-invoice ``stareMesaj`` polls.
+DEFAULT_LIST_RESERVE = 20
+
+
 @dataclass(frozen=True)
 class QuotaPolicy:
     """Limits to respect; ``limits`` defaults to :data:`DEFAULT_LIMITS` (below ANAF's)."""
 
     limits: Mapping[QuotaKind, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    list_reserve: int = 0
+    """Global slots per window kept for :attr:`QuotaKind.LIST_PAGED` calls: every other call
+    stops ``list_reserve`` short of the global limit."""
 
     @classmethod
     def default(cls) -> QuotaPolicy:
-        return cls(dict(DEFAULT_LIMITS))
+        return cls(dict(DEFAULT_LIMITS), DEFAULT_LIST_RESERVE)
+
+    def global_limit(self, kind: QuotaKind) -> int:
+        """The global window's limit for a call of ``kind``."""
+        full = self.limit(QuotaKind.GLOBAL).max_calls
+        return full if kind is QuotaKind.LIST_PAGED else max(0, full - self.list_reserve)
 
     @classmethod
     def anaf_published(cls) -> QuotaPolicy:

@@ -124,7 +124,7 @@ def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, 
     counts = _counts(conn, names)
     if daily is not None and counts.get(daily, 0) >= policy.limit(kind).max_calls:
         raise QuotaWait(kind.value, next_ro_midnight(now).astimezone(UTC), key)
-    limit = policy.limit(QuotaKind.GLOBAL).max_calls
+    limit = policy.global_limit(kind)
     per_bucket = {b: counts.get(f"global:{b}", 0) for b in window}
     if sum(per_bucket.values()) >= limit:
         raise _global_wait(per_bucket, current, limit)
