@@ -86,7 +86,9 @@ class QuotaPolicy:
     limits: Mapping[QuotaKind, Limit] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     list_reserve: int = 0
     """Global slots per window kept for :attr:`QuotaKind.LIST_PAGED` calls: every other call
-    stops ``list_reserve`` short of the global limit."""
+    stops ``list_reserve`` short of the global limit. None here (a policy built from its
+    limits alone, :meth:`anaf_published`); :meth:`default`, the service's, keeps
+    :data:`DEFAULT_LIST_RESERVE`."""
 
     @classmethod
     def default(cls) -> QuotaPolicy:

@@ -154,9 +154,7 @@ def hold_lease(conn: Connection, name: str, now: datetime, seconds: float) -> bo
     if not db.is_sqlite(conn):
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUOTA_LOCK})
     bucket = f"lease:{name}"
-    held = conn.execute(
-        sa.select(anaf_quota.c.window_start).where(anaf_quota.c.bucket == bucket)
-    ).scalar()
+    held = _lease_end(conn, name)
     until = db.utc_naive(now + timedelta(seconds=seconds))
     if held is not None and db.utc_naive(now) < held:
         return False
@@ -173,10 +171,16 @@ def hold_lease(conn: Connection, name: str, now: datetime, seconds: float) -> bo
 
 def lease_held(conn: Connection, name: str, now: datetime) -> bool:
     """Whether the named lease runs at ``now`` (a holder took it and has not dropped it)."""
-    held = conn.execute(
+    held = _lease_end(conn, name)
+    return held is not None and db.utc_naive(now) < held
+
+
+def _lease_end(conn: Connection, name: str) -> datetime | None:
+    """When the named lease ends (naive UTC); None: nobody holds it or held it last."""
+    end: datetime | None = conn.execute(
         sa.select(anaf_quota.c.window_start).where(anaf_quota.c.bucket == f"lease:{name}")
     ).scalar()
-    return held is not None and db.utc_naive(now) < held
+    return end
 
 
 def drop_lease(conn: Connection, name: str) -> None:
