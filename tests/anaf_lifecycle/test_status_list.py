@@ -17,7 +17,7 @@ from stripe_efactura.anaf.fake import FaultKind
 from stripe_efactura.anaf.responses import MessageEntry
 from stripe_efactura.app import anaf_admin, anaf_port, anaf_status_list
 from stripe_efactura.jobs import queue
-from stripe_efactura.store import anaf_quota, db
+from stripe_efactura.store import anaf_quota, anaf_work, db
 from stripe_efactura.store.tables import jobs
 from stripe_efactura.tz import BUCHAREST
 
@@ -414,8 +414,6 @@ def test_an_overdue_poll_waits_for_a_sweep_job_that_runs(make_env, monkeypatch) 
 
 
 def _lifecycle(env, invoice_id: int):  # type: ignore[no-untyped-def]
-    from stripe_efactura.store import anaf_work
-
     with db.read(env.ctx.engine) as conn:
         inv = anaf_work.load(conn, invoice_id)
     assert inv is not None
