@@ -17,7 +17,7 @@ from stripe_efactura.anaf.fake import FaultKind
 from stripe_efactura.anaf.responses import MessageEntry
 from stripe_efactura.app import anaf_admin, anaf_port, anaf_status_list
 from stripe_efactura.jobs import queue
-from stripe_efactura.store import anaf_quota, anaf_work, db
+from stripe_efactura.store import anaf_invoices, anaf_quota, anaf_work, db
 from stripe_efactura.store.tables import jobs
 from stripe_efactura.tz import BUCHAREST
 
@@ -418,3 +418,26 @@ def _lifecycle(env, invoice_id: int):  # type: ignore[no-untyped-def]
         inv = anaf_work.load(conn, invoice_id)
     assert inv is not None
     return inv
+
+
+def test_awaiting_uploads_are_counted_up_to_the_threshold(make_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``awaiting_status_at_least`` (asked at each upload of a burst) answers from at most
+    the threshold's rows: uploaded and not answered, answered ones no longer count."""
+    env = make_env(tune=BURST, processing_delay=timedelta(seconds=3))
+    runner = Jobs(env, monkeypatch)
+    ids = [env.issue()[0] for _ in range(3)]
+    with db.read(env.ctx.engine) as conn:
+        assert not anaf_invoices.awaiting_status_at_least(conn, 1)  # issued, not uploaded
+    runner.submit(ids)
+    runner.run(env.clock.now() + timedelta(seconds=1))  # the uploads only
+    assert [env.row(i).anaf_state for i in ids] == ["uploaded"] * 3
+    with db.read(env.ctx.engine) as conn:
+        assert [anaf_invoices.awaiting_status_at_least(conn, n) for n in (1, 3, 4)] == [
+            True,
+            True,
+            False,
+        ]
+    runner.run(env.clock.now() + timedelta(hours=1))
+    assert [env.row(i).anaf_state for i in ids] == ["ok"] * 3
+    with db.read(env.ctx.engine) as conn:
+        assert not anaf_invoices.awaiting_status_at_least(conn, 1)

@@ -79,7 +79,7 @@ def in_burst(conn: Connection, ctx: AppContext) -> bool:
     if not enabled(ctx):
         return False
     wanted = anaf_port.tuning(ctx).list_status_min_waiting
-    if anaf_invoices.count_awaiting_status(conn) >= wanted:
+    if anaf_invoices.awaiting_status_at_least(conn, wanted):
         return True
     return anaf_quota.window_calls(conn, anaf_port.now(ctx)) >= wanted
 

@@ -56,8 +56,17 @@ def chained_invoice_ids(conn: Connection) -> set[int]:
 
 def job_queued(conn: Connection, task: str) -> bool:
     """Whether a job of ``task`` is queued (not running)."""
-    query = sa.select(jobs.c.id).where(jobs.c.task == task, jobs.c.status == "queued")
-    return conn.execute(query.limit(1)).first() is not None
+    return conn.execute(_JOB_QUEUED, {"q_task": task}).first() is not None
+
+
+_JOB_QUEUED = (
+    sa.select(jobs.c.id)
+    # a literal status, for the partial index ``ix_jobs_queued_task`` (queued jobs only): a
+    # bound parameter would not tell the planner that the query stays inside it
+    .where(jobs.c.task == sa.bindparam("q_task"), jobs.c.status == sa.literal_column("'queued'"))
+    .limit(1)
+)
+"""The prepared read of :func:`job_queued` (``store/db.py``, "prepared statements")."""
 
 
 def job_running(conn: Connection, task: str, now: datetime) -> bool:
@@ -179,10 +188,16 @@ def _awaiting_status() -> tuple[sa.ColumnElement[bool], ...]:
     return invoices.c.anaf_state.in_(states), invoices.c.upload_index.is_not(None)
 
 
-def count_awaiting_status(conn: Connection) -> int:
-    """How many invoices are uploaded and not answered yet."""
-    query = sa.select(sa.func.count()).where(*_awaiting_status())
-    return int(conn.execute(query).scalar_one())
+def awaiting_status_at_least(conn: Connection, wanted: int) -> bool:
+    """Whether at least ``wanted`` invoices are uploaded and not answered yet: reads at most
+    ``wanted`` of them (asked at every upload of a burst, where thousands may wait)."""
+    return int(conn.execute(_AWAITING_UP_TO, {"q_up_to": wanted}).scalar_one()) >= wanted
+
+
+_AWAITING_UP_TO = sa.select(sa.func.count()).select_from(
+    sa.select(invoices.c.id).where(*_awaiting_status()).limit(sa.bindparam("q_up_to")).subquery()
+)
+"""The prepared count of :func:`awaiting_status_at_least`."""
 
 
 def awaiting_status(conn: Connection) -> list[AwaitingStatus]:

@@ -106,6 +106,8 @@ invoices = sa.Table(
     sa.UniqueConstraint("payment_key", "kind", name="uq_invoices_payment_key_kind"),
     sa.Index("ix_invoices_anaf_state", "anaf_state"),
     sa.Index("ix_invoices_issue_date", "issue_date", "id"),
+    # a series' latest issue date, read before each number (``invoices.latest_issue_date``)
+    sa.Index("ix_invoices_series_issue_date", "series_code", "issue_date"),
 )
 
 # An invoice's large documents, one row each, inserted once: ``xml`` (the UBL XML, with the
@@ -151,6 +153,14 @@ jobs = sa.Table(
     sa.Column("finished_at", sa.DateTime),
     sa.UniqueConstraint("dedupe_key", name="uq_jobs_dedupe_key"),
     sa.Index("ix_jobs_status_run_at_id", "status", "run_at", "id"),
+    # whether a job of a task is queued (``anaf_invoices.job_queued``), without reading every
+    # queued job of a burst; only queued rows are in it
+    sa.Index(
+        "ix_jobs_queued_task",
+        "task",
+        sqlite_where=sa.text("status = 'queued'"),
+        postgresql_where=sa.text("status = 'queued'"),
+    ),
 )
 
 schedules = sa.Table(
