@@ -24,6 +24,7 @@ from ..invoicing.payment import PAYMENT_MEANS_RO
 from ..money import format_amount
 from ..tz import BUCHAREST
 from .templates import Templates
+from .wire import POLICY
 
 __all__ = [
     "KIND_LABELS",
@@ -150,7 +151,7 @@ def _recipients(to: str | Sequence[str]) -> list[str]:
 def _new_message(
     *, subject: str, mail_from: str, to: Sequence[str], message_id: str | None
 ) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=POLICY)
     msg["Subject"] = _one_line(subject)
     msg["From"] = mail_from
     msg["To"] = ", ".join(to)
