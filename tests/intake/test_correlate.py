@@ -137,6 +137,23 @@ def test_checkout_sale_objects() -> None:
     ]
 
 
+def test_a_session_first_reads_the_charge_with_its_payment_intent() -> None:
+    """The PaymentIntent is read with ``latest_charge`` expanded: no request of its own for the
+    charge (``StripeReader.retrieve_payment_intent``)."""
+    flow = fx.flow_a_checkout_card()
+    reader = FakeStripeReader(flow.store())
+    trigger = _classify(flow.event("checkout.session.completed"))
+    assert isinstance(trigger, Trigger)
+    o = _sale(resolve(trigger, reader)).objects
+    assert o["payment_intent"]["id"] == "pi_flowA"
+    assert o["charge"] == flow.store().get("charge", "ch_flowA")
+    assert reader.calls == [
+        ("find_invoice_payment_by_payment_intent", "pi_flowA"),
+        ("list_session_line_items", "cs_flowA"),
+        ("retrieve_payment_intent", "pi_flowA"),
+    ]
+
+
 def test_subscription_sale_objects() -> None:
     flow = fx.flow_d_subscription_renewal()
     reader = FakeStripeReader(flow.store())

@@ -62,7 +62,9 @@ def test_retrieve_returns_the_raw_json_as_plain_dicts(
     pi = api.retrieve_payment_intent("pi_flowF")
     assert type(pi) is dict
     assert type(pi["metadata"]) is dict
-    assert pi == store.get("payment_intent", "pi_flowF")
+    stored = store.get("payment_intent", "pi_flowF")
+    assert stored is not None and isinstance(stored["latest_charge"], str)
+    assert pi == {**stored, "latest_charge": store.get("charge", stored["latest_charge"])}
     assert api.retrieve_charge("ch_flowF") == store.get("charge", "ch_flowF")
     assert api.retrieve_checkout_session("cs_flowA") == store.get("checkout.session", "cs_flowA")
     assert api.retrieve_tax_rate("txr_ro21")["percentage"] == 21.0
@@ -77,6 +79,7 @@ def test_retrieve_returns_the_raw_json_as_plain_dicts(
         API_VERSION,
         f"Bearer {KEY}",
     )
+    assert req.query == (("expand[0]", "latest_charge"),)
 
 
 def test_invoice_embeds_ten_lines_and_lines_page(base_url: str, store: FakeStripeStore) -> None:

@@ -8,7 +8,8 @@ serves the ``GET`` endpoints the service uses, in Stripe's wire format:
 - list objects ``{"object": "list", "data": […], "has_more": …, "url": …}`` with ``limit``
   (default 10, max 100) and ``starting_after`` / ``ending_before`` cursors;
 - ``expand[]`` of ``data.price.product``, ``data.taxes`` and ``data.discounts`` on Checkout
-  line items (``taxes`` and ``discounts`` are only returned when expanded, as on Stripe);
+  line items (``taxes`` and ``discounts`` are only returned when expanded, as on Stripe), and
+  of ``latest_charge`` on a PaymentIntent;
 - an invoice embeds only the first 10 lines (``has_more`` tells to page ``/lines``);
 - ``Authorization: Bearer <key>`` checked when the store has an ``api_key`` (401 otherwise);
 - injectable faults (``429`` rate limit, ``500``) for the next N requests on a path prefix;
@@ -150,6 +151,16 @@ class FakeStripeStore:
 
     # -- views used by both the HTTP app and the in-memory reader --------------------------
 
+    def with_latest_charge(self, pi: Json) -> Json:
+        """``pi`` (a copy) with ``expand[]=latest_charge``: the charge object in place of its
+        id, as Stripe expands it (an id this store does not hold stays an id)."""
+        charge_id = pi.get("latest_charge")
+        if isinstance(charge_id, str):
+            charge = self.get("charge", charge_id)
+            if charge is not None:
+                pi["latest_charge"] = charge
+        return pi
+
     def invoice_view(self, invoice_id: str) -> Json | None:
         inv = self.get("invoice", invoice_id)
         if inv is None or invoice_id not in self.invoice_lines:
@@ -274,7 +285,8 @@ class FakeStripeReader:
         return found
 
     def retrieve_payment_intent(self, pi_id: str) -> Json:
-        return self._get("payment_intent", pi_id, "retrieve_payment_intent")
+        pi = self._get("payment_intent", pi_id, "retrieve_payment_intent")
+        return self.store.with_latest_charge(pi)
 
     def retrieve_charge(self, charge_id: str) -> Json:
         return self._get("charge", charge_id, "retrieve_charge")
@@ -458,7 +470,14 @@ class _Endpoints:
         kind = _COLLECTIONS.get(collection)
         if kind is None:
             return _error(404, "invalid_request_error", f"Unrecognized request URL: {collection}")
-        return self.found_or_404(kind, str(request.path_params["id"]))
+        object_id = str(request.path_params["id"])
+        if kind == "payment_intent" and "latest_charge" in expand:
+            pi = self.store.get(kind, object_id)
+            if pi is None:
+                return _not_found(kind, object_id)
+            expanded = self.store.with_latest_charge(pi)
+            return JSONResponse(expanded, headers={"Request-Id": "req_fake"})
+        return self.found_or_404(kind, object_id)
 
     def session(self, request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
         return self.found_or_404("checkout.session", str(request.path_params["id"]))

@@ -45,6 +45,10 @@ PAGE_LIMIT = 100
 
 Json = dict[str, Any]
 
+PI_EXPAND = ("latest_charge",)
+"""Expanded on every PaymentIntent read (``retrieve_payment_intent``): its charge, which the
+sale needs (payment means, billing details), in the same request."""
+
 _PATHS = {
     "payment_intent": "/v1/payment_intents/{}",
     "charge": "/v1/charges/{}",
@@ -134,13 +138,14 @@ class StripeApi:
         data = [x for x in page.get("data") or [] if isinstance(x, dict)]
         return data[0] if data else None
 
-    def _retrieve(self, name: str, object_id: str) -> Json:
-        return self._get(_PATHS[name].format(_path_id(object_id)))
+    def _retrieve(self, name: str, object_id: str, *, expand: tuple[str, ...] = ()) -> Json:
+        path = _PATHS[name].format(_path_id(object_id))
+        return self._get(path, expand=list(expand)) if expand else self._get(path)
 
     # -- StripeReader --------------------------------------------------------------------
 
     def retrieve_payment_intent(self, pi_id: str) -> Json:
-        return self._retrieve("payment_intent", pi_id)
+        return self._retrieve("payment_intent", pi_id, expand=PI_EXPAND)
 
     def retrieve_charge(self, charge_id: str) -> Json:
         return self._retrieve("charge", charge_id)
