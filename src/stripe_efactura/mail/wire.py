@@ -9,10 +9,10 @@ generator that refolds every header through the header parser. :func:`wire` writ
 bytes directly: a header whose value is ASCII and fits one line (78 characters) is written as
 is, which is what folding leaves it; any other header is folded by the policy as before; bodies
 are the parts' encoded payloads with CRLF line ends. ``tests/mail/test_wire.py`` holds the
-result byte for byte to ``msg.as_bytes(policy=email.policy.SMTP)``. A message this module does
-not cover (a part without payload text, a multipart without boundary, preamble or epilogue,
-``Resent-`` headers, a non-ASCII envelope address) gets ``None`` from :func:`envelope`: the
-sender then uses ``send_message`` unchanged.
+bytes and the envelope to what ``send_message`` hands to ``sendmail``, byte for byte. A message
+this module does not cover (a part without payload text, a preamble or epilogue, ``Resent-``
+headers, an envelope address that needs SMTPUTF8, a policy other than the standard one) gets
+``None`` from :func:`envelope`: the sender then uses ``send_message`` unchanged.
 """
 
 from __future__ import annotations
