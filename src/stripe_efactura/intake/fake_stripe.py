@@ -152,8 +152,9 @@ class FakeStripeStore:
     # -- views used by both the HTTP app and the in-memory reader --------------------------
 
     def with_latest_charge(self, pi: Json) -> Json:
-        """``pi`` (a copy) with ``expand[]=latest_charge``: the charge object in place of its
-        id, as Stripe expands it (an id this store does not hold stays an id)."""
+        """``pi`` with ``expand[]=latest_charge``: the charge object in place of its id, as
+        Stripe expands it (an id this store does not hold stays an id). ``pi`` is changed in
+        place: pass a copy (:meth:`get` returns one)."""
         charge_id = pi.get("latest_charge")
         if isinstance(charge_id, str):
             charge = self.get("charge", charge_id)
