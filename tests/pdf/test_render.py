@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import zlib
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
@@ -349,6 +350,24 @@ def test_output_is_deterministic(factory: ModuleType) -> None:
     assert first.startswith(b"%PDF-1.")
     assert render_pdf(factory.standard_invoice()) == first
     assert render_pdf(factory.storno_invoice()) != first
+
+
+def test_streams_are_flate_at_level_1_and_reportlab_is_left_as_found(
+    factory: ModuleType,
+) -> None:
+    from reportlab.pdfbase import pdfdoc
+
+    before = pdfdoc.PDFZCompress
+    pdf = render_pdf(factory.standard_invoice())
+    assert pdfdoc.PDFZCompress is before  # the fast filter is only swapped in for a render
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    font: Any = next(iter(reader.pages[0]["/Resources"]["/Font"].values())).get_object()
+    stream = font["/FontDescriptor"]["/FontFile2"].get_object()
+    assert stream["/Filter"] == ["/FlateDecode"]
+    raw = stream.get_data()  # decoded by pypdf: the embedded TrueType subset
+    assert raw[:4] == b"\x00\x01\x00\x00"
+    assert stream._data == zlib.compress(raw, 1)  # level 1 (ReportLab's default is 6)
+    assert stream._data != zlib.compress(raw)
 
 
 def test_diacritics_are_embedded_ttf_glyphs_and_extract_exactly(factory: ModuleType) -> None:

@@ -13,7 +13,7 @@ import typing
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from functools import cache
+from functools import cache, lru_cache
 
 from ..jsontypes import JsonValue
 from .model import Invoice
@@ -77,7 +77,11 @@ def invoice_to_json(invoice: Invoice) -> str:
     return json.dumps(to_data(invoice), ensure_ascii=False, sort_keys=True)
 
 
+@lru_cache(maxsize=128)
 def invoice_from_json(text: str) -> Invoice:
+    """The invoice of a snapshot. Cached per process by the text (the model is immutable: frozen
+    dataclasses and tuples): the jobs of one invoice (PDF, email, upload) run one after the
+    other in the same worker and each read the same snapshot."""
     value = _from(Invoice, json.loads(text))
     assert isinstance(value, Invoice)
     return value
