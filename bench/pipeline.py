@@ -25,7 +25,9 @@ build + render + validate + PDF, from the stage split) with the share of it reac
 
 ``--db postgresql`` creates a fresh database next to ``--pg-url``'s (dropped afterwards).
 ``--count-sql`` also counts the workers' SQL statements and write transactions per invoice, by
-job (the counting costs CPU: not for timing runs). The run's folder in ``$TMPDIR`` is removed
+job (the counting costs CPU: not for timing runs). ``--turns`` (SQLite) times the workers'
+write turns: how long each job's write transactions waited for the turn and held it, and the
+CPU the holder used meanwhile. The run's folder in ``$TMPDIR`` is removed
 at the end unless ``--keep``.
 Worker CPU is measured, not wall time: on a shared machine it is the figure that compares.
 """
@@ -353,6 +355,35 @@ def instrument(stages: Stages) -> None:
         setattr(AnafClient, method, stages.wrap("anaf", getattr(AnafClient, method)))
 
 
+def watch_turns(turns: dict[str, list[float]], current: list[str]) -> None:
+    """``--turns``: time each SQLite write turn of this worker (``store/writer_turns.py``) by
+    the job that took it: ``{task: [turns, wait s, held s, CPU s while held]}``. Held is wall
+    time from the turn's grant to its release (the transaction, its commit, and any time the
+    holder waited for a core meanwhile); CPU is this thread's own in that time."""
+    from stripe_efactura.store import writer_turns
+
+    take, release = writer_turns.WriterTurns._flock, writer_turns.WriterTurns._unlock
+    held = [0.0, 0.0]
+
+    def timed_take(self: Any) -> bool:
+        asked = time.perf_counter()
+        granted = take(self)
+        held[:] = [time.perf_counter(), time.thread_time()]
+        row = turns.setdefault(current[0], [0, 0.0, 0.0, 0.0])
+        row[1] += held[0] - asked
+        return bool(granted)
+
+    def timed_release(self: Any) -> None:
+        row = turns.setdefault(current[0], [0, 0.0, 0.0, 0.0])
+        row[0] += 1
+        row[2] += time.perf_counter() - held[0]
+        row[3] += time.thread_time() - held[1]
+        release(self)
+
+    writer_turns.WriterTurns._flock = timed_take  # type: ignore[method-assign]
+    writer_turns.WriterTurns._unlock = timed_release  # type: ignore[method-assign]
+
+
 def child(stats_path: Path, ready_path: Path) -> int:
     """One worker process: the real handlers, timed by stage; stats written on SIGTERM."""
     from stripe_efactura import app as use_cases
@@ -372,6 +403,10 @@ def child(stats_path: Path, ready_path: Path) -> int:
         @event.listens_for(Engine, "before_cursor_execute")
         def _count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
             sql[f"{current[0]} | {' '.join(statement.split())[:110]}"] += 1
+
+    turns: dict[str, list[float]] = {}
+    if os.environ.get("BENCH_TURNS"):  # --turns
+        watch_turns(turns, current)
 
     settings = load_settings()
     stop = threading.Event()
@@ -417,6 +452,7 @@ def child(stats_path: Path, ready_path: Path) -> int:
         "thread_cpu": cpu,
         "maxrss_mb": usage.ru_maxrss / 1024,
         "sql": dict(sql),
+        "turns": turns,
     }
     stats_path.write_text(json.dumps(stats))
     return 0
@@ -557,6 +593,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             env["BENCH_COUNT_SQL"] = "1"
         if opts.no_stages:
             env["BENCH_NO_STAGES"] = "1"
+        if opts.turns:
+            env["BENCH_TURNS"] = "1"
         env["BENCH_VALIDATOR"] = opts.validator
         prepare(tmp, env)
         engine = make_engine(db_url)
@@ -759,6 +797,33 @@ def parts_limit(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def summarise_turns(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """``--turns``: the workers' SQLite write turns per invoice (ms), in all and by job."""
+    by_task: dict[str, list[float]] = {}
+    for s in split:
+        for task, row in s.get("turns", {}).items():
+            acc = by_task.setdefault(task, [0, 0.0, 0.0, 0.0])
+            for i, value in enumerate(row):
+                acc[i] += value
+    if not by_task:
+        return {}
+    rows = sorted(by_task.items(), key=lambda kv: -kv[1][2])
+    return {
+        "write_turns_per_invoice": round(sum(r[0] for r in by_task.values()) / n, 2),
+        "turn_wait_ms_per_invoice": round(sum(r[1] for r in by_task.values()) * 1000 / n, 1),
+        "turn_held_ms_per_invoice": round(sum(r[2] for r in by_task.values()) * 1000 / n, 1),
+        "turn_cpu_ms_per_invoice": round(sum(r[3] for r in by_task.values()) * 1000 / n, 1),
+        "turns_by_job": {
+            task: {
+                "per_invoice": round(r[0] / n, 2),
+                "held_ms": round(r[2] * 1000 / max(r[0], 1), 2),
+                "cpu_ms": round(r[3] * 1000 / max(r[0], 1), 2),
+            }
+            for task, r in rows
+        },
+    }
+
+
 def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
     stages: Counter[str] = Counter()
     jobs: Counter[str] = Counter()
@@ -782,6 +847,7 @@ def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
         }
     return {
         **counted,
+        **summarise_turns(split, n),
         "stage_ms_per_invoice": {k: round(v * 1000 / n, 1) for k, v in sorted(stages.items())},
         "jobs_per_invoice": round(sum(jobs.values()) / n, 2),
         "jobs": dict(jobs),
@@ -818,6 +884,11 @@ def main() -> int:
         action="store_true",
         help="count the workers' SQL statements by job (attributes each claim to the job before "
         "it; the counting costs CPU: leave it off when timing)",
+    )
+    ap.add_argument(
+        "--turns",
+        action="store_true",
+        help="time the workers' SQLite write turns (waited, held, CPU while held) by job",
     )
     ap.add_argument(
         "--validator",

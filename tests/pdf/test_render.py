@@ -361,7 +361,8 @@ def test_streams_are_flate_at_level_1_and_reportlab_is_left_as_found(
     pdf = render_pdf(factory.standard_invoice())
     assert pdfdoc.PDFZCompress is before  # the fast filter is only swapped in for a render
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    font: Any = next(iter(reader.pages[0]["/Resources"]["/Font"].values())).get_object()
+    resources: Any = reader.pages[0]["/Resources"]
+    font: Any = next(iter(resources["/Font"].values())).get_object()
     stream = font["/FontDescriptor"]["/FontFile2"].get_object()
     assert stream["/Filter"] == ["/FlateDecode"]
     raw = stream.get_data()  # decoded by pypdf: the embedded TrueType subset
