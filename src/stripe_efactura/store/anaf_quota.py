@@ -52,25 +52,31 @@ class QuotaWait(Exception):
 
 
 def _counts(conn: Connection, names: list[str]) -> dict[str, int]:
-    rows = conn.execute(
-        sa.select(anaf_quota.c.bucket, anaf_quota.c.count).where(anaf_quota.c.bucket.in_(names))
-    ).all()
+    rows = conn.execute(_COUNTS, {"q_names": names}).all()
     return {str(r[0]): int(r[1]) for r in rows}
+
+
+_COUNTS = sa.select(anaf_quota.c.bucket, anaf_quota.c.count).where(
+    anaf_quota.c.bucket.in_(sa.bindparam("q_names", expanding=True))
+)
+"""The prepared read of :func:`_counts` (``store/db.py``, "prepared statements")."""
 
 
 def _bump(conn: Connection, name: str, window_start: datetime, exists: bool) -> None:
     if exists:
-        conn.execute(
-            anaf_quota.update()
-            .where(anaf_quota.c.bucket == name)
-            .values(count=anaf_quota.c.count + 1)
-        )
+        conn.execute(_BUMP, {"u_bucket": name})
     else:
-        conn.execute(
-            anaf_quota.insert().values(
-                bucket=name, window_start=db.utc_naive(window_start), count=1
-            )
-        )
+        values = {"bucket": name, "window_start": db.utc_naive(window_start), "count": 1}
+        conn.execute(_NEW_BUCKET, db.bound(values))
+
+
+_BUMP = (
+    anaf_quota.update()
+    .where(anaf_quota.c.bucket == sa.bindparam("u_bucket"))
+    .values(count=anaf_quota.c.count + 1)
+)
+_NEW_BUCKET = anaf_quota.insert().values(db.params(anaf_quota, ("bucket", "window_start", "count")))
+"""The prepared writes of :func:`_bump` (``store/db.py``, "prepared statements")."""
 
 
 def _window(now: datetime) -> tuple[int, range]:

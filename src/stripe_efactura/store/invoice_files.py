@@ -47,11 +47,19 @@ def kinds_of(conn: Connection, invoice_id: int) -> frozenset[str]:
 
 def add(conn: Connection, invoice_id: int, kind: FileKind, content: bytes) -> None:
     """Store a document the invoice does not have yet (a second one violates the key)."""
-    conn.execute(
-        invoice_files.insert().values(
-            invoice_id=invoice_id, kind=kind, content=content, created_at=db.db_now(conn)
-        )
-    )
+    values = {
+        "invoice_id": invoice_id,
+        "kind": kind,
+        "content": content,
+        "created_at": db.db_now(conn),
+    }
+    conn.execute(_ADD, db.bound(values))
+
+
+_ADD = invoice_files.insert().values(
+    db.params(invoice_files, ("invoice_id", "kind", "content", "created_at"))
+)
+"""The prepared :func:`add` (``store/db.py``, "prepared statements")."""
 
 
 def replace_xml(conn: Connection, invoice_id: int, xml: bytes) -> None:

@@ -101,33 +101,62 @@ def insert_invoice(
     refers_to: int | None = None,
 ) -> int:
     now = db.db_now(conn)
-    new_id = conn.execute(
-        invoices.insert()
-        .values(
-            series_code=series_code,
-            seq=seq,
-            number=number,
-            kind=kind,
-            payment_key=payment_key,
-            refers_to=refers_to,
-            issue_date=issue_date,
-            currency=currency,
-            total=total,
-            livemode=livemode,
-            snapshot=snapshot,
-            validation=validation,
-            anaf_state=anaf_state,
-            deadline=deadline,
-            email_state="pending",
-            search=invoice_search(number, payment_key, snapshot),
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(invoices.c.id)
-    ).scalar_one()
+    values = {
+        "series_code": series_code,
+        "seq": seq,
+        "number": number,
+        "kind": kind,
+        "payment_key": payment_key,
+        "refers_to": refers_to,
+        "issue_date": issue_date,
+        "currency": currency,
+        "total": total,
+        "livemode": livemode,
+        "snapshot": snapshot,
+        "validation": validation,
+        "anaf_state": anaf_state,
+        "deadline": deadline,
+        "email_state": "pending",
+        "search": invoice_search(number, payment_key, snapshot),
+        "created_at": now,
+        "updated_at": now,
+    }
+    new_id = conn.execute(_INSERT, db.bound(values)).scalar_one()
     invoice_files.add(conn, int(new_id), "xml", xml)
     log(conn, int(new_id), "issued", {"number": number})
     return int(new_id)
+
+
+_INSERT = (
+    invoices.insert()
+    .values(
+        db.params(
+            invoices,
+            (
+                "series_code",
+                "seq",
+                "number",
+                "kind",
+                "payment_key",
+                "refers_to",
+                "issue_date",
+                "currency",
+                "total",
+                "livemode",
+                "snapshot",
+                "validation",
+                "anaf_state",
+                "deadline",
+                "email_state",
+                "search",
+                "created_at",
+                "updated_at",
+            ),
+        )
+    )
+    .returning(invoices.c.id)
+)
+"""The prepared :func:`insert_invoice` (``store/db.py``, "prepared statements")."""
 
 
 def log(conn: Connection, invoice_id: int, event: str, detail: object = None) -> None:
