@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import threading
@@ -25,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -239,52 +241,72 @@ def claim(
     queued ones, each in ``run_at`` order; the batch comes back in ``run_at`` order."""
     with db.write(engine) as conn:
         now = db.db_now(conn)
-        ids = _due_ids(conn, expired_now(now), tasks, limit)
+        ids = _due_ids(conn, "expired", now, tasks, limit)
         if len(ids) < limit:
-            ids += _due_ids(conn, queued_now(now), tasks, limit - len(ids))
+            ids += _due_ids(conn, "queued", now, tasks, limit - len(ids))
         if not ids:
             return []
-        leased = conn.execute(
-            jobs.update()
-            .where(jobs.c.id.in_(ids))
-            .values(
-                status="running",
-                locked_by=worker_id,
-                locked_until=now + lease,
-                attempts=jobs.c.attempts + 1,
-            )
-            .returning(
-                jobs.c.id,
-                jobs.c.task,
-                jobs.c.args,
-                jobs.c.attempts,
-                jobs.c.max_attempts,
-                jobs.c.run_at,
-            )
-        ).all()
+        values = {"c_ids": ids, "p_locked_by": worker_id, "p_locked_until": now + lease}
+        leased = conn.execute(_LEASE, values).all()
     return [_leased(r, worker_id) for r in sorted(leased, key=lambda r: (r.run_at, r.id))]
 
 
-def queued_now(now: datetime) -> sa.ColumnElement[bool]:
+_LEASE = (
+    jobs.update()
+    .where(jobs.c.id.in_(sa.bindparam("c_ids", expanding=True)))
+    .values(
+        status="running",
+        attempts=jobs.c.attempts + 1,
+        **db.params(jobs, ("locked_by", "locked_until")),
+    )
+    .returning(
+        jobs.c.id, jobs.c.task, jobs.c.args, jobs.c.attempts, jobs.c.max_attempts, jobs.c.run_at
+    )
+)
+"""The prepared lease of :func:`claim` (``store/db.py``, "prepared statements")."""
+
+Moment = datetime | sa.BindParameter[datetime]
+"""A time in a condition: a value, or the parameter of a prepared statement."""
+
+
+def queued_now(now: Moment) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.status == "queued", jobs.c.run_at <= now)
 
 
-def expired_now(now: datetime) -> sa.ColumnElement[bool]:
+def expired_now(now: Moment) -> sa.ColumnElement[bool]:
     return sa.and_(jobs.c.status == "running", jobs.c.locked_until < now)
 
 
 def _due_ids(
-    conn: Connection, due: sa.ColumnElement[bool], tasks: frozenset[str] | None, limit: int
+    conn: Connection,
+    due: Literal["queued", "expired"],
+    now: datetime,
+    tasks: frozenset[str] | None,
+    limit: int,
 ) -> list[int]:
-    """The ids of :func:`due_query`, locked on PostgreSQL."""
-    query = due_query(due, tasks, limit)
-    if not db.is_sqlite(conn):
+    """The ids of :func:`due_query` for :func:`queued_now` or :func:`expired_now` at ``now``,
+    locked on PostgreSQL."""
+    query = _due_prepared(due, tasks, not db.is_sqlite(conn))
+    return [int(row[0]) for row in conn.execute(query, {"q_now": now, "q_limit": limit})]
+
+
+@functools.cache
+def _due_prepared(
+    due: Literal["queued", "expired"], tasks: frozenset[str] | None, lock: bool
+) -> sa.Select[int]:
+    """The prepared :func:`_due_ids` (``store/db.py``, "prepared statements"): one per kind,
+    task set (a worker's) and dialect; ``q_now`` and ``q_limit`` are its parameters. Built for
+    each claim, its two reads and the lease cost about 0.5 ms more of CPU, in the write turn."""
+    now = sa.bindparam("q_now", type_=jobs.c.run_at.type)
+    condition = queued_now(now) if due == "queued" else expired_now(now)
+    query = due_query(condition, tasks, sa.bindparam("q_limit"))
+    if lock:
         query = query.with_for_update(skip_locked=True)  # a claim in flight is passed over
-    return [int(row[0]) for row in conn.execute(query)]
+    return query
 
 
 def due_query(
-    due: sa.ColumnElement[bool], tasks: frozenset[str] | None, limit: int
+    due: sa.ColumnElement[bool], tasks: frozenset[str] | None, limit: int | sa.BindParameter[int]
 ) -> sa.Select[int]:
     """The first ``limit`` jobs matching ``due`` (:func:`queued_now` or :func:`expired_now`)
     in ``run_at`` and id order. One condition per query, with ``status`` equal to one value,
