@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from stripe_efactura.jobs import queue, worker
+from stripe_efactura.jobs import due, queue, worker
 from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.store import db
 from stripe_efactura.store.tables import jobs
@@ -53,7 +53,7 @@ def test_the_queued_jobs_are_read_from_the_index_in_claim_order(engine: Engine) 
     with db.write(engine) as conn:
         queue.enqueue_many(conn, "t", [{"n": n} for n in range(3000)])
     with db.write(engine) as conn:
-        query = queue.due_query(queue.queued_now(db.db_now(conn)), frozenset({"t"}), 8)
+        query = due.due_query(due.queued_now(db.db_now(conn)), frozenset({"t"}), 8)
         compiled = query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
         plan = "\n".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {compiled}"))
     assert "ix_jobs_status_run_at_id" in plan

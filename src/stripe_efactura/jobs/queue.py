@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import random
 import threading
@@ -26,7 +25,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -34,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..jsontypes import JsonMapping, JsonObject, JsonValue
 from ..store import db
 from ..store.tables import jobs, schedules
+from .due import LEASE, due_ids
 
 DEFAULT_LEASE = timedelta(seconds=60)
 BACKOFF_BASE = 2.0
@@ -241,83 +240,14 @@ def claim(
     queued ones, each in ``run_at`` order; the batch comes back in ``run_at`` order."""
     with db.write(engine) as conn:
         now = db.db_now(conn)
-        ids = _due_ids(conn, "expired", now, tasks, limit)
+        ids = due_ids(conn, "expired", now, tasks, limit)
         if len(ids) < limit:
-            ids += _due_ids(conn, "queued", now, tasks, limit - len(ids))
+            ids += due_ids(conn, "queued", now, tasks, limit - len(ids))
         if not ids:
             return []
         values = {"c_ids": ids, "p_locked_by": worker_id, "p_locked_until": now + lease}
-        leased = conn.execute(_LEASE, values).all()
+        leased = conn.execute(LEASE, values).all()
     return [_leased(r, worker_id) for r in sorted(leased, key=lambda r: (r.run_at, r.id))]
-
-
-_LEASE = (
-    jobs.update()
-    .where(jobs.c.id.in_(sa.bindparam("c_ids", expanding=True)))
-    .values(
-        status="running",
-        attempts=jobs.c.attempts + 1,
-        **db.params(jobs, ("locked_by", "locked_until")),
-    )
-    .returning(
-        jobs.c.id, jobs.c.task, jobs.c.args, jobs.c.attempts, jobs.c.max_attempts, jobs.c.run_at
-    )
-)
-"""The prepared lease of :func:`claim` (``store/db.py``, "prepared statements")."""
-
-Moment = datetime | sa.BindParameter[datetime]
-"""A time in a condition: a value, or the parameter of a prepared statement."""
-
-
-def queued_now(now: Moment) -> sa.ColumnElement[bool]:
-    return sa.and_(jobs.c.status == "queued", jobs.c.run_at <= now)
-
-
-def expired_now(now: Moment) -> sa.ColumnElement[bool]:
-    return sa.and_(jobs.c.status == "running", jobs.c.locked_until < now)
-
-
-def _due_ids(
-    conn: Connection,
-    due: Literal["queued", "expired"],
-    now: datetime,
-    tasks: frozenset[str] | None,
-    limit: int,
-) -> list[int]:
-    """The ids of :func:`due_query` for :func:`queued_now` or :func:`expired_now` at ``now``,
-    locked on PostgreSQL."""
-    query = _due_prepared(due, tasks, not db.is_sqlite(conn))
-    return [int(row[0]) for row in conn.execute(query, {"q_now": now, "q_limit": limit})]
-
-
-@functools.cache
-def _due_prepared(
-    due: Literal["queued", "expired"], tasks: frozenset[str] | None, lock: bool
-) -> sa.Select[int]:
-    """The prepared :func:`_due_ids` (``store/db.py``, "prepared statements"): one per kind,
-    task set (a worker's) and dialect; ``q_now`` and ``q_limit`` are its parameters. Built for
-    each claim, its two reads and the lease cost about 0.5 ms more of CPU, in the write turn."""
-    now = sa.bindparam("q_now", type_=jobs.c.run_at.type)
-    condition = queued_now(now) if due == "queued" else expired_now(now)
-    query = due_query(condition, tasks, sa.bindparam("q_limit"))
-    if lock:
-        query = query.with_for_update(skip_locked=True)  # a claim in flight is passed over
-    return query
-
-
-def due_query(
-    due: sa.ColumnElement[bool], tasks: frozenset[str] | None, limit: int | sa.BindParameter[int]
-) -> sa.Select[int]:
-    """The first ``limit`` jobs matching ``due`` (:func:`queued_now` or :func:`expired_now`)
-    in ``run_at`` and id order. One condition per query, with ``status`` equal to one value,
-    so that the ``(status, run_at, id)`` index yields the rows in the claim's order and the
-    scan stops after ``limit`` of them: an ``OR`` of the queued and the expired jobs made
-    PostgreSQL read and sort every queued job on each claim (6 ms with 6,000 queued,
-    bench/webhook_scale.py)."""
-    query = sa.select(jobs.c.id).where(due)
-    if tasks is not None:
-        query = query.where(jobs.c.task.in_(sorted(tasks)))
-    return query.order_by(jobs.c.run_at, jobs.c.id).limit(limit)
 
 
 def claim_ids(
