@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -31,7 +32,7 @@ from ..store.numbering import allocate
 from ..store.repo import PaymentRecord
 from ..tz import BUCHAREST
 from ..ubl import explain
-from ..ubl.render import render
+from ..ubl.render import number_text, render
 from ..ubl.validate import get_validator
 from . import buyer_checks, notices, waiting
 from . import fx as fx_service
@@ -175,6 +176,7 @@ def _number_and_store(
     validated: Invoice,
 ) -> str:
     result = checked.result
+    prepared = prepare(ctx, validated)  # outside the write turn
     with db.write(ctx.engine) as conn:
         if invoice_store.for_payment(conn, payment_key, "invoice") is not None:
             return "already"
@@ -187,6 +189,7 @@ def _number_and_store(
             payment_key=payment_key,
             livemode=sale.livemode,
             validation=checked.summary,
+            prepared=prepared,
         )
         if result.warnings:
             invoice_store.log(conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings])
@@ -231,6 +234,42 @@ OSS_NOT_UPLOADED = (
 """Why an OSS invoice was not uploaded (``invoices list`` ``reason``, the invoice log)."""
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A validated invoice's XML and snapshot rendered before its write transaction (the
+    numbering's, in the SQLite write turn), with ``token`` where the number goes: inside the
+    transaction :meth:`numbered` puts the number in, as :func:`render` and
+    :func:`invoice_to_json` write it (``tests/issuing/test_prepared.py`` holds the two equal,
+    byte for byte)."""
+
+    token: str
+    xml: bytes
+    snapshot: str
+
+    def numbered(self, number: str) -> tuple[bytes, str]:
+        xml = self.xml.replace(self.token.encode("ascii"), number_text(number).encode("utf-8"))
+        text = json.dumps(number, ensure_ascii=False)
+        return xml, self.snapshot.replace(json.dumps(self.token), text)
+
+
+def prepare(ctx: AppContext, validated: Invoice) -> Prepared | None:
+    """:class:`Prepared` for ``validated``; None (render in the transaction, as before) in the
+    unlikely case that the token is not found exactly once in both."""
+    token = f"NUMBER{uuid.uuid4().hex}"  # letters and digits: escaped by neither XML nor JSON
+    draft = replace(validated, number=token)
+    xml, snapshot = render_xml(ctx, draft), invoice_to_json(draft)
+    if xml.count(token.encode("ascii")) != 1 or snapshot.count(token) != 1:
+        return None
+    return Prepared(token, xml, snapshot)
+
+
+def _documents(ctx: AppContext, invoice: Invoice, prepared: Prepared | None) -> tuple[bytes, str]:
+    """The numbered invoice's XML and snapshot: from ``prepared``, else rendered now."""
+    if prepared is not None:
+        return prepared.numbered(invoice.number)
+    return render_xml(ctx, invoice), invoice_to_json(invoice)
+
+
 def store_numbered(
     ctx: AppContext,
     conn: Connection,
@@ -242,6 +281,7 @@ def store_numbered(
     livemode: bool,
     validation: str,
     refers_to: int | None = None,
+    prepared: Prepared | None = None,
 ) -> tuple[int, str]:
     """Inside the caller's write transaction: number a validated invoice (or storno), render it
     with its number, store it, mark its payment ``invoiced`` and enqueue the PDF and, for a
@@ -258,7 +298,7 @@ def store_numbered(
             delay_seconds=60,
         )
     invoice = replace(validated, number=number)
-    xml = render_xml(ctx, invoice)
+    xml, snapshot = _documents(ctx, invoice, prepared)
     skip_oss = invoice.vat_country is not None and not ctx.settings.vat.upload_oss
     upload = cfg.auto_upload and livemode and not skip_oss
     invoice_id = invoice_store.insert_invoice(
@@ -272,7 +312,7 @@ def store_numbered(
         currency=invoice.currency,
         total=str(invoice.totals.tax_inclusive),
         livemode=livemode,
-        snapshot=invoice_to_json(invoice),
+        snapshot=snapshot,
         xml=xml,
         validation=validation,
         deadline=deadlines.upload_deadline(invoice.issue_date),

@@ -34,6 +34,7 @@ from stripe_efactura.ubl.writer import (
     RenderError,
     Writer,
     clean_text,
+    esc,
     fmt_amount,
     fmt_date,
     fmt_number,
@@ -41,7 +42,7 @@ from stripe_efactura.ubl.writer import (
     truncate_text,
 )
 
-__all__ = ["ELLIPSIS", "RenderError", "clean_text", "render", "truncate_text"]
+__all__ = ["ELLIPSIS", "RenderError", "clean_text", "number_text", "render", "truncate_text"]
 
 _ROMANIA = "RO"
 
@@ -117,10 +118,16 @@ def _reference(value: str, what: str) -> str:
     return text
 
 
+def number_text(number: str) -> str:
+    """BT-1 as :func:`render` writes it in ``cbc:ID``, cleaned and escaped (``RenderError``
+    for an empty or too long one, as :func:`render`)."""
+    return esc(_reference(number, "BT-1"))
+
+
 def _header(w: Writer, d: _Doc) -> None:
     inv = d.inv
     w.leaf("cbc:CustomizationID", codes.CUSTOMIZATION_ID)
-    w.leaf("cbc:ID", _reference(inv.number, "BT-1"))
+    w.leaf("cbc:ID", _reference(inv.number, "BT-1"))  # number_text: the same text
     w.leaf("cbc:IssueDate", fmt_date(inv.issue_date))
     tax_point = inv.tax_point_date if inv.tax_point_date != inv.issue_date else None
     if d.credit_note:
