@@ -121,42 +121,17 @@ def insert_invoice(
         "created_at": now,
         "updated_at": now,
     }
-    new_id = conn.execute(_INSERT, db.bound(values)).scalar_one()
+    new_id = conn.execute(_insert(tuple(values)), db.bound(values)).scalar_one()
     invoice_files.add(conn, int(new_id), "xml", xml)
     log(conn, int(new_id), "issued", {"number": number})
     return int(new_id)
 
 
-_INSERT = (
-    invoices.insert()
-    .values(
-        db.params(
-            invoices,
-            (
-                "series_code",
-                "seq",
-                "number",
-                "kind",
-                "payment_key",
-                "refers_to",
-                "issue_date",
-                "currency",
-                "total",
-                "livemode",
-                "snapshot",
-                "validation",
-                "anaf_state",
-                "deadline",
-                "email_state",
-                "search",
-                "created_at",
-                "updated_at",
-            ),
-        )
-    )
-    .returning(invoices.c.id)
-)
-"""The prepared :func:`insert_invoice` (``store/db.py``, "prepared statements")."""
+@functools.cache
+def _insert(columns: tuple[str, ...]) -> sa.Insert:
+    """The prepared :func:`insert_invoice` of ``columns`` (``store/db.py``, "prepared
+    statements"), as :func:`_update` for updates."""
+    return invoices.insert().values(db.params(invoices, columns)).returning(invoices.c.id)
 
 
 def log(conn: Connection, invoice_id: int, event: str, detail: object = None) -> None:
