@@ -110,3 +110,37 @@ def test_records_without_documents_read_none(engine: sa.Engine) -> None:
         store.update_invoice(conn, second, pdf=b"%PDF")
         listed = [(r.id, r.xml, r.pdf, r.signed_zip) for r in store.listing(conn)]
     assert listed == [(first, b"<Invoice/>", None, None), (second, b"<Invoice/>", b"%PDF", None)]
+
+
+def test_heads_say_which_documents_exist_without_reading_them(engine: sa.Engine) -> None:
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    with db.write(engine) as conn:
+        inv = _issue(conn)
+        fresh = store.must_head(conn, inv, for_update=True)
+        store.update_invoice(conn, inv, pdf=b"%PDF", anaf_state="ok", signed_zip=b"PK")
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            done = store.must_head(conn, inv, for_update=True)
+            xml = store.xml_of(conn, inv)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+        record = store.must_get(conn, inv)
+        missing = store.head(conn, inv + 1)
+    assert (fresh.has_pdf, fresh.has_signed_zip) == (False, False)
+    assert (done.has_pdf, done.has_signed_zip, done.anaf_state, xml) == (
+        True,
+        True,
+        "ok",
+        b"<Invoice/>",
+    )
+    assert not isinstance(done, store.InvoiceRecord) and not hasattr(done, "pdf")
+    assert (record.has_pdf, record.has_signed_zip, record.pdf) == (True, True, b"%PDF")
+    assert missing is None
+    head_read = statements[0]
+    assert "invoice_files.content" not in head_read and "content" not in head_read.split("FROM")[0]
+    with pytest.raises(LookupError), db.read(engine) as conn:
+        store.must_head(conn, inv + 1)

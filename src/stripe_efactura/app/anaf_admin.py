@@ -278,7 +278,7 @@ def _send_again(
             "previous_state": state.value,
             "previous_index": fresh.row.upload_index,
             "xml_changed": changed,
-            "old_sha256": hashlib.sha256(bytes(fresh.row.xml)).hexdigest(),
+            "old_sha256": hashlib.sha256(invoice_store.xml_of(conn, invoice_id)).hexdigest(),
             "new_sha256": hashlib.sha256(corrected.xml).hexdigest(),
         }
         values: dict[str, object] = {}

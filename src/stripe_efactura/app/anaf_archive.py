@@ -123,7 +123,7 @@ def archive_step(ctx: AppContext, inv: Lifecycle) -> Step:
         return anaf_port.wait_after(ctx, exc, AnafState.OK)
     with db.write(ctx.engine) as conn:
         fresh = anaf_work.load(conn, inv.id, lock=True)
-        if fresh is None or fresh.row.signed_zip is not None:
+        if fresh is None or fresh.row.has_signed_zip:
             return Step(AnafState.OK, None, "already archived")
         store_archive(ctx, conn, fresh, data, archive)
     log.info("invoice %s validated by ANAF and archived", inv.number)

@@ -114,7 +114,7 @@ def _dispatch(ctx: AppContext, inv: Lifecycle, then: Then | None = None) -> Step
         return _upload(ctx, inv.id, then) if step is None else step
     if state in (S.UPLOADED, S.IN_PROCESSING):
         return anaf_status_list.wait_for_sweep(ctx, inv) or _poll(ctx, inv)
-    if state is S.OK and inv.row.signed_zip is None and not work.archive_error:
+    if state is S.OK and not inv.row.has_signed_zip and not work.archive_error:
         return anaf_archive.archive_step(ctx, inv)
     if state is S.NOK and work.findings is None:
         return anaf_findings.read_findings(ctx, inv)
@@ -210,7 +210,7 @@ def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
         invoice_store.log(
             conn, invoice_id, "anaf_upload_intent", {"attempt": attempt, "env": s.anaf_env, **mode}
         )
-        xml = bytes(inv.row.xml)
+        xml = invoice_store.xml_of(conn, invoice_id)
     standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
     return _Intent(attempt, xml, standard, mode, inv.number)
 

@@ -17,7 +17,7 @@ from ..anaf.quotas import QuotaKind, next_ro_midnight, retry_at
 from ..errors import Problem
 from ..store import anaf_quota, db, repo
 from ..store.anaf_work import AnafState
-from ..store.invoices import InvoiceRecord
+from ..store.invoices import InvoiceHead
 from . import anaf_tokens, notices
 from .anaf_tuning import Tuning
 from .context import AppContext
@@ -135,7 +135,7 @@ def no_rights_notice(ctx: AppContext, exc: AnafNoRights) -> None:
         )
 
 
-def rejected(conn: Connection, row: InvoiceRecord, problems: tuple[Problem, ...]) -> None:
+def rejected(conn: Connection, row: InvoiceHead, problems: tuple[Problem, ...]) -> None:
     """ANAF rejected the invoice: its payment needs attention and the merchant a notice."""
     number = str(row.number)
     repo.set_payment_status(conn, str(row.payment_key), "needs_attention", problems)

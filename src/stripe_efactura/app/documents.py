@@ -31,7 +31,7 @@ from ..pdf.fonts import ENV_FONT, ENV_FONT_BOLD, PdfFonts, load_fonts
 from ..pdf.render import PdfLogoError, render_pdf
 from ..store import db
 from ..store import invoices as invoice_store
-from ..store.invoices import InvoiceRecord
+from ..store.invoices import InvoiceHead
 from .context import AppContext
 
 __all__ = [
@@ -98,7 +98,7 @@ def _render(ctx: AppContext, invoice: Invoice) -> tuple[bytes, str | None]:
 
 
 def schedule_email(
-    ctx: AppContext, conn: Connection, row: InvoiceRecord, invoice: Invoice | None = None
+    ctx: AppContext, conn: Connection, row: InvoiceHead, invoice: Invoice | None = None
 ) -> str:
     """Decide the payer's email of invoice ``row`` (state ``pending`` only), in ``conn``;
     ``invoice`` is its snapshot when the caller has read it already.
@@ -147,21 +147,19 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
     the font is installed.
     """
     with db.read(ctx.engine) as conn:
-        row = invoice_store.get(conn, invoice_id)
+        row = invoice_store.head(conn, invoice_id)
     if row is None:
         return "missing"
     pdf: bytes | None = None
     logo_problem: str | None = None
     invoice: Invoice | None = None
-    if row.pdf is None:  # render outside the transaction: it is CPU work
+    if not row.has_pdf:  # render outside the transaction: it is CPU work
         invoice = invoice_from_json(row.snapshot)
         pdf, logo_problem = _render(ctx, invoice)
     with db.write(ctx.engine) as conn:
-        current = invoice_store.must_get(conn, invoice_id, for_update=True)
-        if current is None:
-            return "missing"
+        current = invoice_store.must_head(conn, invoice_id, for_update=True)
         outcome = "already"
-        if current.pdf is None and pdf is not None:
+        if not current.has_pdf and pdf is not None:
             _store_pdf(conn, invoice_id, pdf, logo_problem)
             outcome = "rendered"
         # the snapshot never changes once numbered: the one parsed for the PDF serves

@@ -61,7 +61,7 @@ from ..mail.send import DirectorySender, MailSender, SmtpError, SmtpSender
 from ..mail.templates import Templates, load_templates
 from ..store import db
 from ..store import invoices as invoice_store
-from ..store.invoices import InvoiceRecord
+from ..store.invoices import InvoiceHead
 from . import documents, email_state
 from . import notices as notice_service
 from .context import AppContext
@@ -163,7 +163,7 @@ def _domain(sender: str) -> str:
     return domain or "stripe-efactura.invalid"
 
 
-def invoice_message_id(row: InvoiceRecord, domain: str, *, resend: int = 0) -> str:
+def invoice_message_id(row: InvoiceHead, domain: str, *, resend: int = 0) -> str:
     """The ``Message-ID`` of an invoice's email: the same for every attempt of one sending.
 
     ``<SEF000123.3f1c…@firma-mea.ro>``; a resend ``k`` gets ``<SEF000123.r2.3f1c…@…>``.
@@ -248,7 +248,7 @@ def _failure_problem(number: str, exc: EfacturaError, *, exhausted: bool) -> Pro
 
 
 def _mark_failed(
-    conn: Connection, row: InvoiceRecord, exc: EfacturaError, *, attempt: int, exhausted: bool
+    conn: Connection, row: InvoiceHead, exc: EfacturaError, *, attempt: int, exhausted: bool
 ) -> None:
     number = str(row.number)
     invoice_store.update_invoice(conn, row.id, email_state="failed")
@@ -304,7 +304,7 @@ def send_invoice_email(
         )
     except MailAddressError as exc:
         with db.write(ctx.engine) as conn:
-            current = invoice_store.must_get(conn, invoice_id, for_update=True)
+            current = invoice_store.must_head(conn, invoice_id, for_update=True)
             if current.email_state not in FINAL_STATES:
                 _mark_failed(conn, current, exc, attempt=attempt, exhausted=False)
         return "failed"
@@ -322,7 +322,7 @@ def _no_recipient(ctx: AppContext, invoice_id: int) -> str:
 
 
 def _claim_sending(
-    ctx: AppContext, row: InvoiceRecord, msg: EmailMessage, message_id: str, to: str, attempt: int
+    ctx: AppContext, row: InvoiceHead, msg: EmailMessage, message_id: str, to: str, attempt: int
 ) -> str:
     """Mark the email ``sending`` (with its ``Message-ID``) before it leaves; returns the
     ``Message-ID`` used ('' when the email is final already). A ``sending`` mark left by a
@@ -330,7 +330,7 @@ def _claim_sending(
     is sending now (:class:`RetryLater`)."""
     invoice_id = int(row.id)
     with db.write(ctx.engine) as conn:
-        current = invoice_store.must_get(conn, invoice_id, for_update=True)
+        current = invoice_store.must_head(conn, invoice_id, for_update=True)
         if current.email_state in FINAL_STATES:
             return ""
         recovered = False
@@ -359,7 +359,7 @@ def _claim_sending(
 
 
 def _deliver(
-    ctx: AppContext, row: InvoiceRecord, msg: EmailMessage, attempt: int, max_attempts: int, to: str
+    ctx: AppContext, row: InvoiceHead, msg: EmailMessage, attempt: int, max_attempts: int, to: str
 ) -> str:
     """Hand the message to the server (outside any transaction) and record the outcome."""
     invoice_id = int(row.id)
@@ -380,7 +380,7 @@ def _deliver(
                 )
             raise RetryLater(f"invoice {row.number}: {exc.message}", delay_seconds=delay) from exc
         with db.write(ctx.engine) as conn:
-            current = invoice_store.must_get(conn, invoice_id, for_update=True)
+            current = invoice_store.must_head(conn, invoice_id, for_update=True)
             _mark_failed(conn, current, exc, attempt=attempt, exhausted=exc.retryable)
         log.error("invoice %s: email failed: %s", row.number, exc)
         return "failed"
@@ -437,7 +437,7 @@ def resend_email(ctx: AppContext, number: str, *, to: str | None = None) -> Rese
     pdf = documents.ensure_pdf(ctx, int(row.id))
     sender_address = mail_from(ctx.settings)
     with db.write(ctx.engine) as conn:
-        current = invoice_store.must_get(conn, row.id, for_update=True)
+        current = invoice_store.must_head(conn, row.id, for_update=True)
         if current.email_state == "sending" and _fresh_sending(conn, row.id) is not None:
             raise EmailBusy(f"invoice {number}: the email is being sent right now; try again soon")
         resend = 1 + sum(1 for _at, d in _sending_marks(conn, row.id) if d.get("resend"))

@@ -246,7 +246,7 @@ def has_work(state: str, work: AnafWork, unarchived: bool) -> bool:
 class Lifecycle:
     """An invoice row as the lifecycle reads it: its state and work record."""
 
-    row: invoice_store.InvoiceRecord
+    row: invoice_store.InvoiceHead
     state: AnafState
     work: AnafWork
 
@@ -259,13 +259,13 @@ class Lifecycle:
         return str(self.row.number)
 
 
-def lifecycle(row: invoice_store.InvoiceRecord) -> Lifecycle:
+def lifecycle(row: invoice_store.InvoiceHead) -> Lifecycle:
     return Lifecycle(row, AnafState(str(row.anaf_state)), AnafWork.from_json(row.anaf_messages))
 
 
 def load(conn: Connection, invoice_id: int, *, lock: bool = False) -> Lifecycle | None:
     """The invoice's lifecycle (``lock``: the row is held for the write transaction)."""
-    row = invoice_store.get(conn, invoice_id, for_update=lock)
+    row = invoice_store.head(conn, invoice_id, for_update=lock)
     return None if row is None else lifecycle(row)
 
 

@@ -45,6 +45,19 @@ def kinds_of(conn: Connection, invoice_id: int) -> frozenset[str]:
     return frozenset(str(kind) for kind in rows)
 
 
+def content(conn: Connection, invoice_id: int, kind: FileKind) -> bytes | None:
+    """The document ``kind`` of an invoice (``None``: not stored)."""
+    found = conn.execute(_CONTENT, {"q_id": invoice_id, "q_kind": kind}).scalar_one_or_none()
+    return None if found is None else bytes(found)
+
+
+_CONTENT = sa.select(invoice_files.c.content).where(
+    invoice_files.c.invoice_id == sa.bindparam("q_id"),
+    invoice_files.c.kind == sa.bindparam("q_kind"),
+)
+"""The prepared :func:`content` (``store/db.py``, "prepared statements")."""
+
+
 def add(conn: Connection, invoice_id: int, kind: FileKind, content: bytes) -> None:
     """Store a document the invoice does not have yet (a second one violates the key)."""
     values = {

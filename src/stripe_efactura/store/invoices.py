@@ -26,8 +26,11 @@ class ImmutableInvoice(EfacturaError):
 
 
 @dataclass(frozen=True)
-class InvoiceRecord:
-    """One row of ``invoices`` (see ``store/tables.py`` for the columns' meaning)."""
+class InvoiceHead:
+    """One row of ``invoices`` without its documents (see ``store/tables.py`` for the
+    columns' meaning); ``has_pdf`` and ``has_signed_zip`` say whether those are stored. What
+    the jobs read and lock: an invoice's PDF (about 50 KB) and XML are read only where they
+    are sent (:class:`InvoiceRecord`, :func:`document`)."""
 
     id: int
     series_code: str
@@ -41,28 +44,42 @@ class InvoiceRecord:
     total: str
     livemode: bool
     snapshot: str
-    xml: bytes
-    pdf: bytes | None
     validation: str | None
     anaf_state: str
     upload_index: str | None
     download_id: str | None
     anaf_messages: str | None
-    signed_zip: bytes | None
     deadline: date | None
     email_state: str
     created_at: datetime
     updated_at: datetime
+    has_pdf: bool
+    has_signed_zip: bool
+
+    @classmethod
+    def from_row(cls, row: db.SqlRow) -> InvoiceHead:
+        return db.record(cls, row)
+
+
+@dataclass(frozen=True)
+class InvoiceRecord(InvoiceHead):
+    """One row of ``invoices`` with its documents (``invoice_files``)."""
+
+    xml: bytes
+    pdf: bytes | None
+    signed_zip: bytes | None
 
     @classmethod
     def from_row(cls, row: db.SqlRow) -> InvoiceRecord:
         return db.record(cls, row)
 
 
-# an invoice row with its documents (``invoice_files``) under their old column names
-_RECORD = [c for c in invoices.c if c.name != "search"] + [
-    invoice_files.content_of(kind) for kind in invoice_files.KINDS
+_HEAD = [c for c in invoices.c if c.name != "search"] + [
+    invoice_files.has("pdf").label("has_pdf"),
+    invoice_files.has("signed_zip").label("has_signed_zip"),
 ]
+# an invoice row with its documents (``invoice_files``) under their old column names
+_RECORD = _HEAD + [invoice_files.content_of(kind) for kind in invoice_files.KINDS]
 
 
 def records() -> sa.Select[*tuple[object, ...]]:
@@ -204,6 +221,35 @@ def must_get(conn: Connection, invoice_id: int, *, for_update: bool = False) -> 
     if record is None:
         raise LookupError(f"invoice {invoice_id} vanished")
     return record
+
+
+def head(conn: Connection, invoice_id: int, *, for_update: bool = False) -> InvoiceHead | None:
+    """The invoice ``invoice_id`` without its documents (``for_update``: locked on
+    PostgreSQL; SQLite's write transaction holds the database)."""
+    q = _HEAD_FOR_UPDATE if for_update and not db.is_sqlite(conn) else _HEAD_GET
+    row = conn.execute(q, {"q_id": invoice_id}).first()
+    return None if row is None else InvoiceHead.from_row(row)
+
+
+def must_head(conn: Connection, invoice_id: int, *, for_update: bool = False) -> InvoiceHead:
+    """:func:`head` of an invoice that the caller read before (invoices are never deleted)."""
+    record = head(conn, invoice_id, for_update=for_update)
+    if record is None:
+        raise LookupError(f"invoice {invoice_id} vanished")
+    return record
+
+
+_HEAD_GET = sa.select(*_HEAD).where(invoices.c.id == sa.bindparam("q_id"))
+_HEAD_FOR_UPDATE = _HEAD_GET.with_for_update()
+"""The prepared reads of :func:`head` (``store/db.py``, "prepared statements")."""
+
+
+def xml_of(conn: Connection, invoice_id: int) -> bytes:
+    """The stored XML of an invoice (every invoice has one, inserted with it)."""
+    xml = invoice_files.content(conn, invoice_id, "xml")
+    if xml is None:
+        raise LookupError(f"invoice {invoice_id} has no XML")
+    return xml
 
 
 def by_number(conn: Connection, number: str) -> InvoiceRecord | None:
