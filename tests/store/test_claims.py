@@ -60,6 +60,56 @@ def test_the_queued_jobs_are_read_from_the_index_in_claim_order(engine: Engine) 
     assert "Sort" not in plan
 
 
+def _plan(engine: Engine, statement: sa.Executable, params: dict[str, object]) -> str:
+    """PostgreSQL's plan of ``statement`` as the driver receives it (run, then rolled back)."""
+    sent: list[tuple[str, object]] = []
+
+    def grab(_c: object, _cursor: object, sql: str, parameters: object, *_a: object) -> None:
+        sent.append((sql, parameters))
+
+    with engine.connect() as conn:
+        sa.event.listen(engine, "before_cursor_execute", grab)
+        try:
+            conn.execute(statement, params)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", grab)
+        sql, parameters = sent[-1]
+        plan = conn.exec_driver_sql(f"EXPLAIN {sql}", parameters)  # type: ignore[arg-type]
+        text = "\n".join(str(r[0]) for r in plan)
+        conn.rollback()
+    return text
+
+
+def test_expired_leases_and_follow_ups_are_found_without_reading_the_burst(
+    engine: Engine,
+) -> None:
+    """Before statistics exist, with 3,000 jobs running: the expired leases come from the
+    start of ``ix_jobs_running_lease`` (not from every running entry of the claim index),
+    and a follow-up claim (``claim_ids``) finds its few ids by the primary key."""
+    if db.is_sqlite(engine):
+        pytest.skip("the plan of PostgreSQL's claim")
+    with db.write(engine) as conn:
+        queue.enqueue_many(conn, "t", [{"n": n} for n in range(3000)])
+        now = db.db_now(conn)
+    queue.claim(engine, "W", limit=3000, lease=timedelta(minutes=5))
+    expired = _plan(
+        engine, due._due_prepared("expired", frozenset({"t"}), True), {"q_now": now, "q_limit": 8}
+    )
+    follow_up = _plan(
+        engine,
+        queue._CLAIM_IDS_OF_TASKS,
+        {
+            "c_ids": [5, 7],
+            "c_now": now,
+            "c_tasks": ["t"],
+            "p_locked_by": "W",
+            "p_locked_until": now,
+        },
+    )
+    assert "ix_jobs_running_lease" in expired and "Sort" not in expired
+    assert "pk_jobs" in follow_up and "ix_jobs_status_run_at_id" not in follow_up
+
+
 def test_the_loop_ticks_the_schedules_once_a_second_at_most(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -144,3 +144,27 @@ def test_heads_say_which_documents_exist_without_reading_them(engine: sa.Engine)
     assert "invoice_files.content" not in head_read and "content" not in head_read.split("FROM")[0]
     with pytest.raises(LookupError), db.read(engine) as conn:
         store.must_head(conn, inv + 1)
+
+
+def test_postgresql_compresses_documents_with_lz4_where_built_with_it(engine: sa.Engine) -> None:
+    """pglz tried every (already compressed) PDF on insert; lz4 gives up on it at once."""
+    if db.is_sqlite(engine):
+        pytest.skip("PostgreSQL's TOAST compression")
+    with engine.connect() as conn:
+        lz4 = conn.exec_driver_sql(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        ).scalar()
+        if not lz4:
+            pytest.skip("this PostgreSQL has no lz4")
+        method = conn.exec_driver_sql(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'invoice_files'::regclass AND attname = 'content'"
+        ).scalar()
+    with db.write(engine) as conn:
+        inv = _issue(conn)
+        store.update_invoice(conn, inv, pdf=b"%PDF-1.7 " + b"stream " * 4000)
+        stored = conn.exec_driver_sql(
+            "SELECT pg_column_compression(content) FROM invoice_files "
+            f"WHERE invoice_id = {inv} AND kind = 'pdf'"
+        ).scalar()
+    assert (method, stored) == ("l", "lz4")

@@ -1,8 +1,8 @@
 """Which jobs are due, and the prepared statements of a worker's claim (``queue.claim``).
 
-A claim reads the due ids (the expired leases first, then the queued jobs, each in
-``run_at`` order) and leases them, in one write transaction: on SQLite inside the write turn,
-so its statements are built once (``store/db.py``, "prepared statements").
+A claim reads the due ids (the expired leases first, longest expired first, then the queued
+jobs in ``run_at`` order) and leases them, in one write transaction: on SQLite inside the
+write turn, so its statements are built once (``store/db.py``, "prepared statements").
 """
 
 from __future__ import annotations
@@ -64,23 +64,35 @@ def _due_prepared(
     task set (a worker's) and dialect; ``q_now`` and ``q_limit`` are its parameters. Built for
     each claim, its two reads and the lease cost about 0.5 ms more of CPU, in the write turn."""
     now = sa.bindparam("q_now", type_=jobs.c.run_at.type)
-    condition = queued_now(now) if due == "queued" else expired_now(now)
-    query = due_query(condition, tasks, sa.bindparam("q_limit"))
+    if due == "queued":
+        query = due_query(queued_now(now), tasks, sa.bindparam("q_limit"))
+    else:
+        query = due_query(expired_now(now), tasks, sa.bindparam("q_limit"), EXPIRED_ORDER)
     if lock:
         query = query.with_for_update(skip_locked=True)  # a claim in flight is passed over
     return query
 
 
+EXPIRED_ORDER = (jobs.c.locked_until, jobs.c.id)
+"""The expired leases, longest expired first: the order of ``ix_jobs_running_lease``, whose
+start holds only them (a finished job's old entry there holds a lease in the future). The
+claim index ``(status, run_at, id)`` read every running entry, live or dead, to compare
+``locked_until``: 1-2 ms per claim late in a PostgreSQL burst (bench/pipeline)."""
+
+
 def due_query(
-    due: sa.ColumnElement[bool], tasks: frozenset[str] | None, limit: int | sa.BindParameter[int]
+    due: sa.ColumnElement[bool],
+    tasks: frozenset[str] | None,
+    limit: int | sa.BindParameter[int],
+    order: tuple[sa.ColumnElement[object], ...] = (jobs.c.run_at, jobs.c.id),
 ) -> sa.Select[int]:
     """The first ``limit`` jobs matching ``due`` (:func:`queued_now` or :func:`expired_now`)
-    in ``run_at`` and id order. One condition per query, with ``status`` equal to one value,
-    so that the ``(status, run_at, id)`` index yields the rows in the claim's order and the
-    scan stops after ``limit`` of them: an ``OR`` of the queued and the expired jobs made
-    PostgreSQL read and sort every queued job on each claim (6 ms with 6,000 queued,
-    bench/webhook_scale.py)."""
+    in ``order`` (``run_at`` and id; the expired leases: :data:`EXPIRED_ORDER`). One
+    condition per query, with ``status`` equal to one value, so that an index yields the rows
+    in the claim's order and the scan stops after ``limit`` of them: an ``OR`` of the queued
+    and the expired jobs made PostgreSQL read and sort every queued job on each claim (6 ms
+    with 6,000 queued, bench/webhook_scale.py)."""
     query = sa.select(jobs.c.id).where(due)
     if tasks is not None:
         query = query.where(jobs.c.task.in_(sorted(tasks)))
-    return query.order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+    return query.order_by(*order).limit(limit)
