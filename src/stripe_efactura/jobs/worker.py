@@ -27,7 +27,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 
 from ..errors import EfacturaError, RetryLater
-from ..store import db
+from ..store import db, upkeep
 from . import heartbeat, queue
 
 log = logging.getLogger("stripe_efactura.worker")
@@ -87,6 +87,7 @@ class Worker:
         self._beating = False
         self._last_beat = 0.0
         self._last_tick: float | None = None
+        self._last_upkeep = time.monotonic()
 
     def run_once(self) -> int:
         """Tick the schedules (in the loop: at most every :data:`TICK_EVERY` seconds), claim
@@ -94,6 +95,9 @@ class Worker:
         if self._tick_due():
             queue.tick_schedules(self.engine)
             self._last_tick = time.monotonic()
+        if self._beating and time.monotonic() - self._last_upkeep >= upkeep.LOOK_EVERY:
+            self._last_upkeep = time.monotonic()
+            upkeep.vacuum_jobs(self.engine)
         claimed = queue.claim(
             self.engine,
             self.worker_id,
