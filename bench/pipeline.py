@@ -215,11 +215,11 @@ def database(kind: str, tmp: Path, pg_url: str) -> Iterator[str]:
     import psycopg
 
     name = f"bench_pipeline_{os.getpid()}"
-    base, _, _db = pg_url.rpartition("/")
+    url = urlsplit(pg_url)  # the query (``?host=/var/run/postgresql``: a Unix socket) is kept
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     try:
-        yield f"{base}/{name}"
+        yield url._replace(path=f"/{name}").geturl()
     finally:
         with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

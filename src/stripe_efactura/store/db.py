@@ -215,9 +215,15 @@ def after_commit(conn: Connection, hook: Callable[[], None]) -> bool:
 
 @contextmanager
 def read(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction (deferred ``BEGIN`` on SQLite)."""
+    """A read-only transaction: a deferred ``BEGIN`` on SQLite; on PostgreSQL none
+    (autocommit), since each statement of a ``READ COMMITTED`` transaction sees its own
+    snapshot anyway: the ``BEGIN`` and the ``COMMIT`` were two round trips more per read,
+    about a sixth of a worker's statements in a burst. Nothing under ``read`` locks or writes."""
     with engine.connect() as base:
-        conn = base.execution_options(efactura_readonly=True)
+        if is_sqlite(base):
+            conn = base.execution_options(efactura_readonly=True)
+        else:
+            conn = base.execution_options(efactura_readonly=True, isolation_level="AUTOCOMMIT")
         with conn.begin():
             yield conn
 
