@@ -1,0 +1,40 @@
+"""A read on PostgreSQL sends no ``BEGIN``/``COMMIT`` (each statement its own snapshot, as in
+``READ COMMITTED``); on SQLite it is one deferred transaction; a write stays one transaction."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from stripe_efactura.store import db
+
+_OWN_TRANSACTION = "SELECT now() = statement_timestamp()"
+
+
+def test_reads_on_postgresql_need_no_transaction_and_writes_keep_theirs(engine: Engine) -> None:
+    if db.is_sqlite(engine):
+        with db.read(engine) as conn:
+            assert conn.in_transaction()
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+        return
+    sent: list[str] = []
+
+    def seen(_c: object, _cursor: object, sql: str, *_a: object) -> None:
+        sent.append(sql)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with db.read(engine) as conn:
+            conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+            read_alone = conn.exec_driver_sql(_OWN_TRANSACTION).scalar()
+        with db.write(engine) as conn:
+            conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+            write_alone = conn.exec_driver_sql(_OWN_TRANSACTION).scalar()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert (read_alone, write_alone) == (True, False)
+    assert not any(s.strip().upper().startswith(("BEGIN", "COMMIT")) for s in sent)
+    with db.write(engine) as conn:  # the pool gave the connection back in its usual mode
+        assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
+        conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+        assert conn.exec_driver_sql(_OWN_TRANSACTION).scalar() is False
