@@ -229,22 +229,28 @@ def read(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def pg_try_lock(engine: Engine, key: int) -> Iterator[bool]:
+    """Whether this process holds the PostgreSQL advisory lock ``key`` now (never waits),
+    on a connection of its own for the block."""
+    with engine.connect() as conn:
+        got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+        conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+
+@contextmanager
 def try_lock(engine: Engine, key: int, lock_file: Path) -> Iterator[bool]:
     """Whether this process holds a service-wide lock now (never waits): a PostgreSQL
     advisory lock ``key``, or with SQLite an ``flock`` on ``lock_file`` (the processes that
     share an SQLite database share its machine)."""
     if not is_sqlite(engine):
-        with engine.connect() as conn:
-            got = bool(
-                conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-            )
-            conn.commit()
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
+        with pg_try_lock(engine, key) as got:
+            yield got
         return
     if sys.platform == "win32":  # pragma: no cover - no flock; one worker on Windows
         yield True

@@ -30,7 +30,7 @@ class InvoiceHead:
     """One row of ``invoices`` without its documents (see ``store/tables.py`` for the
     columns' meaning); ``has_pdf`` and ``has_signed_zip`` say whether those are stored. What
     the jobs read and lock: an invoice's PDF (about 50 KB) and XML are read only where they
-    are sent (:class:`InvoiceRecord`, :func:`document`)."""
+    are sent (:class:`InvoiceRecord`, :func:`xml_of`)."""
 
     id: int
     series_code: str

@@ -43,15 +43,14 @@ def vacuum_jobs(engine: Engine, *, dead_rows: int | None = None) -> bool:
     if db.is_sqlite(engine):
         return False
     threshold = DEAD_ROWS if dead_rows is None else dead_rows
-    with engine.connect() as conn:
-        auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-        if int(auto.execute(_DEAD).scalar_one() or 0) < threshold:
+    with db.read(engine) as conn:
+        if int(conn.execute(_DEAD).scalar_one() or 0) < threshold:
             return False
-        if not auto.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+    with db.pg_try_lock(engine, LOCK_KEY) as got:
+        if not got:
             return False
-        try:
+        with engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
             auto.exec_driver_sql("VACUUM (ANALYZE) jobs")
-        finally:
-            auto.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
     log.debug("vacuumed the job queue's table")
     return True
