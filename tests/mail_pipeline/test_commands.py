@@ -49,6 +49,27 @@ def test_export_writes_the_stored_bytes_rendering_a_missing_pdf_once(
         documents.export(pipe.ctx, "SEF000001")
 
 
+def test_render_pdf_stores_the_pdf_and_the_email_state_with_one_update_of_the_row(
+    pipe: Any, factory: ModuleType
+) -> None:
+    invoice_id, invoice = pipe.issue(factory.standard_invoice())
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    sa.event.listen(pipe.ctx.engine, "before_cursor_execute", seen)
+    try:
+        assert documents.render_invoice_pdf(pipe.ctx, invoice_id) == "rendered"
+    finally:
+        sa.event.remove(pipe.ctx.engine, "before_cursor_execute", seen)
+    updates = [s for s in statements if s.startswith("UPDATE invoices")]
+    assert len(updates) == 1 and "email_state" in updates[0] and "updated_at" in updates[0]
+    row = pipe.row(invoice_id)
+    assert (row.email_state, bytes(row.pdf)) == ("queued", render_pdf(invoice))
+    assert pipe.timeline(invoice_id) == ["issued", "pdf_rendered", "email_queued"]
+
+
 def _files(pipe: Any, invoice_id: int) -> list[tuple[str, bytes]]:
     """The invoice's rows of ``invoice_files``: one per document."""
     with db.read(pipe.ctx.engine) as conn:

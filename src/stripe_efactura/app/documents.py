@@ -97,6 +97,48 @@ def _render(ctx: AppContext, invoice: Invoice) -> tuple[bytes, str | None]:
     return render_pdf(invoice, fonts=fonts), None
 
 
+@dataclass(frozen=True)
+class EmailPlan:
+    """What happens to the payer's email of an invoice whose ``email_state`` is ``pending``:
+    its new state (``queued``, ``no_recipient``, ``disabled``), the address or why not."""
+
+    state: str
+    to: str | None = None
+    reason: str | None = None
+
+
+def email_plan(
+    ctx: AppContext, row: InvoiceHead, invoice: Invoice | None = None
+) -> EmailPlan | None:
+    """The :class:`EmailPlan` of invoice ``row``; None when its state is not ``pending`` any
+    more. ``invoice`` is its snapshot when the caller has read it already."""
+    if row.email_state != "pending":
+        return None
+    if not ctx.settings.email.send_to_payer:
+        return EmailPlan("disabled", reason="send_to_payer is off")
+    if invoice is None:
+        invoice = invoice_from_json(row.snapshot)
+    to = (invoice.buyer.email or "").strip()
+    if not to:
+        return EmailPlan("no_recipient", reason="the payer has no email")
+    return EmailPlan("queued", to=to)
+
+
+def _carry_out(conn: Connection, invoice_id: int, plan: EmailPlan) -> None:
+    """Enqueue the email of ``plan`` (or log why none goes), once the row has its state."""
+    if plan.to is None:
+        invoice_store.log(conn, invoice_id, "email_skipped", {"reason": plan.reason})
+        return
+    queue.enqueue(
+        conn,
+        "email_invoice",
+        {"invoice_id": invoice_id},
+        dedupe_key=f"email:{invoice_id}",
+        max_attempts=EMAIL_MAX_ATTEMPTS,
+    )
+    invoice_store.log(conn, invoice_id, "email_queued", {"to": plan.to})
+
+
 def schedule_email(
     ctx: AppContext, conn: Connection, row: InvoiceHead, invoice: Invoice | None = None
 ) -> str:
@@ -106,37 +148,20 @@ def schedule_email(
     Returns the new ``email_state`` (``queued``, ``no_recipient``, ``disabled``), or the
     current one when it is not ``pending`` any more.
     """
-    if row.email_state != "pending":
+    plan = email_plan(ctx, row, invoice)
+    if plan is None:
         return str(row.email_state)
-    if invoice is None:
-        invoice = invoice_from_json(row.snapshot)
-    if not ctx.settings.email.send_to_payer:
-        invoice_store.update_invoice(conn, row.id, email_state="disabled")
-        invoice_store.log(conn, row.id, "email_skipped", {"reason": "send_to_payer is off"})
-        return "disabled"
-    to = (invoice.buyer.email or "").strip()
-    if not to:
-        invoice_store.update_invoice(conn, row.id, email_state="no_recipient")
-        invoice_store.log(conn, row.id, "email_skipped", {"reason": "the payer has no email"})
-        return "no_recipient"
-    invoice_store.update_invoice(conn, row.id, email_state="queued")
-    queue.enqueue(
-        conn,
-        "email_invoice",
-        {"invoice_id": int(row.id)},
-        dedupe_key=f"email:{row.id}",
-        max_attempts=EMAIL_MAX_ATTEMPTS,
-    )
-    invoice_store.log(conn, row.id, "email_queued", {"to": to})
-    return "queued"
+    invoice_store.update_invoice(conn, row.id, email_state=plan.state)
+    _carry_out(conn, int(row.id), plan)
+    return plan.state
 
 
-def _store_pdf(conn: Connection, invoice_id: int, pdf: bytes, logo_problem: str | None) -> None:
-    invoice_store.update_invoice(conn, invoice_id, pdf=pdf)
+def _pdf_detail(pdf: bytes, logo_problem: str | None) -> dict[str, object]:
+    """The ``pdf_rendered`` line of the timeline."""
     detail: dict[str, object] = {"bytes": len(pdf), "sha256": hashlib.sha256(pdf).hexdigest()}
     if logo_problem:
         detail["logo_error"] = logo_problem
-    invoice_store.log(conn, invoice_id, "pdf_rendered", detail)
+    return detail
 
 
 def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
@@ -158,14 +183,20 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
         pdf, logo_problem = _render(ctx, invoice)
     with db.write(ctx.engine) as conn:
         current = invoice_store.must_head(conn, invoice_id, for_update=True)
-        outcome = "already"
-        if not current.has_pdf and pdf is not None:
-            _store_pdf(conn, invoice_id, pdf, logo_problem)
-            outcome = "rendered"
+        store = pdf if not current.has_pdf else None
         # the snapshot never changes once numbered: the one parsed for the PDF serves
-        schedule_email(ctx, conn, current, invoice if current.snapshot == row.snapshot else None)
+        plan = email_plan(ctx, current, invoice if current.snapshot == row.snapshot else None)
+        changes: dict[str, object] = {} if store is None else {"pdf": store}
+        if plan is not None:
+            changes["email_state"] = plan.state
+        if changes:  # the PDF and the email's state: one UPDATE of the row
+            invoice_store.update_invoice(conn, invoice_id, **changes)
+        if store is not None:
+            invoice_store.log(conn, invoice_id, "pdf_rendered", _pdf_detail(store, logo_problem))
+        if plan is not None:
+            _carry_out(conn, invoice_id, plan)
         queue.finish_in(conn, "render_pdf")  # the job completes with the PDF: one commit
-    return outcome
+    return "already" if store is None else "rendered"
 
 
 def ensure_pdf(ctx: AppContext, invoice_id: int) -> bytes:
@@ -181,7 +212,8 @@ def ensure_pdf(ctx: AppContext, invoice_id: int) -> bytes:
         current = invoice_store.must_get(conn, invoice_id, for_update=True)
         if current.pdf is not None:  # somebody else was faster: keep theirs
             return bytes(current.pdf)
-        _store_pdf(conn, invoice_id, pdf, logo_problem)
+        invoice_store.update_invoice(conn, invoice_id, pdf=pdf)
+        invoice_store.log(conn, invoice_id, "pdf_rendered", _pdf_detail(pdf, logo_problem))
     return pdf
 
 
