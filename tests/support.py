@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import importlib.util
 import socket
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
 TESTS = Path(__file__).resolve().parent
+BENCH = TESTS.parent / "bench"
+
+
+def bench_script(name: str) -> ModuleType:
+    """``bench/<name>.py`` loaded afresh as the module ``bench_<name>`` (the benches are
+    scripts, not a package; ``bench/`` is on the path while it loads, for their siblings)."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCH))
 
 
 def invoice_factory() -> ModuleType:

@@ -4,28 +4,17 @@ decisions are exact."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load_pipeline() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_pipeline_poller", BENCH / "pipeline.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+import support
 
 
 def test_counts_once_a_second_and_at_every_pass_near_an_end(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pipeline = _load_pipeline()
+    pipeline = support.bench_script("pipeline")
     answers = iter(
         [
             {"issued": 10, "emailed": 5, "ok": 0},

@@ -4,30 +4,19 @@ arithmetic are exact."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+import support
 from stripe_efactura.store import db
 from stripe_efactura.store.writer_turns import WriterTurns
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load_pipeline() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_pipeline", BENCH / "pipeline.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_each_write_turn_is_counted_for_the_job_that_took_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pipeline = _load_pipeline()
+    pipeline = support.bench_script("pipeline")
     # the originals come back at teardown
     monkeypatch.setattr(WriterTurns, "_flock", WriterTurns._flock)
     monkeypatch.setattr(WriterTurns, "_unlock", WriterTurns._unlock)
@@ -53,7 +42,7 @@ def test_each_write_turn_is_counted_for_the_job_that_took_it(
 
 
 def test_the_summary_gives_turns_and_times_per_invoice() -> None:
-    pipeline = _load_pipeline()
+    pipeline = support.bench_script("pipeline")
     split = [
         {"turns": {"issue_invoice": [2, 0.004, 0.012, 0.008]}},
         {

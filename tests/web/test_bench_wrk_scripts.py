@@ -9,34 +9,17 @@ exact bytes and the signature the bench signed.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+import support
 from stripe_efactura.intake import signature
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load_bench() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # bench/webhook.py imports its sibling readme_section
-    try:
-        spec = importlib.util.spec_from_file_location("bench_webhook", BENCH / "webhook.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH))
-
-
-WEBHOOK = _load_bench()
+WEBHOOK = support.bench_script("webhook")
 LUAJIT = shutil.which("luajit")
 
 
