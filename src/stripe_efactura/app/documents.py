@@ -42,7 +42,6 @@ __all__ = [
     "export",
     "load_logo",
     "render_invoice_pdf",
-    "schedule_email",
 ]
 
 log = logging.getLogger("stripe_efactura.documents")
@@ -137,23 +136,6 @@ def _carry_out(conn: Connection, invoice_id: int, plan: EmailPlan) -> None:
         max_attempts=EMAIL_MAX_ATTEMPTS,
     )
     invoice_store.log(conn, invoice_id, "email_queued", {"to": plan.to})
-
-
-def schedule_email(
-    ctx: AppContext, conn: Connection, row: InvoiceHead, invoice: Invoice | None = None
-) -> str:
-    """Decide the payer's email of invoice ``row`` (state ``pending`` only), in ``conn``;
-    ``invoice`` is its snapshot when the caller has read it already.
-
-    Returns the new ``email_state`` (``queued``, ``no_recipient``, ``disabled``), or the
-    current one when it is not ``pending`` any more.
-    """
-    plan = email_plan(ctx, row, invoice)
-    if plan is None:
-        return str(row.email_state)
-    invoice_store.update_invoice(conn, row.id, email_state=plan.state)
-    _carry_out(conn, int(row.id), plan)
-    return plan.state
 
 
 def _pdf_detail(pdf: bytes, logo_problem: str | None) -> dict[str, object]:
