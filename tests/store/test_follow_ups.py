@@ -204,3 +204,68 @@ def test_a_handler_completes_its_job_in_its_last_transaction(engine: Any) -> Non
     with db.read(engine) as conn:
         finished = conn.execute(sa.select(jobs.c.finished_at).where(jobs.c.id == event_id))
         assert finished.scalar() is not None
+
+
+def _statements(engine: Any) -> list[str]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "jobs" in statement:  # not the database clock (``db.db_now``)
+            seen.append(statement.split()[0].upper())
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_completion_and_the_follow_ups_lease_are_one_statement(engine: Any) -> None:
+    """``queue.complete_and_claim`` (``jobs/handover.py``): the job done and its due,
+    queued follow-ups of the given tasks leased to its worker by one ``UPDATE``; a later
+    job, one of another task and one another worker holds are left as they are."""
+    first = _enqueue(engine, "t", 0)
+    (job,) = queue.claim(engine, "A", limit=1)
+    assert job.id == first
+    with db.write(engine) as conn:
+        ids = [queue.enqueue(conn, task, {"n": n}) or 0 for n, task in enumerate("ffgf")]
+        later = queue.enqueue(conn, "f", {"n": 9}, delay=600) or 0
+    taken = queue.claim(engine, "B", limit=1, tasks=frozenset({"f"}))
+    assert [j.id for j in taken] == [ids[0]]
+    seen = _statements(engine)
+    with db.write(engine) as conn:
+        completed, follow_ups = queue.complete_and_claim(
+            conn, job, [ids[3], later, ids[0], ids[1], ids[2]], queue.DEFAULT_LEASE, frozenset("f")
+        )
+    assert seen == ["UPDATE"]
+    assert completed is True
+    assert [(j.id, j.args, j.attempts, j.locked_by) for j in follow_ups] == [
+        (ids[3], {"n": 3}, 1, "A"),
+        (ids[1], {"n": 1}, 1, "A"),
+    ]
+    rows = _rows(engine)
+    assert rows[first] == ("t", "done", "A")
+    assert rows[ids[0]] == ("f", "running", "B")
+    assert rows[ids[2]] == ("g", "queued", None)
+    assert rows[later] == ("f", "queued", None)
+    with db.read(engine) as conn:
+        done = conn.execute(
+            sa.select(jobs.c.last_error, jobs.c.finished_at, jobs.c.attempts).where(
+                jobs.c.id == first
+            )
+        ).one()
+    assert (done.last_error, done.finished_at is not None, done.attempts) == (None, True, 1)
+
+
+def test_a_job_whose_lease_was_lost_hands_nothing_over(engine: Any) -> None:
+    first = _enqueue(engine, "t", 0)
+    (job,) = queue.claim(engine, "A", limit=1)
+    with db.write(engine) as conn:
+        follow = queue.enqueue(conn, "f", {"n": 1}) or 0
+        # the lease ran out and worker B took the job over
+        conn.execute(jobs.update().where(jobs.c.id == first).values(locked_by="B"))
+    with db.write(engine) as conn:
+        completed, follow_ups = queue.complete_and_claim(
+            conn, job, [follow], queue.DEFAULT_LEASE, frozenset({"f"})
+        )
+    assert (completed, follow_ups) == (False, [])
+    rows = _rows(engine)
+    assert rows[first] == ("t", "running", "B")
+    assert rows[follow] == ("f", "queued", None)

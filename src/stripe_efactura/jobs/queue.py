@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from ..jsontypes import JsonMapping, JsonObject, JsonValue
 from ..store import db
 from ..store.tables import jobs, schedules
+from . import handover
 from .due import LEASE, due_ids
 
 DEFAULT_LEASE = timedelta(seconds=60)
@@ -126,11 +127,21 @@ def finish_in(conn: Connection, task: str) -> None:
     if not db.after_commit(conn, turn._commit):
         return
     turn._staged = True
-    turn.completed = complete(conn, turn.job)
-    if turn.completed and turn.follow > 0 and turn.tasks and turn.ids:
-        turn.follow_ups = claim_ids(
-            conn, turn.worker_id, turn.ids[: turn.follow], lease=turn.lease, tasks=turn.tasks
-        )
+    turn.completed, turn.follow_ups = complete_and_claim(
+        conn, turn.job, turn.ids[: turn.follow] if turn.follow > 0 else [], turn.lease, turn.tasks
+    )
+
+
+def complete_and_claim(
+    conn: Connection, job: Job, ids: list[int], lease: timedelta, tasks: frozenset[str]
+) -> tuple[bool, list[Job]]:
+    """:func:`complete` the job and, when it was, :func:`claim_ids` those of ``ids`` that are
+    queued and due and of one of ``tasks`` for its worker: one statement
+    (:func:`.handover.hand_over`), or just the completion when there is nothing to claim."""
+    if not ids or not tasks:
+        return complete(conn, job), []
+    completed, rows = handover.hand_over(conn, job, ids, lease=lease, tasks=tasks)
+    return completed, [_leased(r, job.locked_by) for r in rows]
 
 
 def _collect(job_id: int) -> int:

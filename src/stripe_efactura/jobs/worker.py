@@ -167,15 +167,14 @@ class Worker:
                 log.warning("job %s %s: lease lost before completion", job.id, job.task)
             return turn.follow_ups
         enqueued = turn.ids
+        candidates = enqueued[:follow] if follow > 0 else []
         with db.write(self.engine) as conn:
-            if not queue.complete(conn, job):
-                log.warning("job %s %s: lease lost before completion", job.id, job.task)
-                return []
-            if follow <= 0 or not self.follow_ups or not enqueued:
-                return []
-            return queue.claim_ids(
-                conn, self.worker_id, enqueued[:follow], lease=self.lease, tasks=self.follow_ups
+            completed, follow_ups = queue.complete_and_claim(
+                conn, job, candidates, self.lease, self.follow_ups
             )
+        if not completed:
+            log.warning("job %s %s: lease lost before completion", job.id, job.task)
+        return follow_ups
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set, writing heartbeats. A failure of the loop itself is
