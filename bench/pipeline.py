@@ -677,6 +677,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                 numbers = conn.execute(sa.text("SELECT seq FROM invoices ORDER BY seq")).all()
             seqs = [int(r[0]) for r in numbers]
             result["numbers_without_gap"] = seqs == list(range(1, len(seqs) + 1))
+            if opts.db == "postgresql":
+                result["pg_tables"] = pg_table_stats(engine)
             if validator is not None:
                 os.kill(validator, signal.SIGTERM)
             result.update(summarise_split(split, opts.n))
@@ -695,6 +697,25 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     if not opts.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+PG_TABLES = ("invoices", "invoice_files", "invoice_log", "jobs", "payments", "stripe_events")
+
+
+def pg_table_stats(engine: Any) -> dict[str, dict[str, int]]:
+    """Rows inserted, updated and updated in place (HOT: no index entry written) per table,
+    and the table's size in kB, from ``pg_stat_user_tables`` at the end of the run."""
+    import sqlalchemy as sa
+
+    query = sa.text(
+        "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, "
+        "pg_table_size(relid) / 1024 FROM pg_stat_user_tables WHERE relname = ANY(:names)"
+    )
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_stat_force_next_flush()"))
+        rows = conn.execute(query, {"names": list(PG_TABLES)}).all()
+    keys = ("inserted", "updated", "hot_updated", "kb")
+    return {str(r[0]): dict(zip(keys, map(int, r[1:]), strict=True)) for r in sorted(rows)}
 
 
 def validator_pid(tmp: Path) -> int | None:
@@ -889,6 +910,9 @@ def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
                 sum(v for k, v in sql.items() if k.endswith("| BEGIN IMMEDIATE")) / n, 2
             ),
             "sql_per_invoice_by_task": {k: round(v / n, 1) for k, v in per_task.most_common()},
+            "sql_per_invoice_by_statement": {
+                k: round(v / n, 2) for k, v in sql.most_common() if v / n >= 0.05
+            },
         }
     return {
         **counted,
