@@ -1,5 +1,6 @@
-"""store/anaf_invoices.move_chain: the sweep moves one invoice's queued chain step, found by
-its dedupe key, not by a scan of every queued job."""
+"""store/anaf_invoices.move_chains: the sweep moves each answered invoice's queued chain step,
+found by its dedupe key (one range per invoice, one statement), not by a scan of every queued
+job."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from stripe_efactura.store import anaf_invoices, db
 from stripe_efactura.store.tables import jobs
 
 LATER = datetime(2026, 12, 3, 0, 0, 7)
+LATEST = datetime(2026, 12, 3, 2, 0, 0)
 
 
 def _step(conn: sa.Connection, key: str, status: str = "queued") -> int:
@@ -29,13 +31,16 @@ def test_only_the_invoices_queued_chain_step_moves(engine: Engine) -> None:
         other = _step(conn, "anaf:12:abc:2")  # a prefix of it is "anaf:1"
         colon = _step(conn, "anaf:1;x")  # just past the range
         other_task = queue.enqueue(conn, "submit_anaf", {}, dedupe_key="anaf:1:submit")
+        third = _step(conn, "anaf:3:def:5")
+        running = _step(conn, "anaf:3:def:4", status="running")
     with db.write(engine) as conn:
         before = dict(conn.execute(sa.select(jobs.c.id, jobs.c.run_at)).all())
-        assert anaf_invoices.move_chain(conn, 1, LATER) == 1
+        assert anaf_invoices.move_chains(conn, {1: LATER, 3: LATEST, 7: LATER}) == 2
         after = dict(conn.execute(sa.select(jobs.c.id, jobs.c.run_at)).all())
-        assert anaf_invoices.move_chain(conn, 7, LATER) == 0  # none queued
-    assert after[mine] == LATER
-    for unmoved in (done, other, colon, other_task):
+        assert anaf_invoices.move_chains(conn, {7: LATER}) == 0  # none queued
+        assert anaf_invoices.move_chains(conn, {}) == 0
+    assert (after[mine], after[third]) == (LATER, LATEST)
+    for unmoved in (done, other, colon, other_task, running):
         assert after[unmoved] == before[unmoved]
 
 
@@ -45,7 +50,7 @@ def test_the_candidates_come_from_the_dedupe_key_index_on_sqlite(engine: Engine)
     statements: list[tuple[str, tuple[object, ...]]] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
     with db.write(engine) as conn:
-        anaf_invoices.move_chain(conn, 1, LATER)
+        anaf_invoices.move_chains(conn, {1: LATER, 3: LATEST})
         select, params = next(s for s in statements if s[0].startswith("SELECT jobs.id"))
         plan = " ".join(
             str(r[3]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {select}", params)

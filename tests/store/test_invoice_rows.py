@@ -168,3 +168,45 @@ def test_postgresql_compresses_documents_with_lz4_where_built_with_it(engine: sa
             f"WHERE invoice_id = {inv} AND kind = 'pdf'"
         ).scalar()
     assert (method, stored) == ("l", "lz4")
+
+
+def test_many_invoices_read_updated_and_logged_at_once(engine: sa.Engine) -> None:
+    """``heads``, ``update_many`` and ``log_many`` (the ANAF list sweep's chunk): what the
+    one-by-one functions write, for many invoices; never an invoice's content."""
+    with db.write(engine) as conn:
+        first, second, third = (_issue(conn, f"pi_{n}") for n in range(3))
+    with db.write(engine) as conn:
+        rows = store.heads(conn, [third, first, 999, first], for_update=True)
+        assert sorted(rows) == [first, third]
+        assert (rows[first].number, rows[third].number) == ("F1", "F3")
+        store.update_many(
+            conn,
+            [
+                (first, {"anaf_state": "ok", "download_id": "31", "anaf_messages": "{}"}),
+                (third, {"anaf_state": "nok", "download_id": "33"}),
+                (second, {"anaf_state": "ok", "download_id": "32", "anaf_messages": "{}"}),
+            ],
+        )
+        store.log_many(conn, [(third, "anaf_nok", {"id": "33"}), (first, "anaf_ok", None)])
+        store.log_many(conn, [])
+        with pytest.raises(ValueError, match="snapshot"):
+            store.update_many(conn, [(first, {"snapshot": "{}"})])
+    with db.read(engine) as conn:
+        got = {i: store.must_head(conn, i) for i in (first, second, third)}
+        lines = [
+            (r.invoice_id, r.event, r.detail)
+            for i in (first, third)
+            for r in store.timeline(conn, i)
+        ]
+    assert {i: (h.anaf_state, h.download_id, h.snapshot) for i, h in got.items()} == {
+        first: ("ok", "31", "{}"),
+        second: ("ok", "32", "{}"),
+        third: ("nok", "33", "{}"),
+    }
+    assert got[first].updated_at == got[second].updated_at == got[third].updated_at
+    assert lines == [
+        (first, "issued", '{"number": "F1"}'),
+        (first, "anaf_ok", None),
+        (third, "issued", '{"number": "F3"}'),
+        (third, "anaf_nok", '{"id": "33"}'),
+    ]

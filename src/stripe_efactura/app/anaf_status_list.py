@@ -221,32 +221,63 @@ def answers_for(entries: Iterable[MessageEntry], cui: str) -> dict[str, MessageE
     return {k: v for k, v in out.items() if k not in clash}
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What a listed answer writes for one invoice: its new state and work record, the
+    timeline line, and when its chain's job runs next (seconds from now)."""
+
+    invoice_id: int
+    state: AnafState
+    work: AnafWork | None
+    download_id: str
+    event: str
+    detail: dict[str, object]
+    wait: float
+
+
+def _answer(
+    ctx: AppContext, inv: Lifecycle | None, waiting: _Waiting, entry: MessageEntry
+) -> _Answer | None:
+    """The :class:`_Answer` of ``entry`` for the invoice (read under its row lock); None when
+    the invoice no longer waits with that upload index (a poll or another sweep answered)."""
+    if inv is None or inv.state not in (AnafState.UPLOADED, AnafState.IN_PROCESSING):
+        return None
+    if inv.row.upload_index != waiting.index:
+        return None
+    detail: dict[str, object] = {"download_id": entry.download_id, "via": "message_list"}
+    download_id = str(entry.download_id)
+    if entry.kind != OK_KIND:
+        return _Answer(inv.id, AnafState.NOK, None, download_id, "anaf_nok", detail, 0.0)
+    after = anaf_archive.archive_time(ctx, inv.id)
+    if after is not None:
+        detail["archive_after"] = after.isoformat()
+    wait = 0.0 if after is None else anaf_port.seconds_until(ctx, after)
+    work = replace(inv.work, archive_after=after)
+    return _Answer(inv.id, AnafState.OK, work, download_id, "anaf_ok", detail, wait)
+
+
 def _record(ctx: AppContext, found: list[tuple[_Waiting, MessageEntry]]) -> None:
+    """Record the answers of one chunk in one write transaction, each invoice under its row
+    lock: the rows read, updated, logged and their chains moved with a statement each
+    (``executemany`` for the updates), not five per invoice."""
     with db.write(ctx.engine) as conn:
-        for waiting, entry in found:
-            inv = anaf_work.load(conn, waiting.id, lock=True)
-            if inv is None or inv.state not in (AnafState.UPLOADED, AnafState.IN_PROCESSING):
-                continue
-            if inv.row.upload_index != waiting.index:
-                continue
-            detail = {"download_id": entry.download_id, "via": "message_list"}
-            if entry.kind == OK_KIND:
-                after = anaf_archive.archive_time(ctx, inv.id)
-                work = replace(inv.work, archive_after=after)
-                anaf_work.save(conn, inv.id, work, AnafState.OK, download_id=entry.download_id)
-                if after is not None:
-                    detail["archive_after"] = after.isoformat()
-                invoice_store.log(conn, inv.id, "anaf_ok", detail)
-                wait = 0.0 if after is None else anaf_port.seconds_until(ctx, after)
-            else:
-                anaf_work.save(conn, inv.id, None, AnafState.NOK, download_id=entry.download_id)
-                invoice_store.log(conn, inv.id, "anaf_nok", detail)
-                wait = 0.0
-            move_chain(conn, inv.id, wait)
-    log.info("message list: %d answer(s) recorded", len(found))
-
-
-def move_chain(conn: Connection, invoice_id: int, delay: float) -> int:
-    """Move the queued ``anaf_step`` of an invoice's chain to ``delay`` seconds from now."""
-    run_at = db.db_now(conn) + timedelta(seconds=max(0.0, delay))
-    return anaf_invoices.move_chain(conn, invoice_id, run_at)
+        rows = invoice_store.heads(conn, [w.id for w, _entry in found], for_update=True)
+        answers = [
+            answer
+            for waiting, entry in found
+            if (row := rows.get(waiting.id)) is not None
+            and (answer := _answer(ctx, anaf_work.lifecycle(row), waiting, entry)) is not None
+        ]
+        invoice_store.update_many(
+            conn,
+            [
+                (a.invoice_id, anaf_work.changes(a.work, a.state, download_id=a.download_id))
+                for a in answers
+            ],
+        )
+        invoice_store.log_many(conn, [(a.invoice_id, a.event, a.detail) for a in answers])
+        now = db.db_now(conn)
+        anaf_invoices.move_chains(
+            conn, {a.invoice_id: now + timedelta(seconds=max(0.0, a.wait)) for a in answers}
+        )
+    log.info("message list: %d answer(s) recorded", len(answers))

@@ -4,6 +4,7 @@ ANAF work left, which are near their deadline, and the ``invoices list`` rows.""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -78,32 +79,54 @@ def job_running(conn: Connection, task: str, now: datetime) -> bool:
     return conn.execute(query.limit(1)).first() is not None
 
 
-def move_chain(conn: Connection, invoice_id: int, run_at: datetime) -> int:
-    """Move the queued ``anaf_step`` of an invoice's chain (dedupe key ``anaf:<id>:…``) to
-    ``run_at`` (naive UTC, the database clock); how many moved (0: none queued, e.g. the
-    chain's job runs now: its next step follows the invoice's new state).
+def move_chains(conn: Connection, run_at: Mapping[int, datetime]) -> int:
+    """Move the queued ``anaf_step`` of each invoice's chain (dedupe key ``anaf:<id>:…``) to
+    its ``run_at`` (``{invoice id: naive UTC, the database clock}``); how many moved (an
+    invoice without one queued, e.g. its chain's job runs now, has its next step follow its
+    new state).
 
-    The candidates come from a range of the unique dedupe-key index (``:`` + 1 is ``;``), then
-    are moved by id: not a scan of every queued job (SQLite's planner picks the status index
-    for a single statement), since in a burst every invoice's chain waits queued for its
-    archive and the sweep moves one chain per answer. The ``LIKE`` keeps the match exact
-    under any collation (under one that does not order the range byte by byte the range may
-    find none: the chain's job then wakes at its own time and follows the invoice's state)."""
-    prefix = f"anaf:{invoice_id}:"
-    candidates = sa.select(jobs.c.id).where(
-        jobs.c.dedupe_key >= prefix,
-        jobs.c.dedupe_key < f"anaf:{invoice_id};",
-        jobs.c.dedupe_key.startswith(prefix, autoescape=True),
-    )
-    ids = [int(i) for i in conn.execute(candidates).scalars()]
-    if not ids:
+    The candidates come from one range of the unique dedupe-key index per invoice (``:`` + 1
+    is ``;``), read with one statement, then are moved by id (one ``executemany``): not a scan
+    of every queued job, since in a burst every invoice's chain waits queued for its archive
+    and the sweep moves hundreds at a time. The ``LIKE`` keeps the match exact under any
+    collation (under one that does not order the range byte by byte the range may find none:
+    the chain's job then wakes at its own time and follows the invoice's state). Status and
+    task are compared as text (``|| ''``) so that no planner reads the queue's indexes
+    instead."""
+    if not run_at:
         return 0
-    result = conn.execute(
-        jobs.update()
-        .where(jobs.c.id.in_(ids), jobs.c.status == "queued", jobs.c.task == "anaf_step")
-        .values(run_at=run_at)
+    ranges = [
+        sa.and_(
+            jobs.c.dedupe_key >= f"anaf:{invoice_id}:",
+            jobs.c.dedupe_key < f"anaf:{invoice_id};",
+            jobs.c.dedupe_key.startswith(f"anaf:{invoice_id}:", autoescape=True),
+        )
+        for invoice_id in sorted(run_at)
+    ]
+    candidates = sa.select(jobs.c.id, jobs.c.dedupe_key).where(
+        sa.or_(*ranges),
+        jobs.c.status.concat("") == "queued",
+        jobs.c.task.concat("") == "anaf_step",
     )
-    return int(result.rowcount or 0)
+    moves = [
+        {"m_id": int(job_id), "m_run_at": run_at[int(str(key).split(":")[1])]}
+        for job_id, key in conn.execute(candidates)
+    ]
+    if moves:
+        conn.execute(_MOVE, moves)
+    return len(moves)
+
+
+_MOVE = (
+    jobs.update()
+    .where(
+        jobs.c.id == sa.bindparam("m_id"),
+        jobs.c.status == "queued",
+        jobs.c.task == "anaf_step",
+    )
+    .values(run_at=sa.bindparam("m_run_at", type_=jobs.c.run_at.type))
+)
+"""The prepared move of one job of :func:`move_chains` (still queued when it runs)."""
 
 
 def stalled(conn: Connection, untouched_for: timedelta) -> list[int]:

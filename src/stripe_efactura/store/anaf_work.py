@@ -277,8 +277,15 @@ def save(
     **values: object,
 ) -> None:
     """Write the work record and/or state plus other operational ``values`` of an invoice."""
+    invoice_store.update_invoice(conn, invoice_id, **changes(work, state, **values))
+
+
+def changes(
+    work: AnafWork | None = None, state: AnafState | None = None, **values: object
+) -> dict[str, object]:
+    """The columns :func:`save` writes (for ``invoices.update_many``)."""
     if work is not None:
         values["anaf_messages"] = work.to_json()
     if state is not None:
         values["anaf_state"] = state.value
-    invoice_store.update_invoice(conn, invoice_id, **values)
+    return values

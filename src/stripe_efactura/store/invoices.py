@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -156,9 +157,31 @@ def log(conn: Connection, invoice_id: int, event: str, detail: object = None) ->
         "invoice_id": invoice_id,
         "at": db.db_now(conn),
         "event": event,
-        "detail": None if detail is None else json.dumps(detail, ensure_ascii=False, default=str),
+        "detail": _detail(detail),
     }
     conn.execute(_LOG, db.bound(values))
+
+
+def _detail(detail: object) -> str | None:
+    return None if detail is None else json.dumps(detail, ensure_ascii=False, default=str)
+
+
+def log_many(conn: Connection, lines: Sequence[tuple[int, str, object]]) -> None:
+    """:func:`log` of many ``(invoice id, event, detail)`` lines, in order, with one
+    ``executemany`` and one time."""
+    if not lines:
+        return
+    at = db.db_now(conn)
+    rows = [
+        {
+            "invoice_id": invoice_id,
+            "at": at,
+            "event": event,
+            "detail": _detail(detail),
+        }
+        for invoice_id, event, detail in lines
+    ]
+    conn.execute(_LOG, [db.bound(r) for r in rows])
 
 
 _LOG = invoice_log.insert().values(db.params(invoice_log, ("invoice_id", "at", "event", "detail")))
@@ -244,6 +267,27 @@ _HEAD_FOR_UPDATE = _HEAD_GET.with_for_update()
 """The prepared reads of :func:`head` (``store/db.py``, "prepared statements")."""
 
 
+def heads(
+    conn: Connection, invoice_ids: Iterable[int], *, for_update: bool = False
+) -> dict[int, InvoiceHead]:
+    """:func:`head` of many invoices by id, with one statement (``for_update``: locked on
+    PostgreSQL, in id order, as every batch of the project takes them)."""
+    ids = sorted(set(invoice_ids))
+    if not ids:
+        return {}
+    q = _HEADS_FOR_UPDATE if for_update and not db.is_sqlite(conn) else _HEADS
+    return {int(r.id): InvoiceHead.from_row(r) for r in conn.execute(q, {"q_ids": ids})}
+
+
+_HEADS = (
+    sa.select(*_HEAD)
+    .where(invoices.c.id.in_(sa.bindparam("q_ids", expanding=True)))
+    .order_by(invoices.c.id)
+)
+_HEADS_FOR_UPDATE = _HEADS.with_for_update()
+"""The prepared reads of :func:`heads`."""
+
+
 def xml_of(conn: Connection, invoice_id: int) -> bytes:
     """The stored XML of an invoice (every invoice has one, inserted with it)."""
     xml = invoice_files.content(conn, invoice_id, "xml")
@@ -290,6 +334,26 @@ def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
     conn.execute(update, {"u_id": invoice_id, **db.bound(values)})
     for kind, content in files.items():
         invoice_files.store(conn, invoice_id, kind, content)
+
+
+def update_many(conn: Connection, changes: Sequence[tuple[int, Mapping[str, object]]]) -> None:
+    """:func:`update_invoice` of many invoices' operational columns (ANAF and email state,
+    work record, ids from ANAF): one ``executemany`` per set of columns, one ``updated_at``.
+    Not for an invoice's content, search text or documents (``ValueError``)."""
+    groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    now = db.db_now(conn) if changes else None
+    for invoice_id, values in changes:
+        wrong = (LEGAL_CONTENT | _SEARCHED | frozenset(invoice_files.KINDS)) & values.keys()
+        if wrong:
+            raise ValueError(f"update_many cannot change {sorted(wrong)}")
+        row = {**values, "updated_at": now}
+        groups.setdefault(tuple(sorted(row)), []).append({"u_id": invoice_id, **db.bound(row)})
+    for columns, params in groups.items():
+        conn.execute(_update(columns), params)
+
+
+_SEARCHED = frozenset({"number", "payment_key", "snapshot"})
+"""The columns :func:`update_invoice` derives the search text from."""
 
 
 @functools.cache
