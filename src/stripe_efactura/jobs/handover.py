@@ -10,8 +10,10 @@ still the worker's (``EXISTS``, read in the statement's snapshot), so a job whos
 lost hands nothing over, as before. (On PostgreSQL a takeover that commits while the
 statement runs fails the completion, which re-reads the job's row, and may still leave the
 follow-ups leased to this worker: they are ordinary due jobs, run as any claimed job.)
-One round trip fewer per job with follow-ups: three per invoice in a burst (event to
-invoice, invoice to PDF and upload, PDF to email).
+One round trip to PostgreSQL fewer per job with follow-ups: three per invoice in a burst
+(event to invoice, invoice to PDF and upload, PDF to email). SQLite, in the process, has no
+round trips to save and spends less CPU on the two simpler statements: ``queue`` keeps them
+there.
 """
 
 from __future__ import annotations
