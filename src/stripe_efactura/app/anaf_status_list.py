@@ -236,11 +236,11 @@ class _Answer:
 
 
 def _answer(
-    ctx: AppContext, inv: Lifecycle | None, waiting: _Waiting, entry: MessageEntry
+    ctx: AppContext, inv: Lifecycle, waiting: _Waiting, entry: MessageEntry
 ) -> _Answer | None:
     """The :class:`_Answer` of ``entry`` for the invoice (read under its row lock); None when
     the invoice no longer waits with that upload index (a poll or another sweep answered)."""
-    if inv is None or inv.state not in (AnafState.UPLOADED, AnafState.IN_PROCESSING):
+    if inv.state not in (AnafState.UPLOADED, AnafState.IN_PROCESSING):
         return None
     if inv.row.upload_index != waiting.index:
         return None

@@ -81,9 +81,9 @@ def job_running(conn: Connection, task: str, now: datetime) -> bool:
 
 def move_chains(conn: Connection, run_at: Mapping[int, datetime]) -> int:
     """Move the queued ``anaf_step`` of each invoice's chain (dedupe key ``anaf:<id>:…``) to
-    its ``run_at`` (``{invoice id: naive UTC, the database clock}``); how many moved (an
-    invoice without one queued, e.g. its chain's job runs now, has its next step follow its
-    new state).
+    its ``run_at`` (``{invoice id: naive UTC, the database clock}``); how many were found
+    queued to move (an invoice without one queued, e.g. its chain's job runs now, has its
+    next step follow its new state; a job claimed meanwhile is left as it is).
 
     The candidates come from one range of the unique dedupe-key index per invoice (``:`` + 1
     is ``;``), read with one statement, then are moved by id (one ``executemany``): not a scan

@@ -271,7 +271,7 @@ def heads(
     conn: Connection, invoice_ids: Iterable[int], *, for_update: bool = False
 ) -> dict[int, InvoiceHead]:
     """:func:`head` of many invoices by id, with one statement (``for_update``: locked on
-    PostgreSQL, in id order, as every batch of the project takes them)."""
+    PostgreSQL, in id order)."""
     ids = sorted(set(invoice_ids))
     if not ids:
         return {}
@@ -318,7 +318,7 @@ def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
                 f"invoice {invoice_id} was accepted by ANAF; {sorted(touched)} cannot change "
                 "(issue a storno instead)"
             )
-    if {"number", "payment_key", "snapshot"} & values.keys():
+    if _SEARCHED & values.keys():
         current = conn.execute(
             sa.select(invoices.c.number, invoices.c.payment_key, invoices.c.snapshot).where(
                 invoices.c.id == invoice_id
