@@ -25,8 +25,10 @@ from stripe_efactura.intake.events import (
     classify,
 )
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
+from stripe_efactura.intake.plain import ref_id
 from stripe_efactura.intake.reader import iter_events
 from stripe_efactura.intake.sale import Sale
+from stripe_efactura.store.repo import RecordedOwner
 
 Json = dict[str, Any]
 
@@ -147,8 +149,37 @@ def test_a_session_first_reads_the_charge_with_its_payment_intent() -> None:
     o = _sale(resolve(trigger, reader)).objects
     assert o["payment_intent"]["id"] == "pi_flowA"
     assert o["charge"] == flow.store().get("charge", "ch_flowA")
+    assert reader.calls == [  # no invoice link to look up: intake/links.py
+        ("list_session_line_items", "cs_flowA"),
+        ("retrieve_payment_intent", "pi_flowA"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("invoice_creation", "looked_up"),
+    [({"enabled": False}, False), ({"enabled": True}, True), (None, True)],
+    ids=["disabled", "enabled-not-made-yet", "absent"],
+)
+def test_a_session_looks_the_invoice_link_up_unless_it_rules_an_invoice_out(
+    invoice_creation: Json | None, looked_up: bool
+) -> None:
+    """A payment-mode session with ``invoice_creation.enabled: false`` and no ``invoice``
+    has no Stripe Invoice: no InvoicePayment lookup. One that asked for a post-purchase
+    invoice not made yet, or of an API version without ``invoice_creation``, looks it up."""
+    flow = fx.flow_a_checkout_card()
+    evt = flow.event("checkout.session.completed")
+    session = evt["data"]["object"]
+    assert session["invoice"] is None and session["invoice_creation"] == {"enabled": False}
+    session.pop("invoice_creation")
+    if invoice_creation is not None:
+        session["invoice_creation"] = invoice_creation
+    trigger = _classify(evt)
+    assert isinstance(trigger, Trigger)
+    reader = FakeStripeReader(flow.store())
+    assert _sale(resolve(trigger, reader)).owner_type == "checkout_session"
+    lookup = [("find_invoice_payment_by_payment_intent", "pi_flowA")] if looked_up else []
     assert reader.calls == [
-        ("find_invoice_payment_by_payment_intent", "pi_flowA"),
+        *lookup,
         ("list_session_line_items", "cs_flowA"),
         ("retrieve_payment_intent", "pi_flowA"),
     ]
@@ -453,13 +484,13 @@ def test_zero_session_without_payment_or_invoice_keys_itself_when_allowed() -> N
 # --- a later trigger of a recorded payment (resolve_unless) ---------------------------------
 
 
-def test_a_settled_checkout_payment_reads_only_what_decides_its_owner() -> None:
-    """``payment_intent.succeeded`` after the session recorded the payment: the invoice link
-    and the session are looked up (a newer invoice would still win), the line items and the
-    charge are not read, and ``settled`` is asked about the sale's key and owner."""
+@pytest.mark.parametrize("event", ["payment_intent.succeeded", "checkout.session.completed"])
+def test_a_payment_recorded_from_its_session_is_settled_before_any_read(event: str) -> None:
+    """A later trigger naming no invoice, of a payment recorded from its Checkout Session:
+    ``settled`` is asked once, at the session's rank, and nothing is read."""
     flow = fx.flow_a_checkout_card()
     reader = FakeStripeReader(flow.store())
-    trigger = _classify(flow.event("payment_intent.succeeded"))
+    trigger = _classify(flow.event(event))
     assert isinstance(trigger, Trigger)
     asked: list[tuple[str, str]] = []
 
@@ -470,20 +501,33 @@ def test_a_settled_checkout_payment_reads_only_what_decides_its_owner() -> None:
     out = resolve_unless(trigger, reader, settled)
     assert out == AlreadyRecorded("pi_flowA", "checkout_session")
     assert asked == [("pi_flowA", "checkout_session")]
-    assert reader.calls == [
-        ("find_invoice_payment_by_payment_intent", "pi_flowA"),
-        ("find_session_by_payment_intent", "pi_flowA"),
-    ]
+    assert reader.calls == []
 
 
-def test_a_settled_session_event_reads_only_the_invoice_link() -> None:
-    flow = fx.flow_a_checkout_card()
+def test_a_payment_recorded_from_its_payment_intent_reads_what_decides_its_owner() -> None:
+    """``charge.succeeded`` of a direct PaymentIntent recorded from that PaymentIntent: not
+    settled at the session's rank (a session or an invoice could still own it), so the invoice
+    link and the session are looked up, then it is settled at its owner's rank; the line items
+    and the customer are not read."""
+    flow = fx.flow_f_direct_payment_intent()
+    recorded = RecordedOwner("pi_flowF", "payment", "payment_intent", degraded=False)
     reader = FakeStripeReader(flow.store())
-    trigger = _classify(flow.event("checkout.session.completed"))
+    trigger = _classify(flow.event("charge.succeeded"))
     assert isinstance(trigger, Trigger)
-    out = resolve_unless(trigger, reader, lambda key, owner: True)
-    assert out == AlreadyRecorded("pi_flowA", "checkout_session")
-    assert reader.calls == [("find_invoice_payment_by_payment_intent", "pi_flowA")]
+    asked: list[tuple[str, str]] = []
+
+    def settled(key: str, owner: str) -> bool:
+        asked.append((key, owner))
+        return recorded.settles(key, owner)
+
+    out = resolve_unless(trigger, reader, settled)
+    assert out == AlreadyRecorded("pi_flowF", "payment_intent")
+    assert asked == [("pi_flowF", "checkout_session"), ("pi_flowF", "payment_intent")]
+    assert reader.calls == [
+        ("retrieve_payment_intent", "pi_flowF"),
+        ("find_invoice_payment_by_payment_intent", "pi_flowF"),
+        ("find_session_by_payment_intent", "pi_flowF"),
+    ]
 
 
 @pytest.mark.parametrize("flow", FLOWS, ids=IDS)
@@ -501,25 +545,35 @@ def test_not_settled_builds_the_same_sale_with_the_same_reads(flow: fx.Flow) -> 
 
 
 @pytest.mark.parametrize("flow", FLOWS, ids=IDS)
-def test_an_invoice_owner_is_always_built(flow: fx.Flow) -> None:
-    """Whatever ``settled`` says, a payment owned by an Invoice is built in full (its key may
-    be an ``in_`` one the API only confirms later); the others are AlreadyRecorded with the
-    key and owner of their full sale."""
-    reader = FakeStripeReader(flow.store())
+def test_a_payment_recorded_from_its_own_sale(flow: fx.Flow) -> None:
+    """Every trigger, with ``settled`` answering as the payment recorded from its own full sale
+    does (``RecordedOwner.settles``): one naming no invoice, of a payment recorded under a
+    ``pi_`` key from a Checkout Session or an Invoice, reads nothing (a thin event reads its
+    object); an Invoice owner found by the reads is built in full (its key may be an ``in_``
+    one the API only confirms later); the others are AlreadyRecorded with the key and owner
+    of their full sale."""
     for evt in flow.events:
         trigger = _classify(evt)
         if not isinstance(trigger, Trigger):
             continue
-        full = resolve(trigger, reader)
-        out = resolve_unless(trigger, reader, lambda key, owner: True)
-        if isinstance(full, Sale) and (
-            full.owner_type == "invoice" or not full.payment_key.startswith("pi_")
-        ):
-            assert out == full
-        elif isinstance(full, Sale):
-            assert out == AlreadyRecorded(full.payment_key, full.owner_type)
+        full = resolve(trigger, FakeStripeReader(flow.store()))
+        reader = FakeStripeReader(flow.store())
+        if not isinstance(full, Sale):
+            assert resolve_unless(trigger, reader, lambda key, owner: True) == full
+            continue
+        recorded = RecordedOwner(full.payment_key, "payment", full.owner_type, degraded=False)
+        out = resolve_unless(trigger, reader, recorded.settles)
+        obj = trigger.object or {}
+        names_invoice = trigger.kind == "invoice" or bool(ref_id(obj.get("invoice")))
+        by_key = full.payment_key.startswith("pi_")
+        rich = full.owner_type in ("invoice", "checkout_session")
+        if by_key and rich and not names_invoice and trigger.kind != "invoice":
+            assert out == AlreadyRecorded(full.payment_key, "checkout_session"), evt["type"]
+            assert [c for c in reader.calls if c[0] != "retrieve_object"] == [], evt["type"]
+        elif full.owner_type == "invoice" or not by_key:
+            assert out == full, evt["type"]
         else:
-            assert out == full
+            assert out == AlreadyRecorded(full.payment_key, full.owner_type), evt["type"]
 
 
 def test_without_a_reader_settled_is_not_asked() -> None:

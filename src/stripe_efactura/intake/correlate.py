@@ -22,10 +22,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from stripe_efactura.errors import ConfigError, EfacturaError, StripeApiError
+from stripe_efactura.intake import links
 from stripe_efactura.intake.events import (
     KIND_CHARGE,
     KIND_INVOICE,
@@ -34,13 +34,17 @@ from stripe_efactura.intake.events import (
     SUBSCRIPTION_SESSION,
     Ignored,
     Trigger,
-    charge_amount,
-    invoice_paid_amount,
     invoice_payment_refs,
     payment_hints,
     trigger_rule,
 )
-from stripe_efactura.intake.plain import as_dict, as_int, as_list, ref_id
+from stripe_efactura.intake.owner_facts import (
+    invoice_product_ids,
+    invoice_tax_rate_ids,
+    owner_amount,
+    paid_at,
+)
+from stripe_efactura.intake.plain import as_dict, as_list, ref_id
 from stripe_efactura.intake.reader import StripeReader
 from stripe_efactura.intake.sale import Sale
 from stripe_efactura.intake.versions import normalize
@@ -98,8 +102,10 @@ change nothing (``store.repo.record_sale`` would answer ``seen``)."""
 @dataclasses.dataclass(frozen=True)
 class AlreadyRecorded:
     """A trigger of a payment that ``settled`` says is recorded from an owner at least as
-    rich: the owner was found with the same reads as for a full sale, and the sale was not
-    built (no line items, charge or customer read)."""
+    rich as ``owner_type``: the sale was not built (no line items, charge or customer read).
+    Either the owner was found with the same reads as for a full sale (``owner_type`` is that
+    owner's), or, for a trigger naming no invoice of a payment recorded from a Checkout
+    Session or richer, nothing was read (``owner_type`` is ``checkout_session``)."""
 
     payment_key: str
     owner_type: str
@@ -122,11 +128,13 @@ def resolve(trigger: Trigger, reader: StripeReader | None) -> Sale | Ignored:
 def resolve_unless(
     trigger: Trigger, reader: StripeReader | None, settled: Settled
 ) -> Sale | Ignored | AlreadyRecorded:
-    """:func:`resolve`, but a payment whose owner turns out to be a Checkout Session (without
-    invoice), a PaymentIntent or a Charge of one, with a ``pi_`` key that ``settled`` accepts,
-    is :class:`AlreadyRecorded` instead of built: the second event of a Checkout payment reads
-    one or two objects instead of four. An Invoice owner is always built; without a reader
-    (degraded) so is every sale."""
+    """:func:`resolve`, but a payment that ``settled`` says is recorded is
+    :class:`AlreadyRecorded` instead of built: at once, before any read, when the trigger
+    names no invoice and its ``pi_`` key is recorded from a Checkout Session or an Invoice
+    (the second event of a Checkout payment reads nothing); else once its owner turns out to
+    be a Checkout Session (without invoice), a PaymentIntent or a Charge of one with a
+    ``pi_`` key that ``settled`` accepts. An Invoice owner found by the reads is always
+    built; without a reader (degraded) so is every sale."""
     built = _builder(trigger, reader)
     if not isinstance(built, _Build):
         return built
@@ -194,6 +202,9 @@ class _Build:
         return self._full_of_owner()
 
     def full_unless(self, settled: Settled) -> Sale | AlreadyRecorded:
+        recorded = self._recorded_before_reads(settled)
+        if recorded is not None:
+            return recorded
         self._find_owner()
         if self.objects["invoice"] is None:
             owner, key = self._owner_key()
@@ -211,6 +222,21 @@ class _Build:
             return self._full_payment_intent()
         ch = o["charge"]
         return self._finish(KIND_CHARGE, ch, _pi_ref(ch.get("payment_intent")), degraded=False)
+
+    def _recorded_before_reads(self, settled: Settled) -> AlreadyRecorded | None:
+        """A trigger that names no invoice, of a payment already recorded (not degraded) from
+        a Checkout Session or an Invoice under the ``pi_`` key its payload names: that
+        recording looked the invoice link and the session up (or its session ruled an invoice
+        out), so nothing is read; an invoice made later comes with its own ``invoice.paid``."""
+        o = self.objects
+        if links.named_invoice(o) is not None:
+            return None
+        key = self._pi_id()
+        if key is None and o["charge"] is not None:
+            key = _pi_ref(o["charge"].get("payment_intent"))
+        if key is not None and settled(key, KIND_SESSION):
+            return AlreadyRecorded(key, KIND_SESSION)
+        return None
 
     def _owner_key(self) -> tuple[str, str | None]:
         """Without an Invoice: the owner's type and the ``pi_`` payment key its full sale
@@ -254,11 +280,14 @@ class _Build:
         return None
 
     def _linked_invoice_id(self, pi_id: str | None) -> str | None:
-        """An invoice named by the payload (session, pre-basil PI/charge) or by InvoicePayment."""
+        """An invoice named by the payload (session, pre-basil PI/charge), else found by
+        InvoicePayment unless the session rules one out (``intake/links.py``)."""
         o = self.objects
-        for role in ("checkout_session", "payment_intent", "charge"):
-            if o[role] is not None and ref_id(o[role].get("invoice")):
-                return ref_id(o[role].get("invoice"))
+        named = links.named_invoice(o)
+        if named is not None:
+            return named
+        if links.session_has_no_invoice(o["checkout_session"]):
+            return None
         if pi_id and self.reader is not None:
             found = self.reader.find_invoice_payment_by_payment_intent(pi_id)
             if found is not None:
@@ -345,10 +374,10 @@ class _Build:
         r, o = self.reader, self.objects
         assert r is not None
         self._harvest_invoice_embedded()
-        for rate_id in _invoice_tax_rate_ids(o["invoice"], o["invoice_lines"]):
+        for rate_id in invoice_tax_rate_ids(o["invoice"], o["invoice_lines"]):
             if rate_id not in o["tax_rates"]:
                 o["tax_rates"][rate_id] = r.retrieve_tax_rate(rate_id)
-        for product_id in _invoice_product_ids(o["invoice_lines"]):
+        for product_id in invoice_product_ids(o["invoice_lines"]):
             if product_id not in o["products"]:
                 o["products"][product_id] = r.retrieve_product(product_id)
 
@@ -423,10 +452,10 @@ class _Build:
             invoice_id = ref_id(cs.get("invoice"))
         charge_id = owner_id if owner_type == KIND_CHARGE else None
         key = _key(pi_id, invoice_id, charge_id, owner_id)
-        amount = _owner_amount(owner_type, owner)
+        amount = owner_amount(owner_type, owner)
         currency = owner.get("currency")
-        paid_at = _paid_at(inv, ch, pi, cs, self.trigger.created)
-        if amount is None or not isinstance(currency, str) or paid_at is None:
+        paid = paid_at(inv, ch, pi, cs, self.trigger.created)
+        if amount is None or not isinstance(currency, str) or paid is None:
             raise EfacturaError(
                 f"{owner_type} {owner_id} has no usable amount, currency or payment date",
                 code="E-SALE-INCOMPLETE",
@@ -437,62 +466,9 @@ class _Build:
             owner_id=owner_id,
             currency=currency.upper(),
             amount=amount,
-            paid_at=paid_at,
+            paid_at=paid,
             livemode=self.trigger.livemode,
             objects=o,
             degraded=degraded,
             api_version=self.trigger.api_version,
         )
-
-
-def _owner_amount(owner_type: str, owner: Mapping[str, Any]) -> int | None:
-    if owner_type == KIND_INVOICE:
-        return invoice_paid_amount(owner)
-    if owner_type == KIND_SESSION:
-        return as_int(owner.get("amount_total"))
-    if owner_type == KIND_PAYMENT_INTENT:
-        return as_int(owner.get("amount_received"))
-    return charge_amount(owner)
-
-
-def _paid_at(
-    inv: Mapping[str, Any] | None,
-    ch: Mapping[str, Any] | None,
-    pi: Mapping[str, Any] | None,
-    cs: Mapping[str, Any] | None,
-    event_created: int | None,
-) -> datetime | None:
-    """``invoice.status_transitions.paid_at``, else ``charge.created``, ``pi.created``,
-    ``session.created``, and the event's ``created`` as the last resort."""
-    candidates = [
-        as_int(as_dict(inv.get("status_transitions")).get("paid_at")) if inv else None,
-        as_int(ch.get("created")) if ch else None,
-        as_int(pi.get("created")) if pi else None,
-        as_int(cs.get("created")) if cs else None,
-        event_created,
-    ]
-    ts = next((c for c in candidates if c is not None), None)
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
-
-def _invoice_tax_rate_ids(inv: Mapping[str, Any], lines: list[Any]) -> list[str]:
-    """TaxRate ids named by ``total_taxes`` and the lines' ``taxes`` (normalised), in order."""
-    found: dict[str, None] = {}
-    taxes = list(as_list(inv.get("total_taxes")))
-    for line in lines:
-        taxes += as_list(as_dict(line).get("taxes"))
-    for tax in taxes:
-        rid = ref_id(as_dict(as_dict(tax).get("tax_rate_details")).get("tax_rate"))
-        if rid:
-            found.setdefault(rid, None)
-    return list(found)
-
-
-def _invoice_product_ids(lines: list[Any]) -> list[str]:
-    found: dict[str, None] = {}
-    for line in lines:
-        details = as_dict(as_dict(as_dict(line).get("pricing")).get("price_details"))
-        pid = details.get("product")
-        if isinstance(pid, str) and pid:
-            found.setdefault(pid, None)
-    return list(found)
