@@ -967,8 +967,8 @@ def main() -> int:
         choices=("aiosmtpd", "bulk"),
         default="aiosmtpd",
         help="the SMTP sink: aiosmtpd (line by line, the runs in bench/README.md unless "
-        "they say otherwise) or bench/smtp_sink.py's (DATA read as one block: 4-5 ms less "
-        "of the bench's own CPU per e-mail)",
+        "they say otherwise) or bench/smtp_sink.py's (DATA read as one block: about half the "
+        "bench's own CPU per invoice)",
     )
     ap.add_argument(
         "--validator",

@@ -567,7 +567,7 @@ def test_a_payment_recorded_from_its_own_sale(flow: fx.Flow) -> None:
         names_invoice = trigger.kind == "invoice" or bool(ref_id(obj.get("invoice")))
         by_key = full.payment_key.startswith("pi_")
         rich = full.owner_type in ("invoice", "checkout_session")
-        if by_key and rich and not names_invoice and trigger.kind != "invoice":
+        if by_key and rich and not names_invoice:
             assert out == AlreadyRecorded(full.payment_key, "checkout_session"), evt["type"]
             assert [c for c in reader.calls if c[0] != "retrieve_object"] == [], evt["type"]
         elif full.owner_type == "invoice" or not by_key:

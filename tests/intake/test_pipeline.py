@@ -299,7 +299,7 @@ def payment_row(ctx: AppContext, key: str) -> tuple[str, bool, list[str], str]:
     return row.owner_type, bool(row.degraded), json.loads(row.event_ids), row.sale
 
 
-def test_the_second_event_of_a_recorded_payment_reads_only_its_owner(
+def test_the_second_event_of_a_recorded_payment_reads_nothing_from_stripe(
     tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Checkout: ``payment_intent.succeeded`` after ``checkout.session.completed`` recorded

@@ -228,13 +228,10 @@ class _Build:
         a Checkout Session or an Invoice under the ``pi_`` key its payload names: that
         recording looked the invoice link and the session up (or its session ruled an invoice
         out), so nothing is read; an invoice made later comes with its own ``invoice.paid``."""
-        o = self.objects
-        if links.named_invoice(o) is not None:
+        if self.trigger.kind == KIND_INVOICE or links.named_invoice(self.objects) is not None:
             return None
-        key = self._pi_id()
-        if key is None and o["charge"] is not None:
-            key = _pi_ref(o["charge"].get("payment_intent"))
-        if key is not None and settled(key, KIND_SESSION):
+        key = payment_key_hint(self.trigger)  # the key ``settled`` was read for
+        if key is not None and key.startswith("pi_") and settled(key, KIND_SESSION):
             return AlreadyRecorded(key, KIND_SESSION)
         return None
 
