@@ -28,14 +28,13 @@ import argparse
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 import sqlalchemy as sa
+from pipeline import scratch_postgres
 from readme_section import write_section
 
 HEADING = "## PostgreSQL round trips"
@@ -60,18 +59,6 @@ _INSERT = LINES.insert().values(
 _RAW_INSERT = "INSERT INTO bench_lines (invoice_id, at, event, detail) VALUES (%s, %s, %s, %s)"
 _AT = datetime(2026, 12, 4, 12, 0, 0)
 _ROW = {"invoice_id": 1, "at": _AT, "event": "email_sent", "detail": '{"to": "a@example.ro"}'}
-
-
-@contextmanager
-def scratch_database(pg_url: str) -> Iterator[str]:
-    url = urlsplit(pg_url)
-    with psycopg.connect(pg_url, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {DATABASE}")
-    try:
-        yield url._replace(path=f"/{DATABASE}").geturl()
-    finally:
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
 
 def backend_cpu(engine: sa.Engine) -> float | None:
@@ -151,7 +138,7 @@ def measure(engine: sa.Engine, fn: Callable[[], object], n: int) -> dict[str, fl
 def run(pg_url: str, n: int, rounds: int) -> dict[str, list[dict[str, float | None]]]:
     from stripe_efactura.store import db
 
-    with scratch_database(pg_url) as url:
+    with scratch_postgres(pg_url, DATABASE) as url:
         engine = db.make_engine(url)
         with engine.begin() as conn:
             _META.create_all(conn)

@@ -214,9 +214,15 @@ def database(kind: str, tmp: Path, pg_url: str) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / 'data' / 'efactura.db'}"
         return
+    with scratch_postgres(pg_url, f"bench_pipeline_{os.getpid()}") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def scratch_postgres(pg_url: str, name: str) -> Iterator[str]:
+    """The URL of a new database ``name`` on ``pg_url``'s server, dropped afterwards."""
     import psycopg
 
-    name = f"bench_pipeline_{os.getpid()}"
     url = urlsplit(pg_url)  # the query (``?host=/var/run/postgresql``: a Unix socket) is kept
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
