@@ -63,8 +63,19 @@ def test_render_pdf_stores_the_pdf_and_the_email_state_with_one_update_of_the_ro
         assert documents.render_invoice_pdf(pipe.ctx, invoice_id) == "rendered"
     finally:
         sa.event.remove(pipe.ctx.engine, "before_cursor_execute", seen)
-    updates = [s for s in statements if s.startswith("UPDATE invoices")]
+    updates = [s for s in statements if "UPDATE invoices" in s]
     assert len(updates) == 1 and "email_state" in updates[0] and "updated_at" in updates[0]
+    writes = [s for s in statements if s.lstrip().startswith(("INSERT", "UPDATE", "WITH"))]
+    if db.is_sqlite(pipe.ctx.engine):  # the row, the PDF, both lines (one executemany)
+        assert [w.split("(")[0].strip() for w in writes if "jobs" not in w] == [
+            "UPDATE invoices SET email_state=?, updated_at=? WHERE invoices.id = ?",
+            "INSERT INTO invoice_files",
+            "INSERT INTO invoice_log",
+        ]
+    else:  # the row, the PDF and both lines in one statement (store/invoices.py)
+        assert [w for w in writes if "jobs" not in w] == updates
+        assert "INSERT INTO invoice_files" in updates[0]
+        assert updates[0].count("INSERT INTO invoice_log") == 1
     row = pipe.row(invoice_id)
     assert (row.email_state, bytes(row.pdf)) == ("queued", render_pdf(invoice))
     assert pipe.timeline(invoice_id) == ["issued", "pdf_rendered", "email_queued"]

@@ -210,3 +210,42 @@ def test_many_invoices_read_updated_and_logged_at_once(engine: sa.Engine) -> Non
         (third, "issued", '{"number": "F3"}'),
         (third, "anaf_nok", '{"id": "33"}'),
     ]
+
+
+def test_a_change_with_its_timeline_lines_writes_them_in_order_after_it(db_url: str) -> None:
+    """``update_invoice(..., logged=...)``: the row, a new document and the lines, in order,
+    at the change's time (on PostgreSQL one statement); a bad document is refused before
+    anything is written; an XML correction with its line takes the statements one by one."""
+    engine = db.make_engine(db_url)
+    upgrade(engine)
+    with db.write(engine) as conn:
+        inv = _issue(conn)
+        store.update_invoice(
+            conn,
+            inv,
+            logged=[("pdf_rendered", {"bytes": 3}), ("email_queued", {"to": "a@example.ro"})],
+            pdf=b"%PD",
+            email_state="queued",
+        )
+        changed_at = store.must_get(conn, inv).updated_at
+    with pytest.raises(TypeError), db.write(engine) as conn:
+        store.update_invoice(conn, inv, logged=[("x", None)], signed_zip="not bytes")
+    with db.write(engine) as conn:
+        store.update_invoice(conn, inv, logged=[("corrected", None)], xml=b"<Invoice>2</Invoice>")
+        row = store.must_get(conn, inv)
+        lines = store.timeline(conn, inv)
+    assert (row.email_state, row.pdf, row.xml, row.signed_zip) == (
+        "queued",
+        b"%PD",
+        b"<Invoice>2</Invoice>",
+        None,
+    )
+    assert [(e.event, e.detail) for e in lines] == [
+        ("issued", '{"number": "F1"}'),
+        ("pdf_rendered", '{"bytes": 3}'),
+        ("email_queued", '{"to": "a@example.ro"}'),
+        ("corrected", None),
+    ]
+    assert lines[1].at == lines[2].at == changed_at
+    assert lines[3].at == row.updated_at
+    engine.dispose()

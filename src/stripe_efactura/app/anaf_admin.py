@@ -287,9 +287,15 @@ def _send_again(
                 xml=corrected.xml, snapshot=corrected.snapshot, validation=corrected.validation
             )
         anaf_work.save(
-            conn, invoice_id, work, AnafState.PENDING, upload_index=None, download_id=None, **values
+            conn,
+            invoice_id,
+            work,
+            AnafState.PENDING,
+            logged=[("corrected" if changed else "resent", detail)],
+            upload_index=None,
+            download_id=None,
+            **values,
         )
-        invoice_store.log(conn, invoice_id, "corrected" if changed else "resent", detail)
         repo.set_payment_status(conn, str(fresh.row.payment_key), "invoiced")
         anaf_jobs.enqueue_step(conn, invoice_id, 0.0, gen=f"retry-{uuid.uuid4().hex[:8]}")
     return detail

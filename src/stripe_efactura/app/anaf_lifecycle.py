@@ -206,10 +206,8 @@ def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
             polls=0,
             reason=None,
         )
-        anaf_work.save(conn, invoice_id, work, S.UPLOADING)
-        invoice_store.log(
-            conn, invoice_id, "anaf_upload_intent", {"attempt": attempt, "env": s.anaf_env, **mode}
-        )
+        line = ("anaf_upload_intent", {"attempt": attempt, "env": s.anaf_env, **mode})
+        anaf_work.save(conn, invoice_id, work, S.UPLOADING, logged=[line])
         xml = invoice_store.xml_of(conn, invoice_id)
     standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
     return _Intent(attempt, xml, standard, mode, inv.number)
@@ -259,9 +257,14 @@ def _upload(ctx: AppContext, invoice_id: int, then: Then | None = None) -> Step:
             reason=None,
             waf_pages=0,
         )
-        anaf_work.save(conn, invoice_id, work, S.UPLOADED, upload_index=result.index)
-        invoice_store.log(
-            conn, invoice_id, "anaf_uploaded", {"index": result.index, "attempt": attempt}
+        uploaded = {"index": result.index, "attempt": attempt}
+        anaf_work.save(
+            conn,
+            invoice_id,
+            work,
+            S.UPLOADED,
+            upload_index=result.index,
+            logged=[("anaf_uploaded", uploaded)],
         )
         step = Step(S.UPLOADED, poll_wait(ctx, 0))
         if then is not None:

@@ -123,11 +123,11 @@ def email_plan(
     return EmailPlan("queued", to=to)
 
 
-def _carry_out(conn: Connection, invoice_id: int, plan: EmailPlan) -> None:
-    """Enqueue the email of ``plan`` (or log why none goes), once the row has its state."""
+def _carry_out(conn: Connection, invoice_id: int, plan: EmailPlan) -> invoice_store.Line:
+    """Enqueue the email of ``plan`` in the transaction that gives the row its state; the
+    timeline line to write with that state (why no email goes, or where it goes)."""
     if plan.to is None:
-        invoice_store.log(conn, invoice_id, "email_skipped", {"reason": plan.reason})
-        return
+        return ("email_skipped", {"reason": plan.reason})
     queue.enqueue(
         conn,
         "email_invoice",
@@ -135,7 +135,7 @@ def _carry_out(conn: Connection, invoice_id: int, plan: EmailPlan) -> None:
         dedupe_key=f"email:{invoice_id}",
         max_attempts=EMAIL_MAX_ATTEMPTS,
     )
-    invoice_store.log(conn, invoice_id, "email_queued", {"to": plan.to})
+    return ("email_queued", {"to": plan.to})
 
 
 def _pdf_detail(pdf: bytes, logo_problem: str | None) -> dict[str, object]:
@@ -169,14 +169,14 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
         # the snapshot never changes once numbered: the one parsed for the PDF serves
         plan = email_plan(ctx, current, invoice if current.snapshot == row.snapshot else None)
         changes: dict[str, object] = {} if store is None else {"pdf": store}
+        lines: list[invoice_store.Line] = []
+        if store is not None:
+            lines.append(("pdf_rendered", _pdf_detail(store, logo_problem)))
         if plan is not None:
             changes["email_state"] = plan.state
-        if changes:  # the PDF and the email's state: one UPDATE of the row
-            invoice_store.update_invoice(conn, invoice_id, **changes)
-        if store is not None:
-            invoice_store.log(conn, invoice_id, "pdf_rendered", _pdf_detail(store, logo_problem))
-        if plan is not None:
-            _carry_out(conn, invoice_id, plan)
+            lines.append(_carry_out(conn, invoice_id, plan))
+        if changes:  # the PDF, the email's state and their lines: one statement on PostgreSQL
+            invoice_store.update_invoice(conn, invoice_id, logged=lines, **changes)
         queue.finish_in(conn, "render_pdf")  # the job completes with the PDF: one commit
     return "already" if store is None else "rendered"
 

@@ -348,12 +348,9 @@ def _claim_sending(
                 message_id = previous
                 _replace_message_id(msg, message_id)
             recovered = True
-        invoice_store.update_invoice(conn, invoice_id, email_state="sending")
-        invoice_store.log(
-            conn,
-            invoice_id,
-            "email_sending",
-            {"attempt": attempt, "message_id": message_id, "to": to, "recovered": recovered},
+        detail = {"attempt": attempt, "message_id": message_id, "to": to, "recovered": recovered}
+        invoice_store.update_invoice(
+            conn, invoice_id, logged=[("email_sending", detail)], email_state="sending"
         )
     return message_id
 
@@ -387,8 +384,9 @@ def _deliver(
     event = "email_outbox" if delivery.state == email_state.OUTBOX else "email_sent"
     detail = {"attempt": attempt, "message_id": message_id, "to": to, **delivery.detail()}
     with db.write(ctx.engine) as conn:
-        invoice_store.update_invoice(conn, invoice_id, email_state=delivery.state)
-        invoice_store.log(conn, invoice_id, event, detail)
+        invoice_store.update_invoice(
+            conn, invoice_id, logged=[(event, detail)], email_state=delivery.state
+        )
         queue.finish_in(conn, "email_invoice")  # the job completes with the outcome: one commit
     log.info("invoice %s: email %s (%s)", row.number, delivery.describe(to), message_id)
     return delivery.state

@@ -9,7 +9,7 @@ what this module writes. :class:`AnafWork` is the only code that reads or writes
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -274,10 +274,13 @@ def save(
     invoice_id: int,
     work: AnafWork | None = None,
     state: AnafState | None = None,
+    *,
+    logged: Sequence[invoice_store.Line] = (),
     **values: object,
 ) -> None:
-    """Write the work record and/or state plus other operational ``values`` of an invoice."""
-    invoice_store.update_invoice(conn, invoice_id, **changes(work, state, **values))
+    """Write the work record and/or state plus other operational ``values`` of an invoice,
+    with the timeline lines ``logged`` (``invoices.update_invoice``)."""
+    invoice_store.update_invoice(conn, invoice_id, logged=logged, **changes(work, state, **values))
 
 
 def changes(

@@ -86,11 +86,16 @@ def replace_xml(conn: Connection, invoice_id: int, xml: bytes) -> None:
         raise LookupError(f"invoice {invoice_id} has no XML to replace")
 
 
-def store(conn: Connection, invoice_id: int, kind: str, content: object) -> None:
-    """``update_invoice``'s ``xml=`` (replaced), ``pdf=`` and ``signed_zip=`` (inserted)."""
+def checked(invoice_id: int, kind: str, content: object) -> bytes:
+    """A document given to ``update_invoice``, as bytes (``TypeError`` for anything else)."""
     if not isinstance(content, bytes | bytearray | memoryview):
         raise TypeError(f"invoice {invoice_id}: {kind} must be bytes, not {type(content)}")
-    data = bytes(content)
+    return bytes(content)
+
+
+def store(conn: Connection, invoice_id: int, kind: str, content: object) -> None:
+    """``update_invoice``'s ``xml=`` (replaced), ``pdf=`` and ``signed_zip=`` (inserted)."""
+    data = checked(invoice_id, kind, content)
     if kind == "xml":
         replace_xml(conn, invoice_id, data)
     elif kind == "pdf":

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..errors import EfacturaError
-from . import db, invoice_files
+from . import db, invoice_files, invoice_writes
 from .tables import invoice_log, invoices
 from .textsearch import invoice_search
 
@@ -139,10 +139,15 @@ def insert_invoice(
         "created_at": now,
         "updated_at": now,
     }
-    new_id = conn.execute(_insert(tuple(values)), db.bound(values)).scalar_one()
-    invoice_files.add(conn, int(new_id), "xml", xml)
-    log(conn, int(new_id), "issued", {"number": number})
-    return int(new_id)
+    issued = _detail({"number": number})
+    if not db.is_sqlite(conn):  # the row, its XML and its first line: one statement
+        params = {**db.bound(values), "f_xml": xml, "l_detail": issued}
+        statement = invoice_writes.insert_issued(_insert(tuple(values)))
+        return int(conn.execute(statement, params).scalar_one())
+    new_id = int(conn.execute(_insert(tuple(values)), db.bound(values)).scalar_one())
+    invoice_files.add(conn, new_id, "xml", xml)
+    _write_lines(conn, new_id, now, [("issued", {"number": number})])
+    return new_id
 
 
 @functools.cache
@@ -164,6 +169,16 @@ def log(conn: Connection, invoice_id: int, event: str, detail: object = None) ->
 
 def _detail(detail: object) -> str | None:
     return None if detail is None else json.dumps(detail, ensure_ascii=False, default=str)
+
+
+def _write_lines(conn: Connection, invoice_id: int, at: object, lines: Sequence[Line]) -> None:
+    """The timeline ``lines`` of one invoice at the time ``at``, in order (one statement)."""
+    rows = [
+        db.bound({"invoice_id": invoice_id, "at": at, "event": event, "detail": _detail(detail)})
+        for event, detail in lines
+    ]
+    if rows:
+        conn.execute(_LOG, rows)
 
 
 def log_many(conn: Connection, lines: Sequence[tuple[int, str, object]]) -> None:
@@ -305,9 +320,18 @@ def listing(conn: Connection, *, limit: int = 10000) -> list[InvoiceRecord]:
     return [InvoiceRecord.from_row(r) for r in conn.execute(query)]
 
 
-def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
+Line = tuple[str, object]
+"""A timeline line to write: ``(event, detail)``, as :func:`log` takes them."""
+
+
+def update_invoice(
+    conn: Connection, invoice_id: int, *, logged: Sequence[Line] = (), **values: object
+) -> None:
     """Change operational fields (ANAF state, PDF, email state…) of an invoice. ``pdf=`` and
-    ``signed_zip=`` store a document once (``invoice_files``); ``xml=`` replaces the XML."""
+    ``signed_zip=`` store a document once (``invoice_files``); ``xml=`` replaces the XML.
+    ``logged``: the change's timeline lines, written after it in order (:func:`log`, one
+    time). On PostgreSQL the change, a new document and the lines go as one statement
+    (``store/invoice_writes.py``): one round trip where there were two to four."""
     touched = LEGAL_CONTENT & values.keys()
     if touched:
         row = conn.execute(
@@ -330,10 +354,21 @@ def update_invoice(conn: Connection, invoice_id: int, **values: object) -> None:
         )
     files = {kind: values.pop(kind) for kind in invoice_files.KINDS if kind in values}
     values["updated_at"] = db.db_now(conn)
-    update = _update(tuple(sorted(values)))
-    conn.execute(update, {"u_id": invoice_id, **db.bound(values)})
+    params = {"u_id": invoice_id, **db.bound(values)}
+    if logged and "xml" not in files and not db.is_sqlite(conn):
+        for kind, content in files.items():
+            params[f"f_{kind}"] = invoice_files.checked(invoice_id, kind, content)
+        params["l_events"] = [event for event, _detail_ in logged]
+        params["l_details"] = [_detail(detail) for _event, detail in logged]
+        statement = invoice_writes.update_logged(
+            _update(tuple(sorted(values))), tuple(sorted(files))
+        )
+        conn.execute(statement, params)
+        return
+    conn.execute(_update(tuple(sorted(values))), params)
     for kind, content in files.items():
         invoice_files.store(conn, invoice_id, kind, content)
+    _write_lines(conn, invoice_id, values["updated_at"], logged)
 
 
 def update_many(conn: Connection, changes: Sequence[tuple[int, Mapping[str, object]]]) -> None:

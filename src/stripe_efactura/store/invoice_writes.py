@@ -1,0 +1,90 @@
+"""PostgreSQL: an invoice's write with its documents and timeline lines as one statement.
+
+An issued invoice is a row, its XML and its ``issued`` line; a change of its state (the PDF
+stored, the email sending or sent, the upload intended or done) is an ``UPDATE`` and one or
+two lines. On PostgreSQL each statement is a round trip and costs the server a parse, a bind
+and an execution: the bench's workers ran about 55 per invoice, and each one fewer is about
+0.45 % of the pipeline's rate (``bench/README.md``, session 20). Here the row's statement
+and the inserts that follow it become data-modifying CTEs of one statement, which
+PostgreSQL runs to completion in the same snapshot and transaction, in the order written
+for the lines of one ``INSERT``. SQLite has no DML in a ``WITH``: ``store/invoices.py``
+runs the statements one by one there (in-process, they cost no round trip).
+
+The builders take the cached ``INSERT``/``UPDATE`` of ``store/invoices.py`` and are cached
+themselves (``store/db.py``, "prepared statements"): a handful of shapes exist.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from .tables import invoice_files, invoice_log, invoices
+
+
+@functools.cache
+def insert_issued(insert: sa.Insert) -> sa.Select[int]:
+    """``insert`` (an invoice's row, returning its id) with the invoice's XML (``f_xml``) and
+    its ``issued`` line (``l_detail``), both at its ``created_at``: one statement returning
+    the id."""
+    new = insert.cte("new")
+    at = sa.bindparam("p_created_at", type_=invoices.c.created_at.type)
+    xml = sa.bindparam("f_xml", type_=invoice_files.c.content.type)
+    doc = (
+        invoice_files.insert()
+        .from_select(
+            ["invoice_id", "kind", "content", "created_at"],
+            sa.select(new.c.id, sa.literal("xml"), xml, at),
+        )
+        .returning(invoice_files.c.kind)
+        .cte("doc")
+    )
+    detail = sa.bindparam("l_detail", type_=invoice_log.c.detail.type)
+    line = (
+        invoice_log.insert()
+        .from_select(
+            ["invoice_id", "at", "event", "detail"],
+            sa.select(new.c.id, at, sa.literal("issued"), detail),
+        )
+        .returning(invoice_log.c.id)
+        .cte("line")
+    )
+    return sa.select(new.c.id).add_cte(doc, line)
+
+
+@functools.cache
+def update_logged(update: sa.Update, kinds: tuple[str, ...]) -> sa.Insert:
+    """``update`` (an invoice's row by ``u_id``), the documents ``kinds`` added (``f_<kind>``)
+    and the timeline lines (the arrays ``l_events`` and ``l_details``, in order), all at the
+    change's ``updated_at``: the update and the documents as CTEs of the lines' ``INSERT``.
+    The lines come from ``unnest`` in their order (``WITH ORDINALITY``): a multi-row
+    ``VALUES`` would be a statement SQLAlchemy compiles again at every call."""
+    changed = update.returning(invoices.c.id).cte("changed")
+    at = sa.bindparam("p_updated_at", type_=invoices.c.updated_at.type)
+    stored = [
+        invoice_files.insert()
+        .values(
+            invoice_id=sa.bindparam("u_id"),
+            kind=sa.literal(kind),
+            content=sa.bindparam(f"f_{kind}", type_=invoice_files.c.content.type),
+            created_at=at,
+        )
+        .returning(invoice_files.c.kind)
+        .cte(f"stored_{kind}")
+        for kind in kinds
+    ]
+    lines = (
+        sa.func.unnest(
+            sa.bindparam("l_events", type_=ARRAY(invoice_log.c.event.type)),
+            sa.bindparam("l_details", type_=ARRAY(invoice_log.c.detail.type)),
+        )
+        .table_valued("event", "detail", with_ordinality="n")
+        .render_derived(name="line")
+    )
+    rows = sa.select(
+        sa.bindparam("u_id", type_=invoices.c.id.type), at, lines.c.event, lines.c.detail
+    ).order_by(lines.c.n)
+    insert = invoice_log.insert().from_select(["invoice_id", "at", "event", "detail"], rows)
+    return insert.add_cte(changed, *stored)
