@@ -91,7 +91,7 @@ def test_documents_are_file_rows_stored_once(engine: sa.Engine) -> None:
     )
     for kind, content in (("pdf", b"%PDF-other"), ("signed_zip", b"PK-other")):
         with pytest.raises(sa.exc.IntegrityError), db.write(engine) as conn:
-            store.update_invoice(conn, inv, **{kind: content})  # a second one: refused
+            store.update_invoice(conn, inv, logged=(), **{kind: content})  # a second: refused
     with pytest.raises(TypeError), db.write(engine) as conn:
         store.update_invoice(conn, inv, pdf=None)  # never removed
     with pytest.raises(store.ImmutableInvoice), db.write(engine) as conn:
