@@ -29,6 +29,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 from readme_section import write_section
@@ -62,11 +63,17 @@ def config_text() -> str:
 
 
 def fresh_database(pg_url: str) -> str:
-    base = pg_url.rpartition("/")[0]
+    """A new, empty bench database on ``pg_url``'s server, and its URL."""
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {DATABASE}")
-    return f"{base}/{DATABASE}"
+    return database_url(pg_url, DATABASE)
+
+
+def database_url(pg_url: str, name: str) -> str:
+    """``pg_url`` with the database ``name``; its query stays (``?host=/var/run/postgresql``:
+    the Unix socket, which the path's last ``/`` would have cut)."""
+    return urlsplit(pg_url)._replace(path=f"/{name}").geturl()
 
 
 def drop_database(pg_url: str) -> None:
