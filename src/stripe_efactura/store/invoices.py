@@ -139,14 +139,14 @@ def insert_invoice(
         "created_at": now,
         "updated_at": now,
     }
-    issued = _detail({"number": number})
+    issued = {"number": number}
     if not db.is_sqlite(conn):  # the row, its XML and its first line: one statement
-        params = {**db.bound(values), "f_xml": xml, "l_detail": issued}
+        params = {**db.bound(values), "f_xml": xml, "l_detail": _detail(issued)}
         statement = invoice_writes.insert_issued(_insert(tuple(values)))
         return int(conn.execute(statement, params).scalar_one())
     new_id = int(conn.execute(_insert(tuple(values)), db.bound(values)).scalar_one())
     invoice_files.add(conn, new_id, "xml", xml)
-    _write_lines(conn, new_id, now, [("issued", {"number": number})])
+    _write_lines(conn, new_id, now, [("issued", issued)])
     return new_id
 
 
@@ -329,8 +329,8 @@ def update_invoice(
 ) -> None:
     """Change operational fields (ANAF state, PDF, email state…) of an invoice. ``pdf=`` and
     ``signed_zip=`` store a document once (``invoice_files``); ``xml=`` replaces the XML.
-    ``logged``: the change's timeline lines, written after it in order (:func:`log`, one
-    time). On PostgreSQL the change, a new document and the lines go as one statement
+    ``logged``: the change's timeline lines, written after it in order, at the change's
+    ``updated_at``. On PostgreSQL the change, a new document and the lines go as one statement
     (``store/invoice_writes.py``): one round trip where there were two to four."""
     touched = LEGAL_CONTENT & values.keys()
     if touched:
@@ -358,8 +358,8 @@ def update_invoice(
     if logged and "xml" not in files and not db.is_sqlite(conn):
         for kind, content in files.items():
             params[f"f_{kind}"] = invoice_files.checked(invoice_id, kind, content)
-        params["l_events"] = [event for event, _detail_ in logged]
-        params["l_details"] = [_detail(detail) for _event, detail in logged]
+        params["l_events"] = [event for event, _ in logged]
+        params["l_details"] = [_detail(detail) for _, detail in logged]
         statement = invoice_writes.update_logged(
             _update(tuple(sorted(values))), tuple(sorted(files))
         )
