@@ -146,7 +146,7 @@ def insert_invoice(
         return int(conn.execute(statement, params).scalar_one())
     new_id = int(conn.execute(_insert(tuple(values)), db.bound(values)).scalar_one())
     invoice_files.add(conn, new_id, "xml", xml)
-    _write_lines(conn, new_id, now, [("issued", issued)])
+    log_many(conn, [(new_id, "issued", issued)], at=now)
     return new_id
 
 
@@ -171,22 +171,14 @@ def _detail(detail: object) -> str | None:
     return None if detail is None else json.dumps(detail, ensure_ascii=False, default=str)
 
 
-def _write_lines(conn: Connection, invoice_id: int, at: object, lines: Sequence[Line]) -> None:
-    """The timeline ``lines`` of one invoice at the time ``at``, in order (one statement)."""
-    rows = [
-        db.bound({"invoice_id": invoice_id, "at": at, "event": event, "detail": _detail(detail)})
-        for event, detail in lines
-    ]
-    if rows:
-        conn.execute(_LOG, rows)
-
-
-def log_many(conn: Connection, lines: Sequence[tuple[int, str, object]]) -> None:
+def log_many(
+    conn: Connection, lines: Sequence[tuple[int, str, object]], *, at: datetime | None = None
+) -> None:
     """:func:`log` of many ``(invoice id, event, detail)`` lines, in order, with one
-    ``executemany`` and one time."""
+    ``executemany`` and one time (``at``, else the database clock's now)."""
     if not lines:
         return
-    at = db.db_now(conn)
+    at = db.db_now(conn) if at is None else at
     rows = [
         {
             "invoice_id": invoice_id,
@@ -353,7 +345,7 @@ def update_invoice(
             str(merged["number"]), str(merged["payment_key"]), str(merged["snapshot"])
         )
     files = {kind: values.pop(kind) for kind in invoice_files.KINDS if kind in values}
-    values["updated_at"] = db.db_now(conn)
+    values["updated_at"] = changed_at = db.db_now(conn)
     params = {"u_id": invoice_id, **db.bound(values)}
     if logged and "xml" not in files and not db.is_sqlite(conn):
         for kind, content in files.items():
@@ -368,7 +360,7 @@ def update_invoice(
     conn.execute(_update(tuple(sorted(values))), params)
     for kind, content in files.items():
         invoice_files.store(conn, invoice_id, kind, content)
-    _write_lines(conn, invoice_id, values["updated_at"], logged)
+    log_many(conn, [(invoice_id, event, detail) for event, detail in logged], at=changed_at)
 
 
 def update_many(conn: Connection, changes: Sequence[tuple[int, Mapping[str, object]]]) -> None:
