@@ -224,14 +224,19 @@ def scratch_postgres(pg_url: str, name: str) -> Iterator[str]:
     """The URL of a new database ``name`` on ``pg_url``'s server, dropped afterwards."""
     import psycopg
 
-    url = urlsplit(pg_url)  # the query (``?host=/var/run/postgresql``: a Unix socket) is kept
     with psycopg.connect(pg_url, autocommit=True) as admin:
         admin.execute(f"CREATE DATABASE {name}")
     try:
-        yield url._replace(path=f"/{name}").geturl()
+        yield database_url(pg_url, name)
     finally:
         with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def database_url(pg_url: str, name: str) -> str:
+    """``pg_url`` with the database ``name``; its query stays (``?host=/var/run/postgresql``:
+    the Unix socket, which cutting at the path's last ``/`` would lose)."""
+    return urlsplit(pg_url)._replace(path=f"/{name}").geturl()
 
 
 def progress(engine: Any) -> dict[str, int]:

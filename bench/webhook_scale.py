@@ -29,9 +29,9 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
+from pipeline import database_url
 from readme_section import write_section
 from webhook import (
     SECRET,
@@ -68,12 +68,6 @@ def fresh_database(pg_url: str) -> str:
         admin.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {DATABASE}")
     return database_url(pg_url, DATABASE)
-
-
-def database_url(pg_url: str, name: str) -> str:
-    """``pg_url`` with the database ``name``; its query stays (``?host=/var/run/postgresql``:
-    the Unix socket, which the path's last ``/`` would have cut)."""
-    return urlsplit(pg_url)._replace(path=f"/{name}").geturl()
 
 
 def drop_database(pg_url: str) -> None:
