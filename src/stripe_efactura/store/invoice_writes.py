@@ -3,12 +3,13 @@
 An issued invoice is a row, its XML and its ``issued`` line; a change of its state (the PDF
 stored, the email sending or sent, the upload intended or done) is an ``UPDATE`` and one or
 two lines. On PostgreSQL each statement is a round trip and costs the server a parse, a bind
-and an execution: the bench's workers ran about 55 per invoice, and each one fewer is about
-0.45 % of the pipeline's rate (``bench/README.md``, session 20). Here the row's statement
-and the inserts that follow it become data-modifying CTEs of one statement, which
-PostgreSQL runs to completion in the same snapshot and transaction, in the order written
-for the lines of one ``INSERT``. SQLite has no DML in a ``WITH``: ``store/invoices.py``
-runs the statements one by one there (in-process, they cost no round trip).
+and an execution: the bench's workers ran 55 per invoice, 45 with this module
+(``bench/README.md``, "pipeline", session 20: +1.3 % to emailed; the inserts' own work
+stays). Here the row's statement and the inserts that follow it become data-modifying CTEs
+of one statement, which PostgreSQL runs to completion in the same snapshot and transaction,
+in the order written for the lines of one ``INSERT``. SQLite has no DML in a ``WITH``:
+``store/invoices.py`` runs the change, the document and the lines (one ``executemany``)
+apart there (in-process, they cost no round trip).
 
 The builders take the cached ``INSERT``/``UPDATE`` of ``store/invoices.py`` and are cached
 themselves (``store/db.py``, "prepared statements"): a handful of shapes exist.
