@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
 from stripe_efactura.app import anaf_admin, anaf_lifecycle, anaf_port, anaf_tuning
-from stripe_efactura.store import db
-from stripe_efactura.store.anaf_work import AnafState
+from stripe_efactura.store import anaf_work, db
+from stripe_efactura.store.anaf_work import AnafState, AnafWork
 from stripe_efactura.store.tables import anaf_tokens, invoice_files, notices, payments
 
 FAST = anaf_tuning.Tuning(
@@ -349,3 +351,44 @@ def test_no_spv_rights_waits_and_tells_the_merchant_once_a_day(make_env) -> None
     env.drive([invoice_id])
     assert env.row(invoice_id).anaf_state == "ok"
     assert env.state.upload_count(number) == 1
+
+
+@pytest.mark.parametrize("attempt", ["same", "another"])
+def test_an_upload_answer_after_the_row_changed_is_matched_under_lock(  # type: ignore[no-untyped-def]
+    env, monkeypatch, attempt
+) -> None:
+    """The answer is one guarded UPDATE while the row holds what the intent wrote; when it
+    changed meanwhile the row is read again under lock: the same attempt is recorded on the
+    record read (its ``uploads`` kept), another attempt's answer is stale and changes nothing."""
+    invoice_id, _number = env.issue()
+    real = anaf_port.client(env.ctx)
+
+    class Meddling:  # another process writes the work record while the upload is in flight
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def upload(self, *args: Any, **kwargs: Any) -> object:
+            result = real.upload(*args, **kwargs)
+            with db.write(env.ctx.engine) as conn:
+                inv = anaf_work.load(conn, invoice_id, lock=True)
+                assert inv is not None and inv.work.attempt is not None
+                mine = inv.work.attempt if attempt == "same" else "other"
+                anaf_work.save(conn, invoice_id, replace(inv.work, attempt=mine, uploads=5))
+            return result
+
+    monkeypatch.setattr(anaf_port, "client", lambda ctx: Meddling())
+    step = anaf_lifecycle.advance(env.ctx, invoice_id)
+    row = env.row(invoice_id)
+    work = AnafWork.from_json(row.anaf_messages)
+    if attempt == "same":
+        assert (step.state, row.anaf_state, row.upload_index) == (
+            AnafState.UPLOADED,
+            "uploaded",
+            "5001130147",
+        )
+        assert env.events(invoice_id)[-1] == "anaf_uploaded"
+    else:
+        assert step == anaf_port.Step(AnafState.UPLOADING, 0.0, "stale attempt")
+        assert (row.anaf_state, row.upload_index, work.attempt) == ("uploading", None, "other")
+        assert "anaf_uploaded" not in env.events(invoice_id)
+    assert work.uploads == 5

@@ -25,6 +25,7 @@ from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.mail.send import SmtpError, SmtpSender
 from stripe_efactura.pdf.render import render_pdf
 from stripe_efactura.store import db
+from stripe_efactura.store import invoices as store
 from stripe_efactura.store.tables import invoice_log, jobs, notices
 from stripe_efactura.ubl.render import render
 
@@ -226,6 +227,37 @@ def test_fresh_sending_mark_makes_a_second_worker_wait(
     with pytest.raises(RetryLater, match="another worker is sending"):
         mailing.send_invoice_email(pipe.ctx, invoice_id, attempt=2)
     assert len(server.messages) == 1
+
+
+@pytest.mark.parametrize("meanwhile", ["sending", "sent"])
+def test_a_worker_that_read_the_invoice_before_another_took_the_email_sends_nothing(
+    pipe: Any, start_smtp: Any, factory: ModuleType, monkeypatch: Any, meanwhile: str
+) -> None:
+    """The claim is a guarded UPDATE on the state read before the email was composed; when
+    another worker marked the email ``sending`` or ``sent`` in between, it matches nothing
+    and the locked path decides: wait for the other worker, or nothing to do."""
+    server = start_smtp()
+    invoice_id, _invoice = pipe.issue(factory.standard_invoice())
+    with db.write(pipe.ctx.engine) as conn:  # render_pdf ran
+        conn.execute(jobs.update().values(status="done"))
+    compose = mailing.compose_invoice_email
+
+    def other_worker_first(*args: Any, **kwargs: Any) -> EmailMessage:
+        msg = compose(*args, **kwargs)
+        mark = ("email_sending", {"attempt": 1, "message_id": "<other@x>", "to": BUYER})
+        with db.write(pipe.ctx.engine) as conn:
+            store.update_invoice(conn, invoice_id, logged=[mark], email_state=meanwhile)
+        return msg
+
+    monkeypatch.setattr(mailing, "compose_invoice_email", other_worker_first)
+    if meanwhile == "sending":
+        with pytest.raises(RetryLater, match="another worker is sending"):
+            mailing.send_invoice_email(pipe.ctx, invoice_id)
+    else:
+        assert mailing.send_invoice_email(pipe.ctx, invoice_id) == "already"
+    assert server.messages == []
+    assert pipe.row(invoice_id).email_state == meanwhile
+    assert pipe.timeline(invoice_id) == ["issued", "pdf_rendered", "email_sending"]
 
 
 def test_permanent_refusal_marks_failed_notifies_merchant_and_resend_to_another_address(

@@ -52,7 +52,7 @@ def seed(
         values: dict[str, object] = {k: v for k, v in documents.items() if v is not None}
         if upload_index is not None:
             values["upload_index"] = upload_index
-        invoice_store.update_invoice(conn, new_id, logged=(), **values)
+        invoice_store.update_invoice(conn, new_id, logged=(), expect=None, **values)
     return new_id
 
 

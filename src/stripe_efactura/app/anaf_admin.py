@@ -294,6 +294,7 @@ def _send_again(
             logged=[("corrected" if changed else "resent", detail)],
             upload_index=None,
             download_id=None,
+            expect=None,
             **values,
         )
         repo.set_payment_status(conn, str(fresh.row.payment_key), "invoiced")

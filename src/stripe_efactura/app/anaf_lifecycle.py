@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -60,7 +61,7 @@ from ..invoicing.model import BuyerKind
 from ..invoicing.serialize import invoice_from_json
 from ..store import anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
-from ..store.anaf_work import AnafState, Lifecycle
+from ..store.anaf_work import AnafState, AnafWork, Lifecycle
 from . import (
     anaf_archive,
     anaf_findings,
@@ -178,6 +179,9 @@ class _Intent:
     standard: str
     mode: dict[str, bool]
     number: str
+    written: str
+    """The work record the intent wrote (``anaf_messages``): the answer's transaction changes
+    the row without reading it again while it still holds this (``_uploaded``)."""
 
 
 def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
@@ -210,7 +214,7 @@ def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
         anaf_work.save(conn, invoice_id, work, S.UPLOADING, logged=[line])
         xml = invoice_store.xml_of(conn, invoice_id)
     standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
-    return _Intent(attempt, xml, standard, mode, inv.number)
+    return _Intent(attempt, xml, standard, mode, inv.number, work.to_json())
 
 
 def _upload(ctx: AppContext, invoice_id: int, then: Then | None = None) -> Step:
@@ -245,27 +249,10 @@ def _upload(ctx: AppContext, invoice_id: int, then: Then | None = None) -> Step:
     except AnafRejected as exc:
         return _rejected_at_upload(ctx, invoice_id, attempt, _problem_from_error(exc))
     with db.write(ctx.engine) as conn:
-        inv = _current_attempt(conn, invoice_id, attempt)
-        if isinstance(inv, Step):
+        stale = _uploaded(conn, invoice_id, intent, result.index, result.date_response)
+        if stale is not None:
             log.error("invoice %s: upload answer for a stale attempt", intent.number)
-            return inv
-        work = replace(
-            inv.work,
-            upload_date=result.date_response,
-            polls=0,
-            unknown_since=None,
-            reason=None,
-            waf_pages=0,
-        )
-        uploaded = {"index": result.index, "attempt": attempt}
-        anaf_work.save(
-            conn,
-            invoice_id,
-            work,
-            S.UPLOADED,
-            upload_index=result.index,
-            logged=[("anaf_uploaded", uploaded)],
-        )
+            return stale
         step = Step(S.UPLOADED, poll_wait(ctx, 0))
         if then is not None:
             then(conn, step)
@@ -299,6 +286,40 @@ def _token_or_wait(ctx: AppContext, invoice_id: int) -> Step | None:
         log.warning("invoice %s waits for an ANAF token: %s", invoice_id, exc)
         return Step(S.PENDING, _token_wait(ctx, exc), exc.code)
     return None
+
+
+def _uploaded(
+    conn: Connection, invoice_id: int, intent: _Intent, index: str, date: str
+) -> Step | None:
+    """Record ANAF's upload index for the intent's attempt, in the caller's transaction; the
+    stale step when the invoice moved on meanwhile. While the row still holds the intent's
+    state and work record (the common case) one guarded ``UPDATE`` does it; otherwise the row
+    is read again under lock and the attempt compared, as for any other answer."""
+    expect = {"anaf_state": S.UPLOADING.value, "anaf_messages": intent.written}
+    written = AnafWork.from_json(intent.written)
+    if _save_uploaded(conn, invoice_id, written, intent.attempt, index, date, expect):
+        return None
+    inv = _current_attempt(conn, invoice_id, intent.attempt)
+    if isinstance(inv, Step):
+        return inv
+    _save_uploaded(conn, invoice_id, inv.work, intent.attempt, index, date)
+    return None
+
+
+def _save_uploaded(
+    conn: Connection,
+    invoice_id: int,
+    before: AnafWork,
+    attempt: str,
+    index: str,
+    date: str,
+    expect: Mapping[str, object] | None = None,
+) -> bool:
+    work = replace(before, upload_date=date, polls=0, unknown_since=None, reason=None, waf_pages=0)
+    line = ("anaf_uploaded", {"index": index, "attempt": attempt})
+    return anaf_work.save(
+        conn, invoice_id, work, S.UPLOADED, upload_index=index, logged=[line], expect=expect
+    )
 
 
 def _current_attempt(conn: Connection, invoice_id: int, attempt: str) -> Lifecycle | Step:

@@ -176,7 +176,7 @@ def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
             changes["email_state"] = plan.state
             lines.append(_carry_out(conn, invoice_id, plan))
         if changes:  # the PDF, the email's state and their lines: one statement on PostgreSQL
-            invoice_store.update_invoice(conn, invoice_id, logged=lines, **changes)
+            invoice_store.update_invoice(conn, invoice_id, logged=lines, expect=None, **changes)
         queue.finish_in(conn, "render_pdf")  # the job completes with the PDF: one commit
     return "already" if store is None else "rendered"
 

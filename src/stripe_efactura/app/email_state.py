@@ -6,7 +6,8 @@ leaves the machine: the message is written to ``<data_dir>/outbox/`` and the sta
 reached) and is retried with ``invoices resend-email``.
 
 :func:`hand_over` delivers a message and says which of the two it was; :func:`summary`
-reads an invoice's timeline into one line for ``invoices show``, the API and the console.
+reads an invoice's timeline into one line for ``invoices show``, the API and the console;
+:func:`failure_problem` is what the merchant reads when one could not be sent.
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Literal, NotRequired, TypedDict
 
+from ..errors import EfacturaError, Problem
 from ..jsontypes import JsonObject
-from ..mail.send import DirectorySender, MailSender
+from ..mail.compose import MailAddressError
+from ..mail.send import DirectorySender, MailSender, SmtpError
 from ..store.invoices import TimelineEntry
 
-__all__ = ["OUTBOX", "SENT", "Delivery", "EmailSummary", "hand_over", "summary"]
+__all__ = [
+    "OUTBOX",
+    "SENT",
+    "Delivery",
+    "EmailSummary",
+    "failure_problem",
+    "hand_over",
+    "summary",
+]
 
 SENT = "sent"
 OUTBOX = "outbox"
@@ -107,3 +118,43 @@ def _text(state: str, last: JsonObject) -> str:
         "disabled": "not sent: [email] send_to_payer = false",
     }
     return texts.get(state, state)
+
+
+def failure_problem(number: str, exc: EfacturaError, *, exhausted: bool) -> Problem:
+    """What the merchant reads when invoice ``number``'s email failed with ``exc``: the
+    payer's address refused, SMTP giving up after every attempt (``exhausted``), or the
+    server refusing the message; each with the command that sends it again."""
+    resend = f"`stripe-efactura invoices resend-email {number}`"
+    resend_to = f"`stripe-efactura invoices resend-email {number} --to ADRESĂ`"
+    if isinstance(exc, MailAddressError) or (
+        isinstance(exc, SmtpError) and exc.context.get("recipients")
+    ):
+        return Problem(
+            code=exc.code,
+            field="buyer.email",
+            message_ro=f"Adresa de email a clientului a fost refuzată: {exc.message}",
+            message_en=f"The customer's email address was refused: {exc.message}",
+            hint="Check the customer's email in Stripe, then send it again with "
+            f"`stripe-efactura invoices resend-email {number} --to ADDRESS`.",
+            hint_ro=f"Verificați emailul clientului în Stripe, apoi retrimiteți cu {resend_to}.",
+        )
+    if exhausted:
+        return Problem(
+            code=exc.code,
+            field="smtp",
+            message_ro=f"Serverul SMTP nu a acceptat emailul după mai multe încercări: "
+            f"{exc.message}",
+            message_en=f"The SMTP server did not take the email after many attempts: {exc.message}",
+            hint=f"Check EFACTURA_SMTP_HOST and the server, then run {resend}.",
+            hint_ro=f"Verificați EFACTURA_SMTP_HOST și serverul, apoi rulați {resend}.",
+        )
+    return Problem(
+        code=exc.code,
+        field="smtp",
+        message_ro=f"Serverul SMTP a refuzat emailul: {exc.message}",
+        message_en=f"The SMTP server refused the email: {exc.message}",
+        hint="Check EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM and the "
+        f"server's reply above, then run {resend}.",
+        hint_ro="Verificați EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM și "
+        f"răspunsul serverului de mai sus, apoi rulați {resend}.",
+    )

@@ -47,7 +47,7 @@ from typing import TypedDict
 from sqlalchemy.engine import Connection
 
 from ..config import Settings
-from ..errors import ConfigError, EfacturaError, Problem, RetryLater
+from ..errors import ConfigError, EfacturaError, RetryLater
 from ..invoicing.model import Invoice
 from ..invoicing.serialize import invoice_from_json
 from ..jobs import queue
@@ -210,43 +210,6 @@ def _replace_message_id(msg: EmailMessage, message_id: str) -> None:
     msg["Message-ID"] = message_id
 
 
-def _failure_problem(number: str, exc: EfacturaError, *, exhausted: bool) -> Problem:
-    resend = f"`stripe-efactura invoices resend-email {number}`"
-    resend_to = f"`stripe-efactura invoices resend-email {number} --to ADRESĂ`"
-    if isinstance(exc, MailAddressError) or (
-        isinstance(exc, SmtpError) and exc.context.get("recipients")
-    ):
-        return Problem(
-            code=exc.code,
-            field="buyer.email",
-            message_ro=f"Adresa de email a clientului a fost refuzată: {exc.message}",
-            message_en=f"The customer's email address was refused: {exc.message}",
-            hint="Check the customer's email in Stripe, then send it again with "
-            f"`stripe-efactura invoices resend-email {number} --to ADDRESS`.",
-            hint_ro=f"Verificați emailul clientului în Stripe, apoi retrimiteți cu {resend_to}.",
-        )
-    if exhausted:
-        return Problem(
-            code=exc.code,
-            field="smtp",
-            message_ro=f"Serverul SMTP nu a acceptat emailul după mai multe încercări: "
-            f"{exc.message}",
-            message_en=f"The SMTP server did not take the email after many attempts: {exc.message}",
-            hint=f"Check EFACTURA_SMTP_HOST and the server, then run {resend}.",
-            hint_ro=f"Verificați EFACTURA_SMTP_HOST și serverul, apoi rulați {resend}.",
-        )
-    return Problem(
-        code=exc.code,
-        field="smtp",
-        message_ro=f"Serverul SMTP a refuzat emailul: {exc.message}",
-        message_en=f"The SMTP server refused the email: {exc.message}",
-        hint="Check EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM and the "
-        f"server's reply above, then run {resend}.",
-        hint_ro="Verificați EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM și "
-        f"răspunsul serverului de mai sus, apoi rulați {resend}.",
-    )
-
-
 def _mark_failed(
     conn: Connection, row: InvoiceHead, exc: EfacturaError, *, attempt: int, exhausted: bool
 ) -> None:
@@ -260,7 +223,7 @@ def _mark_failed(
         "email_failed",
         number,
         f"Factura {number} nu a putut fi trimisă clientului pe email",
-        (_failure_problem(number, exc, exhausted=exhausted),),
+        (email_state.failure_problem(number, exc, exhausted=exhausted),),
         title_en=f"Invoice {number} could not be emailed to the customer",
         invoice=number,
     )
@@ -327,9 +290,20 @@ def _claim_sending(
     """Mark the email ``sending`` (with its ``Message-ID``) before it leaves; returns the
     ``Message-ID`` used ('' when the email is final already). A ``sending`` mark left by a
     crashed attempt is taken over with its ``Message-ID``; a fresh one means another worker
-    is sending now (:class:`RetryLater`)."""
+    is sending now (:class:`RetryLater`). The common case (the state ``row`` was read with is
+    still there) is one guarded ``UPDATE``; otherwise the row is read again under lock."""
     invoice_id = int(row.id)
     with db.write(ctx.engine) as conn:
+        if row.email_state not in FINAL_STATES and row.email_state != "sending":
+            detail = {"attempt": attempt, "message_id": message_id, "to": to, "recovered": False}
+            if invoice_store.update_invoice(
+                conn,
+                invoice_id,
+                logged=[("email_sending", detail)],
+                expect={"email_state": row.email_state},
+                email_state="sending",
+            ):
+                return message_id
         current = invoice_store.must_head(conn, invoice_id, for_update=True)
         if current.email_state in FINAL_STATES:
             return ""

@@ -276,11 +276,15 @@ def save(
     state: AnafState | None = None,
     *,
     logged: Sequence[invoice_store.Line] = (),
+    expect: Mapping[str, object] | None = None,
     **values: object,
-) -> None:
+) -> bool:
     """Write the work record and/or state plus other operational ``values`` of an invoice,
-    with the timeline lines ``logged`` (``invoices.update_invoice``)."""
-    invoice_store.update_invoice(conn, invoice_id, logged=logged, **changes(work, state, **values))
+    with the timeline lines ``logged``; with ``expect``, only while those columns still hold
+    those values (``invoices.update_invoice``): whether it wrote."""
+    return invoice_store.update_invoice(
+        conn, invoice_id, logged=logged, expect=expect, **changes(work, state, **values)
+    )
 
 
 def changes(

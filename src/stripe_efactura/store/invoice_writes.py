@@ -56,12 +56,14 @@ def insert_issued(insert: sa.Insert) -> sa.Select[int]:
 
 
 @functools.cache
-def update_logged(update: sa.Update, kinds: tuple[str, ...]) -> sa.Insert:
+def update_logged(update: sa.Update, kinds: tuple[str, ...], guarded: bool = False) -> sa.Insert:
     """``update`` (an invoice's row by ``u_id``), the documents ``kinds`` added (``f_<kind>``)
     and the timeline lines (the arrays ``l_events`` and ``l_details``, in order), all at the
     change's ``updated_at``: the update and the documents as CTEs of the lines' ``INSERT``.
     The lines come from ``unnest`` in their order (``WITH ORDINALITY``): a multi-row
-    ``VALUES`` would be a statement SQLAlchemy compiles again at every call."""
+    ``VALUES`` would be a statement SQLAlchemy compiles again at every call. ``guarded``
+    (``update`` has conditions besides the id): the lines only where it changed the row,
+    returned, so that the caller sees whether it did (the driver gives no row count here)."""
     changed = update.returning(invoices.c.id).cte("changed")
     at = sa.bindparam("p_updated_at", type_=invoices.c.updated_at.type)
     stored = [
@@ -87,5 +89,9 @@ def update_logged(update: sa.Update, kinds: tuple[str, ...]) -> sa.Insert:
     rows = sa.select(
         sa.bindparam("u_id", type_=invoices.c.id.type), at, lines.c.event, lines.c.detail
     ).order_by(lines.c.n)
+    if guarded:
+        rows = rows.where(sa.exists(sa.select(changed.c.id)))
     insert = invoice_log.insert().from_select(["invoice_id", "at", "event", "detail"], rows)
+    if guarded:
+        insert = insert.returning(invoice_log.c.id)
     return insert.add_cte(changed, *stored)

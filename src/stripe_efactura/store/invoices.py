@@ -317,13 +317,27 @@ Line = tuple[str, object]
 
 
 def update_invoice(
-    conn: Connection, invoice_id: int, *, logged: Sequence[Line] = (), **values: object
-) -> None:
+    conn: Connection,
+    invoice_id: int,
+    *,
+    logged: Sequence[Line] = (),
+    expect: Mapping[str, object] | None = None,
+    **values: object,
+) -> bool:
     """Change operational fields (ANAF state, PDF, email state…) of an invoice. ``pdf=`` and
     ``signed_zip=`` store a document once (``invoice_files``); ``xml=`` replaces the XML.
     ``logged``: the change's timeline lines, written after it in order, at the change's
     ``updated_at``. On PostgreSQL the change, a new document and the lines go as one statement
-    (``store/invoice_writes.py``): one round trip where there were two to four."""
+    (``store/invoice_writes.py``): one round trip where there were two to four.
+
+    ``expect``: change the row only while these columns still hold these values (what the
+    caller read before its transaction), with its lines; returns whether it did. A caller that
+    read the row outside its transaction thus changes it without reading it again under lock
+    in the common case, and takes the locked path only when somebody else was there first.
+    Not with documents, nor with the content or search columns (``ValueError``)."""
+    guard = dict(expect or {})
+    if guard and (LEGAL_CONTENT | _SEARCHED | frozenset(invoice_files.KINDS)) & values.keys():
+        raise ValueError("update_invoice(expect=...) changes operational columns only")
     touched = LEGAL_CONTENT & values.keys()
     if touched:
         row = conn.execute(
@@ -347,20 +361,36 @@ def update_invoice(
     files = {kind: values.pop(kind) for kind in invoice_files.KINDS if kind in values}
     values["updated_at"] = changed_at = db.db_now(conn)
     params = {"u_id": invoice_id, **db.bound(values)}
+    params.update({f"e_{name}": value for name, value in guard.items()})
+    update = _update(tuple(sorted(values)), tuple(sorted(guard)))
     if logged and "xml" not in files and not db.is_sqlite(conn):
-        for kind, content in files.items():
-            params[f"f_{kind}"] = invoice_files.checked(invoice_id, kind, content)
-        params["l_events"] = [event for event, _ in logged]
-        params["l_details"] = [_detail(detail) for _, detail in logged]
-        statement = invoice_writes.update_logged(
-            _update(tuple(sorted(values))), tuple(sorted(files))
-        )
-        conn.execute(statement, params)
-        return
-    conn.execute(_update(tuple(sorted(values))), params)
+        return _update_logged(conn, invoice_id, update, params, files, logged, bool(guard))
+    changed = conn.execute(update, params).rowcount
+    if guard and not changed:
+        return False
     for kind, content in files.items():
         invoice_files.store(conn, invoice_id, kind, content)
     log_many(conn, [(invoice_id, event, detail) for event, detail in logged], at=changed_at)
+    return True
+
+
+def _update_logged(
+    conn: Connection,
+    invoice_id: int,
+    update: sa.Update,
+    params: dict[str, object],
+    files: Mapping[invoice_files.FileKind, object],
+    logged: Sequence[Line],
+    guarded: bool,
+) -> bool:
+    """PostgreSQL: :func:`update_invoice`'s change, documents and lines as one statement."""
+    for kind, content in files.items():
+        params[f"f_{kind}"] = invoice_files.checked(invoice_id, kind, content)
+    params["l_events"] = [event for event, _ in logged]
+    params["l_details"] = [_detail(detail) for _, detail in logged]
+    statement = invoice_writes.update_logged(update, tuple(sorted(files)), guarded)
+    result = conn.execute(statement, params)
+    return not guarded or bool(result.all())  # guarded: the lines it wrote, if it changed
 
 
 def update_many(conn: Connection, changes: Sequence[tuple[int, Mapping[str, object]]]) -> None:
@@ -384,11 +414,14 @@ _SEARCHED = frozenset({"number", "payment_key", "snapshot"})
 
 
 @functools.cache
-def _update(columns: tuple[str, ...]) -> sa.Update:
-    """The prepared :func:`update_invoice` of ``columns`` (``store/db.py``, "prepared
-    statements"); a handful of column sets exist."""
-    where = invoices.c.id == sa.bindparam("u_id")
-    return invoices.update().where(where).values(db.params(invoices, columns))
+def _update(columns: tuple[str, ...], expected: tuple[str, ...] = ()) -> sa.Update:
+    """The prepared :func:`update_invoice` of ``columns``, where the ``expected`` columns still
+    hold ``e_<column>`` (``store/db.py``, "prepared statements"); a handful of sets exist."""
+    where = [invoices.c.id == sa.bindparam("u_id")] + [
+        invoices.c[name] == sa.bindparam(f"e_{name}", type_=invoices.c[name].type)
+        for name in expected
+    ]
+    return invoices.update().where(*where).values(db.params(invoices, columns))
 
 
 def storno_totals(conn: Connection, invoice_id: int) -> list[str]:

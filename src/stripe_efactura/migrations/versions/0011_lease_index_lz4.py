@@ -18,12 +18,15 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from stripe_efactura.migrations.compression import compress
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
 
 RUNNING = sa.text("status = 'running'")
+DOCUMENTS = (("invoice_files", "content"),)
 
 
 def upgrade() -> None:
@@ -34,25 +37,9 @@ def upgrade() -> None:
         sqlite_where=RUNNING,
         postgresql_where=RUNNING,
     )
-    if _has_lz4():
-        op.execute("ALTER TABLE invoice_files ALTER COLUMN content SET COMPRESSION lz4")
+    compress(DOCUMENTS, "lz4")
 
 
 def downgrade() -> None:
-    if _has_lz4():
-        op.execute("ALTER TABLE invoice_files ALTER COLUMN content SET COMPRESSION pglz")
+    compress(DOCUMENTS, "pglz")
     op.drop_index("ix_jobs_running_lease", table_name="jobs")
-
-
-def _has_lz4() -> bool:
-    """PostgreSQL 14 or later, built with lz4 (``default_toast_compression`` offers it)."""
-    bind = op.get_bind()
-    if bind.dialect.name != "postgresql":
-        return False
-    found = bind.execute(
-        sa.text(
-            "SELECT 1 FROM pg_settings WHERE name = 'default_toast_compression' "
-            "AND 'lz4' = ANY(enumvals)"
-        )
-    ).first()
-    return found is not None
