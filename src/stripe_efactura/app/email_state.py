@@ -139,22 +139,31 @@ def failure_problem(number: str, exc: EfacturaError, *, exhausted: bool) -> Prob
             hint_ro=f"Verificați emailul clientului în Stripe, apoi retrimiteți cu {resend_to}.",
         )
     if exhausted:
-        return Problem(
-            code=exc.code,
-            field="smtp",
-            message_ro=f"Serverul SMTP nu a acceptat emailul după mai multe încercări: "
-            f"{exc.message}",
-            message_en=f"The SMTP server did not take the email after many attempts: {exc.message}",
-            hint=f"Check EFACTURA_SMTP_HOST and the server, then run {resend}.",
-            hint_ro=f"Verificați EFACTURA_SMTP_HOST și serverul, apoi rulați {resend}.",
+        return _smtp_problem(
+            exc,
+            "Serverul SMTP nu a acceptat emailul după mai multe încercări",
+            "The SMTP server did not take the email after many attempts",
+            f"Check EFACTURA_SMTP_HOST and the server, then run {resend}.",
+            f"Verificați EFACTURA_SMTP_HOST și serverul, apoi rulați {resend}.",
         )
+    return _smtp_problem(
+        exc,
+        "Serverul SMTP a refuzat emailul",
+        "The SMTP server refused the email",
+        "Check EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM and the "
+        f"server's reply above, then run {resend}.",
+        "Verificați EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM și "
+        f"răspunsul serverului de mai sus, apoi rulați {resend}.",
+    )
+
+
+def _smtp_problem(exc: EfacturaError, ro: str, en: str, hint: str, hint_ro: str) -> Problem:
+    """An SMTP failure's problem: what happened (``ro``/``en``), then the server's answer."""
     return Problem(
         code=exc.code,
         field="smtp",
-        message_ro=f"Serverul SMTP a refuzat emailul: {exc.message}",
-        message_en=f"The SMTP server refused the email: {exc.message}",
-        hint="Check EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM and the "
-        f"server's reply above, then run {resend}.",
-        hint_ro="Verificați EFACTURA_SMTP_USER, EFACTURA_SMTP_PASSWORD, EFACTURA_MAIL_FROM și "
-        f"răspunsul serverului de mai sus, apoi rulați {resend}.",
+        message_ro=f"{ro}: {exc.message}",
+        message_en=f"{en}: {exc.message}",
+        hint=hint,
+        hint_ro=hint_ro,
     )
