@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
-from stripe_efactura.app import anaf_admin, anaf_lifecycle, anaf_port, anaf_tuning
+from stripe_efactura.app import anaf_admin, anaf_intent, anaf_lifecycle, anaf_port, anaf_tuning
 from stripe_efactura.store import anaf_work, db
 from stripe_efactura.store.anaf_work import AnafState, AnafWork
 from stripe_efactura.store.tables import anaf_tokens, invoice_files, notices, payments
@@ -392,3 +392,30 @@ def test_an_upload_answer_after_the_row_changed_is_matched_under_lock(  # type: 
         assert (row.anaf_state, row.upload_index, work.attempt) == ("uploading", None, "other")
         assert "anaf_uploaded" not in env.events(invoice_id)
     assert work.uploads == 5
+
+
+def test_an_intent_from_a_stale_read_is_written_from_the_row_under_lock(env) -> None:  # type: ignore[no-untyped-def]
+    """The intent is one guarded UPDATE on the state and work record read before its
+    transaction; when the row changed meanwhile it is read again under lock: a work record
+    changed by another process is carried on, a state that moved on writes nothing."""
+    invoice_id, _number = env.issue()
+    with db.read(env.ctx.engine) as conn:
+        seen = anaf_work.load(conn, invoice_id)
+    assert seen is not None and seen.state is AnafState.PENDING
+    with db.write(env.ctx.engine) as conn:  # another process, between the read and the intent
+        anaf_work.save(conn, invoice_id, replace(seen.work, uploads=4, reason="waited"))
+    intent = anaf_intent.record_intent(env.ctx, invoice_id, seen)
+    assert isinstance(intent, anaf_intent.Intent)
+    row = env.row(invoice_id)
+    work = AnafWork.from_json(row.anaf_messages)
+    assert (row.anaf_state, work.attempt, work.uploads, work.reason) == (
+        "uploading",
+        intent.attempt,
+        5,
+        None,
+    )
+    assert env.events(invoice_id)[-1] == "anaf_upload_intent"
+    again = anaf_intent.record_intent(env.ctx, invoice_id, seen)  # the row is uploading now
+    assert again == anaf_port.Step(AnafState.UPLOADING, 0.0, "moved on")
+    assert AnafWork.from_json(env.row(invoice_id).anaf_messages).attempt == intent.attempt
+    assert env.events(invoice_id).count("anaf_upload_intent") == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stripe_efactura.app.anaf_lifecycle import upload_mode
+from stripe_efactura.app.anaf_intent import upload_mode
 from stripe_efactura.config import ConfigError, Settings, _vat_policy
 from stripe_efactura.intake.draft import draft_of
 from stripe_efactura.intake.tax_ids import classify

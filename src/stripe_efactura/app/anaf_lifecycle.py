@@ -34,13 +34,8 @@ fake clock.
 from __future__ import annotations
 
 import logging
-import re
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-
-from sqlalchemy.engine import Connection
 
 from ..anaf.errors import (
     AnafApiError,
@@ -57,14 +52,13 @@ from ..anaf.oauth import OAuthError
 from ..anaf.quotas import QuotaKind, poll_delay
 from ..anaf.responses import MessageState, StatusResult
 from ..errors import EfacturaError, Problem
-from ..invoicing.model import BuyerKind
-from ..invoicing.serialize import invoice_from_json
 from ..store import anaf_quota, anaf_work, db
 from ..store import invoices as invoice_store
-from ..store.anaf_work import AnafState, AnafWork, Lifecycle
+from ..store.anaf_work import AnafState, Lifecycle
 from . import (
     anaf_archive,
     anaf_findings,
+    anaf_intent,
     anaf_port,
     anaf_reconcile,
     anaf_status_list,
@@ -107,7 +101,7 @@ def advance(ctx: AppContext, invoice_id: int, *, then: Then | None = None) -> St
 def _dispatch(ctx: AppContext, inv: Lifecycle, then: Then | None = None) -> Step:
     state, work = inv.state, inv.work
     if state is S.PENDING:
-        return _upload(ctx, inv.id, then)
+        return _upload(ctx, inv.id, then, seen=inv)
     if state is S.UPLOADING:
         return _interrupted(ctx, inv)
     if state is S.UNKNOWN:
@@ -120,26 +114,6 @@ def _dispatch(ctx: AppContext, inv: Lifecycle, then: Then | None = None) -> Step
     if state is S.NOK and work.findings is None:
         return anaf_findings.read_findings(ctx, inv)
     return Step(state, None)
-
-
-def upload_mode(snapshot: str) -> dict[str, bool]:
-    """``b2c`` for individual buyers (CNP or 0000000000000); ``extern`` for buyers outside
-    Romania without a Romanian id. Read from the invoice snapshot (JSON).
-
-    A buyer with a foreign address and a Romanian VAT id (``RO…``: not established in Romania
-    but registered for VAT here, in e-Factura's scope since 1 January 2026) is uploaded like a
-    Romanian company, without ``extern``. A foreign company's all-digit legal id (an Australian
-    ABN) is not a CUI: only a buyer in Romania is taken to hold one without the RO prefix.
-    """
-    buyer = invoice_from_json(snapshot).buyer
-    vat = (buyer.vat_id or "").upper()
-    legal = (buyer.legal_id or "").strip()
-    individual = buyer.kind is BuyerKind.INDIVIDUAL
-    foreign = buyer.address.country.upper() != "RO"
-    romanian_id = vat.startswith("RO") or (
-        not foreign and bool(legal) and legal.isdigit() and legal != "0000000000000"
-    )
-    return {"b2c": individual, "extern": foreign and not romanian_id}
 
 
 def _problem_from_error(exc: AnafApiError, pages: int = 1) -> Problem:
@@ -172,56 +146,13 @@ def _problem_from_error(exc: AnafApiError, pages: int = 1) -> Problem:
 # ---- upload ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Intent:
-    attempt: str
-    xml: bytes
-    standard: str
-    mode: dict[str, bool]
-    number: str
-    written: str
-    """The work record the intent wrote (``anaf_messages``): the answer's transaction changes
-    the row without reading it again while it still holds this (``_uploaded``)."""
-
-
-def _record_intent(ctx: AppContext, invoice_id: int) -> _Intent | Step:
-    """In one write transaction: take the quota slot and move to ``uploading`` with a fresh
-    attempt id (or decide that the invoice is never sent)."""
-    s = ctx.settings
-    attempt = uuid.uuid4().hex
-    now = anaf_port.now(ctx)
-    with db.write(ctx.engine) as conn:
-        inv = anaf_work.load(conn, invoice_id, lock=True)
-        if inv is None or inv.state is not S.PENDING:
-            return Step(inv.state if inv else None, 0.0, "moved on")
-        if not inv.row.livemode and s.anaf_env == "prod":
-            reason = "I-TEST-MODE: a test-mode invoice is never sent to ANAF production"
-            anaf_work.save(conn, invoice_id, replace(inv.work, reason=reason), S.NOT_UPLOADED)
-            invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": reason})
-            return Step(S.NOT_UPLOADED, None, reason)
-        anaf_quota.take(conn, anaf_port.tuning(ctx).policy, now, QuotaKind.GLOBAL, "")
-        mode = upload_mode(inv.row.snapshot)
-        work = replace(
-            inv.work,
-            first_intent_at=inv.work.first_intent_at or now,
-            attempt=attempt,
-            intent_at=now,
-            uploads=inv.work.uploads + 1,
-            polls=0,
-            reason=None,
-        )
-        line = ("anaf_upload_intent", {"attempt": attempt, "env": s.anaf_env, **mode})
-        anaf_work.save(conn, invoice_id, work, S.UPLOADING, logged=[line])
-        xml = invoice_store.xml_of(conn, invoice_id)
-    standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
-    return _Intent(attempt, xml, standard, mode, inv.number, work.to_json())
-
-
-def _upload(ctx: AppContext, invoice_id: int, then: Then | None = None) -> Step:
+def _upload(
+    ctx: AppContext, invoice_id: int, then: Then | None = None, seen: Lifecycle | None = None
+) -> Step:
     waiting = _token_or_wait(ctx, invoice_id)  # no intent without a usable token
     if waiting is not None:
         return waiting
-    intent = _record_intent(ctx, invoice_id)
+    intent = anaf_intent.record_intent(ctx, invoice_id, seen)
     if isinstance(intent, Step):
         return intent
     attempt = intent.attempt
@@ -249,7 +180,9 @@ def _upload(ctx: AppContext, invoice_id: int, then: Then | None = None) -> Step:
     except AnafRejected as exc:
         return _rejected_at_upload(ctx, invoice_id, attempt, _problem_from_error(exc))
     with db.write(ctx.engine) as conn:
-        stale = _uploaded(conn, invoice_id, intent, result.index, result.date_response)
+        stale = anaf_intent.record_upload(
+            conn, invoice_id, intent, result.index, result.date_response
+        )
         if stale is not None:
             log.error("invoice %s: upload answer for a stale attempt", intent.number)
             return stale
@@ -288,55 +221,13 @@ def _token_or_wait(ctx: AppContext, invoice_id: int) -> Step | None:
     return None
 
 
-def _uploaded(
-    conn: Connection, invoice_id: int, intent: _Intent, index: str, date: str
-) -> Step | None:
-    """Record ANAF's upload index for the intent's attempt, in the caller's transaction; the
-    stale step when the invoice moved on meanwhile. While the row still holds the intent's
-    state and work record (the common case) one guarded ``UPDATE`` does it; otherwise the row
-    is read again under lock and the attempt compared, as for any other answer."""
-    expect = {"anaf_state": S.UPLOADING.value, "anaf_messages": intent.written}
-    written = AnafWork.from_json(intent.written)
-    if _save_uploaded(conn, invoice_id, written, intent.attempt, index, date, expect):
-        return None
-    inv = _current_attempt(conn, invoice_id, intent.attempt)
-    if isinstance(inv, Step):
-        return inv
-    _save_uploaded(conn, invoice_id, inv.work, intent.attempt, index, date)
-    return None
-
-
-def _save_uploaded(
-    conn: Connection,
-    invoice_id: int,
-    before: AnafWork,
-    attempt: str,
-    index: str,
-    date: str,
-    expect: Mapping[str, object] | None = None,
-) -> bool:
-    work = replace(before, upload_date=date, polls=0, unknown_since=None, reason=None, waf_pages=0)
-    line = ("anaf_uploaded", {"index": index, "attempt": attempt})
-    return anaf_work.save(
-        conn, invoice_id, work, S.UPLOADED, upload_index=index, logged=[line], expect=expect
-    )
-
-
-def _current_attempt(conn: Connection, invoice_id: int, attempt: str) -> Lifecycle | Step:
-    """The locked invoice if it is still ``uploading`` with ``attempt``, else the stale step."""
-    inv = anaf_work.load(conn, invoice_id, lock=True)
-    if inv is None or inv.state is not S.UPLOADING or inv.work.attempt != attempt:
-        return Step(inv.state if inv else None, 0.0, "stale attempt")
-    return inv
-
-
 def poll_wait(ctx: AppContext, polls: int) -> float:
     return float(poll_delay(polls)) * max(0.0, anaf_port.tuning(ctx).poll_scale)
 
 
 def _to_unknown(ctx: AppContext, invoice_id: int, attempt: str, cause: str, text: str) -> Step:
     with db.write(ctx.engine) as conn:
-        inv = _current_attempt(conn, invoice_id, attempt)
+        inv = anaf_intent.current_attempt(conn, invoice_id, attempt)
         if isinstance(inv, Step):
             return inv
         # the first time the outcome became unknown (kept across deliberate re-uploads)
@@ -365,7 +256,7 @@ def _back_to_pending(
     """The upload of ``attempt`` reached nobody: back to ``pending_upload`` (the intent is
     void). False when the attempt is stale."""
     with db.write(ctx.engine) as conn:
-        inv = _current_attempt(conn, invoice_id, attempt)
+        inv = anaf_intent.current_attempt(conn, invoice_id, attempt)
         if isinstance(inv, Step):
             return False
         work = replace(
@@ -403,7 +294,7 @@ def _firewall_page(ctx: AppContext, invoice_id: int, attempt: str, exc: AnafWafR
 
 def _rejected_at_upload(ctx: AppContext, invoice_id: int, attempt: str, problem: Problem) -> Step:
     with db.write(ctx.engine) as conn:
-        inv = _current_attempt(conn, invoice_id, attempt)
+        inv = anaf_intent.current_attempt(conn, invoice_id, attempt)
         if isinstance(inv, Step):
             return inv
         work = replace(inv.work, findings=(problem,), unknown_since=None, reason=None)

@@ -417,8 +417,10 @@ _SEARCHED = frozenset({"number", "payment_key", "snapshot"})
 def _update(columns: tuple[str, ...], expected: tuple[str, ...] = ()) -> sa.Update:
     """The prepared :func:`update_invoice` of ``columns``, where the ``expected`` columns still
     hold ``e_<column>`` (``store/db.py``, "prepared statements"); a handful of sets exist."""
-    where = [invoices.c.id == sa.bindparam("u_id")] + [
-        invoices.c[name] == sa.bindparam(f"e_{name}", type_=invoices.c[name].type)
+    where = [invoices.c.id == sa.bindparam("u_id")] + [  # NULL as a value too
+        invoices.c[name].is_not_distinct_from(
+            sa.bindparam(f"e_{name}", type_=invoices.c[name].type)
+        )
         for name in expected
     ]
     return invoices.update().where(*where).values(db.params(invoices, columns))
