@@ -419,3 +419,24 @@ def test_an_intent_from_a_stale_read_is_written_from_the_row_under_lock(env) -> 
     assert again == anaf_port.Step(AnafState.UPLOADING, 0.0, "moved on")
     assert AnafWork.from_json(env.row(invoice_id).anaf_messages).attempt == intent.attempt
     assert env.events(invoice_id).count("anaf_upload_intent") == 1
+
+
+def test_an_intent_from_a_current_read_reads_nothing_under_lock(env) -> None:  # type: ignore[no-untyped-def]
+    """The common case: the row still holds what the lifecycle read, and the intent is the
+    guarded UPDATE alone (no read of the invoice's row in its transaction)."""
+    invoice_id, _number = env.issue()
+    with db.read(env.ctx.engine) as conn:
+        seen = anaf_work.load(conn, invoice_id)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(env.ctx.engine, "before_cursor_execute", record)
+    try:
+        intent = anaf_intent.record_intent(env.ctx, invoice_id, seen)
+    finally:
+        sa.event.remove(env.ctx.engine, "before_cursor_execute", record)
+    assert isinstance(intent, anaf_intent.Intent)
+    assert [s for s in statements if s.startswith("SELECT") and "FROM invoices" in s] == []
+    assert env.row(invoice_id).anaf_state == "uploading"

@@ -119,7 +119,11 @@ def _intend(
     )
     mode = upload_mode(inv.row.snapshot)
     line = ("anaf_upload_intent", {"attempt": attempt, "env": ctx.settings.anaf_env, **mode})
-    expect = {"anaf_state": inv.state.value, "anaf_messages": inv.row.anaf_messages}
+    expect = {  # nothing written since the read: the snapshot above is the row's too
+        "anaf_state": inv.state.value,
+        "anaf_messages": inv.row.anaf_messages,
+        "updated_at": inv.row.updated_at,
+    }
     if not anaf_work.save(
         conn, inv.id, work, S.UPLOADING, logged=[line], expect=expect if guarded else None
     ):
