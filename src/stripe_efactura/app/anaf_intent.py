@@ -71,24 +71,25 @@ def record_intent(ctx: AppContext, invoice_id: int, seen: Lifecycle | None) -> I
     case) one guarded ``UPDATE`` moves it, else the row is read again under lock."""
     attempt, now = uuid.uuid4().hex, anaf_port.now(ctx)
     with db.write(ctx.engine) as conn:
-        work = None
+        intended = None
         if seen is not None and seen.state is S.PENDING and (seen.row.livemode or not _prod(ctx)):
-            inv, work = seen, _intend(ctx, conn, seen, attempt, now, guarded=True)
-        if work is None:
+            inv, intended = seen, _intend(ctx, conn, seen, attempt, now, guarded=True)
+        if intended is None:
             locked = anaf_work.load(conn, invoice_id, lock=True)
             if locked is None or locked.state is not S.PENDING:
                 return Step(locked.state if locked else None, 0.0, "moved on")
             if not locked.row.livemode and _prod(ctx):
                 reason = "I-TEST-MODE: a test-mode invoice is never sent to ANAF production"
-                work = replace(locked.work, reason=reason)
-                anaf_work.save(conn, invoice_id, work, S.NOT_UPLOADED)
+                anaf_work.save(
+                    conn, invoice_id, replace(locked.work, reason=reason), S.NOT_UPLOADED
+                )
                 invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": reason})
                 return Step(S.NOT_UPLOADED, None, reason)
-            inv, work = locked, _intend(ctx, conn, locked, attempt, now)
-        assert work is not None  # an unguarded intent always writes
+            inv, intended = locked, _intend(ctx, conn, locked, attempt, now)
+        assert intended is not None  # an unguarded intent always writes
         xml = invoice_store.xml_of(conn, invoice_id)
+    work, mode = intended
     standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
-    mode = upload_mode(inv.row.snapshot)
     return Intent(attempt, xml, standard, mode, inv.number, work.to_json())
 
 
@@ -104,10 +105,11 @@ def _intend(
     now: datetime,
     *,
     guarded: bool = False,
-) -> AnafWork | None:
+) -> tuple[AnafWork, dict[str, bool]] | None:
     """Write the upload intent of ``inv`` (the attempt, its line), then take the global quota
-    slot (:class:`QuotaWait` rolls both back); the work record written. ``guarded``: only
-    while the row still holds ``inv``'s state and work record (None when it did not)."""
+    slot (:class:`QuotaWait` rolls both back); the work record written and the upload mode.
+    ``guarded``: only while the row still holds ``inv``'s state and work record (None when it
+    did not)."""
     work = replace(
         inv.work,
         first_intent_at=inv.work.first_intent_at or now,
@@ -129,7 +131,7 @@ def _intend(
     ):
         return None
     anaf_quota.take(conn, anaf_port.tuning(ctx).policy, now, QuotaKind.GLOBAL, "")
-    return work
+    return work, mode
 
 
 def record_upload(

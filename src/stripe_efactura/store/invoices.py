@@ -335,7 +335,7 @@ def update_invoice(
     read the row outside its transaction thus changes it without reading it again under lock
     in the common case, and takes the locked path only when somebody else was there first.
     Not with documents, nor with the content or search columns (``ValueError``)."""
-    guard = dict(expect or {})
+    guard = expect or {}
     if guard and (LEGAL_CONTENT | _SEARCHED | frozenset(invoice_files.KINDS)) & values.keys():
         raise ValueError("update_invoice(expect=...) changes operational columns only")
     touched = LEGAL_CONTENT & values.keys()
