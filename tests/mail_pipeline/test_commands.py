@@ -15,7 +15,7 @@ from stripe_efactura.app import documents
 from stripe_efactura.config import STARTER_TOML
 from stripe_efactura.pdf.render import render_pdf
 from stripe_efactura.store import db
-from stripe_efactura.store.tables import invoice_files
+from stripe_efactura.store.tables import invoice_files, jobs
 from stripe_efactura.ubl.render import render
 
 
@@ -66,9 +66,15 @@ def test_render_pdf_stores_the_pdf_and_the_email_state_with_one_update_of_the_ro
     updates = [s for s in statements if "UPDATE invoices" in s]
     assert len(updates) == 1 and "email_state" in updates[0] and "updated_at" in updates[0]
     writes = [s for s in statements if s.lstrip().startswith(("INSERT", "UPDATE", "WITH"))]
+    # the row is read once, before the PDF is rendered; the change is guarded by that read
+    reads = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM invoices" in s]
+    assert len(reads) == 1 and "FOR UPDATE" not in reads[0]
     if db.is_sqlite(pipe.ctx.engine):  # the row, the PDF, both lines (one executemany)
         assert [w.split("(")[0].strip() for w in writes if "jobs" not in w] == [
-            "UPDATE invoices SET email_state=?, updated_at=? WHERE invoices.id = ?",
+            (
+                "UPDATE invoices SET email_state=?, updated_at=? WHERE invoices.id = ? AND "
+                "invoices.email_state IS ? AND invoices.updated_at IS ?"
+            ),
             "INSERT INTO invoice_files",
             "INSERT INTO invoice_log",
         ]
@@ -76,9 +82,38 @@ def test_render_pdf_stores_the_pdf_and_the_email_state_with_one_update_of_the_ro
         assert [w for w in writes if "jobs" not in w] == updates
         assert "INSERT INTO invoice_files" in updates[0]
         assert updates[0].count("INSERT INTO invoice_log") == 1
+        assert "invoices.updated_at IS NOT DISTINCT FROM" in updates[0]
     row = pipe.row(invoice_id)
     assert (row.email_state, bytes(row.pdf)) == ("queued", render_pdf(invoice))
     assert pipe.timeline(invoice_id) == ["issued", "pdf_rendered", "email_queued"]
+
+
+def test_render_pdf_after_the_row_changed_reads_it_again_and_stores_one_pdf(
+    pipe: Any, factory: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the job rendered, ``invoices export`` stored the PDF (``ensure_pdf``): the
+    guarded change matches nothing, the locked read decides, the stored PDF stays the only
+    one and the email is still queued once."""
+    invoice_id, invoice = pipe.issue(factory.standard_invoice())
+    render_job = documents._render
+    exports: list[bytes] = []
+
+    def export_meanwhile(ctx: Any, inv: Any) -> tuple[bytes, str | None]:
+        if not exports:  # the job's render: the export renders and stores its own first
+            exports.append(b"")
+            exports.append(documents.ensure_pdf(pipe.ctx, invoice_id))
+        return render_job(ctx, inv)
+
+    monkeypatch.setattr(documents, "_render", export_meanwhile)
+    assert documents.render_invoice_pdf(pipe.ctx, invoice_id) == "already"
+    row = pipe.row(invoice_id)
+    assert exports[1] == render_pdf(invoice)
+    assert (row.email_state, bytes(row.pdf)) == ("queued", render_pdf(invoice))
+    assert pipe.timeline(invoice_id) == ["issued", "pdf_rendered", "email_queued"]
+    assert _files(pipe, invoice_id) == [("pdf", render_pdf(invoice)), ("xml", render(invoice))]
+    with db.read(pipe.ctx.engine) as conn:
+        queued = conn.execute(sa.select(jobs.c.task).where(jobs.c.task == "email_invoice"))
+        assert list(queued.scalars()) == ["email_invoice"]
 
 
 def _files(pipe: Any, invoice_id: int) -> list[tuple[str, bytes]]:

@@ -302,8 +302,38 @@ def test_a_guarded_change_writes_only_while_the_row_holds_what_was_read(db_url: 
         row = store.must_head(conn, inv)
         lines_now = [(t.event, t.detail) for t in store.timeline(conn, inv)]
     with pytest.raises(ValueError, match="operational columns only"), db.write(engine) as conn:
-        store.update_invoice(conn, inv, expect={"email_state": "sending"}, pdf=b"%PDF")
+        store.update_invoice(conn, inv, expect={"email_state": "sending"}, xml=b"<Invoice/>")
     assert outcomes == [False, False, True, False]
     assert row.email_state == "sending"
     assert lines_now == [("issued", '{"number": "F1"}'), ("b", "2")]
+    engine.dispose()
+
+
+@pytest.mark.parametrize("lines", [[("pdf_rendered", {"bytes": 4})], []])
+def test_a_guarded_change_stores_its_document_only_with_the_change(
+    db_url: str, lines: list[store.Line]
+) -> None:
+    """A document given to a guarded change goes in with it, and not at all when the guard
+    does not match (on PostgreSQL its INSERT is a CTE of the same statement)."""
+    engine = db.make_engine(db_url)
+    upgrade(engine)
+    with db.write(engine) as conn:
+        inv = _issue(conn)
+        read_at = store.must_head(conn, inv).updated_at
+        store.update_invoice(conn, inv, email_state="pending")  # somebody else, after the read
+    with db.write(engine) as conn:
+        missed = store.update_invoice(
+            conn, inv, logged=lines, expect={"updated_at": read_at}, pdf=b"%PDF", email_state="x"
+        )
+        after_miss = (store.must_head(conn, inv).has_pdf, store.timeline(conn, inv))
+        now = store.must_head(conn, inv).updated_at
+        matched = store.update_invoice(
+            conn, inv, logged=lines, expect={"updated_at": now}, pdf=b"%PDF", email_state="queued"
+        )
+        row = store.must_get(conn, inv)
+        timeline = [(t.event, t.detail) for t in store.timeline(conn, inv)]
+    assert (missed, after_miss[0], len(after_miss[1])) == (False, False, 1)
+    assert (matched, row.pdf, row.email_state) == (True, b"%PDF", "queued")
+    expected = [("issued", '{"number": "F1"}')] + [("pdf_rendered", '{"bytes": 4}')] * len(lines)
+    assert timeline == expected
     engine.dispose()

@@ -38,3 +38,28 @@ def test_reads_on_postgresql_need_no_transaction_and_writes_keep_theirs(engine: 
         assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
         conn.exec_driver_sql("SELECT pg_sleep(0.01)")
         assert conn.exec_driver_sql(_OWN_TRANSACTION).scalar() is False
+
+
+def test_a_one_statement_write_is_its_own_transaction_on_postgresql(engine: Engine) -> None:
+    """``write_one``: on PostgreSQL the statement commits by itself (no ``BEGIN``/``COMMIT``
+    round trips); on SQLite it is a write transaction (``BEGIN IMMEDIATE``, the write turn).
+    Either way what it wrote is there afterwards."""
+    with db.write(engine) as conn:
+        conn.exec_driver_sql("CREATE TABLE one_write (n INTEGER)")
+    try:
+        with db.write_one(engine) as conn:
+            conn.exec_driver_sql("INSERT INTO one_write VALUES (1)")
+            if db.is_sqlite(engine):
+                assert conn.in_transaction()
+            else:
+                conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+                assert conn.exec_driver_sql(_OWN_TRANSACTION).scalar() is True
+        with db.read(engine) as conn:
+            assert conn.exec_driver_sql("SELECT n FROM one_write").scalars().all() == [1]
+        if not db.is_sqlite(engine):
+            with db.write(engine) as conn:  # the pool gave the connection back as it was
+                conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+                assert conn.exec_driver_sql(_OWN_TRANSACTION).scalar() is False
+    finally:
+        with db.write(engine) as conn:
+            conn.exec_driver_sql("DROP TABLE one_write")

@@ -123,19 +123,23 @@ def email_plan(
     return EmailPlan("queued", to=to)
 
 
-def _carry_out(conn: Connection, invoice_id: int, plan: EmailPlan) -> invoice_store.Line:
-    """Enqueue the email of ``plan`` in the transaction that gives the row its state; the
-    timeline line to write with that state (why no email goes, or where it goes)."""
+def _email_line(plan: EmailPlan) -> invoice_store.Line:
+    """The timeline line written with the email's new state: why no email goes, or where."""
     if plan.to is None:
         return ("email_skipped", {"reason": plan.reason})
-    queue.enqueue(
-        conn,
-        "email_invoice",
-        {"invoice_id": invoice_id},
-        dedupe_key=f"email:{invoice_id}",
-        max_attempts=EMAIL_MAX_ATTEMPTS,
-    )
     return ("email_queued", {"to": plan.to})
+
+
+def _carry_out(conn: Connection, invoice_id: int, plan: EmailPlan) -> None:
+    """Enqueue the email of ``plan`` in the transaction that gives the row its state."""
+    if plan.to is not None:
+        queue.enqueue(
+            conn,
+            "email_invoice",
+            {"invoice_id": invoice_id},
+            dedupe_key=f"email:{invoice_id}",
+            max_attempts=EMAIL_MAX_ATTEMPTS,
+        )
 
 
 def _pdf_detail(pdf: bytes, logo_problem: str | None) -> dict[str, object]:
@@ -146,39 +150,85 @@ def _pdf_detail(pdf: bytes, logo_problem: str | None) -> dict[str, object]:
     return detail
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """A PDF rendered from the snapshot of the invoice ``row`` read before the transaction."""
+
+    row: InvoiceHead
+    invoice: Invoice
+    pdf: bytes
+    logo_problem: str | None
+
+
+_Changes = tuple[EmailPlan | None, list[invoice_store.Line], dict[str, object]]
+
+
+def _changes(ctx: AppContext, current: InvoiceHead, rendered: _Rendered | None) -> _Changes:
+    """For the row ``current``: the PDF (when one was rendered and the row has none), the
+    email's state (while ``pending``), their timeline lines, and the email's plan."""
+    same = rendered is not None and current.snapshot == rendered.row.snapshot
+    # the snapshot never changes once numbered: the one parsed for the PDF serves
+    plan = email_plan(ctx, current, rendered.invoice if rendered is not None and same else None)
+    lines: list[invoice_store.Line] = []
+    values: dict[str, object] = {}
+    if rendered is not None and not current.has_pdf:
+        values["pdf"] = rendered.pdf
+        lines.append(("pdf_rendered", _pdf_detail(rendered.pdf, rendered.logo_problem)))
+    if plan is not None:
+        values["email_state"] = plan.state
+        lines.append(_email_line(plan))
+    return plan, lines, values
+
+
 def render_invoice_pdf(ctx: AppContext, invoice_id: int) -> str:
     """Job ``render_pdf``: store the PDF, then schedule the payer's email. Idempotent.
 
     Returns ``rendered``, ``already`` (the PDF was stored before) or ``missing``. A missing
     font raises ``FontNotFound`` (a ``ConfigError``): the job is retried with backoff until
-    the font is installed.
+    the font is installed. The PDF and the email's state go in with one guarded ``UPDATE``
+    when the row is still as read before the PDF was rendered (its email state and
+    ``updated_at``); otherwise the row is read again under lock and decides.
     """
     with db.read(ctx.engine) as conn:
         row = invoice_store.head(conn, invoice_id)
     if row is None:
         return "missing"
-    pdf: bytes | None = None
-    logo_problem: str | None = None
-    invoice: Invoice | None = None
+    rendered: _Rendered | None = None
     if not row.has_pdf:  # render outside the transaction: it is CPU work
         invoice = invoice_from_json(row.snapshot)
-        pdf, logo_problem = _render(ctx, invoice)
+        rendered = _Rendered(row, invoice, *_render(ctx, invoice))
     with db.write(ctx.engine) as conn:
-        current = invoice_store.must_head(conn, invoice_id, for_update=True)
-        store = pdf if not current.has_pdf else None
-        # the snapshot never changes once numbered: the one parsed for the PDF serves
-        plan = email_plan(ctx, current, invoice if current.snapshot == row.snapshot else None)
-        changes: dict[str, object] = {} if store is None else {"pdf": store}
-        lines: list[invoice_store.Line] = []
-        if store is not None:
-            lines.append(("pdf_rendered", _pdf_detail(store, logo_problem)))
-        if plan is not None:
-            changes["email_state"] = plan.state
-            lines.append(_carry_out(conn, invoice_id, plan))
-        if changes:  # the PDF, the email's state and their lines: one statement on PostgreSQL
-            invoice_store.update_invoice(conn, invoice_id, logged=lines, expect=None, **changes)
+        stored = rendered is not None and _store_as_read(ctx, conn, rendered)
+        if not stored:
+            stored = _store_locked(ctx, conn, invoice_id, rendered)
         queue.finish_in(conn, "render_pdf")  # the job completes with the PDF: one commit
-    return "already" if store is None else "rendered"
+    return "rendered" if stored else "already"
+
+
+def _store_as_read(ctx: AppContext, conn: Connection, rendered: _Rendered) -> bool:
+    """Store the PDF while the row is as read (no locked read); False when it changed."""
+    row = rendered.row
+    plan, lines, values = _changes(ctx, row, rendered)
+    expect = {"email_state": row.email_state, "updated_at": row.updated_at}
+    if not invoice_store.update_invoice(conn, row.id, logged=lines, expect=expect, **values):
+        return False
+    if plan is not None:
+        _carry_out(conn, row.id, plan)
+    return True
+
+
+def _store_locked(
+    ctx: AppContext, conn: Connection, invoice_id: int, rendered: _Rendered | None
+) -> bool:
+    """The row read again under lock decides: store the PDF unless one is stored, and move
+    the email's state if it is still ``pending``. Returns whether the PDF was stored."""
+    current = invoice_store.must_head(conn, invoice_id, for_update=True)
+    plan, lines, values = _changes(ctx, current, rendered)
+    if values:  # the PDF, the email's state and their lines: one statement on PostgreSQL
+        invoice_store.update_invoice(conn, invoice_id, logged=lines, expect=None, **values)
+    if plan is not None:
+        _carry_out(conn, invoice_id, plan)
+    return "pdf" in values
 
 
 def ensure_pdf(ctx: AppContext, invoice_id: int) -> bytes:

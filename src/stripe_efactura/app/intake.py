@@ -25,7 +25,7 @@ from ..intake import correlate, envelope, events, payload, reversals, signature
 from ..intake.sale import Sale
 from ..jobs import queue
 from ..jobs.worker import PermanentJobError
-from ..store import db, event_batches, repo
+from ..store import db, event_batches, event_ids, repo
 from . import stripe_unreadable
 from .context import AppContext
 
@@ -174,10 +174,10 @@ _Read = events.Envelope | events.Trigger | events.Ignored | events.EventMalforme
 why it is malformed, or (``str``) its final outcome already."""
 
 
-def _read_event(ctx: AppContext, event_id: str) -> tuple[_Read, correlate.Settled | None]:
+def _read_event(ctx: AppContext, event_id: str) -> tuple[_Read, repo.RecordedOwner | None]:
     """The stored event, classified, and for a trigger whose payload names its ``pi_``
-    payment key the recorded payment's :meth:`~repo.RecordedOwner.settles` (one read
-    transaction: the payment's row is read with the event's)."""
+    payment key the recorded payment's owner (its :meth:`~repo.RecordedOwner.settles`; one
+    read transaction: the payment's row is read with the event's)."""
     with db.read(ctx.engine) as conn:
         row = repo.get_event(conn, event_id)
         if row is None:
@@ -185,7 +185,7 @@ def _read_event(ctx: AppContext, event_id: str) -> tuple[_Read, correlate.Settle
         read = _classified(ctx, row)
         key = correlate.payment_key_hint(read) if isinstance(read, events.Trigger) else None
         recorded = repo.recorded_owner(conn, key) if key and key.startswith("pi_") else None
-    return read, None if recorded is None else recorded.settles
+    return read, recorded
 
 
 def _classified(ctx: AppContext, row: repo.EventRecord) -> _Read:
@@ -204,7 +204,7 @@ def _classified(ctx: AppContext, row: repo.EventRecord) -> _Read:
 
 
 def _process_event(ctx: AppContext, event_id: str) -> str:
-    read, settled = _read_event(ctx, event_id)
+    read, owner = _read_event(ctx, event_id)
     if read == TEST_MODE:
         return _ignore(ctx, event_id, TEST_MODE)
     if isinstance(read, str):
@@ -216,13 +216,13 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
         return _process_reversals(ctx, event_id, read)
     if isinstance(read, events.Ignored):
         return _ignore(ctx, event_id, f"{read.code}: {read.message_en}")
-    resolved = _resolve(ctx, event_id, read, settled)
+    resolved = _resolve(ctx, event_id, read, None if owner is None else owner.settles)
     if isinstance(resolved, str):
         return resolved  # kept needing attention (app/stripe_unreadable.py)
     if isinstance(resolved, events.Ignored):
         return _ignore(ctx, event_id, f"{resolved.code}: {resolved.message_en}")
     if isinstance(resolved, correlate.AlreadyRecorded):
-        return _seen(ctx, event_id, resolved.payment_key)
+        return _seen(ctx, event_id, resolved.payment_key, owner)
     sale = resolved
     with db.write(ctx.engine) as conn:
         recorded = repo.record_sale(conn, sale, event_id)
@@ -248,12 +248,16 @@ def _process_event(ctx: AppContext, event_id: str) -> str:
     return "processed" if created else "duplicate"
 
 
-def _seen(ctx: AppContext, event_id: str, payment_key: str) -> str:
+def _seen(
+    ctx: AppContext, event_id: str, payment_key: str, owner: repo.RecordedOwner | None
+) -> str:
     """A later event of a payment recorded from an owner at least as rich
     (:class:`correlate.AlreadyRecorded`): what :func:`repo.record_sale` does when it answers
-    ``seen``, without building the sale again."""
+    ``seen``, without building the sale again; the ids of its events as read with ``owner``
+    guard the change."""
+    read = owner.event_ids if owner and owner.payment_key == payment_key else None
     with db.write(ctx.engine) as conn:
-        repo.add_event_id(conn, payment_key, event_id)
+        event_ids.add_event_id(conn, payment_key, event_id, read=read)
         repo.mark_event(conn, event_id, "processed", payment_key=payment_key)
         queue.finish_in(conn, "process_event")  # the job completes with the mark: one commit
     log.info("event %s -> payment %s (already recorded)", event_id, payment_key)

@@ -291,11 +291,12 @@ def _claim_sending(
     ``Message-ID`` used ('' when the email is final already). A ``sending`` mark left by a
     crashed attempt is taken over with its ``Message-ID``; a fresh one means another worker
     is sending now (:class:`RetryLater`). The common case (the state ``row`` was read with is
-    still there) is one guarded ``UPDATE``; otherwise the row is read again under lock."""
+    still there) is one guarded ``UPDATE``, its own transaction on PostgreSQL
+    (``db.write_one``); otherwise the row is read again under lock."""
     invoice_id = int(row.id)
-    with db.write(ctx.engine) as conn:
-        if row.email_state not in FINAL_STATES and row.email_state != "sending":
-            detail = {"attempt": attempt, "message_id": message_id, "to": to, "recovered": False}
+    if row.email_state not in FINAL_STATES and row.email_state != "sending":
+        detail = {"attempt": attempt, "message_id": message_id, "to": to, "recovered": False}
+        with db.write_one(ctx.engine) as conn:  # one statement: no BEGIN/COMMIT on PostgreSQL
             if invoice_store.update_invoice(
                 conn,
                 invoice_id,
@@ -304,6 +305,7 @@ def _claim_sending(
                 email_state="sending",
             ):
                 return message_id
+    with db.write(ctx.engine) as conn:
         current = invoice_store.must_head(conn, invoice_id, for_update=True)
         if current.email_state in FINAL_STATES:
             return ""

@@ -200,6 +200,21 @@ def write(engine: Engine) -> Iterator[Connection]:
         hook()
 
 
+@contextmanager
+def write_one(engine: Engine) -> Iterator[Connection]:
+    """A write of one statement (a data-modifying CTE is one): on PostgreSQL its own
+    transaction (autocommit: no ``BEGIN`` and ``COMMIT``, two of the three round trips of a
+    one-statement :func:`write`); on SQLite a :func:`write`. No :func:`after_commit` hooks."""
+    if is_sqlite(engine):
+        with write(engine) as conn:
+            yield conn
+        return
+    with unavailable(), engine.connect() as base:
+        conn = base.execution_options(isolation_level="AUTOCOMMIT")
+        with conn.begin():
+            yield conn
+
+
 _AFTER_COMMIT = "efactura_after_commit"
 
 

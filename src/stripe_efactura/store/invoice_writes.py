@@ -66,18 +66,7 @@ def update_logged(update: sa.Update, kinds: tuple[str, ...], guarded: bool = Fal
     returned, so that the caller sees whether it did (the driver gives no row count here)."""
     changed = update.returning(invoices.c.id).cte("changed")
     at = sa.bindparam("p_updated_at", type_=invoices.c.updated_at.type)
-    stored = [
-        invoice_files.insert()
-        .values(
-            invoice_id=sa.bindparam("u_id"),
-            kind=sa.literal(kind),
-            content=sa.bindparam(f"f_{kind}", type_=invoice_files.c.content.type),
-            created_at=at,
-        )
-        .returning(invoice_files.c.kind)
-        .cte(f"stored_{kind}")
-        for kind in kinds
-    ]
+    stored = [_stored(kind, at, changed if guarded else None) for kind in kinds]
     lines = (
         sa.func.unnest(
             sa.bindparam("l_events", type_=ARRAY(invoice_log.c.event.type)),
@@ -95,3 +84,19 @@ def update_logged(update: sa.Update, kinds: tuple[str, ...], guarded: bool = Fal
     if guarded:
         insert = insert.returning(invoice_log.c.id)
     return insert.add_cte(changed, *stored)
+
+
+def _stored(kind: str, at: sa.BindParameter[object], changed: sa.CTE | None) -> sa.CTE:
+    """The ``INSERT`` of the document ``kind`` (``f_<kind>``) as a CTE; with ``changed`` (a
+    guarded update) only where the update changed the row."""
+    content = sa.bindparam(f"f_{kind}", type_=invoice_files.c.content.type)
+    columns = (sa.bindparam("u_id", type_=invoices.c.id.type), sa.literal(kind), content, at)
+    if changed is None:
+        insert = invoice_files.insert().values(dict(zip(_FILE_COLUMNS, columns, strict=True)))
+    else:
+        rows = sa.select(*columns).where(sa.exists(sa.select(changed.c.id)))
+        insert = invoice_files.insert().from_select(list(_FILE_COLUMNS), rows)
+    return insert.returning(invoice_files.c.kind).cte(f"stored_{kind}")
+
+
+_FILE_COLUMNS = ("invoice_id", "kind", "content", "created_at")

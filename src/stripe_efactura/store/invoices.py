@@ -334,9 +334,10 @@ def update_invoice(
     caller read before its transaction), with its lines; returns whether it did. A caller that
     read the row outside its transaction thus changes it without reading it again under lock
     in the common case, and takes the locked path only when somebody else was there first.
-    Not with documents, nor with the content or search columns (``ValueError``)."""
+    A document it stores goes in only with the change. Not with the XML, nor with the content
+    or search columns (``ValueError``)."""
     guard = expect or {}
-    if guard and (LEGAL_CONTENT | _SEARCHED | frozenset(invoice_files.KINDS)) & values.keys():
+    if guard and (LEGAL_CONTENT | _SEARCHED) & values.keys():
         raise ValueError("update_invoice(expect=...) changes operational columns only")
     touched = LEGAL_CONTENT & values.keys()
     if touched:

@@ -347,6 +347,8 @@ class RecordedOwner:
     kind: str
     owner_type: str
     degraded: bool
+    event_ids: str | None = None
+    """The ids of its events as read (JSON text), for ``event_ids.add_event_id``'s guard."""
 
     def settles(self, payment_key: str, owner_type: str) -> bool:
         """Whether a full (not degraded) sale of ``payment_key`` from an ``owner_type`` owner
@@ -367,31 +369,13 @@ def recorded_owner(conn: Connection, payment_key: str) -> RecordedOwner | None:
 
 
 _RECORDED_OWNER = sa.select(
-    payments.c.payment_key, payments.c.kind, payments.c.owner_type, payments.c.degraded
+    payments.c.payment_key,
+    payments.c.kind,
+    payments.c.owner_type,
+    payments.c.degraded,
+    payments.c.event_ids,
 ).where(payments.c.payment_key == sa.bindparam("q_key"))
 """The prepared read of :func:`recorded_owner` (``store/db.py``, "prepared statements")."""
-
-
-def add_event_id(conn: Connection, payment_key: str, event_id: str) -> None:
-    """A later event of a recorded payment that changes nothing else (what
-    :func:`record_sale` does when it answers ``seen``): its id joins ``event_ids``."""
-    q = _EVENT_IDS if db.is_sqlite(conn) else _EVENT_IDS_FOR_UPDATE
-    seen = list(json.loads(conn.execute(q, {"q_key": payment_key}).scalar_one()))
-    if event_id in seen:
-        return
-    seen.append(event_id)
-    values = {"event_ids": json.dumps(seen), "updated_at": db.db_now(conn)}
-    conn.execute(_SET_EVENT_IDS, {"u_key": payment_key, **db.bound(values)})
-
-
-_EVENT_IDS = sa.select(payments.c.event_ids).where(payments.c.payment_key == sa.bindparam("q_key"))
-_EVENT_IDS_FOR_UPDATE = _EVENT_IDS.with_for_update()
-_SET_EVENT_IDS = (
-    payments.update()
-    .where(payments.c.payment_key == sa.bindparam("u_key"))
-    .values(db.params(payments, ("event_ids", "updated_at")))
-)
-"""The prepared statements of :func:`add_event_id` (``store/db.py``, "prepared statements")."""
 
 
 def get_payment(
