@@ -259,3 +259,32 @@ def test_the_message_list_keeps_its_slots_in_a_full_window(env) -> None:  # type
     with db.read(env.ctx.engine) as conn:
         assert anaf_quota.window_calls(conn, now) == 10
     assert (QuotaPolicy.default().list_reserve, TEN_A_MINUTE.policy.list_reserve) == (20, 0)
+
+
+def test_a_take_with_room_is_one_update_and_a_full_window_still_waits(env) -> None:  # type: ignore[no-untyped-def]
+    """The window's first call in a bucket reads the window and adds the bucket's row; the
+    next ones are one ``UPDATE`` each (the window's count read inside it); the call past the
+    limit changes nothing and waits, as before."""
+    policy = TEN_A_MINUTE.policy
+    now = START + timedelta(seconds=5)
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()))
+
+    sa.event.listen(env.ctx.engine, "before_cursor_execute", seen)
+    try:
+        for n in range(10):
+            with db.write(env.ctx.engine) as conn:
+                anaf_quota.take(conn, policy, now, QuotaKind.GLOBAL, "")
+            quota = [s for s in statements if "anaf_quota" in s]
+            assert [s.split(" ")[0] for s in quota] == (
+                ["UPDATE", "SELECT", "INSERT"] if n == 0 else ["UPDATE"]
+            ), n
+            statements.clear()
+        with pytest.raises(anaf_quota.QuotaWait), db.write(env.ctx.engine) as conn:
+            anaf_quota.take(conn, policy, now, QuotaKind.GLOBAL, "")
+    finally:
+        sa.event.remove(env.ctx.engine, "before_cursor_execute", seen)
+    with db.read(env.ctx.engine) as conn:
+        assert anaf_quota.window_calls(conn, now) == 10

@@ -9,15 +9,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from factories import stripe_flows as factory
 from stripe_efactura import app as use_cases
-from stripe_efactura.app import intake
+from stripe_efactura.app import intake, issuing
 from stripe_efactura.app.context import AppContext, build_context
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.fake_stripe import FakeStripeReader, FakeStripeStore
+from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.invoicing.serialize import invoice_from_json
+from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.registry.fake import FakeRegistry
 from stripe_efactura.store import db
 from stripe_efactura.store.invoices import records
@@ -300,4 +303,51 @@ def test_a_currency_bnr_does_not_publish_is_a_problem_not_a_wait(
     use_cases.make_worker(ctx).drain()
     assert payment_status(ctx) == {"pi_flowA": ("needs_attention", ["P-CURRENCY-UNSUPPORTED"])}
     assert issued(ctx) == []
+    ctx.close()
+
+
+def test_a_payment_issued_by_another_worker_meanwhile_is_already_and_leaves_no_gap(
+    tmp_path: Path, db_url: str, validation_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers read the same payment without an invoice; the other one numbers and
+    stores first. Ours finds no row to re-read in its write: the unique key (payment, kind)
+    refuses its invoice, the rollback gives its number back, and the job ends ``already``;
+    the next payment takes the next number."""
+    flow_a, flow_b = factory.flow_a_checkout_card(), factory.flow_f_direct_payment_intent()
+    ctx = make_ctx(tmp_path, db_url, validation_dir, flow_b.store(flow_a.store()))
+    feed(ctx, flow_a.events)
+    handlers = use_cases.make_worker(ctx).handlers
+    Worker(ctx.engine, {"process_event": handlers["process_event"]}).drain()  # no invoice yet
+    prepare = issuing.prepare
+    meanwhile: list[str] = []
+
+    def other_worker_first(c: AppContext, validated: Invoice) -> issuing.Prepared | None:
+        if not meanwhile:  # the other worker's own prepare runs as usual
+            meanwhile.append("running")
+            meanwhile[0] = use_cases.issue_invoice(ctx, "pi_flowA")
+        return prepare(c, validated)
+
+    monkeypatch.setattr(issuing, "prepare", other_worker_first)
+    assert use_cases.issue_invoice(ctx, "pi_flowA") == "already"
+    assert meanwhile == ["issued"]
+    monkeypatch.undo()
+    feed(ctx, flow_b.events)
+    Worker(ctx.engine, {"process_event": handlers["process_event"]}).drain()
+    statements: list[str] = []
+
+    def seen(_c: object, _cursor: object, sql: str, *_a: object) -> None:
+        statements.append(" ".join(sql.split()))
+
+    sa.event.listen(ctx.engine, "before_cursor_execute", seen)
+    try:
+        assert use_cases.issue_invoice(ctx, str(flow_b.payment_key)) == "issued"
+    finally:
+        sa.event.remove(ctx.engine, "before_cursor_execute", seen)
+    # the payment's invoice is looked for once, before the write: not again inside it
+    assert sum("WHERE invoices.payment_key =" in s for s in statements) == 1
+    use_cases.make_worker(ctx).drain()
+    assert [(n, k) for n, k, _t, _s in issued(ctx)] == [
+        ("TEST000001", "pi_flowA"),
+        ("TEST000002", flow_b.payment_key),
+    ]
     ctx.close()

@@ -33,6 +33,9 @@ def test_job_queued_answers_for_queued_jobs_of_its_task_only(engine: Engine) -> 
         assert queue.complete(conn, job)
         assert not anaf_invoices.job_queued(conn, "anaf_status_sweep")
         assert anaf_invoices.job_queued(conn, "process_event")
+        # with the count of uploads waiting (none here), as each upload of a burst asks
+        assert anaf_invoices.awaiting_and_queued(conn, 1, "process_event") == (False, True)
+        assert anaf_invoices.awaiting_and_queued(conn, 0, "anaf_status_sweep") == (True, False)
 
 
 def test_job_queued_reads_the_queued_tasks_index_not_the_backlog(engine: Engine) -> None:
@@ -44,7 +47,9 @@ def test_job_queued_reads_the_queued_tasks_index_not_the_backlog(engine: Engine)
         if not db.is_sqlite(conn):
             conn.exec_driver_sql("ANALYZE jobs")
         plan = _plan(conn, anaf_invoices._JOB_QUEUED.params(q_task="anaf_status_sweep"))
-    assert "ix_jobs_queued_task" in plan
+        both = anaf_invoices._AWAITING_AND_QUEUED.params(q_task="anaf_status_sweep", q_up_to=5)
+        plan_of_both = _plan(conn, both)
+    assert "ix_jobs_queued_task" in plan and "ix_jobs_queued_task" in plan_of_both
 
 
 def test_a_series_latest_issue_date_is_read_from_its_index(engine: Engine) -> None:

@@ -37,6 +37,35 @@ def test_dedupe_key_enqueues_once(engine) -> None:  # type: ignore[no-untyped-de
     assert len(_statuses(engine)) == 1
 
 
+def test_several_jobs_enqueue_with_one_statement_in_order_once_each(engine) -> None:  # type: ignore[no-untyped-def]
+    """``enqueue_each``: one ``INSERT`` for the rows, their ids in the order given (collected
+    as follow-ups in that order), a key already there adds nothing."""
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with db.write(engine) as conn, queue.collecting() as collected:
+            first = queue.enqueue_each(conn, [("pdf", {"n": 1}, "p:1"), ("up", {"n": 1}, "u:1")])
+            again = queue.enqueue_each(conn, [("pdf", {"n": 1}, "p:1"), ("up", {"n": 2}, "u:2")])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    inserts = [s for s in statements if s.lstrip().startswith("INSERT")]
+    assert len(inserts) == 2 and all("ON CONFLICT DO NOTHING" in s for s in inserts)
+    assert first == sorted(first) and len(first) == 2 and len(again) == 1
+    assert collected == [*first, *again]
+    with db.read(engine) as conn:
+        rows = conn.execute(sa.select(jobs.c.id, jobs.c.task, jobs.c.args).order_by(jobs.c.id))
+        assert [(r.task, r.args) for r in rows] == [
+            ("pdf", '{"n": 1}'),
+            ("up", '{"n": 1}'),
+            ("up", '{"n": 2}'),
+        ]
+    assert [j.task for j in queue.claim(engine, "A", limit=5)] == ["pdf", "up", "up"]
+
+
 def test_claim_complete_and_no_double_claim(engine) -> None:  # type: ignore[no-untyped-def]
     with db.write(engine) as conn:
         ids = [queue.enqueue(conn, "t", {"n": i}) for i in range(3)]

@@ -77,9 +77,8 @@ def _next_step(
         if step.quota is not None:
             delay = step.delay if lined else in_line(conn, step.quota, delay)
             reason = IN_LINE
-        if step.state is AnafState.UPLOADED and anaf_status_list.in_burst(conn, ctx):
+        if step.state is AnafState.UPLOADED and anaf_status_list.join_burst(conn, ctx):
             delay = max(delay, anaf_port.tuning(ctx).list_status_seconds)
-            anaf_status_list.request_sweep(conn, ctx)
         enqueue_step(conn, invoice_id, delay, gen=gen, step=number, reason=reason)
     for task in ("submit_anaf", STEP_TASK):  # whichever of the two this job is
         queue.finish_in(conn, task)

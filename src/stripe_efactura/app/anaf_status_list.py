@@ -1,7 +1,7 @@
 """ANAF's answers for a burst of uploads from one sweep of the message list, not one
 ``stareMesaj`` per invoice.
 
-In a burst (:func:`in_burst`: at least :attr:`Tuning.list_status_min_waiting` uploads wait for
+In a burst (:func:`join_burst`: at least :attr:`Tuning.list_status_min_waiting` uploads wait for
 their answer; a lone sale keeps the per-invoice path below and is ``ok`` and archived within
 seconds) an invoice's job chain, after its upload, waits :attr:`Tuning.list_status_seconds`
 (instead of polling at 5 s) and asks for a sweep: one ``anaf_status_sweep`` job, whatever the
@@ -70,18 +70,23 @@ def enabled(ctx: AppContext) -> bool:
     return tune.list_status and tune.poll_scale > 0
 
 
-def in_burst(conn: Connection, ctx: AppContext) -> bool:
-    """Whether a fresh upload waits for the sweep: the list path is on and at least
+def join_burst(conn: Connection, ctx: AppContext) -> bool:
+    """Whether a fresh upload waits for the sweep, and then :func:`request_sweep`, in the
+    caller's write transaction: the list path is on and at least
     :attr:`Tuning.list_status_min_waiting` uploads (this one included) wait for an answer,
     or the global window already counts that many ANAF calls (a burst whose earlier uploads
     the list has just answered: after a pause for the window, the first uploads of the next
-    bucket would otherwise poll and download one by one)."""
+    bucket would otherwise poll and download one by one). One read answers both questions
+    (the waiting uploads, a sweep queued) in the common case."""
     if not enabled(ctx):
         return False
     wanted = anaf_port.tuning(ctx).list_status_min_waiting
-    if anaf_invoices.awaiting_status_at_least(conn, wanted):
-        return True
-    return anaf_quota.window_calls(conn, anaf_port.now(ctx)) >= wanted
+    waiting, queued = anaf_invoices.awaiting_and_queued(conn, wanted, SWEEP_TASK)
+    if not waiting and anaf_quota.window_calls(conn, anaf_port.now(ctx)) < wanted:
+        return False
+    if not queued:
+        queue.enqueue(conn, SWEEP_TASK, {}, delay=anaf_port.tuning(ctx).list_sweep_seconds)
+    return True
 
 
 def request_sweep(conn: Connection, ctx: AppContext, delay: float | None = None) -> None:

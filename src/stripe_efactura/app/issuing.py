@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..config import SeriesConfig
@@ -177,26 +178,38 @@ def _number_and_store(
 ) -> str:
     result = checked.result
     prepared = prepare(ctx, validated)  # outside the write turn
-    with db.write(ctx.engine) as conn:
-        if invoice_store.for_payment(conn, payment_key, "invoice") is not None:
+    try:
+        with db.write(ctx.engine) as conn:
+            invoice_id, number = store_numbered(
+                ctx,
+                conn,
+                cfg,
+                validated,
+                kind="invoice",
+                payment_key=payment_key,
+                livemode=sale.livemode,
+                validation=checked.summary,
+                prepared=prepared,
+            )
+            if result.warnings:
+                warned = [w.to_dict() for w in result.warnings]
+                invoice_store.log(conn, invoice_id, "warnings", warned)
+                _notify_late(conn, number, result.warnings)
+            queue.finish_in(conn, "issue_invoice")  # the job completes with the number
+    except sa.exc.IntegrityError:
+        # another worker issued this payment's invoice after _to_issue read none: the unique
+        # key (payment, kind) refused the second one, and the rollback gave the number back
+        if _issued(ctx, payment_key):
             return "already"
-        invoice_id, number = store_numbered(
-            ctx,
-            conn,
-            cfg,
-            validated,
-            kind="invoice",
-            payment_key=payment_key,
-            livemode=sale.livemode,
-            validation=checked.summary,
-            prepared=prepared,
-        )
-        if result.warnings:
-            invoice_store.log(conn, invoice_id, "warnings", [w.to_dict() for w in result.warnings])
-            _notify_late(conn, number, result.warnings)
-        queue.finish_in(conn, "issue_invoice")  # the job completes with the number: one commit
+        raise
     log.info("payment %s -> invoice %s", payment_key, number)
     return "issued"
+
+
+def _issued(ctx: AppContext, payment_key: str) -> bool:
+    """Whether the payment has its invoice."""
+    with db.read(ctx.engine) as conn:
+        return invoice_store.for_payment(conn, payment_key, "invoice") is not None
 
 
 def issue_invoice(ctx: AppContext, payment_key: str) -> str:
@@ -324,11 +337,11 @@ def store_numbered(
         anaf_work.save(conn, invoice_id, work)
         invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": work.reason})
     repo.set_payment_status(conn, payment_key, "invoiced")
-    queue.enqueue(conn, "render_pdf", {"invoice_id": invoice_id}, dedupe_key=f"pdf:{invoice_id}")
+    args = {"invoice_id": invoice_id}
+    then = [("render_pdf", args, f"pdf:{invoice_id}")]
     if upload:
-        queue.enqueue(
-            conn, "submit_anaf", {"invoice_id": invoice_id}, dedupe_key=f"submit:{invoice_id}"
-        )
+        then.append(("submit_anaf", args, f"submit:{invoice_id}"))
+    queue.enqueue_each(conn, then)  # the PDF first: the payer's email follows it
     return invoice_id, number
 
 

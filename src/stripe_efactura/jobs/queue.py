@@ -34,6 +34,7 @@ from ..store import db
 from ..store.tables import jobs, schedules
 from . import handover
 from .due import LEASE, due_ids
+from .rows import insert_ignore as insert_rows
 
 DEFAULT_LEASE = timedelta(seconds=60)
 BACKOFF_BASE = 2.0
@@ -172,24 +173,47 @@ def enqueue(
     ``last_error`` as :func:`release` does."""
     now = db.db_now(conn)
     when = run_at if run_at is not None else now + timedelta(seconds=delay)
-    values = db.bound(
-        {
-            "task": task,
-            "args": json.dumps(dict(args or {}), sort_keys=True),
-            "status": "queued",
-            "run_at": when,
-            "attempts": 0,
-            "max_attempts": max_attempts,
-            "dedupe_key": dedupe_key,
-            "created_at": now,
-            "last_error": reason,
-        }
-    )
+    values = db.bound(_row(task, args, when, now, dedupe_key, max_attempts, reason))
     if dedupe_key is not None:  # the unique key decides (no SELECT first: one statement)
         insert = db.insert_ignore_prepared(conn, jobs, _ENQUEUED, "id")
         new_id = conn.execute(insert, values).scalar()
         return None if new_id is None else _collect(int(new_id))
     return _collect(int(conn.execute(_ENQUEUE, values).scalar_one()))
+
+
+def enqueue_each(conn: Connection, each: Sequence[tuple[str, JsonMapping, str]]) -> list[int]:
+    """:func:`enqueue` of several due jobs ``(task, args, dedupe_key)`` with one statement, in
+    the caller's transaction; the ids of those added (a key already there adds none)."""
+    now = db.db_now(conn)
+    values: dict[str, object] = {}
+    for n, (task, args, key) in enumerate(each):
+        row = _row(task, args, now, now, key, 10, None)
+        values.update({f"r{n}_{name}": value for name, value in row.items()})
+    insert = insert_rows(conn.dialect.name, _ENQUEUED, len(each))
+    return [_collect(i) for i in sorted(int(i) for i in conn.execute(insert, values).scalars())]
+
+
+def _row(
+    task: str,
+    args: JsonMapping | None,
+    when: datetime,
+    now: datetime,
+    dedupe_key: str | None,
+    max_attempts: int,
+    reason: str | None,
+) -> dict[str, object]:
+    """A queued job's row (the columns :data:`_ENQUEUED`)."""
+    return {
+        "task": task,
+        "args": json.dumps(dict(args or {}), sort_keys=True),
+        "status": "queued",
+        "run_at": when,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+        "last_error": reason,
+    }
 
 
 _ENQUEUED = (

@@ -218,9 +218,25 @@ def awaiting_status_at_least(conn: Connection, wanted: int) -> bool:
 
 
 _AWAITING_UP_TO = sa.select(sa.func.count()).select_from(
-    sa.select(invoices.c.id).where(*_awaiting_status()).limit(sa.bindparam("q_up_to")).subquery()
+    sa.select(invoices.c.id)
+    .where(*_awaiting_status())
+    .limit(sa.bindparam("q_up_to", type_=sa.Integer))
+    .subquery()
 )
 """The prepared count of :func:`awaiting_status_at_least`."""
+
+
+def awaiting_and_queued(conn: Connection, wanted: int, task: str) -> tuple[bool, bool]:
+    """:func:`awaiting_status_at_least` and :func:`job_queued` with one statement (both are
+    asked at each upload of a burst)."""
+    row = conn.execute(_AWAITING_AND_QUEUED, {"q_up_to": wanted, "q_task": task}).one()
+    return int(row[0]) >= wanted, bool(row[1])
+
+
+_AWAITING_AND_QUEUED = sa.select(
+    _AWAITING_UP_TO.scalar_subquery(), sa.exists(_JOB_QUEUED.subquery())
+)
+"""The prepared read of :func:`awaiting_and_queued`."""
 
 
 def awaiting_status(conn: Connection) -> list[AwaitingStatus]:

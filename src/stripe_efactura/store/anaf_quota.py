@@ -79,6 +79,31 @@ _NEW_BUCKET = anaf_quota.insert().values(db.params(anaf_quota, ("bucket", "windo
 """The prepared writes of :func:`_bump` (``store/db.py``, "prepared statements")."""
 
 
+def _bumped(conn: Connection, names: list[str], limit: int) -> bool:
+    """Count a call in the current bucket (the last of ``names``) while the window ``names``
+    holds fewer than ``limit`` calls, with one statement; False (nothing changed) when the
+    window is full or the bucket has no row yet. After the quota lock on PostgreSQL, so the
+    statement's snapshot holds every call counted before."""
+    values = {"u_bucket": names[-1], "q_names": names, "q_limit": limit}
+    return conn.execute(_BUMP_IF_ROOM, values).first() is not None
+
+
+_IN_WINDOW = anaf_quota.alias("in_window")
+_BUMP_IF_ROOM = (
+    anaf_quota.update()
+    .where(
+        anaf_quota.c.bucket == sa.bindparam("u_bucket"),
+        sa.select(sa.func.coalesce(sa.func.sum(_IN_WINDOW.c.count), 0))
+        .where(_IN_WINDOW.c.bucket.in_(sa.bindparam("q_names", expanding=True)))
+        .scalar_subquery()
+        < sa.bindparam("q_limit", type_=sa.Integer),
+    )
+    .values(count=anaf_quota.c.count + 1)
+    .returning(anaf_quota.c.count)
+)
+"""The prepared statement of :func:`_bumped` (``store/db.py``, "prepared statements")."""
+
+
 def _window(now: datetime) -> tuple[int, range]:
     """The bucket ``now`` falls in, and the buckets of the global window ending with it."""
     current = int(now.timestamp()) // GLOBAL_BUCKET_SECONDS
@@ -124,6 +149,8 @@ def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, 
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUOTA_LOCK})
     current, window = _window(now)
     names = [f"global:{b}" for b in window]
+    if kind is QuotaKind.GLOBAL and _bumped(conn, names, policy.global_limit(kind)):
+        return  # the common case: the window had room and its current bucket a row
     daily = None if kind is QuotaKind.GLOBAL else _daily_bucket(kind, key, now)
     if daily is not None:
         names.append(daily)
