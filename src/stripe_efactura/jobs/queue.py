@@ -182,8 +182,11 @@ def enqueue(
 
 
 def enqueue_each(conn: Connection, each: Sequence[tuple[str, JsonMapping, str]]) -> list[int]:
-    """:func:`enqueue` of several due jobs ``(task, args, dedupe_key)`` with one statement, in
-    the caller's transaction; the ids of those added (a key already there adds none)."""
+    """:func:`enqueue` of several due jobs ``(task, args, dedupe_key)`` (the default attempts)
+    with one statement, in the caller's transaction; the ids of those added, in order (a key
+    already there adds none)."""
+    if not each:
+        return []
     now = db.db_now(conn)
     values: dict[str, object] = {}
     for n, (task, args, key) in enumerate(each):
