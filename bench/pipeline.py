@@ -939,6 +939,13 @@ def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
             "write_transactions_per_invoice": round(
                 sum(v for k, v in sql.items() if k.endswith(_BEGINS)) / n, 2
             ),
+            # PostgreSQL only: each statement a round trip, each write transaction's BEGIN and
+            # COMMIT two more
+            **(
+                {"pg_round_trips_per_invoice": round((sum(sql.values()) + begins) / n, 1)}
+                if begins
+                else {}
+            ),
             "sql_per_invoice_by_task": {k: round(v / n, 1) for k, v in per_task.most_common()},
             "sql_per_invoice_by_statement": {
                 k: round(v / n, 2) for k, v in sql.most_common() if v / n >= 0.05
