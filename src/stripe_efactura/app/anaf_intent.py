@@ -59,9 +59,9 @@ class Intent:
     standard: str
     mode: dict[str, bool]
     number: str
-    written: str
-    """The work record the intent wrote (``anaf_messages``): the answer's transaction changes
-    the row without reading it again while it still holds this (:func:`record_upload`)."""
+    work: AnafWork
+    """The work record the intent wrote: the answer's transaction changes the row without
+    reading it again while it still holds this (:func:`record_upload`)."""
 
 
 def record_intent(ctx: AppContext, invoice_id: int, seen: Lifecycle | None) -> Intent | Step:
@@ -90,7 +90,7 @@ def record_intent(ctx: AppContext, invoice_id: int, seen: Lifecycle | None) -> I
         xml = invoice_store.xml_of(conn, invoice_id)
     work, mode = intended
     standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
-    return Intent(attempt, xml, standard, mode, inv.number, work.to_json())
+    return Intent(attempt, xml, standard, mode, inv.number, work)
 
 
 def _prod(ctx: AppContext) -> bool:
@@ -141,9 +141,8 @@ def record_upload(
     stale step when the invoice moved on meanwhile. While the row still holds the intent's
     state and work record (the common case) one guarded ``UPDATE`` does it; otherwise the row
     is read again under lock and the attempt compared, as for any other answer."""
-    expect = {"anaf_state": S.UPLOADING.value, "anaf_messages": intent.written}
-    written = AnafWork.from_json(intent.written)
-    if _save_uploaded(conn, invoice_id, written, intent.attempt, index, date, expect):
+    expect = {"anaf_state": S.UPLOADING.value, "anaf_messages": intent.work.to_json()}
+    if _save_uploaded(conn, invoice_id, intent.work, intent.attempt, index, date, expect):
         return None
     inv = current_attempt(conn, invoice_id, intent.attempt)
     if isinstance(inv, Step):

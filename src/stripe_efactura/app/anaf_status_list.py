@@ -84,15 +84,19 @@ def join_burst(conn: Connection, ctx: AppContext) -> bool:
     waiting, queued = anaf_invoices.awaiting_and_queued(conn, wanted, SWEEP_TASK)
     if not waiting and anaf_quota.window_calls(conn, anaf_port.now(ctx)) < wanted:
         return False
-    if not queued:
-        queue.enqueue(conn, SWEEP_TASK, {}, delay=anaf_port.tuning(ctx).list_sweep_seconds)
+    request_sweep(conn, ctx, queued=queued)
     return True
 
 
-def request_sweep(conn: Connection, ctx: AppContext, delay: float | None = None) -> None:
-    """Make sure a sweep is queued (in the caller's transaction): one for all invoices. Two
-    transactions may both find none (PostgreSQL); the lease keeps their sweeps apart."""
-    if anaf_invoices.job_queued(conn, SWEEP_TASK):
+def request_sweep(
+    conn: Connection, ctx: AppContext, delay: float | None = None, *, queued: bool | None = None
+) -> None:
+    """Make sure a sweep is queued (in the caller's transaction): one for all invoices.
+    ``queued``: whether one is, when the caller has just read it. Two transactions may both
+    find none (PostgreSQL); the lease keeps their sweeps apart."""
+    if queued is None:
+        queued = anaf_invoices.job_queued(conn, SWEEP_TASK)
+    if queued:
         return
     wait = anaf_port.tuning(ctx).list_sweep_seconds if delay is None else delay
     queue.enqueue(conn, SWEEP_TASK, {}, delay=wait)

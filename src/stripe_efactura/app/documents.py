@@ -166,9 +166,9 @@ _Changes = tuple[EmailPlan | None, list[invoice_store.Line], dict[str, object]]
 def _changes(ctx: AppContext, current: InvoiceHead, rendered: _Rendered | None) -> _Changes:
     """For the row ``current``: the PDF (when one was rendered and the row has none), the
     email's state (while ``pending``), their timeline lines, and the email's plan."""
-    same = rendered is not None and current.snapshot == rendered.row.snapshot
     # the snapshot never changes once numbered: the one parsed for the PDF serves
-    plan = email_plan(ctx, current, rendered.invoice if rendered is not None and same else None)
+    same = rendered is not None and current.snapshot == rendered.row.snapshot
+    plan = email_plan(ctx, current, rendered.invoice if same and rendered else None)
     lines: list[invoice_store.Line] = []
     values: dict[str, object] = {}
     if rendered is not None and not current.has_pdf:
