@@ -8,7 +8,13 @@ from sqlalchemy.engine import Engine
 
 from stripe_efactura.store import db
 
-_OWN_TRANSACTION = "SELECT now() = statement_timestamp()"
+
+def _own_transaction(conn: sa.Connection) -> bool:
+    """Whether each statement on ``conn`` runs in its own transaction: ``now()`` (the
+    transaction's start) moves between two statements 10 ms apart."""
+    first = conn.exec_driver_sql("SELECT now()").scalar()
+    conn.exec_driver_sql("SELECT pg_sleep(0.01)")
+    return bool(conn.exec_driver_sql("SELECT now()").scalar() != first)
 
 
 def test_reads_on_postgresql_need_no_transaction_and_writes_keep_theirs(engine: Engine) -> None:
@@ -25,19 +31,16 @@ def test_reads_on_postgresql_need_no_transaction_and_writes_keep_theirs(engine: 
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
         with db.read(engine) as conn:
-            conn.exec_driver_sql("SELECT pg_sleep(0.01)")
-            read_alone = conn.exec_driver_sql(_OWN_TRANSACTION).scalar()
+            read_alone = _own_transaction(conn)
         with db.write(engine) as conn:
-            conn.exec_driver_sql("SELECT pg_sleep(0.01)")
-            write_alone = conn.exec_driver_sql(_OWN_TRANSACTION).scalar()
+            write_alone = _own_transaction(conn)
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert (read_alone, write_alone) == (True, False)
     assert not any(s.strip().upper().startswith(("BEGIN", "COMMIT")) for s in sent)
     with db.write(engine) as conn:  # the pool gave the connection back in its usual mode
         assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
-        conn.exec_driver_sql("SELECT pg_sleep(0.01)")
-        assert conn.exec_driver_sql(_OWN_TRANSACTION).scalar() is False
+        assert _own_transaction(conn) is False
 
 
 def test_a_one_statement_write_is_its_own_transaction_on_postgresql(engine: Engine) -> None:
@@ -52,14 +55,12 @@ def test_a_one_statement_write_is_its_own_transaction_on_postgresql(engine: Engi
             if db.is_sqlite(engine):
                 assert conn.in_transaction()
             else:
-                conn.exec_driver_sql("SELECT pg_sleep(0.01)")
-                assert conn.exec_driver_sql(_OWN_TRANSACTION).scalar() is True
+                assert _own_transaction(conn) is True
         with db.read(engine) as conn:
             assert conn.exec_driver_sql("SELECT n FROM one_write").scalars().all() == [1]
         if not db.is_sqlite(engine):
             with db.write(engine) as conn:  # the pool gave the connection back as it was
-                conn.exec_driver_sql("SELECT pg_sleep(0.01)")
-                assert conn.exec_driver_sql(_OWN_TRANSACTION).scalar() is False
+                assert _own_transaction(conn) is False
     finally:
         with db.write(engine) as conn:
             conn.exec_driver_sql("DROP TABLE one_write")

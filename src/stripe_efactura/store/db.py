@@ -3,7 +3,8 @@
 SQLite runs in WAL with ``synchronous=FULL``; every write transaction starts with
 ``BEGIN IMMEDIATE`` (a deferred read-then-write transaction fails at once under
 concurrency, see STACK.md §3). Read-only work uses :func:`read` (a deferred ``BEGIN``).
-PostgreSQL uses psycopg 3; claims use ``FOR UPDATE SKIP LOCKED``.
+PostgreSQL uses psycopg 3 (results in binary: ``pg_results``); claims use ``FOR UPDATE SKIP
+LOCKED``.
 
 Times come from the database clock (:func:`db_now`), never from the worker's clock, so that
 leases and run times agree across machines.
@@ -142,7 +143,9 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=10)
+    from .pg_results import make_pg_engine  # psycopg, imported for PostgreSQL only
+
+    engine = make_pg_engine(url, pool_size)
     _ping_when_idle(engine)
     return engine
 
@@ -155,12 +158,10 @@ _CHECKED_IN = "efactura_checked_in"
 def _ping_when_idle(engine: Engine) -> None:
     """Pre-ping the pooled connections that rested :data:`PING_IDLE` seconds or more.
 
-    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip and one more
-    PostgreSQL transaction per transaction, which doubled a worker's commits (each job checks
-    out a connection two or three times; bench/webhook_scale.py). A connection used within
-    the last second is known to have worked then; one that rested longer (a restart or a
-    failover of the server since) is pinged as before, and a dead one is replaced before
-    anyone uses it."""
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: a round trip and a transaction
+    more per transaction, which doubled a worker's commits (bench/webhook_scale.py). A
+    connection used within the last second worked then; one that rested longer (a restart or
+    a failover since) is pinged as before, and a dead one is replaced before anyone uses it."""
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_conn: object, record: sa.pool.ConnectionPoolEntry) -> None:
