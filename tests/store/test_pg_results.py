@@ -79,3 +79,10 @@ def test_stored_documents_read_back_byte_for_byte(engine: Engine) -> None:
         row = store.must_get(conn, invoice_id)
         assert (bytes(row.xml), row.pdf, row.signed_zip) == (_DOCUMENT, pdf, None)
         assert invoice_files.content(conn, invoice_id, "pdf") == pdf
+
+
+def test_the_catalogs_are_read_as_text_for_reflection(engine: Engine) -> None:
+    """SQLAlchemy's reflection parses ``pg_index.indkey`` (``int2vector``, no binary loader)
+    from its text: the statements naming ``pg_catalog`` ask for text."""
+    indexes = {i["name"]: i["column_names"] for i in sa.inspect(engine).get_indexes("invoices")}
+    assert indexes["ix_invoices_series_issue_date"] == ["series_code", "issue_date"]
