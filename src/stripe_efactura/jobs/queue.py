@@ -37,6 +37,8 @@ from .due import LEASE, due_ids
 from .rows import insert_ignore as insert_rows
 
 DEFAULT_LEASE = timedelta(seconds=60)
+DEFAULT_MAX_ATTEMPTS = 10
+"""Attempts a job gets unless :func:`enqueue` is told otherwise (the column's default too)."""
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 3600.0
 
@@ -165,7 +167,7 @@ def enqueue(
     delay: float = 0.0,
     run_at: datetime | None = None,
     dedupe_key: str | None = None,
-    max_attempts: int = 10,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     reason: str | None = None,
 ) -> int | None:
     """Add a job in the caller's transaction. With ``dedupe_key``, a second enqueue of the
@@ -190,7 +192,7 @@ def enqueue_each(conn: Connection, each: Sequence[tuple[str, JsonMapping, str]])
     now = db.db_now(conn)
     values: dict[str, object] = {}
     for n, (task, args, key) in enumerate(each):
-        row = _row(task, args, now, now, key, 10, None)
+        row = _row(task, args, now, now, key, DEFAULT_MAX_ATTEMPTS, None)
         values.update({f"r{n}_{name}": value for name, value in row.items()})
     insert = insert_rows(conn.dialect.name, _ENQUEUED, len(each))
     return [_collect(i) for i in sorted(int(i) for i in conn.execute(insert, values).scalars())]
@@ -250,25 +252,15 @@ def enqueue_many(
         stamp = db.sqlite_stamp(now)
         conn.exec_driver_sql(
             "INSERT INTO jobs (task, args, status, run_at, attempts, max_attempts, created_at)"
-            " VALUES (?, ?, 'queued', ?, 0, 10, ?)",
-            [(task, json.dumps(dict(a), sort_keys=True), stamp, stamp) for a in args_list],
+            " VALUES (?, ?, 'queued', ?, 0, ?, ?)",
+            [
+                (task, json.dumps(dict(a), sort_keys=True), stamp, DEFAULT_MAX_ATTEMPTS, stamp)
+                for a in args_list
+            ],
         )
         return
-    conn.execute(
-        jobs.insert(),
-        [
-            {
-                "task": task,
-                "args": json.dumps(dict(a), sort_keys=True),
-                "status": "queued",
-                "run_at": now,
-                "attempts": 0,
-                "max_attempts": 10,
-                "created_at": now,
-            }
-            for a in args_list
-        ],
-    )
+    rows = [_row(task, a, now, now, None, DEFAULT_MAX_ATTEMPTS, None) for a in args_list]
+    conn.execute(jobs.insert(), rows)
 
 
 def claim(
