@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from stripe_efactura.app.context import AppContext
 from stripe_efactura.config import demo_settings
 from stripe_efactura.errors import StorageError
 from stripe_efactura.intake import envelope, payload
+from stripe_efactura.jobs.queue import Job
+from stripe_efactura.jobs.worker import Worker
 from stripe_efactura.store import db
 from stripe_efactura.store.event_batches import job_args
 from stripe_efactura.store.tables import jobs, stripe_events
@@ -159,6 +163,31 @@ def test_answered_only_after_commit_and_all_or_nothing(ctx: AppContext, db_url: 
     finally:
         store.close()
         other.dispose()
+
+
+def test_the_jobs_are_due_at_once_on_the_clock_the_worker_claims_with(ctx: AppContext) -> None:
+    """A drain right after the post runs the batch's jobs. On PostgreSQL the process follows
+    the server's clock between reads (``db.db_now``) and may lag it: here by 2 s, made up
+    (by half a round trip in life). Jobs stamped with the server's ``clock_timestamp()`` were
+    then not yet due for a worker of the same process: the drain ran none of them."""
+    engine = ctx.engine
+    if not db.is_sqlite(engine):
+        with db.read(engine) as conn:
+            db.db_now(conn)  # from here the clock is followed
+        follow, lag = db._followed[engine], timedelta(seconds=2)
+        db._followed[engine] = dataclasses.replace(follow, value=follow.value - lag)
+    store = intake.BatchStore(ctx)
+    try:
+        assert store.accept(batch("d")) == [True, True, True]
+    finally:
+        store.close()
+    ran: list[str] = []
+
+    def run(job: Job) -> None:
+        ran.append(str(job.args["event_id"]))
+
+    assert Worker(engine, {"process_event": run}).drain() == 3
+    assert sorted(ran) == ["evt_d1", "evt_d2", "evt_d3"]
 
 
 def _counts(engine: sa.Engine) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from stripe_efactura.store import db
+from stripe_efactura.store import checkpoints, db
 from stripe_efactura.store.migrate import upgrade
 from stripe_efactura.store.tables import jobs
 
@@ -32,7 +32,7 @@ def test_checkpoint_runs_beside_an_open_write_transaction(tmp_path: Path) -> Non
                 created_at=sa.func.now(),
             )
         )
-    checkpointer = db.Checkpointer(engine)
+    checkpointer = checkpoints.Checkpointer(engine)
     with db.write(engine) as conn:  # the writer holds the write lock during the tick
         conn.execute(jobs.update().values(attempts=1))
         started = time.monotonic()
@@ -52,7 +52,7 @@ def test_checkpoint_runs_beside_an_open_write_transaction(tmp_path: Path) -> Non
 def test_checkpointer_thread_starts_and_stops(tmp_path: Path) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'd.db'}")
     upgrade(engine)
-    checkpointer = db.Checkpointer(engine, interval=0.01).start()
+    checkpointer = checkpoints.Checkpointer(engine, interval=0.01).start()
     time.sleep(0.05)
     checkpointer.stop()
     engine.dispose()

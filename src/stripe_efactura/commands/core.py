@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from ..config import Settings
-from ..store.db import Checkpointer
+from ..store.checkpoints import Checkpointer
 from . import Access, app, db_app, read_input, session, settings
 
 

@@ -33,7 +33,7 @@ from ..app.context import AppContext
 from ..intake.fake_stripe import FakeStripeReader, FakeStripeStore
 from ..intake.signature import sign
 from ..jsontypes import JsonObject
-from ..store.db import Checkpointer
+from ..store.checkpoints import Checkpointer
 from ..tz import BUCHAREST
 from .environment import (
     AsgiServer,

@@ -43,7 +43,7 @@ from ..intake.signature import sign
 from ..invoicing.serialize import invoice_from_json
 from ..registry.fake import FakeRegistry
 from ..store.anaf_work import AnafState
-from ..store.db import Checkpointer
+from ..store.checkpoints import Checkpointer
 from ..store.invoices import TimelineEntry
 from ..tz import BUCHAREST
 from ..ubl import artifacts

@@ -132,7 +132,7 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous or _SQLITE_SYNC}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA wal_autocheckpoint=10000")  # safety net; see Checkpointer
+            cur.execute("PRAGMA wal_autocheckpoint=10000")  # safety net (checkpoints.py)
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -358,10 +358,10 @@ def _read_clock(conn: Connection) -> datetime:
     transaction's first ``db_now`` costs no query in between."""
     if is_sqlite(conn):
         return sqlite_now()
-    follow = _followed.get(conn.engine)
-    mono = time.monotonic()
-    if follow is not None and mono - follow.read_at < CLOCK_RESYNC_SECONDS:
-        return follow.at(mono)
+    followed = followed_now(conn.engine)
+    if followed is not None:
+        return followed
+    follow, mono = _followed.get(conn.engine), time.monotonic()
     value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar_one()
     assert isinstance(value, datetime)
     read_at = (mono + time.monotonic()) / 2
@@ -370,6 +370,19 @@ def _read_clock(conn: Connection) -> datetime:
         fresh = follow.at(read_at)
     _followed[conn.engine] = _FollowedClock(fresh, read_at)
     return fresh
+
+
+def followed_now(engine: Engine) -> datetime | None:
+    """PostgreSQL: ``engine``'s followed clock (:func:`_read_clock`) now, without a query,
+    while it is fresh; None when the next :func:`db_now` queries the server again. A raw
+    statement that stamps a time takes this value (or ``clock_timestamp()`` on None), so that
+    what it stamps "now" is due at once on this process's clock (:func:`db_now`), which may
+    lag the server's by up to half a round trip."""
+    follow = _followed.get(engine)
+    mono = time.monotonic()
+    if follow is None or mono - follow.read_at >= CLOCK_RESYNC_SECONDS:
+        return None
+    return follow.at(mono)
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -382,67 +395,6 @@ def utc_naive(moment: datetime) -> datetime:
 def sqlite_stamp(moment: datetime) -> str:
     """A datetime as SQLAlchemy stores it in SQLite (for raw executemany fast paths)."""
     return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-class Checkpointer:
-    """Runs SQLite WAL checkpoints off the request path.
-
-    With the automatic checkpoint (every N pages) the unlucky committing writer pays for
-    copying the WAL into the database and its fsync, which shows as p99 spikes on the
-    webhook. ``serve`` and ``worker`` run this thread instead: a PASSIVE checkpoint every
-    ``interval`` seconds, outside any transaction (it never blocks readers or writers); the
-    autocheckpoint stays as a safety net at 10,000 pages. The interval is short (0.1 s) so
-    that each checkpoint copies little: under bench/webhook's load a 1 s interval copied
-    ~20 MB at a time and the commits running meanwhile took 25-80 ms (a 0.5 s interval still
-    25 ms); at 0.1-0.2 s no commit stalled. An idle tick is one pool checkout and a look at
-    the WAL index.
-    """
-
-    def __init__(self, engine: Engine, interval: float = 0.1) -> None:
-        import threading
-
-        self.engine = engine
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
-
-    def start(self) -> Checkpointer:
-        if is_sqlite(self.engine):
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def checkpoint(self) -> None:
-        """One PASSIVE checkpoint, outside any transaction.
-
-        It runs on the raw DBAPI connection, which is in autocommit mode (``isolation_level =
-        None``): through a SQLAlchemy ``Connection`` the statement would autobegin, and the
-        engine's ``begin`` hook emits ``BEGIN IMMEDIATE``, so every tick took the write lock
-        and the webhook writer waited in SQLite's busy handler (sleeps of 10-100 ms) -- the
-        periodic 50-80 ms commit stalls of bench/webhook. Without a transaction a PASSIVE
-        checkpoint never waits for, nor blocks, a writer.
-        """
-        try:
-            raw = self.engine.raw_connection()
-        except sa.exc.SQLAlchemyError:  # closing: try again next tick
-            return
-        try:
-            cur = raw.cursor()
-            cur.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            cur.fetchall()
-            cur.close()
-        except sqlite3.Error:  # busy or closing: try again next tick
-            pass
-        finally:
-            raw.close()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.checkpoint()
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: Mapping[str, object]) -> sa.Insert:

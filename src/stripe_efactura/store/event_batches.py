@@ -9,8 +9,12 @@ same transaction runs on the DB-API connection the writer keeps, with precompile
 - SQLite: ``BEGIN IMMEDIATE`` (after this process's writer turn), the host's clock
   (``db.sqlite_now``, no statement), one ``IN`` lookup of the ids already stored, one
   ``executemany`` per table, ``COMMIT``;
-- PostgreSQL: one statement (the clock, the events ``ON CONFLICT DO NOTHING`` and the jobs
-  of the new ones, from arrays bound in binary) and ``COMMIT``.
+- PostgreSQL: one statement (the events ``ON CONFLICT DO NOTHING`` and the jobs of the new
+  ones, from arrays bound in binary) and ``COMMIT``; the time is the process's followed
+  clock (``db.followed_now``, the one ``db.db_now`` reads), or ``clock_timestamp()`` when it
+  is not fresh: a job stamped by the server's clock could be a few milliseconds in the future
+  for a worker of the same process (its followed clock lags by up to half a round trip), and
+  ``Worker.drain`` right after the post found it not yet due.
 
 The rows are the ones the SQLAlchemy path writes (tests/intake/test_event_batches.py
 compares them on both databases). :meth:`EventBatches.insert` returns only after the
@@ -48,7 +52,9 @@ _SQLITE_JOB = (
     " VALUES ('process_event', ?, 'queued', ?, 0, 10, ?)"
 )
 _PG_BATCH = """
-WITH clock AS MATERIALIZED (SELECT clock_timestamp() AT TIME ZONE 'UTC' AS now),
+WITH clock AS MATERIALIZED (
+  SELECT coalesce(%(now)s::timestamp, clock_timestamp() AT TIME ZONE 'UTC') AS now
+),
 new AS (
   INSERT INTO stripe_events
     (id, type, api_version, livemode, account, source, payload, received_at, outcome)
@@ -180,6 +186,7 @@ class EventBatches:
         metas = [meta for meta, _ in items]
         ids = list(dict.fromkeys(m.id for m in metas))
         return {
+            "now": db.followed_now(self.engine),  # the clock db.db_now reads in this process
             "source": self.source,
             "ids": [m.id for m in metas],
             "types": [m.type for m in metas],
