@@ -77,12 +77,15 @@ class CallLog:
         await self.app(scope, receive, send)
 
 
+ISSUED = date(2026, 3, 2)
+
+
 def invoice(number: str) -> Invoice:
     tax = TaxClass(VatCategory.STANDARD, D("21"))
     line = InvoiceLine("1", "Abonament", D("1"), D("100.00"), D("100.00"), tax, unit_code="C62")
     return Invoice(
         number,
-        date(2026, 3, 2),
+        ISSUED,
         "RON",
         SELLER,
         BUYER,
@@ -116,7 +119,7 @@ def main(n: int) -> None:
     ids = []
     with db.write(ctx.engine) as conn:
         for _ in range(n):
-            code, seq, number = allocate(conn, settings.series.invoice)
+            code, seq, number, _ = allocate(conn, settings.series.invoice, ISSUED)
             inv = invoice(number)
             ids.append(
                 invoice_store.insert_invoice(

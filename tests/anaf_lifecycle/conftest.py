@@ -128,7 +128,7 @@ class Env:
         issued = issued or self.clock.now().date()
         cfg = self.ctx.settings.series.invoice
         with db.write(self.ctx.engine) as conn:
-            code, seq, number = allocate(conn, cfg)
+            code, seq, number, _ = allocate(conn, cfg, issued)
             key = f"pi_{number}"
             now = db.db_now(conn)
             conn.execute(

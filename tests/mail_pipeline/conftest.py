@@ -145,7 +145,9 @@ class Pipeline:
         """Store ``invoice`` numbered in the invoice series and enqueue ``render_pdf``, as
         ``app.issuing`` does. Returns (invoice id, the numbered invoice)."""
         with db.write(self.ctx.engine) as conn:
-            code, seq, number = allocate(conn, self.ctx.settings.series.invoice)
+            code, seq, number, _ = allocate(
+                conn, self.ctx.settings.series.invoice, invoice.issue_date
+            )
             numbered = replace(
                 invoice, number=number, payment_key=payment_key or invoice.payment_key
             )

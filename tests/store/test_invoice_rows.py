@@ -15,6 +15,8 @@ from stripe_efactura.store.migrate import upgrade
 from stripe_efactura.store.numbering import allocate
 from stripe_efactura.store.tables import invoice_files
 
+DAY = date(2026, 11, 21)
+
 
 def test_accepted_invoice_is_immutable(db_url: str) -> None:
     engine = db.make_engine(db_url)
@@ -41,7 +43,7 @@ def test_accepted_invoice_is_immutable(db_url: str) -> None:
 
 
 def _issue(conn: sa.Connection, key: str = "pi_1") -> int:
-    code, seq, number = allocate(conn, SeriesConfig(code="invoice", prefix="F"))
+    code, seq, number, _ = allocate(conn, SeriesConfig(code="invoice", prefix="F"), DAY)
     return store.insert_invoice(
         conn,
         series_code=code,
@@ -49,7 +51,7 @@ def _issue(conn: sa.Connection, key: str = "pi_1") -> int:
         number=number,
         kind="invoice",
         payment_key=key,
-        issue_date=date(2026, 11, 21),
+        issue_date=DAY,
         currency="RON",
         total="121.00",
         livemode=True,

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from stripe_efactura.jobs import queue
-from stripe_efactura.store import anaf_invoices, db, invoices
+from stripe_efactura.store import anaf_invoices, db
 
 
 def _plan(conn: Connection, query: sa.ClauseElement) -> str:
@@ -50,10 +50,3 @@ def test_job_queued_reads_the_queued_tasks_index_not_the_backlog(engine: Engine)
         both = anaf_invoices._AWAITING_AND_QUEUED.params(q_task="anaf_status_sweep", q_up_to=5)
         plan_of_both = _plan(conn, both)
     assert "ix_jobs_queued_task" in plan and "ix_jobs_queued_task" in plan_of_both
-
-
-def test_a_series_latest_issue_date_is_read_from_its_index(engine: Engine) -> None:
-    with db.read(engine) as conn:
-        assert invoices.latest_issue_date(conn, "SEF") is None
-        plan = _plan(conn, invoices._LATEST_ISSUE_DATE.params(q_series="SEF"))
-    assert "ix_invoices_series_issue_date" in plan

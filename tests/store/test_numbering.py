@@ -13,13 +13,16 @@ from stripe_efactura.config import SeriesConfig, SeriesSettings
 from stripe_efactura.invoicing.numbering import format_number, series_for
 from stripe_efactura.store import db
 from stripe_efactura.store.invoices import insert_invoice
-from stripe_efactura.store.migrate import upgrade
+from stripe_efactura.store.migrate import downgrade, upgrade
 from stripe_efactura.store.numbering import allocate, peek
-from stripe_efactura.store.tables import invoices
+from stripe_efactura.store.tables import invoices, series
+
+DAY = date(2026, 11, 21)
 
 
-def _issue(conn: sa.Connection, cfg: SeriesConfig, key: str) -> str:
-    code, seq, number = allocate(conn, cfg)
+def _issue(conn: sa.Connection, cfg: SeriesConfig, key: str, day: date = DAY) -> str:
+    code, seq, number, latest = allocate(conn, cfg, day)
+    assert latest >= day
     insert_invoice(
         conn,
         series_code=code,
@@ -27,7 +30,7 @@ def _issue(conn: sa.Connection, cfg: SeriesConfig, key: str) -> str:
         number=number,
         kind="invoice",
         payment_key=key,
-        issue_date=date(2026, 11, 21),
+        issue_date=day,
         currency="RON",
         total="1.00",
         livemode=True,
@@ -93,10 +96,10 @@ def test_an_existing_series_takes_its_number_in_one_statement(db_url: str) -> No
     for _ in range(2):
         with db.write(engine) as conn:
             seen.clear()
-            taken.append(allocate(conn, cfg))
+            taken.append(allocate(conn, cfg, DAY))
             statements = [s for s in seen if s in ("INSERT", "UPDATE")]
     # the first: take (no row), create, move to start, take; the second: take
-    assert taken == [("invoice:S:", 7, "S7"), ("invoice:S:", 8, "S8")]
+    assert taken == [("invoice:S:", 7, "S7", DAY), ("invoice:S:", 8, "S8", DAY)]
     assert statements == ["UPDATE"]
     engine.dispose()
 
@@ -111,6 +114,76 @@ def test_rollback_returns_the_number(db_url: str) -> None:
     with db.write(engine) as conn:
         assert _issue(conn, cfg, "kept") == "R1"
     engine.dispose()
+
+
+def test_the_series_keeps_its_latest_issue_date_with_the_number(db_url: str) -> None:
+    """The date moves with the number in the same statement: an earlier date after a later
+    one is reported (the issuing path rolls back), a later one moves it, a rollback gives it
+    back with the number."""
+    engine = db.make_engine(db_url)
+    upgrade(engine)
+    cfg = SeriesConfig(code="invoice", prefix="D")
+    first, earlier, later = date(2026, 3, 2), date(2026, 3, 1), date(2026, 3, 5)
+    with db.write(engine) as conn:
+        assert allocate(conn, cfg, first) == ("invoice:D:", 1, "D1", first)
+        assert allocate(conn, cfg, earlier) == ("invoice:D:", 2, "D2", first)
+        assert allocate(conn, cfg, first) == ("invoice:D:", 3, "D3", first)
+        assert allocate(conn, cfg, later) == ("invoice:D:", 4, "D4", later)
+    with pytest.raises(RuntimeError), db.write(engine) as conn:
+        assert allocate(conn, cfg, date(2026, 3, 9)).latest_issue_date == date(2026, 3, 9)
+        raise RuntimeError("rendering failed")
+    with db.write(engine) as conn:
+        assert allocate(conn, cfg, date(2026, 3, 6)) == ("invoice:D:", 5, "D5", date(2026, 3, 6))
+    with db.read(engine) as conn:
+        assert conn.execute(sa.select(series.c.last_issue_date)).scalar_one() == date(2026, 3, 6)
+    engine.dispose()
+
+
+def test_migration_0013_gives_each_series_the_latest_date_of_its_invoices(db_url: str) -> None:
+    engine = db.make_engine(db_url)
+    upgrade(engine, "0012")
+    old_series = sa.table("series", *(sa.column(c) for c in ("code", "prefix", "next_number")))
+    days = {"A": [date(2026, 2, 27), date(2026, 3, 2), date(2026, 3, 1)], "B": [], "C": []}
+    days["C"] = [date(2025, 12, 31)]
+    with db.write(engine) as conn:
+        for code, dated in days.items():
+            conn.execute(sa.insert(old_series).values(code=code, prefix=code, next_number=9))
+            for n, day in enumerate(dated, start=1):
+                _insert_dated(conn, code, n, day)
+    upgrade(engine)
+    with db.read(engine) as conn:
+        query = sa.select(series.c.code, series.c.last_issue_date).order_by(series.c.code)
+        assert [tuple(r) for r in conn.execute(query)] == [
+            ("A", date(2026, 3, 2)),
+            ("B", None),
+            ("C", date(2025, 12, 31)),
+        ]
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("invoices")}
+    assert "ix_invoices_series_issue_date" not in indexes
+    downgrade(engine, "0012")
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("series")}
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("invoices")}
+    assert "last_issue_date" not in columns
+    assert "ix_invoices_series_issue_date" in indexes
+    engine.dispose()
+
+
+def _insert_dated(conn: sa.Connection, code: str, n: int, day: date) -> None:
+    insert_invoice(
+        conn,
+        series_code=code,
+        seq=n,
+        number=f"{code}{n}",
+        kind="invoice",
+        payment_key=f"pi_{code}{n}",
+        issue_date=day,
+        currency="RON",
+        total="1.00",
+        livemode=True,
+        snapshot="{}",
+        xml=b"<x/>",
+    )
 
 
 def test_series_choice() -> None:

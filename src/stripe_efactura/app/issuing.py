@@ -300,9 +300,8 @@ def store_numbered(
     with its number, store it, mark its payment ``invoiced`` and enqueue the PDF and, for a
     live series with ``auto_upload``, the ANAF upload. Returns ``(invoice id, number)``."""
     waiting.require_live_profile(ctx, livemode)  # never a live number under the template
-    code, seq, number = allocate(conn, cfg)
-    latest = invoice_store.latest_issue_date(conn, code)
-    if latest is not None and latest > validated.issue_date:
+    code, seq, number, latest = allocate(conn, cfg, validated.issue_date)
+    if latest > validated.issue_date:
         # another process numbered this series on a later day (clocks apart): the rollback
         # gives the number back and the job runs again once our day has come
         raise RetryLater(

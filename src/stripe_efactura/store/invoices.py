@@ -449,18 +449,3 @@ def storno_snapshots(conn: Connection, invoice_id: int) -> list[str]:
             .order_by(invoices.c.id)
         ).scalars()
     ]
-
-
-def latest_issue_date(conn: Connection, series_code: str) -> date | None:
-    """The latest issue date in a series: a later number never carries an earlier date."""
-    value = conn.execute(_LATEST_ISSUE_DATE, {"q_series": series_code}).scalar()
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
-
-
-_LATEST_ISSUE_DATE = sa.select(sa.func.max(invoices.c.issue_date)).where(
-    invoices.c.series_code == sa.bindparam("q_series")
-)
-"""The prepared read of :func:`latest_issue_date`: the end of ``ix_invoices_series_issue_date``
-(it read every invoice of the series before migration 0010)."""

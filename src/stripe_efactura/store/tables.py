@@ -71,6 +71,8 @@ series = sa.Table(
     sa.Column("suffix", sa.String(32), nullable=False, server_default=""),
     sa.Column("padding", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_number", sa.BigInteger, nullable=False),
+    # the latest issue date of the series' numbers, taken with each (``numbering.allocate``)
+    sa.Column("last_issue_date", sa.Date),
 )
 
 invoices = sa.Table(
@@ -106,8 +108,6 @@ invoices = sa.Table(
     sa.UniqueConstraint("payment_key", "kind", name="uq_invoices_payment_key_kind"),
     sa.Index("ix_invoices_anaf_state", "anaf_state"),
     sa.Index("ix_invoices_issue_date", "issue_date", "id"),
-    # a series' latest issue date, read before each number (``invoices.latest_issue_date``)
-    sa.Index("ix_invoices_series_issue_date", "series_code", "issue_date"),
 )
 
 # An invoice's large documents, one row each, inserted once: ``xml`` (the UBL XML, with the
