@@ -144,6 +144,47 @@ def test_a_turn_granted_after_its_asker_gave_up_is_released_at_once(
         os.close(holder)
 
 
+def test_a_turn_taken_while_the_waiter_is_granted_an_abandoned_lock_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waiter thread, granted the lock after its asker gave up, releases it as nobody's.
+    A turn that tried the lock without blocking on the same open file at that moment got it
+    (the file already held it) and lost it to that release: another process could write in
+    its turn (the test above failed now and then under load). Here the moment is held open:
+    the waiter is granted the lock but kept from deciding while the next turn starts."""
+    monkeypatch.setattr(writer_turns, "TURN_WAIT", 0.05)
+    path = tmp_path / "x.db-writers"
+    turns = WriterTurns(path)
+    holder = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    entered, leave = threading.Event(), threading.Event()
+
+    def next_turn() -> None:
+        with turns.turn():
+            entered.set()
+            leave.wait(5)
+
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with turns.turn():  # gave up; its waiter still waits in flock
+            waiter = turns._waiter
+        assert waiter is not None
+        with waiter._cv:  # the waiter cannot decide what to do with a grant
+            fcntl.flock(holder, fcntl.LOCK_UN)  # the kernel grants it the lock
+            time.sleep(0.1)
+            thread = threading.Thread(target=next_turn)
+            thread.start()
+            time.sleep(0.1)
+        assert entered.wait(5)
+        time.sleep(0.1)  # the waiter has decided
+        with pytest.raises(BlockingIOError):  # the turn holds the lock
+            fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        leave.set()
+        thread.join(5)
+    finally:
+        leave.set()
+        os.close(holder)
+
+
 def test_turns_of_two_owners_never_overlap_and_each_is_handed_over(tmp_path: Path) -> None:
     path = tmp_path / "x.db-writers"
     owners = [WriterTurns(path), WriterTurns(path)]  # two open files: like two processes

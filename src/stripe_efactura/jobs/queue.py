@@ -34,7 +34,6 @@ from ..store import db
 from ..store.tables import jobs, schedules
 from . import handover
 from .due import LEASE, due_ids
-from .rows import insert_ignore as insert_rows
 
 DEFAULT_LEASE = timedelta(seconds=60)
 DEFAULT_MAX_ATTEMPTS = 10
@@ -194,7 +193,7 @@ def enqueue_each(conn: Connection, each: Sequence[tuple[str, JsonMapping, str]])
     for n, (task, args, key) in enumerate(each):
         row = _row(task, args, now, now, key, DEFAULT_MAX_ATTEMPTS, None)
         values.update({f"r{n}_{name}": value for name, value in row.items()})
-    insert = insert_rows(conn.dialect.name, _ENQUEUED, len(each))
+    insert = db.insert_ignore_rows(conn.dialect.name, jobs, _ENQUEUED, len(each), "id")
     return [_collect(i) for i in sorted(int(i) for i in conn.execute(insert, values).scalars())]
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 
@@ -399,13 +400,12 @@ def sqlite_stamp(moment: datetime) -> str:
 
 def insert_ignore(conn: Connection, table: sa.Table, values: Mapping[str, object]) -> sa.Insert:
     """``INSERT … ON CONFLICT DO NOTHING`` for SQLite and PostgreSQL."""
-    if is_sqlite(conn):
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return _dialect_insert(conn.dialect.name, table).values(**values).on_conflict_do_nothing()
 
-        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-    return pg_insert(table).values(**values).on_conflict_do_nothing()
+def _dialect_insert(dialect: str, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """The ``INSERT`` of ``table`` in ``dialect``, the one with ``on_conflict_do_nothing``."""
+    return sqlite.insert(table) if dialect == "sqlite" else postgresql.insert(table)
 
 
 # --- prepared statements ------------------------------------------------------------------------
@@ -440,13 +440,20 @@ def insert_ignore_prepared(
 def _insert_ignore_prepared(
     dialect: str, table: sa.Table, names: tuple[str, ...], returning: str
 ) -> sa.Insert:
-    stmt: sa.Insert
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    insert = _dialect_insert(dialect, table).values(params(table, names))
+    return insert.on_conflict_do_nothing().returning(table.c[returning])
 
-        stmt = sqlite_insert(table).values(params(table, names)).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt = pg_insert(table).values(params(table, names)).on_conflict_do_nothing()
-    return stmt.returning(table.c[returning])
+@functools.cache
+def insert_ignore_rows(
+    dialect: str, table: sa.Table, names: tuple[str, ...], rows: int, returning: str
+) -> sa.Insert:
+    """``rows`` rows of the columns ``names`` in one ``INSERT … ON CONFLICT DO NOTHING``
+    returning the column ``returning`` of those added: row ``n``'s value of column ``c`` is
+    the parameter ``r<n>_<c>``; built once per dialect and row count."""
+    values = [
+        {name: sa.bindparam(f"r{n}_{name}", type_=table.c[name].type) for name in names}
+        for n in range(rows)
+    ]
+    insert = _dialect_insert(dialect, table).values(values)
+    return insert.on_conflict_do_nothing().returning(table.c[returning])

@@ -84,6 +84,9 @@ class WriterTurns:
         fd = self._file()
         if fd is None:
             return False
+        waiter = self._waiter
+        if waiter is not None and waiter.pid == os.getpid() and waiter.in_flight():
+            return waiter.take(TURN_WAIT)  # it may be granted the lock now: through it
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return True
@@ -126,7 +129,16 @@ class _Handoff:
         self._wanted = False
         self._granted = False
         self._failed = False
+        self._busy = False
         threading.Thread(target=self._run, name="writer-turn", daemon=True).start()
+
+    def in_flight(self) -> bool:
+        """Whether this thread waits in ``flock`` or has just been granted the lock. A turn
+        asked for meanwhile goes through :meth:`take`: tried without blocking on the same
+        open file, it would succeed once the kernel granted this thread the lock, which
+        this thread then releases as nobody's (its asker gave up), under the new turn."""
+        with self._cv:
+            return self._busy
 
     def take(self, timeout: float) -> bool:
         """Ask for the turn; True once this process holds it, False after ``timeout``."""
@@ -145,12 +157,13 @@ class _Handoff:
         while True:
             with self._cv:
                 self._cv.wait_for(lambda: self._wanted)
+                self._busy = True
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX)  # blocks without the GIL
             except OSError:  # the file went away: the asker goes to SQLite's busy handler
                 with self._cv:
                     self._failed = True
-                    self._wanted = False
+                    self._wanted = self._busy = False
                     self._cv.notify_all()
                 continue
             with self._cv:
@@ -160,6 +173,7 @@ class _Handoff:
                     self._cv.notify_all()
                 else:  # its asker gave up meanwhile: nobody here holds the turn
                     fcntl.flock(self.fd, fcntl.LOCK_UN)
+                self._busy = False
 
 
 _TURNS: dict[Path, WriterTurns] = {}
