@@ -23,6 +23,11 @@ DAY = date(2026, 11, 21)
 def _issue(conn: sa.Connection, cfg: SeriesConfig, key: str, day: date = DAY) -> str:
     code, seq, number, latest = allocate(conn, cfg, day)
     assert latest >= day
+    _insert(conn, code, seq, number, key, day)
+    return number
+
+
+def _insert(conn: sa.Connection, code: str, seq: int, number: str, key: str, day: date) -> None:
     insert_invoice(
         conn,
         series_code=code,
@@ -37,7 +42,6 @@ def _issue(conn: sa.Connection, cfg: SeriesConfig, key: str, day: date = DAY) ->
         snapshot="{}",
         xml=b"<x/>",
     )
-    return number
 
 
 @pytest.mark.parametrize(
@@ -149,7 +153,7 @@ def test_migration_0013_gives_each_series_the_latest_date_of_its_invoices(db_url
         for code, dated in days.items():
             conn.execute(sa.insert(old_series).values(code=code, prefix=code, next_number=9))
             for n, day in enumerate(dated, start=1):
-                _insert_dated(conn, code, n, day)
+                _insert(conn, code, n, f"{code}{n}", f"pi_{code}{n}", day)
     upgrade(engine)
     with db.read(engine) as conn:
         query = sa.select(series.c.code, series.c.last_issue_date).order_by(series.c.code)
@@ -167,23 +171,6 @@ def test_migration_0013_gives_each_series_the_latest_date_of_its_invoices(db_url
     assert "last_issue_date" not in columns
     assert "ix_invoices_series_issue_date" in indexes
     engine.dispose()
-
-
-def _insert_dated(conn: sa.Connection, code: str, n: int, day: date) -> None:
-    insert_invoice(
-        conn,
-        series_code=code,
-        seq=n,
-        number=f"{code}{n}",
-        kind="invoice",
-        payment_key=f"pi_{code}{n}",
-        issue_date=day,
-        currency="RON",
-        total="1.00",
-        livemode=True,
-        snapshot="{}",
-        xml=b"<x/>",
-    )
 
 
 def test_series_choice() -> None:
