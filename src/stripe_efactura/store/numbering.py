@@ -100,7 +100,7 @@ _TAKE = (
 """The prepared :func:`_take` (``store/db.py``, "prepared statements"): built for each number
 it cost 170 us more of CPU, inside the write turn. The series' latest issue date moves with
 the number (migration 0013): reading it from the invoices cost PostgreSQL a statement and
-about 0.5 ms per number in a burst."""
+0.3-0.5 ms per number in a burst."""
 
 
 def peek(conn: Connection, cfg: SeriesConfig) -> int:

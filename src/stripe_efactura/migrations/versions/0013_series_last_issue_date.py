@@ -3,12 +3,12 @@
 Before each number the issuing path read the series' latest issue date from
 ``ix_invoices_series_issue_date`` (a later number never carries an earlier date). In a
 month-end burst on PostgreSQL every invoice of the series has the same date, and the backward
-scan met the index entries of the versions being updated or not yet visible first: about
-340 buffers and 0.5 ms of the server per number at 1,000 invoices, the second most costly
-statement of the burst (``bench/README.md``, "pipeline", session 24). The date now moves with
-the counter, in the ``UPDATE series … RETURNING`` that takes the number (no statement more),
-and the index, which nothing else read, is dropped: every insert and non-HOT update of an
-invoice maintained it. Existing series take the latest date of their invoices.
+scan met the index entries of the versions being updated or not yet visible first: 190-341
+buffers and 0.28-0.53 ms of the server per number at 1,000 invoices, among the three most
+costly statements of the burst (``bench/README.md``, "pipeline", session 24). The date now
+moves with the counter, in the ``UPDATE series … RETURNING`` that takes the number (no
+statement more), and the index, which nothing else read, is dropped: every insert and non-HOT
+update of an invoice maintained it. Existing series take the latest date of their invoices.
 
 Revision ID: 0013
 Revises: 0012
