@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
+from email.message import EmailMessage
 from pathlib import Path
 from types import ModuleType
 
@@ -431,3 +433,44 @@ def test_a_payer_outside_romania_gets_a_romanian_and_english_email(factory: Modu
         "Firma Mea SRL\n"
         "contabilitate@firma-mea.ro · +40 21 000 0000\n"
     )
+
+
+def _standard_composition(msg: EmailMessage, pdf: bytes, xml: bytes) -> EmailMessage:
+    """``msg`` rebuilt as ``add_attachment`` builds it: its headers and text part, then the
+    two attachments, with ``msg``'s boundary."""
+    text = msg.get_body(("plain",))
+    assert text is not None
+    std = EmailMessage(policy=msg.policy)
+    for name, value in msg.raw_items():
+        if name.lower() not in ("content-type", "mime-version"):
+            std[name] = value
+    std.set_content(text.get_content(), subtype="plain", charset="utf-8", cte="quoted-printable")
+    names = [part.get_filename() for part in msg.iter_attachments()]
+    std.add_attachment(pdf, maintype="application", subtype="pdf", filename=names[0])
+    std.add_attachment(xml, maintype="application", subtype="xml", filename=names[1])
+    boundary = msg.get_boundary()
+    assert boundary is not None
+    std.set_boundary(boundary)
+    return std
+
+
+@pytest.mark.parametrize("size", [0, 1, 56, 57, 58, 114, 48_155])
+def test_attachments_are_the_bytes_add_attachment_writes(factory: ModuleType, size: int) -> None:
+    pdf = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    for invoice in (factory.standard_invoice(), factory.storno_invoice()):
+        msg = compose_invoice_email(invoice, pdf, XML, mail_from="facturi@firma.ro", to="a@b.ro")
+        assert msg.as_bytes() == _standard_composition(msg, pdf, XML).as_bytes()
+        assert attachments(msg)[0][2] == pdf
+
+
+def test_the_boundary_is_the_generators_kind_and_new_each_time(factory: ModuleType) -> None:
+    boundaries = {
+        compose_invoice_email(
+            factory.standard_invoice(), PDF, XML, mail_from="facturi@firma.ro", to="a@b.ro"
+        ).get_boundary()
+        for _ in range(20)
+    }
+    assert len(boundaries) == 20
+    for boundary in boundaries:
+        assert boundary is not None
+        assert re.fullmatch(r"={15}\d{19}==", boundary)

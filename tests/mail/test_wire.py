@@ -157,3 +157,14 @@ def test_what_it_does_not_cover_goes_to_send_message(factory: ModuleType) -> Non
     legacy = MIMEText("text", "plain", "utf-8")  # compat32: not the default policy
     legacy["From"], legacy["To"] = "a@b.ro", "c@d.ro"
     assert wire.envelope(legacy) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text", ["one\ntwo\n", "one\r\ntwo\r\n", "mixed\r\nends\rhere\n", "no end", ""]
+)
+def test_a_text_body_has_crlf_line_ends_as_the_generator_writes_them(text: str) -> None:
+    msg = EmailMessage(policy=wire.POLICY)
+    msg["From"], msg["To"], msg["Subject"] = "a@b.ro", "c@d.ro", "s"
+    msg.set_payload(text)
+    msg["Content-Type"] = "text/plain"
+    _same_as_send_message(msg)

