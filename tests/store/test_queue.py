@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import CacheStats
 
 from stripe_efactura.errors import RetryLater
 from stripe_efactura.jobs import queue
@@ -38,12 +39,16 @@ def test_dedupe_key_enqueues_once(engine) -> None:  # type: ignore[no-untyped-de
 
 
 def test_several_jobs_enqueue_with_one_statement_in_order_once_each(engine) -> None:  # type: ignore[no-untyped-def]
-    """``enqueue_each``: one ``INSERT`` for the rows, their ids in the order given (collected
-    as follow-ups in that order), a key already there adds nothing."""
+    """``enqueue_each``: one ``INSERT`` for the rows, compiled once (the second is SQLAlchemy's
+    cached statement), their ids in the order given (collected as follow-ups in that order),
+    a key already there adds nothing."""
     statements: list[str] = []
+    cached: list[bool] = []
 
     def seen(*args: object) -> None:
         statements.append(str(args[2]))
+        context = args[4]
+        cached.append(context.cache_hit is CacheStats.CACHE_HIT)  # type: ignore[attr-defined]
 
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
@@ -54,6 +59,10 @@ def test_several_jobs_enqueue_with_one_statement_in_order_once_each(engine) -> N
         sa.event.remove(engine, "before_cursor_execute", seen)
     inserts = [s for s in statements if s.lstrip().startswith("INSERT")]
     assert len(inserts) == 2 and all("ON CONFLICT DO NOTHING" in s for s in inserts)
+    assert [hit for s, hit in zip(statements, cached, strict=True) if s in inserts] == [
+        False,
+        True,
+    ]
     assert first == sorted(first) and len(first) == 2 and len(again) == 1
     assert collected == [*first, *again]
     with db.read(engine) as conn:

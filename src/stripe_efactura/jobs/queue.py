@@ -189,12 +189,13 @@ def enqueue_each(conn: Connection, each: Sequence[tuple[str, JsonMapping, str]])
     if not each:
         return []
     now = db.db_now(conn)
-    values: dict[str, object] = {}
-    for n, (task, args, key) in enumerate(each):
-        row = _row(task, args, now, now, key, DEFAULT_MAX_ATTEMPTS, None)
-        values.update({f"r{n}_{name}": value for name, value in row.items()})
-    insert = db.insert_ignore_rows(conn.dialect.name, jobs, _ENQUEUED, len(each), "id")
-    return [_collect(i) for i in sorted(int(i) for i in conn.execute(insert, values).scalars())]
+    rows = [
+        db.bound(_row(t, args, now, now, key, DEFAULT_MAX_ATTEMPTS, None)) for t, args, key in each
+    ]
+    insert = db.insert_ignore_prepared(conn, jobs, _ENQUEUED, "id")
+    # SQLAlchemy sends the rows as one multi-row INSERT ("insertmanyvalues") of a statement it
+    # compiles once; a statement of several VALUES rows built here was compiled at each call.
+    return [_collect(i) for i in sorted(int(i) for i in conn.execute(insert, rows).scalars())]
 
 
 def _row(

@@ -442,18 +442,3 @@ def _insert_ignore_prepared(
 ) -> sa.Insert:
     insert = _dialect_insert(dialect, table).values(params(table, names))
     return insert.on_conflict_do_nothing().returning(table.c[returning])
-
-
-@functools.cache
-def insert_ignore_rows(
-    dialect: str, table: sa.Table, names: tuple[str, ...], rows: int, returning: str
-) -> sa.Insert:
-    """``rows`` rows of the columns ``names`` in one ``INSERT … ON CONFLICT DO NOTHING``
-    returning the column ``returning`` of those added: row ``n``'s value of column ``c`` is
-    the parameter ``r<n>_<c>``; built once per dialect and row count."""
-    values = [
-        {name: sa.bindparam(f"r{n}_{name}", type_=table.c[name].type) for name in names}
-        for n in range(rows)
-    ]
-    insert = _dialect_insert(dialect, table).values(values)
-    return insert.on_conflict_do_nothing().returning(table.c[returning])
