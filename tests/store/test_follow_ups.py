@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine.interfaces import CacheStats
 
 from stripe_efactura.errors import RetryLater
 from stripe_efactura.jobs import handover, queue
@@ -302,3 +303,36 @@ def test_hand_over_completes_and_leases_in_the_order_given(engine: Any) -> None:
         ("f", "queued", None),
         ("f", "queued", None),
     ]
+
+
+def test_on_postgresql_hand_over_is_one_statement_text_whatever_the_lists(engine: Any) -> None:
+    """The job's and its follow-ups' ids and the tasks go as arrays: the statement is the
+    same text for any number of them, compiled once (an ``IN`` list is rendered at each
+    execution)."""
+    if db.is_sqlite(engine):
+        pytest.skip("PostgreSQL's statement (SQLite runs queue's two statements)")
+    texts: list[str] = []
+    cached: list[bool] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, _p: Any, context: Any, _m: Any) -> None:
+        if statement.startswith("UPDATE jobs"):
+            texts.append(statement)
+            cached.append(context.cache_hit is CacheStats.CACHE_HIT)
+
+    for n, follow in enumerate((1, 3)):
+        first = _enqueue(engine, "t", 10 + n)
+        (job,) = queue.claim(engine, "A", limit=1, tasks=frozenset({"t"}))
+        assert job.id == first
+        with db.write(engine) as conn:
+            ids = [queue.enqueue(conn, "f", {"n": n, "i": i}) or 0 for i in range(follow)]
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with db.write(engine) as conn:
+                completed, rows = handover.hand_over(
+                    conn, job, ids, lease=queue.DEFAULT_LEASE, tasks=frozenset({"f", "g"})
+                )
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+        assert completed is True and [int(r.id) for r in rows] == ids
+    assert len(texts) == 2 and texts[0] == texts[1] and "= ANY" in texts[0]
+    assert cached[1] is True
