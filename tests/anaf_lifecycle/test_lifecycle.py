@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from stripe_efactura.anaf.fake import BR_RO_065, FaultKind
 from stripe_efactura.app import anaf_admin, anaf_intent, anaf_lifecycle, anaf_port, anaf_tuning
 from stripe_efactura.store import anaf_work, db
+from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.store.anaf_work import AnafState, AnafWork
 from stripe_efactura.store.tables import anaf_tokens, invoice_files, notices, payments
 
@@ -440,3 +441,46 @@ def test_an_intent_from_a_current_read_reads_nothing_under_lock(env) -> None:  #
     assert isinstance(intent, anaf_intent.Intent)
     assert [s for s in statements if s.startswith("SELECT") and "FROM invoices" in s] == []
     assert env.row(invoice_id).anaf_state == "uploading"
+
+
+def test_the_lifecycle_reads_a_pending_invoices_xml_with_its_row(env) -> None:  # type: ignore[no-untyped-def]
+    """``anaf_work.load_for_step``: the XML of an invoice pending upload comes with its row,
+    and the intent from that read reads no document in its transaction; once the invoice
+    moved on, the row comes without it."""
+    invoice_id, _number = env.issue()
+    with db.read(env.ctx.engine) as conn:
+        seen = anaf_work.load_for_step(conn, invoice_id)
+        stored = invoice_store.xml_of(conn, invoice_id)
+    assert seen is not None and seen.state is AnafState.PENDING and seen.xml == stored
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(env.ctx.engine, "before_cursor_execute", record)
+    try:
+        intent = anaf_intent.record_intent(env.ctx, invoice_id, seen)
+    finally:
+        sa.event.remove(env.ctx.engine, "before_cursor_execute", record)
+    assert isinstance(intent, anaf_intent.Intent) and intent.xml == stored
+    assert [s for s in statements if "invoice_files" in s and s.startswith("SELECT")] == []
+    with db.read(env.ctx.engine) as conn:
+        after = anaf_work.load_for_step(conn, invoice_id)
+    assert after is not None and after.state is AnafState.UPLOADING and after.xml is None
+
+
+def test_an_xml_replaced_after_the_read_is_the_one_the_intent_sends(env) -> None:  # type: ignore[no-untyped-def]
+    """The XML read with the row is used only while the row is unchanged (the guarded
+    intent): a document replaced between the read and the intent is read again under lock."""
+    invoice_id, _number = env.issue()
+    with db.read(env.ctx.engine) as conn:
+        seen = anaf_work.load_for_step(conn, invoice_id)
+    assert seen is not None and seen.xml is not None
+    corrected = seen.xml.replace(b"</cbc:Note>", b" (corectat)</cbc:Note>", 1)
+    if corrected == seen.xml:
+        corrected = seen.xml + b"\n"
+    with db.write(env.ctx.engine) as conn:  # a correction, between the read and the intent
+        invoice_store.update_invoice(conn, invoice_id, xml=corrected)
+    intent = anaf_intent.record_intent(env.ctx, invoice_id, seen)
+    assert isinstance(intent, anaf_intent.Intent)
+    assert intent.xml == corrected != seen.xml

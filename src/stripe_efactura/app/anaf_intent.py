@@ -87,7 +87,9 @@ def record_intent(ctx: AppContext, invoice_id: int, seen: Lifecycle | None) -> I
                 return Step(S.NOT_UPLOADED, None, reason)
             inv, intended = locked, _intend(ctx, conn, locked, attempt, now)
         assert intended is not None  # an unguarded intent always writes
-        xml = invoice_store.xml_of(conn, invoice_id)
+        # the XML read with ``seen`` is the row's: any change of it (a correction) changes
+        # the work record and ``updated_at``, which the guarded intent checked
+        xml = inv.xml if inv.xml is not None else invoice_store.xml_of(conn, invoice_id)
     work, mode = intended
     standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
     return Intent(attempt, xml, standard, mode, inv.number, work)

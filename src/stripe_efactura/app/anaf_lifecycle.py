@@ -82,7 +82,7 @@ def advance(ctx: AppContext, invoice_id: int, *, then: Then | None = None) -> St
     it can share (a successful upload: the answer, the chain's next job and the job's
     completion in one commit); the returned step says so (``followed``)."""
     with db.read(ctx.engine) as conn:
-        inv = anaf_work.load(conn, invoice_id)
+        inv = anaf_work.load_for_step(conn, invoice_id)
     if inv is None:
         return Step(None, None, "no such invoice")
     try:

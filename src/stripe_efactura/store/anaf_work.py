@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -249,6 +249,9 @@ class Lifecycle:
     row: invoice_store.InvoiceHead
     state: AnafState
     work: AnafWork
+    xml: bytes | None = None
+    """The stored XML of an invoice pending upload, when read with the row
+    (:func:`load_for_step`): what its upload sends."""
 
     @property
     def id(self) -> int:
@@ -267,6 +270,16 @@ def load(conn: Connection, invoice_id: int, *, lock: bool = False) -> Lifecycle 
     """The invoice's lifecycle (``lock``: the row is held for the write transaction)."""
     row = invoice_store.head(conn, invoice_id, for_update=lock)
     return None if row is None else lifecycle(row)
+
+
+def load_for_step(conn: Connection, invoice_id: int) -> Lifecycle | None:
+    """:func:`load`, with the XML of an invoice pending upload (:attr:`Lifecycle.xml`) in the
+    same statement: its upload's intent then reads no document (one round trip fewer)."""
+    got = invoice_store.head_and_xml(conn, invoice_id, when_state=AnafState.PENDING.value)
+    if got is None:
+        return None
+    row, xml = got
+    return replace(lifecycle(row), xml=xml)
 
 
 def save(

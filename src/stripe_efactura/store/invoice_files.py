@@ -19,11 +19,15 @@ KINDS: tuple[FileKind, ...] = ("xml", "pdf", "signed_zip")
 def content_of(kind: FileKind) -> sa.Label[bytes | None]:
     """The document ``kind`` of the invoice of the enclosing query (NULL when not stored),
     labelled ``kind``: a primary-key lookup per invoice row."""
+    return content_query(kind).label(kind)
+
+
+def content_query(kind: FileKind) -> sa.ScalarSelect[bytes | None]:
+    """:func:`content_of` unlabelled (for use inside an expression)."""
     return (
         sa.select(invoice_files.c.content)
         .where(invoice_files.c.invoice_id == invoices.c.id, invoice_files.c.kind == kind)
         .scalar_subquery()
-        .label(kind)
     )
 
 

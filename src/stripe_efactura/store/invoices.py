@@ -274,6 +274,27 @@ _HEAD_FOR_UPDATE = _HEAD_GET.with_for_update()
 """The prepared reads of :func:`head` (``store/db.py``, "prepared statements")."""
 
 
+def head_and_xml(
+    conn: Connection, invoice_id: int, *, when_state: str
+) -> tuple[InvoiceHead, bytes | None] | None:
+    """:func:`head`, and the invoice's XML when its ``anaf_state`` is ``when_state`` (else
+    ``None``): one statement where :func:`head` and :func:`xml_of` were two."""
+    row = conn.execute(_HEAD_XML, {"q_id": invoice_id, "q_state": when_state}).first()
+    if row is None:
+        return None
+    xml = row._mapping["xml"]
+    return InvoiceHead.from_row(row), None if xml is None else bytes(xml)
+
+
+_HEAD_XML = sa.select(
+    *_HEAD,
+    sa.case(
+        (invoices.c.anaf_state == sa.bindparam("q_state"), invoice_files.content_query("xml"))
+    ).label("xml"),
+).where(invoices.c.id == sa.bindparam("q_id"))
+"""The prepared read of :func:`head_and_xml`."""
+
+
 def heads(
     conn: Connection, invoice_ids: Iterable[int], *, for_update: bool = False
 ) -> dict[int, InvoiceHead]:
