@@ -16,6 +16,7 @@ from typing import Any
 import pypdf
 import pytest
 from PIL import Image as PILImage
+from reportlab.lib.styles import ParagraphStyle
 
 from stripe_efactura.invoicing.model import (
     Address,
@@ -24,6 +25,7 @@ from stripe_efactura.invoicing.model import (
     VatBreakdown,
     VatCategory,
 )
+from stripe_efactura.pdf import paragraphs
 from stripe_efactura.pdf.fonts import REQUIRED_CHARS, load_fonts, missing_glyphs, postscript_name
 from stripe_efactura.pdf.render import (
     PdfLogoError,
@@ -632,3 +634,31 @@ def test_reportlab_uses_its_c_accelerator() -> None:
 
     for name in ("calcChecksum", "fp_str", "instanceStringWidthTTF", "unicode2T1"):
         assert type(getattr(rl_accel, name)).__name__ == "builtin_function_or_method", name
+
+
+def test_paragraphs_parsed_once_render_the_same_bytes(factory: ModuleType) -> None:
+    """``paragraphs.para`` reuses a paragraph's parsed fragments for the same markup and style:
+    a render from the cache is the render without it, byte for byte (one page, many pages,
+    bilingual, storno, a bold name), and the cache has a bound."""
+    invoices = [
+        factory.standard_invoice(),
+        factory.storno_invoice(),
+        factory.eur_invoice(),
+        factory.reverse_charge_invoice(),
+        factory.long_invoice(60),
+    ]
+    cold = []
+    for invoice in invoices:
+        paragraphs._PARSED.clear()
+        cold.append(render_pdf(invoice))
+    paragraphs._PARSED.clear()
+    for _ in range(2):
+        assert [render_pdf(invoice) for invoice in invoices] == cold
+    assert paragraphs._PARSED
+    assert paragraphs._PARSED_MAX == 4096
+    paragraphs._PARSED.clear()
+    style = ParagraphStyle("filler")
+    frags: list[Any] = []
+    paragraphs._PARSED.update({(f"x{n}", style): (style, frags) for n in range(4096)})
+    assert render_pdf(invoices[0]) == cold[0]  # a full cache: parsed again, nothing kept
+    assert len(paragraphs._PARSED) == 4096

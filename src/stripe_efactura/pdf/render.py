@@ -12,6 +12,7 @@ charge / exemption, storno reference, payment note, notes), and a footer "pagina
 
 from __future__ import annotations
 
+import functools
 import io
 import threading
 from decimal import Decimal
@@ -40,6 +41,7 @@ from .fonts import PdfFonts, load_fonts
 from .labels import COUNTRY_NAMES, COUNTY_NAMES, UNIT_LABELS, Words
 from .logo import LOGO_MAX_PIXELS, PdfLogoError, logo_flowable
 from .mentions import document_title, id_line, is_bilingual, mention_lines, seller_contacts
+from .paragraphs import para as _para
 from .streams import fast_streams
 from .text import (
     format_address,
@@ -106,6 +108,12 @@ class _Styles:
         )
 
 
+@functools.cache
+def _styles(fonts: PdfFonts, words: Words) -> _Styles:
+    """The styles of ``fonts`` and ``words``, made once (the keys of :func:`_para`'s cache)."""
+    return _Styles(fonts, words)
+
+
 def _table_style(st: _Styles, commands: list[tuple[object, ...]]) -> TableStyle:
     # Table sets the cell font even for flowable cells: keep it on the TTF so the PDF never
     # references a built-in (non-embedded) font.
@@ -113,11 +121,11 @@ def _table_style(st: _Styles, commands: list[tuple[object, ...]]) -> TableStyle:
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(text), style)
+    return _para(escape(text), style)
 
 
 def _pb(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(f"<b>{escape(text)}</b>", style)
+    return _para(f"<b>{escape(text)}</b>", style)
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,7 +229,7 @@ def _line_name(line: InvoiceLine, st: _Styles) -> Paragraph:
     if line.period is not None:
         when = f"{st.w('Perioada')}: {period_text(line.period)}"
         text += f'<br/><font size="6.5" color="#555555">{escape(when)}</font>'
-    return Paragraph(text, st.cell)
+    return _para(text, st.cell)
 
 
 def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
@@ -229,16 +237,16 @@ def _lines_table(invoice: Invoice, st: _Styles) -> LongTable:
     w = st.w
     vats = line_vat_amounts(invoice)
     head = [
-        Paragraph(w("Nr."), st.head_cell),
-        Paragraph(w("Denumirea produselor sau a serviciilor"), st.head_cell),
-        Paragraph(w("U.M."), st.head_cell),
-        Paragraph(w("Cant."), st.head_right),
-        Paragraph(f"{w('Preț unitar fără TVA')} ({cur})", st.head_right),
-        Paragraph(f"{w('Valoare')} ({cur})", st.head_right),
-        Paragraph(w("Cota TVA"), st.head_right),
+        _para(w("Nr."), st.head_cell),
+        _para(w("Denumirea produselor sau a serviciilor"), st.head_cell),
+        _para(w("U.M."), st.head_cell),
+        _para(w("Cant."), st.head_right),
+        _para(f"{w('Preț unitar fără TVA')} ({cur})", st.head_right),
+        _para(f"{w('Valoare')} ({cur})", st.head_right),
+        _para(w("Cota TVA"), st.head_right),
     ]
     if vats is not None:
-        head.append(Paragraph(f"{w('Valoare TVA')} ({cur})", st.head_right))
+        head.append(_para(f"{w('Valoare TVA')} ({cur})", st.head_right))
     rows: list[list[object]] = [head]
     for idx, line in enumerate(invoice.lines, start=1):
         row = _line_row(idx, line, st)
@@ -290,12 +298,12 @@ def _vat_table(invoice: Invoice, st: _Styles) -> Table:
     in_ron = vat_in_ron_by_rate(invoice)
     w = st.w
     head = [
-        Paragraph(w("Cota TVA"), st.head_cell),
-        Paragraph(f"{w('Bază impozabilă')} ({cur})", st.head_right),
-        Paragraph(f"{w('TVA')} ({cur})", st.head_right),
+        _para(w("Cota TVA"), st.head_cell),
+        _para(f"{w('Bază impozabilă')} ({cur})", st.head_right),
+        _para(f"{w('TVA')} ({cur})", st.head_right),
     ]
     if in_ron is not None:
-        head.append(Paragraph(f"{w('TVA')} (RON)", st.head_right))
+        head.append(_para(f"{w('TVA')} (RON)", st.head_right))
     vat_rows: list[list[object]] = [head]
     for idx, item in enumerate(invoice.vat_breakdown):
         row: list[object] = [
@@ -444,7 +452,7 @@ def render_pdf(
     invoice = credit_note_view(invoice)  # a 381 credit note shows positive amounts, as its XML
     pdf_fonts = fonts or load_fonts()
     words = Words(bilingual=is_bilingual(invoice))
-    st = _Styles(pdf_fonts, words)
+    st = _styles(pdf_fonts, words)
     title = document_title(invoice).capitalize()
     buf = io.BytesIO()
     with _RENDER_LOCK, fast_streams():
