@@ -422,12 +422,10 @@ def test_an_intent_from_a_stale_read_is_written_from_the_row_under_lock(env) -> 
     assert env.events(invoice_id).count("anaf_upload_intent") == 1
 
 
-def test_an_intent_from_a_current_read_reads_nothing_under_lock(env) -> None:  # type: ignore[no-untyped-def]
-    """The common case: the row still holds what the lifecycle read, and the intent is the
-    guarded UPDATE alone (no read of the invoice's row in its transaction)."""
-    invoice_id, _number = env.issue()
-    with db.read(env.ctx.engine) as conn:
-        seen = anaf_work.load(conn, invoice_id)
+def _intent_and_its_statements(
+    env: Any, invoice_id: int, seen: anaf_work.Lifecycle | None
+) -> tuple[anaf_intent.Intent | anaf_port.Step, list[str]]:
+    """``record_intent`` from ``seen``, and the statements it ran."""
     statements: list[str] = []
 
     def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
@@ -438,6 +436,16 @@ def test_an_intent_from_a_current_read_reads_nothing_under_lock(env) -> None:  #
         intent = anaf_intent.record_intent(env.ctx, invoice_id, seen)
     finally:
         sa.event.remove(env.ctx.engine, "before_cursor_execute", record)
+    return intent, statements
+
+
+def test_an_intent_from_a_current_read_reads_nothing_under_lock(env) -> None:  # type: ignore[no-untyped-def]
+    """The common case: the row still holds what the lifecycle read, and the intent is the
+    guarded UPDATE alone (no read of the invoice's row in its transaction)."""
+    invoice_id, _number = env.issue()
+    with db.read(env.ctx.engine) as conn:
+        seen = anaf_work.load(conn, invoice_id)
+    intent, statements = _intent_and_its_statements(env, invoice_id, seen)
     assert isinstance(intent, anaf_intent.Intent)
     assert [s for s in statements if s.startswith("SELECT") and "FROM invoices" in s] == []
     assert env.row(invoice_id).anaf_state == "uploading"
@@ -452,16 +460,7 @@ def test_the_lifecycle_reads_a_pending_invoices_xml_with_its_row(env) -> None:  
         seen = anaf_work.load_for_step(conn, invoice_id)
         stored = invoice_store.xml_of(conn, invoice_id)
     assert seen is not None and seen.state is AnafState.PENDING and seen.xml == stored
-    statements: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(env.ctx.engine, "before_cursor_execute", record)
-    try:
-        intent = anaf_intent.record_intent(env.ctx, invoice_id, seen)
-    finally:
-        sa.event.remove(env.ctx.engine, "before_cursor_execute", record)
+    intent, statements = _intent_and_its_statements(env, invoice_id, seen)
     assert isinstance(intent, anaf_intent.Intent) and intent.xml == stored
     assert [s for s in statements if "invoice_files" in s and s.startswith("SELECT")] == []
     with db.read(env.ctx.engine) as conn:
