@@ -482,3 +482,53 @@ def test_one_smtp_sender_per_context_and_settings_keeps_its_connection(
     second = mailing.mail_sender(pipe.ctx)
     assert isinstance(second, SmtpSender)
     assert second is not first and second.port == first.port + 1
+
+
+def test_the_emails_outcome_and_its_jobs_completion_after_the_send(
+    pipe: Any, start_smtp: Any, factory: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the SMTP server took the message: on PostgreSQL the outcome is one statement of
+    its own and the job's completion another, both without ``BEGIN`` (two round trips where a
+    transaction was four); on SQLite both in one write transaction (one commit)."""
+    start_smtp()
+    invoice_id, _invoice = pipe.issue(factory.standard_invoice())
+    seen: list[str] = []
+    real = mailing.email_state.hand_over
+
+    def sent(*args: Any) -> Any:
+        delivery = real(*args)
+        seen.append("SENT")
+        return delivery
+
+    def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
+        seen.append(" ".join(text.split())[:40])
+
+    def begin(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            seen.append("BEGIN")
+
+    monkeypatch.setattr(mailing.email_state, "hand_over", sent)
+    sa.event.listen(pipe.ctx.engine, "before_cursor_execute", statement)
+    sa.event.listen(pipe.ctx.engine, "begin", begin)
+    try:
+        pipe.drain()
+    finally:
+        sa.event.remove(pipe.ctx.engine, "before_cursor_execute", statement)
+        sa.event.remove(pipe.ctx.engine, "begin", begin)
+    after = seen[seen.index("SENT") + 1 :]
+    done = next(n for n, s in enumerate(after) if s.startswith("UPDATE jobs SET status"))
+    steps = [s for s in after[: done + 1] if not s.startswith(("BEGIN IMMEDIATE", "SELECT"))]
+    if db.is_sqlite(pipe.ctx.engine):
+        assert steps == [
+            "BEGIN",
+            "UPDATE invoices SET email_state=?, updat",
+            "INSERT INTO invoice_log (invoice_id, at,",
+            "UPDATE jobs SET status=?, last_error=?, ",
+        ]
+    else:
+        assert steps == [
+            "WITH changed AS (UPDATE invoices SET ema",
+            "UPDATE jobs SET status=%(status)s::VARCH",
+        ]
+    assert pipe.row(invoice_id).email_state == "sent"
+    assert pipe.job_states("email_invoice") == [("done", 1)]

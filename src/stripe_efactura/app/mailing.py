@@ -359,11 +359,14 @@ def _deliver(
         return "failed"
     event = "email_outbox" if delivery.state == email_state.OUTBOX else "email_sent"
     detail = {"attempt": attempt, "message_id": message_id, "to": to, **delivery.detail()}
-    with db.write(ctx.engine) as conn:
+    # SQLite: the job completes with the outcome, one commit. PostgreSQL: the outcome is one
+    # statement of its own (no BEGIN and COMMIT) and the worker then completes the job with
+    # another; a job left running between them is run again and finds the email sent.
+    with db.write_one(ctx.engine) as conn:
         invoice_store.update_invoice(
             conn, invoice_id, logged=[(event, detail)], email_state=delivery.state
         )
-        queue.finish_in(conn, "email_invoice")  # the job completes with the outcome: one commit
+        queue.finish_in(conn, "email_invoice")  # SQLite's write: the completion with it
     log.info("invoice %s: email %s (%s)", row.number, delivery.describe(to), message_id)
     return delivery.state
 

@@ -168,7 +168,7 @@ class Worker:
             return turn.follow_ups
         enqueued = turn.ids
         candidates = enqueued[:follow] if follow > 0 else []
-        with db.write(self.engine) as conn:
+        with db.write_one(self.engine) as conn:  # one statement (on PostgreSQL, autocommit)
             completed, follow_ups = queue.complete_and_claim(
                 conn, job, candidates, self.lease, self.follow_ups
             )

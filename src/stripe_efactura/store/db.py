@@ -206,7 +206,8 @@ def write(engine: Engine) -> Iterator[Connection]:
 def write_one(engine: Engine) -> Iterator[Connection]:
     """A write of one statement (a data-modifying CTE is one): on PostgreSQL its own
     transaction (autocommit: no ``BEGIN`` and ``COMMIT``, two of the three round trips of a
-    one-statement :func:`write`); on SQLite a :func:`write`. No :func:`after_commit` hooks."""
+    one-statement :func:`write`); on SQLite a :func:`write` (with its :func:`after_commit`
+    hooks; PostgreSQL's has none)."""
     if is_sqlite(engine):
         with write(engine) as conn:
             yield conn
