@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from readme_section import write_section
+from readme_section import no_arguments, write_section
 
 from stripe_efactura.config import demo_settings
 from stripe_efactura.intake.draft import draft_of
@@ -181,6 +181,7 @@ def measure() -> tuple[float, float, int]:
 
 
 def main() -> int:
+    no_arguments(__doc__)
     median, best, kinds = measure()
     verdict = "meets" if median >= TARGET_PER_S else "MISSES"
     text = (

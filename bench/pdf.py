@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pypdf
-from readme_section import write_section
+from readme_section import no_arguments, write_section
 
 from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.pdf.fonts import load_fonts
@@ -69,6 +69,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def main() -> int:
+    no_arguments(__doc__)
     factory = load_factory()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     fonts_ms = timed(load_fonts)

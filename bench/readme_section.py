@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 README = Path(__file__).resolve().parent / "README.md"
@@ -18,3 +20,10 @@ def write_section(heading: str, text: str, readme: Path = README) -> None:
         tail = current[end + 1 :] if end >= 0 else ""
         updated = current[:start] + text + ("\n" + tail if tail else "")
     readme.write_text(updated, encoding="utf-8")
+
+
+def no_arguments(doc: str | None, argv: Sequence[str] | None = None) -> None:
+    """For a bench that takes no arguments: ``--help`` prints what it does and any argument
+    is refused (exit 2), before it measures anything or rewrites its section of the README."""
+    first = (doc or "").strip().split("\n")[0]
+    argparse.ArgumentParser(description=first).parse_args(argv)

@@ -13,7 +13,7 @@ import time
 from datetime import date
 from decimal import Decimal
 
-from readme_section import write_section
+from readme_section import no_arguments, write_section
 
 from stripe_efactura.invoicing.model import (
     Address,
@@ -105,6 +105,7 @@ def measure() -> tuple[float, float, int]:
 
 
 def main() -> int:
+    no_arguments(__doc__)
     median, best, size = measure()
     verdict = "meets" if median <= TARGET_MS else "MISSES"
     section = (

@@ -1,0 +1,35 @@
+"""The benches that rewrite their section of ``bench/README.md`` and take no arguments refuse
+any (``--help`` says what they do): a mistyped option no longer runs the bench and rewrites
+the README with the results of a machine that was busy with something else."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import support
+
+
+@pytest.mark.parametrize("name", ["pdf", "issue", "ubl_render"])
+def test_help_and_unknown_arguments_measure_nothing(name: str) -> None:
+    script = support.BENCH / f"{name}.py"
+    readme = (support.BENCH / "README.md").read_bytes()
+    shown = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0 and "usage:" in shown.stdout
+    refused = subprocess.run(
+        [sys.executable, str(script), "--runs", "3"], capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "unrecognized arguments: --runs 3" in refused.stderr
+    assert (support.BENCH / "README.md").read_bytes() == readme
+
+
+def test_no_arguments_parses_an_empty_command_line() -> None:
+    section = support.bench_script("readme_section")
+    section.no_arguments("A bench.\n\nMore.", [])
+    with pytest.raises(SystemExit) as refused:
+        section.no_arguments("A bench.", ["x"])
+    assert refused.value.code == 2
