@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from stripe_efactura import app
 from stripe_efactura.anaf.quotas import Limit, QuotaKind, QuotaPolicy, Window
-from stripe_efactura.app import anaf_jobs, anaf_tuning
+from stripe_efactura.app import anaf_intent, anaf_jobs, anaf_port, anaf_tuning
 from stripe_efactura.jobs import queue
-from stripe_efactura.store import anaf_quota, db
+from stripe_efactura.store import anaf_quota, anaf_work, db
+from stripe_efactura.store.anaf_work import AnafState, AnafWork
 from stripe_efactura.store.tables import jobs
 
 #: 10 calls in any 60 s (7 buckets of 10 s); polls come hours after the uploads, so that the
@@ -46,16 +48,15 @@ class Jobs:
         self.out_of_quota: Counter[str] = Counter()
         self.task = ""
         monkeypatch.setattr(db, "db_now", lambda _conn: db.utc_naive(env.clock.now()))
-        take = anaf_quota.take
+        slot = anaf_quota.slot  # ``take`` and the callers that end their transaction first
 
         def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-            try:
-                take(*args, **kwargs)
-            except anaf_quota.QuotaWait as wait:
+            wait = slot(*args, **kwargs)
+            if wait is not None:
                 self.out_of_quota[f"{self.task}: {wait.kind}"] += 1
-                raise
+            return wait
 
-        monkeypatch.setattr(anaf_quota, "take", spy)
+        monkeypatch.setattr(anaf_quota, "slot", spy)
 
     def submit(self, count: int) -> list[int]:
         ids = [self.env.issue()[0] for _ in range(count)]
@@ -286,5 +287,89 @@ def test_a_take_with_room_is_one_update_and_a_full_window_still_waits(env) -> No
             anaf_quota.take(conn, policy, now, QuotaKind.GLOBAL, "")
     finally:
         sa.event.remove(env.ctx.engine, "before_cursor_execute", seen)
+    with db.read(env.ctx.engine) as conn:
+        assert anaf_quota.window_calls(conn, now) == 10
+
+
+def _transaction_ends(engine: sa.Engine) -> tuple[list[str], Any]:
+    """The ends of the engine's transactions from now on, and the function that stops
+    recording them."""
+    ends: list[str] = []
+
+    def commit(_conn: object) -> None:
+        ends.append("commit")
+
+    def rollback(_conn: object) -> None:
+        ends.append("rollback")
+
+    sa.event.listen(engine, "commit", commit)
+    sa.event.listen(engine, "rollback", rollback)
+
+    def stop() -> None:
+        sa.event.remove(engine, "commit", commit)
+        sa.event.remove(engine, "rollback", rollback)
+
+    return ends, stop
+
+
+def test_an_intent_without_a_slot_writes_nothing_and_commits(make_env) -> None:  # type: ignore[no-untyped-def]
+    """A full window: ``record_intent`` takes the slot before it writes, so it raises
+    ``QuotaWait`` after a transaction that wrote nothing and committed. It rolled back the
+    intent it had written: on PostgreSQL a rollback makes psycopg drop every prepared
+    statement of the connection, and in a burst most intents found the window full."""
+    env = make_env(tune=TEN_A_MINUTE)
+    invoice_id, _number = env.issue()
+    now = anaf_port.now(env.ctx)
+    with db.write(env.ctx.engine) as conn:
+        for _ in range(10):
+            anaf_quota.take(conn, TEN_A_MINUTE.policy, now, QuotaKind.GLOBAL, "")
+    with db.read(env.ctx.engine) as conn:
+        seen = anaf_work.load_for_step(conn, invoice_id)
+    ends, stop = _transaction_ends(env.ctx.engine)
+    try:
+        with pytest.raises(anaf_quota.QuotaWait) as caught:
+            anaf_intent.record_intent(env.ctx, invoice_id, seen)
+    finally:
+        stop()
+    assert ends == ["commit"]
+    assert caught.value.kind == "global"
+    row = env.row(invoice_id)
+    work = AnafWork.from_json(row.anaf_messages)
+    assert (row.anaf_state, work.attempt) == ("pending_upload", None)
+    assert "anaf_upload_intent" not in env.events(invoice_id)
+    with db.read(env.ctx.engine) as conn:
+        assert anaf_quota.window_calls(conn, now) == 10
+
+
+def test_an_intent_that_finds_the_invoice_moved_on_gives_its_slot_back(make_env) -> None:  # type: ignore[no-untyped-def]
+    """The slot taken first goes back when the invoice turns out to have moved on: the window
+    counts the one upload made, not the intent that found nothing to do."""
+    env = make_env(tune=TEN_A_MINUTE)
+    invoice_id, _number = env.issue()
+    now = anaf_port.now(env.ctx)
+    with db.read(env.ctx.engine) as conn:
+        seen = anaf_work.load_for_step(conn, invoice_id)
+    assert isinstance(anaf_intent.record_intent(env.ctx, invoice_id, seen), anaf_intent.Intent)
+    again = anaf_intent.record_intent(env.ctx, invoice_id, seen)  # the row is uploading now
+    assert again == anaf_port.Step(AnafState.UPLOADING, 0.0, "moved on")
+    with db.read(env.ctx.engine) as conn:
+        assert anaf_quota.window_calls(conn, now) == 1
+
+
+def test_a_call_slot_refused_ends_its_transaction_with_a_commit(make_env) -> None:  # type: ignore[no-untyped-def]
+    """``anaf_port.take_quota`` (status, downloads, lists) raises ``QuotaWait`` after its
+    transaction committed, as the intent does."""
+    env = make_env(tune=TEN_A_MINUTE)
+    now = anaf_port.now(env.ctx)
+    with db.write(env.ctx.engine) as conn:
+        for _ in range(10):
+            anaf_quota.take(conn, TEN_A_MINUTE.policy, now, QuotaKind.GLOBAL, "")
+    ends, stop = _transaction_ends(env.ctx.engine)
+    try:
+        with pytest.raises(anaf_quota.QuotaWait):
+            anaf_port.take_quota(env.ctx, QuotaKind.STATUS, "5001")
+    finally:
+        stop()
+    assert ends == ["commit"]
     with db.read(env.ctx.engine) as conn:
         assert anaf_quota.window_calls(conn, now) == 10

@@ -65,31 +65,53 @@ class Intent:
 
 
 def record_intent(ctx: AppContext, invoice_id: int, seen: Lifecycle | None) -> Intent | Step:
-    """In one write transaction: move to ``uploading`` with a fresh attempt id and take the
-    quota slot (or decide that the invoice is never sent). ``seen``: the invoice as read
-    before the transaction; while the row still holds its state and work record (the common
-    case) one guarded ``UPDATE`` moves it, else the row is read again under lock."""
+    """In one write transaction: take the global quota slot, then move to ``uploading`` with
+    a fresh attempt id (or decide that the invoice is never sent, and give the slot back).
+    ``seen``: the invoice as read before the transaction; while the row still holds its state
+    and work record (the common case) one guarded ``UPDATE`` moves it, else the row is read
+    again under lock.
+
+    The slot comes first so that, when there is none, nothing has been written and the
+    transaction ends with a commit before :class:`~.anaf_quota.QuotaWait` is raised: on
+    PostgreSQL a rollback makes psycopg drop every prepared statement of the connection, and
+    in a burst most intents find the window full. (So an invoice that moved on meanwhile, or
+    a test-mode invoice in production, is told so once there is a slot.)"""
     attempt, now = uuid.uuid4().hex, anaf_port.now(ctx)
     with db.write(ctx.engine) as conn:
-        intended = None
-        if seen is not None and seen.state is S.PENDING and (seen.row.livemode or not _prod(ctx)):
-            inv, intended = seen, _intend(ctx, conn, seen, attempt, now, guarded=True)
-        if intended is None:
-            locked = anaf_work.load(conn, invoice_id, lock=True)
-            if locked is None or locked.state is not S.PENDING:
-                return Step(locked.state if locked else None, 0.0, "moved on")
-            if not locked.row.livemode and _prod(ctx):
-                reason = "I-TEST-MODE: a test-mode invoice is never sent to ANAF production"
-                anaf_work.save(
-                    conn, invoice_id, replace(locked.work, reason=reason), S.NOT_UPLOADED
-                )
-                invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": reason})
-                return Step(S.NOT_UPLOADED, None, reason)
-            inv, intended = locked, _intend(ctx, conn, locked, attempt, now)
-        assert intended is not None  # an unguarded intent always writes
-        # the XML read with ``seen`` is the row's: any change of it (a correction) changes
-        # the work record and ``updated_at``, which the guarded intent checked
-        xml = inv.xml if inv.xml is not None else invoice_store.xml_of(conn, invoice_id)
+        wait = anaf_quota.slot(conn, anaf_port.tuning(ctx).policy, now, QuotaKind.GLOBAL, "")
+        if wait is None:
+            return _record(ctx, conn, invoice_id, seen, attempt, now)
+    raise wait
+
+
+def _record(
+    ctx: AppContext,
+    conn: Connection,
+    invoice_id: int,
+    seen: Lifecycle | None,
+    attempt: str,
+    now: datetime,
+) -> Intent | Step:
+    """:func:`record_intent`'s transaction once the slot is taken."""
+    intended = None
+    if seen is not None and seen.state is S.PENDING and (seen.row.livemode or not _prod(ctx)):
+        inv, intended = seen, _intend(ctx, conn, seen, attempt, now, guarded=True)
+    if intended is None:
+        locked = anaf_work.load(conn, invoice_id, lock=True)
+        if locked is None or locked.state is not S.PENDING:
+            anaf_quota.give_back(conn, now)
+            return Step(locked.state if locked else None, 0.0, "moved on")
+        if not locked.row.livemode and _prod(ctx):
+            anaf_quota.give_back(conn, now)
+            reason = "I-TEST-MODE: a test-mode invoice is never sent to ANAF production"
+            anaf_work.save(conn, invoice_id, replace(locked.work, reason=reason), S.NOT_UPLOADED)
+            invoice_store.log(conn, invoice_id, "anaf_not_uploaded", {"reason": reason})
+            return Step(S.NOT_UPLOADED, None, reason)
+        inv, intended = locked, _intend(ctx, conn, locked, attempt, now)
+    assert intended is not None  # an unguarded intent always writes
+    # the XML read with ``seen`` is the row's: any change of it (a correction) changes the
+    # work record and ``updated_at``, which the guarded intent checked
+    xml = inv.xml if inv.xml is not None else invoice_store.xml_of(conn, invoice_id)
     work, mode = intended
     standard = "CN" if re.search(rb"<(\w+:)?CreditNote[\s>]", xml[:2000]) else "UBL"
     return Intent(attempt, xml, standard, mode, inv.number, work)
@@ -108,10 +130,9 @@ def _intend(
     *,
     guarded: bool = False,
 ) -> tuple[AnafWork, dict[str, bool]] | None:
-    """Write the upload intent of ``inv`` (the attempt, its line), then take the global quota
-    slot (:class:`QuotaWait` rolls both back); the work record written and the upload mode.
-    ``guarded``: only while the row still holds ``inv``'s state and work record (None when it
-    did not)."""
+    """Write the upload intent of ``inv`` (the attempt, its line; the caller took the global
+    quota slot); the work record written and the upload mode. ``guarded``: only while the row
+    still holds ``inv``'s state and work record (None when it did not)."""
     work = replace(
         inv.work,
         first_intent_at=inv.work.first_intent_at or now,
@@ -132,7 +153,6 @@ def _intend(
         conn, inv.id, work, S.UPLOADING, logged=[line], expect=expect if guarded else None
     ):
         return None
-    anaf_quota.take(conn, anaf_port.tuning(ctx).policy, now, QuotaKind.GLOBAL, "")
     return work, mode
 
 

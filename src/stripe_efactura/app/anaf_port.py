@@ -85,9 +85,12 @@ def client(ctx: AppContext) -> AnafClient:
 
 
 def take_quota(ctx: AppContext, kind: QuotaKind, key: str = "") -> None:
-    """Take a call slot in its own short transaction (raises ``anaf_quota.QuotaWait``)."""
+    """Take a call slot in its own short transaction (raises ``anaf_quota.QuotaWait`` once
+    the transaction, which then wrote nothing, has ended: ``anaf_quota.slot``)."""
     with db.write(ctx.engine) as conn:
-        anaf_quota.take(conn, tuning(ctx).policy, now(ctx), kind, key)
+        wait = anaf_quota.slot(conn, tuning(ctx).policy, now(ctx), kind, key)
+    if wait is not None:
+        raise wait
 
 
 def prune_quota(ctx: AppContext, *, keep: timedelta = timedelta(days=2)) -> int:

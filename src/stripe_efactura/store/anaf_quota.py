@@ -145,26 +145,52 @@ def turn(wait: QuotaWait, ahead: int) -> datetime:
 def take(conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, key: str) -> None:
     """Take one call slot of ``kind`` (and of the global window) in the caller's transaction;
     :class:`QuotaWait` when there is none."""
+    wait = slot(conn, policy, now, kind, key)
+    if wait is not None:
+        raise wait
+
+
+def slot(
+    conn: Connection, policy: QuotaPolicy, now: datetime, kind: QuotaKind, key: str
+) -> QuotaWait | None:
+    """:func:`take`, returning the wait instead of raising it. Without a slot nothing was
+    written, so the caller can end its transaction with a commit: on PostgreSQL a rollback
+    makes psycopg drop every prepared statement of the connection (``DEALLOCATE ALL``), and
+    in a burst most upload intents found the window full (``bench/README.md``, session 26)."""
     if not db.is_sqlite(conn):
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_QUOTA_LOCK})
     current, window = _window(now)
     names = [f"global:{b}" for b in window]
     if kind is QuotaKind.GLOBAL and _bumped(conn, names, policy.global_limit(kind)):
-        return  # the common case: the window had room and its current bucket a row
+        return None  # the common case: the window had room and its current bucket a row
     daily = None if kind is QuotaKind.GLOBAL else _daily_bucket(kind, key, now)
     if daily is not None:
         names.append(daily)
     counts = _counts(conn, names)
     if daily is not None and counts.get(daily, 0) >= policy.limit(kind).max_calls:
-        raise QuotaWait(kind.value, next_ro_midnight(now).astimezone(UTC), key)
+        return QuotaWait(kind.value, next_ro_midnight(now).astimezone(UTC), key)
     limit = policy.global_limit(kind)
     per_bucket = {b: counts.get(f"global:{b}", 0) for b in window}
     if sum(per_bucket.values()) >= limit:
-        raise _global_wait(per_bucket, current, limit)
+        return _global_wait(per_bucket, current, limit)
     if daily is not None:
         _bump(conn, daily, now, daily in counts)
     bucket_start = datetime.fromtimestamp(current * GLOBAL_BUCKET_SECONDS, tz=UTC)
     _bump(conn, f"global:{current}", bucket_start, f"global:{current}" in counts)
+    return None
+
+
+def give_back(conn: Connection, now: datetime) -> None:
+    """Give back the global slot that :func:`slot` took at ``now`` in the caller's transaction
+    (the caller decided not to call after all)."""
+    conn.execute(_GIVE_BACK, {"u_bucket": f"global:{_window(now)[0]}"})
+
+
+_GIVE_BACK = (
+    anaf_quota.update()
+    .where(anaf_quota.c.bucket == sa.bindparam("u_bucket"), anaf_quota.c.count > 0)
+    .values(count=anaf_quota.c.count - 1)
+)
 
 
 def window_calls(conn: Connection, now: datetime) -> int:
