@@ -3,6 +3,7 @@ SQLite and PostgreSQL, with the queue's usual leases and fencing."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -305,34 +306,67 @@ def test_hand_over_completes_and_leases_in_the_order_given(engine: Any) -> None:
     ]
 
 
-def test_on_postgresql_hand_over_is_one_statement_text_whatever_the_lists(engine: Any) -> None:
-    """The job's and its follow-ups' ids and the tasks go as arrays: the statement is the
-    same text for any number of them, compiled once (an ``IN`` list is rendered at each
-    execution)."""
+def _hand_over_jobs(engine: Any, follow: int, tag: int, conn: Any = None) -> list[int]:
+    """Claim a new ``t`` job and hand it over with ``follow`` new follow-ups (on ``conn``,
+    or in a write transaction of its own); the leased ids."""
+    first = _enqueue(engine, "t", tag)
+    (job,) = queue.claim(engine, "A", limit=1, tasks=frozenset({"t"}))
+    assert job.id == first
+    with db.write(engine) as write:
+        ids = [queue.enqueue(write, "f", {"n": tag, "i": i}) or 0 for i in range(follow)]
+    with nullcontext(conn) if conn is not None else db.write(engine) as use:
+        transaction = use.begin() if conn is not None else nullcontext()
+        with transaction:
+            completed, rows = handover.hand_over(
+                use, job, ids, lease=queue.DEFAULT_LEASE, tasks=frozenset({"f", "g"})
+            )
+    assert completed is True and [int(r.id) for r in rows] == ids
+    return ids
+
+
+def test_on_postgresql_hand_over_is_compiled_once_per_count_of_ids(engine: Any) -> None:
+    """The job's and its follow-ups' ids go as parameters of their own, the tasks as an
+    array: one statement per count of ids, compiled once (an ``IN`` of a list parameter is
+    rendered at each execution)."""
     if db.is_sqlite(engine):
         pytest.skip("PostgreSQL's statement (SQLite runs queue's two statements)")
     texts: list[str] = []
     cached: list[bool] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, _p: Any, context: Any, _m: Any) -> None:
-        if statement.startswith("UPDATE jobs"):
+        if statement.startswith("UPDATE jobs SET status=CASE"):
             texts.append(statement)
             cached.append(context.cache_hit is CacheStats.CACHE_HIT)
 
-    for n, follow in enumerate((1, 3)):
-        first = _enqueue(engine, "t", 10 + n)
-        (job,) = queue.claim(engine, "A", limit=1, tasks=frozenset({"t"}))
-        assert job.id == first
-        with db.write(engine) as conn:
-            ids = [queue.enqueue(conn, "f", {"n": n, "i": i}) or 0 for i in range(follow)]
-        sa.event.listen(engine, "before_cursor_execute", seen)
-        try:
-            with db.write(engine) as conn:
-                completed, rows = handover.hand_over(
-                    conn, job, ids, lease=queue.DEFAULT_LEASE, tasks=frozenset({"f", "g"})
-                )
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", seen)
-        assert completed is True and [int(r.id) for r in rows] == ids
-    assert len(texts) == 2 and texts[0] == texts[1] and "= ANY" in texts[0]
-    assert cached[1] is True
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for n, follow in enumerate((1, 3, 1, 3)):
+            _hand_over_jobs(engine, follow, 10 + n)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert len(texts) == 4 and texts[0] == texts[2] != texts[1] == texts[3]
+    assert texts[1].count("jobs.id IN (") == 1 and "jobs.task = ANY" in texts[1]
+    assert cached[2:] == [True, True]
+
+
+def test_on_postgresql_hand_over_runs_its_generic_plan(engine: Any) -> None:
+    """PostgreSQL keeps the hand-over's generic plan once it has tried the custom ones (five):
+    with the ids as one array its generic plan expected ten of them and cost more, so every
+    execution was planned again."""
+    if db.is_sqlite(engine):
+        pytest.skip("PostgreSQL's plan cache")
+    with db.write(engine) as conn:  # a table of a burst's size, as the plans' costs see it
+        at = db.db_now(conn)
+        done = {"task": "t", "args": "{}", "status": "done", "run_at": at, "created_at": at}
+        conn.execute(jobs.insert(), [done] * 5000)
+    with engine.connect() as conn:
+        conn.commit()
+        for n in range(15):  # psycopg prepares at the sixth; five custom plans, then generic
+            _hand_over_jobs(engine, 2, 100 + n, conn)
+        plans = conn.execute(
+            sa.text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE 'UPDATE jobs SET status=CASE%'"
+            )
+        ).one()
+    assert plans == (5, 5)

@@ -18,6 +18,7 @@ there.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -83,14 +84,24 @@ _HAND_OVER = _statement(
     jobs.c.id.in_(sa.bindparam("h_ids", expanding=True)),
     jobs.c.task.in_(sa.bindparam("h_tasks", expanding=True)),
 )
-_HAND_OVER_PG = _statement(
-    jobs.c.id == sa.any_(sa.bindparam("h_ids", type_=postgresql.ARRAY(jobs.c.id.type))),
-    jobs.c.task == sa.any_(sa.bindparam("h_tasks", type_=postgresql.ARRAY(jobs.c.task.type))),
-)
-"""The prepared statements of :func:`hand_over` (``store/db.py``, "prepared statements"). On
-PostgreSQL the lists are arrays (``= ANY(…)``): an ``IN`` of a list parameter is rendered
-into the statement's text at each execution, 0.6 % of a worker's CPU in a burst; SQLite
-has no arrays (the production path runs this statement on PostgreSQL only)."""
+"""The statement of :func:`hand_over` on SQLite (the production path runs it on PostgreSQL
+only: SQLite has no round trips to save)."""
+
+
+@functools.lru_cache(maxsize=32)  # counts: 1 + at most a worker's follow-ups per job
+def _hand_over_pg(count: int) -> sa.Update:
+    """The prepared statement of :func:`hand_over` on PostgreSQL for ``count`` ids (the job's
+    and its follow-ups'; ``store/db.py``, "prepared statements"): the ids as ``count``
+    parameters of their own, the tasks as an array (``= ANY``). With an array of ids
+    PostgreSQL's generic plan expected ten of them, cost three times the custom plan, and the
+    statement was planned anew at each execution (84 us of the server's CPU, against 15 us
+    to run it); with ``count`` parameters both plans cost the same and the generic one is
+    kept. (An ``IN`` of one list parameter is rendered into the text at each execution.)"""
+    ids = [sa.bindparam(f"h_id{n}", type_=jobs.c.id.type) for n in range(count)]
+    return _statement(
+        jobs.c.id.in_(ids),
+        jobs.c.task == sa.any_(sa.bindparam("h_tasks", type_=postgresql.ARRAY(jobs.c.task.type))),
+    )
 
 
 def hand_over(
@@ -107,14 +118,19 @@ def hand_over(
     the order of ``ids``."""
     now: datetime = db.db_now(conn)
     values: dict[str, object] = {
-        "h_ids": [job.id, *ids],
         "h_id": job.id,
         "h_by": job.locked_by,
         "h_now": now,
         "h_until": now + lease,
         "h_tasks": sorted(tasks),
     }
-    rows = conn.execute(_HAND_OVER if db.is_sqlite(conn) else _HAND_OVER_PG, values).all()
+    every = [job.id, *ids]
+    if db.is_sqlite(conn):
+        statement, values["h_ids"] = _HAND_OVER, every
+    else:
+        statement = _hand_over_pg(len(every))
+        values.update({f"h_id{n}": job_id for n, job_id in enumerate(every)})
+    rows = conn.execute(statement, values).all()
     order = {job_id: n for n, job_id in enumerate(ids)}
     completed = any(int(r.id) == job.id for r in rows)
     leased = sorted((r for r in rows if int(r.id) != job.id), key=lambda r: order[int(r.id)])
