@@ -11,9 +11,9 @@ stays a whole day); this script is the literal "1000 invoices in processing for 
 
 from __future__ import annotations
 
+import argparse
 import bisect
 import heapq
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -25,7 +25,6 @@ from typing import Any
 from stripe_efactura import app
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
 from stripe_efactura.anaf.oauth import token_set_from_response
-from stripe_efactura.anaf.quotas import RO_TZ
 from stripe_efactura.app import anaf_lifecycle, anaf_tokens
 from stripe_efactura.app.context import build_context
 from stripe_efactura.config import demo_settings
@@ -44,6 +43,7 @@ from stripe_efactura.invoicing.serialize import invoice_to_json
 from stripe_efactura.store import db
 from stripe_efactura.store import invoices as invoice_store
 from stripe_efactura.store.numbering import allocate
+from stripe_efactura.tz import BUCHAREST as RO_TZ
 from stripe_efactura.ubl.render import render
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -177,5 +177,12 @@ def main(n: int) -> None:
     print(f"ok and archived: {ok}/{n}")
 
 
+def arguments(argv: list[str] | None = None) -> int:
+    """N from the command line (``--help`` says what the script does)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("n", type=int, nargs="?", default=1000, help="invoices (1000)")
+    return int(parser.parse_args(argv).n)
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    main(arguments())

@@ -16,6 +16,7 @@ charges, refunds and fees. Planted anomalies: every 100th charge has no invoice 
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import os
 import sys
@@ -245,8 +246,15 @@ def stripe_server(n: int) -> Iterator[str]:
         proc.join(timeout=10)
 
 
+def arguments(argv: list[str] | None = None) -> int:
+    """N from the command line (``--help`` says what the script does)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("n", type=int, nargs="?", default=10_000, help="payments (10,000)")
+    return int(parser.parse_args(argv).n)
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    n = arguments()
     month = Month(n)
     month.build()
     month.payouts()

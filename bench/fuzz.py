@@ -12,6 +12,7 @@ and the process's resident memory (current and peak) before and after.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sys
@@ -92,6 +93,14 @@ def main(cases: int = 10_000, seed: int = 16) -> None:
     )
 
 
+def arguments(argv: list[str] | None = None) -> tuple[int, int]:
+    """CASES and SEED from the command line (``--help`` says what the script does)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("cases", type=int, nargs="?", default=10_000, help="cases (10,000)")
+    parser.add_argument("seed", type=int, nargs="?", default=16, help="seed (16)")
+    parsed = parser.parse_args(argv)
+    return int(parsed.cases), int(parsed.seed)
+
+
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
-    main(*args)
+    main(*arguments())

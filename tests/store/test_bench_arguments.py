@@ -33,3 +33,28 @@ def test_no_arguments_parses_an_empty_command_line() -> None:
     with pytest.raises(SystemExit) as refused:
         section.no_arguments("A bench.", ["x"])
     assert refused.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "given", "expected"),
+    [
+        ("anaf_quota", [], 1000),
+        ("anaf_quota", ["40"], 40),
+        ("audit", [], 10_000),
+        ("audit", ["300"], 300),
+        ("fuzz", [], (10_000, 16)),
+        ("fuzz", ["50"], (50, 16)),
+        ("fuzz", ["50", "7"], (50, 7)),
+    ],
+)
+def test_the_sized_benches_read_their_command_line_with_argparse(
+    name: str, given: list[str], expected: object
+) -> None:
+    """``anaf_quota``, ``audit`` and ``fuzz`` take sizes (and a seed): ``--help`` answers and
+    anything else is refused with argparse's usage, where ``int(sys.argv[1])`` raised a
+    ``ValueError`` traceback."""
+    script = support.bench_script(name)
+    assert script.arguments(given) == expected
+    with pytest.raises(SystemExit) as refused:
+        script.arguments(["many"])
+    assert refused.value.code == 2
