@@ -416,6 +416,11 @@ def _dialect_insert(dialect: str, table: sa.Table) -> sqlite.Insert | postgresql
 # call, 38 us when built once with named parameters and run with their values; a job's INSERT
 # 207 us. The statements a worker runs for every job and invoice are built once (module
 # constants, or these helpers' caches) and take their values as parameters (:func:`bound`).
+#
+# On PostgreSQL psycopg also prepares a statement on the server at its fifth execution on a
+# connection, and drops every one of them at a rollback (``DEALLOCATE ALL``): a write path
+# that runs often must not end in a rollback. A transaction that finds it has nothing to
+# write commits, and its caller raises afterwards (``anaf_quota.slot``, ``anaf_intent``).
 
 
 def params(table: sa.Table, names: Iterable[str]) -> dict[str, sa.BindParameter[object]]:
