@@ -11,7 +11,6 @@ stays a whole day); this script is the literal "1000 invoices in processing for 
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import heapq
 import tempfile
@@ -21,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from readme_section import parser
 
 from stripe_efactura import app
 from stripe_efactura.anaf.fake import FakeAnafState, FakeAnafTransport, FakeClock, create_fake_anaf
@@ -179,9 +180,9 @@ def main(n: int) -> None:
 
 def arguments(argv: list[str] | None = None) -> int:
     """N from the command line (``--help`` says what the script does)."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("n", type=int, nargs="?", default=1000, help="invoices (1000)")
-    return int(parser.parse_args(argv).n)
+    command = parser(__doc__)
+    command.add_argument("n", type=int, nargs="?", default=1000, help="invoices (1000)")
+    return int(command.parse_args(argv).n)
 
 
 if __name__ == "__main__":

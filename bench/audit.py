@@ -16,7 +16,6 @@ charges, refunds and fees. Planted anomalies: every 100th charge has no invoice 
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
 import sys
@@ -29,7 +28,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from readme_section import write_section
+from readme_section import parser, write_section
 
 from stripe_efactura import app as use_cases
 from stripe_efactura.anaf.fake import (
@@ -248,9 +247,9 @@ def stripe_server(n: int) -> Iterator[str]:
 
 def arguments(argv: list[str] | None = None) -> int:
     """N from the command line (``--help`` says what the script does)."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("n", type=int, nargs="?", default=10_000, help="payments (10,000)")
-    return int(parser.parse_args(argv).n)
+    command = parser(__doc__)
+    command.add_argument("n", type=int, nargs="?", default=10_000, help="payments (10,000)")
+    return int(command.parse_args(argv).n)
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ and the process's resident memory (current and peak) before and after.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -20,6 +19,8 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+
+from readme_section import parser
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -95,10 +96,10 @@ def main(cases: int = 10_000, seed: int = 16) -> None:
 
 def arguments(argv: list[str] | None = None) -> tuple[int, int]:
     """CASES and SEED from the command line (``--help`` says what the script does)."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("cases", type=int, nargs="?", default=10_000, help="cases (10,000)")
-    parser.add_argument("seed", type=int, nargs="?", default=16, help="seed (16)")
-    parsed = parser.parse_args(argv)
+    command = parser(__doc__)
+    command.add_argument("cases", type=int, nargs="?", default=10_000, help="cases (10,000)")
+    command.add_argument("seed", type=int, nargs="?", default=16, help="seed (16)")
+    parsed = command.parse_args(argv)
     return int(parsed.cases), int(parsed.seed)
 
 

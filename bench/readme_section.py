@@ -22,8 +22,12 @@ def write_section(heading: str, text: str, readme: Path = README) -> None:
     readme.write_text(updated, encoding="utf-8")
 
 
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """A bench's command line, described by the first paragraph of its docstring ``doc``."""
+    return argparse.ArgumentParser(description=(doc or "").strip().split("\n\n")[0])
+
+
 def no_arguments(doc: str | None, argv: Sequence[str] | None = None) -> None:
     """For a bench that takes no arguments: ``--help`` prints what it does and any argument
     is refused (exit 2), before it measures anything or rewrites its section of the README."""
-    first = (doc or "").strip().split("\n")[0]
-    argparse.ArgumentParser(description=first).parse_args(argv)
+    parser(doc).parse_args(argv)
