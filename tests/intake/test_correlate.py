@@ -139,9 +139,9 @@ def test_checkout_sale_objects() -> None:
     ]
 
 
-def test_a_session_first_reads_the_charge_with_its_payment_intent() -> None:
-    """The PaymentIntent is read with ``latest_charge`` expanded: no request of its own for the
-    charge (``StripeReader.retrieve_payment_intent``)."""
+def test_a_session_first_reads_its_line_items_payment_intent_and_charge_at_once() -> None:
+    """A session's line items, its PaymentIntent and the charge (``latest_charge``) come
+    with the session, expanded: one request (``StripeReader.retrieve_session_contents``)."""
     flow = fx.flow_a_checkout_card()
     reader = FakeStripeReader(flow.store())
     trigger = _classify(flow.event("checkout.session.completed"))
@@ -149,8 +149,56 @@ def test_a_session_first_reads_the_charge_with_its_payment_intent() -> None:
     o = _sale(resolve(trigger, reader)).objects
     assert o["payment_intent"]["id"] == "pi_flowA"
     assert o["charge"] == flow.store().get("charge", "ch_flowA")
-    assert reader.calls == [  # no invoice link to look up: intake/links.py
+    assert [i["id"] for i in o["line_items"]] == ["li_flowA1"]
+    assert o["line_items"][0]["price"]["product"]["name"] == "Carte de bucate"
+    assert o["line_items"][0]["taxes"][0]["rate"]["percentage"] == 21.0
+    assert reader.calls == [("retrieve_session_contents", "cs_flowA")]  # no invoice link to
+    # look up: intake/links.py
+
+
+def test_a_session_with_more_line_items_than_it_embeds_lists_them_all() -> None:
+    """The session embeds its first ten line items (``has_more``): all twelve are then read
+    from the line items endpoint, in their order; the PaymentIntent still comes with the
+    session."""
+    flow = fx.flow_a_checkout_card()
+    store = flow.store()
+    first = store.session_line_items["cs_flowA"][0]
+    store.add_session_line_items(
+        "cs_flowA", [{**first, "id": f"li_flowA{n:02d}"} for n in range(1, 13)]
+    )
+    reader = FakeStripeReader(store)
+    trigger = _classify(flow.event("checkout.session.completed"))
+    assert isinstance(trigger, Trigger)
+    o = _sale(resolve(trigger, reader)).objects
+    assert [i["id"] for i in o["line_items"]] == [f"li_flowA{n:02d}" for n in range(1, 13)]
+    assert o["line_items"][11]["price"]["product"]["name"] == "Carte de bucate"
+    assert o["payment_intent"]["id"] == "pi_flowA" and o["charge"]["id"] == "ch_flowA"
+    assert reader.calls == [
+        ("retrieve_session_contents", "cs_flowA"),
         ("list_session_line_items", "cs_flowA"),
+    ]
+
+
+class _UnexpandedPaymentIntent(FakeStripeReader):
+    """A reader whose session comes back with its PaymentIntent as an id."""
+
+    def retrieve_session_contents(self, session_id: str) -> Json:
+        read = super().retrieve_session_contents(session_id)
+        read["payment_intent"] = ref_id(read["payment_intent"])
+        return read
+
+
+def test_a_session_whose_payment_intent_is_not_expanded_reads_it() -> None:
+    flow = fx.flow_a_checkout_card()
+    reader = _UnexpandedPaymentIntent(flow.store())
+    trigger = _classify(flow.event("checkout.session.completed"))
+    assert isinstance(trigger, Trigger)
+    o = _sale(resolve(trigger, reader)).objects
+    assert o["payment_intent"]["id"] == "pi_flowA"
+    assert o["charge"] == flow.store().get("charge", "ch_flowA")
+    assert [i["id"] for i in o["line_items"]] == ["li_flowA1"]
+    assert reader.calls == [
+        ("retrieve_session_contents", "cs_flowA"),
         ("retrieve_payment_intent", "pi_flowA"),
     ]
 
@@ -178,11 +226,7 @@ def test_a_session_looks_the_invoice_link_up_unless_it_rules_an_invoice_out(
     reader = FakeStripeReader(flow.store())
     assert _sale(resolve(trigger, reader)).owner_type == "checkout_session"
     lookup = [("find_invoice_payment_by_payment_intent", "pi_flowA")] if looked_up else []
-    assert reader.calls == [
-        *lookup,
-        ("list_session_line_items", "cs_flowA"),
-        ("retrieve_payment_intent", "pi_flowA"),
-    ]
+    assert reader.calls == [*lookup, ("retrieve_session_contents", "cs_flowA")]
 
 
 def test_subscription_sale_objects() -> None:

@@ -377,5 +377,5 @@ def test_a_degraded_recorded_payment_is_still_rebuilt_in_full(tmp_path: Path, db
     assert len(event_ids) == 2
     reader = ctx.stripe
     assert isinstance(reader, FakeStripeReader)
-    assert ("list_session_line_items", "cs_flowA") in reader.calls
+    assert ("retrieve_session_contents", "cs_flowA") in reader.calls
     ctx.close()

@@ -111,6 +111,34 @@ def test_session_line_items_are_expanded(api: StripeApi, store: FakeStripeStore)
     )
 
 
+def test_a_session_comes_with_its_line_items_and_payment_intent(
+    api: StripeApi, store: FakeStripeStore
+) -> None:
+    """``retrieve_session_contents``: one request, ``expand[]`` four levels deep at most."""
+    session = api.retrieve_session_contents("cs_flowA")
+    items = session["line_items"]
+    assert (items["object"], items["has_more"]) == ("list", False)
+    assert items["url"] == "/v1/checkout/sessions/cs_flowA/line_items"
+    assert items["data"] == api.list_session_line_items("cs_flowA")
+    assert items["data"][0]["taxes"][0]["rate"]["id"] == "txr_ro21"
+    assert session["payment_intent"]["id"] == "pi_flowA"
+    assert session["payment_intent"]["latest_charge"]["id"] == "ch_flowA"
+    assert store.requests[0].path == "/v1/checkout/sessions/cs_flowA"
+    expand = [value for key, value in store.requests[0].query]
+    assert expand == [
+        "line_items.data.price.product",
+        "line_items.data.taxes",
+        "line_items.data.discounts",
+        "payment_intent.latest_charge",
+    ]
+    assert max(path.count(".") + 1 for path in expand) == 4  # Stripe's deepest expansion
+
+
+def test_a_session_is_returned_unexpanded_unless_asked(api: StripeApi) -> None:
+    session = api.retrieve_checkout_session("cs_flowA")
+    assert "line_items" not in session and session["payment_intent"] == "pi_flowA"
+
+
 def test_lookups(api: StripeApi, store: FakeStripeStore) -> None:
     session = api.find_session_by_payment_intent("pi_flowA")
     assert session is not None and session["id"] == "cs_flowA"

@@ -319,10 +319,11 @@ class _Build:
         r, o = self.reader, self.objects
         assert r is not None
         cs = o["checkout_session"]
-        o["line_items"] = r.list_session_line_items(cs["id"])
         pi_id = _pi_ref(cs.get("payment_intent"))
-        if pi_id and o["payment_intent"] is None:
-            o["payment_intent"] = normalize(r.retrieve_payment_intent(pi_id))
+        if o["payment_intent"] is None:
+            self._session_contents(cs["id"], pi_id)
+        else:
+            o["line_items"] = r.list_session_line_items(cs["id"])
         self._fetch_charge(None)
         self._fetch_customer(cs.get("customer"))
         for item in o["line_items"]:
@@ -330,6 +331,27 @@ class _Build:
             for tax in as_list(as_dict(item).get("taxes")):
                 self._harvest_tax_rate(as_dict(tax).get("rate"))
         return self._finish(KIND_SESSION, cs, pi_id, degraded=False)
+
+    def _session_contents(self, session_id: str, pi_id: str | None) -> None:
+        """The line items and the PaymentIntent (with its charge) of a session whose
+        PaymentIntent is not read yet: one request for both, unless the session has more
+        line items than it embeds (then they are listed, every page) or its PaymentIntent
+        came back unexpanded or another than the one the trigger names (then it is read)."""
+        r, o = self.reader, self.objects
+        assert r is not None
+        read = r.retrieve_session_contents(session_id)
+        embedded = as_dict(read.get("line_items"))
+        if isinstance(embedded.get("data"), list) and not embedded.get("has_more"):
+            o["line_items"] = [dict(x) for x in embedded["data"] if isinstance(x, dict)]
+        else:
+            o["line_items"] = r.list_session_line_items(session_id)
+        if not pi_id:
+            return
+        pi = read.get("payment_intent")
+        if isinstance(pi, dict) and pi.get("id") == pi_id:
+            o["payment_intent"] = normalize(pi)
+        else:
+            o["payment_intent"] = normalize(r.retrieve_payment_intent(pi_id))
 
     def _full_payment_intent(self) -> Sale:
         r, o = self.reader, self.objects

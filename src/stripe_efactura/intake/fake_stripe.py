@@ -9,7 +9,9 @@ serves the ``GET`` endpoints the service uses, in Stripe's wire format:
   (default 10, max 100) and ``starting_after`` / ``ending_before`` cursors;
 - ``expand[]`` of ``data.price.product``, ``data.taxes`` and ``data.discounts`` on Checkout
   line items (``taxes`` and ``discounts`` are only returned when expanded, as on Stripe), and
-  of ``latest_charge`` on a PaymentIntent;
+  of ``latest_charge`` on a PaymentIntent, and of ``line_items`` (its first 10 items, the
+  paths below it as on the line items endpoint) and ``payment_intent`` (``.latest_charge``)
+  on a Checkout Session;
 - an invoice embeds only the first 10 lines (``has_more`` tells to page ``/lines``);
 - ``Authorization: Bearer <key>`` checked when the store has an ``api_key`` (401 otherwise);
 - injectable faults (``429`` rate limit, ``500``) for the next N requests on a path prefix;
@@ -38,6 +40,7 @@ from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
 from stripe_efactura.intake.fake_server import run_in_thread as run_in_thread
 from stripe_efactura.intake.plain import as_dict, as_list, ref_id
+from stripe_efactura.intake.reader import SESSION_CONTENTS_EXPAND
 
 Json = dict[str, Any]
 
@@ -195,6 +198,31 @@ class FakeStripeStore:
                     item.pop(key, None)
         return items
 
+    def session_contents_view(self, session_id: str, expand: set[str]) -> Json | None:
+        """The session with ``expand[]`` of ``line_items`` (its first :data:`_EMBEDDED_LINES`
+        items as a list object, each expanded as :meth:`session_items_view` by the paths
+        below ``line_items.``) and of ``payment_intent`` (with ``latest_charge`` when
+        ``payment_intent.latest_charge``), as Stripe expands them; None when unknown."""
+        session = self.get("checkout.session", session_id)
+        if session is None:
+            return None
+        below = {p.removeprefix("line_items.") for p in expand if p.startswith("line_items.")}
+        if below or "line_items" in expand:
+            items = self.session_items_view(session_id, below)
+            session["line_items"] = {
+                "object": "list",
+                "data": items[:_EMBEDDED_LINES],
+                "has_more": len(items) > _EMBEDDED_LINES,
+                "url": f"/v1/checkout/sessions/{session_id}/line_items",
+            }
+        pi_id = session.get("payment_intent")
+        wants_pi = {"payment_intent", "payment_intent.latest_charge"} & expand
+        pi = self.get("payment_intent", pi_id) if wants_pi and isinstance(pi_id, str) else None
+        if pi is not None:
+            expanded = "payment_intent.latest_charge" in expand
+            session["payment_intent"] = self.with_latest_charge(pi) if expanded else pi
+        return session
+
     def invoice_payments_for(
         self, invoice_id: str | None = None, pi_id: str | None = None
     ) -> list[Json]:
@@ -306,6 +334,13 @@ class FakeStripeReader:
         self.calls.append(("list_session_line_items", session_id))
         expand = {"data.price.product", "data.taxes", "data.discounts"}
         return self.store.session_items_view(session_id, expand)
+
+    def retrieve_session_contents(self, session_id: str) -> Json:
+        self.calls.append(("retrieve_session_contents", session_id))
+        found = self.store.session_contents_view(session_id, set(SESSION_CONTENTS_EXPAND))
+        if found is None:
+            raise _missing("checkout.session", session_id)
+        return found
 
     def find_session_by_payment_intent(self, pi_id: str) -> Json | None:
         self.calls.append(("find_session_by_payment_intent", pi_id))
@@ -481,7 +516,11 @@ class _Endpoints:
         return self.found_or_404(kind, object_id)
 
     def session(self, request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
-        return self.found_or_404("checkout.session", str(request.path_params["id"]))
+        sid = str(request.path_params["id"])
+        found = self.store.session_contents_view(sid, expand)
+        if found is None:
+            return _not_found("checkout.session", sid)
+        return JSONResponse(found, headers={"Request-Id": "req_fake"})
 
     def list_sessions(
         self, request: Request, params: dict[str, str], expand: set[str]

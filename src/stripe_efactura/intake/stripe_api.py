@@ -35,7 +35,7 @@ import stripe
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
 from stripe_efactura.intake.plain import as_dict
-from stripe_efactura.intake.reader import SESSION_LINE_ITEM_EXPAND
+from stripe_efactura.intake.reader import SESSION_CONTENTS_EXPAND, SESSION_LINE_ITEM_EXPAND
 
 API_VERSION = "2026-10-28.endive"
 """The Stripe API version of every request (the one stripe-python 16.1 is generated for)."""
@@ -164,6 +164,9 @@ class StripeApi:
             f"/v1/checkout/sessions/{_path_id(session_id)}/line_items",
             expand=list(SESSION_LINE_ITEM_EXPAND),
         )
+
+    def retrieve_session_contents(self, session_id: str) -> Json:
+        return self._retrieve("checkout.session", session_id, expand=SESSION_CONTENTS_EXPAND)
 
     def find_session_by_payment_intent(self, pi_id: str) -> Json | None:
         return self._first("/v1/checkout/sessions", payment_intent=pi_id)
