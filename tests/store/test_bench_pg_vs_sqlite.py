@@ -1,0 +1,88 @@
+"""``bench/pg_vs_sqlite.py``: the order of its interleaved blocks, the ratios it reports and
+how it reads ``bench/pipeline.py``'s output (the runs themselves are a benchmark, not a test)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import support
+
+bench = support.bench_script("pg_vs_sqlite")
+
+
+def _run(db: str, rate: float) -> dict[str, Any]:
+    return {"db": db, "emailed_per_s": rate}
+
+
+def test_blocks_alternate_which_database_runs_first() -> None:
+    assert [bench.order(b) for b in range(3)] == [
+        ("postgresql", "sqlite", "sqlite", "postgresql"),
+        ("sqlite", "postgresql", "postgresql", "sqlite"),
+        ("postgresql", "sqlite", "sqlite", "postgresql"),
+    ]
+
+
+def test_each_block_compares_its_own_means_and_the_summary_its_blocks() -> None:
+    runs = [
+        _run("postgresql", 40.0),
+        _run("sqlite", 50.0),
+        _run("sqlite", 46.0),
+        _run("postgresql", 44.0),
+        _run("sqlite", 30.0),
+        _run("postgresql", 27.0),
+        _run("postgresql", 30.0),
+        _run("sqlite", 30.0),
+        _run("sqlite", 99.0),  # an unfinished block counts for nothing
+    ]
+    assert bench.block_ratios(runs) == [0.875, 0.95]
+    assert bench.summary(runs) == {
+        "block_ratios": [0.875, 0.95],
+        "mean_ratio": 0.912,
+        "lowest_block": 0.875,
+        "target": 0.9,
+        "met_on_average": True,
+        "met_in_every_block": False,
+    }
+
+
+def test_the_pipeline_result_is_the_json_after_what_it_printed_before() -> None:
+    assert bench.pipeline_json('{\n  "emailed_per_s": 31.5\n}\n') == {"emailed_per_s": 31.5}
+    printed = 'fake ANAF on 127.0.0.1:4000\n{\n  "emailed_per_s": 31.5,\n  "db": "sqlite"\n}\n'
+    assert bench.pipeline_json(printed) == {"emailed_per_s": 31.5, "db": "sqlite"}
+    with pytest.raises(ValueError, match="no JSON result"):
+        bench.pipeline_json("Traceback (most recent call last):\n")
+
+
+def test_command_line_defaults_and_refusals() -> None:
+    opts = bench.arguments([])
+    assert (opts.n, opts.workers, opts.blocks) == (2000, 4, 4)
+    opts = bench.arguments(["600", "--workers", "3", "--blocks", "2"])
+    assert (opts.n, opts.workers, opts.blocks) == (600, 3, 2)
+    with pytest.raises(SystemExit) as refused:
+        bench.arguments(["many"])
+    assert refused.value.code == 2
+
+
+def test_no_server_cpu_when_the_server_is_not_reachable() -> None:
+    assert bench.postmaster_cpu_s("postgresql://nobody@127.0.0.1:1/none") is None
+
+
+@pytest.mark.skipif(
+    not os.environ.get("EFACTURA_TEST_DATABASE_URL"), reason="EFACTURA_TEST_DATABASE_URL not set"
+)
+def test_server_cpu_of_a_local_server_grows_with_its_backends_work() -> None:
+    url = os.environ["EFACTURA_TEST_DATABASE_URL"]
+    first = bench.postmaster_cpu_s(url)
+    if first is None:
+        pytest.skip("the server's postmaster.pid is not readable from here")
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    for _ in range(3):  # each connection is a backend the postmaster reaps when it ends
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT count(*) FROM generate_series(1, 3000000)")).one()
+    engine.dispose()
+    assert first < bench.postmaster_cpu_s(url)
