@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,17 +140,26 @@ def test_checkout_sale_objects() -> None:
     ]
 
 
-def test_a_session_first_reads_its_line_items_payment_intent_and_charge_at_once() -> None:
-    """A session's line items, its PaymentIntent and the charge (``latest_charge``) come
-    with the session, expanded: one request (``StripeReader.retrieve_session_contents``)."""
+def _session_first_objects(
+    reader: FakeStripeReader, line_items: list[str] | None = None
+) -> Mapping[str, Any]:
+    """Flow A's sale from its ``checkout.session.completed`` read through ``reader``: its
+    objects, checked for the PaymentIntent, the charge and the line items' ids."""
     flow = fx.flow_a_checkout_card()
-    reader = FakeStripeReader(flow.store())
     trigger = _classify(flow.event("checkout.session.completed"))
     assert isinstance(trigger, Trigger)
     o = _sale(resolve(trigger, reader)).objects
     assert o["payment_intent"]["id"] == "pi_flowA"
     assert o["charge"] == flow.store().get("charge", "ch_flowA")
-    assert [i["id"] for i in o["line_items"]] == ["li_flowA1"]
+    assert [i["id"] for i in o["line_items"]] == (line_items or ["li_flowA1"])
+    return o
+
+
+def test_a_session_first_reads_its_line_items_payment_intent_and_charge_at_once() -> None:
+    """A session's line items, its PaymentIntent and the charge (``latest_charge``) come
+    with the session, expanded: one request (``StripeReader.retrieve_session_contents``)."""
+    reader = FakeStripeReader(fx.flow_a_checkout_card().store())
+    o = _session_first_objects(reader)
     assert o["line_items"][0]["price"]["product"]["name"] == "Carte de bucate"
     assert o["line_items"][0]["taxes"][0]["rate"]["percentage"] == 21.0
     assert reader.calls == [("retrieve_session_contents", "cs_flowA")]  # no invoice link to
@@ -167,12 +177,8 @@ def test_a_session_with_more_line_items_than_it_embeds_lists_them_all() -> None:
         "cs_flowA", [{**first, "id": f"li_flowA{n:02d}"} for n in range(1, 13)]
     )
     reader = FakeStripeReader(store)
-    trigger = _classify(flow.event("checkout.session.completed"))
-    assert isinstance(trigger, Trigger)
-    o = _sale(resolve(trigger, reader)).objects
-    assert [i["id"] for i in o["line_items"]] == [f"li_flowA{n:02d}" for n in range(1, 13)]
+    o = _session_first_objects(reader, [f"li_flowA{n:02d}" for n in range(1, 13)])
     assert o["line_items"][11]["price"]["product"]["name"] == "Carte de bucate"
-    assert o["payment_intent"]["id"] == "pi_flowA" and o["charge"]["id"] == "ch_flowA"
     assert reader.calls == [
         ("retrieve_session_contents", "cs_flowA"),
         ("list_session_line_items", "cs_flowA"),
@@ -189,14 +195,8 @@ class _UnexpandedPaymentIntent(FakeStripeReader):
 
 
 def test_a_session_whose_payment_intent_is_not_expanded_reads_it() -> None:
-    flow = fx.flow_a_checkout_card()
-    reader = _UnexpandedPaymentIntent(flow.store())
-    trigger = _classify(flow.event("checkout.session.completed"))
-    assert isinstance(trigger, Trigger)
-    o = _sale(resolve(trigger, reader)).objects
-    assert o["payment_intent"]["id"] == "pi_flowA"
-    assert o["charge"] == flow.store().get("charge", "ch_flowA")
-    assert [i["id"] for i in o["line_items"]] == ["li_flowA1"]
+    reader = _UnexpandedPaymentIntent(fx.flow_a_checkout_card().store())
+    _session_first_objects(reader)
     assert reader.calls == [
         ("retrieve_session_contents", "cs_flowA"),
         ("retrieve_payment_intent", "pi_flowA"),
