@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from stripe_efactura.intake.plain import Json
+
 if TYPE_CHECKING:
     from stripe_efactura.intake.fake_stripe import FakeStripeStore
 
-Json = dict[str, Any]
 Handler = Callable[[Request, dict[str, str], set[str]], JSONResponse]
 
 _OPS: dict[str, Callable[[int, int], bool]] = {

@@ -39,10 +39,8 @@ from starlette.routing import Route
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
 from stripe_efactura.intake.fake_server import run_in_thread as run_in_thread
-from stripe_efactura.intake.plain import as_dict, as_list, ref_id
-from stripe_efactura.intake.reader import SESSION_CONTENTS_EXPAND
-
-Json = dict[str, Any]
+from stripe_efactura.intake.plain import Json, as_dict, as_list, ref_id
+from stripe_efactura.intake.reader import SESSION_CONTENTS_EXPAND, SESSION_LINE_ITEM_EXPAND
 
 _COLLECTIONS = {
     "payment_intents": "payment_intent",
@@ -170,13 +168,8 @@ class FakeStripeStore:
         if inv is None or invoice_id not in self.invoice_lines:
             return inv
         lines = self.all_invoice_lines(invoice_id)
-        inv["lines"] = {
-            "object": "list",
-            "data": lines[:_EMBEDDED_LINES],
-            "has_more": len(lines) > _EMBEDDED_LINES,
-            "total_count": len(lines),
-            "url": f"/v1/invoices/{invoice_id}/lines",
-        }
+        inv["lines"] = _embedded(lines, f"/v1/invoices/{invoice_id}/lines")
+        inv["lines"]["total_count"] = len(lines)
         return inv
 
     def all_invoice_lines(self, invoice_id: str) -> list[Json]:
@@ -209,12 +202,8 @@ class FakeStripeStore:
         below = {p.removeprefix("line_items.") for p in expand if p.startswith("line_items.")}
         if below or "line_items" in expand:
             items = self.session_items_view(session_id, below)
-            session["line_items"] = {
-                "object": "list",
-                "data": items[:_EMBEDDED_LINES],
-                "has_more": len(items) > _EMBEDDED_LINES,
-                "url": f"/v1/checkout/sessions/{session_id}/line_items",
-            }
+            url = f"/v1/checkout/sessions/{session_id}/line_items"
+            session["line_items"] = _embedded(items, url)
         pi_id = session.get("payment_intent")
         wants_pi = {"payment_intent", "payment_intent.latest_charge"} & expand
         pi = self.get("payment_intent", pi_id) if wants_pi and isinstance(pi_id, str) else None
@@ -332,8 +321,7 @@ class FakeStripeReader:
 
     def list_session_line_items(self, session_id: str) -> list[Json]:
         self.calls.append(("list_session_line_items", session_id))
-        expand = {"data.price.product", "data.taxes", "data.discounts"}
-        return self.store.session_items_view(session_id, expand)
+        return self.store.session_items_view(session_id, set(SESSION_LINE_ITEM_EXPAND))
 
     def retrieve_session_contents(self, session_id: str) -> Json:
         self.calls.append(("retrieve_session_contents", session_id))
@@ -436,6 +424,17 @@ def _params(request: Request) -> tuple[dict[str, str], set[str]]:
         else:
             flat[key] = value
     return flat, expand
+
+
+def _embedded(items: list[Json], url: str) -> Json:
+    """The list object Stripe embeds in an object it returns: the first
+    :data:`_EMBEDDED_LINES` items, ``has_more`` when there are more to page from ``url``."""
+    return {
+        "object": "list",
+        "data": items[:_EMBEDDED_LINES],
+        "has_more": len(items) > _EMBEDDED_LINES,
+        "url": url,
+    }
 
 
 def _list(items: list[Json], params: dict[str, str], url: str) -> JSONResponse:

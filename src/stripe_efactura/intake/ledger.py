@@ -21,11 +21,8 @@ negative for money going back to the payer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from .plain import as_dict, as_int, ref_id
-
-Json = dict[str, Any]
+from .plain import Json, as_dict, as_int, ref_id
 
 _CHARGE_TYPES = frozenset({"charge", "payment"})
 _REFUND_TYPES = frozenset({"refund", "payment_refund"})

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+Json = dict[str, Any]
+"""A Stripe object as the API sends it, plain JSON."""
+
 EMPTY: Mapping[str, Any] = {}
 
 

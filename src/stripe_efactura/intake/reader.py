@@ -5,12 +5,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 from stripe_efactura.intake.events import EventPage
-
-Json = dict[str, Any]
-"""A Stripe object as the API sends it, plain JSON."""
+from stripe_efactura.intake.plain import Json
 
 SESSION_LINE_ITEM_EXPAND = ("data.price.product", "data.taxes", "data.discounts")
 """``expand`` for ``GET /v1/checkout/sessions/{id}/line_items``."""

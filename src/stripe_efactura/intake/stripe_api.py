@@ -34,7 +34,7 @@ import stripe
 
 from stripe_efactura.errors import StripeApiError
 from stripe_efactura.intake.events import KIND_STRIPE_OBJECT, EventPage
-from stripe_efactura.intake.plain import as_dict
+from stripe_efactura.intake.plain import Json, as_dict
 from stripe_efactura.intake.reader import SESSION_CONTENTS_EXPAND, SESSION_LINE_ITEM_EXPAND
 
 API_VERSION = "2026-10-28.endive"
@@ -43,7 +43,6 @@ API_VERSION = "2026-10-28.endive"
 DEFAULT_API_BASE = "https://api.stripe.com"
 PAGE_LIMIT = 100
 
-Json = dict[str, Any]
 
 PI_EXPAND = ("latest_charge",)
 """Expanded on every PaymentIntent read (``retrieve_payment_intent``): its charge, which the
