@@ -30,6 +30,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
 from ..errors import ConfigError
+from .subsets import memoize_subsets
 
 REQUIRED_CHARS = "ăâîșțĂÂÎȘȚ„”–—•€"
 """Glyphs an invoice needs: Romanian letters (comma-below ș ț), quotes, dashes, bullet, euro."""
@@ -151,6 +152,7 @@ def _ttfont(path: Path) -> TTFont:
             raise FontNotFound(
                 f"{path} is not a readable TrueType font: {exc}", path=str(path)
             ) from exc
+        memoize_subsets(font.face)
         _TTF_CACHE[key] = font
         return font
 
