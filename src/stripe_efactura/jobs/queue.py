@@ -31,12 +31,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from ..jsontypes import JsonMapping, JsonObject, JsonValue
 from ..store import db
-from ..store.tables import jobs, schedules
+from ..store.tables import JOB_MAX_ATTEMPTS, jobs, schedules
 from . import handover
 from .due import LEASE, due_ids
 
 DEFAULT_LEASE = timedelta(seconds=60)
-DEFAULT_MAX_ATTEMPTS = 10
+DEFAULT_MAX_ATTEMPTS = JOB_MAX_ATTEMPTS
 """Attempts a job gets unless :func:`enqueue` is told otherwise (the column's default too)."""
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 3600.0

@@ -34,6 +34,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from ..errors import StorageError
 from ..intake.envelope import EventMeta
 from . import db
+from .tables import JOB_MAX_ATTEMPTS
 from .writer_turns import turns_for
 
 log = logging.getLogger("stripe_efactura.store")
@@ -49,9 +50,9 @@ value as the decoded ``str`` (the signature check decoded it as UTF-8 already), 
 decode and an encode again per event."""
 _SQLITE_JOB = (
     "INSERT INTO jobs (task, args, status, run_at, attempts, max_attempts, created_at)"
-    " VALUES ('process_event', ?, 'queued', ?, 0, 10, ?)"
+    f" VALUES ('process_event', ?, 'queued', ?, 0, {JOB_MAX_ATTEMPTS}, ?)"
 )
-_PG_BATCH = """
+_PG_BATCH = f"""
 WITH clock AS MATERIALIZED (
   SELECT coalesce(%(now)s::timestamp, clock_timestamp() AT TIME ZONE 'UTC') AS now
 ),
@@ -69,7 +70,7 @@ new AS (
 ),
 queued AS (
   INSERT INTO jobs (task, args, status, run_at, attempts, max_attempts, created_at)
-  SELECT 'process_event', j.args, 'queued', c.now, 0, 10, c.now
+  SELECT 'process_event', j.args, 'queued', c.now, 0, {JOB_MAX_ATTEMPTS}, c.now
   FROM unnest(%(job_ids)b::text[], %(job_args)b::text[]) WITH ORDINALITY AS j(id, args, n)
   CROSS JOIN clock AS c
   WHERE j.id IN (SELECT id FROM new)

@@ -135,6 +135,10 @@ invoice_log = sa.Table(
     sa.Index("ix_invoice_log_invoice_id", "invoice_id"),
 )
 
+JOB_MAX_ATTEMPTS = 10
+"""Attempts a job gets unless it is enqueued with another number: the column's default, the
+job queue's (``jobs.queue.DEFAULT_MAX_ATTEMPTS``) and the webhook batch's (``event_batches``)."""
+
 jobs = sa.Table(
     "jobs",
     metadata,
@@ -144,7 +148,7 @@ jobs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, server_default="queued"),
     sa.Column("run_at", sa.DateTime, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("max_attempts", sa.Integer, nullable=False, server_default="10"),
+    sa.Column("max_attempts", sa.Integer, nullable=False, server_default=str(JOB_MAX_ATTEMPTS)),
     sa.Column("locked_by", sa.String(64)),
     sa.Column("locked_until", sa.DateTime),
     sa.Column("last_error", sa.Text),
