@@ -360,10 +360,9 @@ def _read_clock(conn: Connection) -> datetime:
     transaction's first ``db_now`` costs no query in between."""
     if is_sqlite(conn):
         return sqlite_now()
-    followed = followed_now(conn.engine)
-    if followed is not None:
-        return followed
     follow, mono = _followed.get(conn.engine), time.monotonic()
+    if follow is not None and mono - follow.read_at < CLOCK_RESYNC_SECONDS:
+        return follow.at(mono)
     value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar_one()
     assert isinstance(value, datetime)
     read_at = (mono + time.monotonic()) / 2
