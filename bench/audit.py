@@ -272,7 +272,7 @@ def main() -> None:
         )
         stripe = StripeApi("sk_test_bench", api_base=base)
         transport = FakeAnafTransport(create_fake_anaf(state))
-        ctx = build_context(settings, stripe=stripe, anaf_transport=transport)  # type: ignore[arg-type]
+        ctx = build_context(settings, stripe=stripe, anaf_transport=transport)
         ctx.clock = clock.now
         ctx.audit_tuning = AuditTuning()  # 20 Stripe requests / s
         use_cases.prepare(ctx)

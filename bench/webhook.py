@@ -227,6 +227,7 @@ def run_reference(tmp: Path, opts: argparse.Namespace) -> dict[str, float]:
 
 def post_events(base: str, pid: int, tmp: Path, opts: argparse.Namespace) -> dict[str, float]:
     """wrk posting the pre-signed events to ``base``; the server's CPU seconds meanwhile."""
+    settle()
     before, threads_before = cpu_seconds(pid), thread_seconds(pid)
     result = wrk(
         f"{base}/webhooks/stripe",
@@ -241,6 +242,15 @@ def post_events(base: str, pid: int, tmp: Path, opts: argparse.Namespace) -> dic
         (round(t - threads_before.get(tid, 0.0), 3) for tid, t in after.items()), reverse=True
     )
     return result
+
+
+def settle() -> None:
+    """Write out what is still dirty in the page cache before a server is measured: the run's
+    events file (500 MB) and the databases of the run before (deleted) would otherwise be
+    written back in the middle of a measurement, whichever server's it is, and stall its
+    fsyncs (a p99 of 60-75 ms in the run that met the writeback, 11-25 ms in the others)."""
+    os.sync()
+    time.sleep(1.0)
 
 
 def with_accepted(
@@ -307,7 +317,11 @@ ANALYSIS = (
     "the JSON text, 20 us; the value walk it replaces took 70 us), the replay window and the "
     "Stripe SDK's signature check on a decoded copy of the body, the body-size middleware "
     "and the richer answer. `gc.freeze()` at start and WAL checkpoints on their own thread "
-    "(both from earlier work) keep the tail short."
+    "(both from earlier work) keep the tail short. Before each server is measured the bench "
+    "writes out the page cache (`os.sync()`): the run's 500 MB events file and the deleted "
+    "databases of the run before were otherwise written back during whichever measurement "
+    "met them, and its p99 rose to 60-75 ms (session 28: ours in every second run, where it "
+    "went first)."
 )
 
 
