@@ -41,6 +41,7 @@ from webhook import (
     events_script,
     free_port,
     make_event,
+    settle,
     wait_for_port,
     wrk,
 )
@@ -159,6 +160,7 @@ def run_config(web: int, opts: argparse.Namespace) -> dict[str, object]:
         procs += [start([exe, "worker"], env) for _ in range(opts.workers)]
         time.sleep(opts.warm_up)  # the workers' start-up (validator, fonts)
         post_all(ports, warm, tmp, WARM_SECONDS)  # every web process warm, a backlog queued
+        settle()  # the events files and the last configuration's database written out first
         result = measure(web, ports, shards, procs, db_url, tmp, opts)
     finally:
         for p in procs:
