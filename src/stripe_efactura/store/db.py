@@ -348,6 +348,11 @@ class _FollowedClock:
     def at(self, mono: float) -> datetime:
         return self.value + timedelta(seconds=mono - self.read_at)
 
+    def fresh_at(self, mono: float) -> datetime | None:
+        """:meth:`at` ``mono`` while the read is under :data:`CLOCK_RESYNC_SECONDS` old;
+        None when it is time to read the server's clock again."""
+        return self.at(mono) if mono - self.read_at < CLOCK_RESYNC_SECONDS else None
+
 
 _followed: weakref.WeakKeyDictionary[Engine, _FollowedClock] = weakref.WeakKeyDictionary()
 
@@ -361,8 +366,9 @@ def _read_clock(conn: Connection) -> datetime:
     if is_sqlite(conn):
         return sqlite_now()
     follow, mono = _followed.get(conn.engine), time.monotonic()
-    if follow is not None and mono - follow.read_at < CLOCK_RESYNC_SECONDS:
-        return follow.at(mono)
+    followed = follow.fresh_at(mono) if follow is not None else None
+    if followed is not None:
+        return followed
     value = conn.exec_driver_sql("SELECT clock_timestamp() AT TIME ZONE 'UTC'").scalar_one()
     assert isinstance(value, datetime)
     read_at = (mono + time.monotonic()) / 2
@@ -380,10 +386,7 @@ def followed_now(engine: Engine) -> datetime | None:
     what it stamps "now" is due at once on this process's clock (:func:`db_now`), which may
     lag the server's by up to half a round trip."""
     follow = _followed.get(engine)
-    mono = time.monotonic()
-    if follow is None or mono - follow.read_at >= CLOCK_RESYNC_SECONDS:
-        return None
-    return follow.at(mono)
+    return follow.fresh_at(time.monotonic()) if follow is not None else None
 
 
 def utc_naive(moment: datetime) -> datetime:
