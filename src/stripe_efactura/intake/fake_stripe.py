@@ -426,6 +426,13 @@ def _params(request: Request) -> tuple[dict[str, str], set[str]]:
     return flat, expand
 
 
+def _found(kind: str, object_id: str, found: Json | None) -> JSONResponse:
+    """``found`` as Stripe answers a retrieve, or its 404 when it is None."""
+    if found is None:
+        return _not_found(kind, object_id)
+    return JSONResponse(found, headers={"Request-Id": "req_fake"})
+
+
 def _embedded(items: list[Json], url: str) -> Json:
     """The list object Stripe embeds in an object it returns: the first
     :data:`_EMBEDDED_LINES` items, ``has_more`` when there are more to page from ``url``."""
@@ -496,9 +503,7 @@ class _Endpoints:
     def found_or_404(self, kind: str, object_id: str) -> JSONResponse:
         store = self.store
         found = store.invoice_view(object_id) if kind == "invoice" else store.get(kind, object_id)
-        if found is None:
-            return _not_found(kind, object_id)
-        return JSONResponse(found, headers={"Request-Id": "req_fake"})
+        return _found(kind, object_id, found)
 
     def retrieve(self, request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
         collection = str(request.path_params["collection"])
@@ -508,18 +513,13 @@ class _Endpoints:
         object_id = str(request.path_params["id"])
         if kind == "payment_intent" and "latest_charge" in expand:
             pi = self.store.get(kind, object_id)
-            if pi is None:
-                return _not_found(kind, object_id)
-            expanded = self.store.with_latest_charge(pi)
-            return JSONResponse(expanded, headers={"Request-Id": "req_fake"})
+            expanded = self.store.with_latest_charge(pi) if pi is not None else None
+            return _found(kind, object_id, expanded)
         return self.found_or_404(kind, object_id)
 
     def session(self, request: Request, params: dict[str, str], expand: set[str]) -> JSONResponse:
         sid = str(request.path_params["id"])
-        found = self.store.session_contents_view(sid, expand)
-        if found is None:
-            return _not_found("checkout.session", sid)
-        return JSONResponse(found, headers={"Request-Id": "req_fake"})
+        return _found("checkout.session", sid, self.store.session_contents_view(sid, expand))
 
     def list_sessions(
         self, request: Request, params: dict[str, str], expand: set[str]
