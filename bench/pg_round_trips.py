@@ -30,11 +30,11 @@ import os
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
 import sqlalchemy as sa
 from pipeline import scratch_postgres
+from procstat import cpu_seconds
 from readme_section import write_section
 
 HEADING = "## PostgreSQL round trips"
@@ -69,11 +69,10 @@ def backend_cpu(engine: sa.Engine) -> float | None:
         ).scalars()
         total = 0.0
         for pid in pids:
-            stat = Path(f"/proc/{pid}/stat")
-            if not stat.exists():
+            try:
+                total += cpu_seconds(pid)
+            except OSError:  # not on this machine
                 return None
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         conn.rollback()
     return total
 

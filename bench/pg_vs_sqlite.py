@@ -29,6 +29,7 @@ from statistics import fmean
 from typing import Any
 
 import sqlalchemy as sa
+from procstat import reaped_children_seconds
 from readme_section import parser
 
 PIPELINE = Path(__file__).resolve().parent / "pipeline.py"
@@ -73,11 +74,9 @@ def postmaster_cpu_s(pg_url: str) -> float | None:
             data_dir = str(conn.execute(sa.text("SHOW data_directory")).scalar_one())
         engine.dispose()
         pid = int((Path(data_dir) / "postmaster.pid").read_text().split("\n")[0])
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return reaped_children_seconds(pid)
     except (OSError, ValueError, sa.exc.SQLAlchemyError):
         return None
-    # after the ")" that ends the command: field 3 is [0]; cutime is field 16, cstime 17
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_once(opts: argparse.Namespace, db: str) -> dict[str, Any]:

@@ -58,13 +58,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import stripe
+from procstat import TICK, cpu_seconds
 from smtp_sink import BulkSink
 
 SECRET = "whsec_bench_pipeline"
 STRIPE_KEY = "sk_test_bench_pipeline"
 ANAF_CLIENT = ("fake-client-id", "fake-client-secret")
 REPO = Path(__file__).resolve().parents[1]
-TICK = os.sysconf("SC_CLK_TCK")
 STAGES = ("build", "render", "validate", "pdf", "db", "stripe", "smtp", "anaf")
 
 
@@ -317,12 +317,6 @@ def counts(engine: Any) -> dict[str, int]:
 
 
 # --- the worker processes ------------------------------------------------------------------------
-
-
-def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (its own threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -686,10 +680,10 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                 if any(p.poll() is not None for p, _s, _r in workers):
                     raise RuntimeError("a worker exited during start-up")
                 time.sleep(0.1)
-            cpu0 = {p.pid: proc_cpu(p.pid) for p, _s, _r in workers}
+            cpu0 = {p.pid: cpu_seconds(p.pid) for p, _s, _r in workers}
             validator = validator_pid(tmp)
             if validator is not None:  # its CPU is the workers' validation: counted with theirs
-                cpu0[validator] = proc_cpu(validator)
+                cpu0[validator] = cpu_seconds(validator)
             others = {"web": serve.pid, "bench": os.getpid()}
             result = measure(
                 opts, engine, sink, workers, cpu0, others, port, events, anaf_calls, validator
@@ -779,7 +773,7 @@ def measure(
     rss: dict[int, float] = {}
     validator_rss = 0.0
     calls_at_ok: Counter[str] = Counter()
-    other0 = {name: proc_cpu(pid) for name, pid in others.items()}
+    other0 = {name: cpu_seconds(pid) for name, pid in others.items()}
     other_at_emailed: dict[str, float] = {}
     machine0 = machine_cpu()
     machine_at_emailed = machine0
@@ -805,15 +799,15 @@ def measure(
         if validator is not None:
             validator_rss = max(validator_rss, proc_rss_mb(validator))
         if "emailed" in reached and not cpu_at_emailed:
-            cpu_at_emailed = {pid: proc_cpu(pid) for pid in cpu0}
-            other_at_emailed = {name: proc_cpu(pid) for name, pid in others.items()}
+            cpu_at_emailed = {pid: cpu_seconds(pid) for pid in cpu0}
+            other_at_emailed = {name: cpu_seconds(pid) for name, pid in others.items()}
             machine_at_emailed = machine_cpu()
         if len(reached) == 3 or opts.until in reached:
             break
         time.sleep(0.2)
     posted_at = started.result()
     poster.shutdown()
-    cpu_end = {pid: proc_cpu(pid) for pid in cpu0}
+    cpu_end = {pid: cpu_seconds(pid) for pid in cpu0}
     final = counts(engine)
     calls = Counter(anaf_calls)
 

@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import stripe
+from procstat import cpu_seconds, thread_seconds
 from readme_section import write_section
 
 SECRET = "whsec_bench"
@@ -262,24 +263,6 @@ def with_accepted(
         round(t / max(stored, 1) * 1e6) for t in result["thread_cpu_s"] if t > 0
     ]
     return result
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of process ``pid`` (all its threads) so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def thread_seconds(pid: int) -> dict[int, float]:
-    """User + system CPU of each thread of process ``pid`` so far, from /proc (by thread id)."""
-    out: dict[int, float] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended meanwhile
-            continue
-        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
 
 
 def main() -> int:

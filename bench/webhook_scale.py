@@ -32,11 +32,11 @@ from pathlib import Path
 
 import psycopg
 from pipeline import database_url
+from procstat import cpu_seconds
 from readme_section import write_section
 from webhook import (
     SECRET,
     WRK_THREADS,
-    cpu_seconds,
     events_line,
     events_script,
     free_port,
