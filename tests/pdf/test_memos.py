@@ -1,4 +1,5 @@
-"""What a render does once and reuses: font subsets, their compressed streams, line breaking.
+"""What a render does once and reuses: font subsets, their compressed streams, their widths
+and character maps, line breaking.
 
 Each memo must leave the PDF's bytes exactly as a render without it writes them."""
 
@@ -15,7 +16,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph
 
 from stripe_efactura.invoicing.model import Invoice
-from stripe_efactura.pdf import streams
+from stripe_efactura.pdf import font_objects, streams
 from stripe_efactura.pdf.fonts import load_fonts
 from stripe_efactura.pdf.paragraphs import WrappedOnce, para
 from stripe_efactura.pdf.render import render_pdf
@@ -47,13 +48,15 @@ def _invoices(factory: ModuleType) -> list[Invoice]:
 
 @pytest.fixture
 def without_memos(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Renders as ReportLab does them: every subset made, compressed and every paragraph
-    broken into lines each time."""
+    """Renders as ReportLab does them: every subset made, compressed, its widths and character
+    map written and every paragraph broken into lines each time."""
     for face in _faces():
         made = face.makeSubset
         assert isinstance(made, SubsetMemo)
         monkeypatch.setattr(face, "makeSubset", made._make)
     monkeypatch.setattr(streams, "REUSED_MIN", 1 << 62)
+    monkeypatch.setattr(font_objects, "NUMBERS_MIN", 1 << 62)
+    monkeypatch.setattr(font_objects, "cmap_once", font_objects._make_cmap)
     monkeypatch.setattr(WrappedOnce, "wrap", Paragraph.wrap)
     yield
 
@@ -152,3 +155,67 @@ def test_a_paragraph_breaks_its_lines_once_per_width(monkeypatch: pytest.MonkeyP
     assert len(broken) == 3
     assert paragraph.wrap(200, 500) == size
     assert len(broken) == 4  # broken again: the lines it had are gone
+
+
+def test_an_array_of_integers_is_written_once_and_others_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from reportlab.pdfbase import pdfdoc
+
+    written: list[int] = []
+    real = pdfdoc.format
+
+    def counted(element: object, document: object, toplevel: int = 0) -> bytes:
+        written.append(1)
+        return real(element, document, toplevel)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(pdfdoc, "format", counted)
+    monkeypatch.setattr(font_objects, "_ARRAYS", font_objects._Kept())
+    widths = list(range(500, 500 + font_objects.NUMBERS_MIN))
+    document = pdfdoc.PDFDocument()
+    text = pdfdoc.PDFArray(widths).format(document)
+    assert font_objects.NumbersOnce(widths).format(document) == text
+    assert len(written) == 2 * len(widths)
+    assert font_objects.NumbersOnce(list(widths)).format(document) == text
+    assert len(written) == 2 * len(widths)  # remembered: nothing formatted again
+    short = [0, 0, 595, 842]  # a box: formatted each time
+    assert font_objects.NumbersOnce(short).format(document) == b"[ 0 0 595 842 ]"
+    assert font_objects.NumbersOnce(short).format(document) == b"[ 0 0 595 842 ]"
+    assert len(written) == 2 * len(widths) + 2 * len(short)
+    mixed = [*widths[:-1], 1.5]  # not only integers: formatted each time
+    assert font_objects.NumbersOnce(mixed).format(document) == pdfdoc.PDFArray(mixed).format(
+        document
+    )
+    assert len(written) == 2 * len(widths) + 2 * len(short) + 2 * len(mixed)
+    for n in range(font_objects.KEPT_MAX):
+        font_objects.NumbersOnce([*widths, n]).format(document)
+    assert len(font_objects._ARRAYS) == font_objects.KEPT_MAX  # the first one went
+
+
+def test_a_character_map_is_made_once_per_name_and_glyph_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[tuple[str, tuple[int, ...]]] = []
+    real = font_objects._make_cmap
+
+    def counted(name: str, subset: Sequence[int]) -> str:
+        made.append((name, tuple(subset)))
+        return real(name, subset)
+
+    monkeypatch.setattr(font_objects, "_make_cmap", counted)
+    monkeypatch.setattr(font_objects, "_CMAPS", font_objects._Kept())
+    first = font_objects.cmap_once("AAAAAA+DejaVuSans", [65, 66, 0x219])
+    assert first == real("AAAAAA+DejaVuSans", [65, 66, 0x219])
+    assert font_objects.cmap_once("AAAAAA+DejaVuSans", (65, 66, 0x219)) is first
+    font_objects.cmap_once("AAAAAB+DejaVuSans", [65, 66, 0x219])  # another subset's name
+    assert len(made) == 2
+
+
+def test_the_swap_holds_for_a_render_only() -> None:
+    from reportlab.pdfbase import pdfdoc, ttfonts
+
+    array, cmap = pdfdoc.PDFArray, ttfonts.makeToUnicodeCMap
+    with font_objects.written_once():
+        assert pdfdoc.PDFArray is font_objects.NumbersOnce
+        assert ttfonts.makeToUnicodeCMap is font_objects.cmap_once
+    assert (pdfdoc.PDFArray, ttfonts.makeToUnicodeCMap) == (array, cmap)

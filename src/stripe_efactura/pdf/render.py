@@ -37,6 +37,7 @@ from reportlab.platypus import (
 from ..invoicing.model import Invoice, InvoiceLine, Party
 from ..invoicing.storno import credit_note_view
 from ..money import format_amount, format_ro
+from .font_objects import written_once
 from .fonts import PdfFonts, load_fonts
 from .labels import COUNTRY_NAMES, COUNTY_NAMES, UNIT_LABELS, Words
 from .logo import LOGO_MAX_PIXELS, PdfLogoError, logo_flowable
@@ -455,7 +456,7 @@ def render_pdf(
     st = _styles(pdf_fonts, words)
     title = document_title(invoice).capitalize()
     buf = io.BytesIO()
-    with _RENDER_LOCK, fast_streams():
+    with _RENDER_LOCK, fast_streams(), written_once():
         doc = SimpleDocTemplate(
             buf,
             pagesize=A4,
