@@ -18,6 +18,7 @@ from reportlab.platypus import Paragraph
 from stripe_efactura.invoicing.model import Invoice
 from stripe_efactura.pdf import font_objects, streams
 from stripe_efactura.pdf.fonts import load_fonts
+from stripe_efactura.pdf.kept import Kept
 from stripe_efactura.pdf.paragraphs import WrappedOnce, para
 from stripe_efactura.pdf.render import render_pdf
 from stripe_efactura.pdf.subsets import SUBSETS_MAX, SubsetMemo, memoize_subsets
@@ -170,7 +171,7 @@ def test_an_array_of_integers_is_written_once_and_others_each_time(
         return real(element, document, toplevel)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(pdfdoc, "format", counted)
-    monkeypatch.setattr(font_objects, "_ARRAYS", font_objects._Kept())
+    monkeypatch.setattr(font_objects, "_ARRAYS", Kept(font_objects.KEPT_MAX))
     widths = list(range(500, 500 + font_objects.NUMBERS_MIN))
     document = pdfdoc.PDFDocument()
     text = pdfdoc.PDFArray(widths).format(document)
@@ -203,7 +204,7 @@ def test_a_character_map_is_made_once_per_name_and_glyph_list(
         return real(name, subset)
 
     monkeypatch.setattr(font_objects, "_make_cmap", counted)
-    monkeypatch.setattr(font_objects, "_CMAPS", font_objects._Kept())
+    monkeypatch.setattr(font_objects, "_CMAPS", Kept(font_objects.KEPT_MAX))
     first = font_objects.cmap_once("AAAAAA+DejaVuSans", [65, 66, 0x219])
     assert first == real("AAAAAA+DejaVuSans", [65, 66, 0x219])
     assert font_objects.cmap_once("AAAAAA+DejaVuSans", (65, 66, 0x219)) is first

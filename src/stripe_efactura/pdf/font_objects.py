@@ -11,36 +11,21 @@ same bytes as ReportLab's, without making them again.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from reportlab import rl_config
 from reportlab.pdfbase import pdfdoc, ttfonts
 
+from .kept import Kept
+
 KEPT_MAX = 64
 """Arrays and character maps remembered (the last used ones; two faces' subsets)."""
 NUMBERS_MIN = 32
 """The shortest array of integers remembered (a ``/Widths``; boxes and matrices are short)."""
 
-_Key = tuple[tuple[int, ...], bool, bytes]
-
-
-class _Kept(OrderedDict[object, object]):
-    """The last :data:`KEPT_MAX` values by key, the least recently used going first."""
-
-    def get_or_make(self, key: object, make: Callable[[], object]) -> object:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = self[key] = make()
-        if len(self) > KEPT_MAX:
-            self.popitem(last=False)
-        return value
-
-
-_ARRAYS = _Kept()
-_CMAPS = _Kept()
+_ARRAYS: Kept[tuple[tuple[int, ...], bool, bytes], bytes] = Kept(KEPT_MAX)
+_CMAPS: Kept[tuple[str, tuple[int, ...]], str] = Kept(KEPT_MAX)
 
 
 class NumbersOnce(pdfdoc.PDFArray):  # type: ignore[misc]
@@ -53,10 +38,8 @@ class NumbersOnce(pdfdoc.PDFArray):  # type: ignore[misc]
         if len(seq) < NUMBERS_MIN or not all(type(e) is int for e in seq):
             return super().format(document, IND)  # type: ignore[no-any-return]
         lines = bool((self.multiline and rl_config.pdfMultiLine) or self.multiline == "forced")
-        key: _Key = (tuple(seq), lines, IND)
-        text = _ARRAYS.get_or_make(key, lambda: super(NumbersOnce, self).format(document, IND))
-        assert isinstance(text, bytes)
-        return text
+        key = (tuple(seq), lines, IND)
+        return _ARRAYS.get_or_make(key, lambda: super(NumbersOnce, self).format(document, IND))
 
 
 _make_cmap: Callable[[str, Sequence[int]], str] = ttfonts.makeToUnicodeCMap
@@ -64,9 +47,7 @@ _make_cmap: Callable[[str, Sequence[int]], str] = ttfonts.makeToUnicodeCMap
 
 def cmap_once(fontname: str, subset: Sequence[int]) -> str:
     """``ttfonts.makeToUnicodeCMap(fontname, subset)``, made once per name and glyph list."""
-    text = _CMAPS.get_or_make((fontname, tuple(subset)), lambda: _make_cmap(fontname, subset))
-    assert isinstance(text, str)
-    return text
+    return _CMAPS.get_or_make((fontname, tuple(subset)), lambda: _make_cmap(fontname, subset))
 
 
 @contextmanager

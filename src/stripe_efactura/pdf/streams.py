@@ -5,12 +5,13 @@ subset that :mod:`.subsets` made again for the same glyph list is compressed onc
 from __future__ import annotations
 
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from reportlab import rl_config
 from reportlab.pdfbase import pdfdoc
+
+from .kept import Kept
 
 REUSED_MIN = 16_384
 REUSED_MAX = 64
@@ -31,20 +32,13 @@ class _FastFlate(pdfdoc.PDFStreamFilterZCompress):  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__()
-        self._reused: OrderedDict[bytes, bytes] = OrderedDict()
+        self._reused: Kept[bytes, bytes] = Kept(REUSED_MAX)
 
     def encode(self, text: str | bytes) -> bytes:
         data = text.encode("utf8") if isinstance(text, str) else text
         if len(data) < REUSED_MIN:
             return zlib.compress(data, 1)
-        done = self._reused.get(data)
-        if done is not None:
-            self._reused.move_to_end(data)
-            return done
-        done = self._reused[data] = zlib.compress(data, 1)
-        if len(self._reused) > REUSED_MAX:
-            self._reused.popitem(last=False)
-        return done
+        return self._reused.get_or_make(data, lambda: zlib.compress(data, 1))
 
 
 _FLATE = _FastFlate()

@@ -12,8 +12,9 @@ very same ``bytes`` object also lets :mod:`.streams` find its compressed form at
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
+
+from .kept import Kept
 
 SUBSETS_MAX = 32
 """Subsets kept per face (a 256-character subset of DejaVu Sans is about 36 KB)."""
@@ -27,20 +28,10 @@ class SubsetMemo:
 
     def __init__(self, make: MakeSubset, size: int = SUBSETS_MAX) -> None:
         self._make = make
-        self._size = size
-        self._made: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self._made: Kept[tuple[int, ...], bytes] = Kept(size)
 
     def __call__(self, subset: Sequence[int]) -> bytes:
-        key = tuple(subset)
-        made = self._made.get(key)
-        if made is not None:
-            self._made.move_to_end(key)
-            return made
-        made = self._make(subset)
-        self._made[key] = made
-        if len(self._made) > self._size:
-            self._made.popitem(last=False)
-        return made
+        return self._made.get_or_make(tuple(subset), lambda: self._make(subset))
 
 
 def memoize_subsets(face: object) -> None:
