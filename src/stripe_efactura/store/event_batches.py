@@ -17,8 +17,10 @@ same transaction runs on the DB-API connection the writer keeps, with precompile
   ``Worker.drain`` right after the post found it not yet due.
 
 The rows are the ones the SQLAlchemy path writes (tests/intake/test_event_batches.py
-compares them on both databases). :meth:`EventBatches.insert` returns only after the
-commit, so with ``synchronous=FULL`` every event it reports is durable with its job.
+compares them on both databases). :meth:`EventBatches.insert` returns only once the commit
+is durable: on SQLite at ``synchronous=FULL`` the batch commits at ``NORMAL`` and the WAL file
+is written out (``db.sync_wal``) after the writer turn, as every ``db.write`` does, so that
+the workers' writers do not wait for the webhook's ``fsync``.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class EventBatches:
         self.source = source
         path = db.sqlite_path(engine)
         self._turns = turns_for(path) if path is not None else None
+        self._sync_path = path if path is not None and db.syncs_after_turn(engine) else None
         self._sqlite = db.is_sqlite(engine)
         self._conn: PoolProxiedConnection | None = None
         dbapi = engine.dialect.loaded_dbapi
@@ -130,6 +133,8 @@ class EventBatches:
             if isinstance(exc, self._failed):
                 raise StorageError(f"database unavailable: {exc}") from exc
             raise
+        if self._sync_path is not None:
+            db.sync_wal(self._sync_path)  # durable before any event is answered 200
         return new_flags(items, new_ids)
 
     def close(self, *, broken: bool = False) -> None:
@@ -157,6 +162,8 @@ class EventBatches:
         return self._turns.turn() if self._turns is not None else nullcontext()
 
     def _write_sqlite(self, conn: PoolProxiedConnection, items: Sequence[Item]) -> set[str]:
+        if self._sync_path is not None:  # left to db.sync_wal after the turn
+            db.set_synchronous(conn, "NORMAL")
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
