@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -150,9 +151,11 @@ def test_the_webhook_batch_commits_at_normal_and_syncs_before_it_answers(
     batches = EventBatches(engine)
     try:
         assert batches.insert([(meta, body)]) == [True]
-        assert [c[:2] for c in fsyncs.calls][:1] == [("x.db-wal", True)]
-        raw = batches._connection()
-        assert raw.driver_connection.execute("PRAGMA synchronous").fetchone()[0] == NORMAL
+        folder = engine_path(engine).parent.name
+        assert [c[:2] for c in fsyncs.calls] == [("x.db-wal", True), (folder, True)]
+        driver = batches._connection().driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        assert driver.execute("PRAGMA synchronous").fetchone()[0] == NORMAL
     finally:
         batches.close()
 
