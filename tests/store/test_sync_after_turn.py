@@ -1,6 +1,6 @@
-"""store/db: an SQLite write commits at NORMAL inside the writer turn and is made durable by
-``db.sync_wal`` after it, before ``write`` returns; other transactions keep the configured
-level (FULL by default)."""
+"""store/db and store/durability: an SQLite write commits at NORMAL inside the writer turn
+and is made durable by ``durability.sync_wal`` after it, before ``write`` returns; other
+transactions keep the configured level (FULL by default)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from stripe_efactura.errors import StorageError
 from stripe_efactura.intake import envelope, payload
-from stripe_efactura.store import db
+from stripe_efactura.store import db, durability
 from stripe_efactura.store.event_batches import EventBatches
 from stripe_efactura.store.migrate import upgrade
 
@@ -132,7 +132,7 @@ def test_a_lower_configured_level_is_kept_and_nothing_synced(
         upgrade(eng)
         spy = FsyncSpy(tmp_path / "x.db", os.fsync)
         monkeypatch.setattr(os, "fsync", spy)
-        assert not db.syncs_after_turn(eng)
+        assert not durability.syncs_after_turn(eng)
         with db.write(eng) as conn:
             assert level(conn) == {"NORMAL": NORMAL, "OFF": OFF}[configured]
             conn.exec_driver_sql(
@@ -161,7 +161,9 @@ def test_the_webhook_batch_commits_at_normal_and_syncs_before_it_answers(
 
 
 def test_no_wal_file_means_nothing_to_sync(tmp_path: Path) -> None:
-    db.sync_wal(tmp_path / "absent.db")  # no WAL: checkpointed and removed, or never written
+    durability.sync_wal(
+        tmp_path / "absent.db"
+    )  # no WAL: checkpointed and removed, or never written
 
 
 def test_a_wal_that_cannot_be_synced_is_a_coded_storage_error(tmp_path: Path) -> None:
@@ -170,6 +172,6 @@ def test_a_wal_that_cannot_be_synced_is_a_coded_storage_error(tmp_path: Path) ->
     database.with_name("x.db-wal").symlink_to(database.with_name("loop"))
     database.with_name("loop").symlink_to(database.with_name("x.db-wal"))
     with pytest.raises(StorageError) as caught:
-        db.sync_wal(database)
+        durability.sync_wal(database)
     assert caught.value.code == "E-STORAGE"
     assert "x.db-wal" in str(caught.value)

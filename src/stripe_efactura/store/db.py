@@ -36,6 +36,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from ..errors import ConfigError, StorageError
 from ..files import prepare_sqlite
+from .durability import DEFER_SYNC, SYNC_AFTER, SYNC_LEVEL, set_synchronous, sync_wal, syncs_itself
 from .writer_turns import turns_for
 
 if TYPE_CHECKING:
@@ -61,15 +62,6 @@ def record(
 
 _SQLITE_SYNC = "FULL"
 """``PRAGMA synchronous`` when the settings leave it unset (benchmarks lower it)."""
-
-_SYNC_LEVEL = "efactura_synchronous"
-"""``Connection.info`` (the pooled DB-API connection's) key: the level it runs at now."""
-_DEFER_SYNC = "efactura_defer_sync"
-"""``Connection.info`` key set by :func:`write` around its ``BEGIN``: commit at ``NORMAL``."""
-_SYNC_AFTER = "efactura_sync_after"
-"""``Connection.info`` key set by the ``begin`` hook: the commit is left to :func:`sync_wal`."""
-_SYNCS_ITSELF: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
-"""The SQLite engines of :func:`make_engine` at ``FULL``, whose writers sync after their turn."""
 
 
 def normalize_url(url: str) -> str:
@@ -138,7 +130,7 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
         level = (sqlite_synchronous or _SQLITE_SYNC).upper()
         on_file = bool(path) and path != ":memory:"
         if on_file and level == "FULL":
-            _SYNCS_ITSELF[engine] = True
+            syncs_itself(engine)
 
         @event.listens_for(engine, "connect")
         def _on_connect(
@@ -150,7 +142,7 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={level}")
-            record.info[_SYNC_LEVEL] = level
+            record.info[SYNC_LEVEL] = level
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA wal_autocheckpoint=10000")  # safety net (checkpoints.py)
@@ -161,9 +153,9 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
             if conn.get_execution_options().get("efactura_readonly"):
                 conn.exec_driver_sql("BEGIN")
                 return
-            defer = level == "FULL" and on_file and bool(conn.info.get(_DEFER_SYNC))
+            defer = level == "FULL" and on_file and bool(conn.info.get(DEFER_SYNC))
             set_synchronous(conn.connection, "NORMAL" if defer else level)
-            conn.info[_SYNC_AFTER] = defer
+            conn.info[SYNC_AFTER] = defer
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -223,85 +215,23 @@ def write(engine: Engine) -> Iterator[Connection]:
     sync_after = False
     try:
         with turns_for(path).turn() if path else nullcontext(), engine.connect() as conn:
-            conn.info[_DEFER_SYNC] = True
+            conn.info[DEFER_SYNC] = True
             try:
                 with conn.begin():
-                    sync_after = bool(conn.info.pop(_SYNC_AFTER, False))
+                    sync_after = bool(conn.info.pop(SYNC_AFTER, False))
                     conn.info[_AFTER_COMMIT] = hooks
                     try:
                         yield conn
                     finally:
                         conn.info.pop(_AFTER_COMMIT, None)
             finally:
-                conn.info.pop(_DEFER_SYNC, None)
+                conn.info.pop(DEFER_SYNC, None)
     except sa.exc.OperationalError as exc:
         raise StorageError(f"database unavailable: {_one_line(exc)}") from exc
     if sync_after and path is not None:
         sync_wal(path)
     for hook in hooks:  # committed (and durable)
         hook()
-
-
-def syncs_after_turn(engine: Engine) -> bool:
-    """Whether the writers of ``engine`` commit at ``NORMAL`` and call :func:`sync_wal`
-    themselves after their turn (an SQLite file at ``synchronous=FULL``)."""
-    return _SYNCS_ITSELF.get(engine, False)
-
-
-def set_synchronous(conn: sa.pool.PoolProxiedConnection, level: str) -> None:
-    """Run the pooled SQLite connection ``conn`` at ``PRAGMA synchronous=level`` from its next
-    transaction on (outside any transaction: SQLite refuses the change inside one). The
-    level is remembered with the connection, so a transaction that needs the level the
-    connection already runs at costs no statement."""
-    if conn.info.get(_SYNC_LEVEL) == level:
-        return
-    driver = conn.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
-    driver.execute(f"PRAGMA synchronous={level}")
-    conn.info[_SYNC_LEVEL] = level
-
-
-_DIR_SYNCED: set[tuple[int, int]] = set()
-"""The WAL files (device, inode) whose folder this process has written out once."""
-
-
-def sync_wal(database: Path) -> None:
-    """Make every commit written to ``database``'s WAL file so far durable: ``fsync`` the
-    WAL file (any descriptor of it flushes the file's pages), and once per WAL file the folder
-    that holds its name (SQLite does that itself on the first sync of a WAL it created, at
-    ``FULL``). No WAL file: the last connection checkpointed it into the database, synced
-    (any level but ``OFF`` syncs a checkpoint), and removed it."""
-    wal = database.with_name(database.name + "-wal")
-    try:
-        fd = os.open(wal, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise _not_synced(wal, exc) from exc
-    try:
-        os.fsync(fd)
-        stat = os.fstat(fd)
-        key = (stat.st_dev, stat.st_ino)
-        if key not in _DIR_SYNCED:
-            folder = os.open(wal.parent, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                os.fsync(folder)
-            finally:
-                os.close(folder)
-            _DIR_SYNCED.add(key)
-    except OSError as exc:
-        raise _not_synced(wal, exc) from exc
-    finally:
-        os.close(fd)
-
-
-def _not_synced(wal: Path, exc: OSError) -> StorageError:
-    """The commit is in the WAL file but could not be made durable: the caller retries (the
-    transactions it repeats are idempotent) as after any storage failure."""
-    return StorageError(
-        f"database unavailable: cannot write {wal.name} out to disk: {exc.strerror or exc}",
-        message_ro=f"baza de date nu este disponibilă: {wal.name} nu poate fi scris pe disc",
-    )
 
 
 @contextmanager

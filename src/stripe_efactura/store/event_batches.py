@@ -35,7 +35,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from ..errors import StorageError
 from ..intake.envelope import EventMeta
-from . import db
+from . import db, durability
 from .tables import JOB_MAX_ATTEMPTS
 from .writer_turns import turns_for
 
@@ -110,7 +110,7 @@ class EventBatches:
         self.source = source
         path = db.sqlite_path(engine)
         self._turns = turns_for(path) if path is not None else None
-        self._sync_path = path if path is not None and db.syncs_after_turn(engine) else None
+        self._sync_path = path if path is not None and durability.syncs_after_turn(engine) else None
         self._sqlite = db.is_sqlite(engine)
         self._conn: PoolProxiedConnection | None = None
         dbapi = engine.dialect.loaded_dbapi
@@ -134,7 +134,7 @@ class EventBatches:
                 raise StorageError(f"database unavailable: {exc}") from exc
             raise
         if self._sync_path is not None:
-            db.sync_wal(self._sync_path)  # durable before any event is answered 200
+            durability.sync_wal(self._sync_path)  # durable before any event is answered 200
         return new_flags(items, new_ids)
 
     def close(self, *, broken: bool = False) -> None:
@@ -163,7 +163,7 @@ class EventBatches:
 
     def _write_sqlite(self, conn: PoolProxiedConnection, items: Sequence[Item]) -> set[str]:
         if self._sync_path is not None:  # left to db.sync_wal after the turn
-            db.set_synchronous(conn, "NORMAL")
+            durability.set_synchronous(conn, "NORMAL")
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
         try:
