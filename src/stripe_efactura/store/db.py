@@ -36,7 +36,14 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 
 from ..errors import ConfigError, StorageError
 from ..files import prepare_sqlite
-from .durability import DEFER_SYNC, SYNC_AFTER, SYNC_LEVEL, set_synchronous, sync_wal, syncs_itself
+from .durability import (
+    DEFER_SYNC,
+    SYNC_LEVEL,
+    set_synchronous,
+    sync_wal,
+    syncs_after_turn,
+    syncs_itself,
+)
 from .writer_turns import turns_for
 
 if TYPE_CHECKING:
@@ -129,7 +136,8 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
 
         level = (sqlite_synchronous or _SQLITE_SYNC).upper()
         on_file = bool(path) and path != ":memory:"
-        if on_file and level == "FULL":
+        defers = on_file and level == "FULL"  # its writes sync after their turn
+        if defers:
             syncs_itself(engine)
 
         @event.listens_for(engine, "connect")
@@ -153,9 +161,8 @@ def make_engine(url: str, *, pool_size: int = 5, sqlite_synchronous: str | None 
             if conn.get_execution_options().get("efactura_readonly"):
                 conn.exec_driver_sql("BEGIN")
                 return
-            defer = level == "FULL" and on_file and bool(conn.info.get(DEFER_SYNC))
+            defer = defers and bool(conn.info.get(DEFER_SYNC))
             set_synchronous(conn.connection, "NORMAL" if defer else level)
-            conn.info[SYNC_AFTER] = defer
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
@@ -212,13 +219,11 @@ def write(engine: Engine) -> Iterator[Connection]:
     busy machine gives the core back late)."""
     path = sqlite_path(engine)
     hooks: list[Callable[[], None]] = []
-    sync_after = False
     try:
         with turns_for(path).turn() if path else nullcontext(), engine.connect() as conn:
             conn.info[DEFER_SYNC] = True
             try:
                 with conn.begin():
-                    sync_after = bool(conn.info.pop(SYNC_AFTER, False))
                     conn.info[_AFTER_COMMIT] = hooks
                     try:
                         yield conn
@@ -228,7 +233,7 @@ def write(engine: Engine) -> Iterator[Connection]:
                 conn.info.pop(DEFER_SYNC, None)
     except sa.exc.OperationalError as exc:
         raise StorageError(f"database unavailable: {_one_line(exc)}") from exc
-    if sync_after and path is not None:
+    if path is not None and syncs_after_turn(engine):  # committed at NORMAL by _on_begin
         sync_wal(path)
     for hook in hooks:  # committed (and durable)
         hook()

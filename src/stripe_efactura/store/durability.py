@@ -24,8 +24,6 @@ SYNC_LEVEL = "efactura_synchronous"
 """``Connection.info`` (the pooled DB-API connection's) key: the level it runs at now."""
 DEFER_SYNC = "efactura_defer_sync"
 """``Connection.info`` key set by ``db.write`` around its ``BEGIN``: commit at ``NORMAL``."""
-SYNC_AFTER = "efactura_sync_after"
-"""``Connection.info`` key set by the ``begin`` hook: the commit is left to :func:`sync_wal`."""
 _SYNCS_ITSELF: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 """The SQLite engines of ``db.make_engine`` at ``FULL``, whose writers sync after their turn."""
 

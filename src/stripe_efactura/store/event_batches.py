@@ -19,7 +19,7 @@ same transaction runs on the DB-API connection the writer keeps, with precompile
 The rows are the ones the SQLAlchemy path writes (tests/intake/test_event_batches.py
 compares them on both databases). :meth:`EventBatches.insert` returns only once the commit
 is durable: on SQLite at ``synchronous=FULL`` the batch commits at ``NORMAL`` and the WAL file
-is written out (``db.sync_wal``) after the writer turn, as every ``db.write`` does, so that
+is written out (``durability.sync_wal``) after the writer turn, as every ``db.write`` does, so that
 the workers' writers do not wait for the webhook's ``fsync``.
 """
 
@@ -162,7 +162,7 @@ class EventBatches:
         return self._turns.turn() if self._turns is not None else nullcontext()
 
     def _write_sqlite(self, conn: PoolProxiedConnection, items: Sequence[Item]) -> set[str]:
-        if self._sync_path is not None:  # left to db.sync_wal after the turn
+        if self._sync_path is not None:  # left to durability.sync_wal after the turn
             durability.set_synchronous(conn, "NORMAL")
         cur = conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
