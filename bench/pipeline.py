@@ -58,7 +58,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import stripe
-from procstat import TICK, cpu_seconds
+from procstat import cpu_seconds, machine_cpu, machine_share
 from smtp_sink import BulkSink
 
 SECRET = "whsec_bench_pipeline"
@@ -317,15 +317,6 @@ def counts(engine: Any) -> dict[str, int]:
 
 
 # --- the worker processes ------------------------------------------------------------------------
-
-
-def machine_cpu() -> tuple[float, float, float]:
-    """Busy, total and stolen CPU seconds of the whole machine (all cores), from /proc/stat.
-    Busy counts the steal (the time the hypervisor gave this VM's cores to another)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = fields[3] + fields[4]  # idle + iowait
-    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
-    return (total - idle) / TICK, total / TICK, fields[7] / TICK
 
 
 def proc_rss_mb(pid: int) -> float:
@@ -851,18 +842,9 @@ def measure(
             f"{name}_cpu_ms_per_invoice_to_emailed": round((spent_at - other0[name]) * 1000 / n, 1)
             for name, spent_at in other_at_emailed.items()
         },
-        "machine_busy_to_emailed": _busy(machine0, machine_at_emailed),
-        "machine_steal_to_emailed": _busy(machine0, machine_at_emailed, part=2),
+        "machine_busy_to_emailed": machine_share(machine0, machine_at_emailed),
+        "machine_steal_to_emailed": machine_share(machine0, machine_at_emailed, stolen=True),
     }
-
-
-def _busy(
-    start: tuple[float, float, float], end: tuple[float, float, float], *, part: int = 0
-) -> float | None:
-    """The share of the machine's CPU (all cores) that was busy (``part`` 0) or stolen by the
-    hypervisor (``part`` 2) between two readings of :func:`machine_cpu`."""
-    total = end[1] - start[1]
-    return round((end[part] - start[part]) / total, 2) if total > 0 else None
 
 
 #: Issue 17's sum of the parts (build 0.4 + render 1.3 x 2 + validate 15.5 + PDF 19.2 = 37.8 ms

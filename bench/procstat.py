@@ -42,3 +42,22 @@ def thread_seconds(pid: int) -> dict[int, float]:
         except OSError:  # the thread ended meanwhile
             continue
     return out
+
+
+def machine_cpu() -> tuple[float, float, float]:
+    """Busy, total and stolen CPU seconds of the whole machine (all cores), from /proc/stat.
+    Busy counts the steal (the time the hypervisor gave this VM's cores to another)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    return (total - idle) / TICK, total / TICK, fields[7] / TICK
+
+
+def machine_share(
+    start: tuple[float, float, float], end: tuple[float, float, float], *, stolen: bool = False
+) -> float | None:
+    """The share of the machine's CPU (all cores) that was busy, or (``stolen``) taken away
+    by the hypervisor, between two readings of :func:`machine_cpu`."""
+    part = 2 if stolen else 0
+    total = end[1] - start[1]
+    return round((end[part] - start[part]) / total, 2) if total > 0 else None

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import stripe
-from procstat import cpu_seconds, thread_seconds
+from procstat import cpu_seconds, machine_cpu, machine_share, thread_seconds
 from readme_section import write_section
 
 SECRET = "whsec_bench"
@@ -229,7 +229,7 @@ def run_reference(tmp: Path, opts: argparse.Namespace) -> dict[str, float]:
 def post_events(base: str, pid: int, tmp: Path, opts: argparse.Namespace) -> dict[str, float]:
     """wrk posting the pre-signed events to ``base``; the server's CPU seconds meanwhile."""
     settle()
-    before, threads_before = cpu_seconds(pid), thread_seconds(pid)
+    before, threads_before, machine0 = cpu_seconds(pid), thread_seconds(pid), machine_cpu()
     result = wrk(
         f"{base}/webhooks/stripe",
         opts.seconds,
@@ -238,6 +238,7 @@ def post_events(base: str, pid: int, tmp: Path, opts: argparse.Namespace) -> dic
         [str(tmp / "events.tsv"), str(WRK_THREADS)],
     )
     result["cpu_s"] = cpu_seconds(pid) - before
+    result["steal"] = machine_share(machine0, machine_cpu(), stolen=True) or 0.0
     after = thread_seconds(pid)
     result["thread_cpu_s"] = sorted(
         (round(t - threads_before.get(tid, 0.0), 3) for tid, t in after.items()), reverse=True
@@ -319,7 +320,7 @@ def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
         f"| {r['reference']['p99_ms']} | {r['ratio_to_reference']:.0%} "  # type: ignore[index]
         f"| {r['webhook']['cpu_us_per_event']} | {r['reference']['cpu_us_per_event']} "  # type: ignore[index]
         f"| {r['cpu_ratio']:.0%} | {threads(r['webhook'])} | {threads(r['reference'])} "  # type: ignore[arg-type]
-        f"| {r['empty']['rps']:,.0f} | {r['load']:.1f} |"
+        f"| {r['empty']['rps']:,.0f} | {steal(r)} | {r['load']:.1f} |"
         for i, r in enumerate(results, 1)
     )
     load = os.getloadavg()
@@ -340,8 +341,8 @@ def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
         "| run | accepted events/s | p50 ms | p99 ms | reference accepted/s | reference p99 ms "
         "| webhook / reference | server CPU us per event | reference CPU us per event "
         "| reference CPU / ours | ours per thread us | reference per thread us "
-        "| empty endpoint req/s | load (1 min) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| empty endpoint req/s | steal, ours / reference | load (1 min) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         f"{rows}\n\n"
         f"Targets: >= 1,000 accepted events/s ({verdict(all_rate)}), p99 < 50 ms "
         f"({verdict(all_p99)}), >= 80 % of the reference durable endpoint "
@@ -350,8 +351,17 @@ def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
         f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} (each row "
         "gives the 1-minute load of its run). Machine: Python 3.11.7 on x86_64, 2 cores "
         "shared by the server, wrk and whatever else runs: on a loaded machine events/s and "
-        "p99 swing from run to run, the CPU per event much less.\n"
+        "p99 swing from run to run, the CPU per event much less. Steal is the share of the "
+        "machine's CPU (from /proc/stat) that the hypervisor took away while each server was "
+        "measured: on a VM whose host is busy it lowers both rates, rarely evenly.\n"
     )
+
+
+def steal(result: dict[str, object]) -> str:
+    """The share of the machine's CPU the hypervisor took away while each server was
+    measured (ours, then the reference): a VM's steal lowers both rates, rarely evenly."""
+    ours, ref = result["webhook"], result["reference"]
+    return f"{ours['steal']:.0%} / {ref['steal']:.0%}"  # type: ignore[index]
 
 
 def threads(result: dict[str, object]) -> str:

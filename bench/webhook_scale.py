@@ -32,7 +32,7 @@ from pathlib import Path
 
 import psycopg
 from pipeline import database_url
-from procstat import cpu_seconds
+from procstat import cpu_seconds, machine_cpu, machine_share
 from readme_section import write_section
 from webhook import (
     SECRET,
@@ -182,8 +182,9 @@ def measure(
 ) -> dict[str, object]:
     stored0, done0 = counts(db_url)
     commits0, pg0 = commits(db_url), backend_cpu(db_url)
-    cpu0 = [cpu_seconds(p.pid) for p in procs]
+    cpu0, machine0 = [cpu_seconds(p.pid) for p in procs], machine_cpu()
     runs = post_all(ports, shards, tmp, opts.seconds)
+    stolen = machine_share(machine0, machine_cpu(), stolen=True) or 0.0
     cpu = [round(cpu_seconds(p.pid) - c, 2) for p, c in zip(procs, cpu0, strict=True)]
     pg1, commits1 = backend_cpu(db_url), commits(db_url)
     stored1, done1 = counts(db_url)
@@ -206,6 +207,7 @@ def measure(
             "postgres": round(1000 * pg_cpu / accepted, 3),
         },
         "commits_per_event": round((commits1 - commits0) / accepted, 3),
+        "steal": stolen,
         "load": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(result))
@@ -242,10 +244,12 @@ def section(results: list[dict[str, object]], opts: argparse.Namespace) -> str:
         "ignore the test-mode events (`process_test_events = false`), so they load the "
         "database with claims, reads and marks but do no invoicing. CPU per accepted event "
         "from /proc: the web processes, the workers, the PostgreSQL backends of the bench "
-        "database; commits per accepted event from `pg_stat_database`.\n\n"
+        "database; commits per accepted event from `pg_stat_database`; steal is the share of "
+        "the machine's CPU (from /proc/stat) the hypervisor took away meanwhile.\n\n"
         "| web + workers | accepted events/s | worker-finished events/s | p50 ms | p99 ms "
-        "| non-2xx | CPU ms/event web | workers | PostgreSQL | commits/event | load (1 min) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| non-2xx | CPU ms/event web | workers | PostgreSQL | commits/event | steal "
+        "| load (1 min) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(row(r) for r in results)
         + f"\n\n{means(results)}\n\n"
         f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f}. Machine: "
@@ -261,7 +265,7 @@ def row(r: dict[str, object]) -> str:
         f"| {r['web']} + {r['workers']} | {r['accepted_per_s']:,.0f} "
         f"| {r['worker_done_per_s']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['non2xx']} "
         f"| {ms['web']:.3f} | {ms['workers']:.3f} | {ms['postgres']:.3f} "
-        f"| {r['commits_per_event']} | {r['load']} |"
+        f"| {r['commits_per_event']} | {float(str(r['steal'])):.0%} | {r['load']} |"
     )
 
 
