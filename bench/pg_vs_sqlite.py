@@ -120,9 +120,11 @@ def summary(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def line(run: dict[str, Any]) -> str:
     pg = run.get("pg_cpu_ms_per_invoice")
     server = f", server {pg} ms" if pg is not None else ""
+    stolen = run.get("machine_steal_to_emailed")
+    steal = f", steal {stolen:.0%}" if stolen is not None else ""
     return (
         f"{run['end']} {run['db']:<10} {run['emailed_per_s']:>6} emailed/s, worker "
-        f"{run['cpu_ms_per_invoice_to_emailed']} ms{server} per invoice, load "
+        f"{run['cpu_ms_per_invoice_to_emailed']} ms{server} per invoice{steal}, load "
         f"{os.getloadavg()[0]:.1f}"
     )
 

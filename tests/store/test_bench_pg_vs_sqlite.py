@@ -57,6 +57,25 @@ def test_the_pipeline_result_is_the_json_after_what_it_printed_before() -> None:
         bench.pipeline_json("Traceback (most recent call last):\n")
 
 
+def test_each_printed_run_names_the_server_cpu_and_the_steal_when_measured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "getloadavg", lambda: (4.25, 0.0, 0.0))
+    run = {"end": "17:19", "db": "postgresql", "emailed_per_s": 38.94}
+    run |= {"cpu_ms_per_invoice_to_emailed": 32.4, "pg_cpu_ms_per_invoice": 7.84}
+    run["machine_steal_to_emailed"] = 0.46
+    assert bench.line(run) == (
+        "17:19 postgresql  38.94 emailed/s, worker 32.4 ms, server 7.84 ms per invoice, "
+        "steal 46%, load 4.2"
+    )
+    sqlite = {"end": "17:20", "db": "sqlite", "emailed_per_s": 53.32}
+    sqlite["cpu_ms_per_invoice_to_emailed"] = 29.8
+    assert (
+        bench.line(sqlite)
+        == "17:20 sqlite      53.32 emailed/s, worker 29.8 ms per invoice, load 4.2"
+    )
+
+
 def test_command_line_defaults_and_refusals() -> None:
     opts = bench.arguments([])
     assert (opts.n, opts.workers, opts.blocks) == (2000, 4, 4)
