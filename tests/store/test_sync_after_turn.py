@@ -161,9 +161,8 @@ def test_the_webhook_batch_commits_at_normal_and_syncs_before_it_answers(
 
 
 def test_no_wal_file_means_nothing_to_sync(tmp_path: Path) -> None:
-    durability.sync_wal(
-        tmp_path / "absent.db"
-    )  # no WAL: checkpointed and removed, or never written
+    # no WAL: checkpointed and removed, or never written
+    durability.sync_wal(tmp_path / "absent.db")
 
 
 def test_a_wal_that_cannot_be_synced_is_a_coded_storage_error(tmp_path: Path) -> None:

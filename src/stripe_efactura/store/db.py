@@ -221,16 +221,15 @@ def write(engine: Engine) -> Iterator[Connection]:
     hooks: list[Callable[[], None]] = []
     try:
         with turns_for(path).turn() if path else nullcontext(), engine.connect() as conn:
-            conn.info[DEFER_SYNC] = True
+            # both keys live with the pooled connection: set for this transaction only
+            conn.info[DEFER_SYNC] = True  # read by the begin hook
+            conn.info[_AFTER_COMMIT] = hooks
             try:
                 with conn.begin():
-                    conn.info[_AFTER_COMMIT] = hooks
-                    try:
-                        yield conn
-                    finally:
-                        conn.info.pop(_AFTER_COMMIT, None)
+                    yield conn
             finally:
                 conn.info.pop(DEFER_SYNC, None)
+                conn.info.pop(_AFTER_COMMIT, None)
     except sa.exc.OperationalError as exc:
         raise StorageError(f"database unavailable: {_one_line(exc)}") from exc
     if path is not None and syncs_after_turn(engine):  # committed at NORMAL by _on_begin
