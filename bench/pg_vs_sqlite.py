@@ -120,6 +120,8 @@ def summary(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def line(run: dict[str, Any]) -> str:
     pg = run.get("pg_cpu_ms_per_invoice")
     server = f", server {pg} ms" if pg is not None else ""
+    syncs = run.get("pg_wal_syncs_per_invoice")
+    server += f" and {syncs} WAL syncs" if syncs is not None else ""
     stolen = run.get("machine_steal_to_emailed")
     steal = f", steal {stolen:.0%}" if stolen is not None else ""
     return (

@@ -672,6 +672,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                 if any(p.poll() is not None for p, _s, _r in workers):
                     raise RuntimeError("a worker exited during start-up")
                 time.sleep(0.1)
+            wal0 = pg_wal_syncs(engine) if opts.db == "postgresql" else None
             cpu0 = {p.pid: cpu_seconds(p.pid) for p, _s, _r in workers}
             validator = validator_pid(tmp)
             if validator is not None:  # its CPU is the workers' validation: counted with theirs
@@ -691,6 +692,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             result["numbers_without_gap"] = seqs == list(range(1, len(seqs) + 1))
             if opts.db == "postgresql":
                 result["pg_tables"] = pg_table_stats(engine)
+                result.update(wal_syncs_per_invoice(wal0, pg_wal_syncs(engine), opts.n))
             if validator is not None:
                 os.kill(validator, signal.SIGTERM)
             result.update(summarise_split(split, opts.n))
@@ -728,6 +730,27 @@ def pg_table_stats(engine: Any) -> dict[str, dict[str, int]]:
         rows = conn.execute(query, {"names": list(PG_TABLES)}).all()
     keys = ("inserted", "updated", "hot_updated", "kb")
     return {str(r[0]): dict(zip(keys, map(int, r[1:]), strict=True)) for r in sorted(rows)}
+
+
+def pg_wal_syncs(engine: Any) -> int | None:
+    """How often the PostgreSQL server has written its WAL out to disk (``pg_stat_wal``'s
+    ``wal_sync``: a commit waits for one unless another commit's covered it; the whole
+    server's, PostgreSQL 14 or later); None without the view."""
+    import sqlalchemy as sa
+
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT wal_sync FROM pg_stat_wal")).scalar_one())
+    except sa.exc.DBAPIError:
+        return None
+
+
+def wal_syncs_per_invoice(before: int | None, after: int | None, n: int) -> dict[str, float]:
+    """``{"pg_wal_syncs_per_invoice": …}`` from the server's count before the workers ran and
+    after they stopped; nothing when either is unknown."""
+    if before is None or after is None or n <= 0:
+        return {}
+    return {"pg_wal_syncs_per_invoice": round((after - before) / n, 2)}
 
 
 def validator_pid(tmp: Path) -> int | None:

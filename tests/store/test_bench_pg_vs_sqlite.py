@@ -4,6 +4,7 @@ how it reads ``bench/pipeline.py``'s output (the runs themselves are a benchmark
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 import pytest
@@ -68,6 +69,11 @@ def test_each_printed_run_names_the_server_cpu_and_the_steal_when_measured(
         "17:19 postgresql  38.94 emailed/s, worker 32.4 ms, server 7.84 ms per invoice, "
         "steal 46%, load 4.2"
     )
+    run["pg_wal_syncs_per_invoice"] = 8.96
+    assert bench.line(run) == (
+        "17:19 postgresql  38.94 emailed/s, worker 32.4 ms, server 7.84 ms and 8.96 WAL "
+        "syncs per invoice, steal 46%, load 4.2"
+    )
     sqlite = {"end": "17:20", "db": "sqlite", "emailed_per_s": 53.32}
     sqlite["cpu_ms_per_invoice_to_emailed"] = 29.8
     assert (
@@ -105,3 +111,34 @@ def test_server_cpu_of_a_local_server_grows_with_its_backends_work() -> None:
             conn.execute(sa.text("SELECT count(*) FROM generate_series(1, 3000000)")).one()
     engine.dispose()
     assert first < bench.postmaster_cpu_s(url)
+
+
+def test_wal_syncs_per_invoice_are_the_servers_count_over_the_run() -> None:
+    pipeline = support.bench_script("pipeline")
+    assert pipeline.wal_syncs_per_invoice(1_000, 18_929, 2_000) == {
+        "pg_wal_syncs_per_invoice": 8.96
+    }
+    assert pipeline.wal_syncs_per_invoice(None, 18_929, 2_000) == {}
+    assert pipeline.wal_syncs_per_invoice(1_000, None, 2_000) == {}
+
+
+@pytest.mark.skipif(
+    not os.environ.get("EFACTURA_TEST_DATABASE_URL"), reason="EFACTURA_TEST_DATABASE_URL not set"
+)
+def test_a_durable_commit_counts_a_wal_sync_of_the_server() -> None:
+    pipeline = support.bench_script("pipeline")
+    engine = sa.create_engine(os.environ["EFACTURA_TEST_DATABASE_URL"])
+    table = f"wal_probe_{uuid.uuid4().hex[:12]}"
+    try:
+        first = pipeline.pg_wal_syncs(engine)
+        assert first is not None
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT pg_stat_force_next_flush()"))
+            conn.execute(sa.text(f"CREATE TABLE {table} (x int)"))
+            conn.execute(sa.text(f"INSERT INTO {table} VALUES (1)"))
+            conn.commit()  # waits for its WAL to be on disk; its statistics are sent after
+        assert first < pipeline.pg_wal_syncs(engine)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+        engine.dispose()
