@@ -265,7 +265,7 @@ def row(r: dict[str, object]) -> str:
         f"| {r['web']} + {r['workers']} | {r['accepted_per_s']:,.0f} "
         f"| {r['worker_done_per_s']:,.0f} | {r['p50_ms']} | {r['p99_ms']} | {r['non2xx']} "
         f"| {ms['web']:.3f} | {ms['workers']:.3f} | {ms['postgres']:.3f} "
-        f"| {r['commits_per_event']} | {float(str(r['steal'])):.0%} | {r['load']} |"
+        f"| {r['commits_per_event']} | {r['steal']:.0%} | {r['load']} |"
     )
 
 

@@ -58,7 +58,7 @@ def test_the_pipeline_result_is_the_json_after_what_it_printed_before() -> None:
         bench.pipeline_json("Traceback (most recent call last):\n")
 
 
-def test_each_printed_run_names_the_server_cpu_and_the_steal_when_measured(
+def test_each_printed_run_names_the_server_cpu_wal_syncs_and_steal_when_measured(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(os, "getloadavg", lambda: (4.25, 0.0, 0.0))
