@@ -6,10 +6,11 @@ Each block runs ``bench/pipeline.py N --workers K --until emailed --no-stages`` 
 PostgreSQL, SQLite, SQLite, PostgreSQL (every other block the reverse, SQLite first), so that
 a machine that speeds up or slows down during a block weighs on both databases alike: on a
 shared VM the same code moves by a tenth or more within an hour, more than the difference
-measured. Printed: a line per run (invoices emailed per second, worker CPU per invoice, the
-PostgreSQL server's CPU per invoice when its ``postmaster.pid`` is readable: the CPU of the
-backends it reaped during the run), then per block the PostgreSQL mean over the SQLite mean,
-their mean over the blocks and the lowest block; the whole as JSON at the end. Nothing is
+measured. Printed: a line per run (invoices emailed per second, the whole machine's busy CPU
+per invoice, worker CPU per invoice, the PostgreSQL server's CPU per invoice when its
+``postmaster.pid`` is readable: the CPU of the backends it reaped during the run), then per
+block the PostgreSQL mean over the SQLite mean, their mean over the blocks and the lowest
+block; the whole as JSON at the end. Nothing is
 written to ``bench/README.md``: the blocks take a while (four runs of about a minute and a
 half per block at N = 2,000 on 2 cores), and the table there says which machine and hour
 they are from.
@@ -89,6 +90,7 @@ def run_once(opts: argparse.Namespace, db: str) -> dict[str, Any]:
     result = pipeline_json(done.stdout)
     if before is not None and after is not None:
         result["pg_cpu_ms_per_invoice"] = round((after - before) * 1000 / opts.n, 2)
+    result["machine_ms_per_invoice"] = machine_ms_per_invoice(result, os.cpu_count() or 1)
     result["end"] = time.strftime("%H:%M", time.gmtime())
     return result
 
@@ -117,7 +119,18 @@ def summary(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def machine_ms_per_invoice(run: dict[str, Any], cores: int) -> float | None:
+    """The whole machine's busy CPU per invoice emailed (every process, the server's and the
+    kernel's included): what ``bench/pg_costs.py`` projects a saving against."""
+    busy = run.get("machine_busy_to_emailed")
+    if busy is None or not run.get("emailed_per_s"):
+        return None
+    return round(cores * float(busy) * 1000 / float(run["emailed_per_s"]), 1)
+
+
 def line(run: dict[str, Any]) -> str:
+    machine = run.get("machine_ms_per_invoice")
+    whole = f"machine {machine} ms, " if machine is not None else ""
     pg = run.get("pg_cpu_ms_per_invoice")
     server = f", server {pg} ms" if pg is not None else ""
     syncs = run.get("pg_wal_syncs_per_invoice")
@@ -125,7 +138,7 @@ def line(run: dict[str, Any]) -> str:
     stolen = run.get("machine_steal_to_emailed")
     steal = f", steal {stolen:.0%}" if stolen is not None else ""
     return (
-        f"{run['end']} {run['db']:<10} {run['emailed_per_s']:>6} emailed/s, worker "
+        f"{run['end']} {run['db']:<10} {run['emailed_per_s']:>6} emailed/s, {whole}worker "
         f"{run['cpu_ms_per_invoice_to_emailed']} ms{server} per invoice{steal}, load "
         f"{os.getloadavg()[0]:.1f}"
     )
@@ -140,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line(runs[-1]), flush=True)
         print(f"block {block + 1}: PostgreSQL / SQLite {block_ratios(runs)[-1]}", flush=True)
     keep = ("db", "end", "emailed_per_s", "cpu_ms_per_invoice_to_emailed", "first_emailed_s")
-    table = [{k: r.get(k) for k in (*keep, "pg_cpu_ms_per_invoice")} for r in runs]
+    measured = ("machine_ms_per_invoice", "pg_cpu_ms_per_invoice")
+    table = [{k: r.get(k) for k in (*keep, *measured)} for r in runs]
     report = {"n": opts.n, "workers": opts.workers, "runs": table, **summary(runs)}
     print(json.dumps(report, indent=2))
     return 0

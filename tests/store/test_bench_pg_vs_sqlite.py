@@ -74,11 +74,25 @@ def test_each_printed_run_names_the_server_cpu_wal_syncs_and_steal_when_measured
         "17:19 postgresql  38.94 emailed/s, worker 32.4 ms, server 7.84 ms and 8.96 WAL "
         "syncs per invoice, steal 46%, load 4.2"
     )
+    run["machine_ms_per_invoice"] = 49.3
+    assert bench.line(run) == (
+        "17:19 postgresql  38.94 emailed/s, machine 49.3 ms, worker 32.4 ms, server 7.84 ms "
+        "and 8.96 WAL syncs per invoice, steal 46%, load 4.2"
+    )
     sqlite = {"end": "17:20", "db": "sqlite", "emailed_per_s": 53.32}
     sqlite["cpu_ms_per_invoice_to_emailed"] = 29.8
     assert (
         bench.line(sqlite)
         == "17:20 sqlite      53.32 emailed/s, worker 29.8 ms per invoice, load 4.2"
+    )
+
+
+def test_the_machine_cpu_per_invoice_is_the_busy_cores_over_the_rate() -> None:
+    run = {"emailed_per_s": 44.15, "machine_busy_to_emailed": 0.97}
+    assert bench.machine_ms_per_invoice(run, 2) == 43.9  # 2 * 0.97 / 44.15 s
+    assert bench.machine_ms_per_invoice({"emailed_per_s": 44.15}, 2) is None
+    assert (
+        bench.machine_ms_per_invoice({"emailed_per_s": 0, "machine_busy_to_emailed": 1}, 2) is None
     )
 
 
