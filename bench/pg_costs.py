@@ -121,9 +121,9 @@ def _transactions(
     with engine.connect() as warm:  # connected before the measuring starts
         warm.exec_driver_sql("SELECT 1")
     go.wait()
+    first = index * ROWS_PER_PROCESS  # this process's rows
     until, done = time.monotonic() + seconds, 0
     while time.monotonic() < until:
-        first = index * ROWS_PER_PROCESS
         ids = [first + (done * writes + j) % ROWS_PER_PROCESS + 1 for j in range(writes)]
         with engine.connect() as base:
             if shape == "split":

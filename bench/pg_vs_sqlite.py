@@ -10,10 +10,9 @@ measured. Printed: a line per run (invoices emailed per second, the whole machin
 per invoice, worker CPU per invoice, the PostgreSQL server's CPU per invoice when its
 ``postmaster.pid`` is readable: the CPU of the backends it reaped during the run), then per
 block the PostgreSQL mean over the SQLite mean, their mean over the blocks and the lowest
-block; the whole as JSON at the end. Nothing is
-written to ``bench/README.md``: the blocks take a while (four runs of about a minute and a
-half per block at N = 2,000 on 2 cores), and the table there says which machine and hour
-they are from.
+block; the whole as JSON at the end. Nothing is written to ``bench/README.md``: the blocks
+take a while (four runs of about a minute and a half per block at N = 2,000 on 2 cores), and
+the table there says which machine and hour they are from.
 """
 
 from __future__ import annotations
@@ -121,7 +120,8 @@ def summary(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def machine_ms_per_invoice(run: dict[str, Any], cores: int) -> float | None:
     """The whole machine's busy CPU per invoice emailed (every process, the server's and the
-    kernel's included): what ``bench/pg_costs.py`` projects a saving against."""
+    kernel's included): what ``bench/pg_costs.py`` projects a saving against. The pipeline
+    gives the busy share to two decimals, so this is good to about half a percent."""
     busy = run.get("machine_busy_to_emailed")
     if busy is None or not run.get("emailed_per_s"):
         return None

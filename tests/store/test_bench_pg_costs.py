@@ -40,7 +40,7 @@ def test_each_shape_runs_its_transactions_of_updates_against_the_server() -> Non
     url = os.environ["EFACTURA_TEST_DATABASE_URL"]
     with bench.scratch_postgres(url, f"bench_pg_costs_{uuid.uuid4().hex[:12]}") as scratch:
         bench._prepare(scratch, 2)
-        engine = sa.create_engine(scratch.replace("postgresql://", "postgresql+psycopg://", 1))
+        engine = bench.make_engine(scratch)  # the project's, as the bench's processes use
         updates = 0
         try:
             for shape in ("split", "fused", "autocommit"):
