@@ -29,8 +29,10 @@ build + render + validate + PDF, from the stage split) with the share of it reac
 that moment). ``--count-sql`` also counts the workers' SQL statements and write transactions
 per invoice, by job (the counting costs CPU: not for timing runs). ``--turns`` (SQLite) times
 the workers' write turns: how long each job's write transactions waited for the turn and held
-it, and the CPU the holder used meanwhile. The run's folder in ``$TMPDIR`` is removed at the
-end unless ``--keep``.
+it, and the CPU the holder used meanwhile. ``--pg-statements`` (PostgreSQL, with the server
+preloading ``pg_stat_statements``) adds the server's statements per invoice, dearest first
+(``bench/pg_statements.py``; not for timing runs either). The run's folder in ``$TMPDIR`` is
+removed at the end unless ``--keep``.
 Worker CPU is measured, not wall time: on a shared machine it is the figure that compares.
 """
 
@@ -57,6 +59,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pg_statements
 import stripe
 from procstat import cpu_seconds, machine_cpu, machine_share
 from smtp_sink import BulkSink
@@ -655,6 +658,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         prepare(tmp, env)
         engine = make_engine(db_url)
         try:
+            if opts.pg_statements and (problem := pg_statements.check(engine)):
+                raise SystemExit(problem)
             port = free_port()
             exe = Path(sys.executable).with_name("stripe-efactura")
             serve = subprocess.Popen(
@@ -673,6 +678,8 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                     raise RuntimeError("a worker exited during start-up")
                 time.sleep(0.1)
             wal0 = pg_wal_syncs(engine) if opts.db == "postgresql" else None
+            if opts.pg_statements:
+                pg_statements.start(engine)
             cpu0 = {p.pid: cpu_seconds(p.pid) for p, _s, _r in workers}
             validator = validator_pid(tmp)
             if validator is not None:  # its CPU is the workers' validation: counted with theirs
@@ -693,6 +700,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             if opts.db == "postgresql":
                 result["pg_tables"] = pg_table_stats(engine)
                 result.update(wal_syncs_per_invoice(wal0, pg_wal_syncs(engine), opts.n))
+            if opts.pg_statements:
+                rows = pg_statements.read(engine)
+                result["pg_statements"] = pg_statements.summarise(rows, opts.n)
             if validator is not None:
                 os.kill(validator, signal.SIGTERM)
             result.update(summarise_split(split, opts.n))
@@ -965,9 +975,7 @@ def summarise_split(split: list[dict[str, Any]], n: int) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    if len(sys.argv) == 4 and sys.argv[1] == "--child":
-        return child(Path(sys.argv[2]), Path(sys.argv[3]))
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("n", type=int, help="payments (each posted as 2 signed webhooks)")
     ap.add_argument("--workers", type=int, default=2)
@@ -1022,7 +1030,29 @@ def main() -> int:
         help="the workers validate through one shared validator process (as `worker` does "
         "by default) or each in its own process",
     )
-    opts = ap.parse_args()
+    ap.add_argument(
+        "--pg-statements",
+        action="store_true",
+        help="with --db postgresql: the server's statements per invoice, dearest first, from "
+        "pg_stat_statements (which the server must preload; bench/pg_statements.py): for "
+        "finding where the server's CPU goes, not for timing",
+    )
+    return ap
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line, with the options that only make sense together checked."""
+    ap = parser()
+    opts = ap.parse_args(argv)
+    if opts.pg_statements and opts.db != "postgresql":
+        ap.error("--pg-statements needs --db postgresql")
+    return opts
+
+
+def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        return child(Path(sys.argv[2]), Path(sys.argv[3]))
+    opts = arguments()
     load = os.getloadavg()
     result = run(opts)
     result["load_before"] = [round(x, 1) for x in load]
