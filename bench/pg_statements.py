@@ -31,6 +31,8 @@ TOP = 12
 TRANSACTION_CONTROL = re.compile(r"^(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
 SHOWN = 90
 """Characters of a statement's text the summary keeps (whitespace collapsed)."""
+_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
+"""The run's database, for the module's counters (which are the whole server's)."""
 
 
 class Statement(NamedTuple):
@@ -66,11 +68,7 @@ def start(engine: Any) -> None:
 
     with engine.begin() as conn:
         conn.execute(sa.text(f"CREATE EXTENSION IF NOT EXISTS {MODULE}"))
-    with engine.begin() as conn:
         conn.execute(sa.text(f"SELECT {MODULE}_reset(0, {_DATABASE}, 0)"))
-
-
-_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 
 
 def read(engine: Any) -> list[Statement]:

@@ -634,6 +634,12 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     from stripe_efactura.intake.fake_stripe import create_fake_stripe
     from stripe_efactura.store.db import make_engine
 
+    if opts.pg_statements:  # the server's setting, asked before anything is set up
+        admin = make_engine(opts.pg_url)
+        problem = pg_statements.check(admin)
+        admin.dispose()
+        if problem:
+            raise SystemExit(problem)
     tmp = Path(tempfile.mkdtemp(prefix="efactura-pipeline-"))
     store, events = burst(opts.n, int(time.time()))
     processing = None if opts.anaf_processing < 0 else timedelta(seconds=opts.anaf_processing)
@@ -658,8 +664,6 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
         prepare(tmp, env)
         engine = make_engine(db_url)
         try:
-            if opts.pg_statements and (problem := pg_statements.check(engine)):
-                raise SystemExit(problem)
             port = free_port()
             exe = Path(sys.executable).with_name("stripe-efactura")
             serve = subprocess.Popen(
